@@ -79,7 +79,8 @@ public unsafe struct PacketMeta
     /// <summary>Id of the policy rule that allowed or denied (0 = none / default).</summary>
     [FieldOffset(96)] public uint PolicyRule;
     [FieldOffset(100)] public uint Reserved2;
-    [FieldOffset(104)] public ulong Reserved3;
+    /// <summary>Receive time in nanoseconds since the Unix epoch (backend clock, or the pcap record in replay).</summary>
+    [FieldOffset(104)] public long Timestamp;
     [FieldOffset(112)] public ulong Reserved4;
     [FieldOffset(120)] public ulong Reserved5;
 
@@ -98,9 +99,9 @@ public unsafe struct PacketMeta
     /// <summary>Resets everything the pipeline computes, keeping the buffer fields.</summary>
     public void ResetForRx(ushort inPort)
     {
-        var data = Data; var handle = BufferHandle; var len = Length; var head = Headroom; var cap = Capacity;
+        var data = Data; var handle = BufferHandle; var len = Length; var head = Headroom; var cap = Capacity; var ts = Timestamp;
         this = default;
-        Data = data; BufferHandle = handle; Length = len; Headroom = head; Capacity = cap;
+        Data = data; BufferHandle = handle; Length = len; Headroom = head; Capacity = cap; Timestamp = ts;
         InPort = inPort;
         CtIndex = uint.MaxValue;
     }

@@ -1,0 +1,41 @@
+using Dataplane.Core.Drops;
+
+namespace Dataplane.Core.Counters;
+
+/// <summary>
+/// One worker's counters. Only that worker writes them (no atomics on the datapath); readers sum across
+/// workers and tolerate slightly stale values, as with Cilium's per-CPU maps.
+/// </summary>
+public sealed class WorkerCounters
+{
+    public const int MaxStages = 32;
+
+    public ulong RxPackets;
+    public ulong RxBytes;
+    public ulong TxPackets;
+    public ulong TxBytes;
+    /// <summary>Handed to the host stack (addressed to the node itself).</summary>
+    public ulong LocalPackets;
+    public ulong Batches;
+
+    /// <summary>Indexed by <see cref="DropReason"/> code.</summary>
+    public readonly ulong[] Drops = new ulong[256];
+    public readonly ulong[] DropBytes = new ulong[256];
+
+    /// <summary>Packets each stage was given (indexed by stage id), counted once per batch.</summary>
+    public readonly ulong[] StagePackets = new ulong[MaxStages];
+
+    public ulong TotalDrops
+    {
+        get { ulong s = 0; foreach (var d in Drops) s += d; return s; }
+    }
+
+    public void Add(WorkerCounters other)
+    {
+        RxPackets += other.RxPackets; RxBytes += other.RxBytes;
+        TxPackets += other.TxPackets; TxBytes += other.TxBytes;
+        LocalPackets += other.LocalPackets; Batches += other.Batches;
+        for (int i = 0; i < 256; i++) { Drops[i] += other.Drops[i]; DropBytes[i] += other.DropBytes[i]; }
+        for (int i = 0; i < MaxStages; i++) StagePackets[i] += other.StagePackets[i];
+    }
+}

@@ -1,0 +1,41 @@
+using System.Runtime.InteropServices;
+using Dataplane.Core.Drops;
+using Dataplane.Core.Packets;
+
+namespace Dataplane.Core.Flows;
+
+/// <summary>
+/// One verdict, as a fixed-size value copied into the flow ring (no allocation on the datapath). Formatting to
+/// Hubble's JSON happens on the reader's side, off the hot path.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FlowEvent
+{
+    /// <summary>Monotonic sequence number assigned by the worker (position in its input).</summary>
+    public ulong Sequence;
+    /// <summary>Timestamp in nanoseconds since the Unix epoch (from the packet's receive time).</summary>
+    public long TimeNanos;
+    public UInt128 Src;         // IPv4 in the low 32 bits (host order), IPv6 big-endian
+    public UInt128 Dst;
+    public uint SrcIdentity;
+    public uint DstIdentity;
+    public uint SrcEndpoint;
+    public uint DstEndpoint;
+    public uint PolicyRule;
+    public ushort SrcPort;
+    public ushort DstPort;
+    public ushort InPort;
+    public ushort OutPort;
+    public ushort Length;
+    public ushort EtherType;
+    public byte IpVersion;
+    public byte L4Proto;
+    public byte TcpFlags;
+    public byte IcmpType;
+    public byte IcmpCode;
+    public PacketVerdict Verdict;
+    public DropReason DropReason;
+    public TrafficDirection Direction;
+    public CtState CtState;
+    public PacketFlags Flags;
+}

@@ -1,0 +1,115 @@
+using Dataplane.Core.Checksums;
+using Dataplane.Core.Packets;
+using Dataplane.Core.Parsing;
+using Dataplane.Core.Routing;
+using Dataplane.Core.Snapshot;
+
+namespace Dataplane.Core.Pipeline;
+
+/// <summary>
+/// Answers ARP requests and IPv6 neighbour solicitations in place, turning the request into the reply and
+/// sending it back out of the port it came in on. Pods get the router MAC for every address but their own (as
+/// Cilium's lxc ARP/NDP responder does, so all pod traffic goes through the dataplane); node interfaces get an
+/// answer for the node's own addresses. Everything else of ARP/NDP is handed to the host stack.
+/// </summary>
+public readonly struct NeighborStage : IStage
+{
+    public static StageId Id => StageId.Neighbor;
+
+    private const ushort ArpRequest = 1, ArpReply = 2;
+
+    public static unsafe int Process(Batch batch, DatapathSnapshot snapshot, WorkerContext context)
+    {
+        PacketMeta* m = batch.Meta;
+        int n = batch.Count, seen = 0;
+        for (int i = 0; i < n; i++)
+        {
+            ref PacketMeta p = ref m[i];
+            if (p.Verdict != PacketVerdict.Continue) continue;
+            seen++;
+            if ((p.Flags & PacketFlags.Arp) != 0) Arp(ref p, snapshot);
+            else if ((p.Flags & PacketFlags.Ndp) != 0) Ndp(ref p, snapshot);
+        }
+        return seen;
+    }
+
+    /// <summary>MAC we answer with on this port and whether we own <paramref name="target"/> there.</summary>
+    private static bool Owns(DatapathSnapshot s, ushort inPort, bool ipv6, UInt128 target, UInt128 requesterOwn, out ulong mac)
+    {
+        if ((uint)inPort < (uint)s.PortKinds.Length && s.PortKinds[inPort] == PortKind.Endpoint)
+        {
+            mac = s.RouterMac;
+            // Never answer for the pod's own address: that is duplicate address detection / gratuitous ARP.
+            return target != requesterOwn && target != UInt128.Zero;
+        }
+        mac = (uint)inPort < (uint)s.PortMacs.Length ? s.PortMacs[inPort] : 0;
+        uint nh;
+        bool found = ipv6 ? s.Routes6.TryLookup(target, out nh) : s.Routes4.TryLookup((uint)target, out nh);
+        return found && s.NextHops[nh].Kind == NextHopKind.Host;
+    }
+
+    private static unsafe void Arp(ref PacketMeta p, DatapathSnapshot s)
+    {
+        byte* eth = p.Data;
+        byte* a = p.Data + p.L3Offset;
+        ushort op = (ushort)((a[6] << 8) | a[7]);
+        uint spa = (uint)((a[14] << 24) | (a[15] << 16) | (a[16] << 8) | a[17]);
+        uint tpa = (uint)((a[24] << 24) | (a[25] << 16) | (a[26] << 8) | a[27]);
+        if (op != ArpRequest || !Owns(s, p.InPort, false, tpa, spa, out ulong mac) || mac == 0)
+        {
+            p.Verdict = PacketVerdict.Local;
+            return;
+        }
+        // Reply: target ← sender, sender ← (our MAC, requested IP). Ethernet: back to the requester.
+        Buffer.MemoryCopy(a + 8, a + 18, 10, 10);
+        Addr.WriteMac(a + 8, mac);
+        a[14] = (byte)(tpa >> 24); a[15] = (byte)(tpa >> 16); a[16] = (byte)(tpa >> 8); a[17] = (byte)tpa;
+        a[6] = 0; a[7] = (byte)ArpReply;
+        Buffer.MemoryCopy(a + 18, eth, 6, 6);
+        Addr.WriteMac(eth + 6, mac);
+        p.OutPort = p.InPort;
+        p.Verdict = PacketVerdict.Tx;
+    }
+
+    private static unsafe void Ndp(ref PacketMeta p, DatapathSnapshot s)
+    {
+        byte* ip = p.Data + p.L3Offset;
+        byte* icmp = p.Data + p.L4Offset;
+        // Only solicitations with hop limit 255 (RFC 4861 §7.1.1) are answered; other NDP goes to the host.
+        if (p.IcmpType != 135 || p.IcmpCode != 0 || ip[7] != 255) { p.Verdict = PacketVerdict.Local; return; }
+        var target = System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(new ReadOnlySpan<byte>(icmp + 8, 16));
+        var src = Addr.Src6(p);
+        if (!Owns(s, p.InPort, true, target, src, out ulong mac) || mac == 0) { p.Verdict = PacketVerdict.Local; return; }
+
+        const int naLen = 32; // 24-byte NA + target link-layer address option
+        int l4 = p.L3Offset + HeaderSizes.Ipv6;
+        if (l4 + naLen > p.Capacity) { p.Verdict = PacketVerdict.Local; return; }
+        bool dad = src == UInt128.Zero;
+        byte* na = p.Data + l4;
+
+        // IPv6 header: from the target, to the solicitor (all-nodes for DAD), hop limit 255, no ext headers.
+        ip[4] = 0; ip[5] = naLen; ip[6] = IpProtocols.Icmpv6; ip[7] = 255;
+        if (dad) { WriteAddr(ip + 24, (UInt128)0xff02 << 112 | 1); }
+        else Buffer.MemoryCopy(ip + 8, ip + 24, 16, 16);
+        WriteAddr(ip + 8, target);
+
+        na[0] = 136; na[1] = 0; na[2] = 0; na[3] = 0;
+        na[4] = (byte)(0x80 | (dad ? 0 : 0x40) | 0x20); na[5] = na[6] = na[7] = 0; // Router, Solicited, Override
+        WriteAddr(na + 8, target);
+        na[24] = 2; na[25] = 1; Addr.WriteMac(na + 26, mac);
+        uint sum = InetChecksum.Sum(ip + 8, 32, naLen + IpProtocols.Icmpv6);
+        ushort csum = InetChecksum.Fold(InetChecksum.Sum(na, naLen, sum));
+        na[2] = (byte)(csum >> 8); na[3] = (byte)csum;
+
+        byte* eth = p.Data;
+        if (dad) { eth[0] = 0x33; eth[1] = 0x33; eth[2] = 0; eth[3] = 0; eth[4] = 0; eth[5] = 1; }
+        else Buffer.MemoryCopy(eth + 6, eth, 6, 6);
+        Addr.WriteMac(eth + 6, mac);
+        p.Length = (ushort)(l4 + naLen);
+        p.OutPort = p.InPort;
+        p.Verdict = PacketVerdict.Tx;
+    }
+
+    private static unsafe void WriteAddr(byte* p, UInt128 a) =>
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(p, 16), a);
+}

@@ -1,0 +1,103 @@
+using System.Runtime.CompilerServices;
+using Dataplane.Core.Checksums;
+using Dataplane.Core.Drops;
+using Dataplane.Core.Packets;
+using Dataplane.Core.Parsing;
+using Dataplane.Core.Routing;
+using Dataplane.Core.Snapshot;
+
+namespace Dataplane.Core.Pipeline;
+
+/// <summary>
+/// IP forwarding: LPM on the destination, then act on the next hop — hand to the host, deliver to a local pod,
+/// or send to a neighbour — with TTL/hop-limit decrement (incremental IPv4 checksum), VLAN tags removed and the
+/// Ethernet addresses rewritten. Multicast and link-local destinations go to the host stack.
+/// </summary>
+public readonly struct RouteStage : IStage
+{
+    public static StageId Id => StageId.Route;
+
+    public static unsafe int Process(Batch batch, DatapathSnapshot snapshot, WorkerContext context)
+    {
+        PacketMeta* m = batch.Meta;
+        int n = batch.Count, seen = 0;
+        Lpm4 routes4 = snapshot.Routes4;
+        Lpm6 routes6 = snapshot.Routes6;
+        NextHop[] nextHops = snapshot.NextHops;
+        for (int i = 0; i < n; i++)
+        {
+            ref PacketMeta p = ref m[i];
+            if (p.Verdict != PacketVerdict.Continue) continue;
+            seen++;
+            uint nh;
+            if (p.IpVersion == 4)
+            {
+                uint dst = Addr.Dst4(p);
+                if (Addr.IsMulticastOrBroadcast4(dst)) { p.Verdict = PacketVerdict.Local; continue; }
+                if (!routes4.TryLookup(dst, out nh)) { p.Drop(DropReason.FibLookupFailed); continue; }
+            }
+            else if (p.IpVersion == 6)
+            {
+                UInt128 dst = Addr.Dst6(p);
+                if (Addr.IsMulticast6(dst) || Addr.IsLinkLocal6(dst)) { p.Verdict = PacketVerdict.Local; continue; }
+                if (!routes6.TryLookup(dst, out nh)) { p.Drop(DropReason.FibLookupFailed); continue; }
+            }
+            else { p.Verdict = PacketVerdict.Local; continue; }
+            Forward(ref p, in nextHops[nh]);
+        }
+        return seen;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Forward(ref PacketMeta p, in NextHop nh)
+    {
+        switch (nh.Kind)
+        {
+            case NextHopKind.Host: p.Verdict = PacketVerdict.Local; return;
+            case NextHopKind.Unresolved: p.Drop(DropReason.FibLookupFailed); return;
+            case NextHopKind.NoEndpoint: p.Drop(DropReason.NoMatchingLocalContainerFound); return;
+            case NextHopKind.Tunnel: p.Drop(DropReason.NoTunnelOrEncapsulationEndpoint); return;
+        }
+        byte* ip = p.Data + p.L3Offset;
+        if (p.IpVersion == 4)
+        {
+            if (ip[8] <= 1) { p.Drop(DropReason.TtlExceeded); return; }
+            // TTL and protocol share one 16-bit word of the header: patch the checksum for that word only.
+            ushort oldWord = (ushort)((ip[8] << 8) | ip[9]);
+            ip[8]--;
+            ushort csum = (ushort)((ip[10] << 8) | ip[11]);
+            csum = InetChecksum.Update16(csum, oldWord, (ushort)(oldWord - 0x100));
+            ip[10] = (byte)(csum >> 8); ip[11] = (byte)csum;
+        }
+        else
+        {
+            if (ip[7] <= 1) { p.Drop(DropReason.TtlExceeded); return; }
+            ip[7]--;
+        }
+        if (p.L3Offset != HeaderSizes.Ethernet) StripVlan(ref p);
+        Addr.WriteMac(p.Data, nh.DstMac);
+        Addr.WriteMac(p.Data + 6, nh.SrcMac);
+        p.OutPort = nh.Port;
+        p.DstEndpoint = nh.Endpoint;
+        if (nh.Kind == NextHopKind.Endpoint && p.SrcEndpoint == 0) p.Direction = TrafficDirection.Ingress;
+        p.Verdict = PacketVerdict.Tx;
+    }
+
+    /// <summary>Routed packets leave untagged: slide the MAC addresses over the tags and shorten the front.</summary>
+    private static unsafe void StripVlan(ref PacketMeta p)
+    {
+        int tagBytes = p.L3Offset - HeaderSizes.Ethernet;
+        byte* d = p.Data;
+        Buffer.MemoryCopy(d, d + tagBytes, 12, 12);
+        d[tagBytes + 12] = (byte)(p.EtherType >> 8);
+        d[tagBytes + 13] = (byte)p.EtherType;
+        p.Pull(tagBytes);
+        p.L3Offset -= (ushort)tagBytes;
+        p.L4Offset -= (ushort)tagBytes;
+        p.PayloadOffset -= (ushort)tagBytes;
+        if (p.SrhOffset != 0) p.SrhOffset -= (ushort)tagBytes;
+        if (p.InnerOffset != 0) p.InnerOffset -= (ushort)tagBytes;
+        p.Flags &= ~(PacketFlags.Vlan | PacketFlags.QinQ);
+        p.VlanId = 0;
+    }
+}

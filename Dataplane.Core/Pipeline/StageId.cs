@@ -1,0 +1,10 @@
+namespace Dataplane.Core.Pipeline;
+
+/// <summary>Stage numbers, used to index per-stage counters and to record which stage decided a verdict.</summary>
+public enum StageId : byte
+{
+    Parse = 0,
+    Neighbor = 1,
+    Endpoint = 2,
+    Route = 3,
+}

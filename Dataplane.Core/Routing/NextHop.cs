@@ -1,0 +1,33 @@
+namespace Dataplane.Core.Routing;
+
+/// <summary>What a route resolves to. Stored in the snapshot's next-hop table; LPM entries hold its index.</summary>
+public enum NextHopKind : byte
+{
+    /// <summary>Destination is on a connected subnet but its MAC is unknown: FIB lookup fails (169).</summary>
+    Unresolved = 0,
+    /// <summary>Out of a node interface to a neighbour (gateway or directly connected host): MAC rewrite.</summary>
+    Port = 1,
+    /// <summary>To a local pod's interface.</summary>
+    Endpoint = 2,
+    /// <summary>One of this node's own addresses: handed to the host stack.</summary>
+    Host = 3,
+    /// <summary>Inside this node's pod CIDR but no pod has the address (152).</summary>
+    NoEndpoint = 4,
+    /// <summary>Through an overlay tunnel to another node (VXLAN/SRv6 encapsulation).</summary>
+    Tunnel = 5,
+}
+
+/// <summary>A resolved next hop: everything the rewrite needs, with no further lookups.</summary>
+public readonly record struct NextHop(
+    NextHopKind Kind,
+    ushort Port,
+    ulong DstMac,
+    ulong SrcMac,
+    uint Endpoint,
+    UInt128 TunnelEndpoint = default,
+    bool TunnelIsIpv6 = false)
+{
+    public static NextHop Unresolved => new(NextHopKind.Unresolved, 0, 0, 0, 0);
+    public static NextHop Host => new(NextHopKind.Host, 0, 0, 0, 0);
+    public static NextHop NoEndpoint => new(NextHopKind.NoEndpoint, 0, 0, 0, 0);
+}

@@ -1,0 +1,55 @@
+using System.Collections.Immutable;
+using Dataplane.Core.Routing;
+
+namespace Dataplane.Core.Snapshot;
+
+/// <summary>
+/// Everything the workers read, compiled once by the control plane and never mutated afterwards. Workers load
+/// the current snapshot once per batch; the control plane publishes a new one with a single reference store
+/// (<see cref="SnapshotHolder"/>). Mutable datapath state (conntrack, NAT ports, counters) lives outside.
+/// Native tables (LPM) are released by their finalizers once no worker can still hold the old snapshot.
+/// </summary>
+public sealed class DatapathSnapshot
+{
+    public DatapathSnapshot(
+        long generation,
+        Lpm4 routes4,
+        Lpm6 routes6,
+        NextHop[] nextHops,
+        ImmutableArray<PortInfo> ports,
+        EndpointInfo?[] endpoints,
+        ulong routerMac,
+        ushort vxlanPort,
+        string nodeName)
+    {
+        Generation = generation;
+        Routes4 = routes4;
+        Routes6 = routes6;
+        NextHops = nextHops;
+        Ports = ports;
+        PortKinds = ports.Select(p => p.Kind).ToArray();
+        PortMacs = ports.Select(p => p.Mac).ToArray();
+        PortEndpoints = ports.Select(p => p.Endpoint).ToArray();
+        Endpoints = endpoints;
+        RouterMac = routerMac;
+        VxlanPort = vxlanPort;
+        NodeName = nodeName;
+    }
+
+    public long Generation { get; }
+    public string NodeName { get; }
+    public Lpm4 Routes4 { get; }
+    public Lpm6 Routes6 { get; }
+    /// <summary>Indexed by the LPM result.</summary>
+    public NextHop[] NextHops { get; }
+    public ImmutableArray<PortInfo> Ports { get; }
+    /// <summary>Flat per-port arrays for the hot path (no record dereference per packet).</summary>
+    public PortKind[] PortKinds { get; }
+    public ulong[] PortMacs { get; }
+    public uint[] PortEndpoints { get; }
+    /// <summary>Indexed by endpoint id; slot 0 is null.</summary>
+    public EndpointInfo?[] Endpoints { get; }
+    public ulong RouterMac { get; }
+    /// <summary>UDP port recognised as VXLAN (0 = none).</summary>
+    public ushort VxlanPort { get; }
+}

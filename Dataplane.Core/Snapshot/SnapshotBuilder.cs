@@ -1,0 +1,108 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Net.Sockets;
+using Dataplane.Core.Routing;
+
+namespace Dataplane.Core.Snapshot;
+
+/// <summary>
+/// Assembles a <see cref="DatapathSnapshot"/>: ports, endpoints, next hops and routes. Used by the config
+/// compiler and directly by tests and benchmarks. Identical next hops share one table slot.
+/// </summary>
+public sealed class SnapshotBuilder
+{
+    private readonly List<PortInfo> _ports = [];
+    private readonly List<EndpointInfo?> _endpoints = [null];
+    private readonly List<NextHop> _nextHops = [];
+    private readonly Dictionary<NextHop, uint> _nextHopIndex = [];
+    private readonly List<(IPNetwork Prefix, uint NextHop)> _routes = [];
+
+    public ulong RouterMac { get; set; } = 0x02_00_00_00_00_01;
+    public ushort VxlanPort { get; set; }
+    public string NodeName { get; set; } = "node";
+    public long Generation { get; set; }
+
+    public IReadOnlyList<PortInfo> Ports => _ports;
+
+    public ushort AddInterface(string name, ulong mac, int mtu = 1500)
+    {
+        var id = checked((ushort)_ports.Count);
+        _ports.Add(new PortInfo(id, name, PortKind.Interface, mac, mtu, 0));
+        return id;
+    }
+
+    /// <summary>Adds a local pod with its own port and host routes to each of its addresses.</summary>
+    public EndpointInfo AddEndpoint(string ns, string name, ImmutableSortedDictionary<string, string> labels,
+        string portName, ulong mac, IEnumerable<IPAddress> addresses, uint identity = 0, int mtu = 1500)
+    {
+        var port = checked((ushort)_ports.Count);
+        var id = (uint)_endpoints.Count;
+        _ports.Add(new PortInfo(port, portName, PortKind.Endpoint, RouterMac, mtu, id));
+        uint v4 = 0; UInt128 v6 = 0; bool has4 = false, has6 = false;
+        foreach (var a in addresses)
+        {
+            if (a.AddressFamily == AddressFamily.InterNetwork) { v4 = ToUInt32(a); has4 = true; }
+            else { v6 = ToUInt128(a); has6 = true; }
+            AddRoute(new IPNetwork(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128),
+                new NextHop(NextHopKind.Endpoint, port, mac, RouterMac, id));
+        }
+        var ep = new EndpointInfo(id, ns, name, labels, port, mac, v4, v6, has4, has6, identity);
+        _endpoints.Add(ep);
+        return ep;
+    }
+
+    public uint AddNextHop(NextHop nh)
+    {
+        if (_nextHopIndex.TryGetValue(nh, out var idx)) return idx;
+        idx = (uint)_nextHops.Count;
+        _nextHops.Add(nh);
+        _nextHopIndex[nh] = idx;
+        return idx;
+    }
+
+    /// <summary>Adds (or, for the same prefix, replaces) a route.</summary>
+    public void AddRoute(IPNetwork prefix, NextHop nh)
+    {
+        uint idx = AddNextHop(nh);
+        _routes.RemoveAll(r => r.Prefix.Equals(prefix));
+        _routes.Add((prefix, idx));
+    }
+
+    /// <summary>Longest-prefix match over the routes added so far (control plane: resolving gateways).</summary>
+    public NextHop? Resolve(IPAddress address)
+    {
+        int best = -1; NextHop? found = null;
+        foreach (var (prefix, nh) in _routes)
+            if (prefix.Contains(address) && prefix.PrefixLength > best) { best = prefix.PrefixLength; found = _nextHops[(int)nh]; }
+        return found;
+    }
+
+    public DatapathSnapshot Build()
+    {
+        var lpm4 = new Lpm4();
+        var lpm6 = new Lpm6();
+        foreach (var (prefix, nh) in _routes)
+        {
+            if (prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork)
+                lpm4.Add(ToUInt32(prefix.BaseAddress), prefix.PrefixLength, nh);
+            else
+                lpm6.Add(ToUInt128(prefix.BaseAddress), prefix.PrefixLength, nh);
+        }
+        return new DatapathSnapshot(Generation, lpm4, lpm6, [.. _nextHops], [.. _ports], [.. _endpoints],
+            RouterMac, VxlanPort, NodeName);
+    }
+
+    public static uint ToUInt32(IPAddress a)
+    {
+        Span<byte> b = stackalloc byte[4];
+        a.TryWriteBytes(b, out _);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b);
+    }
+
+    public static UInt128 ToUInt128(IPAddress a)
+    {
+        Span<byte> b = stackalloc byte[16];
+        a.TryWriteBytes(b, out _);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(b);
+    }
+}
