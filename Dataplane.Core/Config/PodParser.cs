@@ -51,13 +51,14 @@ internal static class PodParser
     }
 
     /// <summary>
-    /// Host-side veth name: "lxc" + 11 hex digits of SHA-256("namespace/name"). 15 characters is the Linux
-    /// IFNAMSIZ limit, and the "lxc" prefix matches Cilium so existing tooling recognises endpoint devices.
+    /// Host-side veth name: "lxc" + the first 12 hex digits of SHA-256("namespace/name"), 15 characters in
+    /// all, the most Linux allows (IFNAMSIZ 16 with the NUL). Same shape as Cilium's endpoint devices, so
+    /// existing tooling recognises them.
     /// </summary>
     public static string InterfaceName(string ns, string name)
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{ns}/{name}"));
-        return "lxc" + Convert.ToHexStringLower(hash)[..11];
+        return "lxc" + Convert.ToHexStringLower(hash)[..12];
     }
 
     private static void ReadIps(YNode status, ImmutableArray<IPAddress>.Builder ips,
