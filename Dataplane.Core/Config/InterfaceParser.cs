@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Net;
 using System.Net.Sockets;
 
 namespace Dataplane.Core.Config;
@@ -15,7 +16,7 @@ internal static class InterfaceParser
     {
         var result = ImmutableArray.CreateBuilder<InterfaceSpec>();
         var names = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
-        var addresses = new Dictionary<System.Net.IPAddress, string>();
+        var addresses = new Dictionary<IPAddress, string>();
         foreach (var item in list.Items())
         {
             item.AllowOnly("name", "mac", "addresses", "mtu");
@@ -63,6 +64,6 @@ internal static class InterfaceParser
         && name.All(c => c > ' ' && c < 0x7F && c != '/' && c != ':');
 
     /// <summary>Interfaces that have a connected subnet containing <paramref name="ip"/>.</summary>
-    public static List<InterfaceSpec> Connected(ImmutableArray<InterfaceSpec> interfaces, System.Net.IPAddress ip) =>
+    public static List<InterfaceSpec> Connected(ImmutableArray<InterfaceSpec> interfaces, IPAddress ip) =>
         interfaces.Where(i => i.Addresses.Any(a => a.Network.Contains(ip))).ToList();
 }
