@@ -1,0 +1,17 @@
+using System.Collections.Immutable;
+
+namespace Dataplane.Core.Config;
+
+/// <summary>
+/// The whole validated configuration. Only <see cref="ConfigLoader"/> produces instances that are known to
+/// be consistent. Arrays are in source order: files by ordinal path, then documents within a file.
+/// </summary>
+public sealed record ConfigModel(LocalNodeSpec Local, ImmutableArray<NodeSpec> Nodes,
+    ImmutableArray<NamespaceSpec> Namespaces, ImmutableArray<PodSpec> Pods)
+{
+    /// <summary>The Node object for this node (validation guarantees it exists).</summary>
+    public NodeSpec LocalNode => Nodes.First(n => n.Name == Local.Name);
+
+    /// <summary>Pods scheduled on this node: the endpoints this dataplane delivers to directly.</summary>
+    public IEnumerable<PodSpec> LocalPods => Pods.Where(p => p.NodeName == Local.Name);
+}

@@ -1,0 +1,44 @@
+using System.Collections.Immutable;
+
+namespace Dataplane.Core.Config;
+
+/// <summary>
+/// Our <c>dataplane.io/v1alpha1 DataplaneNode</c>: which node this is, the gateway MAC its pods see, the
+/// interfaces it attaches to, and static neighbours and routes. Everything that can be checked inside the
+/// document is checked here; rules that involve other objects live in <see cref="ModelValidator"/>.
+/// </summary>
+internal static class DataplaneNodeParser
+{
+    public static void Parse(ConfigDocument doc, ModelBuilder into)
+    {
+        var spec = doc.Root.TryGet("spec", out var s) ? s : (YNode?)null;
+        spec?.AllowOnly("routerMac", "interfaces", "neighbors", "routes");
+
+        var macs = new MacRegistry();
+        var routerMac = MacAddress.Derive("router/" + doc.Name);
+        var routerMacAt = doc.Source;
+        if (spec is { } sp && sp.TryGet("routerMac", out var rm))
+        {
+            routerMac = rm.Mac();
+            routerMacAt = rm.At;
+        }
+        macs.Add(routerMac, routerMacAt, "the router MAC");
+
+        var interfaces = ImmutableArray<InterfaceSpec>.Empty;
+        var neighbors = ImmutableArray<NeighborSpec>.Empty;
+        var routes = ImmutableArray<RouteSpec>.Empty;
+        if (spec is { } sp2)
+        {
+            // Neighbours refer to interfaces and routes to both, so read in that order whatever the YAML order.
+            if (sp2.TryGet("interfaces", out var ifs))
+                interfaces = InterfaceParser.ParseAll(ifs, macs);
+            if (sp2.TryGet("neighbors", out var ns))
+                neighbors = NeighborParser.ParseAll(ns, interfaces);
+            if (sp2.TryGet("routes", out var rs))
+                routes = RouteParser.ParseAll(rs, interfaces, neighbors);
+        }
+
+        var local = new LocalNodeSpec(doc.Name, routerMac, interfaces, neighbors, routes, doc.Source);
+        into.LocalNodes.Add(new ParsedLocalNode(local, doc.NameNode.At, macs.Entries));
+    }
+}

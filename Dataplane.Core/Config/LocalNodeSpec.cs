@@ -1,0 +1,24 @@
+using System.Collections.Immutable;
+using System.Net;
+
+namespace Dataplane.Core.Config;
+
+/// <summary>A port the dataplane attaches to, with its addresses and MTU.</summary>
+public sealed record InterfaceSpec(string Name, MacAddress Mac, ImmutableArray<IfAddress> Addresses, int Mtu,
+    SourceLocation Source);
+
+/// <summary>
+/// A static neighbour entry. The dataplane does no ARP/ND of its own, so every next hop it forwards to must be
+/// listed here. <see cref="Interface"/> is always resolved, either as written or inferred from the subnet.
+/// </summary>
+public sealed record NeighborSpec(IPAddress Ip, MacAddress Mac, string Interface, SourceLocation Source);
+
+/// <summary>
+/// A static route. After loading, <see cref="Interface"/> is filled in even when only <see cref="Via"/>
+/// was written (the interface whose subnet contains the gateway), so the compiler never has to re-derive it.
+/// </summary>
+public sealed record RouteSpec(IPNetwork Destination, IPAddress? Via, string? Interface, SourceLocation Source);
+
+/// <summary>What this node's dataplane owns: our <c>DataplaneNode</c> kind, exactly one per configuration.</summary>
+public sealed record LocalNodeSpec(string Name, MacAddress RouterMac, ImmutableArray<InterfaceSpec> Interfaces,
+    ImmutableArray<NeighborSpec> Neighbors, ImmutableArray<RouteSpec> Routes, SourceLocation Source);
