@@ -1,0 +1,28 @@
+namespace Dataplane.Core.Checksums;
+
+public static unsafe partial class InetChecksum
+{
+    /// <summary>Byte offset of the header checksum in an IPv4 header.</summary>
+    public const int Ipv4ChecksumOffset = 10;
+
+    /// <summary>
+    /// The IPv4 header checksum (host order; write it big-endian at offset 10) of <paramref name="header"/>,
+    /// treating the checksum field as zero, so the caller need not clear it first.
+    /// </summary>
+    /// <remarks>
+    /// <paramref name="header"/> must be exactly the header (IHL × 4 bytes, 20..60): the whole span is summed.
+    /// A span shorter than 12 bytes is summed without skipping anything (it cannot be a header).
+    /// </remarks>
+    public static ushort Ipv4Header(ReadOnlySpan<byte> header)
+    {
+        if (header.Length < Ipv4ChecksumOffset + 2) return Fold(Sum(header));
+        uint sum = Sum(header[..Ipv4ChecksumOffset]);
+        return Fold(Sum(header[(Ipv4ChecksumOffset + 2)..], sum));
+    }
+
+    /// <summary>
+    /// True when the header, including its checksum field, sums to 0xFFFF (RFC 1071 verification).
+    /// <paramref name="header"/> must be exactly IHL × 4 bytes.
+    /// </summary>
+    public static bool Ipv4HeaderValid(ReadOnlySpan<byte> header) => FoldNoComplement(Sum(header)) == 0xFFFF;
+}
