@@ -35,8 +35,8 @@ public static partial class InetChecksum
     {
         Debug.Assert(old16.Length == 16 && new16.Length == 16);
         // ~(m1 + ... + m8) equals ~m1 + ... + ~m8 in one's complement, so the old words can be summed first.
-        uint sum = (uint)(ushort)~checksum + (ushort)~FoldNoComplement(Sum(old16));
-        return Fold(Sum(new16, sum));
+        uint sum = (uint)(ushort)~checksum + (ushort)~FoldNoComplement(AddNative(0, SumAddress16(old16)));
+        return Fold(AddNative(sum, SumAddress16(new16)));
     }
 
     /// <summary>
