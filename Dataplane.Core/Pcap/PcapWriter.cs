@@ -51,7 +51,8 @@ public sealed class PcapWriter : IDisposable
     /// <summary>
     /// Appends one packet captured at <paramref name="timestampNanos"/> (since the Unix epoch; truncated to
     /// microseconds unless the writer is nanosecond). Packets longer than the snap length are truncated, with
-    /// the original length recorded.
+    /// the original length recorded. An empty packet is refused: libpcap (tcpdump) rejects a record with
+    /// zero captured length as an invalid header.
     /// </summary>
     public void Write(long timestampNanos, ReadOnlySpan<byte> packet)
     {
@@ -59,6 +60,7 @@ public sealed class PcapWriter : IDisposable
         long seconds = timestampNanos / 1_000_000_000;
         if (timestampNanos < 0 || seconds > uint.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(timestampNanos), timestampNanos, "pcap timestamps are unsigned 32-bit seconds since 1970");
+        if (packet.IsEmpty) throw new ArgumentException("pcap records must hold at least one byte", nameof(packet));
         int captured = Math.Min(packet.Length, SnapLength);
 
         Span<byte> header = stackalloc byte[ClassicRecordHeaderLength];

@@ -88,5 +88,6 @@ public class PcapRoundTripTests
         using var writer = new PcapWriter(new MemoryStream());
         Assert.Throws<ArgumentOutOfRangeException>(() => writer.Write(-1, [1]));
         Assert.Throws<ArgumentOutOfRangeException>(() => writer.Write((uint.MaxValue + 1L) * 1_000_000_000L, [1]));
+        Assert.Throws<ArgumentException>(() => writer.Write(0, []));
     }
 }

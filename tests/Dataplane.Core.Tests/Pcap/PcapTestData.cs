@@ -8,7 +8,7 @@ internal static class PcapTestData
     public static byte[][] Packets()
     {
         var rng = new Random(2024);
-        int[] lengths = [60, 1, 1514, 0, 333, 97];
+        int[] lengths = [60, 1, 1514, 14, 333, 97];
         return lengths.Select(n => { byte[] b = new byte[n]; rng.NextBytes(b); return b; }).ToArray();
     }
 
