@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Dataplane.Core.Config;
 using Dataplane.Core.Control;
@@ -37,13 +38,12 @@ public static class Replayer
         var ring = new FlowRing(Batch.MaxSize * 2);
         var ctx = new WorkerContext(0, ring);
         var pipeline = new PacketPipeline(new SnapshotHolder(snapshot));
-        var (pod4, pod6) = PodPortsByAddress(snapshot);
-        var ifPortsByMac = snapshot.Ports.Where(p => p.Kind == PortKind.Interface).ToDictionary(p => p.Mac, p => p.Id);
+        var ports = Ports.From(snapshot);
 
         using var outStream = File.Create(outPcap);
         using var writer = new PcapWriter(outStream);
         using var flowStream = flowsPath is null ? null : File.Create(flowsPath);
-        using var json = flowStream is null ? null : new Utf8JsonWriter(flowStream);
+        using var json = flowStream is null ? null : new Utf8JsonWriter(flowStream, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
         long packets = 0, tx = 0, local = 0, dropped = 0;
         var drops = new SortedDictionary<string, long>(StringComparer.Ordinal);
@@ -56,7 +56,7 @@ public static class Replayer
                 if (rec.LinkType != LinkTypeEthernet)
                     throw new InvalidDataException($"{inPcap}: packet {packets} has link type {rec.LinkType}; only Ethernet (1) is supported");
                 ref PacketMeta m = ref batch[batch.Count];
-                if (!pool.TryLoad(ref m, rec.Data, InPortFor(rec.Data, pod4, pod6, ifPortsByMac)))
+                if (!pool.TryLoad(ref m, rec.Data, InPortFor(rec.Data, ports)))
                     throw new InvalidDataException($"{inPcap}: packet {packets} is {rec.Data.Length} bytes, larger than a buffer");
                 m.Timestamp = rec.TimestampNanos;
                 batch.Count++;
@@ -95,16 +95,20 @@ public static class Replayer
     }
 
     /// <summary>
-    /// Port a captured frame arrived on: a local pod's address as source means the pod's port; otherwise the
-    /// node interface whose MAC the frame is addressed to; otherwise the first interface (the uplink).
+    /// Port a captured frame arrived on: a local pod's MAC as source means the pod's port (so a pod spoofing
+    /// another address is still caught), then a local pod's address as source; otherwise the node interface
+    /// whose MAC the frame is addressed to; otherwise the first interface (the uplink).
     /// </summary>
-    private static unsafe ushort InPortFor(byte[] frame, Dictionary<uint, ushort> pod4, Dictionary<UInt128, ushort> pod6, Dictionary<ulong, ushort> ifPorts)
+    private static unsafe ushort InPortFor(byte[] frame, Ports ports)
     {
+        if (frame.Length < 12) return 0;
         var m = new PacketMeta();
         fixed (byte* p = frame)
         {
+            if (ports.PodByMac.TryGetValue(Addr.ReadMac(p + 6), out var byMac)) return byMac;
             m.Data = p; m.Length = (ushort)Math.Min(frame.Length, ushort.MaxValue);
             PacketParser.Parse(ref m, 0);
+            var (pod4, pod6, ifPorts) = (ports.Pod4, ports.Pod6, ports.InterfaceByMac);
             if (m.IpVersion == 4 && pod4.TryGetValue(Addr.Src4(m), out var port4)) return port4;
             if (m.IpVersion == 6 && pod6.TryGetValue(Addr.Src6(m), out var port6)) return port6;
             if (frame.Length >= 6 && ifPorts.TryGetValue(Addr.ReadMac(p), out var ifPort)) return ifPort;
@@ -112,16 +116,22 @@ public static class Replayer
         return 0;
     }
 
-    private static (Dictionary<uint, ushort>, Dictionary<UInt128, ushort>) PodPortsByAddress(DatapathSnapshot s)
+    private sealed record Ports(Dictionary<ulong, ushort> PodByMac, Dictionary<uint, ushort> Pod4,
+        Dictionary<UInt128, ushort> Pod6, Dictionary<ulong, ushort> InterfaceByMac)
     {
-        var v4 = new Dictionary<uint, ushort>();
-        var v6 = new Dictionary<UInt128, ushort>();
-        foreach (var ep in s.Endpoints)
+        public static Ports From(DatapathSnapshot s)
         {
-            if (ep is null) continue;
-            if (ep.HasIpv4) v4[ep.Ipv4] = ep.Port;
-            if (ep.HasIpv6) v6[ep.Ipv6] = ep.Port;
+            var ports = new Ports([], [], [], []);
+            foreach (var ep in s.Endpoints)
+            {
+                if (ep is null) continue;
+                ports.PodByMac[ep.Mac] = ep.Port;
+                if (ep.HasIpv4) ports.Pod4[ep.Ipv4] = ep.Port;
+                if (ep.HasIpv6) ports.Pod6[ep.Ipv6] = ep.Port;
+            }
+            foreach (var p in s.Ports)
+                if (p.Kind == PortKind.Interface) ports.InterfaceByMac.TryAdd(p.Mac, p.Id);
+            return ports;
         }
-        return (v4, v6);
     }
 }
