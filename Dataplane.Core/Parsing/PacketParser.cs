@@ -76,8 +76,7 @@ public static unsafe class PacketParser
         int total = (ip[2] << 8) | ip[3];
         // Trailing Ethernet padding is fine; a total length beyond the frame or inside the header is not.
         if (total < ihl || total > avail) { m.Drop(DropReason.InvalidPacketDropped); return; }
-        if (InetChecksum.Sum(ip, ihl) is var s && InetChecksum.FoldNoComplement(s) != 0xFFFF)
-        { m.Drop(DropReason.InvalidL3Checksum); return; }
+        if (!InetChecksum.Ipv4HeaderValid(ip, ihl)) { m.Drop(DropReason.InvalidL3Checksum); return; }
 
         m.IpVersion = 4;
         m.Ttl = ip[8];
