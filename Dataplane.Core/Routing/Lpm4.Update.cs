@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Dataplane.Core.Routing;
 
 // Control plane: rule bookkeeping and painting of slots. Never on the lookup path.
@@ -61,7 +63,7 @@ public sealed unsafe partial class Lpm4
             for (; slot < end; slot++)
             {
                 if ((*slot & LpmEntry.GroupBit) != 0) PaintRange(_groups[(int)(*slot & LpmEntry.NextHopMask)], 256, depth, route);
-                else if (new LpmEntry(*slot).YieldsTo(depth)) *slot = route;
+                else if (YieldsTo(*slot, depth)) *slot = route;
             }
             return;
         }
@@ -80,8 +82,15 @@ public sealed unsafe partial class Lpm4
     private static void PaintRange(uint* slot, int count, int depth, uint route)
     {
         for (uint* end = slot + count; slot < end; slot++)
-            if (new LpmEntry(*slot).YieldsTo(depth)) *slot = route;
+            if (YieldsTo(*slot, depth)) *slot = route;
     }
+
+    /// <summary><see cref="LpmEntry.YieldsTo"/> on the raw value: a route of <paramref name="depth"/> may
+    /// paint over an empty slot or one holding a route no longer than itself (group slots are not passed
+    /// here). Spelled out because short prefixes repaint millions of slots.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool YieldsTo(uint raw, int depth) =>
+        (raw & LpmEntry.ValidBit) == 0 || (int)(raw >> LpmEntry.DepthShift) <= depth;
 
     /// <summary>Replaces the slots the removed route painted (same depth) with <paramref name="cover"/>, then
     /// folds groups that became uniform back into their tbl24 slot.</summary>
@@ -116,11 +125,9 @@ public sealed unsafe partial class Lpm4
             if (IsRouteOfDepth(*slot, depth)) *slot = cover;
     }
 
-    private static bool IsRouteOfDepth(uint raw, int depth)
-    {
-        var e = new LpmEntry(raw);
-        return e.IsValid && e.Depth == depth;
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsRouteOfDepth(uint raw, int depth) =>
+        (raw & LpmEntry.ValidBit) != 0 && (int)(raw >> LpmEntry.DepthShift) == depth;
 
     /// <summary>A group whose 256 slots are equal carries no more information than one tbl24 slot.</summary>
     private void TryFold(uint* parent)
