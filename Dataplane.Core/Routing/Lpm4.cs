@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Dataplane.Core.Routing;
 
 /// <summary>
@@ -36,10 +34,7 @@ public sealed unsafe partial class Lpm4 : IDisposable
     public Lpm4(int maxTbl8Groups = 4096)
     {
         if (maxTbl8Groups is < 1 or > (1 << 24)) throw new ArgumentOutOfRangeException(nameof(maxTbl8Groups));
-        // Zeroed eagerly (not calloc'd) so lookups into uncovered space touch real pages, as they would in a
-        // long-lived table, instead of the kernel's shared zero page.
-        _tbl24 = (uint*)NativeMemory.AlignedAlloc(Tbl24Entries * sizeof(uint), 4096);
-        NativeMemory.Clear(_tbl24, Tbl24Entries * sizeof(uint));
+        _tbl24 = (uint*)TableMemory.AllocZeroed(Tbl24Entries * sizeof(uint));
         _groups = new Tbl8Groups(maxTbl8Groups);
         _tbl8 = _groups.Slots;
         _rules = new Dictionary<uint, uint>[MaxDepth + 1];
@@ -55,11 +50,11 @@ public sealed unsafe partial class Lpm4 : IDisposable
 
     public void Dispose()
     {
-        if (_tbl24 != null) { NativeMemory.AlignedFree(_tbl24); _tbl24 = null; }
+        if (_tbl24 != null) { TableMemory.Free(_tbl24); _tbl24 = null; }
         _tbl8 = null;
         _groups.Dispose();
         GC.SuppressFinalize(this);
     }
 
-    ~Lpm4() { if (_tbl24 != null) NativeMemory.AlignedFree(_tbl24); }
+    ~Lpm4() { if (_tbl24 != null) TableMemory.Free(_tbl24); }
 }

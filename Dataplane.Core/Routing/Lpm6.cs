@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Dataplane.Core.Routing;
 
 /// <summary>
@@ -35,8 +33,7 @@ public sealed unsafe partial class Lpm6 : IDisposable
     public Lpm6(int maxTbl8Groups = 1 << 16)
     {
         if (maxTbl8Groups is < 1 or > (1 << 24)) throw new ArgumentOutOfRangeException(nameof(maxTbl8Groups));
-        _tbl24 = (uint*)NativeMemory.AlignedAlloc(Tbl24Entries * sizeof(uint), 4096);
-        NativeMemory.Clear(_tbl24, Tbl24Entries * sizeof(uint));
+        _tbl24 = (uint*)TableMemory.AllocZeroed(Tbl24Entries * sizeof(uint));
         _groups = new Tbl8Groups(maxTbl8Groups);
         _tbl8 = _groups.Slots;
         _rules = new Dictionary<UInt128, uint>[MaxDepth + 1];
@@ -52,11 +49,11 @@ public sealed unsafe partial class Lpm6 : IDisposable
 
     public void Dispose()
     {
-        if (_tbl24 != null) { NativeMemory.AlignedFree(_tbl24); _tbl24 = null; }
+        if (_tbl24 != null) { TableMemory.Free(_tbl24); _tbl24 = null; }
         _tbl8 = null;
         _groups.Dispose();
         GC.SuppressFinalize(this);
     }
 
-    ~Lpm6() { if (_tbl24 != null) NativeMemory.AlignedFree(_tbl24); }
+    ~Lpm6() { if (_tbl24 != null) TableMemory.Free(_tbl24); }
 }

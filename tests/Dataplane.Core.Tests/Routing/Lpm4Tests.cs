@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Dataplane.Core.Routing;
 
 namespace Dataplane.Core.Tests.Routing;
@@ -205,6 +206,9 @@ public class Lpm4Tests : IDisposable
             _lpm.LookupBulk(ips, got);
             for (int i = 0; i < len; i++)
                 Assert.Equal(_lpm.TryLookup(ips[i], out uint nh) ? nh : Lpm4.NotFound, got[i]);
+            for (int i = 0; i + 4 <= len; i += 4)
+                Assert.Equal(Vector128.Create(got[i], got[i + 1], got[i + 2], got[i + 3]),
+                    _lpm.LookupX4(Vector128.Create(ips[i], ips[i + 1], ips[i + 2], ips[i + 3])));
         }
     }
 }
