@@ -44,8 +44,10 @@ public sealed unsafe partial class Lpm4
     /// instructions each, so the out-of-order window spans many addresses (measured faster than
     /// interleaving the work with software prefetch, and than AVX2 gathers). Pass 2 runs over the slots
     /// now in L1 and turns eight at a time into results with SIMD, descending into tbl8 only for the rare
-    /// vector that holds a group pointer.
+    /// vector that holds a group pointer. Jitted fully optimized on first use: a worker's first bursts
+    /// should not run tier-0 code, and tiering it mid-run made measurements bimodal.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void LookupBulk(ReadOnlySpan<uint> ips, Span<uint> nextHops)
     {
         if (nextHops.Length < ips.Length) ThrowShortOutput();
