@@ -39,13 +39,13 @@ public sealed unsafe partial class Lpm4
     /// same index of <paramref name="nextHops"/>.
     /// </summary>
     /// <remarks>
-    /// Random lookups miss the caches (tbl24 is 64 MiB), so speed comes from keeping many misses in flight.
-    /// Pass 1 therefore does nothing but the independent tbl24 loads, four per iteration, a handful of
-    /// instructions each, so the out-of-order window spans many addresses (measured faster than
-    /// interleaving the work with software prefetch, and than AVX2 gathers). Pass 2 runs over the slots
-    /// now in L1 and turns eight at a time into results with SIMD, descending into tbl8 only for the rare
-    /// vector that holds a group pointer. Jitted fully optimized on first use: a worker's first bursts
-    /// should not run tier-0 code, and tiering it mid-run made measurements bimodal.
+    /// Random lookups miss the caches (tbl24 is 64 MiB), so speed comes from keeping many misses in flight,
+    /// which means few instructions per address. Eight tbl24 loads go straight into one vector register;
+    /// one test finds the rare vector holding a group pointer (then resolved lane by lane through tbl8), and
+    /// the rest is a few SIMD operations and one store. Measured on the DPDK workload (lpm-cycles) this beat
+    /// a loads-then-SIMD two-pass loop by ~25%, and both beat software prefetch and AVX2 gathers.
+    /// Jitted fully optimized on first use: a worker's first bursts should not run tier-0 code, and tiering
+    /// it mid-run made measurements bimodal.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void LookupBulk(ReadOnlySpan<uint> ips, Span<uint> nextHops)
@@ -58,35 +58,27 @@ public sealed unsafe partial class Lpm4
         fixed (uint* dst = nextHops)
         {
             int i = 0;
-            for (; i + 4 <= n; i += 4)
-            {
-                uint e0 = t24[src[i] >> 8], e1 = t24[src[i + 1] >> 8], e2 = t24[src[i + 2] >> 8], e3 = t24[src[i + 3] >> 8];
-                dst[i] = e0;
-                dst[i + 1] = e1;
-                dst[i + 2] = e2;
-                dst[i + 3] = e3;
-            }
-            for (; i < n; i++) dst[i] = t24[src[i] >> 8];
-
-            i = 0;
             if (Vector256.IsHardwareAccelerated)
             {
                 var groupBit = Vector256.Create(LpmEntry.GroupBit);
                 var hopMask = Vector256.Create(LpmEntry.NextHopMask);
                 for (; i + 8 <= n; i += 8)
                 {
-                    var e = Vector256.Load(dst + i);
+                    uint* ip = src + i;
+                    var e = Vector256.Create(
+                        t24[ip[0] >> 8], t24[ip[1] >> 8], t24[ip[2] >> 8], t24[ip[3] >> 8],
+                        t24[ip[4] >> 8], t24[ip[5] >> 8], t24[ip[6] >> 8], t24[ip[7] >> 8]);
                     if (!Vector256.EqualsAll(e & groupBit, Vector256<uint>.Zero))
                     {
-                        for (int k = i; k < i + 8; k++) dst[k] = Resolve(t8, dst[k], src[k]);
+                        for (int k = 0; k < 8; k++) dst[i + k] = Resolve(t8, e.GetElement(k), ip[k]);
                         continue;
                     }
-                    // Same as ToResult, lane-wise.
+                    // ToResult, lane-wise.
                     var valid = Vector256.ShiftRightArithmetic((e << (31 - 24)).AsInt32(), 31).AsUInt32();
                     ((e & hopMask) | ~valid).Store(dst + i);
                 }
             }
-            for (; i < n; i++) dst[i] = Resolve(t8, dst[i], src[i]);
+            for (; i < n; i++) dst[i] = Resolve(t8, t24[src[i] >> 8], src[i]);
         }
     }
 

@@ -11,7 +11,10 @@ namespace Dataplane.Benchmarks.Routing;
 /// (<see cref="DpdkRouteTable"/>) added to a table with 2048 tbl8 groups (rules that find no free group are
 /// skipped, as rte_lpm_add fails them), then 1024 iterations of 4096 fresh uniformly random addresses,
 /// each batch timed with the TSC around the lookup loop only; single lookups, bulk lookups of 32, and
-/// four at a time (<see cref="Lpm4.LookupX4"/>, the peer of rte_lpm_lookupx4). Usage: <c>lpm-cycles [--seed N] [--no-thp]</c>; <c>--no-thp</c> keeps tbl24 on 4 KiB pages as
+/// four at a time (<see cref="Lpm4.LookupX4"/>, the peer of rte_lpm_lookupx4).
+/// Cycles come from rdtsc itself (see <see cref="Tsc"/>), the counter DPDK reads; the TSC rate is measured
+/// against the monotonic clock only to print nanoseconds beside them.
+/// Usage: <c>lpm-cycles [--seed N] [--no-thp]</c>; <c>--no-thp</c> keeps tbl24 on 4 KiB pages as
 /// <c>dpdk-test --no-huge</c> does (by default we ask for transparent huge pages, see TableMemory).
 /// </summary>
 internal static class LpmCycles
@@ -49,8 +52,8 @@ internal static class LpmCycles
 
         var batch = new uint[BatchSize];
         var hops = new uint[BulkSize];
-        // Warm-up: the harness loops are jitted fully optimized, but Lpm4.LookupBulk goes through tiered
-        // compilation; call it enough, with pauses for the background compiler, to run its final code.
+        // Warm-up: every measured loop is jitted fully optimized, but let the runtime's background work
+        // (tiering of the surrounding code) settle before timing, as DPDK's test runs warm code.
         for (int i = 0; i < 5; i++)
         {
             Measure(lpm, batch, hops, rnd, 64, Mode.Single);
