@@ -1,2 +1,7 @@
 using BenchmarkDotNet.Running;
+using Dataplane.Benchmarks.Routing;
+
+// Non-BenchmarkDotNet modes first: `lpm-cycles` reports TSC cycles per lookup against DPDK's workload.
+if (args.Length > 0 && args[0] == "lpm-cycles") return LpmCycles.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
