@@ -27,10 +27,20 @@ internal static unsafe partial class TableMemory
         // Zeroed eagerly rather than calloc'd, so lookups into uncovered space touch real pages, as they
         // would in a long-lived table, instead of the kernel's shared zero page.
         NativeMemory.Clear(p, bytes);
+        // Tell the GC what a table really costs, so that replaced snapshots' tables (freed by finalizers)
+        // are collected promptly instead of piling up behind a tiny managed footprint.
+        GC.AddMemoryPressure((long)bytes);
+        Sizes[(nint)p] = bytes;
         return p;
     }
 
-    public static void Free(void* p) => NativeMemory.AlignedFree(p);
+    public static void Free(void* p)
+    {
+        if (Sizes.TryRemove((nint)p, out var bytes)) GC.RemoveMemoryPressure((long)bytes);
+        NativeMemory.AlignedFree(p);
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<nint, nuint> Sizes = new();
 
     [LibraryImport("libc", EntryPoint = "madvise")]
     private static partial int madvise(void* addr, nuint length, int advice);
