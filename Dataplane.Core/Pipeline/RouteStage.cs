@@ -24,25 +24,44 @@ public readonly struct RouteStage : IStage
         Lpm4 routes4 = snapshot.Routes4;
         Lpm6 routes6 = snapshot.Routes6;
         NextHop[] nextHops = snapshot.NextHops;
+
+        // Pass 1: every IPv4 destination of the batch into one bulk LPM lookup (many cache misses in flight);
+        // IPv6 and everything that is not routed is settled here directly.
+        uint* dst4 = stackalloc uint[Batch.MaxSize];
+        uint* nh4 = stackalloc uint[Batch.MaxSize];
+        byte* idx4 = stackalloc byte[Batch.MaxSize];
+        uint* result = stackalloc uint[Batch.MaxSize];
+        int count4 = 0;
         for (int i = 0; i < n; i++)
         {
             ref PacketMeta p = ref m[i];
             if (p.Verdict != PacketVerdict.Continue) continue;
             seen++;
-            uint nh;
             if (p.IpVersion == 4)
             {
                 uint dst = Addr.Dst4(p);
                 if (Addr.IsMulticastOrBroadcast4(dst)) { p.Verdict = PacketVerdict.Local; continue; }
-                if (!routes4.TryLookup(dst, out nh)) { p.Drop(DropReason.FibLookupFailed); continue; }
+                idx4[count4] = (byte)i;
+                dst4[count4++] = dst;
             }
             else if (p.IpVersion == 6)
             {
                 UInt128 dst = Addr.Dst6(p);
                 if (Addr.IsMulticast6(dst) || Addr.IsLinkLocal6(dst)) { p.Verdict = PacketVerdict.Local; continue; }
-                if (!routes6.TryLookup(dst, out nh)) { p.Drop(DropReason.FibLookupFailed); continue; }
+                result[i] = routes6.TryLookup(dst, out uint nh) ? nh : Lpm6.NotFound;
             }
-            else { p.Verdict = PacketVerdict.Local; continue; }
+            else p.Verdict = PacketVerdict.Local;
+        }
+        routes4.LookupBulk(new ReadOnlySpan<uint>(dst4, count4), new Span<uint>(nh4, count4));
+        for (int k = 0; k < count4; k++) result[idx4[k]] = nh4[k];
+
+        // Pass 2: act on the next hops.
+        for (int i = 0; i < n; i++)
+        {
+            ref PacketMeta p = ref m[i];
+            if (p.Verdict != PacketVerdict.Continue) continue;
+            uint nh = result[i];
+            if (nh == Lpm4.NotFound) { p.Drop(DropReason.FibLookupFailed); continue; }
             Forward(ref p, in nextHops[nh]);
         }
         return seen;
@@ -75,8 +94,8 @@ public readonly struct RouteStage : IStage
             ip[7]--;
         }
         if (p.L3Offset != HeaderSizes.Ethernet) StripVlan(ref p);
-        Addr.WriteMac(p.Data, nh.DstMac);
-        Addr.WriteMac(p.Data + 6, nh.SrcMac);
+        Unsafe.WriteUnaligned(p.Data, nh.EthWord0);
+        Unsafe.WriteUnaligned(p.Data + 8, nh.EthWord1);
         p.OutPort = nh.Port;
         p.DstEndpoint = nh.Endpoint;
         if (nh.Kind == NextHopKind.Endpoint && p.SrcEndpoint == 0) p.Direction = TrafficDirection.Ingress;

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace Dataplane.Core.Routing;
 
 /// <summary>What a route resolves to. Stored in the snapshot's next-hop table; LPM entries hold its index.</summary>
@@ -27,6 +29,15 @@ public readonly record struct NextHop(
     UInt128 TunnelEndpoint = default,
     bool TunnelIsIpv6 = false)
 {
+    /// <summary>Destination and source MAC as the first 12 bytes of the Ethernet header, in memory order, so
+    /// the rewrite is two unaligned stores instead of twelve byte writes.</summary>
+    public ulong EthWord0 { get; } = BinaryPrimitives.ReverseEndianness(DstMac << 16) | EthHigh(SrcMac);
+
+    public uint EthWord1 { get; } = BinaryPrimitives.ReverseEndianness((uint)SrcMac);
+
+    /// <summary>Bytes 6 and 7 of the header: the first two octets of the source MAC.</summary>
+    private static ulong EthHigh(ulong srcMac) => (ulong)BinaryPrimitives.ReverseEndianness((ushort)(srcMac >> 32)) << 48;
+
     public static NextHop Unresolved => new(NextHopKind.Unresolved, 0, 0, 0, 0);
     public static NextHop Host => new(NextHopKind.Host, 0, 0, 0, 0);
     public static NextHop NoEndpoint => new(NextHopKind.NoEndpoint, 0, 0, 0, 0);
