@@ -150,4 +150,21 @@ public class PipelineTests : IDisposable
         Assert.Equal(0ul, first.Sequence);
         Assert.Equal(2, first.DstPort);
     }
+
+    [Fact]
+    public void SnapshotSwapTakesEffectAtTheNextBatch()
+    {
+        var frame = Eth4(Ipv4("198.19.1.1", "198.18.100.10", 17, Udp(1, 2)));
+        Assert.Equal(PacketVerdict.Tx, _node.Run(frame, TestNode.Uplink).Meta.Verdict);
+        // A new config without the pod: the same packet now finds nobody home in the pod CIDR.
+        var b = new Core.Snapshot.SnapshotBuilder { RouterMac = TestNode.RouterMac, Generation = 2 };
+        b.AddInterface("eth0", TestNode.Eth0Mac);
+        b.AddInterface("lxc0000000001", TestNode.RouterMac);
+        b.AddRoute(System.Net.IPNetwork.Parse("198.18.100.0/24"), Core.Routing.NextHop.NoEndpoint);
+        var old = _node.Pipeline.Snapshots.Swap(b.Build());
+        Assert.Same(_node.Snapshot, old);
+        var (m, _) = _node.Run(frame, TestNode.Uplink);
+        Assert.Equal(DropReason.NoMatchingLocalContainerFound, m.DropReason);
+        Assert.Equal(2, _node.Pipeline.Snapshots.Current.Generation);
+    }
 }
