@@ -25,7 +25,7 @@ bench="perf/Dataplane.Benchmarks/bin/Release/net10.0/Dataplane.Benchmarks.dll"
 echo "running dpdk-test lpm_perf_autotest on cpu $cpu (takes ~3 min, mostly rte_lpm adds)..." >&2
 dpdk-test --no-huge -m 2048 --no-pci -l "$cpu" < <(echo lpm_perf_autotest; echo quit) >"$out/rte.txt" 2>&1 &
 rte_pid=$!
-while kill -0 "$rte_pid" 2>/dev/null && ! grep -q "LPM LookupX4" "$out/rte.txt"; do sleep 1; done
+while kill -0 "$rte_pid" 2>/dev/null && ! grep -qs "LPM LookupX4" "$out/rte.txt"; do sleep 1; done
 kill "$rte_pid" 2>/dev/null || true
 wait "$rte_pid" 2>/dev/null || true
 grep -q "LPM LookupX4" "$out/rte.txt" || { echo "dpdk-test did not report lookups:" >&2; cat "$out/rte.txt" >&2; exit 1; }

@@ -152,6 +152,20 @@ public class Lpm6Tests : IDisposable
     }
 
     [Fact]
+    public void BulkWalksLanesOfDifferentDepthsTogether()
+    {
+        // Route tags of depths 126 and 127 OR to the group tag; the side-by-side walk must not mistake them.
+        Add("2001:db8::4/126", 1);
+        Add("2001:db8::2/127", 2);
+        Add("2001:db8::1/128", 3);
+        Add("2001:db8:1::/48", 4);
+        UInt128[] ips = [Ip("2001:db8::5"), Ip("2001:db8::3"), Ip("2001:db8::1"), Ip("2001:db8:1::9"), Ip("2001:db9::"), Ip("2001:db8::8")];
+        var got = new uint[ips.Length];
+        _lpm.LookupBulk(ips, got);
+        Assert.Equal([1u, 2u, 3u, 4u, Lpm6.NotFound, Lpm6.NotFound], got);
+    }
+
+    [Fact]
     public void BulkMatchesSingleLookups()
     {
         var rnd = new Random(7);
