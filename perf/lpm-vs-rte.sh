@@ -17,13 +17,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cpu="${1:-0}"
 out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
+trap 'rm -rf "$out" "/var/run/dpdk/lpmperf$$"' EXIT
 
 dotnet build -c Release perf/Dataplane.Benchmarks -nologo -v q >"$out/build.txt" 2>&1 || { cat "$out/build.txt"; exit 1; }
 bench="perf/Dataplane.Benchmarks/bin/Release/net10.0/Dataplane.Benchmarks.dll"
 
 echo "running dpdk-test lpm_perf_autotest on cpu $cpu (takes ~3 min, mostly rte_lpm adds)..." >&2
-dpdk-test --no-huge -m 2048 --no-pci -l "$cpu" < <(echo lpm_perf_autotest; echo quit) >"$out/rte.txt" 2>&1 &
+dpdk-test --no-huge -m 2048 --no-pci -l "$cpu" --file-prefix "lpmperf$$" < <(echo lpm_perf_autotest; echo quit) >"$out/rte.txt" 2>&1 &
 rte_pid=$!
 while kill -0 "$rte_pid" 2>/dev/null && ! grep -qs "LPM LookupX4" "$out/rte.txt"; do sleep 1; done
 kill "$rte_pid" 2>/dev/null || true
