@@ -41,8 +41,8 @@ public sealed class SnapshotBuilder
         uint v4 = 0; UInt128 v6 = 0; bool has4 = false, has6 = false;
         foreach (var a in addresses)
         {
-            if (a.AddressFamily == AddressFamily.InterNetwork) { v4 = ToUInt32(a); has4 = true; }
-            else { v6 = ToUInt128(a); has6 = true; }
+            if (a.AddressFamily == AddressFamily.InterNetwork) { v4 = RoutePrefix.ToUInt32(a); has4 = true; }
+            else { v6 = RoutePrefix.ToUInt128(a); has6 = true; }
             AddRoute(new IPNetwork(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128),
                 new NextHop(NextHopKind.Endpoint, port, mac, RouterMac, id));
         }
@@ -84,25 +84,11 @@ public sealed class SnapshotBuilder
         foreach (var (prefix, nh) in _routes)
         {
             if (prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork)
-                lpm4.Add(ToUInt32(prefix.BaseAddress), prefix.PrefixLength, nh);
+                lpm4.Add(RoutePrefix.ToUInt32(prefix.BaseAddress), prefix.PrefixLength, nh);
             else
-                lpm6.Add(ToUInt128(prefix.BaseAddress), prefix.PrefixLength, nh);
+                lpm6.Add(RoutePrefix.ToUInt128(prefix.BaseAddress), prefix.PrefixLength, nh);
         }
         return new DatapathSnapshot(Generation, lpm4, lpm6, [.. _nextHops], [.. _ports], [.. _endpoints],
             RouterMac, VxlanPort, NodeName);
-    }
-
-    public static uint ToUInt32(IPAddress a)
-    {
-        Span<byte> b = stackalloc byte[4];
-        a.TryWriteBytes(b, out _);
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b);
-    }
-
-    public static UInt128 ToUInt128(IPAddress a)
-    {
-        Span<byte> b = stackalloc byte[16];
-        a.TryWriteBytes(b, out _);
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(b);
     }
 }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Dataplane.Core.Tests.Pcap;
 
 /// <summary>
@@ -24,22 +22,8 @@ internal static class ExternalTool
     /// <summary>Runs the tool and returns stdout; a non-zero exit fails the test with stderr.</summary>
     public static string Run(string name, params string[] args)
     {
-        var psi = new ProcessStartInfo(Require(name))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        using Process process = Process.Start(psi)!;
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(60_000))
-        {
-            process.Kill();
-            Assert.Fail($"{name} {string.Join(' ', args)} did not finish within 60 s");
-        }
-        Assert.True(process.ExitCode == 0, $"{name} {string.Join(' ', args)} exited {process.ExitCode}: {stderr.Result}");
+        var (exit, stdout, stderr) = Support.Tool.Run(Require(name), args);
+        Assert.True(exit == 0, $"{name} {string.Join(' ', args)} exited {exit}: {stderr}");
         return stdout;
     }
 
