@@ -1,0 +1,226 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Dataplane.Core.Conntrack;
+
+/// <summary>
+/// The connection table: a fixed pool of 64-byte <see cref="CtEntry"/> lines plus an open-addressing index of
+/// 64-byte buckets (eight 32-bit signatures, then eight entry references), in the spirit of DPDK's cuckoo hash
+/// buckets. Every connection has two index references — its forward tuple and its reply tuple — so a packet
+/// of either direction finds it with one probe sequence, and learns which direction it is.
+/// Nothing is allocated after construction; a full table makes <see cref="TryInsert"/> return false (the
+/// caller drops with CT_MAP_INSERTION_FAILED). Single writer: the worker that owns the table; expiry runs in
+/// budgeted slices (<see cref="Collect"/>) between bursts.
+/// </summary>
+public sealed unsafe class ConntrackTable : IDisposable
+{
+    private const int SlotsPerBucket = 8;
+    /// <summary>Index references: 0 = never used (ends a probe), Tombstone = deleted, else entry+1 | reply bit.</summary>
+    private const uint EmptyRef = 0, Tombstone = 0x7FFFFFFF, ReplyBit = 0x80000000;
+    /// <summary>Index slots per connection (forward + reply) and the index's target load.</summary>
+    private const double IndexLoad = 0.7;
+
+    [StructLayout(LayoutKind.Sequential, Size = 64)]
+    private struct Bucket
+    {
+        public fixed uint Sig[SlotsPerBucket];
+        public fixed uint Ref[SlotsPerBucket];
+    }
+
+    private Bucket* _buckets;
+    private CtEntry* _entries;
+    private uint* _free;
+    private readonly uint _bucketMask;
+    private int _freeCount;
+    private int _tombstones;
+    private int _gcCursor;
+
+    public ConntrackTable(int maxFlows)
+    {
+        if (maxFlows is < 1 or > (1 << 30)) throw new ArgumentOutOfRangeException(nameof(maxFlows));
+        Capacity = maxFlows;
+        long slots = (long)Math.Ceiling(2.0 * maxFlows / IndexLoad);
+        BucketCount = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, (slots + SlotsPerBucket - 1) / SlotsPerBucket));
+        _bucketMask = (uint)BucketCount - 1;
+        _buckets = (Bucket*)NativeMemory.AlignedAlloc((nuint)BucketCount * 64, 64);
+        NativeMemory.Clear(_buckets, (nuint)BucketCount * 64);
+        _entries = (CtEntry*)NativeMemory.AlignedAlloc((nuint)maxFlows * 64, 64);
+        NativeMemory.Clear(_entries, (nuint)maxFlows * 64);
+        _free = (uint*)NativeMemory.Alloc((nuint)maxFlows * sizeof(uint));
+        for (int i = 0; i < maxFlows; i++) _free[i] = (uint)(maxFlows - 1 - i);
+        _freeCount = maxFlows;
+        GC.AddMemoryPressure(MemoryBytes);
+    }
+
+    public int Capacity { get; }
+    public int BucketCount { get; }
+    public int Count => Capacity - _freeCount;
+
+    /// <summary>Native bytes held: index buckets, entries and the free list.</summary>
+    public long MemoryBytes => (long)BucketCount * 64 + (long)Capacity * (64 + sizeof(uint));
+
+    public ref CtEntry this[uint entry]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref _entries[entry];
+    }
+
+    /// <summary>Finds the connection <paramref name="key"/> belongs to, in either direction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryLookup(in CtKey key, out uint entry, out bool reply)
+    {
+        ulong h = key.Hash();
+        uint sig = Signature(h);
+        uint b = (uint)h & _bucketMask;
+        var want = Vector256.Create(sig);
+        for (uint probes = 0; probes <= _bucketMask; probes++)
+        {
+            Bucket* bk = _buckets + b;
+            uint hits = Vector256.Equals(Vector256.Load(bk->Sig), want).ExtractMostSignificantBits();
+            while (hits != 0)
+            {
+                int i = BitOperations.TrailingZeroCount(hits);
+                hits &= hits - 1;
+                uint r = bk->Ref[i];
+                if (r == Tombstone || r == EmptyRef) continue;
+                uint e = (r & ~ReplyBit) - 1;
+                bool isReply = (r & ReplyBit) != 0;
+                ref CtKey stored = ref _entries[e].Key;
+                if (isReply ? stored.Equals(key.Reverse()) : stored.Equals(key))
+                {
+                    entry = e; reply = isReply;
+                    return true;
+                }
+            }
+            // A never-used slot ends the probe sequence: no insert ever went past this bucket.
+            if (Vector256.Equals(Vector256.Load(bk->Ref), Vector256<uint>.Zero).ExtractMostSignificantBits() != 0) break;
+            b = (b + 1) & _bucketMask;
+        }
+        entry = 0; reply = false;
+        return false;
+    }
+
+    /// <summary>
+    /// Adds a connection whose forward tuple is <paramref name="key"/> (the caller has looked it up and not
+    /// found it). False when the pool is exhausted: nothing changes.
+    /// </summary>
+    public bool TryInsert(in CtKey key, uint expires, out uint entry)
+    {
+        entry = 0;
+        if (_freeCount == 0) return false;
+        uint e = _free[--_freeCount];
+        ref CtEntry ce = ref _entries[e];
+        ce = default;
+        ce.Key = key;
+        ce.Expires = expires == 0 ? 1 : expires;
+        Place(key.Hash(), e + 1);
+        Place(key.Reverse().Hash(), (e + 1) | ReplyBit);
+        entry = e;
+        return true;
+    }
+
+    /// <summary>Removes a connection and frees its entry.</summary>
+    public void Remove(uint entry)
+    {
+        ref CtEntry ce = ref _entries[entry];
+        if (ce.Expires == 0) return;
+        Unplace(ce.Key.Hash(), entry + 1);
+        Unplace(ce.Key.Reverse().Hash(), (entry + 1) | ReplyBit);
+        ce = default;
+        _free[_freeCount++] = entry;
+    }
+
+    /// <summary>
+    /// Expires connections whose <see cref="CtEntry.Expires"/> is at or before <paramref name="now"/>,
+    /// scanning at most <paramref name="budget"/> entries from where the last call stopped, so the owner can
+    /// spread the sweep over many idle moments. Rebuilds the index when deletions have left many tombstones.
+    /// Returns the number of connections removed.
+    /// </summary>
+    public int Collect(uint now, int budget)
+    {
+        int removed = 0;
+        for (int n = 0; n < budget && n < Capacity; n++)
+        {
+            uint e = (uint)_gcCursor;
+            _gcCursor = _gcCursor + 1 == Capacity ? 0 : _gcCursor + 1;
+            uint exp = _entries[e].Expires;
+            if (exp != 0 && exp <= now) { Remove(e); removed++; }
+        }
+        if (_tombstones > BucketCount * SlotsPerBucket / 4) RebuildIndex();
+        return removed;
+    }
+
+    private void Place(ulong hash, uint reference)
+    {
+        uint b = (uint)hash & _bucketMask;
+        while (true)
+        {
+            Bucket* bk = _buckets + b;
+            for (int i = 0; i < SlotsPerBucket; i++)
+            {
+                uint r = bk->Ref[i];
+                if (r == EmptyRef || r == Tombstone)
+                {
+                    if (r == Tombstone) _tombstones--;
+                    bk->Sig[i] = Signature(hash);
+                    bk->Ref[i] = reference;
+                    return;
+                }
+            }
+            // The index has twice the slots of the entry pool over IndexLoad, so a free slot always exists.
+            b = (b + 1) & _bucketMask;
+        }
+    }
+
+    private void Unplace(ulong hash, uint reference)
+    {
+        uint b = (uint)hash & _bucketMask;
+        for (uint probes = 0; probes <= _bucketMask; probes++)
+        {
+            Bucket* bk = _buckets + b;
+            for (int i = 0; i < SlotsPerBucket; i++)
+            {
+                if (bk->Ref[i] != reference) continue;
+                bk->Ref[i] = Tombstone;
+                bk->Sig[i] = 0;
+                _tombstones++;
+                return;
+            }
+            b = (b + 1) & _bucketMask;
+        }
+    }
+
+    /// <summary>Re-derives the index from the live entries (the entries are the source of truth).</summary>
+    private void RebuildIndex()
+    {
+        NativeMemory.Clear(_buckets, (nuint)BucketCount * 64);
+        _tombstones = 0;
+        for (uint e = 0; e < Capacity; e++)
+        {
+            if (_entries[e].Expires == 0) continue;
+            Place(_entries[e].Key.Hash(), e + 1);
+            Place(_entries[e].Key.Reverse().Hash(), (e + 1) | ReplyBit);
+        }
+    }
+
+    /// <summary>Non-zero signature from the hash's high half (0 marks an unused slot's signature).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Signature(ulong hash) => (uint)(hash >> 32) | 1;
+
+    public void Dispose()
+    {
+        if (_buckets == null) return;
+        NativeMemory.AlignedFree(_buckets); NativeMemory.AlignedFree(_entries); NativeMemory.Free(_free);
+        _buckets = null; _entries = null; _free = null;
+        GC.RemoveMemoryPressure(MemoryBytes);
+        GC.SuppressFinalize(this);
+    }
+
+    ~ConntrackTable()
+    {
+        if (_buckets == null) return;
+        NativeMemory.AlignedFree(_buckets); NativeMemory.AlignedFree(_entries); NativeMemory.Free(_free);
+    }
+}

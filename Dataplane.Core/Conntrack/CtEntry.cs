@@ -1,0 +1,25 @@
+using System.Runtime.InteropServices;
+
+namespace Dataplane.Core.Conntrack;
+
+/// <summary>
+/// One connection: its forward tuple and state in one 64-byte cache line, so a hit costs one line after the
+/// index bucket. Field meanings beyond the tuple belong to the conntrack/NAT stages that use them.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 64)]
+public struct CtEntry
+{
+    [FieldOffset(0)] public CtKey Key;
+    /// <summary>Expiry time in seconds of the table's clock; 0 = free slot.</summary>
+    [FieldOffset(40)] public uint Expires;
+    /// <summary>TCP state / seen-flags, owned by the conntrack stage.</summary>
+    [FieldOffset(44)] public ushort State;
+    [FieldOffset(46)] public ushort Flags;
+    /// <summary>Reverse-NAT / service id for replies (0 = none).</summary>
+    [FieldOffset(48)] public uint RevNat;
+    /// <summary>Backend chosen for this connection (service load balancing).</summary>
+    [FieldOffset(52)] public uint Backend;
+    /// <summary>Rule that allowed the connection, for flow records of later packets.</summary>
+    [FieldOffset(56)] public uint PolicyRule;
+    [FieldOffset(60)] public uint Packets;
+}
