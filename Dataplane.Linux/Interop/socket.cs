@@ -68,3 +68,9 @@ public struct mmsghdr
     public msghdr msg_hdr;
     public uint msg_len;
 }
+
+public static unsafe partial class LibC
+{
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint recvfrom(int fd, void* buf, nuint len, int flags, void* addr, uint* addrlen);
+}

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Dataplane.Core.Config;
 using Dataplane.Node.Replay;
 using Dataplane.Node.Run;
+using Dataplane.Linux.AfXdp;
 
 // dataplane-node: the node host. Verbs: replay (offline pcap through the real pipeline), run (forward on interfaces).
 var root = new RootCommand("Dataplane node: userspace packet dataplane with Cilium semantics");
@@ -40,9 +41,11 @@ var backendOpt = new Option<string>("--backend") { Description = "Packet I/O bac
 backendOpt.AcceptOnlyFromAmong("af_packet", "af_xdp");
 var sleepOpt = new Option<int>("--poll-sleep-us") { Description = "Idle sleep between polls in microseconds (0 = busy poll)", DefaultValueFactory = _ => 50 };
 var statsOpt = new Option<int>("--stats-interval") { Description = "Print counters every N seconds (0 = only on SIGUSR1 and exit)", DefaultValueFactory = _ => 0 };
+var xdpModeOpt = new Option<string>("--xdp-mode") { Description = "af_xdp: attach the XDP program natively, generically, or native with generic fallback", DefaultValueFactory = _ => "auto" };
+xdpModeOpt.AcceptOnlyFromAmong("auto", "native", "generic");
 var run = new Command("run", "Forward packets between the configured interfaces until SIGTERM/SIGINT, then print counters")
 {
-    runConfigOpt, backendOpt, sleepOpt, statsOpt,
+    runConfigOpt, backendOpt, sleepOpt, statsOpt, xdpModeOpt,
 };
 run.SetAction(parse =>
 {
@@ -50,7 +53,8 @@ run.SetAction(parse =>
     {
         var backend = parse.GetValue(backendOpt) == "af_xdp" ? Backend.AfXdp : Backend.AfPacket;
         return Runner.Run(new RunOptions(parse.GetValue(runConfigOpt)!.FullName, backend,
-            Math.Max(0, parse.GetValue(sleepOpt)), Math.Max(0, parse.GetValue(statsOpt))), Console.Out);
+            Math.Max(0, parse.GetValue(sleepOpt)), Math.Max(0, parse.GetValue(statsOpt)),
+            parse.GetValue(xdpModeOpt) switch { "native" => XdpAttachMode.Native, "generic" => XdpAttachMode.Generic, _ => XdpAttachMode.Auto }), Console.Out);
     }
     catch (ConfigException e)
     {

@@ -24,6 +24,9 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
     [Fact]
     public void AfPacket_ForwardsPingTcpUdp_CountsDrops_SurvivesLinkFlap() => ForwardsEndToEnd("af_packet");
 
+    [Fact]
+    public void AfXdp_ForwardsPingTcpUdp_CountsDrops_SurvivesLinkFlap() => ForwardsEndToEnd("af_xdp");
+
     internal void ForwardsEndToEnd(string backend)
     {
         if (!CanRun(output)) return;

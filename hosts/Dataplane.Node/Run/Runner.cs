@@ -8,13 +8,15 @@ using Dataplane.Core.Ports;
 using Dataplane.Core.Snapshot;
 using Dataplane.Linux;
 using Dataplane.Linux.AfPacket;
+using Dataplane.Linux.AfXdp;
 
 namespace Dataplane.Node.Run;
 
 public enum Backend { AfPacket, AfXdp }
 
 /// <summary>What `run` was asked to do.</summary>
-public sealed record RunOptions(string ConfigDir, Backend Backend, int PollSleepMicros, int StatsIntervalSeconds);
+public sealed record RunOptions(string ConfigDir, Backend Backend, int PollSleepMicros, int StatsIntervalSeconds,
+    XdpAttachMode XdpMode = XdpAttachMode.Auto);
 
 /// <summary>
 /// `dataplane-node run`: compiles the config, opens a port per node interface and per local pod interface that
@@ -33,16 +35,20 @@ public static class Runner
         var byId = new IPort?[snapshot.Ports.Length];
         var opened = new List<IPort>();
         var fds = new List<int>();
+        XdpUmem? umem = null;
         try
         {
+            var present = snapshot.Ports.Where(p => NetDevice.Exists(p.Name)).ToList();
+            // AF_XDP: one UMEM for the worker, shared by all its sockets, so forwarding between ports is zero copy.
+            if (options.Backend == Backend.AfXdp && present.Count > 0) umem = new XdpUmem(present.Count * 8192);
             foreach (var p in snapshot.Ports)
             {
-                if (!NetDevice.Exists(p.Name))
+                if (!present.Contains(p))
                 {
                     log.WriteLine($"run: port {p.Id} {p.Name}: no such interface here, skipped");
                     continue;
                 }
-                IPort port = Open(options.Backend, p, out int fd, out string mode);
+                IPort port = Open(options, umem, p, out int fd, out string mode);
                 byId[p.Id] = port;
                 opened.Add(port);
                 fds.Add(fd);
@@ -82,7 +88,11 @@ public static class Runner
                 log.WriteLine("run: worker did not stop within 10 s");
                 return 1;
             }
-            foreach (var port in opened) (port as AfPacketPort)?.PollKernelStats();
+            foreach (var port in opened)
+            {
+                (port as AfPacketPort)?.PollKernelStats();
+                (port as AfXdpPort)?.PollKernelStats();
+            }
             Print(log, "exit", ctx.Counters, worker, opened);
             if (failure is not null)
             {
@@ -94,20 +104,26 @@ public static class Runner
         finally
         {
             foreach (var port in opened) port.Dispose();
+            umem?.Dispose();
         }
     }
 
-    private static IPort Open(Backend backend, PortInfo p, out int fd, out string mode)
+    private static IPort Open(RunOptions options, XdpUmem? umem, PortInfo p, out int fd, out string mode)
     {
-        switch (backend)
+        switch (options.Backend)
         {
+            case Backend.AfXdp:
+                var xsk = new AfXdpPort(p.Id, p.Name, umem!, new AfXdpOptions { AttachMode = options.XdpMode });
+                fd = xsk.Fd;
+                mode = xsk.Describe();
+                return xsk;
             case Backend.AfPacket:
                 var port = new AfPacketPort(p.Id, p.Name);
                 fd = port.Fd;
                 mode = $"af_packet tpacket_v3 rx ring, sendmmsg tx{(port.QdiscBypass ? ", qdisc bypass" : "")}";
                 return port;
             default:
-                throw new PlatformNotSupportedException("the af_xdp backend is not available in this build");
+                throw new ArgumentOutOfRangeException(nameof(options));
         }
     }
 
