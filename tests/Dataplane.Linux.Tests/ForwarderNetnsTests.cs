@@ -27,6 +27,26 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
     [Fact]
     public void AfXdp_ForwardsPingTcpUdp_CountsDrops_SurvivesLinkFlap() => ForwardsEndToEnd("af_xdp");
 
+    /// <summary>The generic (skb) XDP fallback: forced, reported, and forwarding.</summary>
+    [Fact]
+    public void AfXdp_GenericMode_IsReported_AndForwards()
+    {
+        if (!CanRun(output)) return;
+        using var topo = new NetnsTopology();
+        var fwd = topo.StartForwarder("af_xdp", "--xdp-mode", "generic");
+        try
+        {
+            Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(30)), "forwarder did not start:\n" + fwd.Output);
+            Assert.Contains("XDP generic", fwd.Output);
+            Ping(topo, NetnsTopology.ServerIp4);
+            Ping(topo, NetnsTopology.ServerIp6);
+            Assert.True(fwd.Stop(TimeSpan.FromSeconds(15)), fwd.Output);
+            output.WriteLine(fwd.Output);
+            Assert.Equal(0, fwd.ExitCode);
+        }
+        finally { fwd.Dispose(); }
+    }
+
     internal void ForwardsEndToEnd(string backend)
     {
         if (!CanRun(output)) return;
