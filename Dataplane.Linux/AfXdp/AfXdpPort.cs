@@ -36,6 +36,9 @@ public sealed unsafe class AfXdpPort : IPort
         public nuint MapSize;
     }
 
+    /// <summary>Wake-ups per flush: enough for a full batch at the copy-mode batch of 32.</summary>
+    private const int MaxKicks = Batch.MaxSize / 32 + 1;
+
     private readonly XdpUmem _umem;
     private int _fd = -1;
     private Ring _rx, _tx, _fill, _comp;
@@ -278,9 +281,14 @@ public sealed unsafe class AfXdpPort : IPort
         }
         // … the fill ring is topped up from it …
         bool filled = Refill();
-        // … and the kernel is kicked only when it asks (need-wakeup) and has work.
-        if (*_tx.Producer != Volatile.Read(ref *_tx.Consumer) && (Volatile.Read(ref *_tx.Flags) & XDP_RING_NEED_WAKEUP) != 0)
-            LibC.sendto(_fd, null, 0, LibC.MSG_DONTWAIT, null, 0);
+        // … and the kernel is kicked only when it asks (need-wakeup) and has work. In copy mode one kick sends at
+        // most 32 frames (the kernel's generic xmit batch), so kick until the ring drains, a bounded number of times.
+        for (int kick = 0; kick < MaxKicks; kick++)
+        {
+            uint pending = *_tx.Producer - Volatile.Read(ref *_tx.Consumer);
+            if (pending == 0 || (Volatile.Read(ref *_tx.Flags) & XDP_RING_NEED_WAKEUP) == 0) break;
+            if (LibC.sendto(_fd, null, 0, LibC.MSG_DONTWAIT, null, 0) < 0 && Errno.Last != Errno.EAGAIN) break;
+        }
         if (filled && (Volatile.Read(ref *_fill.Flags) & XDP_RING_NEED_WAKEUP) != 0 && ZeroCopy)
             LibC.recvfrom(_fd, null, 0, LibC.MSG_DONTWAIT, null, null);
     }
