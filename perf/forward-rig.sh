@@ -9,6 +9,9 @@
 # (b, c) and the machine's busy time minus the generator's (all three; noisy on a shared VM). Ratios are to (a).
 # Bounded: each case runs SECS seconds (default 5) under timeouts; everything is removed on exit, even on failure.
 # Usage: sudo bash perf/forward-rig.sh [SECS]      (needs root, iproute2, dpdk-testpmd, the .NET SDK)
+#        CASES="kernel af_packet af_xdp" SIZES="64 1500" select what runs (ratios need the kernel case).
+#        POLL_US=N: the forwarder's idle sleep in µs (default 50: adaptive; 0 = busy poll, whose idle spinning
+#        then counts as CPU per packet).
 set -euo pipefail
 SECS=${1:-5}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,6 +74,7 @@ YAML
 
 busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }          # user nice system irq softirq, in ticks
 pcpu() { awk '{print $14+$15}' /proc/$1/stat 2>/dev/null || echo 0; }  # utime + stime of a process, in ticks
+pusr() { awk '{print $14}' /proc/$1/stat 2>/dev/null || echo 0; }      # utime only
 cnt() { ip netns exec $1 cat /sys/class/net/$2/statistics/$3; }
 HZ=$(getconf CLK_TCK)
 
@@ -99,7 +103,7 @@ run_case() {
   case $name in
     kernel) kernel_on ;;
     af_packet|af_xdp)
-      ip netns exec $D dotnet "$DLL" run --config $TMP/cfg --backend $name --poll-sleep-us 0 > $TMP/fwd.log 2>&1 &
+      ip netns exec $D dotnet "$DLL" run --config $TMP/cfg --backend $name --poll-sleep-us ${POLL_US:-50} > $TMP/fwd.log 2>&1 &
       fwd=$!; PIDS+=($fwd)
       for i in $(seq 100); do grep -q "run: forwarding" $TMP/fwd.log && break; sleep 0.2; done
       grep -q "run: forwarding" $TMP/fwd.log || { cat $TMP/fwd.log >&2; return 1; } ;;
@@ -112,36 +116,38 @@ run_case() {
   sleep 3
   local genpid; genpid=$(pgrep -n -f "file-prefix=gen$S" || echo $gen)
   local t0 r0 b0 g0 f0; t0=$(cnt $C $IC tx_packets); r0=$(cnt $V $IS rx_packets); b0=$(busy); g0=$(pcpu $genpid)
-  f0=$([ $fwd -ne 0 ] && pcpu $(pgrep -n -f "dataplane-node.dll run --config $TMP/cfg") || echo 0)
+  local fp=0; [ $fwd -ne 0 ] && fp=$(pgrep -n -f "dataplane-node.dll run --config $TMP/cfg" || echo 0)
+  f0=$([ $fp -ne 0 ] && pcpu $fp || echo 0); local u0; u0=$([ $fp -ne 0 ] && pusr $fp || echo 0)
   sleep $SECS
   local t1 r1 b1 g1 f1; t1=$(cnt $C $IC tx_packets); r1=$(cnt $V $IS rx_packets); b1=$(busy); g1=$(pcpu $genpid)
-  f1=$([ $fwd -ne 0 ] && pcpu $(pgrep -n -f "dataplane-node.dll run --config $TMP/cfg") || echo 0)
+  f1=$([ $fp -ne 0 ] && pcpu $fp || echo 0); local u1; u1=$([ $fp -ne 0 ] && pusr $fp || echo 0)
   kill -INT $gen 2>/dev/null || true; wait $gen 2>/dev/null || true
   if [ $fwd -ne 0 ]; then kill -TERM $fwd; wait $fwd 2>/dev/null || true; grep -E "^exit: (rx|  port)" $TMP/fwd.log >&2 || true; fi
   [ $name = kernel ] && kernel_off
   awk -v n=$name -v s=$size -v t=$((t1 - t0)) -v r=$((r1 - r0)) -v b=$((b1 - b0)) -v g=$((g1 - g0)) -v f=$((f1 - f0)) \
-      -v secs=$SECS -v hz=$HZ 'BEGIN {
+      -v u=$((u1 - u0)) -v secs=$SECS -v hz=$HZ 'BEGIN {
         off = t / secs / 1e6; del = r / secs / 1e6; loss = t > 0 ? 1 - r / t : 0;
         fns = (f > 0 && r > 0) ? f / hz * 1e9 / r : 0; sns = r > 0 ? (b - g) / hz * 1e9 / r : 0;
-        printf "%s %d %.3f %.3f %.3f %.0f %.0f\n", n, s, off, del, loss, fns, sns }'
+        uns = (u > 0 && r > 0) ? u / hz * 1e9 / r : 0;
+        printf "%s %d %.3f %.3f %.3f %.0f %.0f %.0f\n", n, s, off, del, loss, fns, sns, uns }'
 }
 
 echo "rig: $SECS s per case, generator dpdk-testpmd txonly over net_af_xdp on $IC" >&2
 RESULTS=()
-for size in 64 1500; do
-  for name in kernel af_packet af_xdp; do
+for size in ${SIZES:-64 1500}; do
+  for name in ${CASES:-kernel af_packet af_xdp}; do
     RESULTS+=("$(run_case $name $size)")
   done
 done
 echo "rig: kernel case: $(cat $TMP/policy 2>/dev/null)" >&2
-printf 'rig: raw: %s\n' "${RESULTS[@]}" >&2
+printf 'rig: raw (name size offered delivered loss fwd-ns/pkt sys-ns/pkt fwd-user-ns/pkt): %s\n' "${RESULTS[@]}" >&2
 printf '\n| forwarder | frame | offered Mpps | delivered Mpps | loss | vs kernel | fwd CPU ns/pkt (process) | CPU ns/pkt (system − generator) | vs kernel |\n'
 printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for r in "${RESULTS[@]}"; do
   set -- $r
   k=$(printf '%s\n' "${RESULTS[@]}" | awk -v s=$2 '$1=="kernel" && $2==s')
   set -- $r $k
-  awk -v n=$1 -v s=$2 -v off=$3 -v del=$4 -v loss=$5 -v fns=$6 -v sns=$7 -v kdel=${11} -v ksns=${14} 'BEGIN {
+  awk -v n=$1 -v s=$2 -v off=$3 -v del=$4 -v loss=$5 -v fns=$6 -v sns=$7 -v kdel=${12} -v ksns=${15} 'BEGIN {
     rd = (kdel > 0) ? del / kdel : 0; rc = (ksns > 0) ? sns / ksns : 0; fs = (fns > 0) ? sprintf("%.0f", fns) : "—";
     printf "| %s | %d B | %.3f | %.3f | %.1f %% | %.2f× | %s | %.0f | %.2f× |\n", n, s, off, del, loss * 100, rd, fs, sns, rc }'
 done

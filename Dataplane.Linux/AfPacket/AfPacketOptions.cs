@@ -16,4 +16,6 @@ public sealed record AfPacketOptions
     /// <summary>PACKET_QDISC_BYPASS: transmit straight to the driver.</summary>
     public bool QdiscBypass { get; init; } = true;
     public int SendBufferBytes { get; init; } = 4 << 20;
+    /// <summary>PACKET_FANOUT group id (0 = none): sockets of one group split the interface's traffic by flow hash.</summary>
+    public ushort FanoutGroup { get; init; }
 }

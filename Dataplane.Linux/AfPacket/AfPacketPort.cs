@@ -75,6 +75,9 @@ public sealed unsafe class AfPacketPort : IPort
             sll.sll_ifindex = IfIndex;
             Errno.Check(LibC.bind(_fd, &sll, (uint)sizeof(sockaddr_ll)), $"bind(AF_PACKET, {ifName})");
 
+            if (o.FanoutGroup != 0)
+                Errno.Check(LibC.SetInt(_fd, SOL_PACKET, PACKET_FANOUT, o.FanoutGroup | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16)),
+                    "setsockopt(PACKET_FANOUT)");
             if (o.Promiscuous)
             {
                 packet_mreq mr = default;

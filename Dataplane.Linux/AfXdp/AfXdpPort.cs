@@ -43,8 +43,13 @@ public sealed unsafe class AfXdpPort : IPort
     private int _fd = -1;
     private Ring _rx, _tx, _fill, _comp;
     private XdpProgram? _program;
+    private readonly bool _ownsProgram;
 
-    public AfXdpPort(ushort id, string ifName, XdpUmem umem, AfXdpOptions? options = null)
+    /// <summary>
+    /// Opens the socket for <paramref name="ifName"/>'s queue. <paramref name="program"/> is the interface's XDP
+    /// program when several queues share it (the caller owns it); without one the port loads and owns its own.
+    /// </summary>
+    public AfXdpPort(ushort id, string ifName, XdpUmem umem, AfXdpOptions? options = null, XdpProgram? program = null)
     {
         var o = options ?? new AfXdpOptions();
         Id = id; Name = ifName; _umem = umem; Queue = o.Queue;
@@ -52,7 +57,8 @@ public sealed unsafe class AfXdpPort : IPort
         if (IfIndex == 0) throw new LinuxException($"if_nametoindex({ifName})", Errno.ENXIO);
         try
         {
-            _program = new XdpProgram(IfIndex, o.AttachMode);
+            _ownsProgram = program is null;
+            _program = program ?? new XdpProgram(IfIndex, o.AttachMode);
             AttachMode = _program.Mode;
             _fd = OpenSocket(o, out bool zeroCopy);
             ZeroCopy = zeroCopy;
@@ -320,7 +326,7 @@ public sealed unsafe class AfXdpPort : IPort
 
     public void Dispose()
     {
-        _program?.Dispose();
+        if (_ownsProgram) _program?.Dispose();
         _program = null;
         UnmapRings();
         if (_fd >= 0)

@@ -16,7 +16,10 @@ public static class IfPacket
     public const int PACKET_RESERVE = 12;
     public const int PACKET_TX_RING = 13;
     public const int PACKET_QDISC_BYPASS = 20;
+    public const int PACKET_FANOUT = 18;
     public const int PACKET_IGNORE_OUTGOING = 23;
+    public const int PACKET_FANOUT_HASH = 0;
+    public const int PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
 
     public const int PACKET_MR_PROMISC = 1;
 

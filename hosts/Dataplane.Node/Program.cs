@@ -43,9 +43,10 @@ var sleepOpt = new Option<int>("--poll-sleep-us") { Description = "Idle sleep be
 var statsOpt = new Option<int>("--stats-interval") { Description = "Print counters every N seconds (0 = only on SIGUSR1 and exit)", DefaultValueFactory = _ => 0 };
 var xdpModeOpt = new Option<string>("--xdp-mode") { Description = "af_xdp: attach the XDP program natively, generically, or native with generic fallback", DefaultValueFactory = _ => "auto" };
 xdpModeOpt.AcceptOnlyFromAmong("auto", "native", "generic");
+var queuesOpt = new Option<int>("--queues") { Description = "Queues per interface, one worker thread each", DefaultValueFactory = _ => 1 };
 var run = new Command("run", "Forward packets between the configured interfaces until SIGTERM/SIGINT, then print counters")
 {
-    runConfigOpt, backendOpt, sleepOpt, statsOpt, xdpModeOpt,
+    runConfigOpt, backendOpt, sleepOpt, statsOpt, xdpModeOpt, queuesOpt,
 };
 run.SetAction(parse =>
 {
@@ -54,7 +55,8 @@ run.SetAction(parse =>
         var backend = parse.GetValue(backendOpt) == "af_xdp" ? Backend.AfXdp : Backend.AfPacket;
         return Runner.Run(new RunOptions(parse.GetValue(runConfigOpt)!.FullName, backend,
             Math.Max(0, parse.GetValue(sleepOpt)), Math.Max(0, parse.GetValue(statsOpt)),
-            parse.GetValue(xdpModeOpt) switch { "native" => XdpAttachMode.Native, "generic" => XdpAttachMode.Generic, _ => XdpAttachMode.Auto }), Console.Out);
+            parse.GetValue(xdpModeOpt) switch { "native" => XdpAttachMode.Native, "generic" => XdpAttachMode.Generic, _ => XdpAttachMode.Auto },
+            Math.Clamp(parse.GetValue(queuesOpt), 1, 64)), Console.Out);
     }
     catch (ConfigException e)
     {

@@ -47,6 +47,36 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
         finally { fwd.Dispose(); }
     }
 
+    [Theory]
+    [InlineData("af_packet")]
+    [InlineData("af_xdp")]
+    public void TwoQueues_TwoWorkers_Forward(string backend)
+    {
+        if (!CanRun(output)) return;
+        using var topo = new NetnsTopology(queues: 2);
+        string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
+        var fwd = topo.StartForwarder(backend, "--queues", "2");
+        try
+        {
+            Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(30)), "forwarder did not start:\n" + fwd.Output);
+            Assert.Contains("2 worker(s)", fwd.Output);
+            Ping(topo, NetnsTopology.ServerIp4);
+            Ping(topo, NetnsTopology.ServerIp6);
+            var tcpServer = topo.Start(topo.ServerNs, "python3", echo, "tcp-server", "5001");
+            Assert.True(tcpServer.WaitFor("listening", Short), tcpServer.Output);
+            for (int i = 0; i < 4; i++)
+            {
+                var tcp = topo.Exec(topo.ClientNs, Short, "python3", echo, "tcp-client", NetnsTopology.ServerIp4, "5001", "1000000");
+                Assert.True(tcp.Ok && tcp.Output.Contains("echoed 1000000"), $"tcp #{i}: {tcp.Output}\n{fwd.Output}");
+            }
+            Assert.True(fwd.Stop(TimeSpan.FromSeconds(15)), fwd.Output);
+            output.WriteLine(fwd.Output);
+            Assert.Equal(0, fwd.ExitCode);
+            Assert.Contains("queue 1:", fwd.Output);
+        }
+        finally { fwd.Dispose(); }
+    }
+
     internal void ForwardsEndToEnd(string backend)
     {
         if (!CanRun(output)) return;

@@ -24,11 +24,14 @@ public sealed class NetnsTopology : IDisposable
     public string ServerIf { get; }
     public string DpServerIf { get; }
     public string ConfigDir { get; }
+    public int Queues { get; }
 
     private readonly List<Background> _children = [];
 
-    public NetnsTopology()
+    /// <param name="queues">rx/tx queues of every veth (multi-queue workers).</param>
+    public NetnsTopology(int queues = 1)
     {
+        Queues = queues;
         Suffix = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
         ClientNs = $"dpt-c-{Suffix}"; DataplaneNs = $"dpt-d-{Suffix}"; ServerNs = $"dpt-s-{Suffix}";
         ClientIf = $"dpc{Suffix}"; DpClientIf = $"dpa{Suffix}"; ServerIf = $"dps{Suffix}"; DpServerIf = $"dpb{Suffix}";
@@ -40,8 +43,11 @@ public sealed class NetnsTopology : IDisposable
     private void Build()
     {
         foreach (var ns in new[] { ClientNs, DataplaneNs, ServerNs }) Sh.Must("ip", "netns", "add", ns);
-        Sh.Must("ip", "link", "add", ClientIf, "netns", ClientNs, "type", "veth", "peer", "name", DpClientIf, "netns", DataplaneNs);
-        Sh.Must("ip", "link", "add", ServerIf, "netns", ServerNs, "type", "veth", "peer", "name", DpServerIf, "netns", DataplaneNs);
+        string q = Queues.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Sh.Must("ip", "link", "add", ClientIf, "numtxqueues", q, "numrxqueues", q, "netns", ClientNs, "type", "veth",
+            "peer", "name", DpClientIf, "numtxqueues", q, "numrxqueues", q, "netns", DataplaneNs);
+        Sh.Must("ip", "link", "add", ServerIf, "numtxqueues", q, "numrxqueues", q, "netns", ServerNs, "type", "veth",
+            "peer", "name", DpServerIf, "numtxqueues", q, "numrxqueues", q, "netns", DataplaneNs);
         foreach (var ns in new[] { ClientNs, DataplaneNs, ServerNs }) Sh.Must("ip", "-n", ns, "link", "set", "lo", "up");
         // The kernel in the dataplane namespace must not answer or originate anything on the forwarder's links.
         Sh.Must("ip", "netns", "exec", DataplaneNs, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
