@@ -103,6 +103,7 @@ run_case() {
   case $name in
     kernel) kernel_on ;;
     af_packet|af_xdp)
+      rm -f $TMP/fwd.log; : > $TMP/fwd.log   # a fresh log: never match the previous case's ready line
       ip netns exec $D dotnet "$DLL" run --config $TMP/cfg --backend $name --poll-sleep-us ${POLL_US:-50} > $TMP/fwd.log 2>&1 &
       fwd=$!; PIDS+=($fwd)
       for i in $(seq 100); do grep -q "run: forwarding" $TMP/fwd.log && break; sleep 0.2; done
@@ -147,7 +148,7 @@ for r in "${RESULTS[@]}"; do
   set -- $r
   k=$(printf '%s\n' "${RESULTS[@]}" | awk -v s=$2 '$1=="kernel" && $2==s')
   set -- $r $k
-  awk -v n=$1 -v s=$2 -v off=$3 -v del=$4 -v loss=$5 -v fns=$6 -v sns=$7 -v kdel=${12} -v ksns=${15} 'BEGIN {
+  awk -v n=$1 -v s=$2 -v off=$3 -v del=$4 -v loss=$5 -v fns=$6 -v sns=$7 -v kdel=${12:-0} -v ksns=${15:-0} 'BEGIN {
     rd = (kdel > 0) ? del / kdel : 0; rc = (ksns > 0) ? sns / ksns : 0; fs = (fns > 0) ? sprintf("%.0f", fns) : "—";
     printf "| %s | %d B | %.3f | %.3f | %.1f %% | %.2f× | %s | %.0f | %.2f× |\n", n, s, off, del, loss * 100, rd, fs, sns, rc }'
 done
