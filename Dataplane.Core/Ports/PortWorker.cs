@@ -85,8 +85,8 @@ public sealed class PortWorker : IDisposable
             _pipeline.Process(batch, Context);
             Transmit(batch);
         }
-        for (int i = 0; i < nrx; i++)
-            if (_rxCount[i] != 0) _rx[i].Release(batch, _rxStart[i], _rxCount[i]);
+        // Every port, even one that delivered nothing: a backend may hold buffers of frames it skipped.
+        for (int i = 0; i < nrx; i++) _rx[i].Release(batch, _rxStart[i], _rxCount[i]);
         for (int i = 0; i < _byId.Length; i++) _byId[i]?.Flush();
         return n;
     }

@@ -117,28 +117,34 @@ public sealed unsafe class AfPacketPort : IPort
         ulong bytes = 0;
         while (n < cap)
         {
-            if (_left == 0)
+            if (!_inBlock)
             {
-                if (_inBlock)
-                {
-                    // Every packet of this block is in some batch now; it goes back at Release.
-                    _done[_doneCount++] = _block;
-                    _inBlock = false;
-                    if (++_block == _blockCount) _block = 0;
-                }
                 byte* bd = BlockAt(_block);
                 uint status = Volatile.Read(ref *(uint*)(bd + BD_block_status));
                 if ((status & TP_STATUS_USER) == 0) break;
                 if (_doneCount == _blockCount) break; // every block awaits release
-                _inBlock = true;
                 _left = *(uint*)(bd + BD_num_pkts);
                 _pkt = bd + *(uint*)(bd + BD_offset_to_first_pkt);
+                if (_left == 0)
+                {
+                    _done[_doneCount++] = _block;
+                    if (++_block == _blockCount) _block = 0;
+                    continue;
+                }
+                _inBlock = true;
                 continue;
             }
             byte* h = _pkt;
             uint next = *(uint*)(h + H3_next_offset);
-            _left--;
             _pkt = h + next;
+            byte* bdStart = BlockAt(_block);
+            if (--_left == 0)
+            {
+                // Last packet of the block handed out: the block goes back at this burst's Release.
+                _done[_doneCount++] = _block;
+                _inBlock = false;
+                if (++_block == _blockCount) _block = 0;
+            }
             uint snap = *(uint*)(h + H3_snaplen);
             if (h[H3_sll_pkttype] == PACKET_OUTGOING || snap != *(uint*)(h + H3_len) || snap > ushort.MaxValue)
             {
@@ -146,7 +152,6 @@ public sealed unsafe class AfPacketPort : IPort
                 continue;
             }
             int mac = *(ushort*)(h + H3_mac);
-            byte* bdStart = BlockAt(_block);
             long room = next != 0 ? next - mac : _blockSize - (h - bdStart) - mac;
             ref PacketMeta m = ref metas[n++];
             m.Data = h + mac;
@@ -184,7 +189,8 @@ public sealed unsafe class AfPacketPort : IPort
             if (rc > 0) { at += rc; queued += rc; continue; }
             int err = Errno.Last;
             if (err == Errno.EINTR) continue;
-            if (err == Errno.EAGAIN || err == Errno.ENOBUFS) break; // queue full: the rest are dropped
+            // Queue full, or the link is down: the rest are dropped (one syscall, not one per packet).
+            if (err is Errno.EAGAIN or Errno.ENOBUFS or Errno.ENETDOWN or Errno.ENXIO) break;
             at++; // this packet is refused (link down, too long): skip it
         }
         Stats.TxPackets += (ulong)queued;
@@ -193,6 +199,7 @@ public sealed unsafe class AfPacketPort : IPort
         return queued;
     }
 
+    /// <summary>Returns every block whose packets have all been handed out (called every iteration, even with no packets).</summary>
     public void Release(Batch batch, int start, int count)
     {
         for (int i = 0; i < _doneCount; i++)
