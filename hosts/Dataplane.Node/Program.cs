@@ -1,8 +1,10 @@
 using System.CommandLine;
 using Dataplane.Core.Config;
 using Dataplane.Node.Replay;
+using Dataplane.Node.Run;
+using Dataplane.Linux.AfXdp;
 
-// dataplane-node: the node host. Verbs: replay (offline pcap through the real pipeline).
+// dataplane-node: the node host. Verbs: replay (offline pcap through the real pipeline), run (forward on interfaces).
 var root = new RootCommand("Dataplane node: userspace packet dataplane with Cilium semantics");
 
 var configOpt = new Option<DirectoryInfo>("--config") { Description = "Directory of YAML (Node, Pod, DataplaneNode …)", Required = true };
@@ -33,4 +35,39 @@ replay.SetAction(parse =>
     }
 });
 root.Subcommands.Add(replay);
+
+var runConfigOpt = new Option<DirectoryInfo>("--config") { Description = "Directory of YAML (Node, Pod, DataplaneNode …)", Required = true };
+var backendOpt = new Option<string>("--backend") { Description = "Packet I/O backend", DefaultValueFactory = _ => "af_packet" };
+backendOpt.AcceptOnlyFromAmong("af_packet", "af_xdp");
+var sleepOpt = new Option<int>("--poll-sleep-us") { Description = "Idle sleep between polls in microseconds (0 = busy poll)", DefaultValueFactory = _ => 50 };
+var statsOpt = new Option<int>("--stats-interval") { Description = "Print counters every N seconds (0 = only on SIGUSR1 and exit)", DefaultValueFactory = _ => 0 };
+var xdpModeOpt = new Option<string>("--xdp-mode") { Description = "af_xdp: attach the XDP program natively, generically, or native with generic fallback", DefaultValueFactory = _ => "auto" };
+xdpModeOpt.AcceptOnlyFromAmong("auto", "native", "generic");
+var queuesOpt = new Option<int>("--queues") { Description = "Queues per interface, one worker thread each", DefaultValueFactory = _ => 1 };
+var run = new Command("run", "Forward packets between the configured interfaces until SIGTERM/SIGINT, then print counters")
+{
+    runConfigOpt, backendOpt, sleepOpt, statsOpt, xdpModeOpt, queuesOpt,
+};
+run.SetAction(parse =>
+{
+    try
+    {
+        var backend = parse.GetValue(backendOpt) == "af_xdp" ? Backend.AfXdp : Backend.AfPacket;
+        return Runner.Run(new RunOptions(parse.GetValue(runConfigOpt)!.FullName, backend,
+            Math.Max(0, parse.GetValue(sleepOpt)), Math.Max(0, parse.GetValue(statsOpt)),
+            parse.GetValue(xdpModeOpt) switch { "native" => XdpAttachMode.Native, "generic" => XdpAttachMode.Generic, _ => XdpAttachMode.Auto },
+            Math.Clamp(parse.GetValue(queuesOpt), 1, 64)), Console.Out);
+    }
+    catch (ConfigException e)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return 2;
+    }
+    catch (Exception e) when (e is Dataplane.Linux.Interop.LinuxException or PlatformNotSupportedException or IOException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return 1;
+    }
+});
+root.Subcommands.Add(run);
 return root.Parse(args).Invoke();

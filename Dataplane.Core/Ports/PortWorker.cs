@@ -1,0 +1,136 @@
+using System.Runtime.CompilerServices;
+using Dataplane.Core.Packets;
+using Dataplane.Core.Pipeline;
+
+namespace Dataplane.Core.Ports;
+
+/// <summary>How a worker polls.</summary>
+public sealed record WorkerOptions
+{
+    /// <summary>Sleep when idle, in microseconds; 0 = pure busy poll.</summary>
+    public int PollSleepMicros { get; init; } = 50;
+
+    /// <summary>Empty iterations (spinning) before the worker starts sleeping: adaptive polling.</summary>
+    public int SpinBeforeSleep { get; init; } = 256;
+}
+
+/// <summary>
+/// One worker: polls its receive queues into one batch, runs the pipeline, transmits per output port, gives the
+/// buffers back, repeats. Single-threaded over its ports and counters; one worker per queue (or per set of queues
+/// on a small machine). Nothing on the loop allocates.
+/// </summary>
+public sealed class PortWorker : IDisposable
+{
+    private readonly PacketPipeline _pipeline;
+    private readonly IPort[] _rx;
+    private readonly IPort?[] _byId;
+    private readonly IIdleWaiter _waiter;
+    private readonly WorkerOptions _options;
+    private readonly Batch _batch;
+    private readonly ushort[][] _txIndex;
+    private readonly int[] _txCount;
+    private readonly int[] _rxStart;
+    private readonly int[] _rxCount;
+    private readonly ushort[] _touched;
+    private int _next;
+
+    /// <summary>
+    /// A worker over <paramref name="rxPorts"/> (the queues it receives from) transmitting to
+    /// <paramref name="portsById"/> (every port, indexed by port number, null where absent).
+    /// </summary>
+    public PortWorker(PacketPipeline pipeline, WorkerContext context, IReadOnlyList<IPort> rxPorts, IReadOnlyList<IPort?> portsById,
+        WorkerOptions? options = null, IIdleWaiter? waiter = null)
+    {
+        _pipeline = pipeline;
+        Context = context;
+        _rx = rxPorts.ToArray();
+        _byId = portsById.ToArray();
+        _options = options ?? new WorkerOptions();
+        _waiter = waiter ?? SleepWaiter.Instance;
+        _batch = new Batch();
+        _txIndex = new ushort[_byId.Length][];
+        for (int i = 0; i < _txIndex.Length; i++) _txIndex[i] = new ushort[Batch.MaxSize];
+        _txCount = new int[_byId.Length];
+        _touched = new ushort[Math.Max(1, _byId.Length)];
+        _rxStart = new int[_rx.Length];
+        _rxCount = new int[_rx.Length];
+    }
+
+    public WorkerContext Context { get; }
+
+    /// <summary>Packets the pipeline sent to a port number this worker has no port for (e.g. a pod not present).</summary>
+    public ulong TxNoPort;
+
+    /// <summary>Worker iterations that received nothing.</summary>
+    public ulong IdlePolls;
+
+    /// <summary>One poll: receive, process, transmit, release. Returns the packets received.</summary>
+    public int RunOnce()
+    {
+        Batch batch = _batch;
+        batch.Count = 0;
+        // Start at a rotating port so one busy port cannot starve the others of batch space.
+        int nrx = _rx.Length;
+        for (int k = 0; k < nrx; k++)
+        {
+            int i = _next + k;
+            if (i >= nrx) i -= nrx;
+            _rxStart[i] = batch.Count;
+            _rxCount[i] = batch.Count < batch.Capacity ? _rx[i].RxBurst(batch) : 0;
+        }
+        if (++_next >= nrx) _next = 0;
+        int n = batch.Count;
+        if (n != 0)
+        {
+            _pipeline.Process(batch, Context);
+            Transmit(batch);
+        }
+        // Every port, even one that delivered nothing: a backend may hold buffers of frames it skipped.
+        for (int i = 0; i < nrx; i++) _rx[i].Release(batch, _rxStart[i], _rxCount[i]);
+        for (int i = 0; i < _byId.Length; i++) _byId[i]?.Flush();
+        return n;
+    }
+
+    private unsafe void Transmit(Batch batch)
+    {
+        PacketMeta* m = batch.Meta;
+        int n = batch.Count, touched = 0;
+        int nports = _byId.Length;
+        for (int i = 0; i < n; i++)
+        {
+            if (m[i].Verdict != PacketVerdict.Tx) continue;
+            int port = m[i].OutPort;
+            if ((uint)port >= (uint)nports || _byId[port] is null) { TxNoPort++; continue; }
+            int c = _txCount[port];
+            if (c == 0) _touched[touched++] = (ushort)port;
+            _txIndex[port][c] = (ushort)i;
+            _txCount[port] = c + 1;
+        }
+        for (int t = 0; t < touched; t++)
+        {
+            int port = _touched[t];
+            _byId[port]!.TxBurst(batch, new ReadOnlySpan<ushort>(_txIndex[port], 0, _txCount[port]));
+            _txCount[port] = 0;
+        }
+    }
+
+    /// <summary>Runs until <paramref name="token"/> is cancelled; busy-polls, then sleeps when idle (adaptive).</summary>
+    public void Run(CancellationToken token)
+    {
+        int empty = 0;
+        int sleep = _options.PollSleepMicros, spin = _options.SpinBeforeSleep;
+        while (!token.IsCancellationRequested)
+        {
+            if (RunOnce() != 0) { empty = 0; continue; }
+            IdlePolls++;
+            if (sleep <= 0) continue;
+            if (++empty < spin) { SpinOnce(); continue; }
+            _waiter.Wait(sleep);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SpinOnce() => Thread.SpinWait(8);
+
+    public void Dispose() => _batch.Dispose();
+}

@@ -1,0 +1,228 @@
+using System.Runtime.InteropServices;
+using Dataplane.Core.Packets;
+using Dataplane.Core.Ports;
+using Dataplane.Linux.Interop;
+using static Dataplane.Linux.Interop.IfPacket;
+
+namespace Dataplane.Linux.AfPacket;
+
+/// <summary>
+/// An AF_PACKET port: TPACKET_V3 mmap'd receive ring (packets are used in place, blocks go back to the kernel
+/// once every packet of the block has been released), transmit with one sendmmsg per burst straight from the
+/// packets' buffers (the kernel copies; we do not). Frames the host itself sent are ignored.
+/// </summary>
+public sealed unsafe class AfPacketPort : IPort
+{
+    private const int MaxBurst = Batch.MaxSize;
+
+    private int _fd = -1;
+    private byte* _ring;
+    private readonly nuint _ringSize;
+    private readonly int _blockSize;
+    private readonly int _blockCount;
+
+    // Receive cursor: the block being walked, its next packet, packets left in it.
+    private int _block;
+    private bool _inBlock;
+    private byte* _pkt;
+    private uint _left;
+    // Blocks fully handed out in the current burst: returned to the kernel on Release.
+    private readonly int[] _done;
+    private int _doneCount;
+
+    private readonly mmsghdr* _msgs;
+    private readonly iovec* _iov;
+
+    public AfPacketPort(ushort id, string ifName, AfPacketOptions? options = null)
+    {
+        var o = options ?? new AfPacketOptions();
+        Id = id;
+        Name = ifName;
+        IfIndex = NetDevice.IndexOf(ifName);
+        if (IfIndex == 0) throw new LinuxException($"if_nametoindex({ifName})", Errno.ENXIO);
+        _blockSize = o.BlockSize;
+        _blockCount = o.BlockCount;
+        _done = new int[_blockCount];
+        try
+        {
+            // Protocol 0 until bind: nothing is queued from other interfaces meanwhile.
+            _fd = LibC.socket(LibC.AF_PACKET, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, 0);
+            Errno.Check(_fd, "socket(AF_PACKET)");
+            Errno.Check(LibC.SetInt(_fd, SOL_PACKET, PACKET_VERSION, TPACKET_V3), "setsockopt(PACKET_VERSION)");
+            if (o.Reserve > 0)
+                Errno.Check(LibC.SetInt(_fd, SOL_PACKET, PACKET_RESERVE, o.Reserve), "setsockopt(PACKET_RESERVE)");
+            tpacket_req3 req = default;
+            req.tp_block_size = (uint)o.BlockSize;
+            req.tp_block_nr = (uint)o.BlockCount;
+            req.tp_frame_size = (uint)o.FrameSize;
+            req.tp_frame_nr = (uint)(o.BlockSize / o.FrameSize * o.BlockCount);
+            req.tp_retire_blk_tov = (uint)o.BlockTimeoutMs;
+            Errno.Check(LibC.setsockopt(_fd, SOL_PACKET, PACKET_RX_RING, &req, (uint)sizeof(tpacket_req3)), "setsockopt(PACKET_RX_RING)");
+            _ringSize = (nuint)o.BlockSize * (nuint)o.BlockCount;
+            void* map = LibC.mmap(null, _ringSize, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED | LibC.MAP_POPULATE, _fd, 0);
+            if (map == LibC.MAP_FAILED) throw Errno.Error("mmap(PACKET_RX_RING)");
+            _ring = (byte*)map;
+
+            // Not fatal on older kernels: we also check sll_pkttype per frame.
+            LibC.SetInt(_fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
+            if (o.QdiscBypass) QdiscBypass = LibC.SetInt(_fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1) == 0;
+            if (LibC.SetInt(_fd, LibC.SOL_SOCKET, LibC.SO_SNDBUFFORCE, o.SendBufferBytes) != 0)
+                LibC.SetInt(_fd, LibC.SOL_SOCKET, LibC.SO_SNDBUF, o.SendBufferBytes);
+
+            sockaddr_ll sll = default;
+            sll.sll_family = LibC.AF_PACKET;
+            sll.sll_protocol = Htons(ETH_P_ALL);
+            sll.sll_ifindex = IfIndex;
+            Errno.Check(LibC.bind(_fd, &sll, (uint)sizeof(sockaddr_ll)), $"bind(AF_PACKET, {ifName})");
+
+            if (o.FanoutGroup != 0)
+                Errno.Check(LibC.SetInt(_fd, SOL_PACKET, PACKET_FANOUT, o.FanoutGroup | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16)),
+                    "setsockopt(PACKET_FANOUT)");
+            if (o.Promiscuous)
+            {
+                packet_mreq mr = default;
+                mr.mr_ifindex = IfIndex;
+                mr.mr_type = PACKET_MR_PROMISC;
+                Errno.Check(LibC.setsockopt(_fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, (uint)sizeof(packet_mreq)), "setsockopt(PACKET_ADD_MEMBERSHIP)");
+            }
+
+            _msgs = (mmsghdr*)NativeMemory.AllocZeroed(MaxBurst, (nuint)sizeof(mmsghdr));
+            _iov = (iovec*)NativeMemory.AllocZeroed(MaxBurst, (nuint)sizeof(iovec));
+            for (int i = 0; i < MaxBurst; i++)
+            {
+                _msgs[i].msg_hdr.msg_iov = &_iov[i];
+                _msgs[i].msg_hdr.msg_iovlen = 1;
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public ushort Id { get; }
+    public string Name { get; }
+    public int IfIndex { get; }
+    public int Fd => _fd;
+    public bool QdiscBypass { get; }
+    public PortStats Stats { get; } = new();
+
+    private byte* BlockAt(int b) => _ring + (nint)b * _blockSize;
+
+    public int RxBurst(Batch batch)
+    {
+        int n = batch.Count, cap = batch.Capacity, start = n;
+        PacketMeta* metas = batch.Meta;
+        ulong bytes = 0;
+        while (n < cap)
+        {
+            if (!_inBlock)
+            {
+                byte* bd = BlockAt(_block);
+                uint status = Volatile.Read(ref *(uint*)(bd + BD_block_status));
+                if ((status & TP_STATUS_USER) == 0) break;
+                if (_doneCount == _blockCount) break; // every block awaits release
+                _left = *(uint*)(bd + BD_num_pkts);
+                _pkt = bd + *(uint*)(bd + BD_offset_to_first_pkt);
+                if (_left == 0)
+                {
+                    _done[_doneCount++] = _block;
+                    if (++_block == _blockCount) _block = 0;
+                    continue;
+                }
+                _inBlock = true;
+                continue;
+            }
+            byte* h = _pkt;
+            uint next = *(uint*)(h + H3_next_offset);
+            _pkt = h + next;
+            byte* bdStart = BlockAt(_block);
+            if (--_left == 0)
+            {
+                // Last packet of the block handed out: the block goes back at this burst's Release.
+                _done[_doneCount++] = _block;
+                _inBlock = false;
+                if (++_block == _blockCount) _block = 0;
+            }
+            uint snap = *(uint*)(h + H3_snaplen);
+            if (h[H3_sll_pkttype] == PACKET_OUTGOING || snap != *(uint*)(h + H3_len) || snap > ushort.MaxValue)
+            {
+                Stats.RxSkipped++;
+                continue;
+            }
+            int mac = *(ushort*)(h + H3_mac);
+            long room = next != 0 ? next - mac : _blockSize - (h - bdStart) - mac;
+            ref PacketMeta m = ref metas[n++];
+            m.Data = h + mac;
+            m.BufferHandle = (ulong)(h - _ring);
+            m.Length = (ushort)snap;
+            m.Headroom = (ushort)Math.Max(0, mac - Tpacket3HdrLen);
+            m.Capacity = (ushort)Math.Min(room, ushort.MaxValue);
+            m.Timestamp = *(uint*)(h + H3_sec) * 1_000_000_000L + *(uint*)(h + H3_nsec);
+            m.ResetForRx(Id);
+            bytes += snap;
+        }
+        int got = n - start;
+        batch.Count = n;
+        Stats.RxPackets += (ulong)got;
+        Stats.RxBytes += bytes;
+        return got;
+    }
+
+    public int TxBurst(Batch batch, ReadOnlySpan<ushort> indices)
+    {
+        int total = indices.Length, queued = 0;
+        PacketMeta* metas = batch.Meta;
+        ulong bytes = 0;
+        for (int k = 0; k < total; k++)
+        {
+            ref PacketMeta m = ref metas[indices[k]];
+            _iov[k].iov_base = m.Data;
+            _iov[k].iov_len = m.Length;
+            bytes += m.Length;
+        }
+        int at = 0;
+        while (at < total)
+        {
+            int rc = LibC.sendmmsg(_fd, _msgs + at, (uint)(total - at), LibC.MSG_DONTWAIT);
+            if (rc > 0) { at += rc; queued += rc; continue; }
+            int err = Errno.Last;
+            if (err == Errno.EINTR) continue;
+            // Queue full, or the link is down: the rest are dropped (one syscall, not one per packet).
+            if (err is Errno.EAGAIN or Errno.ENOBUFS or Errno.ENETDOWN or Errno.ENXIO) break;
+            at++; // this packet is refused (link down, too long): skip it
+        }
+        Stats.TxPackets += (ulong)queued;
+        Stats.TxBytes += queued == total ? bytes : 0;
+        Stats.TxDropped += (ulong)(total - queued);
+        return queued;
+    }
+
+    /// <summary>Returns every block whose packets have all been handed out (called every iteration, even with no packets).</summary>
+    public void Release(Batch batch, int start, int count)
+    {
+        for (int i = 0; i < _doneCount; i++)
+            Volatile.Write(ref *(uint*)(BlockAt(_done[i]) + BD_block_status), TP_STATUS_KERNEL);
+        _doneCount = 0;
+    }
+
+    public void Flush() { }
+
+    /// <summary>Reads (and resets) the kernel's counters for this socket; adds its drops to <see cref="PortStats.KernelDrops"/>.</summary>
+    public void PollKernelStats()
+    {
+        tpacket_stats_v3 st = default;
+        uint len = (uint)sizeof(tpacket_stats_v3);
+        if (LibC.getsockopt(_fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) Stats.KernelDrops += st.tp_drops;
+    }
+
+    public void Dispose()
+    {
+        if (_ring != null) { LibC.munmap(_ring, _ringSize); _ring = null; }
+        if (_fd >= 0) { LibC.close(_fd); _fd = -1; }
+        if (_msgs != null) NativeMemory.Free(_msgs);
+        if (_iov != null) NativeMemory.Free(_iov);
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Forwarding rig: client — dataplane — server in three network namespaces (veth pairs). dpdk-testpmd (txonly over
+# net_af_xdp) in the client namespace offers 64- and 1500-byte UDP frames toward the dataplane; the sink is the
+# server veth's rx counter (frames go to a neighbour MAC nobody owns, so the server stack drops them silently and
+# sends nothing back). Three forwarders, same topology, one after the other:
+#   (a) the Linux kernel (ip_forward, static neighbours; an nftables forward chain when `nft` exists)
+#   (b) dataplane-node run --backend af_packet     (c) dataplane-node run --backend af_xdp
+# For each: offered and delivered Mpps, loss, and CPU per forwarded packet — the forwarder process's own CPU time
+# (b, c) and the machine's busy time minus the generator's (all three; noisy on a shared VM). Ratios are to (a).
+# Bounded: each case runs SECS seconds (default 5) under timeouts; everything is removed on exit, even on failure.
+# Usage: sudo bash perf/forward-rig.sh [SECS]      (needs root, iproute2, dpdk-testpmd, the .NET SDK)
+#        CASES="kernel af_packet af_xdp" SIZES="64 1500" select what runs (ratios need the kernel case).
+#        POLL_US=N: the forwarder's idle sleep in µs (default 50: adaptive; 0 = busy poll, whose idle spinning
+#        then counts as CPU per packet).
+set -euo pipefail
+SECS=${1:-5}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+S=$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
+C=dpr-c-$S D=dpr-d-$S V=dpr-s-$S
+IC=rc$S IA=ra$S IB=rb$S IS=rs$S
+SINK_IP=198.18.2.3 SINK_MAC=02:00:00:00:be:ef
+TMP=$(mktemp -d /tmp/dp-rig-XXXXXX)
+PIDS=()
+
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  sleep 0.5
+  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  for n in $C $D $V; do
+    ip netns pids $n 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+    ip netns del $n 2>/dev/null || true
+  done
+  rm -rf "$TMP" /var/run/dpdk/gen$S 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+echo "rig: building dataplane-node" >&2
+dotnet build "$ROOT/hosts/Dataplane.Node" -c Release -o "$TMP/bin" -v q -nologo >/dev/null
+DLL=$TMP/bin/dataplane-node.dll
+
+ip netns add $C; ip netns add $D; ip netns add $V
+ip link add $IC netns $C type veth peer name $IA netns $D
+ip link add $IS netns $V type veth peer name $IB netns $D
+for n in $C $D $V; do ip -n $n link set lo up; done
+ip netns exec $D sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ip -n $C addr add 198.18.1.2/24 dev $IC
+ip -n $V addr add 198.18.2.2/24 dev $IS
+for p in "$C $IC" "$D $IA" "$D $IB" "$V $IS"; do
+  set -- $p; ip -n $1 link set $2 up
+  ip netns exec $1 ethtool -K $2 tx off tso off gso off gro off >/dev/null 2>&1 || true
+done
+mac() { ip -n $1 -br link show $2 | awk '{print $3}'; }
+MA=$(mac $D $IA) MB=$(mac $D $IB) MC=$(mac $C $IC) MS=$(mac $V $IS)
+mkdir -p $TMP/cfg
+cat > $TMP/cfg/node.yaml <<YAML
+apiVersion: v1
+kind: Node
+metadata: {name: dp}
+spec: {podCIDRs: ["198.18.100.0/24"]}
+status: {addresses: [{type: InternalIP, address: 198.18.1.1}]}
+---
+apiVersion: dataplane.io/v1alpha1
+kind: DataplaneNode
+metadata: {name: dp}
+spec:
+  interfaces:
+    - {name: $IA, mac: "$MA", addresses: ["198.18.1.1/24"]}
+    - {name: $IB, mac: "$MB", addresses: ["198.18.2.1/24"]}
+  neighbors:
+    - {ip: 198.18.1.2, mac: "$MC"}
+    - {ip: 198.18.2.2, mac: "$MS"}
+    - {ip: $SINK_IP, mac: "$SINK_MAC"}
+YAML
+
+busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }          # user nice system irq softirq, in ticks
+pcpu() { awk '{print $14+$15}' /proc/$1/stat 2>/dev/null || echo 0; }  # utime + stime of a process, in ticks
+pusr() { awk '{print $14}' /proc/$1/stat 2>/dev/null || echo 0; }      # utime only
+cnt() { ip netns exec $1 cat /sys/class/net/$2/statistics/$3; }
+HZ=$(getconf CLK_TCK)
+
+kernel_on() {
+  ip -n $D addr add 198.18.1.1/24 dev $IA; ip -n $D addr add 198.18.2.1/24 dev $IB
+  ip netns exec $D sysctl -qw net.ipv4.ip_forward=1
+  ip -n $D neigh replace $SINK_IP lladdr $SINK_MAC dev $IB nud permanent
+  ip -n $D neigh replace 198.18.1.2 lladdr $MC dev $IA nud permanent
+  if command -v nft >/dev/null; then
+    ip netns exec $D nft -f - <<NFT
+table inet rig { chain forward { type filter hook forward priority 0; policy drop;
+  ct state established,related accept; ip saddr 198.18.1.0/24 ip daddr 198.18.2.0/24 udp dport 9 accept; ip saddr 198.18.1.0/24 ip daddr 198.18.2.0/24 accept; } }
+NFT
+    echo "nftables forward chain (policy drop, accept 198.18.1.0/24 → 198.18.2.0/24)" > $TMP/policy
+  else echo "no nftables policy (nft not installed)" > $TMP/policy; fi
+}
+kernel_off() {
+  ip netns exec $D nft delete table inet rig 2>/dev/null || true
+  ip netns exec $D sysctl -qw net.ipv4.ip_forward=0
+  ip -n $D addr flush dev $IA; ip -n $D addr flush dev $IB
+}
+
+# run_case NAME SIZE: prints "NAME SIZE offered_mpps delivered_mpps loss fwd_ns_per_pkt sys_ns_per_pkt"
+run_case() {
+  local name=$1 size=$2 fwd=0
+  case $name in
+    kernel) kernel_on ;;
+    af_packet|af_xdp)
+      rm -f $TMP/fwd.log; : > $TMP/fwd.log   # a fresh log: never match the previous case's ready line
+      ip netns exec $D dotnet "$DLL" run --config $TMP/cfg --backend $name --poll-sleep-us ${POLL_US:-50} > $TMP/fwd.log 2>&1 &
+      fwd=$!; PIDS+=($fwd)
+      for i in $(seq 100); do grep -q "run: forwarding" $TMP/fwd.log && break; sleep 0.2; done
+      grep -q "run: forwarding" $TMP/fwd.log || { cat $TMP/fwd.log >&2; return 1; } ;;
+  esac
+  timeout -s INT $((SECS + 8)) ip netns exec $C dpdk-testpmd -l 0-1 --no-huge -m 1024 --no-pci --file-prefix=gen$S \
+      --vdev=net_af_xdp0,iface=$IC --log-level=lib.eal:error -- --forward-mode=txonly --eth-peer=0,$MA \
+      --tx-ip=198.18.1.2,$SINK_IP --txpkts=$size --total-num-mbufs=16384 --no-mlockall --auto-start --stats-period 1 \
+      > $TMP/gen.log 2>&1 &
+  local gen=$!; PIDS+=($gen)
+  sleep 3
+  local genpid; genpid=$(pgrep -n -f "file-prefix=gen$S" || echo $gen)
+  local t0 r0 b0 g0 f0; t0=$(cnt $C $IC tx_packets); r0=$(cnt $V $IS rx_packets); b0=$(busy); g0=$(pcpu $genpid)
+  local fp=0; [ $fwd -ne 0 ] && fp=$(pgrep -n -f "dataplane-node.dll run --config $TMP/cfg" || echo 0)
+  f0=$([ $fp -ne 0 ] && pcpu $fp || echo 0); local u0; u0=$([ $fp -ne 0 ] && pusr $fp || echo 0)
+  sleep $SECS
+  local t1 r1 b1 g1 f1; t1=$(cnt $C $IC tx_packets); r1=$(cnt $V $IS rx_packets); b1=$(busy); g1=$(pcpu $genpid)
+  f1=$([ $fp -ne 0 ] && pcpu $fp || echo 0); local u1; u1=$([ $fp -ne 0 ] && pusr $fp || echo 0)
+  kill -INT $gen 2>/dev/null || true; wait $gen 2>/dev/null || true
+  if [ $fwd -ne 0 ]; then kill -TERM $fwd; wait $fwd 2>/dev/null || true; grep -E "^exit: (rx|  port)" $TMP/fwd.log >&2 || true; fi
+  [ $name = kernel ] && kernel_off
+  awk -v n=$name -v s=$size -v t=$((t1 - t0)) -v r=$((r1 - r0)) -v b=$((b1 - b0)) -v g=$((g1 - g0)) -v f=$((f1 - f0)) \
+      -v u=$((u1 - u0)) -v secs=$SECS -v hz=$HZ 'BEGIN {
+        off = t / secs / 1e6; del = r / secs / 1e6; loss = t > 0 ? 1 - r / t : 0;
+        fns = (f > 0 && r > 0) ? f / hz * 1e9 / r : 0; sns = r > 0 ? (b - g) / hz * 1e9 / r : 0;
+        uns = (u > 0 && r > 0) ? u / hz * 1e9 / r : 0;
+        printf "%s %d %.3f %.3f %.3f %.0f %.0f %.0f\n", n, s, off, del, loss, fns, sns, uns }'
+}
+
+echo "rig: $SECS s per case, generator dpdk-testpmd txonly over net_af_xdp on $IC" >&2
+RESULTS=()
+for size in ${SIZES:-64 1500}; do
+  for name in ${CASES:-kernel af_packet af_xdp}; do
+    RESULTS+=("$(run_case $name $size)")
+  done
+done
+echo "rig: kernel case: $(cat $TMP/policy 2>/dev/null)" >&2
+printf 'rig: raw (name size offered delivered loss fwd-ns/pkt sys-ns/pkt fwd-user-ns/pkt): %s\n' "${RESULTS[@]}" >&2
+printf '\n| forwarder | frame | offered Mpps | delivered Mpps | loss | vs kernel | fwd CPU ns/pkt (process) | CPU ns/pkt (system − generator) | vs kernel |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+for r in "${RESULTS[@]}"; do
+  set -- $r
+  k=$(printf '%s\n' "${RESULTS[@]}" | awk -v s=$2 '$1=="kernel" && $2==s')
+  set -- $r $k
+  awk -v n=$1 -v s=$2 -v off=$3 -v del=$4 -v loss=$5 -v fns=$6 -v sns=$7 -v kdel=${12:-0} -v ksns=${15:-0} 'BEGIN {
+    rd = (kdel > 0) ? del / kdel : 0; rc = (ksns > 0) ? sns / ksns : 0; fs = (fns > 0) ? sprintf("%.0f", fns) : "—";
+    printf "| %s | %d B | %.3f | %.3f | %.1f %% | %.2f× | %s | %.0f | %.2f× |\n", n, s, off, del, loss * 100, rd, fs, sns, rc }'
+done

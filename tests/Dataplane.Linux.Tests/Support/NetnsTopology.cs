@@ -1,0 +1,145 @@
+using System.Security.Cryptography;
+
+namespace Dataplane.Linux.Tests.Support;
+
+/// <summary>
+/// client — dataplane — server in three network namespaces joined by two veth pairs, with names unique to this
+/// run. The dataplane namespace's veths carry no addresses (the forwarder owns them, the kernel stays out);
+/// client and server use the dataplane's addresses as their gateway. Addresses only from 198.18.0.0/15 and
+/// 2001:db8::/32. Offloads are off so frames on the wire are complete (checksums, no GSO super-frames).
+/// Dispose kills every process left in the namespaces and deletes them, which removes the veths.
+/// </summary>
+public sealed class NetnsTopology : IDisposable
+{
+    public const string ClientIp4 = "198.18.1.2", ClientGw4 = "198.18.1.1", ClientIp6 = "2001:db8:1::2", ClientGw6 = "2001:db8:1::1";
+    public const string ServerIp4 = "198.18.2.2", ServerGw4 = "198.18.2.1", ServerIp6 = "2001:db8:2::2", ServerGw6 = "2001:db8:2::1";
+
+    public string Suffix { get; }
+    public string ClientNs { get; }
+    public string DataplaneNs { get; }
+    public string ServerNs { get; }
+    /// <summary>Client's veth (in the client namespace) and its peer in the dataplane namespace.</summary>
+    public string ClientIf { get; }
+    public string DpClientIf { get; }
+    public string ServerIf { get; }
+    public string DpServerIf { get; }
+    public string ConfigDir { get; }
+    public int Queues { get; }
+
+    private readonly List<Background> _children = [];
+
+    /// <param name="queues">rx/tx queues of every veth (multi-queue workers).</param>
+    public NetnsTopology(int queues = 1)
+    {
+        Queues = queues;
+        Suffix = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
+        ClientNs = $"dpt-c-{Suffix}"; DataplaneNs = $"dpt-d-{Suffix}"; ServerNs = $"dpt-s-{Suffix}";
+        ClientIf = $"dpc{Suffix}"; DpClientIf = $"dpa{Suffix}"; ServerIf = $"dps{Suffix}"; DpServerIf = $"dpb{Suffix}";
+        ConfigDir = Path.Combine(Path.GetTempPath(), $"dpt-{Suffix}");
+        try { Build(); }
+        catch { Dispose(); throw; }
+    }
+
+    private void Build()
+    {
+        foreach (var ns in new[] { ClientNs, DataplaneNs, ServerNs }) Sh.Must("ip", "netns", "add", ns);
+        string q = Queues.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Sh.Must("ip", "link", "add", ClientIf, "numtxqueues", q, "numrxqueues", q, "netns", ClientNs, "type", "veth",
+            "peer", "name", DpClientIf, "numtxqueues", q, "numrxqueues", q, "netns", DataplaneNs);
+        Sh.Must("ip", "link", "add", ServerIf, "numtxqueues", q, "numrxqueues", q, "netns", ServerNs, "type", "veth",
+            "peer", "name", DpServerIf, "numtxqueues", q, "numrxqueues", q, "netns", DataplaneNs);
+        foreach (var ns in new[] { ClientNs, DataplaneNs, ServerNs }) Sh.Must("ip", "-n", ns, "link", "set", "lo", "up");
+        // The kernel in the dataplane namespace must not answer or originate anything on the forwarder's links.
+        Sh.Must("ip", "netns", "exec", DataplaneNs, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+        Sh.Must("ip", "-n", ClientNs, "addr", "add", $"{ClientIp4}/24", "dev", ClientIf);
+        Sh.Must("ip", "-n", ClientNs, "addr", "add", $"{ClientIp6}/64", "dev", ClientIf, "nodad");
+        Sh.Must("ip", "-n", ServerNs, "addr", "add", $"{ServerIp4}/24", "dev", ServerIf);
+        Sh.Must("ip", "-n", ServerNs, "addr", "add", $"{ServerIp6}/64", "dev", ServerIf, "nodad");
+        foreach (var (ns, dev) in new[] { (ClientNs, ClientIf), (DataplaneNs, DpClientIf), (DataplaneNs, DpServerIf), (ServerNs, ServerIf) })
+        {
+            Sh.Must("ip", "-n", ns, "link", "set", dev, "up");
+            // Checksum offload would leave partial checksums in the frames we forward; GSO/GRO would hand us 64 KiB frames.
+            if (Sh.Has("ethtool")) Sh.Run("ip", "netns", "exec", ns, "ethtool", "-K", dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off");
+        }
+        Sh.Must("ip", "-n", ClientNs, "route", "add", "default", "via", ClientGw4);
+        Sh.Must("ip", "-n", ClientNs, "-6", "route", "add", "default", "via", ClientGw6);
+        Sh.Must("ip", "-n", ServerNs, "route", "add", "default", "via", ServerGw4);
+        Sh.Must("ip", "-n", ServerNs, "-6", "route", "add", "default", "via", ServerGw6);
+        WriteConfig();
+    }
+
+    public string Mac(string ns, string dev)
+    {
+        var text = Sh.Must("ip", "-n", ns, "-br", "link", "show", dev);
+        return text.Split(' ', StringSplitOptions.RemoveEmptyEntries)[2];
+    }
+
+    private void WriteConfig()
+    {
+        Directory.CreateDirectory(ConfigDir);
+        string ma = Mac(DataplaneNs, DpClientIf), mb = Mac(DataplaneNs, DpServerIf);
+        string mc = Mac(ClientNs, ClientIf), ms = Mac(ServerNs, ServerIf);
+        File.WriteAllText(Path.Combine(ConfigDir, "node.yaml"), $"""
+            apiVersion: v1
+            kind: Node
+            metadata: {"{"}name: dp{"}"}
+            spec: {"{"}podCIDRs: ["198.18.100.0/24"]{"}"}
+            status:
+              addresses: [{"{"}type: InternalIP, address: {ClientGw4}{"}"}]
+            ---
+            apiVersion: dataplane.io/v1alpha1
+            kind: DataplaneNode
+            metadata: {"{"}name: dp{"}"}
+            spec:
+              interfaces:
+                - {"{"}name: {DpClientIf}, mac: "{ma}", addresses: ["{ClientGw4}/24", "{ClientGw6}/64"]{"}"}
+                - {"{"}name: {DpServerIf}, mac: "{mb}", addresses: ["{ServerGw4}/24", "{ServerGw6}/64"]{"}"}
+              neighbors:
+                - {"{"}ip: {ClientIp4}, mac: "{mc}"{"}"}
+                - {"{"}ip: "{ClientIp6}", mac: "{mc}"{"}"}
+                - {"{"}ip: {ServerIp4}, mac: "{ms}"{"}"}
+                - {"{"}ip: "{ServerIp6}", mac: "{ms}"{"}"}
+            """);
+    }
+
+    /// <summary>Runs a command inside a namespace with a bound.</summary>
+    public Sh.Result Exec(string ns, TimeSpan timeout, params string[] cmd) =>
+        Sh.Run(timeout, "ip", ["netns", "exec", ns, .. cmd]);
+
+    /// <summary>Starts a long-running command inside a namespace; killed at the latest on Dispose.</summary>
+    public Background Start(string ns, params string[] cmd)
+    {
+        var b = new Background("ip", ["netns", "exec", ns, .. cmd]);
+        lock (_children) _children.Add(b);
+        return b;
+    }
+
+    /// <summary>The forwarder: `dataplane-node run` in the dataplane namespace.</summary>
+    public Background StartForwarder(string backend, params string[] extra)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
+        return Start(DataplaneNs, ["dotnet", dll, "run", "--config", ConfigDir, "--backend", backend, .. extra]);
+    }
+
+    public void Dispose()
+    {
+        lock (_children)
+        {
+            foreach (var c in _children)
+            {
+                try { c.Dispose(); } catch (Exception) { /* teardown continues whatever one child did */ }
+            }
+            _children.Clear();
+        }
+        foreach (var ns in new[] { ClientNs, DataplaneNs, ServerNs })
+        {
+            // Anything still running inside (a stray server) would keep the namespace's links alive.
+            var pids = Sh.Run("ip", "netns", "pids", ns);
+            if (pids.Ok)
+                foreach (var line in pids.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    if (int.TryParse(line, out int pid)) Sh.kill(pid, 9);
+            Sh.Run("ip", "netns", "del", ns);
+        }
+        try { Directory.Delete(ConfigDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

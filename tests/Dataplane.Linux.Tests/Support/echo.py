@@ -1,0 +1,45 @@
+# Bounded TCP/UDP echo peers for the namespace tests. Every socket call has a timeout.
+#   tcp-server PORT | tcp-client HOST PORT BYTES | udp-server PORT | udp-client HOST PORT COUNT
+import socket, sys
+
+def family(host):
+    return socket.AF_INET6 if ':' in host else socket.AF_INET
+
+mode = sys.argv[1]
+if mode == 'tcp-server':
+    s = socket.socket(socket.AF_INET6)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('::', int(sys.argv[2]))); s.listen(8); s.settimeout(30)
+    print('listening', flush=True)
+    while True:
+        c, _ = s.accept(); c.settimeout(10); n = 0
+        while True:
+            d = c.recv(65536)
+            if not d: break
+            n += len(d)
+        c.sendall(str(n).encode()); c.close()
+elif mode == 'tcp-client':
+    host, port, size = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    s = socket.socket(family(host)); s.settimeout(10); s.connect((host, port))
+    s.sendall(b'x' * size); s.shutdown(socket.SHUT_WR)
+    print('echoed', s.recv(100).decode(), flush=True)
+elif mode == 'udp-server':
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(('::', int(sys.argv[2]))); s.settimeout(30)
+    print('listening', flush=True)
+    while True:
+        d, a = s.recvfrom(65536); s.sendto(d, a)
+elif mode == 'udp-client':
+    host, port, count = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    s = socket.socket(family(host), socket.SOCK_DGRAM); s.settimeout(1)
+    got = 0
+    for i in range(count):
+        s.sendto(b'udp-%d' % i + b'.' * 200, (host, port))
+        try:
+            d, _ = s.recvfrom(65536)
+            if d.startswith(b'udp-%d' % i): got += 1
+        except socket.timeout:
+            pass
+    print('replies', got, flush=True)
