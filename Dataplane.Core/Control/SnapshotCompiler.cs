@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Dataplane.Core.Config;
+using Dataplane.Core.Policy;
 using Dataplane.Core.Routing;
 using Dataplane.Core.Snapshot;
 
@@ -60,8 +61,15 @@ public static class SnapshotCompiler
         foreach (var cidr in localNode.PodCidrs) b.AddRoute(cidr, NextHop.NoEndpoint);
 
         // Ports of pods in a stable order, so the same config always numbers ports the same way.
-        foreach (var pod in model.LocalPods.OrderBy(p => p.Namespace, StringComparer.Ordinal).ThenBy(p => p.Name, StringComparer.Ordinal))
-            b.AddEndpoint(pod.Namespace, pod.Name, pod.Labels, pod.InterfaceName, pod.Mac.Value, pod.Ips);
+        var localPods = model.LocalPods.OrderBy(p => p.Namespace, StringComparer.Ordinal).ThenBy(p => p.Name, StringComparer.Ordinal).ToList();
+        var endpointPods = new List<PodSpec?> { null };
+        endpointPods.AddRange(localPods);
+        var policy = PolicyCompiler.Compile(model, endpointPods);
+        var podLabels = PolicyCompiler.PodLabels(model);
+        foreach (var pod in localPods)
+            b.AddEndpoint(pod.Namespace, pod.Name, pod.Labels, pod.InterfaceName, pod.Mac.Value, pod.Ips,
+                policy.Identities.IdOf(podLabels[pod]));
+        b.Policy = policy;
 
         foreach (var peer in model.Nodes)
         {
