@@ -14,8 +14,8 @@ public readonly record struct IpCacheEntry(IPNetwork Prefix, uint Identity, IPAd
 /// Cilium's ipcache is an LPM trie; the ipcache holds few distinct prefix lengths (pods /32 and /128, node
 /// IPs, a handful of policy CIDRs), so this is one open-addressing hash table per family keyed by
 /// (masked address, length) plus the distinct lengths longest first: a lookup is one probe sequence per
-/// length present (typically 1–4), and the memory is proportional to the entries — a few hundred KiB for
-/// ten thousand pods instead of another 64 MiB DIR-24-8 table. Built once per snapshot; lookups never allocate.
+/// length present (typically 1–4), and the memory is proportional to the entries — about 1.2 MB for
+/// ten thousand dual-stack pods (20 000 entries) instead of another 64 MiB DIR-24-8 table. Built once per snapshot; lookups never allocate.
 /// </summary>
 public sealed class IpCacheMap
 {
