@@ -46,7 +46,7 @@ public class DocumentErrorTests
     [InlineData("apiVersion: cilium.io/v2\nkind: CiliumEgressGatewayPolicy\nmetadata: {name: x}\n",
         1, "unsupported kind CiliumEgressGatewayPolicy (apiVersion cilium.io/v2)")]
     [InlineData("apiVersion: cilium.io/v1\nkind: CiliumNetworkPolicy\nmetadata: {name: x}\n",
-        2, "unsupported kind CiliumNetworkPolicy (apiVersion cilium.io/v1); CiliumNetworkPolicy requires apiVersion cilium.io/v2")]
+        1, "unsupported kind CiliumNetworkPolicy (apiVersion cilium.io/v1); CiliumNetworkPolicy requires apiVersion cilium.io/v2")]
     [InlineData("apiVersion: v2\nkind: Pod\nmetadata: {name: x}\n",
         1, "unsupported kind Pod (apiVersion v2); Pod requires apiVersion v1")]
     [InlineData("kind: DataplaneNode\napiVersion: v1\nmetadata: {name: x}\n",
