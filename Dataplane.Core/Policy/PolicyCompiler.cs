@@ -102,16 +102,17 @@ public static class PolicyCompiler
             foreach (var p in model.Policies)
                 foreach (var r in p.Rules)
                     if (!r.SelectsNodes && r.Subject.Matches(labels)) selecting.Add((p, r));
-            ingress[ep] = BuildMap(selecting, PolicyDirection.Ingress, ctx, RuleId);
-            egress[ep] = BuildMap(selecting, PolicyDirection.Egress, ctx, RuleId);
+            var mode = model.Local.PolicyEnforcement;
+            ingress[ep] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Ingress, ctx, RuleId, mode == PolicyEnforcement.Always);
+            egress[ep] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Egress, ctx, RuleId, mode == PolicyEnforcement.Always);
         }
         return new PolicyState(identities, ipCache, ingress, egress, [.. rules]);
     }
 
     private static PolicyMap BuildMap(List<(PolicySpec Policy, PolicyRuleSpec Rule)> selecting, PolicyDirection dir,
-        Resolver ctx, Func<PolicySpec, PolicyDirection, bool, uint> ruleId)
+        Resolver ctx, Func<PolicySpec, PolicyDirection, bool, uint> ruleId, bool always)
     {
-        bool enforced = false;
+        bool enforced = always;
         var requires = new List<EndpointSelector>();
         foreach (var (_, r) in selecting)
         {

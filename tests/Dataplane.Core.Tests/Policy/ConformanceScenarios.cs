@@ -8,7 +8,7 @@ namespace Dataplane.Core.Tests.Policy;
 /// </summary>
 public static class ConformanceScenarios
 {
-    public sealed record Scenario(string Name, string Yaml, string[] Probes);
+    public sealed record Scenario(string Name, string Yaml, string[] Probes, string Enforcement = "default");
 
     private static string Cnp(string name, string ns, string spec) =>
         $"apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: {name}, namespace: {ns}}}\n{spec}\n";
@@ -552,5 +552,29 @@ public static class ConformanceScenarios
               endpointSelector: {matchLabels: {app: web}}
               ingressDeny: [{fromEndpoints: [{matchLabels: {app: client}}], toPorts: [{ports: [{port: "22"}]}]}]
             """), ["prod/client > prod/web tcp 80 = allow", "prod/client > prod/web tcp 22 = 181", "prod/db > prod/web tcp 80 = 133"]),
+
+        // ---- enforcement modes (DataplaneNode policyEnforcement, Cilium's --enable-policy) ----
+        new("enforcement-always-without-policy-denies", "", [
+            "prod/web > prod/db tcp 5432 = 133", "prod/web > 8.8.8.8 tcp 443 = 133", "203.0.113.9 > prod/web tcp 80 = 133"], "always"),
+        new("enforcement-always-both-directions", Cnp("web-in", "prod", """
+            spec:
+              endpointSelector: {matchLabels: {app: web}}
+              ingress: [{fromEndpoints: [{matchLabels: {app: client}}]}]
+            """), ["prod/client > prod/web tcp 80 = 133", "prod/web > 8.8.8.8 tcp 80 = 133"], "always"),
+        new("enforcement-always-allow-both-sides", Cnp("web-in", "prod", """
+            spec:
+              endpointSelector: {matchLabels: {app: web}}
+              ingress: [{fromEndpoints: [{matchLabels: {app: client}}]}]
+            """) + Doc + Cnp("client-out", "prod", """
+            spec:
+              endpointSelector: {matchLabels: {app: client}}
+              egress: [{toEndpoints: [{matchLabels: {app: web}}]}]
+            """), ["prod/client > prod/web tcp 80 = allow", "prod/client > prod/db tcp 80 = 133"], "always"),
+        new("enforcement-never-ignores-policy", Cnp("p", "prod", """
+            spec:
+              endpointSelector: {matchLabels: {app: web}}
+              ingress: [{}]
+              ingressDeny: [{fromEndpoints: [{matchLabels: {app: client}}]}]
+            """), ["prod/client > prod/web tcp 80 = allow", "203.0.113.9 > prod/web tcp 80 = allow"], "never"),
     ];
 }

@@ -22,7 +22,7 @@ public class ConformanceTests
     public void Scenario(string name)
     {
         var s = ConformanceScenarios.All.Single(x => x.Name == name);
-        using var cluster = new PolicyCluster(s.Yaml);
+        using var cluster = new PolicyCluster(s.Yaml, s.Enforcement);
         var failures = new List<string>();
         foreach (var probe in s.Probes)
         {

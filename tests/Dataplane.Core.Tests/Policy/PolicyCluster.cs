@@ -109,9 +109,13 @@ public sealed class PolicyCluster : IDisposable
     public ConfigModel Model { get; }
     private readonly PacketPipeline _pipeline;
 
-    public PolicyCluster(string policies)
+    /// <param name="policies">Policy documents added to the base cluster.</param>
+    /// <param name="enforcement">DataplaneNode policyEnforcement: default, always or never.</param>
+    public PolicyCluster(string policies, string enforcement = "default")
     {
-        Model = ConfigLoader.Load([("base.yaml", Base), ("policy.yaml", policies)]);
+        var baseYaml = Base.Replace("  routerMac: \"02:00:00:00:00:99\"\n",
+            $"  routerMac: \"02:00:00:00:00:99\"\n  policyEnforcement: {enforcement}\n");
+        Model = ConfigLoader.Load([("base.yaml", baseYaml), ("policy.yaml", policies)]);
         Snapshot = SnapshotCompiler.Compile(Model);
         _pipeline = new PacketPipeline(new SnapshotHolder(Snapshot));
     }
