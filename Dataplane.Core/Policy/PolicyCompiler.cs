@@ -148,10 +148,32 @@ public static class PolicyCompiler
 
     private static IPNetwork HostPrefix(IPAddress a) => new(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
 
-    /// <summary>Peer → the identities it selects (0 = every identity).</summary>
-    private sealed class Resolver(IdentityTable identities)
+    /// <summary>
+    /// Peer → the identities it selects (0 = every identity). Selector results are cached by the selector's
+    /// text (many rules share selectors, as in Cilium's selector cache), and CIDR identities are kept sorted
+    /// by address so a CIDR peer visits only the prefixes inside it.
+    /// </summary>
+    private sealed class Resolver
     {
-        private readonly SecurityIdentity[] _all = [.. identities.All.OrderBy(i => i.Id)];
+        private readonly IdentityTable _identities;
+        private readonly SecurityIdentity[] _all;
+        private readonly Dictionary<string, uint[]> _selectorCache = new(StringComparer.Ordinal);
+        private readonly (UInt128 Addr, int Len, uint Id)[] _cidr4, _cidr6;
+
+        public Resolver(IdentityTable identities)
+        {
+            _identities = identities;
+            _all = [.. identities.All.Where(i => !NumericIdentity.IsLocalScope(i.Id)).OrderBy(i => i.Id)];
+            _cidr4 = Sorted(identities, AddressFamily.InterNetwork);
+            _cidr6 = Sorted(identities, AddressFamily.InterNetworkV6);
+        }
+
+        private static (UInt128, int, uint)[] Sorted(IdentityTable t, AddressFamily family) =>
+            [.. t.CidrIdentities.Where(kv => kv.Key.BaseAddress.AddressFamily == family && kv.Key.PrefixLength > 0)
+                .Select(kv => (Key(kv.Key), kv.Key.PrefixLength, kv.Value)).OrderBy(x => x.Item1).ThenBy(x => x.Item2)];
+
+        private static UInt128 Key(IPNetwork n) => n.BaseAddress.AddressFamily == AddressFamily.InterNetwork
+            ? Routing.RoutePrefix.ToUInt32(n.BaseAddress) : Routing.RoutePrefix.ToUInt128(n.BaseAddress);
 
         public SortedSet<uint> Peers(PeerRule peer, List<EndpointSelector> requires)
         {
@@ -161,8 +183,15 @@ public static class PolicyCompiler
             {
                 var s = sel;
                 foreach (var req in requires) s = s.With(req);
-                foreach (var i in _all)
-                    if (!NumericIdentity.IsLocalScope(i.Id) && s.Matches(i.Labels)) ids.Add(i.Id);
+                var key = s.ToString();
+                if (!_selectorCache.TryGetValue(key, out var matched))
+                {
+                    var list = new List<uint>();
+                    foreach (var i in _all)
+                        if (s.Matches(i.Labels)) list.Add(i.Id);
+                    _selectorCache[key] = matched = [.. list];
+                }
+                foreach (var id in matched) ids.Add(id);
             }
             foreach (var e in peer.Entities) Entity(e, ids);
             foreach (var c in peer.Cidrs) Cidr(c, ids);
@@ -176,7 +205,7 @@ public static class PolicyCompiler
                 case "all": ids.Add(0); break;
                 case "world":
                     ids.Add(NumericIdentity.World); ids.Add(NumericIdentity.WorldIpv4); ids.Add(NumericIdentity.WorldIpv6);
-                    foreach (var (_, id) in identities.CidrIdentities) ids.Add(id);
+                    foreach (var (_, id) in _identities.CidrIdentities) ids.Add(id);
                     break;
                 case "world-ipv4": WorldFamily(AddressFamily.InterNetwork, NumericIdentity.WorldIpv4, ids); break;
                 case "world-ipv6": WorldFamily(AddressFamily.InterNetworkV6, NumericIdentity.WorldIpv6, ids); break;
@@ -201,29 +230,39 @@ public static class PolicyCompiler
         private void WorldFamily(AddressFamily family, uint world, SortedSet<uint> ids)
         {
             ids.Add(world);
-            if (!identities.DualStack) ids.Add(NumericIdentity.World);
-            foreach (var (prefix, id) in identities.CidrIdentities)
-                if (prefix.BaseAddress.AddressFamily == family) ids.Add(id);
+            if (!_identities.DualStack) ids.Add(NumericIdentity.World);
+            foreach (var (_, _, id) in family == AddressFamily.InterNetwork ? _cidr4 : _cidr6) ids.Add(id);
         }
 
         /// <summary>CIDR identities inside the prefix and outside every exception; /0 also selects the world.</summary>
         private void Cidr(CidrPeer c, SortedSet<uint> ids)
         {
-            var family = c.Prefix.BaseAddress.AddressFamily;
-            foreach (var (prefix, id) in identities.CidrIdentities)
+            bool v4 = c.Prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork;
+            var table = v4 ? _cidr4 : _cidr6;
+            int bits = v4 ? 32 : 128;
+            UInt128 start = Key(c.Prefix);
+            UInt128 end = c.Prefix.PrefixLength == 0 ? (v4 ? uint.MaxValue : UInt128.MaxValue)
+                : start | ((UInt128.One << (bits - c.Prefix.PrefixLength)) - 1);
+            // First entry with address >= start, then every entry up to the end of the prefix.
+            int lo = 0, hi = table.Length;
+            while (lo < hi) { int mid = (lo + hi) >> 1; if (table[mid].Addr < start) lo = mid + 1; else hi = mid; }
+            for (int i = lo; i < table.Length && table[i].Addr <= end; i++)
             {
-                if (prefix.BaseAddress.AddressFamily != family || !Within(prefix, c.Prefix)) continue;
+                var (addr, len, id) = table[i];
+                if (len < c.Prefix.PrefixLength) continue;
                 bool excepted = false;
-                foreach (var x in c.Except) if (Within(prefix, x)) { excepted = true; break; }
+                foreach (var x in c.Except)
+                {
+                    if (len < x.PrefixLength) continue;
+                    UInt128 xs = Key(x), xe = xs | ((UInt128.One << (bits - x.PrefixLength)) - 1);
+                    if (addr >= xs && addr <= xe) { excepted = true; break; }
+                }
                 if (!excepted) ids.Add(id);
             }
             // Addresses no prefix covers are world; an exception always has its own CIDR identity.
             if (c.Prefix.PrefixLength == 0)
-                ids.Add(IdentityLabels.WorldIdentity(family == AddressFamily.InterNetworkV6, identities.DualStack));
+                ids.Add(IdentityLabels.WorldIdentity(!v4, _identities.DualStack));
         }
-
-        private static bool Within(IPNetwork inner, IPNetwork outer) =>
-            inner.PrefixLength >= outer.PrefixLength && outer.Contains(inner.BaseAddress);
     }
 
     private sealed class RuleKeyComparer : IEqualityComparer<(PolicySpec, PolicyDirection, bool)>
