@@ -21,7 +21,8 @@ public static class IdentityLabels
     public static LabelSet ForPod(PodSpec pod, ImmutableSortedDictionary<string, string>? namespaceLabels)
     {
         var labels = new List<Label>();
-        foreach (var (k, v) in pod.Labels) labels.Add(new Label(Label.SourceK8s, k, v));
+        foreach (var (k, v) in pod.Labels)
+            if (!IsPerInstance(k)) labels.Add(new Label(Label.SourceK8s, k, v));
         if (namespaceLabels != null)
             foreach (var (k, v) in namespaceLabels) labels.Add(new Label(Label.SourceK8s, NamespaceLabelPrefix + k, v));
         labels.Add(new Label(Label.SourceK8s, NamespaceLabel, pod.Namespace));
@@ -29,6 +30,14 @@ public static class IdentityLabels
         labels.Add(new Label(Label.SourceK8s, ClusterLabel, DefaultCluster));
         return new LabelSet(labels);
     }
+
+    /// <summary>
+    /// Labels that differ per pod instance or per rollout, which Cilium's default label filter keeps out of
+    /// identities (otherwise every ReplicaSet or StatefulSet member would get its own identity).
+    /// </summary>
+    public static bool IsPerInstance(string key) => key is "pod-template-hash" or "controller-revision-hash"
+        or "pod-template-generation" or "statefulset.kubernetes.io/pod-name" or "apps.kubernetes.io/pod-index"
+        or "batch.kubernetes.io/job-completion-index" or "batch.kubernetes.io/controller-uid" or "controller-uid";
 
     /// <summary>The single reserved:&lt;name&gt; label of a reserved identity.</summary>
     public static LabelSet Reserved(uint id) =>

@@ -36,6 +36,28 @@ public class IdentityTests
     }
 
     [Fact]
+    public void ReplicasOfOneDeploymentShareAnIdentity()
+    {
+        var yaml = string.Join("---\n", Enumerable.Range(0, 3).Select(i => $$"""
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: api-{{i}}
+              namespace: prod
+              labels: {app: api2, pod-template-hash: "h{{i}}", controller-revision-hash: "r{{i}}" }
+            spec: {nodeName: node-b}
+            status:
+              podIPs:
+              - ip: 10.0.2.{{100 + i}}
+
+            """));
+        using var c = new PolicyCluster(yaml);
+        var ids = Enumerable.Range(0, 3).Select(i => c.Snapshot.IpCache.Lookup(IPAddress.Parse($"10.0.2.{100 + i}"))).Distinct().ToList();
+        Assert.Single(ids);
+        Assert.DoesNotContain("pod-template-hash", c.Snapshot.Policy.Identities.Get(ids[0])!.Labels.Key);
+    }
+
+    [Fact]
     public void AllocationIsFrom256InLabelKeyOrderWhateverTheInputOrder()
     {
         var a = new LabelSet([new Label("k8s", "app", "b")]);
