@@ -168,9 +168,8 @@ internal static class PolicyParser
 
         if (deny && requires.Count > 0)
             throw reqs.Error($"{p}Requires is not allowed in deny rules");
-        bool hasL3 = endpoints.Count > 0 || entities.Count > 0 || cidrs.Count > 0
-                     || n.TryGet(p + "Endpoints", out _) || n.TryGet(p + "Entities", out _)
-                     || n.TryGet(p + "CIDR", out _) || n.TryGet(p + "CIDRSet", out _);
+        // As in Cilium (Go slices), an empty peer list is the same as no list: with toPorts the rule is L4-only.
+        bool hasL3 = endpoints.Count > 0 || entities.Count > 0 || cidrs.Count > 0;
         return new PeerRule(endpoints.ToImmutable(), entities.ToImmutable(), cidrs.ToImmutable(), requires.ToImmutable(),
             ports.ToImmutable(), AllPeers: false, HasL3: hasL3, n.At);
     }

@@ -25,9 +25,8 @@ public readonly record struct Label(string Source, string Key, string Value) : I
         return (SourceAny, text);
     }
 
-    /// <summary>Cilium's sort key: <c>source:key=value</c>, ordinal.</summary>
-    public override string ToString() => Value.Length == 0 && Source == SourceReserved
-        ? $"{Source}:{Key}" : $"{Source}:{Key}={Value}";
+    /// <summary>As Cilium prints a label: <c>source:key=value</c>, or <c>source:key</c> when the value is empty.</summary>
+    public override string ToString() => Value.Length == 0 ? $"{Source}:{Key}" : $"{Source}:{Key}={Value}";
 
     public int CompareTo(Label other)
     {
