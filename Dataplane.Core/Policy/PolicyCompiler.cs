@@ -207,8 +207,6 @@ public static class PolicyCompiler
                     ids.Add(NumericIdentity.World); ids.Add(NumericIdentity.WorldIpv4); ids.Add(NumericIdentity.WorldIpv6);
                     foreach (var (_, id) in _identities.CidrIdentities) ids.Add(id);
                     break;
-                case "world-ipv4": WorldFamily(AddressFamily.InterNetwork, NumericIdentity.WorldIpv4, ids); break;
-                case "world-ipv6": WorldFamily(AddressFamily.InterNetworkV6, NumericIdentity.WorldIpv6, ids); break;
                 case "cluster":
                     foreach (var id in new[] { NumericIdentity.Host, NumericIdentity.RemoteNode, NumericIdentity.Init,
                                  NumericIdentity.Health, NumericIdentity.Unmanaged, NumericIdentity.KubeApiServer, NumericIdentity.Ingress })
@@ -225,13 +223,6 @@ public static class PolicyCompiler
                 case "unmanaged": ids.Add(NumericIdentity.Unmanaged); break;
                 case "ingress": ids.Add(NumericIdentity.Ingress); break;
             }
-        }
-
-        private void WorldFamily(AddressFamily family, uint world, SortedSet<uint> ids)
-        {
-            ids.Add(world);
-            if (!_identities.DualStack) ids.Add(NumericIdentity.World);
-            foreach (var (_, _, id) in family == AddressFamily.InterNetwork ? _cidr4 : _cidr6) ids.Add(id);
         }
 
         /// <summary>CIDR identities inside the prefix and outside every exception; /0 also selects the world.</summary>

@@ -8,7 +8,7 @@ namespace Dataplane.Core.Tests.Policy;
 /// </summary>
 public static class ConformanceScenarios
 {
-    public sealed record Scenario(string Name, string Yaml, string[] Probes, string Enforcement = "default");
+    public sealed record Scenario(string Name, string Yaml, string[] Probes, string Enforcement = "default", bool SingleStack = false);
 
     private static string Cnp(string name, string ns, string spec) =>
         $"apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: {name}, namespace: {ns}}}\n{spec}\n";
@@ -283,11 +283,6 @@ public static class ConformanceScenarios
               endpointSelector: {matchLabels: {app: web}}
               egress: [{toEntities: [world]}]
             """), ["prod/web > 8.8.8.8 tcp 443 = allow", "prod/web > 2001:db8:ffff::1 tcp 443 v6 = allow", "prod/web > prod/db tcp 5432 = 133", "prod/web > 10.0.2.10 tcp 80 = 133"]),
-        new("to-entities-world-ipv4-dual-stack", Cnp("out4", "prod", """
-            spec:
-              endpointSelector: {matchLabels: {app: web}}
-              egress: [{toEntities: [world-ipv4]}]
-            """), ["prod/web > 8.8.8.8 tcp 443 = allow", "prod/web > 2001:db8:ffff::1 tcp 443 v6 = 133"]),
         new("to-entities-cluster", Cnp("in-cluster", "prod", """
             spec:
               endpointSelector: {matchLabels: {app: web}}
@@ -576,5 +571,17 @@ public static class ConformanceScenarios
               ingress: [{}]
               ingressDeny: [{fromEndpoints: [{matchLabels: {app: client}}]}]
             """), ["prod/client > prod/web tcp 80 = allow", "203.0.113.9 > prod/web tcp 80 = allow"], "never"),
+
+        // ---- single-stack (IPv4 only): the world is identity 2, not world-ipv4 ----
+        new("single-stack-world-entity", Cnp("out", "prod", """
+            spec:
+              endpointSelector: {matchLabels: {app: web}}
+              egress: [{toEntities: [world]}]
+            """), ["prod/web > 8.8.8.8 tcp 443 = allow", "prod/web > prod/client tcp 80 = 133", "prod/web > 10.0.2.10 tcp 80 = 133"], SingleStack: true),
+        new("single-stack-cidr-zero", Cnp("zero", "prod", """
+            spec:
+              endpointSelector: {matchLabels: {app: web}}
+              ingress: [{fromCIDR: [0.0.0.0/0]}]
+            """), ["203.0.113.9 > prod/web tcp 80 = allow", "prod/client > prod/web tcp 80 = 133", "198.18.0.2 > prod/web tcp 80 = 133"], SingleStack: true),
     ];
 }

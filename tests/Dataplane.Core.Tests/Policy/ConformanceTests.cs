@@ -11,6 +11,13 @@ public class ConformanceTests
     }
 
     [Fact]
+    public void SingleStackWorldIsIdentityTwo()
+    {
+        using var c = new PolicyCluster("", singleStack: true);
+        Assert.Equal(2u, c.Send("prod/web", "8.8.8.8", "tcp", 443).DstIdentity);
+    }
+
+    [Fact]
     public void AtLeastSixtyDistinctScenarios()
     {
         Assert.True(ConformanceScenarios.All.Length >= 60, $"only {ConformanceScenarios.All.Length} scenarios");
@@ -22,7 +29,7 @@ public class ConformanceTests
     public void Scenario(string name)
     {
         var s = ConformanceScenarios.All.Single(x => x.Name == name);
-        using var cluster = new PolicyCluster(s.Yaml, s.Enforcement);
+        using var cluster = new PolicyCluster(s.Yaml, s.Enforcement, s.SingleStack);
         var failures = new List<string>();
         foreach (var probe in s.Probes)
         {

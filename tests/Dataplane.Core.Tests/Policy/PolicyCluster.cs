@@ -100,6 +100,52 @@ public sealed class PolicyCluster : IDisposable
         status: {podIPs: [{ip: 10.0.2.20}]}
         """;
 
+    /// <summary>The same cluster with IPv4 only (single-stack: the world is identity 2).</summary>
+    public const string Base4 = """
+        apiVersion: dataplane.io/v1alpha1
+        kind: DataplaneNode
+        metadata: {name: node-a}
+        spec:
+          routerMac: "02:00:00:00:00:99"
+          interfaces:
+            - {name: eth0, mac: "02:00:00:00:0a:01", addresses: ["198.18.0.1/24"]}
+          neighbors:
+            - {ip: 198.18.0.2, mac: "02:00:00:00:0b:01"}
+            - {ip: 198.18.0.254, mac: "02:00:00:00:00:fe"}
+          routes:
+            - {destination: 0.0.0.0/0, via: 198.18.0.254}
+        ---
+        apiVersion: v1
+        kind: Node
+        metadata: {name: node-a}
+        spec: {podCIDRs: ["10.0.1.0/24"]}
+        status: {addresses: [{type: InternalIP, address: 198.18.0.1}]}
+        ---
+        apiVersion: v1
+        kind: Node
+        metadata: {name: node-b}
+        spec: {podCIDRs: ["10.0.2.0/24"]}
+        status: {addresses: [{type: InternalIP, address: 198.18.0.2}]}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: web, namespace: prod, labels: {app: web, tier: frontend}}
+        spec: {nodeName: node-a}
+        status: {podIPs: [{ip: 10.0.1.10}]}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: client, namespace: prod, labels: {app: client, role: frontend}}
+        spec: {nodeName: node-a}
+        status: {podIPs: [{ip: 10.0.1.30}]}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: api, namespace: prod, labels: {app: api}}
+        spec: {nodeName: node-b}
+        status: {podIPs: [{ip: 10.0.2.10}]}
+        """;
+
     public const ulong RouterMac = 0x02_00_00_00_00_99, Eth0Mac = 0x02_00_00_00_0a_01, GatewayMac = 0x02_00_00_00_00_fe;
 
     private readonly PacketPool _pool = new(64);
@@ -111,9 +157,10 @@ public sealed class PolicyCluster : IDisposable
 
     /// <param name="policies">Policy documents added to the base cluster.</param>
     /// <param name="enforcement">DataplaneNode policyEnforcement: default, always or never.</param>
-    public PolicyCluster(string policies, string enforcement = "default")
+    /// <param name="singleStack">Use <see cref="Base4"/> (IPv4 only) instead of the dual-stack cluster.</param>
+    public PolicyCluster(string policies, string enforcement = "default", bool singleStack = false)
     {
-        var baseYaml = Base.Replace("  routerMac: \"02:00:00:00:00:99\"\n",
+        var baseYaml = (singleStack ? Base4 : Base).Replace("  routerMac: \"02:00:00:00:00:99\"\n",
             $"  routerMac: \"02:00:00:00:00:99\"\n  policyEnforcement: {enforcement}\n");
         Model = ConfigLoader.Load([("base.yaml", baseYaml), ("policy.yaml", policies)]);
         Snapshot = SnapshotCompiler.Compile(Model);

@@ -24,6 +24,7 @@ public class PolicyParseErrorTests
     // Shape and value errors.
     [InlineData(Head + "spec:\n  ingress: [{}]\n", 5, "exactly one of endpointSelector or nodeSelector is required")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - fromEntities: [wrld]\n", 7, "unknown entity 'wrld'")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toEntities: [world-ipv4]\n", 7, "unknown entity 'world-ipv4'")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - fromCIDR: [10.0.0.1/8]\n", 7, "has host bits set")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - fromCIDRSet: [{cidr: 10.0.0.0/8, except: [192.168.0.0/16]}]\n",
         7, "except 192.168.0.0/16 is not inside 10.0.0.0/8")]
