@@ -90,6 +90,7 @@ public static class PolicyCompiler
         }
 
         var ctx = new Resolver(identities);
+        var endpointIds = new uint[localEndpoints.Count];
         var ingress = new PolicyMap[localEndpoints.Count];
         var egress = new PolicyMap[localEndpoints.Count];
         ingress[0] = egress[0] = PolicyMap.Unenforced;
@@ -98,6 +99,7 @@ public static class PolicyCompiler
             var pod = localEndpoints[ep];
             if (pod == null) { ingress[ep] = egress[ep] = PolicyMap.Unenforced; continue; }
             var labels = podLabels[pod];
+            endpointIds[ep] = identities.IdOf(labels);
             var selecting = new List<(PolicySpec Policy, PolicyRuleSpec Rule)>();
             foreach (var p in model.Policies)
                 foreach (var r in p.Rules)
@@ -106,7 +108,7 @@ public static class PolicyCompiler
             ingress[ep] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Ingress, ctx, RuleId, mode == PolicyEnforcement.Always);
             egress[ep] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Egress, ctx, RuleId, mode == PolicyEnforcement.Always);
         }
-        return new PolicyState(identities, ipCache, ingress, egress, [.. rules]);
+        return new PolicyState(identities, ipCache, ingress, egress, [.. rules], endpointIds);
     }
 
     private static PolicyMap BuildMap(List<(PolicySpec Policy, PolicyRuleSpec Rule)> selecting, PolicyDirection dir,

@@ -8,8 +8,10 @@ namespace Dataplane.Core.Policy;
 /// egress policy maps (indexed by endpoint id; slot 0 unused), plus the rule table flow records name.
 /// </summary>
 public sealed class PolicyState(IdentityTable identities, IpCacheMap ipCache, PolicyMap[] ingress, PolicyMap[] egress,
-    PolicyRuleRef?[] rules)
+    PolicyRuleRef?[] rules, uint[]? endpointIdentities = null)
 {
+    /// <summary>Security identity of each local endpoint (indexed by endpoint id; slot 0 = 0).</summary>
+    public uint[] EndpointIdentities { get; } = endpointIdentities ?? new uint[ingress.Length];
     public IdentityTable Identities { get; } = identities;
     public IpCacheMap IpCache { get; } = ipCache;
     public PolicyMap[] Ingress { get; } = ingress;
