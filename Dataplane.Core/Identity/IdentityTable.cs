@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Net;
 using Dataplane.Core.Config;
 
@@ -11,9 +10,11 @@ namespace Dataplane.Core.Identity;
 /// </summary>
 public sealed class IdentityTable
 {
-    private readonly FrozenDictionary<uint, SecurityIdentity> _byId;
-    private readonly FrozenDictionary<string, uint> _byKey;
-    private readonly FrozenDictionary<IPNetwork, uint> _byCidr;
+    // Plain dictionaries: these serve the control plane and flow formatting, never the per-packet path, and
+    // building frozen dictionaries costs more than it saves at 10 k entries.
+    private readonly Dictionary<uint, SecurityIdentity> _byId;
+    private readonly Dictionary<string, uint> _byKey;
+    private readonly Dictionary<IPNetwork, uint> _byCidr;
 
     public bool DualStack { get; }
     public IReadOnlyCollection<SecurityIdentity> All => _byId.Values;
@@ -21,9 +22,9 @@ public sealed class IdentityTable
 
     private IdentityTable(Dictionary<uint, SecurityIdentity> byId, Dictionary<IPNetwork, uint> byCidr, bool dualStack)
     {
-        _byId = byId.ToFrozenDictionary();
-        _byKey = byId.Values.ToFrozenDictionary(i => i.Labels.Key, i => i.Id, StringComparer.Ordinal);
-        _byCidr = byCidr.ToFrozenDictionary();
+        _byId = byId;
+        _byKey = byId.Values.ToDictionary(i => i.Labels.Key, i => i.Id, StringComparer.Ordinal);
+        _byCidr = byCidr;
         DualStack = dualStack;
     }
 
