@@ -49,7 +49,8 @@ public static class ConfigLoader
         return new ConfigModel(localNode,
             [.. builder.Nodes.Select(n => n.Spec)],
             [.. builder.Namespaces.Select(n => n.Spec)],
-            [.. builder.Pods.Select(p => p.Spec)]);
+            [.. builder.Pods.Select(p => p.Spec)],
+            [.. builder.Policies]);
     }
 
     /// <summary>The non-empty documents of one file, as located nodes.</summary>

@@ -12,7 +12,7 @@ internal static class DataplaneNodeParser
     public static void Parse(ConfigDocument doc, ModelBuilder into)
     {
         var spec = doc.Root.TryGet("spec", out var s) ? s : (YNode?)null;
-        spec?.AllowOnly("routerMac", "interfaces", "neighbors", "routes");
+        spec?.AllowOnly("routerMac", "interfaces", "neighbors", "routes", "policyEnforcement");
 
         var macs = new MacRegistry();
         var routerMac = MacAddress.Derive("router/" + doc.Name);
@@ -38,7 +38,19 @@ internal static class DataplaneNodeParser
                 routes = RouteParser.ParseAll(rs, interfaces, neighbors);
         }
 
-        var local = new LocalNodeSpec(doc.Name, routerMac, interfaces, neighbors, routes, doc.Source);
+        var enforcement = PolicyEnforcement.Default;
+        if (spec is { } sp3 && sp3.TryGet("policyEnforcement", out var pe))
+        {
+            enforcement = pe.String() switch
+            {
+                "default" => PolicyEnforcement.Default,
+                "always" => PolicyEnforcement.Always,
+                "never" => PolicyEnforcement.Never,
+                var x => throw pe.Error($"must be default, always or never, got '{x}'"),
+            };
+        }
+
+        var local = new LocalNodeSpec(doc.Name, routerMac, interfaces, neighbors, routes, doc.Source, enforcement);
         into.LocalNodes.Add(new ParsedLocalNode(local, doc.NameNode.At, macs.Entries));
     }
 }

@@ -16,6 +16,9 @@ internal static class KindRegistry
             new("v1", "Namespace", Namespaced: false, NamespaceParser.Parse),
             new("v1", "Pod", Namespaced: true, PodParser.Parse),
             new("dataplane.io/v1alpha1", "DataplaneNode", Namespaced: false, DataplaneNodeParser.Parse),
+            new("cilium.io/v2", "CiliumNetworkPolicy", Namespaced: true, PolicyParser.ParseCnp),
+            new("cilium.io/v2", "CiliumClusterwideNetworkPolicy", Namespaced: false, PolicyParser.ParseCcnp),
+            new("networking.k8s.io/v1", "NetworkPolicy", Namespaced: true, NetworkPolicyParser.Parse),
         }.ToDictionary(k => (k.ApiVersion, k.Kind));
 
     /// <summary>The apiVersions a kind is known under, to turn "unsupported" into a useful hint.</summary>

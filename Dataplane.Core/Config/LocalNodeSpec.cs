@@ -21,4 +21,12 @@ public sealed record RouteSpec(IPNetwork Destination, IPAddress? Via, string? In
 
 /// <summary>What this node's dataplane owns: our <c>DataplaneNode</c> kind, exactly one per configuration.</summary>
 public sealed record LocalNodeSpec(string Name, MacAddress RouterMac, ImmutableArray<InterfaceSpec> Interfaces,
-    ImmutableArray<NeighborSpec> Neighbors, ImmutableArray<RouteSpec> Routes, SourceLocation Source);
+    ImmutableArray<NeighborSpec> Neighbors, ImmutableArray<RouteSpec> Routes, SourceLocation Source,
+    PolicyEnforcement PolicyEnforcement = PolicyEnforcement.Default);
+
+/// <summary>
+/// Cilium's policy enforcement mode (<c>--enable-policy</c>): <c>default</c> enforces a direction once a
+/// rule of that direction selects the endpoint; <c>always</c> enforces both directions on every endpoint
+/// (nothing passes without an allow); <c>never</c> disables enforcement, deny rules included.
+/// </summary>
+public enum PolicyEnforcement : byte { Default, Always, Never }

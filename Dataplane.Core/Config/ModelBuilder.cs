@@ -12,6 +12,7 @@ internal sealed class ModelBuilder
     public List<ParsedNamespace> Namespaces { get; } = new();
     public List<ParsedPod> Pods { get; } = new();
     public List<ParsedLocalNode> LocalNodes { get; } = new();
+    public List<Policy.PolicySpec> Policies { get; } = new();
 
     /// <summary>Rejects a second object with the same kind, namespace and name, blaming the later one.</summary>
     public void Register(ConfigDocument doc)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Dataplane.Core.Config;
+using Dataplane.Core.Policy;
 using Dataplane.Core.Routing;
 using Dataplane.Core.Snapshot;
 
@@ -13,6 +14,7 @@ namespace Dataplane.Core.Control;
 /// neighbours → static routes → this node's pod CIDRs (no endpoint unless a pod has the address) → local pods
 /// → peer nodes' pod CIDRs routed natively toward the peer's InternalIP.
 /// A peer that cannot be reached through a known neighbour is a config error, not a silent black hole.
+/// Identities, the ipcache and each local endpoint's policy maps come from <see cref="PolicyCompiler"/>.
 /// </summary>
 public static class SnapshotCompiler
 {
@@ -60,8 +62,18 @@ public static class SnapshotCompiler
         foreach (var cidr in localNode.PodCidrs) b.AddRoute(cidr, NextHop.NoEndpoint);
 
         // Ports of pods in a stable order, so the same config always numbers ports the same way.
-        foreach (var pod in model.LocalPods.OrderBy(p => p.Namespace, StringComparer.Ordinal).ThenBy(p => p.Name, StringComparer.Ordinal))
-            b.AddEndpoint(pod.Namespace, pod.Name, pod.Labels, pod.InterfaceName, pod.Mac.Value, pod.Ips);
+        var localPods = model.LocalPods.OrderBy(p => p.Namespace, StringComparer.Ordinal).ThenBy(p => p.Name, StringComparer.Ordinal).ToList();
+        var endpointPods = new List<PodSpec?> { null };
+        endpointPods.AddRange(localPods);
+        // Identities, ipcache and policy maps; endpoint ids are the pods' positions in endpointPods.
+        var policy = PolicyCompiler.Compile(model, endpointPods);
+        for (int i = 0; i < localPods.Count; i++)
+        {
+            var pod = localPods[i];
+            b.AddEndpoint(pod.Namespace, pod.Name, pod.Labels, pod.InterfaceName, pod.Mac.Value, pod.Ips,
+                policy.EndpointIdentities[i + 1]);
+        }
+        b.Policy = policy;
 
         foreach (var peer in model.Nodes)
         {

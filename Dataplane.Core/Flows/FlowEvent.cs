@@ -21,7 +21,9 @@ public struct FlowEvent
     public uint DstIdentity;
     public uint SrcEndpoint;
     public uint DstEndpoint;
+    /// <summary>Egress-side rule (see <see cref="PacketMeta.PolicyRule"/>).</summary>
     public uint PolicyRule;
+    public uint IngressPolicyRule;
     public ushort SrcPort;
     public ushort DstPort;
     public ushort InPort;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Text.Json;
 using Dataplane.Core.Drops;
+using Dataplane.Core.Identity;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Parsing;
 using Dataplane.Core.Snapshot;
@@ -41,6 +42,7 @@ public static class HubbleJson
         }
         WriteEndpoint(w, "source", e.SrcEndpoint, e.SrcIdentity, snapshot);
         WriteEndpoint(w, "destination", e.DstEndpoint, e.DstIdentity, snapshot);
+        WritePolicies(w, e, snapshot);
         w.WriteString("Type", "L3_L4");
         w.WriteString("node_name", snapshot.NodeName);
         w.WriteStartObject("event_type");
@@ -107,18 +109,44 @@ public static class HubbleJson
     {
         w.WriteStartObject(name);
         var ep = endpoint != 0 && endpoint < s.Endpoints.Length ? s.Endpoints[endpoint] : null;
-        if (ep != null)
+        var id = identity != 0 ? s.Policy.Identities.Get(identity) : null;
+        if (ep != null) w.WriteNumber("ID", ep.Id);
+        if (identity != 0) w.WriteNumber("identity", identity);
+        string? ns = ep?.Namespace;
+        if (ns == null && id != null && id.Labels.TryGet(Label.SourceK8s, IdentityLabels.NamespaceLabel, out var n)) ns = n;
+        if (ns != null) w.WriteString("namespace", ns);
+        if (id != null || ep != null)
         {
-            w.WriteNumber("ID", ep.Id);
-            w.WriteNumber("identity", identity);
-            w.WriteString("namespace", ep.Namespace);
             w.WriteStartArray("labels");
-            foreach (var label in PodLabels(ep)) w.WriteStringValue(label);
+            foreach (var label in id != null ? id.Labels.Labels.Select(l => l.ToString()) : PodLabels(ep!))
+                w.WriteStringValue(label);
             w.WriteEndArray();
-            w.WriteString("pod_name", ep.Name);
         }
-        else if (identity != 0) w.WriteNumber("identity", identity);
+        if (ep != null) w.WriteString("pod_name", ep.Name);
         w.WriteEndObject();
+    }
+
+    /// <summary>Cilium's egress/ingress_allowed_by and _denied_by lists: the rule that decided each side.</summary>
+    private static void WritePolicies(Utf8JsonWriter w, in FlowEvent e, DatapathSnapshot s)
+    {
+        WritePolicy(w, e.PolicyRule, "egress", s);
+        WritePolicy(w, e.IngressPolicyRule, "ingress", s);
+    }
+
+    private static void WritePolicy(Utf8JsonWriter w, uint ruleId, string direction, DatapathSnapshot s)
+    {
+        var rules = s.Policy.Rules;
+        if (ruleId == 0 || ruleId >= rules.Length || rules[ruleId] is not { } rule) return;
+        w.WriteStartArray(direction + (rule.Deny ? "_denied_by" : "_allowed_by"));
+        w.WriteStartObject();
+        w.WriteString("name", rule.Name);
+        w.WriteString("namespace", rule.Namespace);
+        w.WriteStartArray("labels");
+        foreach (var l in rule.Labels) w.WriteStringValue(l);
+        w.WriteEndArray();
+        w.WriteNumber("revision", s.Generation);
+        w.WriteEndObject();
+        w.WriteEndArray();
     }
 
     /// <summary>Cilium's label strings for a pod: k8s-sourced labels plus the namespace label, sorted.</summary>

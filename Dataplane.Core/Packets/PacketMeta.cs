@@ -76,9 +76,13 @@ public unsafe struct PacketMeta
     /// <summary>Stage that decided the verdict (index in the pipeline), for flow records and traces.</summary>
     [FieldOffset(94)] public byte DecidedBy;
     [FieldOffset(95)] public byte Reserved1;
-    /// <summary>Id of the policy rule that allowed or denied (0 = none / default).</summary>
+    /// <summary>
+    /// Rule that allowed or denied on the source endpoint's egress side (index into the snapshot's policy rule
+    /// table; 0 = no rule: not evaluated, not enforced, or dropped for lack of an allow).
+    /// </summary>
     [FieldOffset(96)] public uint PolicyRule;
-    [FieldOffset(100)] public uint Reserved2;
+    /// <summary>Rule that allowed or denied on the destination endpoint's ingress side (same encoding).</summary>
+    [FieldOffset(100)] public uint IngressPolicyRule;
     /// <summary>Receive time in nanoseconds since the Unix epoch (backend clock, or the pcap record in replay).</summary>
     [FieldOffset(104)] public long Timestamp;
     [FieldOffset(112)] public ulong Reserved4;

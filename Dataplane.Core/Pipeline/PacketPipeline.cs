@@ -8,7 +8,7 @@ namespace Dataplane.Core.Pipeline;
 
 /// <summary>
 /// The stage graph run over each received batch: parse → neighbour responder → endpoint (anti-spoofing) →
-/// route + rewrite, then one accounting pass that counts verdicts and emits flow events. The snapshot is
+/// identity (ipcache) → route + rewrite → policy, then one accounting pass that counts verdicts and emits flow events. The snapshot is
 /// loaded once per batch, so a config swap takes effect at the next batch and never mid-batch.
 /// </summary>
 public sealed class PacketPipeline(SnapshotHolder snapshots)
@@ -23,7 +23,9 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         Run<ParseStage>(batch, snapshot, context);
         Run<NeighborStage>(batch, snapshot, context);
         Run<EndpointStage>(batch, snapshot, context);
+        Run<IdentityStage>(batch, snapshot, context);
         Run<RouteStage>(batch, snapshot, context);
+        Run<PolicyStage>(batch, snapshot, context);
         Account(batch, context);
     }
 
@@ -76,7 +78,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         e.Dst = Addr.Dst(p);
         e.SrcIdentity = p.SrcIdentity; e.DstIdentity = p.DstIdentity;
         e.SrcEndpoint = p.SrcEndpoint; e.DstEndpoint = p.DstEndpoint;
-        e.PolicyRule = p.PolicyRule;
+        e.PolicyRule = p.PolicyRule; e.IngressPolicyRule = p.IngressPolicyRule;
         e.SrcPort = p.SrcPort; e.DstPort = p.DstPort;
         e.InPort = p.InPort; e.OutPort = p.OutPort;
         e.Length = p.Length; e.EtherType = p.EtherType;

@@ -7,4 +7,6 @@ public enum StageId : byte
     Neighbor = 1,
     Endpoint = 2,
     Route = 3,
+    Identity = 4,
+    Policy = 5,
 }

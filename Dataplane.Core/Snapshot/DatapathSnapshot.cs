@@ -20,8 +20,13 @@ public sealed class DatapathSnapshot
         EndpointInfo?[] endpoints,
         ulong routerMac,
         ushort vxlanPort,
-        string nodeName)
+        string nodeName,
+        Policy.PolicyState? policy = null)
     {
+        Policy = policy ?? Dataplane.Core.Policy.PolicyState.Empty(endpoints.Length);
+        IpCache = Policy.IpCache;
+        IngressPolicy = Policy.Ingress;
+        EgressPolicy = Policy.Egress;
         Generation = generation;
         Routes4 = routes4;
         Routes6 = routes6;
@@ -37,6 +42,12 @@ public sealed class DatapathSnapshot
     }
 
     public long Generation { get; }
+    /// <summary>Identities, ipcache, policy maps and the rule table.</summary>
+    public Policy.PolicyState Policy { get; }
+    public IpCache.IpCacheMap IpCache { get; }
+    /// <summary>Per endpoint id (same indexing as <see cref="Endpoints"/>).</summary>
+    public Policy.PolicyMap[] IngressPolicy { get; }
+    public Policy.PolicyMap[] EgressPolicy { get; }
     public string NodeName { get; }
     public Lpm4 Routes4 { get; }
     public Lpm6 Routes6 { get; }

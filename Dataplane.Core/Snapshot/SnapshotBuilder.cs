@@ -21,6 +21,8 @@ public sealed class SnapshotBuilder
     public ushort VxlanPort { get; set; }
     public string NodeName { get; set; } = "node";
     public long Generation { get; set; }
+    /// <summary>Identities, ipcache and policy maps; null = nothing enforced, every address world.</summary>
+    public Policy.PolicyState? Policy { get; set; }
 
     public IReadOnlyList<PortInfo> Ports => _ports;
 
@@ -89,6 +91,6 @@ public sealed class SnapshotBuilder
                 lpm6.Add(RoutePrefix.ToUInt128(prefix.BaseAddress), prefix.PrefixLength, nh);
         }
         return new DatapathSnapshot(Generation, lpm4, lpm6, [.. _nextHops], [.. _ports], [.. _endpoints],
-            RouterMac, VxlanPort, NodeName);
+            RouterMac, VxlanPort, NodeName, Policy);
     }
 }

@@ -22,6 +22,8 @@ pkts = [
     Ether(src=GW, dst=ETH0) / IP(src="198.19.1.1", dst="198.18.100.10", ttl=1) / UDP(),
     Ether(src=GW, dst=ETH0) / IP(src="198.19.1.1", dst="198.18.100.77") / TCP(dport=80),
     Ether(src=GW, dst=ETH0) / IP(src="198.19.1.1", dst="198.18.100.10", chksum=0x1234) / UDP(),
+    # policy (config/policy.yaml): web may not open HTTPS to the outside world
+    Ether(src=WEB, dst=ROUTER) / IP(src="198.18.100.10", dst="198.19.1.1") / TCP(sport=40001, dport=443, flags="S"),
 ]
 for i, p in enumerate(pkts):
     p.time = 1764150000 + i / 1000

@@ -52,6 +52,7 @@ public unsafe class PacketMetaLayoutTests
         Assert.Equal(93, Off(ref m, ref m.Direction));
         Assert.Equal(94, Off(ref m, ref m.DecidedBy));
         Assert.Equal(96, Off(ref m, ref m.PolicyRule));
+        Assert.Equal(100, Off(ref m, ref m.IngressPolicyRule));
     }
 
     [Fact]

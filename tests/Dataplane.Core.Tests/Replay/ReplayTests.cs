@@ -25,9 +25,9 @@ public class ReplayTests
         using var tmp = new Tool.TempDir();
         MakeInput(tmp["in.pcap"]);
         var result = Replayer.Run(Path.Combine(ExampleDir, "config"), tmp["in.pcap"], tmp["out.pcap"], tmp["flows.jsonl"], TextWriter.Null);
-        Assert.Equal(9, result.Packets);
+        Assert.Equal(10, result.Packets);
         Assert.Equal(5, result.Transmitted);
-        Assert.Equal(4, result.Dropped);
+        Assert.Equal(5, result.Dropped);
 
         var (exit, json, err) = Tool.Run("tshark", ["-r", tmp["out.pcap"], "-T", "json", "-o", "ip.check_checksum:TRUE",
             "-e", "eth.src", "-e", "eth.dst", "-e", "ip.ttl", "-e", "ip.checksum.status", "-e", "ipv6.hlim", "-e", "arp.opcode",
@@ -56,7 +56,7 @@ public class ReplayTests
         Assert.Equal("198.18.100.1", F(frames[4], "arp.src.proto_ipv4"));
 
         var flows = File.ReadAllLines(tmp["flows.jsonl"]).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("flow")).ToList();
-        Assert.Equal(9, flows.Count);
+        Assert.Equal(10, flows.Count);
         Assert.Equal("FORWARDED", flows[0].GetProperty("verdict").GetString());
         Assert.Equal("EGRESS", flows[0].GetProperty("traffic_direction").GetString());
         Assert.Equal("web", flows[0].GetProperty("source").GetProperty("pod_name").GetString());
@@ -65,13 +65,21 @@ public class ReplayTests
         Assert.True(flows[0].GetProperty("l4").GetProperty("TCP").GetProperty("flags").GetProperty("SYN").GetBoolean());
         Assert.Equal("198.18.101.20", flows[0].GetProperty("IP").GetProperty("destination").GetString());
         Assert.Equal("INGRESS", flows[2].GetProperty("traffic_direction").GetString());
-        string[] expectedDrops = ["INVALID_SOURCE_IP", "TTL_EXCEEDED", "NO_MATCHING_LOCAL_CONTAINER_FOUND", "ERROR_WHILE_CORRECTING_L3_CHECKSUM"];
-        for (int i = 0; i < 4; i++)
+        // examples/replay/config/policy.yaml: each forwarded flow names the rule that allowed it.
+        Assert.Equal("web", flows[0].GetProperty("egress_allowed_by")[0].GetProperty("name").GetString());
+        Assert.Equal("shop", flows[1].GetProperty("egress_allowed_by")[0].GetProperty("namespace").GetString());
+        Assert.Equal("web", flows[2].GetProperty("ingress_allowed_by")[0].GetProperty("name").GetString());
+        Assert.Equal(9, flows[2].GetProperty("source").GetProperty("identity").GetInt32());   // world-ipv4
+        Assert.Equal("web", flows[3].GetProperty("ingress_allowed_by")[0].GetProperty("name").GetString());
+        string[] expectedDrops = ["INVALID_SOURCE_IP", "TTL_EXCEEDED", "NO_MATCHING_LOCAL_CONTAINER_FOUND", "ERROR_WHILE_CORRECTING_L3_CHECKSUM", "POLICY_DENIED"];
+        for (int i = 0; i < 5; i++)
         {
             Assert.Equal("DROPPED", flows[5 + i].GetProperty("verdict").GetString());
             Assert.Equal(expectedDrops[i], flows[5 + i].GetProperty("drop_reason_desc").GetString());
         }
         Assert.Equal(132, flows[5].GetProperty("drop_reason").GetInt32());
+        Assert.Equal(133, flows[9].GetProperty("drop_reason").GetInt32());
+        Assert.Equal("EGRESS", flows[9].GetProperty("traffic_direction").GetString());
     }
 
     [Fact]

@@ -1,0 +1,77 @@
+using System.Net;
+using Dataplane.Core.Config;
+
+namespace Dataplane.Core.Identity;
+
+/// <summary>
+/// Every identity one snapshot knows: the reserved ones, one per distinct pod label set (allocated from 256
+/// in ordinal order of the label-set keys, so the same config always numbers identities the same way) and
+/// one per policy CIDR (local scope, allocated from (1 &lt;&lt; 24) + 1 in prefix order).
+/// </summary>
+public sealed class IdentityTable
+{
+    // Plain dictionaries: these serve the control plane and flow formatting, never the per-packet path, and
+    // building frozen dictionaries costs more than it saves at 10 k entries.
+    private readonly Dictionary<uint, SecurityIdentity> _byId;
+    private readonly Dictionary<string, uint> _byKey;
+    private readonly Dictionary<IPNetwork, uint> _byCidr;
+
+    public bool DualStack { get; }
+    public IReadOnlyCollection<SecurityIdentity> All => _byId.Values;
+    public IReadOnlyDictionary<IPNetwork, uint> CidrIdentities => _byCidr;
+
+    private IdentityTable(Dictionary<uint, SecurityIdentity> byId, Dictionary<IPNetwork, uint> byCidr, bool dualStack)
+    {
+        _byId = byId;
+        _byKey = byId.Values.ToDictionary(i => i.Labels.Key, i => i.Id, StringComparer.Ordinal);
+        _byCidr = byCidr;
+        DualStack = dualStack;
+    }
+
+    public SecurityIdentity? Get(uint id) => _byId.GetValueOrDefault(id);
+
+    public uint IdOf(LabelSet labels) => _byKey.GetValueOrDefault(labels.Key);
+
+    public uint CidrIdentity(IPNetwork prefix) => _byCidr.GetValueOrDefault(prefix);
+
+    /// <param name="podLabels">Label sets of all pods in the cluster (any node, duplicates allowed).</param>
+    /// <param name="cidrs">Prefixes named by policy; each gets a local-scope CIDR identity.</param>
+    /// <param name="dualStack">Whether the node runs both families (world-ipv4/world-ipv6 instead of world).</param>
+    public static IdentityTable Build(IEnumerable<LabelSet> podLabels, IEnumerable<IPNetwork> cidrs, bool dualStack)
+    {
+        var byId = new Dictionary<uint, SecurityIdentity>();
+        for (uint id = NumericIdentity.Host; id <= NumericIdentity.WorldIpv6; id++)
+            byId[id] = new SecurityIdentity(id, IdentityLabels.Reserved(id));
+
+        uint next = NumericIdentity.MinimalAllocation;
+        foreach (var set in podLabels.DistinctBy(l => l.Key).OrderBy(l => l.Key, StringComparer.Ordinal))
+        {
+            if (next > NumericIdentity.MaxClusterAllocation)
+                throw new InvalidOperationException("identity space of the cluster is exhausted");
+            byId[next] = new SecurityIdentity(next, set);
+            next++;
+        }
+
+        var byCidr = new Dictionary<IPNetwork, uint>();
+        uint local = NumericIdentity.LocalScopeFlag + 1;
+        foreach (var prefix in cidrs.Distinct().OrderBy(p => p.BaseAddress.AddressFamily)
+                     .ThenBy(p => p.BaseAddress.GetAddressBytes(), ByteOrder.Instance).ThenBy(p => p.PrefixLength))
+        {
+            // 0.0.0.0/0 and ::/0 are the world itself in Cilium, not a CIDR identity.
+            if (prefix.PrefixLength == 0)
+            {
+                byCidr[prefix] = IdentityLabels.WorldIdentity(prefix.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6, dualStack);
+                continue;
+            }
+            byId[local] = new SecurityIdentity(local, IdentityLabels.ForCidr(prefix, dualStack));
+            byCidr[prefix] = local++;
+        }
+        return new IdentityTable(byId, byCidr, dualStack);
+    }
+
+    private sealed class ByteOrder : IComparer<byte[]>
+    {
+        public static readonly ByteOrder Instance = new();
+        public int Compare(byte[]? a, byte[]? b) => a.AsSpan().SequenceCompareTo(b);
+    }
+}

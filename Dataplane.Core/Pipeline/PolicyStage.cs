@@ -1,0 +1,69 @@
+using System.Runtime.CompilerServices;
+using Dataplane.Core.Drops;
+using Dataplane.Core.Packets;
+using Dataplane.Core.Parsing;
+using Dataplane.Core.Policy;
+using Dataplane.Core.Snapshot;
+
+namespace Dataplane.Core.Pipeline;
+
+/// <summary>
+/// Policy enforcement once routing has resolved the destination: the egress policy of a local source
+/// endpoint against the destination identity, then the ingress policy of a local destination endpoint
+/// against the source identity (bpf_lxc's two hooks). No allow → POLICY_DENIED (133); an explicit deny →
+/// POLICY_DENY (181). Neighbour discovery is never subject to policy.
+/// Until conntrack exists every packet is evaluated; <see cref="Evaluate"/> is what a conntrack stage calls
+/// for new flows only, so replies of allowed connections will pass once it does.
+/// </summary>
+public readonly struct PolicyStage : IStage
+{
+    public static StageId Id => StageId.Policy;
+
+    public static unsafe int Process(Batch batch, DatapathSnapshot snapshot, WorkerContext context)
+    {
+        PacketMeta* m = batch.Meta;
+        int n = batch.Count, seen = 0;
+        for (int i = 0; i < n; i++)
+        {
+            ref PacketMeta p = ref m[i];
+            if (p.IpVersion == 0 || (p.Flags & PacketFlags.Ndp) != 0) continue;
+            // Forwarded packets, and packets for this host's own addresses (egress to the host identity).
+            if (p.Verdict != PacketVerdict.Tx
+                && !(p.Verdict == PacketVerdict.Local && p.DstIdentity == Identity.NumericIdentity.Host && p.SrcEndpoint != 0))
+                continue;
+            seen++;
+            var v = Evaluate(ref p, snapshot);
+            if (v == PolicyVerdict.Denied) p.Drop(DropReason.PolicyDeny);
+            else if (v == PolicyVerdict.NoAllow) p.Drop(DropReason.PolicyDenied);
+        }
+        return seen;
+    }
+
+    /// <summary>
+    /// The policy verdict of a new flow: egress of the source endpoint, then ingress of the destination
+    /// endpoint. Fills <see cref="PacketMeta.PolicyRule"/> / <see cref="PacketMeta.IngressPolicyRule"/> and, when
+    /// the ingress side decides a drop, sets the direction to ingress. Allocation-free.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static PolicyVerdict Evaluate(ref PacketMeta p, DatapathSnapshot snapshot)
+    {
+        byte proto = p.L4Proto;
+        ushort port = (p.Flags & PacketFlags.LaterFragment) != 0 ? (ushort)0
+            : proto is IpProtocols.Icmp or IpProtocols.Icmpv6 ? p.IcmpType : p.DstPort;
+        var result = PolicyVerdict.NotEnforced;
+        if (p.SrcEndpoint != 0 && p.SrcEndpoint < (uint)snapshot.EgressPolicy.Length)
+        {
+            result = snapshot.EgressPolicy[p.SrcEndpoint].Lookup(p.DstIdentity, proto, port, out uint rule);
+            p.PolicyRule = rule;
+            if (result < 0) return result;
+        }
+        if (p.DstEndpoint != 0 && p.DstEndpoint < (uint)snapshot.IngressPolicy.Length)
+        {
+            var v = snapshot.IngressPolicy[p.DstEndpoint].Lookup(p.SrcIdentity, proto, port, out uint rule);
+            p.IngressPolicyRule = rule;
+            if (v < 0) { p.Direction = TrafficDirection.Ingress; return v; }
+            if (v == PolicyVerdict.Allowed) result = v;
+        }
+        return result;
+    }
+}

@@ -1,0 +1,16 @@
+namespace Dataplane.Core.Policy;
+
+/// <summary>Where a policy map entry came from, for flow records: the policy object and the direction.</summary>
+public sealed record PolicyRuleRef(uint Id, PolicyKind Kind, string Name, string Namespace, PolicyDirection Direction, bool Deny)
+{
+    /// <summary>Cilium's derived policy labels (io.cilium.k8s.policy.*), as in a flow's *_allowed_by entries.</summary>
+    public IEnumerable<string> Labels
+    {
+        get
+        {
+            yield return $"k8s:io.cilium.k8s.policy.derived-from={Kind}";
+            yield return $"k8s:io.cilium.k8s.policy.name={Name}";
+            if (Namespace.Length > 0) yield return $"k8s:io.cilium.k8s.policy.namespace={Namespace}";
+        }
+    }
+}

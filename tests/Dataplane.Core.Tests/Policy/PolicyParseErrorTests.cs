@@ -1,0 +1,72 @@
+using Dataplane.Core.Config;
+using Dataplane.Core.Tests.Config;
+
+namespace Dataplane.Core.Tests.Policy;
+
+/// <summary>
+/// Invalid or unsupported policy is rejected with the file, line and reason — and, because loading is
+/// all-or-nothing, the whole configuration (including its valid policies) is rejected with it.
+/// </summary>
+public class PolicyParseErrorTests
+{
+    private const string Head = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: prod}\n";
+
+    [Theory]
+    // L7 and FQDN rules are not silently ignored.
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: \"80\", protocol: TCP}]\n      rules:\n        http: [{method: GET}]\n",
+        9, "L7 'rules' in toPorts is not supported yet")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toFQDNs:\n    - matchName: example.com\n",
+        7, "'toFQDNs' is not supported yet")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: a, namespace: b}}]\n",
+        7, "'toServices' is not supported yet")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: http}]\n",
+        8, "named port 'http' is not supported yet")]
+    // Shape and value errors.
+    [InlineData(Head + "spec:\n  ingress: [{}]\n", 5, "exactly one of endpointSelector or nodeSelector is required")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - fromEntities: [wrld]\n", 7, "unknown entity 'wrld'")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toEntities: [world-ipv4]\n", 7, "unknown entity 'world-ipv4'")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - fromCIDR: [10.0.0.1/8]\n", 7, "has host bits set")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - fromCIDRSet: [{cidr: 10.0.0.0/8, except: [192.168.0.0/16]}]\n",
+        7, "except 192.168.0.0/16 is not inside 10.0.0.0/8")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: \"90\", endPort: 80}]\n",
+        8, "endPort 80 is below port 90")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: \"80\", protocol: HTTP}]\n",
+        8, "unknown protocol 'HTTP'")]
+    [InlineData(Head + "spec:\n  endpointSelector:\n    matchExpressions: [{key: app, operator: Is, values: [a]}]\n  ingress: [{}]\n",
+        6, "unknown operator 'Is'")]
+    [InlineData(Head + "spec:\n  endpointSelector:\n    matchExpressions: [{key: app, operator: In}]\n  ingress: [{}]\n",
+        6, "operator In needs at least one value")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingres: [{}]\n", 6, "unknown field 'ingres'")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - fromEndpoint: [{}]\n", 7, "unknown field 'fromEndpoint'")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingressDeny:\n  - fromRequires: [{matchLabels: {a: b}}]\n",
+        7, "fromRequires is not allowed in deny rules")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  enableDefaultDeny: {ingress: maybe}\n", 6, "expected true or false")]
+    [InlineData(Head + "spec:\n  nodeSelector: {}\n  ingress: [{}]\n", 5, "nodeSelector is only allowed in a CiliumClusterwideNetworkPolicy")]
+    [InlineData(Head + "metadata2: {}\n", 1, "needs spec or specs")]
+    [InlineData("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: n, namespace: prod}\nspec:\n  podSelector: {}\n  ingress:\n  - ports: [{port: 80, protocol: ICMP}]\n",
+        7, "protocol must be TCP, UDP or SCTP")]
+    [InlineData("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: n, namespace: prod}\nspec:\n  podSelector: {}\n  policyTypes: [Both]\n",
+        6, "policy type must be Ingress or Egress")]
+    public void RejectedAtLine(string yaml, int line, string reason) =>
+        DocumentErrorTests.AssertFails(yaml, line, reason);
+
+    [Fact]
+    public void OneBadPolicyRejectsTheWholeConfiguration()
+    {
+        var good = Head + "spec:\n  endpointSelector: {}\n  ingress: [{}]\n";
+        var bad = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: bad}\nspec:\n  endpointSelector: {}\n  egress:\n  - toFQDNs: [{matchName: x}]\n";
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load([
+            ("00-nodes.yaml", ConfigYaml.Nodes), ("10-local.yaml", ConfigYaml.Local), ("20-good.yaml", good), ("30-bad.yaml", bad)]));
+        Assert.Equal("30-bad.yaml", e.Location.File);
+        Assert.Equal(7, e.Location.Line);
+        Assert.Contains("not supported yet", e.Message);
+    }
+
+    [Fact]
+    public void DuplicatePolicyNamesInOneNamespaceAreRejected()
+    {
+        var p = Head + "spec:\n  endpointSelector: {}\n  ingress: [{}]\n";
+        var e = Assert.Throws<ConfigException>(() => ConfigYaml.Load(p + "---\n" + p));
+        Assert.Contains("duplicate CiliumNetworkPolicy prod/p", e.Message);
+    }
+}
