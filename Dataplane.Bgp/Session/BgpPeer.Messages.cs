@@ -130,9 +130,10 @@ public sealed partial class BgpPeer
             if (_adjRibIn.Remove(p)) _rib.Remove(p, peer);
         // Loop prevention: a path already through our AS is ignored (treated as withdrawn).
         bool loop = attrs.AsPath.Any(s => s.Asns.Contains(_speaker.LocalAs));
-        foreach (var p in u.Announced)
+        for (int i = 0; i < u.Announced.Count; i++)
         {
-            var nh = u.NextHopFor(p);
+            var p = u.Announced[i];
+            var nh = u.NextHopAt(i);
             if (loop || nh is null)
             {
                 if (_adjRibIn.Remove(p)) _rib.Remove(p, peer);

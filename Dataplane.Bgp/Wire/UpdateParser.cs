@@ -183,20 +183,16 @@ public static class UpdateParser
         var nh = v.Slice(4, nhLen);
         var nlri = v[(5 + nhLen)..];
         if (safi != Safi.Unicast || (afi != Afi.Ipv4 && afi != Afi.Ipv6)) return true; // Not negotiated: ignore.
-        if (afi == Afi.Ipv6)
-        {
-            // Global address, optionally followed by a link-local one (RFC 2545 §3).
-            if (nhLen != 16 && nhLen != 32) return false;
-            update.NextHop6 = new IPAddress(nh[..16]);
-        }
-        else
-        {
-            if (nhLen != 4) return false;
-            update.NextHop4 = new IPAddress(nh);
-        }
+        // IPv6: a global address, optionally followed by a link-local one (RFC 2545 §3). IPv4 prefixes may
+        // also carry an IPv6 next hop (RFC 8950).
+        if (nhLen is 16 or 32) update.MpNextHop = new IPAddress(nh[..16]);
+        else if (nhLen == 4 && afi == Afi.Ipv4) update.MpNextHop = new IPAddress(nh);
+        else return false;
+        if (afi == Afi.Ipv6) update.NextHop6 = update.MpNextHop;
         int before = update.Announced.Count;
         if (!PrefixCodec.TryReadAll(nlri, afi, update.Announced)) return false;
         state.MpReachPrefixes += update.Announced.Count - before;
+        update.MpReachCount = update.Announced.Count;
         return true;
     }
 

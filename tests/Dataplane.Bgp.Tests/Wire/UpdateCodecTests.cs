@@ -131,6 +131,16 @@ public class UpdateCodecTests
     }
 
     [Fact]
+    public void Ipv4PrefixWithIpv6NextHopInMpReachIsAccepted()
+    {
+        // MP_REACH AFI 1 SAFI 1, 16-byte next hop 2001:db8::9, NLRI 198.18.7.0/24 (what GoBGP sends on IPv6 sessions).
+        byte[] mp = [0x80, 14, 25, 0, 1, 1, 16, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 24, 198, 18, 7];
+        Assert.True(UpdateParser.TryParse(WithAttrs([.. Origin0, .. AsPath1, .. mp]), true, out var u, out var e), e.ToString());
+        Assert.Equal([BgpPrefix.Parse("198.18.7.0/24")], u.Announced);
+        Assert.Equal(IPAddress.Parse("2001:db8::9"), u.NextHopAt(0));
+    }
+
+    [Fact]
     public void UnknownOptionalAttributesAreIgnored()
     {
         Assert.True(UpdateParser.TryParse(WithAttrs([.. Origin0, .. AsPath1, .. NextHop1, 0xC0, 200, 2, 1, 2], Nlri24), true, out var u, out _));
