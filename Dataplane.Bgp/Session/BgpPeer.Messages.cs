@@ -84,6 +84,7 @@ public sealed partial class BgpPeer
     {
         c.State = SessionState.Established;
         _established = c;
+        _adjRibOut.Clear();
         _connectRetryDue = long.MaxValue;
         var open = c.RemoteOpen!;
         _identity = new PeerIdentity(Config.Address, open.AsNumber, open.Identifier, IsInternal);
@@ -175,9 +176,17 @@ public sealed partial class BgpPeer
     private void SendRoutes(BgpConnection c, IEnumerable<LocalRoute> routes)
     {
         var groups = new Dictionary<string, (PathAttributes Attrs, IPAddress NextHop, List<BgpPrefix> Prefixes)>();
-        foreach (var r in routes)
+        var refused = new List<BgpPrefix>();
+        var export = Export;
+        foreach (var original in routes)
         {
-            if (!c.Families.Contains(r.Prefix.Family)) continue;
+            if (!c.Families.Contains(original.Prefix.Family)) continue;
+            var r = export is null ? original : export(original);
+            if (r is null)
+            {
+                refused.Add(original.Prefix);
+                continue;
+            }
             var nh = NextHopFor(c, r);
             if (nh is null) { Log($"no next hop for {r.Prefix} on this session, not announced"); continue; }
             var attrs = new PathAttributes
@@ -192,9 +201,19 @@ public sealed partial class BgpPeer
             string key = $"{nh}|{r.Prefix.IsIpv4}|{r.Origin}|{attrs.LocalPref}|{r.MultiExitDisc}|{string.Join(',', r.Communities)}";
             if (!groups.TryGetValue(key, out var g)) groups[key] = g = (attrs, nh, []);
             g.Prefixes.Add(r.Prefix);
+            _adjRibOut.Add(r.Prefix);
         }
         foreach (var g in groups.Values)
             foreach (var msg in UpdateWriter.Announce(g.Attrs, g.NextHop, g.Prefixes, c.FourOctetAs)) c.Send(msg);
+        SendWithdrawals(c, refused);
+    }
+
+    /// <summary>Withdraws those of <paramref name="prefixes"/> this peer was actually sent.</summary>
+    private void SendWithdrawals(BgpConnection c, IEnumerable<BgpPrefix> prefixes)
+    {
+        var sent = prefixes.Where(_adjRibOut.Remove).ToList();
+        foreach (var group in sent.GroupBy(p => p.IsIpv4))
+            foreach (var msg in UpdateWriter.Withdraw(group.ToList())) c.Send(msg);
     }
 
     private IPAddress? NextHopFor(BgpConnection c, LocalRoute r)

@@ -19,6 +19,9 @@ public sealed partial class BgpPeer
     private readonly Channel<PeerEvent> _events = Channel.CreateUnbounded<PeerEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<BgpConnection> _connections = [];
     private readonly Dictionary<BgpPrefix, LearnedRoute> _adjRibIn = [];
+    /// <summary>Prefixes advertised on the established session, so a route the export policy now refuses
+    /// is withdrawn rather than left behind.</summary>
+    private readonly HashSet<BgpPrefix> _adjRibOut = [];
     private readonly CancellationTokenSource _stop = new();
     private BgpConnection? _established;
     private bool _connecting;
@@ -45,6 +48,13 @@ public sealed partial class BgpPeer
     public bool LastErrorSentByUs { get; private set; }
 
     public event Action<BgpPeer, SessionState>? StateChanged;
+
+    /// <summary>
+    /// Per-peer export policy: maps a local route to what this peer should receive (other attributes, or
+    /// null for "not to this peer"). Null policy sends every local route as is. After changing it, call
+    /// <see cref="BgpSpeaker.Announce"/> with the affected routes so the Adj-RIB-Out is re-evaluated.
+    /// </summary>
+    public Func<LocalRoute, LocalRoute?>? Export { get; set; }
 
     internal void Start()
     {
@@ -168,8 +178,7 @@ public sealed partial class BgpPeer
                 SendRoutes(_established, an.Routes);
                 break;
             case PeerEvent.Withdraw w when _established is not null:
-                foreach (var group in w.Prefixes.Where(p => _established.Families.Contains(p.Family)).GroupBy(p => p.IsIpv4))
-                    foreach (var msg in UpdateWriter.Withdraw(group.ToList())) _established.Send(msg);
+                SendWithdrawals(_established, w.Prefixes);
                 break;
             case PeerEvent.SendRouteRefresh rr when _established is not null:
                 _established.Send(RouteRefreshMessage.Encode(rr.Family));

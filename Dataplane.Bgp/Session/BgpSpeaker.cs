@@ -48,12 +48,25 @@ public sealed class BgpSpeaker : IAsyncDisposable
         _ = Task.Run(AcceptLoop);
     }
 
-    public BgpPeer AddPeer(PeerConfig config)
+    /// <summary>Adds a peer and starts its state machine; <paramref name="export"/> is its initial export
+    /// policy (see <see cref="BgpPeer.Export"/>).</summary>
+    public BgpPeer AddPeer(PeerConfig config, Func<LocalRoute, LocalRoute?>? export = null)
     {
-        var peer = new BgpPeer(config, Config, LocalRoutes, Rib);
+        var peer = new BgpPeer(config, Config, LocalRoutes, Rib) { Export = export };
         lock (_lock) _peers.Add(config.Address, peer);
         peer.Start();
         return peer;
+    }
+
+    /// <summary>Closes the session with a Cease (peer de-configured) and forgets the peer and its routes.</summary>
+    public async Task RemovePeerAsync(IPAddress address)
+    {
+        BgpPeer? peer;
+        lock (_lock)
+        {
+            if (!_peers.Remove(address, out peer)) return;
+        }
+        await peer.StopAsync(notify: true).ConfigureAwait(false);
     }
 
     public BgpPeer? FindPeer(IPAddress address)
