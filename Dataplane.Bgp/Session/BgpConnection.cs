@@ -16,6 +16,7 @@ internal sealed class BgpConnection
     private readonly Channel<byte[]> _out = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _cts = new();
     private int _closed;
+    private Task _reader = Task.CompletedTask;
 
     public BgpConnection(Socket socket, bool inbound)
     {
@@ -37,7 +38,7 @@ internal sealed class BgpConnection
 
     public void Start(ChannelWriter<PeerEvent> events)
     {
-        _ = Task.Run(() => ReadLoop(events));
+        _reader = Task.Run(() => ReadLoop(events));
         _ = Task.Run(WriteLoop);
     }
 
@@ -63,9 +64,12 @@ internal sealed class BgpConnection
         catch (Exception) { /* peer gone or cancelled: the reader reports the close */ }
         finally
         {
-            try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
-            _socket.Dispose();
+            // Half-close and let the reader drain until the peer closes too: closing with unread input
+            // would send a RST, and a RST can destroy the NOTIFICATION we just sent before the peer reads it.
+            try { _socket.Shutdown(SocketShutdown.Send); } catch (SocketException) { } catch (ObjectDisposedException) { }
+            try { await _reader.WaitAsync(TimeSpan.FromSeconds(1)); } catch (TimeoutException) { }
             _cts.Cancel();
+            _socket.Dispose();
         }
     }
 
@@ -81,6 +85,8 @@ internal sealed class BgpConnection
                 if (!MessageFraming.TryReadHeader(header, out var type, out int len, out var err))
                 {
                     events.TryWrite(new PeerEvent.FramingError(this, err));
+                    // Framing is lost: discard input until the peer closes (or Close's deadline).
+                    while (await _socket.ReceiveAsync(header, SocketFlags.None, _cts.Token) > 0) { }
                     return;
                 }
                 var body = new byte[len];

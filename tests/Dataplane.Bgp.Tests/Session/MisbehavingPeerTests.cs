@@ -69,6 +69,30 @@ public class MisbehavingPeerTests
     }
 
     [Fact]
+    public async Task RouteRefreshResendsOurRoutes()
+    {
+        var (speaker, _, raw) = await Established(hold: 30);
+        await using var _s = speaker;
+        using var _r = raw;
+        var p = BgpPrefix.Parse("198.18.90.0/24");
+        speaker.Announce(new Dataplane.Bgp.Rib.LocalRoute(p));
+        Assert.Equal(p, Assert.Single((await NextAnnouncement(raw))!.Announced));
+        await raw.SendAsync(RouteRefreshMessage.Encode(Family.Ipv4Unicast));
+        Assert.Equal(p, Assert.Single((await NextAnnouncement(raw))!.Announced));
+    }
+
+    private static async Task<UpdateMessage?> NextAnnouncement(RawPeer raw)
+    {
+        for (int i = 0; i < 20; i++)
+        {
+            var m = await raw.ReadAsync();
+            if (m is null) return null;
+            if (m.Value.Type == MessageType.Update && UpdateParser.TryParse(m.Value.Body, true, out var u, out _) && u.Announced.Count > 0) return u;
+        }
+        return null;
+    }
+
+    [Fact]
     public async Task WrongPeerAsIsRejectedInOpen()
     {
         await using var speaker = new BgpSpeaker(new SpeakerConfig(65005, IPAddress.Parse("198.18.255.5")) { Listen = new IPEndPoint(Speaker, 0) });

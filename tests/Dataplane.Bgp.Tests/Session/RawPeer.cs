@@ -20,7 +20,19 @@ internal sealed class RawPeer : IDisposable
         return new RawPeer(s);
     }
 
-    public Task SendAsync(byte[] msg) => _s.SendAsync(msg, SocketFlags.None);
+    /// <summary>Sends; false when the speaker already closed (it may have just sent a NOTIFICATION).</summary>
+    public async Task<bool> SendAsync(byte[] msg)
+    {
+        try
+        {
+            await _s.SendAsync(msg, SocketFlags.None);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Reads one message (type, body), or null on close / after 15 s.</summary>
     public async Task<(MessageType Type, byte[] Body)?> ReadAsync()
