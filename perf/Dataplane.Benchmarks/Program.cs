@@ -3,5 +3,7 @@ using Dataplane.Benchmarks.Routing;
 
 // Non-BenchmarkDotNet modes first: `lpm-cycles` reports TSC cycles per lookup against DPDK's workload.
 if (args.Length > 0 && args[0] == "lpm-cycles") return LpmCycles.Run(args[1..]);
+// `bgp-table [N]`: full-table advertisement race, our speaker vs BIRD, into GoBGP (needs root, gobgpd, bird2).
+if (args.Length > 0 && args[0] == "bgp-table") return Dataplane.Benchmarks.Bgp.FullTableRace.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
