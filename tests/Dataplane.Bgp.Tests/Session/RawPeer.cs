@@ -20,6 +20,13 @@ internal sealed class RawPeer : IDisposable
         return new RawPeer(s);
     }
 
+    /// <summary>Accepts one connection from the speaker on <paramref name="listener"/>.</summary>
+    public static async Task<RawPeer> AcceptAsync(Socket listener)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        return new RawPeer(await listener.AcceptAsync(cts.Token));
+    }
+
     /// <summary>Sends; false when the speaker already closed (it may have just sent a NOTIFICATION).</summary>
     public async Task<bool> SendAsync(byte[] msg)
     {
