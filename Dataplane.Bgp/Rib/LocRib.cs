@@ -15,6 +15,9 @@ public sealed class LocRib
 
     public event Action<RouteChange>? Changed;
 
+    /// <summary>Called with exceptions thrown by <see cref="Changed"/> handlers (which are otherwise ignored).</summary>
+    public Action<Exception>? HandlerFailed { get; set; }
+
     /// <summary>Adds or replaces the path of <paramref name="route"/>'s peer for its prefix.</summary>
     public void Upsert(LearnedRoute route)
     {
@@ -26,7 +29,7 @@ public sealed class LocRib
             if (i >= 0) list[i] = route; else list.Add(route);
             change = Reselect(route.Prefix, list);
         }
-        if (change is not null) Changed?.Invoke(change);
+        if (change is not null) SafeEvent.Raise(Changed, change, HandlerFailed);
     }
 
     /// <summary>Removes the path from <paramref name="peer"/> for <paramref name="prefix"/>, if any.</summary>
@@ -41,7 +44,7 @@ public sealed class LocRib
                 change = Reselect(prefix, list);
             }
         }
-        if (change is not null) Changed?.Invoke(change);
+        if (change is not null) SafeEvent.Raise(Changed, change, HandlerFailed);
     }
 
     /// <summary>The ECMP set for a prefix (exact match), best first; empty when unknown.</summary>

@@ -117,7 +117,12 @@ public sealed partial class BgpPeer
         if (s == State) return;
         Log($"{State} -> {s}");
         State = s;
-        StateChanged?.Invoke(this, s);
+        // Subscribers run on this loop; one that throws must not reset the session.
+        foreach (var d in StateChanged?.GetInvocationList() ?? [])
+        {
+            try { ((Action<BgpPeer, SessionState>)d)(this, s); }
+            catch (Exception ex) { Log($"StateChanged handler failed: {ex.Message}"); }
+        }
     }
 
     /// <summary>The peer's state is that of its most advanced connection, or Connect/Active without one.</summary>

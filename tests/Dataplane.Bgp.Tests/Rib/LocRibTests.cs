@@ -76,4 +76,19 @@ public class LocRibTests
         rib.Upsert(Route("198.18.0.3", 65001, 2) with { Stale = true });
         Assert.Equal("198.18.0.2", Assert.Single(rib.BestPaths(P)).Peer.Address.ToString());
     }
+
+    [Fact]
+    public void ThrowingSubscriberDoesNotStopOthersOrTheUpdate()
+    {
+        var rib = new LocRib();
+        var seen = new List<RouteChange>();
+        Exception? reported = null;
+        rib.HandlerFailed = ex => reported = ex;
+        rib.Changed += _ => throw new InvalidOperationException("subscriber bug");
+        rib.Changed += seen.Add;
+        rib.Upsert(Route("198.18.0.2", 65001, 2));
+        Assert.Single(seen);
+        Assert.IsType<InvalidOperationException>(reported);
+        Assert.Single(rib.BestPaths(P));
+    }
 }
