@@ -40,6 +40,7 @@ public static class CiliumBgpPlanner
                         Port = pc.PeerPort,
                         HoldTime = pc.HoldTimeSeconds,
                         ConnectRetry = TimeSpan.FromSeconds(Math.Max(1, pc.ConnectRetryTimeSeconds)),
+                        GracefulRestartTime = pc.GracefulRestart ? pc.RestartTimeSeconds : (ushort)0,
                     };
                     peers.Add(new PlannedPeer(inst.Name, inst.LocalAsn, config, pc, RoutesFor(res, node, pc)));
                 }

@@ -84,6 +84,7 @@ public sealed partial class BgpPeer
     {
         c.State = SessionState.Established;
         _established = c;
+        _restartBit = false;
         _adjRibOut.Clear();
         _connectRetryDue = long.MaxValue;
         var open = c.RemoteOpen!;

@@ -28,12 +28,15 @@ public sealed partial class BgpPeer
     private long _connectRetryDue = long.MaxValue;
     private long _staleDeadline = long.MaxValue;
     private PeerIdentity? _identity;
+    /// <summary>The Restart State bit is only for the first session after our restart (RFC 4724 §3).</summary>
+    private bool _restartBit;
     private Task? _loop;
 
     internal BgpPeer(PeerConfig config, SpeakerConfig speaker, Func<IReadOnlyCollection<LocalRoute>> localRoutes, LocRib rib)
     {
         Config = config;
         _speaker = speaker;
+        _restartBit = speaker.Restarting;
         _localRoutes = localRoutes;
         _rib = rib;
     }
@@ -239,14 +242,15 @@ public sealed partial class BgpPeer
     private OpenMessage LocalOpen()
     {
         Family[] families = [Family.Ipv4Unicast, Family.Ipv6Unicast];
+        ushort restartTime = Config.GracefulRestartTime ?? _speaker.GracefulRestartTime;
         return new OpenMessage(4, _speaker.LocalAs > ushort.MaxValue ? OpenMessage.AsTrans : (ushort)_speaker.LocalAs,
             Config.HoldTime, _speaker.RouterId, new Capabilities
             {
                 Families = families,
                 RouteRefresh = true,
                 FourOctetAs = _speaker.LocalAs,
-                GracefulRestart = _speaker.GracefulRestartTime == 0 ? null
-                    : new GracefulRestartCapability(_speaker.Restarting, _speaker.GracefulRestartTime,
+                GracefulRestart = restartTime == 0 ? null
+                    : new GracefulRestartCapability(_restartBit, restartTime,
                         [.. families.Select(f => new GracefulRestartFamily(f, ForwardingPreserved: true))]),
             });
     }

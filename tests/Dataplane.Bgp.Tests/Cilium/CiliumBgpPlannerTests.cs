@@ -23,6 +23,7 @@ public class CiliumBgpPlannerTests
         Assert.Equal(TimeSpan.FromSeconds(1), p.Config.ConnectRetry);
         Assert.True(p.PeerConfig.GracefulRestart);
         Assert.Equal(30, p.PeerConfig.RestartTimeSeconds);
+        Assert.Equal((ushort)30, p.Config.GracefulRestartTime);
     }
 
     [Fact]

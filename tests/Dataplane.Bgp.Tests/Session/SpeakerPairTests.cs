@@ -98,5 +98,6 @@ public class SpeakerPairTests
         a2.AddPeer(new PeerConfig(IPAddress.Parse("127.0.0.2"), 65002) { Port = b.ListenPort, LocalAddress = IPAddress.Parse("127.0.0.1"), HoldTime = 9, ConnectRetry = TimeSpan.FromMilliseconds(500) });
         await Eventually.True(() => b.Rib.Count == 1 && !b.Rib.BestPaths(keep)[0].Stale, Wait, "fresh route, stale one flushed");
         Assert.True(a2.Peers.Single().RemoteOpen!.Capabilities.GracefulRestart is not null);
+        Assert.True(btoa.RemoteOpen!.Capabilities.GracefulRestart!.Restarting); // A said it had restarted
     }
 }
