@@ -212,6 +212,7 @@ public sealed partial class BgpPeer
             var s = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
+                if (Config.Password is not null) TcpMd5.SetKey(s, Config.Address, Config.Password);
                 if (Config.LocalAddress is not null) s.Bind(new IPEndPoint(Config.LocalAddress, 0));
                 using var cts = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
                 cts.CancelAfter(timeout);

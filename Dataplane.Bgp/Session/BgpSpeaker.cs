@@ -45,6 +45,7 @@ public sealed class BgpSpeaker : IAsyncDisposable
         s.Bind(ep);
         s.Listen(16);
         _listener = s;
+        foreach (var p in Peers.Where(p => p.Config.Password is not null)) TcpMd5.SetKey(s, p.Config.Address, p.Config.Password!);
         _ = Task.Run(AcceptLoop);
     }
 
@@ -54,6 +55,8 @@ public sealed class BgpSpeaker : IAsyncDisposable
     {
         var peer = new BgpPeer(config, Config, LocalRoutes, Rib) { Export = export };
         lock (_lock) _peers.Add(config.Address, peer);
+        // Unsigned SYNs from this peer must be refused by the listener too.
+        if (config.Password is not null && _listener is not null) TcpMd5.SetKey(_listener, config.Address, config.Password);
         peer.Start();
         return peer;
     }

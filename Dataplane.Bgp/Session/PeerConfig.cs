@@ -15,6 +15,8 @@ public sealed record PeerConfig(IPAddress Address, uint RemoteAs)
     public TimeSpan ConnectRetry { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Source address for outgoing connections; null lets the kernel choose.</summary>
     public IPAddress? LocalAddress { get; init; }
+    /// <summary>TCP MD5 signature password (RFC 2385); null for none.</summary>
+    public string? Password { get; init; }
     /// <summary>Graceful-restart time to advertise to this peer; null uses the speaker's, 0 disables.</summary>
     public ushort? GracefulRestartTime { get; init; }
 }

@@ -10,9 +10,11 @@ internal sealed class GobgpDaemon : IDisposable
     public const uint As = 65100;
     private readonly string _dir;
     private Process? _process;
+    private readonly string? _password;
 
-    public GobgpDaemon(uint ourAs)
+    public GobgpDaemon(uint ourAs, string? password = null)
     {
+        _password = password;
         Link = new NetnsLink();
         _dir = Directory.CreateTempSubdirectory("dpbgp-gobgp-").FullName;
         try
@@ -45,7 +47,7 @@ internal sealed class GobgpDaemon : IDisposable
             [[neighbors]]
               [neighbors.config]
                 neighbor-address = "{a}"
-                peer-as = {ourAs}
+                peer-as = {ourAs}{(_password is null ? "" : $"\n    auth-password = \"{_password}\"")}
               [neighbors.transport.config]
                 passive-mode = true
               [neighbors.timers.config]

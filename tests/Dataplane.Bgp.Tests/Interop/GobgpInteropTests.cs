@@ -20,7 +20,7 @@ public class GobgpInteropTests
 
     public GobgpInteropTests(ITestOutputHelper output) => _out = output;
 
-    private BgpSpeaker NewSpeaker(NetnsLink link, bool restarting = false)
+    private BgpSpeaker NewSpeaker(NetnsLink link, bool restarting = false, string? password = null)
     {
         var speaker = new BgpSpeaker(new SpeakerConfig(OurAs, link.HostV4)
         {
@@ -32,7 +32,7 @@ public class GobgpInteropTests
         });
         speaker.Start();
         foreach (var a in new[] { link.PeerV4, link.PeerV6 })
-            speaker.AddPeer(new PeerConfig(a, GobgpDaemon.As) { HoldTime = 9, ConnectRetry = TimeSpan.FromSeconds(1), LocalAddress = a.Equals(link.PeerV4) ? link.HostV4 : link.HostV6 });
+            speaker.AddPeer(new PeerConfig(a, GobgpDaemon.As) { HoldTime = 9, ConnectRetry = TimeSpan.FromSeconds(1), LocalAddress = a.Equals(link.PeerV4) ? link.HostV4 : link.HostV6, Password = password });
         return speaker;
     }
 
@@ -137,6 +137,23 @@ public class GobgpInteropTests
             await speaker.StopAsync();
             if (restarted is not null) await restarted.StopAsync();
             _out.WriteLine(File.ReadAllText(gobgp.LogPath));
+        }
+    }
+
+    [Fact]
+    public async Task Md5SignedSessionsEstablishWithGobgp()
+    {
+        using var gobgp = new GobgpDaemon(OurAs, password: "dataplane-md5");
+        var speaker = NewSpeaker(gobgp.Link, password: "dataplane-md5");
+        try
+        {
+            await BothEstablished(speaker);
+            speaker.Announce(new LocalRoute(BgpPrefix.Parse("198.18.250.0/24")));
+            await Eventually.True(() => gobgp.Rib("ipv4").Contains("198.18.250.0/24"), Wait, "route over the signed session");
+        }
+        finally
+        {
+            await speaker.StopAsync();
         }
     }
 
