@@ -94,8 +94,9 @@ internal sealed class BgpConnection
                 events.TryWrite(new PeerEvent.Message(this, type, body));
             }
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception ex)
         {
+            // Whatever ended the read, the peer loop must hear about it rather than wait for the hold timer.
             reason = ex.Message;
         }
         events.TryWrite(new PeerEvent.Closed(this, reason));

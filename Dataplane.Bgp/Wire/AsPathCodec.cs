@@ -49,4 +49,30 @@ internal static class AsPathCodec
         }
         return [.. buf];
     }
+
+    /// <summary>
+    /// Rebuilds the real path from a 2-octet speaker's AS_PATH and AS4_PATH (RFC 6793 §4.2.3): the leading
+    /// ASes AS4_PATH does not cover come from AS_PATH, the rest from AS4_PATH. When AS4_PATH is longer
+    /// than AS_PATH it is ignored.
+    /// </summary>
+    public static IReadOnlyList<AsPathSegment> MergeAs4(IReadOnlyList<AsPathSegment> asPath, List<AsPathSegment> as4Path)
+    {
+        static int Length(IEnumerable<AsPathSegment> p) => p.Sum(s => s.Type == AsPathSegmentType.Set ? 1 : s.Asns.Length);
+        int keep = Length(asPath) - Length(as4Path);
+        if (keep < 0) return asPath;
+        var merged = new List<AsPathSegment>();
+        foreach (var s in asPath)
+        {
+            if (keep == 0) break;
+            if (s.Type == AsPathSegmentType.Set) { merged.Add(s); keep--; continue; }
+            int take = Math.Min(keep, s.Asns.Length);
+            merged.Add(s with { Asns = s.Asns[..take] });
+            keep -= take;
+        }
+        merged.AddRange(as4Path);
+        return merged;
+    }
+
+    /// <summary>Whether a 2-octet encoding of <paramref name="path"/> loses information (needs AS4_PATH).</summary>
+    public static bool NeedsAs4Path(IReadOnlyList<AsPathSegment> path) => path.Any(s => s.Asns.Any(a => a > ushort.MaxValue));
 }

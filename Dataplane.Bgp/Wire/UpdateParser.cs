@@ -78,6 +78,7 @@ public static class UpdateParser
     {
         error = default;
         var pa = new PathAttributes();
+        List<AsPathSegment>? as4Path = null;
         while (!attrs.IsEmpty)
         {
             if (attrs.Length < 3) return Fail(out error, UpdateError.MalformedAttributeList);
@@ -93,6 +94,14 @@ public static class UpdateParser
             attrs = attrs[(header + len)..];
 
             if (!state.Mark(type)) return Fail(out error, UpdateError.MalformedAttributeList);
+            if (type == (byte)PathAttributeType.As4Path)
+            {
+                // RFC 6793 §4.2.3: only meaningful from a 2-octet speaker; a malformed one is discarded,
+                // never a reason to reset the session (RFC 7606 §7.1 for its sibling).
+                if (!fourOctetAs && AsPathCodec.TryRead(value, 4, out var as4) && as4.All(x => x.Type is AsPathSegmentType.Sequence or AsPathSegmentType.Set))
+                    as4Path = as4;
+                continue;
+            }
             if (!FlagsValid((PathAttributeType)type, flags, out bool known))
                 return Fail(out error, UpdateError.AttributeFlagsError, whole);
             if (!known)
@@ -148,6 +157,7 @@ public static class UpdateParser
                     break;
             }
         }
+        if (as4Path is not null) pa = pa with { AsPath = AsPathCodec.MergeAs4(pa.AsPath, as4Path) };
         update.Attributes = pa;
         return true;
     }

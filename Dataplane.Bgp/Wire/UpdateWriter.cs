@@ -77,6 +77,9 @@ public static class UpdateWriter
         var buf = new List<byte>(64);
         Attr(buf, AttributeFlags.Transitive, PathAttributeType.Origin, [(byte)a.Origin]);
         Attr(buf, AttributeFlags.Transitive, PathAttributeType.AsPath, AsPathCodec.Write(a.AsPath, fourOctetAs ? 4 : 2));
+        // A 2-octet peer sees AS_TRANS in AS_PATH; AS4_PATH carries the real ASNs through it (RFC 6793 §4.2.2).
+        if (!fourOctetAs && AsPathCodec.NeedsAs4Path(a.AsPath))
+            Attr(buf, AttributeFlags.Optional | AttributeFlags.Transitive, PathAttributeType.As4Path, AsPathCodec.Write(a.AsPath, 4));
         if (nextHop4 is not null) Attr(buf, AttributeFlags.Transitive, PathAttributeType.NextHop, nextHop4.GetAddressBytes());
         if (a.MultiExitDisc is uint med) Attr(buf, AttributeFlags.Optional, PathAttributeType.MultiExitDisc, U32(med));
         if (a.LocalPref is uint lp) Attr(buf, AttributeFlags.Transitive, PathAttributeType.LocalPref, U32(lp));

@@ -82,10 +82,27 @@ public class UpdateCodecTests
     }
 
     [Fact]
-    public void TwoOctetAsPathParsesAndReplacesBigAsnWithAsTrans()
+    public void TwoOctetSessionCarriesBigAsnsThroughAs4Path()
     {
-        var u = Parse(UpdateWriter.Announce(Attrs, IPAddress.Parse("198.18.0.1"), [BgpPrefix.Parse("198.18.1.0/24")], false)[0], as4: false);
-        Assert.Equal(new uint[] { OpenMessage.AsTrans, 65001 }, u.Attributes.AsPath[0].Asns);
+        var msg = UpdateWriter.Announce(Attrs, IPAddress.Parse("198.18.0.1"), [BgpPrefix.Parse("198.18.1.0/24")], false)[0];
+        var u = Parse(msg, as4: false);
+        Assert.Equal(new uint[] { 4_200_000_001, 65001 }, u.Attributes.AsPath.SelectMany(s => s.Asns));
+        // Without AS4_PATH (an old speaker in between dropped nothing, but suppose it did) AS_TRANS shows.
+        var plain = UpdateWriter.Announce(Attrs with { AsPath = [new AsPathSegment(AsPathSegmentType.Sequence, [65001, 65002])] },
+            IPAddress.Parse("198.18.0.1"), [BgpPrefix.Parse("198.18.1.0/24")], false)[0];
+        Assert.Equal(new uint[] { 65001, 65002 }, Parse(plain, as4: false).Attributes.AsPath[0].Asns);
+    }
+
+    [Fact]
+    public void As4PathMergeKeepsLeadingAsesItDoesNotCover()
+    {
+        // A 2-octet speaker (65010) prepended itself in front of a path that went through AS 4200000001.
+        IReadOnlyList<AsPathSegment> asPath = [new(AsPathSegmentType.Sequence, [65010, OpenMessage.AsTrans, 65001])];
+        List<AsPathSegment> as4 = [new(AsPathSegmentType.Sequence, [4_200_000_001, 65001])];
+        var merged = AsPathCodec.MergeAs4(asPath, as4);
+        Assert.Equal(new uint[] { 65010, 4_200_000_001, 65001 }, merged.SelectMany(s => s.Asns));
+        // Longer AS4_PATH than AS_PATH: ignored.
+        Assert.Same(asPath, AsPathCodec.MergeAs4(asPath, [new(AsPathSegmentType.Sequence, [1, 2, 3, 4])]));
     }
 
     // Hand-built bodies for each §6.3 error.
