@@ -23,6 +23,14 @@ public readonly record struct BgpPrefix
         Length = (byte)length;
     }
 
+    /// <summary>For decoders that have already masked the address: skips the copy and re-mask.</summary>
+    internal BgpPrefix(IPAddress maskedAddress, byte length, bool alreadyMasked)
+    {
+        _ = alreadyMasked;
+        Address = maskedAddress;
+        Length = length;
+    }
+
     public bool IsIpv4 => Address.AddressFamily == AddressFamily.InterNetwork;
     public Family Family => IsIpv4 ? Family.Ipv4Unicast : Family.Ipv6Unicast;
 

@@ -24,7 +24,7 @@ internal static class PrefixCodec
             data.Slice(1, bytes).CopyTo(a);
             // Trailing bits beyond the length are ignored on receipt, as RFC 4271 §4.3 allows.
             BgpPrefix.Mask(a, bits);
-            into.Add(new BgpPrefix(new IPAddress(a), bits));
+            into.Add(new BgpPrefix(new IPAddress(a), (byte)bits, alreadyMasked: true));
             data = data[(1 + bytes)..];
         }
         return true;
