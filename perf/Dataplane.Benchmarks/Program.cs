@@ -5,5 +5,7 @@ using Dataplane.Benchmarks.Routing;
 if (args.Length > 0 && args[0] == "lpm-cycles") return LpmCycles.Run(args[1..]);
 // `policy-cycles` reports compile/swap times and TSC cycles per new-flow policy verdict for 10, 1 k, 10 k rules.
 if (args.Length > 0 && args[0] == "policy-cycles") return Dataplane.Benchmarks.Policy.PolicyCycles.Run(args[1..]);
+// `bgp-table [N]`: full-table advertisement race, our speaker vs BIRD, into GoBGP (needs root, gobgpd, bird2).
+if (args.Length > 0 && args[0] == "bgp-table") return Dataplane.Benchmarks.Bgp.FullTableRace.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
