@@ -8,7 +8,7 @@ namespace Dataplane.Core.Pipeline;
 
 /// <summary>
 /// The stage graph run over each received batch: parse → neighbour responder → endpoint (anti-spoofing) →
-/// identity (ipcache) → route + rewrite → policy, then one accounting pass that counts verdicts and emits flow events. The snapshot is
+/// identity (ipcache) → route + rewrite → conntrack lookup → policy (new connections) → conntrack create, then one accounting pass that counts verdicts and emits flow events. The snapshot is
 /// loaded once per batch, so a config swap takes effect at the next batch and never mid-batch.
 /// </summary>
 public sealed class PacketPipeline(SnapshotHolder snapshots)
@@ -20,13 +20,27 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         DatapathSnapshot snapshot = Snapshots.Current;
         var c = context.Counters;
         c.Batches++;
+        context.NowSeconds = ClockSeconds(batch);
         Run<ParseStage>(batch, snapshot, context);
         Run<NeighborStage>(batch, snapshot, context);
         Run<EndpointStage>(batch, snapshot, context);
         Run<IdentityStage>(batch, snapshot, context);
         Run<RouteStage>(batch, snapshot, context);
+        Run<ConntrackStage>(batch, snapshot, context);
         Run<PolicyStage>(batch, snapshot, context);
+        Run<ConntrackCommitStage>(batch, snapshot, context);
         Account(batch, context);
+        context.Conntrack?.Collect(context.NowSeconds, context.CollectBudget);
+    }
+
+    /// <summary>
+    /// Conntrack's clock: the batch's receive time (the capture's in replay, so replays are deterministic), or
+    /// the wall clock when the backend left timestamps unset.
+    /// </summary>
+    private static uint ClockSeconds(Batch batch)
+    {
+        long ts = batch.Count > 0 ? batch[0].Timestamp : 0;
+        return ts > 0 ? (uint)(ts / 1_000_000_000) : (uint)DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -12,8 +12,8 @@ namespace Dataplane.Core.Pipeline;
 /// endpoint against the destination identity, then the ingress policy of a local destination endpoint
 /// against the source identity (bpf_lxc's two hooks). No allow → POLICY_DENIED (133); an explicit deny →
 /// POLICY_DENY (181). Neighbour discovery is never subject to policy.
-/// Until conntrack exists every packet is evaluated; <see cref="Evaluate"/> is what a conntrack stage calls
-/// for new flows only, so replies of allowed connections will pass once it does.
+/// With a conntrack table only new connections are evaluated (<see cref="ConntrackStage"/> marks the rest);
+/// without one, every packet is.
 /// </summary>
 public readonly struct PolicyStage : IStage
 {
@@ -26,17 +26,27 @@ public readonly struct PolicyStage : IStage
         for (int i = 0; i < n; i++)
         {
             ref PacketMeta p = ref m[i];
-            if (p.IpVersion == 0 || (p.Flags & PacketFlags.Ndp) != 0) continue;
-            // Forwarded packets, and packets for this host's own addresses (egress to the host identity).
-            if (p.Verdict != PacketVerdict.Tx
-                && !(p.Verdict == PacketVerdict.Local && p.DstIdentity == Identity.NumericIdentity.Host && p.SrcEndpoint != 0))
-                continue;
+            if (!Applies(in p)) continue;
+            // Packets of a tracked connection were decided when it was created; replies pass.
+            if (p.CtState is CtState.Established or CtState.Reply) continue;
             seen++;
             var v = Evaluate(ref p, snapshot);
             if (v == PolicyVerdict.Denied) p.Drop(DropReason.PolicyDeny);
             else if (v == PolicyVerdict.NoAllow) p.Drop(DropReason.PolicyDenied);
         }
         return seen;
+    }
+
+    /// <summary>
+    /// Which packets policy (and so conntrack) looks at: IP packets being forwarded, and packets from a pod to
+    /// this host's own addresses (egress to the host identity). Neighbour discovery never is.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Applies(in PacketMeta p)
+    {
+        if (p.IpVersion == 0 || (p.Flags & PacketFlags.Ndp) != 0) return false;
+        return p.Verdict == PacketVerdict.Tx
+            || (p.Verdict == PacketVerdict.Local && p.DstIdentity == Identity.NumericIdentity.Host && p.SrcEndpoint != 0);
     }
 
     /// <summary>

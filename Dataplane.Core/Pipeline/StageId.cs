@@ -9,4 +9,6 @@ public enum StageId : byte
     Route = 3,
     Identity = 4,
     Policy = 5,
+    Conntrack = 6,
+    ConntrackCommit = 7,
 }

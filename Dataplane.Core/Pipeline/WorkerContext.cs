@@ -1,10 +1,14 @@
+using Dataplane.Core.Conntrack;
 using Dataplane.Core.Counters;
 using Dataplane.Core.Flows;
 
 namespace Dataplane.Core.Pipeline;
 
-/// <summary>Everything one worker owns and mutates: counters, its flow ring, its sequence number.</summary>
-public sealed class WorkerContext(int workerId, FlowRing? flows = null)
+/// <summary>
+/// Everything one worker owns and mutates: counters, its flow ring, its sequence number and its conntrack
+/// table (state that survives snapshot swaps).
+/// </summary>
+public sealed class WorkerContext(int workerId, FlowRing? flows = null, ConntrackTable? conntrack = null)
 {
     public int WorkerId { get; } = workerId;
     public WorkerCounters Counters { get; } = new();
@@ -14,4 +18,18 @@ public sealed class WorkerContext(int workerId, FlowRing? flows = null)
 
     /// <summary>Sequence number of the next received packet (flow events carry it).</summary>
     public ulong NextSequence;
+
+    /// <summary>
+    /// Connections this worker tracks. With a table, policy is decided once per connection and replies pass;
+    /// without one (null) every packet is checked against policy, statelessly.
+    /// </summary>
+    public ConntrackTable? Conntrack { get; } = conntrack;
+
+    public CtTimeouts Timeouts { get; init; } = CtTimeouts.Default;
+
+    /// <summary>Clock for conntrack expiry, in seconds, set once per batch by the pipeline.</summary>
+    public uint NowSeconds;
+
+    /// <summary>Conntrack entries examined for expiry after each batch.</summary>
+    public int CollectBudget { get; init; } = 64;
 }

@@ -44,9 +44,10 @@ var statsOpt = new Option<int>("--stats-interval") { Description = "Print counte
 var xdpModeOpt = new Option<string>("--xdp-mode") { Description = "af_xdp: attach the XDP program natively, generically, or native with generic fallback", DefaultValueFactory = _ => "auto" };
 xdpModeOpt.AcceptOnlyFromAmong("auto", "native", "generic");
 var queuesOpt = new Option<int>("--queues") { Description = "Queues per interface, one worker thread each", DefaultValueFactory = _ => 1 };
+var ctMaxOpt = new Option<int>("--ct-max") { Description = "Connections tracked per worker (a full table drops new connections with CT_MAP_INSERTION_FAILED)", DefaultValueFactory = _ => RunOptions.DefaultConntrackFlows };
 var run = new Command("run", "Forward packets between the configured interfaces until SIGTERM/SIGINT, then print counters")
 {
-    runConfigOpt, backendOpt, sleepOpt, statsOpt, xdpModeOpt, queuesOpt,
+    runConfigOpt, backendOpt, sleepOpt, statsOpt, xdpModeOpt, queuesOpt, ctMaxOpt,
 };
 run.SetAction(parse =>
 {
@@ -56,7 +57,7 @@ run.SetAction(parse =>
         return Runner.Run(new RunOptions(parse.GetValue(runConfigOpt)!.FullName, backend,
             Math.Max(0, parse.GetValue(sleepOpt)), Math.Max(0, parse.GetValue(statsOpt)),
             parse.GetValue(xdpModeOpt) switch { "native" => XdpAttachMode.Native, "generic" => XdpAttachMode.Generic, _ => XdpAttachMode.Auto },
-            Math.Clamp(parse.GetValue(queuesOpt), 1, 64)), Console.Out);
+            Math.Clamp(parse.GetValue(queuesOpt), 1, 64), Math.Clamp(parse.GetValue(ctMaxOpt), 1, 1 << 26)), Console.Out);
     }
     catch (ConfigException e)
     {

@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Dataplane.Core.Config;
+using Dataplane.Core.Conntrack;
 using Dataplane.Core.Control;
 using Dataplane.Core.Flows;
 using Dataplane.Core.Packets;
@@ -22,6 +23,9 @@ public sealed record ReplayResult(long Packets, long Transmitted, long Local, lo
 /// </summary>
 public static class Replayer
 {
+    /// <summary>Connections a replay can track; more new connections than this drop with 155, as live.</summary>
+    public const int ReplayConntrackFlows = 1 << 18;
+
     /// <summary>Ethernet, the only link type the pipeline receives.</summary>
     private const int LinkTypeEthernet = 1;
 
@@ -36,7 +40,9 @@ public static class Replayer
         using var pool = new PacketPool(Batch.MaxSize, 16384, PacketPool.DefaultHeadroom);
         using var batch = new Batch();
         var ring = new FlowRing(Batch.MaxSize * 2);
-        var ctx = new WorkerContext(0, ring);
+        // Connections are tracked as on a live node, so replies of allowed connections pass policy.
+        using var conntrack = new ConntrackTable(ReplayConntrackFlows);
+        var ctx = new WorkerContext(0, ring, conntrack);
         var pipeline = new PacketPipeline(new SnapshotHolder(snapshot));
         var ports = Ports.From(snapshot);
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Dataplane.Core.Config;
+using Dataplane.Core.Conntrack;
 using Dataplane.Core.Control;
 using Dataplane.Core.Counters;
 using Dataplane.Core.Drops;
@@ -16,7 +17,11 @@ public enum Backend { AfPacket, AfXdp }
 
 /// <summary>What `run` was asked to do.</summary>
 public sealed record RunOptions(string ConfigDir, Backend Backend, int PollSleepMicros, int StatsIntervalSeconds,
-    XdpAttachMode XdpMode = XdpAttachMode.Auto, int Queues = 1);
+    XdpAttachMode XdpMode = XdpAttachMode.Auto, int Queues = 1, int ConntrackMaxFlows = RunOptions.DefaultConntrackFlows)
+{
+    /// <summary>Cilium's default TCP CT map size (--bpf-ct-global-tcp-max), per worker here.</summary>
+    public const int DefaultConntrackFlows = 524288;
+}
 
 /// <summary>
 /// `dataplane-node run`: compiles the config, opens a port per node interface and per local pod interface that
@@ -75,7 +80,7 @@ public static class Runner
                     log.WriteLine($"run: port {p.Id} {p.Name} ({p.Kind}){(queues > 1 ? $" queue {q}" : "")}: {mode}");
                 }
                 lane.Waiter = new PollWaiter(lane.Fds);
-                lane.Worker = new PortWorker(pipeline, new WorkerContext(q), lane.Ports, byId,
+                lane.Worker = new PortWorker(pipeline, new WorkerContext(q, conntrack: new ConntrackTable(options.ConntrackMaxFlows)), lane.Ports, byId,
                     new WorkerOptions { PollSleepMicros = options.PollSleepMicros }, lane.Waiter);
             }
 

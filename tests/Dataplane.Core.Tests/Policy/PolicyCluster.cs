@@ -150,7 +150,7 @@ public sealed class PolicyCluster : IDisposable
 
     private readonly PacketPool _pool = new(64);
     private readonly Batch _batch = new();
-    private readonly WorkerContext _context = new(0, new FlowRing(64));
+    private readonly WorkerContext _context;
     public DatapathSnapshot Snapshot { get; }
     public ConfigModel Model { get; }
     private readonly PacketPipeline _pipeline;
@@ -158,8 +158,10 @@ public sealed class PolicyCluster : IDisposable
     /// <param name="policies">Policy documents added to the base cluster.</param>
     /// <param name="enforcement">DataplaneNode policyEnforcement: default, always or never.</param>
     /// <param name="singleStack">Use <see cref="Base4"/> (IPv4 only) instead of the dual-stack cluster.</param>
-    public PolicyCluster(string policies, string enforcement = "default", bool singleStack = false)
+    /// <param name="conntrackFlows">Track connections in a table of this size (0: stateless, every packet checked).</param>
+    public PolicyCluster(string policies, string enforcement = "default", bool singleStack = false, int conntrackFlows = 0)
     {
+        _context = new WorkerContext(0, new FlowRing(64), conntrackFlows > 0 ? new Core.Conntrack.ConntrackTable(conntrackFlows) : null);
         var baseYaml = (singleStack ? Base4 : Base).Replace("  routerMac: \"02:00:00:00:00:99\"\n",
             $"  routerMac: \"02:00:00:00:00:99\"\n  policyEnforcement: {enforcement}\n");
         Model = ConfigLoader.Load([("base.yaml", baseYaml), ("policy.yaml", policies)]);
@@ -179,18 +181,26 @@ public sealed class PolicyCluster : IDisposable
         return (ep.Port, ep.Mac, RouterMac, ip4, ip6, true);
     }
 
+    /// <summary>Replaces the policies (the base cluster stays) with one atomic snapshot swap.</summary>
+    public void SwapPolicies(string policies)
+    {
+        var model = ConfigLoader.Load([("base.yaml", Base), ("policy.yaml", policies)]);
+        _pipeline.Snapshots.Swap(SnapshotCompiler.Compile(model, generation: 2));
+    }
+
     /// <summary>Sends one packet from → to; proto "tcp", "udp", "sctp", "icmp" (port = ICMP type); v6 uses IPv6 addresses.</summary>
-    public PacketMeta Send(string from, string to, string proto, int port, bool v6 = false)
+    public PacketMeta Send(string from, string to, string proto, int port, bool v6 = false,
+        ushort sport = 40000, byte tcpFlags = 0x02, ushort icmpId = 0x1234)
     {
         var f = Resolve(from);
         var t = Resolve(to);
         string src = v6 ? f.Ip6! : f.Ip4, dst = v6 ? t.Ip6! : t.Ip4;
         byte[] l4 = proto switch
         {
-            "tcp" => PacketBuilder.Tcp(40000, (ushort)port),
-            "udp" => PacketBuilder.Udp(40000, (ushort)port),
+            "tcp" => PacketBuilder.Tcp(sport, (ushort)port, tcpFlags),
+            "udp" => PacketBuilder.Udp(sport, (ushort)port),
             "sctp" => Sctp((ushort)port),
-            "icmp" => v6 ? PacketBuilder.Icmp6((byte)port, 0) : PacketBuilder.Icmp((byte)port, 0),
+            "icmp" => v6 ? PacketBuilder.Icmp6((byte)port, 0, icmpId) : PacketBuilder.Icmp((byte)port, 0, icmpId),
             _ => throw new ArgumentException(proto),
         };
         byte p = proto switch { "tcp" => 6, "udp" => 17, "sctp" => 132, _ => v6 ? (byte)58 : (byte)1 };
@@ -222,5 +232,5 @@ public sealed class PolicyCluster : IDisposable
         _ => throw new Xunit.Sdk.XunitException($"unexpected verdict {m.Verdict} {m.DropReason}"),
     };
 
-    public void Dispose() { _pool.Dispose(); _batch.Dispose(); }
+    public void Dispose() { _pool.Dispose(); _batch.Dispose(); _context.Conntrack?.Dispose(); }
 }

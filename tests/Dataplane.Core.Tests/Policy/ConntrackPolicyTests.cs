@@ -1,0 +1,90 @@
+using Dataplane.Core.Drops;
+using Dataplane.Core.Packets;
+
+namespace Dataplane.Core.Tests.Policy;
+
+/// <summary>
+/// Policy with connection tracking, as Cilium enforces it: decided once per connection, replies of an allowed
+/// connection pass whatever the reverse direction's policy says, established connections survive a policy
+/// change, and a full table drops new connections with CT_MAP_INSERTION_FAILED.
+/// </summary>
+public class ConntrackPolicyTests
+{
+    /// <summary>web may only talk to db:5432; nothing may open connections to web.</summary>
+    private const string WebLockedDown = """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: web, namespace: prod}
+        spec:
+          endpointSelector: {matchLabels: {app: web}}
+          ingress: [{}]
+          egress:
+          - toEndpoints: [{matchLabels: {app: db}}]
+            toPorts: [{ports: [{port: "5432", protocol: TCP}]}]
+          - toEndpoints: [{matchLabels: {app: db}}]
+            icmps: [{fields: [{type: 8, family: IPv4}, {type: 128, family: IPv6}]}]
+        """;
+
+    private const byte Syn = 0x02, SynAck = 0x12, Ack = 0x10;
+
+    [Fact]
+    public void WithoutConntrackTheReplyIsCheckedAgainstPolicyAndDropped()
+    {
+        using var c = new PolicyCluster(WebLockedDown);
+        Assert.Equal(PacketVerdict.Tx, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 40001, tcpFlags: Syn).Verdict);
+        var reply = c.Send("prod/db", "prod/web", "tcp", 40001, sport: 5432, tcpFlags: SynAck);
+        Assert.Equal(DropReason.PolicyDenied, reply.DropReason);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RepliesOfAnAllowedConnectionPass(bool v6)
+    {
+        using var c = new PolicyCluster(WebLockedDown, conntrackFlows: 1024);
+        var syn = c.Send("prod/web", "prod/db", "tcp", 5432, v6, sport: 40001, tcpFlags: Syn);
+        Assert.Equal(PacketVerdict.Tx, syn.Verdict);
+        Assert.Equal(CtState.New, syn.CtState);
+        var synAck = c.Send("prod/db", "prod/web", "tcp", 40001, v6, sport: 5432, tcpFlags: SynAck);
+        Assert.Equal(PacketVerdict.Tx, synAck.Verdict);
+        Assert.Equal(CtState.Reply, synAck.CtState);
+        var ack = c.Send("prod/web", "prod/db", "tcp", 5432, v6, sport: 40001, tcpFlags: Ack);
+        Assert.Equal(CtState.Established, ack.CtState);
+        Assert.Equal(PacketVerdict.Tx, ack.Verdict);
+        // A connection db opens itself toward web is new and is still denied.
+        var fresh = c.Send("prod/db", "prod/web", "tcp", 80, v6, sport: 5555, tcpFlags: Syn);
+        Assert.Equal(DropReason.PolicyDenied, fresh.DropReason);
+    }
+
+    [Fact]
+    public void EchoRepliesMatchTheirRequest()
+    {
+        using var c = new PolicyCluster(WebLockedDown, conntrackFlows: 1024);
+        Assert.Equal(PacketVerdict.Tx, c.Send("prod/web", "prod/db", "icmp", 8, icmpId: 77).Verdict);
+        var reply = c.Send("prod/db", "prod/web", "icmp", 0, icmpId: 77);
+        Assert.Equal(PacketVerdict.Tx, reply.Verdict);
+        Assert.Equal(CtState.Reply, reply.CtState);
+        Assert.Equal(DropReason.PolicyDenied, c.Send("prod/db", "prod/web", "icmp", 0, icmpId: 78).DropReason);
+    }
+
+    [Fact]
+    public void EstablishedConnectionsSurviveAPolicyChange()
+    {
+        using var c = new PolicyCluster(WebLockedDown, conntrackFlows: 1024);
+        Assert.Equal(PacketVerdict.Tx, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 40001, tcpFlags: Syn).Verdict);
+        c.SwapPolicies(WebLockedDown.Replace("port: \"5432\"", "port: \"6543\""));
+        Assert.Equal(PacketVerdict.Tx, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 40001, tcpFlags: Ack).Verdict);
+        Assert.Equal(DropReason.PolicyDenied, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 40002, tcpFlags: Syn).DropReason);
+    }
+
+    [Fact]
+    public void FullTableDropsNewConnectionsWith155()
+    {
+        using var c = new PolicyCluster(WebLockedDown, conntrackFlows: 2);
+        Assert.Equal(PacketVerdict.Tx, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 1, tcpFlags: Syn).Verdict);
+        Assert.Equal(PacketVerdict.Tx, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 2, tcpFlags: Syn).Verdict);
+        Assert.Equal(DropReason.CtMapInsertionFailed, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 3, tcpFlags: Syn).DropReason);
+        // Known connections keep working.
+        Assert.Equal(PacketVerdict.Tx, c.Send("prod/db", "prod/web", "tcp", 1, sport: 5432, tcpFlags: SynAck).Verdict);
+    }
+}
