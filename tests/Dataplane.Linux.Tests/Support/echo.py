@@ -19,6 +19,7 @@ if mode == 'tcp-server':
             if not d: break
             n += len(d)
         c.sendall(str(n).encode()); c.close()
+        print('served', n, flush=True)
 elif mode == 'tcp-client':
     host, port, size = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     s = socket.socket(family(host)); s.settimeout(10); s.connect((host, port))
