@@ -46,6 +46,9 @@ internal static class PolicyParser
             throw r.Error("exactly one of endpointSelector or nodeSelector is required");
         if (hasNode && ns != null)
             throw nodeNode.Error("nodeSelector is only allowed in a CiliumClusterwideNetworkPolicy");
+        // Host firewall policies need a host endpoint in the datapath; refuse them rather than ignore them.
+        if (hasNode)
+            throw nodeNode.Error("nodeSelector (host firewall policy) is not supported yet");
         var subject = ParseSelector(hasEp ? epNode : nodeNode);
         if (hasEp && ns != null) subject = subject.InNamespace(ns);
 
