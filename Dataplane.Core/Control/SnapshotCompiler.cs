@@ -21,7 +21,9 @@ public static class SnapshotCompiler
     /// <summary>Cilium's VXLAN port; recognised on receive so tunnel traffic is classified.</summary>
     public const ushort DefaultVxlanPort = 8472;
 
-    public static DatapathSnapshot Compile(ConfigModel model, long generation = 1)
+    /// <summary>Compiles <paramref name="model"/>; pass the snapshot being replaced as <paramref name="previous"/>
+    /// so its routing tables are reused when the routes did not change.</summary>
+    public static DatapathSnapshot Compile(ConfigModel model, long generation = 1, DatapathSnapshot? previous = null)
     {
         var local = model.Local;
         var b = new SnapshotBuilder
@@ -91,7 +93,7 @@ public static class SnapshotCompiler
                 b.AddRoute(cidr, nh);
             }
         }
-        return b.Build();
+        return b.Build(previous);
     }
 
     private static IPNetwork HostPrefix(IPAddress a) =>

@@ -21,8 +21,10 @@ public sealed class DatapathSnapshot
         ulong routerMac,
         ushort vxlanPort,
         string nodeName,
-        Policy.PolicyState? policy = null)
+        Policy.PolicyState? policy = null,
+        ImmutableArray<(System.Net.IPNetwork Prefix, uint NextHop)> routes = default)
     {
+        Routes = routes.IsDefault ? [] : routes;
         Policy = policy ?? Dataplane.Core.Policy.PolicyState.Empty(endpoints.Length);
         IpCache = Policy.IpCache;
         IngressPolicy = Policy.Ingress;
@@ -49,6 +51,9 @@ public sealed class DatapathSnapshot
     public Policy.PolicyMap[] IngressPolicy { get; }
     public Policy.PolicyMap[] EgressPolicy { get; }
     public string NodeName { get; }
+    /// <summary>The routes the LPM tables were built from (prefix → next-hop index), in canonical order; a
+    /// later snapshot with the same list shares the tables instead of rebuilding them.</summary>
+    public ImmutableArray<(System.Net.IPNetwork Prefix, uint NextHop)> Routes { get; }
     public Lpm4 Routes4 { get; }
     public Lpm6 Routes6 { get; }
     /// <summary>Indexed by the LPM result.</summary>

@@ -79,18 +79,37 @@ public sealed class SnapshotBuilder
         return found;
     }
 
-    public DatapathSnapshot Build()
+    /// <summary>
+    /// Builds the snapshot. When <paramref name="previous"/> was built from the same routes, its LPM tables are
+    /// shared (they are immutable) instead of rebuilt: a policy or pod-label change then costs no 64 MiB table
+    /// allocation and refill.
+    /// </summary>
+    public DatapathSnapshot Build(DatapathSnapshot? previous = null)
     {
-        var lpm4 = new Lpm4();
-        var lpm6 = new Lpm6();
-        foreach (var (prefix, nh) in _routes)
+        var routes = _routes
+            .OrderBy(r => r.Prefix.BaseAddress.AddressFamily)
+            .ThenBy(r => r.Prefix.PrefixLength)
+            .ThenBy(r => r.Prefix.BaseAddress.ToString(), StringComparer.Ordinal)
+            .ToImmutableArray();
+        Lpm4 lpm4; Lpm6 lpm6;
+        if (previous != null && previous.Routes.SequenceEqual(routes))
         {
-            if (prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork)
-                lpm4.Add(RoutePrefix.ToUInt32(prefix.BaseAddress), prefix.PrefixLength, nh);
-            else
-                lpm6.Add(RoutePrefix.ToUInt128(prefix.BaseAddress), prefix.PrefixLength, nh);
+            lpm4 = previous.Routes4;
+            lpm6 = previous.Routes6;
+        }
+        else
+        {
+            lpm4 = new Lpm4();
+            lpm6 = new Lpm6();
+            foreach (var (prefix, nh) in routes)
+            {
+                if (prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork)
+                    lpm4.Add(RoutePrefix.ToUInt32(prefix.BaseAddress), prefix.PrefixLength, nh);
+                else
+                    lpm6.Add(RoutePrefix.ToUInt128(prefix.BaseAddress), prefix.PrefixLength, nh);
+            }
         }
         return new DatapathSnapshot(Generation, lpm4, lpm6, [.. _nextHops], [.. _ports], [.. _endpoints],
-            RouterMac, VxlanPort, NodeName, Policy);
+            RouterMac, VxlanPort, NodeName, Policy, routes);
     }
 }

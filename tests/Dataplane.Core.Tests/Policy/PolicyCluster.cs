@@ -185,7 +185,7 @@ public sealed class PolicyCluster : IDisposable
     public void SwapPolicies(string policies)
     {
         var model = ConfigLoader.Load([("base.yaml", Base), ("policy.yaml", policies)]);
-        _pipeline.Snapshots.Swap(SnapshotCompiler.Compile(model, generation: 2));
+        _pipeline.Snapshots.Swap(SnapshotCompiler.Compile(model, generation: 2, previous: _pipeline.Snapshots.Current));
     }
 
     /// <summary>Sends one packet from → to; proto "tcp", "udp", "sctp", "icmp" (port = ICMP type); v6 uses IPv6 addresses.</summary>
