@@ -24,6 +24,8 @@ public readonly struct ConntrackCommitStage : IStage
         {
             ref PacketMeta p = ref m[i];
             if (p.CtState != CtState.New || p.Verdict == PacketVerdict.Drop) continue;
+            // An ICMP error is never a connection of its own.
+            if ((p.Flags & PacketFlags.IcmpError) != 0) continue;
             seen++;
             var key = ConntrackStage.KeyOf(in p);
             // Two packets of one new connection in the same batch: the first created it.

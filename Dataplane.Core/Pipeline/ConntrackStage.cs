@@ -8,7 +8,8 @@ namespace Dataplane.Core.Pipeline;
 
 /// <summary>
 /// Conntrack lookup, before policy (Cilium's ct_lookup in bpf_lxc): a packet of a known connection is
-/// Established (forward) or Reply, has its state and timer advanced, and skips policy; anything else is New
+/// Established (forward) or Reply, has its state and timer advanced, and skips policy; an ICMP error quoting
+/// one of its packets is Related and skips policy too; anything else is New
 /// and goes to policy, then to <see cref="ConntrackCommitStage"/>. Without a table the stage does nothing.
 /// </summary>
 public readonly struct ConntrackStage : IStage
@@ -28,6 +29,18 @@ public readonly struct ConntrackStage : IStage
             ref PacketMeta p = ref m[i];
             if (!PolicyStage.Applies(in p)) continue;
             seen++;
+            if ((p.Flags & PacketFlags.IcmpError) != 0)
+            {
+                // An ICMP error quoting a packet of a tracked connection (port unreachable, fragmentation
+                // needed, time exceeded …) is related to it and passes, as in Cilium; any other is new.
+                if (TryInnerKey(in p, out var inner) && ct.TryLookup(inner, out uint rel, out _))
+                {
+                    p.CtState = CtState.Related;
+                    p.CtIndex = rel;
+                }
+                else p.CtState = CtState.New;
+                continue;
+            }
             var key = KeyOf(in p);
             if (ct.TryLookup(key, out uint e, out bool reply))
             {
@@ -39,6 +52,49 @@ public readonly struct ConntrackStage : IStage
             else p.CtState = CtState.New;
         }
         return seen;
+    }
+
+    /// <summary>
+    /// The tuple of the packet an ICMP error quotes (its IP header and first 8 bytes of L4, RFC 792/4443), as
+    /// that packet's sender saw it. False when the quote is truncated or not TCP/UDP/SCTP/ICMP echo.
+    /// </summary>
+    public static unsafe bool TryInnerKey(in PacketMeta p, out CtKey key)
+    {
+        key = default;
+        int off = p.PayloadOffset, end = p.Length;
+        byte* d = p.Data;
+        byte proto;
+        UInt128 src, dst;
+        if (p.IpVersion == 4)
+        {
+            if (end - off < HeaderSizes.Ipv4 || (d[off] >> 4) != 4) return false;
+            int ihl = (d[off] & 0x0F) * 4;
+            if (ihl < HeaderSizes.Ipv4 || end - off < ihl + 8) return false;
+            proto = d[off + 9];
+            src = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(new ReadOnlySpan<byte>(d + off + 12, 4));
+            dst = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(new ReadOnlySpan<byte>(d + off + 16, 4));
+            off += ihl;
+        }
+        else
+        {
+            if (end - off < HeaderSizes.Ipv6 + 8 || (d[off] >> 4) != 6) return false;
+            proto = d[off + 6];
+            src = System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(new ReadOnlySpan<byte>(d + off + 8, 16));
+            dst = System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(new ReadOnlySpan<byte>(d + off + 24, 16));
+            off += HeaderSizes.Ipv6;
+        }
+        ushort sport = (ushort)((d[off] << 8) | d[off + 1]), dport = (ushort)((d[off + 2] << 8) | d[off + 3]);
+        switch (proto)
+        {
+            case IpProtocols.Tcp or IpProtocols.Udp or IpProtocols.Sctp: break;
+            case IpProtocols.Icmp when d[off] is 8 or 0:
+            case IpProtocols.Icmpv6 when d[off] is 128 or 129:
+                sport = dport = (ushort)((d[off + 4] << 8) | d[off + 5]);
+                break;
+            default: return false;
+        }
+        key = new CtKey(src, dst, sport, dport, proto, p.IpVersion);
+        return true;
     }
 
     /// <summary>

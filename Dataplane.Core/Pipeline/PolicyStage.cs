@@ -28,7 +28,7 @@ public readonly struct PolicyStage : IStage
             ref PacketMeta p = ref m[i];
             if (!Applies(in p)) continue;
             // Packets of a tracked connection were decided when it was created; replies pass.
-            if (p.CtState is CtState.Established or CtState.Reply) continue;
+            if (p.CtState is CtState.Established or CtState.Reply or CtState.Related) continue;
             seen++;
             var v = Evaluate(ref p, snapshot);
             if (v == PolicyVerdict.Denied) p.Drop(DropReason.PolicyDeny);

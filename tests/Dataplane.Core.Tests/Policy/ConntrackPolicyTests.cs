@@ -87,4 +87,26 @@ public class ConntrackPolicyTests
         // Known connections keep working.
         Assert.Equal(PacketVerdict.Tx, c.Send("prod/db", "prod/web", "tcp", 1, sport: 5432, tcpFlags: SynAck).Verdict);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void IcmpErrorsAboutATrackedConnectionAreRelatedAndPass(bool v6)
+    {
+        using var c = new PolicyCluster(WebLockedDown, conntrackFlows: 1024);
+        var (web, db) = (c.Resolve("prod/web"), c.Resolve("prod/db"));
+        byte[] Quote(ushort sport) => v6
+            ? Support.PacketBuilder.Ipv6(web.Ip6!, db.Ip6!, 6, Support.PacketBuilder.Tcp(sport, 5432, Syn))[..48]
+            : Support.PacketBuilder.Ipv4(web.Ip4, db.Ip4, 6, Support.PacketBuilder.Tcp(sport, 5432, Syn))[..28];
+
+        Assert.Equal(PacketVerdict.Tx, c.Send("prod/web", "prod/db", "tcp", 5432, v6, sport: 40001, tcpFlags: Syn).Verdict);
+        var related = c.SendIcmpError("prod/db", "prod/web", Quote(40001), v6);
+        Assert.Equal(PacketVerdict.Tx, related.Verdict);
+        Assert.Equal(CtState.Related, related.CtState);
+        // An error quoting a connection nobody opened is new traffic toward web, which web's policy denies.
+        var stray = c.SendIcmpError("prod/db", "prod/web", Quote(40099), v6);
+        Assert.Equal(DropReason.PolicyDenied, stray.DropReason);
+        // A truncated quote cannot be related to anything.
+        Assert.Equal(DropReason.PolicyDenied, c.SendIcmpError("prod/db", "prod/web", Quote(40001)[..^6], v6).DropReason);
+    }
 }

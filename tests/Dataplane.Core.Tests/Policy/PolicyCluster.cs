@@ -217,6 +217,35 @@ public sealed class PolicyCluster : IDisposable
         return meta;
     }
 
+    /// <summary>
+    /// Sends an ICMP error (v4: destination unreachable/port unreachable; v6: destination unreachable/port
+    /// unreachable) from → to, quoting <paramref name="quoted"/> (an IP header + at least 8 bytes of L4).
+    /// </summary>
+    public PacketMeta SendIcmpError(string from, string to, byte[] quoted, bool v6 = false)
+    {
+        var f = Resolve(from);
+        var t = Resolve(to);
+        var icmp = new byte[8 + quoted.Length];
+        icmp[0] = v6 ? (byte)1 : (byte)3; icmp[1] = v6 ? (byte)4 : (byte)3;
+        quoted.CopyTo(icmp, 8);
+        if (!v6)
+        {
+            ushort c = PacketBuilder.Checksum(icmp);
+            icmp[2] = (byte)(c >> 8); icmp[3] = (byte)c;
+        }
+        var frame = v6
+            ? PacketBuilder.Eth6(PacketBuilder.Ipv6(f.Ip6!, t.Ip6!, 58, icmp), f.DstMac, f.Mac)
+            : PacketBuilder.Eth4(PacketBuilder.Ipv4(f.Ip4, t.Ip4, 1, icmp), f.DstMac, f.Mac);
+        _batch.Count = 0;
+        Assert.True(_pool.TryLoad(ref _batch[0], frame, f.Port));
+        _batch.Count = 1;
+        _pipeline.Process(_batch, _context);
+        var meta = _batch[0];
+        _pool.Free(_batch[0]);
+        while (_context.Flows!.TryRead(out _)) { }
+        return meta;
+    }
+
     private static byte[] Sctp(ushort dport)
     {
         var b = new byte[12];
