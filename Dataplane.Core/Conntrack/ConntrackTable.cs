@@ -211,16 +211,17 @@ public sealed unsafe class ConntrackTable : IDisposable
 
     public void Dispose()
     {
+        FreeNative();
+        GC.SuppressFinalize(this);
+    }
+
+    ~ConntrackTable() => FreeNative();
+
+    private void FreeNative()
+    {
         if (_buckets == null) return;
         NativeMemory.AlignedFree(_buckets); NativeMemory.AlignedFree(_entries); NativeMemory.Free(_free);
         _buckets = null; _entries = null; _free = null;
         GC.RemoveMemoryPressure(MemoryBytes);
-        GC.SuppressFinalize(this);
-    }
-
-    ~ConntrackTable()
-    {
-        if (_buckets == null) return;
-        NativeMemory.AlignedFree(_buckets); NativeMemory.AlignedFree(_entries); NativeMemory.Free(_free);
     }
 }

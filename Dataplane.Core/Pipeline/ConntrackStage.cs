@@ -87,8 +87,7 @@ public readonly struct ConntrackStage : IStage
         switch (proto)
         {
             case IpProtocols.Tcp or IpProtocols.Udp or IpProtocols.Sctp: break;
-            case IpProtocols.Icmp when d[off] is 8 or 0:
-            case IpProtocols.Icmpv6 when d[off] is 128 or 129:
+            case IpProtocols.Icmp or IpProtocols.Icmpv6 when IsEcho(proto, d[off]):
                 sport = dport = (ushort)((d[off + 4] << 8) | d[off + 5]);
                 break;
             default: return false;
@@ -105,11 +104,12 @@ public readonly struct ConntrackStage : IStage
     public static CtKey KeyOf(in PacketMeta p)
     {
         ushort sport = p.SrcPort, dport = p.DstPort;
-        if (p.L4Proto is IpProtocols.Icmp or IpProtocols.Icmpv6)
-        {
-            bool echo = p.L4Proto == IpProtocols.Icmp ? p.IcmpType is 0 or 8 : p.IcmpType is 128 or 129;
-            if (echo) dport = sport;
-        }
+        if (IsEcho(p.L4Proto, p.IcmpType)) dport = sport;
         return new CtKey(Addr.Src(p), Addr.Dst(p), sport, dport, p.L4Proto, p.IpVersion);
     }
+
+    /// <summary>ICMP/ICMPv6 echo request or reply: the messages whose identifier keys a connection.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsEcho(byte proto, byte icmpType) =>
+        proto == IpProtocols.Icmp ? icmpType is 0 or 8 : proto == IpProtocols.Icmpv6 && icmpType is 128 or 129;
 }

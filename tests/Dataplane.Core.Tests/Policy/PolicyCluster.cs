@@ -207,14 +207,7 @@ public sealed class PolicyCluster : IDisposable
         var frame = v6
             ? PacketBuilder.Eth6(PacketBuilder.Ipv6(src, dst, p, l4), f.DstMac, f.Mac)
             : PacketBuilder.Eth4(PacketBuilder.Ipv4(src, dst, p, l4), f.DstMac, f.Mac);
-        _batch.Count = 0;
-        Assert.True(_pool.TryLoad(ref _batch[0], frame, f.Port));
-        _batch.Count = 1;
-        _pipeline.Process(_batch, _context);
-        var meta = _batch[0];
-        _pool.Free(_batch[0]);
-        while (_context.Flows!.TryRead(out _)) { }
-        return meta;
+        return Run(frame, f.Port);
     }
 
     /// <summary>
@@ -236,8 +229,14 @@ public sealed class PolicyCluster : IDisposable
         var frame = v6
             ? PacketBuilder.Eth6(PacketBuilder.Ipv6(f.Ip6!, t.Ip6!, 58, icmp), f.DstMac, f.Mac)
             : PacketBuilder.Eth4(PacketBuilder.Ipv4(f.Ip4, t.Ip4, 1, icmp), f.DstMac, f.Mac);
+        return Run(frame, f.Port);
+    }
+
+    /// <summary>One frame through the pipeline as received on <paramref name="inPort"/>; its metadata after.</summary>
+    private PacketMeta Run(byte[] frame, ushort inPort)
+    {
         _batch.Count = 0;
-        Assert.True(_pool.TryLoad(ref _batch[0], frame, f.Port));
+        Assert.True(_pool.TryLoad(ref _batch[0], frame, inPort));
         _batch.Count = 1;
         _pipeline.Process(_batch, _context);
         var meta = _batch[0];
