@@ -22,6 +22,20 @@ public sealed class WorkerCounters
     public readonly ulong[] Drops = new ulong[256];
     public readonly ulong[] DropBytes = new ulong[256];
 
+    /// <summary>
+    /// Drops by traffic direction and reason, indexed <c>direction * 256 + reason</c> (direction as
+    /// <see cref="Packets.TrafficDirection"/>): the labels of Cilium's <c>cilium_drop_count_total{reason,direction}</c>.
+    /// </summary>
+    public readonly ulong[] DirectionalDrops = new ulong[Directions * 256];
+    public readonly ulong[] DirectionalDropBytes = new ulong[Directions * 256];
+
+    /// <summary>Transmitted packets and bytes by traffic direction (<c>cilium_forward_count_total{direction}</c>).</summary>
+    public readonly ulong[] ForwardPackets = new ulong[Directions];
+    public readonly ulong[] ForwardBytes = new ulong[Directions];
+
+    /// <summary>Unknown, ingress, egress.</summary>
+    public const int Directions = 3;
+
     /// <summary>Packets each stage was given (indexed by stage id), counted once per batch.</summary>
     public readonly ulong[] StagePackets = new ulong[MaxStages];
 
@@ -37,5 +51,11 @@ public sealed class WorkerCounters
         LocalPackets += other.LocalPackets; Batches += other.Batches;
         for (int i = 0; i < 256; i++) { Drops[i] += other.Drops[i]; DropBytes[i] += other.DropBytes[i]; }
         for (int i = 0; i < MaxStages; i++) StagePackets[i] += other.StagePackets[i];
+        for (int i = 0; i < DirectionalDrops.Length; i++)
+        {
+            DirectionalDrops[i] += other.DirectionalDrops[i];
+            DirectionalDropBytes[i] += other.DirectionalDropBytes[i];
+        }
+        for (int i = 0; i < Directions; i++) { ForwardPackets[i] += other.ForwardPackets[i]; ForwardBytes[i] += other.ForwardBytes[i]; }
     }
 }

@@ -106,3 +106,59 @@ public static class DropReasonNames
         _ => "DROP_REASON_UNKNOWN",
     };
 }
+
+/// <summary>
+/// The monitor's descriptions (pkg/monitor/api/drop.go), which Cilium uses as the <c>reason</c> label of
+/// <c>cilium_drop_count_total</c> and in <c>cilium monitor</c> output; codes it does not know print as the number.
+/// </summary>
+public static class DropReasonMetricNames
+{
+    public static string Describe(DropReason reason) => reason switch
+    {
+        DropReason.InvalidSourceMac => "Invalid source mac",
+        DropReason.InvalidDestinationMac => "Invalid destination mac",
+        DropReason.InvalidSourceIp => "Invalid source ip",
+        DropReason.PolicyDenied => "Policy denied",
+        DropReason.InvalidPacketDropped => "Invalid packet",
+        DropReason.CtTruncatedOrInvalidHeader => "CT: Truncated or invalid header",
+        DropReason.CtMissingTcpAckFlag => "Fragmentation needed",
+        DropReason.CtUnknownL4Protocol => "CT: Unknown L4 protocol",
+        DropReason.CtCannotCreateEntryFromPacket => "CT: Can't create entry from packet",
+        DropReason.UnsupportedL3Protocol => "Unsupported L3 protocol",
+        DropReason.ErrorWritingToPacket => "Error writing to packet",
+        DropReason.UnknownL4Protocol => "Unknown L4 protocol",
+        DropReason.UnknownIcmpv4Code => "Unknown ICMPv4 code",
+        DropReason.UnknownIcmpv4Type => "Unknown ICMPv4 type",
+        DropReason.UnknownIcmpv6Code => "Unknown ICMPv6 code",
+        DropReason.UnknownIcmpv6Type => "Unknown ICMPv6 type",
+        DropReason.ErrorRetrievingTunnelKey => "Error retrieving tunnel key",
+        DropReason.UnknownL3TargetAddress => "Unknown L3 target address",
+        DropReason.StaleOrUnroutableIp => "Stale or unroutable IP",
+        DropReason.NoMatchingLocalContainerFound => "No matching local container found",
+        DropReason.InvalidL3Checksum => "Error while correcting L3 checksum",
+        DropReason.InvalidL4Checksum => "Error while correcting L4 checksum",
+        DropReason.CtMapInsertionFailed => "CT: Map insertion failed",
+        DropReason.InvalidIpv6ExtensionHeader => "Invalid IPv6 extension header",
+        DropReason.IpFragmentationNotSupported => "IP fragmentation not supported",
+        DropReason.ServiceBackendNotFound => "Service backend not found",
+        DropReason.NoTunnelOrEncapsulationEndpoint => "No tunnel/encapsulation endpoint (datapath BUG!)",
+        DropReason.UnsupportedL2Protocol => "Unsupported L2 protocol",
+        DropReason.NoMappingForNatMasquerade => "No mapping for NAT masquerade",
+        DropReason.UnsupportedProtocolForNatMasquerade => "Unsupported protocol for NAT masquerade",
+        DropReason.FibLookupFailed => "FIB lookup failed",
+        DropReason.EncapsulationTrafficIsProhibited => "Encapsulation traffic is prohibited",
+        DropReason.InvalidIdentity => "Invalid identity",
+        DropReason.UnknownSender => "Unknown sender",
+        DropReason.NatNotNeeded => "NAT not needed",
+        DropReason.DeniedByLbSrcRangeCheck => "Denied by LB src range check",
+        DropReason.PolicyDeny => "Policy denied by denylist",
+        DropReason.VlanFiltered => "VLAN traffic disallowed by VLAN filter",
+        DropReason.InvalidVni => "Incorrect VNI from VTEP",
+        DropReason.NoSid => "No SID was found for the IP address",
+        DropReason.MissingSrv6State => "SRv6 state was removed during tail call",
+        DropReason.InvalidClusterId => "Invalid ClusterID",
+        DropReason.NoEgressGateway => "No egress gateway found",
+        DropReason.TtlExceeded => "TTL exceeded",
+        _ => ((int)reason).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}

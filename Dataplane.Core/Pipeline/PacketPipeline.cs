@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Dataplane.Core.Counters;
 using Dataplane.Core.Flows;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Parsing;
@@ -63,15 +64,19 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         {
             ref PacketMeta p = ref m[i];
             rxBytes += p.Length;
+            int dir = (byte)p.Direction < WorkerCounters.Directions ? (byte)p.Direction : 0;
             switch (p.Verdict)
             {
-                case PacketVerdict.Tx: txPackets++; txBytes += p.Length; break;
+                case PacketVerdict.Tx:
+                    txPackets++; txBytes += p.Length;
+                    c.ForwardPackets[dir]++; c.ForwardBytes[dir] += p.Length;
+                    break;
                 case PacketVerdict.Local: local++; break;
-                case PacketVerdict.Drop: c.Drops[(byte)p.DropReason]++; c.DropBytes[(byte)p.DropReason] += p.Length; break;
+                case PacketVerdict.Drop: CountDrop(c, ref p, dir); break;
                 default:
                     // A packet no stage decided on is a bug in the graph; never let it vanish uncounted.
                     p.Drop(Drops.DropReason.InvalidPacketDropped);
-                    c.Drops[(byte)p.DropReason]++;
+                    CountDrop(c, ref p, dir);
                     break;
             }
             ulong seq = context.NextSequence++;
@@ -79,6 +84,14 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         }
         c.RxPackets += (ulong)n; c.RxBytes += rxBytes;
         c.TxPackets += txPackets; c.TxBytes += txBytes; c.LocalPackets += local;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CountDrop(WorkerCounters c, ref PacketMeta p, int dir)
+    {
+        byte r = (byte)p.DropReason;
+        c.Drops[r]++; c.DropBytes[r] += p.Length;
+        c.DirectionalDrops[dir * 256 + r]++; c.DirectionalDropBytes[dir * 256 + r] += p.Length;
     }
 
     private static void Emit(FlowRing ring, ref PacketMeta p, ulong seq)

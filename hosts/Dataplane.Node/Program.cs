@@ -71,4 +71,35 @@ run.SetAction(parse =>
     }
 });
 root.Subcommands.Add(run);
+var inputFileOpt = new Option<string>("--input-file") { Description = "Read flows from this file of hubble JSON lines (e.g. replay --flows); '-' for stdin", Required = true };
+var verdictOpt = new Option<string?>("--verdict") { Description = "Show only flows with this verdict (FORWARDED, DROPPED)" };
+var podOpt = new Option<string?>("--pod") { Description = "Show only flows from or to this pod: NAMESPACE/NAME, NAME (default namespace) or NAMESPACE/" };
+var outputOpt = new Option<string>("--output", "-o") { Description = "json (hubble observe -o json lines) or compact (one readable line per flow)", DefaultValueFactory = _ => "compact" };
+outputOpt.AcceptOnlyFromAmong("json", "compact");
+var followOpt = new Option<bool>("--follow", "-f") { Description = "Keep waiting for new flows at the end of the input until interrupted" };
+var observe = new Command("observe", "Show flow events (Hubble's JSON format) filtered by verdict and pod")
+{
+    inputFileOpt, verdictOpt, podOpt, outputOpt, followOpt,
+};
+observe.SetAction(parse =>
+{
+    string path = parse.GetValue(inputFileOpt)!;
+    var filter = Dataplane.Node.Observe.FlowFilter.Create(parse.GetValue(verdictOpt), parse.GetValue(podOpt));
+    using var cts = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+    try
+    {
+        using TextReader input = path == "-" ? Console.In
+            : new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+        Dataplane.Node.Observe.FlowPrinter.Copy(input, Console.Out, Console.Error, filter,
+            parse.GetValue(outputOpt) == "json", parse.GetValue(followOpt), cts.Token);
+        return 0;
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return 1;
+    }
+});
+root.Subcommands.Add(observe);
 return root.Parse(args).Invoke();

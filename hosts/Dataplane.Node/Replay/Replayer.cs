@@ -13,7 +13,8 @@ using Dataplane.Core.Snapshot;
 namespace Dataplane.Node.Replay;
 
 /// <summary>What a replay did, for the summary line and for tests.</summary>
-public sealed record ReplayResult(long Packets, long Transmitted, long Local, long Dropped, IReadOnlyDictionary<string, long> DropsByReason);
+public sealed record ReplayResult(long Packets, long Transmitted, long Local, long Dropped, IReadOnlyDictionary<string, long> DropsByReason,
+    Dataplane.Core.Counters.WorkerCounters Counters);
 
 /// <summary>
 /// Offline run of the real pipeline: every packet of a capture is received on the port it would have arrived
@@ -97,7 +98,7 @@ public static class Replayer
         if (ring.Lost != 0) throw new InvalidOperationException("flow ring overflowed during replay");
         log.WriteLine($"replay: {packets} packets in, {tx} transmitted, {local} to host, {dropped} dropped");
         foreach (var (reason, count) in drops) log.WriteLine($"  drop {reason}: {count}");
-        return new ReplayResult(packets, tx, local, dropped, drops);
+        return new ReplayResult(packets, tx, local, dropped, drops, ctx.Counters);
     }
 
     /// <summary>
