@@ -11,7 +11,7 @@
 # Usage: sudo bash perf/forward-rig.sh [SECS]      (needs root, iproute2, dpdk-testpmd, the .NET SDK)
 #        CASES="kernel af_packet af_xdp" SIZES="64 1500" select what runs (ratios need the kernel case).
 #        POLL_US=N: the forwarder's idle sleep in µs (default 50: adaptive; 0 = busy poll, whose idle spinning
-#        then counts as CPU per packet).
+#        then counts as CPU per packet). Case af_xdp_generic: AF_XDP with the XDP program in generic (skb) mode.
 set -euo pipefail
 SECS=${1:-5}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -102,9 +102,10 @@ run_case() {
   local name=$1 size=$2 fwd=0
   case $name in
     kernel) kernel_on ;;
-    af_packet|af_xdp)
+    af_packet|af_xdp|af_xdp_generic)
       rm -f $TMP/fwd.log; : > $TMP/fwd.log   # a fresh log: never match the previous case's ready line
-      ip netns exec $D dotnet "$DLL" run --config $TMP/cfg --backend $name --poll-sleep-us ${POLL_US:-50} > $TMP/fwd.log 2>&1 &
+      local backend=${name%_generic} mode=auto; [ $name = af_xdp_generic ] && mode=generic
+      ip netns exec $D dotnet "$DLL" run --config $TMP/cfg --backend $backend --xdp-mode $mode --poll-sleep-us ${POLL_US:-50} > $TMP/fwd.log 2>&1 &
       fwd=$!; PIDS+=($fwd)
       for i in $(seq 100); do grep -q "run: forwarding" $TMP/fwd.log && break; sleep 0.2; done
       grep -q "run: forwarding" $TMP/fwd.log || { cat $TMP/fwd.log >&2; return 1; } ;;
