@@ -89,8 +89,7 @@ observe.SetAction(parse =>
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
     try
     {
-        using TextReader input = path == "-" ? Console.In
-            : new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+        using TextReader input = path == "-" ? Console.In : new Dataplane.Node.Observe.TailReader(path);
         Dataplane.Node.Observe.FlowPrinter.Copy(input, Console.Out, Console.Error, filter,
             parse.GetValue(outputOpt) == "json", parse.GetValue(followOpt), cts.Token);
         return 0;

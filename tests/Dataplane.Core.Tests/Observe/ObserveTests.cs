@@ -99,6 +99,50 @@ public class ObserveTests
         Assert.Contains("line 2", errors.ToString());
     }
 
+    [Fact]
+    public void ExporterRotatesAndFollowingReaderSeesEveryFlowAcrossRotations()
+    {
+        using var tmp = new Tool.TempDir();
+        var cfg = Dataplane.Core.Config.ConfigLoader.LoadDirectory(Path.Combine(ExampleDir, "config"));
+        var snapshot = Dataplane.Core.Control.SnapshotCompiler.Compile(cfg);
+        var ring = new Dataplane.Core.Flows.FlowRing(1024);
+        string path = tmp["flows.jsonl"];
+        using var tail = new StringWriter();
+        int produced = 0;
+        using (var exporter = new FlowExporter([ring], () => snapshot, path, maxBytes: 4096, maxBackups: 50))
+        {
+            using var reader = new TailReader(path);
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            int seen = 0;
+            // Bounded: 200 events, 10 s.
+            while (seen < 200 && sw.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                if (produced < 200)
+                {
+                    ref var e = ref ring.TryClaim(out bool ok);
+                    if (ok)
+                    {
+                        e = default;
+                        e.Sequence = (ulong)produced; e.IpVersion = 4; e.Src = 0xC6120001; e.Dst = 0xC6120002 + (uint)produced;
+                        e.Verdict = Dataplane.Core.Packets.PacketVerdict.Tx;
+                        ring.Publish();
+                        produced++;
+                    }
+                }
+                string? line = reader.ReadLine();
+                if (line == null) { Thread.Sleep(5); continue; }
+                Assert.Contains($"\"destination\":\"{IpOf(0xC6120002 + (uint)seen)}\"", line);
+                seen++;
+            }
+            Assert.Equal(200, seen);
+            Assert.Equal(200, exporter.Written);
+            Assert.Equal(0, exporter.Lost);
+        }
+        Assert.True(File.Exists(path + ".1"), "4 KiB limit: the exporter must have rotated");
+    }
+
+    private static string IpOf(uint a) => new System.Net.IPAddress(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(a)).ToString();
+
     private static string[] Lines(string s) => s.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>Sample lines of the Prometheus text format: "name{labels} value".</summary>
