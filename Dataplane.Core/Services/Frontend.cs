@@ -8,8 +8,8 @@ public enum FrontendScope : byte { Internal = 0, External = 1 }
 
 /// <summary>
 /// One service frontend (VIP, port, protocol) as a 32-byte slot of <see cref="FrontendTable"/>. <see cref="Set"/>
-/// indexes <see cref="ServiceState.Sets"/> (0 = empty slot), <see cref="Service"/> indexes
-/// <see cref="ServiceState.Services"/>.
+/// indexes <see cref="ServiceState.Sets"/> (0 = the empty set: no backend, drop 158), <see cref="Service"/> indexes
+/// <see cref="ServiceState.Services"/>; <see cref="Used"/> marks an occupied slot.
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = 32)]
 public struct Frontend
@@ -21,6 +21,7 @@ public struct Frontend
     [FieldOffset(20)] public int Set;
     [FieldOffset(24)] public int Service;
     [FieldOffset(28)] public FrontendScope Scope;
+    [FieldOffset(29)] public bool Used;
 }
 
 /// <summary>A backend address and port (IPv4 in the low 32 bits).</summary>

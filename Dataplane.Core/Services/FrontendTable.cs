@@ -23,13 +23,14 @@ public sealed class FrontendTable
         foreach (var f in frontends)
         {
             uint i = Hash(f.Addr, f.Port, f.Proto, f.Family) & _mask;
-            while (_slots[i].Set != 0)
+            while (_slots[i].Used)
             {
                 if (Same(in _slots[i], f.Addr, f.Port, f.Proto, f.Family))
                     throw new ArgumentException($"duplicate frontend {f.Addr}:{f.Port}/{f.Proto}");
                 i = (i + 1) & _mask;
             }
             _slots[i] = f;
+            _slots[i].Used = true;
         }
     }
 
@@ -44,7 +45,7 @@ public sealed class FrontendTable
         while (true)
         {
             ref readonly Frontend s = ref _slots[i];
-            if (s.Set == 0) return ref Unsafe.NullRef<Frontend>();
+            if (!s.Used) return ref Unsafe.NullRef<Frontend>();
             if (Same(in s, addr, port, proto, family)) return ref s;
             i = (i + 1) & _mask;
         }

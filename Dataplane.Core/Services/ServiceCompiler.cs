@@ -133,9 +133,10 @@ public static class ServiceCompiler
 
     private static MasqueradeState CompileMasquerade(ConfigModel model, SnapshotBuilder builder)
     {
+        // Interface addresses are needed even with masquerading off: NodePort traffic to a remote backend is
+        // SNATed to them.
         var spec = model.Local.Masquerade;
-        if (!spec.Enabled) return MasqueradeState.Disabled;
-        var exempt = model.Nodes.SelectMany(n => n.PodCidrs).Concat(spec.NonMasqueradeCidrs);
+        var exempt = spec.Enabled ? model.Nodes.SelectMany(n => n.PodCidrs).Concat(spec.NonMasqueradeCidrs) : [];
         var ports = builder.Ports;
         var v4 = new uint[ports.Count];
         var v6 = new UInt128[ports.Count];
@@ -147,6 +148,6 @@ public static class ServiceCompiler
             if (a4 != null) v4[port.Id] = RoutePrefix.ToUInt32(a4);
             if (a6 != null) v6[port.Id] = RoutePrefix.ToUInt128(a6);
         }
-        return new MasqueradeState(true, new CidrList(exempt), spec.PortMin, spec.PortMax, v4, v6);
+        return new MasqueradeState(spec.Enabled, new CidrList(exempt), spec.PortMin, spec.PortMax, v4, v6);
     }
 }
