@@ -86,11 +86,14 @@ public sealed class ServiceCluster : IDisposable
     public const ulong RouterMac = 0x02_00_00_00_00_99, Eth0Mac = 0x02_00_00_00_0a_01, GatewayMac = 0x02_00_00_00_00_fe,
         NodeBMac = 0x02_00_00_00_0b_01;
 
-    private readonly PacketPool _pool = new(64);
+    private readonly PacketPool _pool = new(512);
     private readonly Batch _batch = new();
     private readonly PacketPipeline _pipeline;
     private readonly string _localNode;
     public WorkerContext Context { get; }
+    public PacketPipeline Pipeline => _pipeline;
+    public PacketPool Pool => _pool;
+    public Batch Batch => _batch;
     public ConfigModel Model { get; private set; }
     public DatapathSnapshot Snapshot => _pipeline.Snapshots.Current;
 
