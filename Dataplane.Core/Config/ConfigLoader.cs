@@ -50,7 +50,12 @@ public static class ConfigLoader
             [.. builder.Nodes.Select(n => n.Spec)],
             [.. builder.Namespaces.Select(n => n.Spec)],
             [.. builder.Pods.Select(p => p.Spec)],
-            [.. builder.Policies]);
+            [.. builder.Policies])
+        {
+            Services = [.. builder.Services],
+            EndpointSlices = [.. builder.EndpointSlices],
+            EgressGatewayPolicies = [.. builder.EgressPolicies],
+        };
     }
 
     /// <summary>The non-empty documents of one file, as located nodes.</summary>

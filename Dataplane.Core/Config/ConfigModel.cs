@@ -9,6 +9,10 @@ namespace Dataplane.Core.Config;
 public sealed record ConfigModel(LocalNodeSpec Local, ImmutableArray<NodeSpec> Nodes,
     ImmutableArray<NamespaceSpec> Namespaces, ImmutableArray<PodSpec> Pods, ImmutableArray<Policy.PolicySpec> Policies)
 {
+    public ImmutableArray<ServiceSpec> Services { get; init; } = [];
+    public ImmutableArray<EndpointSliceSpec> EndpointSlices { get; init; } = [];
+    public ImmutableArray<EgressGatewayPolicySpec> EgressGatewayPolicies { get; init; } = [];
+
     /// <summary>The Node object for this node (validation guarantees it exists).</summary>
     public NodeSpec LocalNode => Nodes.First(n => n.Name == Local.Name);
 

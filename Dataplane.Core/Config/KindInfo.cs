@@ -19,6 +19,9 @@ internal static class KindRegistry
             new("cilium.io/v2", "CiliumNetworkPolicy", Namespaced: true, PolicyParser.ParseCnp),
             new("cilium.io/v2", "CiliumClusterwideNetworkPolicy", Namespaced: false, PolicyParser.ParseCcnp),
             new("networking.k8s.io/v1", "NetworkPolicy", Namespaced: true, NetworkPolicyParser.Parse),
+            new("v1", "Service", Namespaced: true, ServiceParser.Parse),
+            new("discovery.k8s.io/v1", "EndpointSlice", Namespaced: true, EndpointSliceParser.Parse),
+            new("cilium.io/v2", "CiliumEgressGatewayPolicy", Namespaced: false, EgressGatewayPolicyParser.Parse),
         }.ToDictionary(k => (k.ApiVersion, k.Kind));
 
     /// <summary>The apiVersions a kind is known under, to turn "unsupported" into a useful hint.</summary>

@@ -22,7 +22,14 @@ public sealed record RouteSpec(IPNetwork Destination, IPAddress? Via, string? In
 /// <summary>What this node's dataplane owns: our <c>DataplaneNode</c> kind, exactly one per configuration.</summary>
 public sealed record LocalNodeSpec(string Name, MacAddress RouterMac, ImmutableArray<InterfaceSpec> Interfaces,
     ImmutableArray<NeighborSpec> Neighbors, ImmutableArray<RouteSpec> Routes, SourceLocation Source,
-    PolicyEnforcement PolicyEnforcement = PolicyEnforcement.Default);
+    PolicyEnforcement PolicyEnforcement = PolicyEnforcement.Default)
+{
+    /// <summary>SNAT of pod traffic leaving the node (off unless spec.masquerade is given).</summary>
+    public MasqueradeSpec Masquerade { get; init; } = MasqueradeSpec.Disabled;
+
+    /// <summary>Default service load-balancing algorithm and Maglev table size.</summary>
+    public LoadBalancingSpec LoadBalancing { get; init; } = LoadBalancingSpec.Default;
+}
 
 /// <summary>
 /// Cilium's policy enforcement mode (<c>--enable-policy</c>): <c>default</c> enforces a direction once a

@@ -20,6 +20,7 @@ internal static class ModelValidator
         PodIpsNotInfrastructure(m.Pods, m.Nodes, local);
         PodIpsInsideNodeCidrs(m.Pods, nodes);
         LocalMacsDistinct(m.Pods, local);
+        ServiceValidator.Validate(m, local.Spec);
     }
 
     private static ParsedLocalNode SingleLocalNode(ModelBuilder m, SourceLocation origin)

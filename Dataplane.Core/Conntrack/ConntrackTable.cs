@@ -10,7 +10,7 @@ namespace Dataplane.Core.Conntrack;
 /// 64-byte buckets (eight 32-bit signatures, then eight entry references), in the spirit of DPDK's cuckoo hash
 /// buckets. Every connection has two index references — its forward tuple and its reply tuple — so a packet
 /// of either direction finds it with one probe sequence, and learns which direction it is.
-/// Nothing is allocated after construction; a full table makes <see cref="TryInsert"/> return false (the
+/// Nothing is allocated after construction; a full table makes <c>TryInsert</c> return false (the
 /// caller drops with CT_MAP_INSERTION_FAILED). Single writer: the worker that owns the table; expiry runs in
 /// budgeted slices (<see cref="Collect"/>) between bursts.
 /// </summary>
@@ -31,6 +31,7 @@ public sealed unsafe class ConntrackTable : IDisposable
 
     private Bucket* _buckets;
     private CtEntry* _entries;
+    private CtNat* _nat;
     private uint* _free;
     private readonly uint _bucketMask;
     private int _freeCount;
@@ -48,6 +49,7 @@ public sealed unsafe class ConntrackTable : IDisposable
         NativeMemory.Clear(_buckets, (nuint)BucketCount * 64);
         _entries = (CtEntry*)NativeMemory.AlignedAlloc((nuint)maxFlows * 64, 64);
         NativeMemory.Clear(_entries, (nuint)maxFlows * 64);
+        _nat = (CtNat*)NativeMemory.AllocZeroed((nuint)maxFlows * (nuint)sizeof(CtNat));
         _free = (uint*)NativeMemory.Alloc((nuint)maxFlows * sizeof(uint));
         for (int i = 0; i < maxFlows; i++) _free[i] = (uint)(maxFlows - 1 - i);
         _freeCount = maxFlows;
@@ -58,8 +60,28 @@ public sealed unsafe class ConntrackTable : IDisposable
     public int BucketCount { get; }
     public int Count => Capacity - _freeCount;
 
-    /// <summary>Native bytes held: index buckets, entries and the free list.</summary>
-    public long MemoryBytes => (long)BucketCount * 64 + (long)Capacity * (64 + sizeof(uint));
+    /// <summary>Native bytes held: index buckets, entries, NAT translations and the free list.</summary>
+    public long MemoryBytes => (long)BucketCount * 64 + (long)Capacity * (64 + sizeof(CtNat) + sizeof(uint));
+
+    /// <summary>The address translation of a connection (Kind None unless created with one).</summary>
+    public ref CtNat Nat(uint entry) => ref _nat[entry];
+
+    /// <summary>
+    /// The tuple replies of a connection carry: the reversed forward tuple, with the backend as source for a
+    /// DNATed connection and the translated address and port as destination for an SNATed one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public CtKey ReplyKeyOf(uint entry)
+    {
+        ref CtEntry ce = ref _entries[entry];
+        if ((ce.Flags & CtFlags.Nat) == 0) return ce.Key.Reverse();
+        ref CtNat n = ref _nat[entry];
+        ref CtKey k = ref ce.Key;
+        if ((ce.Flags & CtFlags.Dnat) != 0) return new CtKey(n.Addr, k.Src, n.Port, k.SrcPort, k.Proto, k.Family);
+        // ICMP echo keys carry the identifier as both ports, so the translated identifier is both.
+        ushort replySrcPort = k.Proto is 1 or 58 ? n.Port : k.DstPort;
+        return new CtKey(k.Dst, n.Addr, replySrcPort, n.Port, k.Proto, k.Family);
+    }
 
     public ref CtEntry this[uint entry]
     {
@@ -87,8 +109,10 @@ public sealed unsafe class ConntrackTable : IDisposable
                 if (r == Tombstone || r == EmptyRef) continue;
                 uint e = (r & ~ReplyBit) - 1;
                 bool isReply = (r & ReplyBit) != 0;
-                ref CtKey stored = ref _entries[e].Key;
-                if (isReply ? stored.Equals(key.Reverse()) : stored.Equals(key))
+                ref CtEntry candidate = ref _entries[e];
+                bool match = !isReply ? candidate.Key.Equals(key)
+                    : (candidate.Flags & CtFlags.Nat) == 0 ? candidate.Key.Equals(key.Reverse()) : ReplyKeyOf(e).Equals(key);
+                if (match)
                 {
                     entry = e; reply = isReply;
                     return true;
@@ -106,7 +130,15 @@ public sealed unsafe class ConntrackTable : IDisposable
     /// Adds a connection whose forward tuple is <paramref name="key"/> (the caller has looked it up and not
     /// found it). False when the pool is exhausted: nothing changes.
     /// </summary>
-    public bool TryInsert(in CtKey key, uint expires, out uint entry)
+    public bool TryInsert(in CtKey key, uint expires, out uint entry) => TryInsert(key, default, expires, out entry);
+
+    /// <summary>
+    /// Adds a connection whose forward tuple is <paramref name="key"/> and whose packets are translated as
+    /// <paramref name="nat"/> says: replies are indexed under the translated reply tuple
+    /// (<see cref="ReplyKeyOf"/>), e.g. backend → client for a DNATed service connection. The caller has checked
+    /// that neither tuple is taken. False when the pool is exhausted: nothing changes.
+    /// </summary>
+    public bool TryInsert(in CtKey key, in CtNat nat, uint expires, out uint entry)
     {
         entry = 0;
         if (_freeCount == 0) return false;
@@ -115,8 +147,10 @@ public sealed unsafe class ConntrackTable : IDisposable
         ce = default;
         ce.Key = key;
         ce.Expires = expires == 0 ? 1 : expires;
+        ce.Flags = nat.Kind switch { CtNatKind.Dnat => CtFlags.Dnat, CtNatKind.Snat => CtFlags.Snat, _ => 0 };
+        _nat[e] = nat;
         Place(key.Hash(), e + 1);
-        Place(key.Reverse().Hash(), (e + 1) | ReplyBit);
+        Place(ReplyKeyOf(e).Hash(), (e + 1) | ReplyBit);
         entry = e;
         return true;
     }
@@ -127,8 +161,9 @@ public sealed unsafe class ConntrackTable : IDisposable
         ref CtEntry ce = ref _entries[entry];
         if (ce.Expires == 0) return;
         Unplace(ce.Key.Hash(), entry + 1);
-        Unplace(ce.Key.Reverse().Hash(), (entry + 1) | ReplyBit);
+        Unplace(ReplyKeyOf(entry).Hash(), (entry + 1) | ReplyBit);
         ce = default;
+        _nat[entry] = default;
         _free[_freeCount++] = entry;
     }
 
@@ -201,7 +236,7 @@ public sealed unsafe class ConntrackTable : IDisposable
         {
             if (_entries[e].Expires == 0) continue;
             Place(_entries[e].Key.Hash(), e + 1);
-            Place(_entries[e].Key.Reverse().Hash(), (e + 1) | ReplyBit);
+            Place(ReplyKeyOf(e).Hash(), (e + 1) | ReplyBit);
         }
     }
 
@@ -220,8 +255,8 @@ public sealed unsafe class ConntrackTable : IDisposable
     private void FreeNative()
     {
         if (_buckets == null) return;
-        NativeMemory.AlignedFree(_buckets); NativeMemory.AlignedFree(_entries); NativeMemory.Free(_free);
-        _buckets = null; _entries = null; _free = null;
+        NativeMemory.AlignedFree(_buckets); NativeMemory.AlignedFree(_entries); NativeMemory.Free(_free); NativeMemory.Free(_nat);
+        _buckets = null; _entries = null; _free = null; _nat = null;
         GC.RemoveMemoryPressure(MemoryBytes);
     }
 }

@@ -14,6 +14,7 @@ public struct CtEntry
     [FieldOffset(40)] public uint Expires;
     /// <summary>TCP state / seen-flags, owned by the conntrack stage.</summary>
     [FieldOffset(44)] public ushort State;
+    /// <summary><see cref="CtFlags"/>: the kind of address translation (set by the table on insert) and chaining.</summary>
     [FieldOffset(46)] public ushort Flags;
     /// <summary>Reverse-NAT / service id for replies (0 = none).</summary>
     [FieldOffset(48)] public uint RevNat;

@@ -93,6 +93,7 @@ public static class SnapshotCompiler
                 b.AddRoute(cidr, nh);
             }
         }
+        b.Services = Services.ServiceCompiler.Compile(model, b);
         return b.Build(previous);
     }
 

@@ -148,6 +148,9 @@ public enum PacketFlags : ushort
     Ndp = 1 << 10,
     /// <summary>Destination MAC is broadcast or multicast.</summary>
     L2Multicast = 1 << 11,
+    /// <summary><see cref="PacketMeta.NextHop"/> was chosen before routing (egress gateway steering): routing uses
+    /// it instead of a lookup.</summary>
+    NextHopPreset = 1 << 15,
 }
 
 /// <summary>What happens to the packet after the pipeline.</summary>

@@ -1,17 +1,30 @@
 using Dataplane.Core.Conntrack;
 using Dataplane.Core.Drops;
+using Dataplane.Core.Nat;
 using Dataplane.Core.Packets;
+using Dataplane.Core.Parsing;
+using Dataplane.Core.Services;
 using Dataplane.Core.Snapshot;
 
 namespace Dataplane.Core.Pipeline;
 
 /// <summary>
 /// Creates the conntrack entry of every new connection policy let through (Cilium's ct_create after the
-/// policy verdict). A full table is a counted drop with CT_MAP_INSERTION_FAILED (155), never an exception.
+/// policy verdict), with the translation the service / egress gateway / masquerade stages decided: a DNATed
+/// connection is keyed by its original tuple (client → VIP) and indexed for replies under backend → client; an
+/// SNATed one gets a source port from the NAT range whose reply tuple no connection uses (the table's index is
+/// the allocator: a candidate is tried, collisions move on, up to <see cref="SnatRetries"/> tries as Cilium's
+/// SNAT_COLLISION_RETRIES), then the packet's source is rewritten. A DNAT that must also be SNATed (service
+/// reached from outside, remote backend) is two chained entries. A full table drops with
+/// CT_MAP_INSERTION_FAILED (155) and an exhausted port range with NO_MAPPING_FOR_NAT_MASQUERADE (167), counted,
+/// never an exception.
 /// </summary>
 public readonly struct ConntrackCommitStage : IStage
 {
     public static StageId Id => StageId.ConntrackCommit;
+
+    /// <summary>Random probes of the port range before giving up (a range this small or smaller is scanned whole).</summary>
+    public const int SnatRetries = 32;
 
     public static unsafe int Process(Batch batch, DatapathSnapshot snapshot, WorkerContext context)
     {
@@ -20,31 +33,108 @@ public readonly struct ConntrackCommitStage : IStage
         PacketMeta* m = batch.Meta;
         int n = batch.Count, seen = 0;
         uint now = context.NowSeconds;
+        var intents = context.Lb.Intents;
+        var masq = snapshot.Services.Masquerade;
         for (int i = 0; i < n; i++)
         {
             ref PacketMeta p = ref m[i];
-            if (p.CtState != CtState.New || p.Verdict == PacketVerdict.Drop) continue;
+            if (p.CtState != CtState.New || p.Verdict == PacketVerdict.Drop || !PolicyStage.Applies(in p)) continue;
             // An ICMP error is never a connection of its own.
             if ((p.Flags & PacketFlags.IcmpError) != 0) continue;
             seen++;
-            var key = ConntrackStage.KeyOf(in p);
-            // Two packets of one new connection in the same batch: the first created it.
+            ref NatIntent intent = ref intents[i];
+            var key = intent.Dnat
+                ? new CtKey(Addr.Src(p), intent.OrigAddr, p.SrcPort, intent.OrigPort, p.L4Proto, p.IpVersion)
+                : ConntrackStage.KeyOf(in p);
+            // Two packets of one new connection in the same batch: the first created it; this one follows it
+            // (to the same backend and translated source).
             if (ct.TryLookup(key, out uint existing, out bool reply))
             {
                 p.CtIndex = existing;
                 p.CtState = TcpTracker.Update(ref ct[existing], p.L4Proto, p.TcpFlags, reply, created: false, now, context.Timeouts);
+                if ((ct[existing].Flags & CtFlags.Nat) != 0) ConntrackStage.Translate(ref p, ct, existing, reply, now, context.Timeouts);
                 continue;
             }
-            if (!ct.TryInsert(key, now, out uint e))
+            uint e;
+            if (intent.Dnat)
+            {
+                var nat = new CtNat(CtNatKind.Dnat, intent.BackendAddr, intent.BackendPort);
+                // The backend → client tuple must be free, or replies could not tell the connections apart.
+                var replyKey = new CtKey(intent.BackendAddr, key.Src, intent.BackendPort, key.SrcPort, key.Proto, key.Family);
+                if (ct.TryLookup(replyKey, out _, out _) || !ct.TryInsert(key, nat, now, out e))
+                {
+                    p.Drop(DropReason.CtMapInsertionFailed);
+                    continue;
+                }
+            }
+            else if (intent.Snat)
+            {
+                if (!TrySnat(ref p, ct, key, intent.SnatAddr, masq.PortMin, masq.PortMax, now, out e)) continue;
+            }
+            else if (!ct.TryInsert(key, now, out e))
             {
                 p.Drop(DropReason.CtMapInsertionFailed);
                 continue;
             }
-            ref CtEntry entry = ref ct[e];
-            entry.PolicyRule = p.PolicyRule;
-            TcpTracker.Update(ref entry, p.L4Proto, p.TcpFlags, reply: false, created: true, now, context.Timeouts);
-            p.CtIndex = e;
+            Created(ref p, ct, e, now, context.Timeouts);
+            if (intent.Dnat && intent.Snat)
+            {
+                // Second leg: the DNATed tuple (client → backend) SNATed to this node.
+                var inner = ConntrackStage.KeyOf(in p);
+                if (!TrySnat(ref p, ct, inner, intent.SnatAddr, masq.PortMin, masq.PortMax, now, out uint e2))
+                {
+                    ct.Remove(e);
+                    p.CtIndex = uint.MaxValue;
+                    continue;
+                }
+                ct[e].Flags |= CtFlags.ChainForward;
+                ct[e2].Flags |= CtFlags.ChainReply;
+                ct[e2].PolicyRule = p.PolicyRule;
+                TcpTracker.Update(ref ct[e2], p.L4Proto, p.TcpFlags, reply: false, created: true, now, context.Timeouts);
+            }
         }
         return seen;
+    }
+
+    private static void Created(ref PacketMeta p, ConntrackTable ct, uint e, uint now, CtTimeouts timeouts)
+    {
+        ref CtEntry entry = ref ct[e];
+        entry.PolicyRule = p.PolicyRule;
+        TcpTracker.Update(ref entry, p.L4Proto, p.TcpFlags, reply: false, created: true, now, timeouts);
+        p.CtIndex = e;
+    }
+
+    /// <summary>
+    /// Allocates a source port (ICMP: identifier) for <paramref name="key"/> translated to <paramref name="addr"/>,
+    /// inserts the SNAT connection and rewrites the packet's source. The original port is tried first when it is
+    /// inside the range (as Cilium does), then pseudo-random candidates derived from the tuple.
+    /// </summary>
+    private static bool TrySnat(ref PacketMeta p, ConntrackTable ct, in CtKey key, UInt128 addr, ushort min, ushort max,
+        uint now, out uint entry)
+    {
+        entry = 0;
+        bool icmp = key.Proto is IpProtocols.Icmp or IpProtocols.Icmpv6;
+        uint range = (uint)(max - min) + 1;
+        uint start = (uint)(key.Hash() % range);
+        bool scan = range <= SnatRetries;
+        int tries = scan ? (int)range : SnatRetries + 1;
+        for (int t = 0; t < tries; t++)
+        {
+            ushort port;
+            if (t == 0 && !scan && key.SrcPort >= min && key.SrcPort <= max) port = key.SrcPort;
+            else if (scan) port = (ushort)(min + (start + (uint)t) % range);
+            else port = (ushort)(min + (uint)((start + (ulong)t * 0x9E3779B1u) % range));
+            var replyKey = new CtKey(key.Dst, addr, icmp ? port : key.DstPort, port, key.Proto, key.Family);
+            if (ct.TryLookup(replyKey, out _, out _)) continue;
+            if (!ct.TryInsert(key, new CtNat(CtNatKind.Snat, addr, port), now, out entry))
+            {
+                p.Drop(DropReason.CtMapInsertionFailed);
+                return false;
+            }
+            NatRewrite.Source(ref p, addr, port);
+            return true;
+        }
+        p.Drop(DropReason.NoMappingForNatMasquerade);
+        return false;
     }
 }

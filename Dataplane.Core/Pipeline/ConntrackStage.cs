@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Dataplane.Core.Conntrack;
+using Dataplane.Core.Nat;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Parsing;
 using Dataplane.Core.Snapshot;
@@ -7,10 +8,14 @@ using Dataplane.Core.Snapshot;
 namespace Dataplane.Core.Pipeline;
 
 /// <summary>
-/// Conntrack lookup, before policy (Cilium's ct_lookup in bpf_lxc): a packet of a known connection is
-/// Established (forward) or Reply, has its state and timer advanced, and skips policy; an ICMP error quoting
-/// one of its packets is Related and skips policy too; anything else is New
-/// and goes to policy, then to <see cref="ConntrackCommitStage"/>. Without a table the stage does nothing.
+/// Conntrack lookup, before service translation, identity and routing (Cilium's ct_lookup at the start of
+/// bpf_lxc / bpf_host): a packet of a known connection is Established (forward) or Reply, has its state and
+/// timer advanced, and skips policy; an ICMP error quoting one of its packets is Related and skips policy too;
+/// anything else is New and goes through service selection and policy, then to <see cref="ConntrackCommitStage"/>.
+/// A connection with address translation is translated here, before routing: forward packets get the
+/// connection's backend (DNAT) or translated source (SNAT); replies get the service VIP back as source (reverse
+/// DNAT) or the pod back as destination (reverse SNAT) — so routing, identity and policy see the real
+/// endpoints. Without a table the stage does nothing.
 /// </summary>
 public readonly struct ConntrackStage : IStage
 {
@@ -27,7 +32,7 @@ public readonly struct ConntrackStage : IStage
         for (int i = 0; i < n; i++)
         {
             ref PacketMeta p = ref m[i];
-            if (!PolicyStage.Applies(in p)) continue;
+            if (!Tracked(in p)) continue;
             seen++;
             if ((p.Flags & PacketFlags.IcmpError) != 0)
             {
@@ -48,10 +53,49 @@ public readonly struct ConntrackStage : IStage
                 p.CtIndex = e;
                 p.CtState = TcpTracker.Update(ref entry, p.L4Proto, p.TcpFlags, reply, created: false, now, timeouts);
                 if (!reply) p.PolicyRule = entry.PolicyRule;
+                if ((entry.Flags & CtFlags.Nat) != 0) Translate(ref p, ct, e, reply, now, timeouts);
             }
             else p.CtState = CtState.New;
         }
         return seen;
+    }
+
+    /// <summary>
+    /// Which packets conntrack looks at: IP packets still in flight, neighbour discovery excepted. (Policy and the
+    /// commit stage further restrict themselves to forwarded packets and pod → host traffic.)
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Tracked(in PacketMeta p) =>
+        p.Verdict == PacketVerdict.Continue && p.IpVersion != 0 && (p.Flags & PacketFlags.Ndp) == 0;
+
+    /// <summary>
+    /// Applies connection <paramref name="e"/>'s translation to a packet of it, then, when the connection
+    /// continues in a second entry (a service reached from outside with a remote backend: DNAT then SNAT), that
+    /// entry's too, advancing its timer.
+    /// </summary>
+    public static void Translate(ref PacketMeta p, ConntrackTable ct, uint e, bool reply, uint now, CtTimeouts timeouts)
+    {
+        for (int hop = 0; hop < 2; hop++)
+        {
+            ref CtEntry ce = ref ct[e];
+            ref CtNat nat = ref ct.Nat(e);
+            ushort flags = ce.Flags;
+            if (!reply)
+            {
+                if ((flags & CtFlags.Dnat) != 0) NatRewrite.Destination(ref p, nat.Addr, nat.Port);
+                else if ((flags & CtFlags.Snat) != 0) NatRewrite.Source(ref p, nat.Addr, nat.Port);
+                if ((flags & CtFlags.ChainForward) == 0) return;
+            }
+            else
+            {
+                if ((flags & CtFlags.Dnat) != 0) NatRewrite.Source(ref p, ce.Key.Dst, ce.Key.DstPort);
+                else if ((flags & CtFlags.Snat) != 0) NatRewrite.Destination(ref p, ce.Key.Src, ce.Key.SrcPort);
+                if ((flags & CtFlags.ChainReply) == 0) return;
+            }
+            if (!ct.TryLookup(KeyOf(in p), out e, out bool again) || again != reply) return;
+            TcpTracker.Update(ref ct[e], p.L4Proto, p.TcpFlags, reply, created: false, now, timeouts);
+            if ((ct[e].Flags & CtFlags.Nat) == 0) return;
+        }
     }
 
     /// <summary>
@@ -110,6 +154,6 @@ public readonly struct ConntrackStage : IStage
 
     /// <summary>ICMP/ICMPv6 echo request or reply: the messages whose identifier keys a connection.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool IsEcho(byte proto, byte icmpType) =>
+    public static bool IsEcho(byte proto, byte icmpType) =>
         proto == IpProtocols.Icmp ? icmpType is 0 or 8 : proto == IpProtocols.Icmpv6 && icmpType is 128 or 129;
 }

@@ -9,7 +9,9 @@ namespace Dataplane.Core.Pipeline;
 
 /// <summary>
 /// The stage graph run over each received batch: parse → neighbour responder → endpoint (anti-spoofing) →
-/// identity (ipcache) → route + rewrite → conntrack lookup → policy (new connections) → conntrack create, then one accounting pass that counts verdicts and emits flow events. The snapshot is
+/// conntrack lookup (+ NAT of known connections) → service DNAT (new connections) → identity (ipcache) → egress
+/// gateway steering → route + rewrite → masquerade decision → policy (new connections) → conntrack create (+ SNAT),
+/// then one accounting pass that counts verdicts and emits flow events. The snapshot is
 /// loaded once per batch, so a config swap takes effect at the next batch and never mid-batch.
 /// </summary>
 public sealed class PacketPipeline(SnapshotHolder snapshots)
@@ -25,9 +27,12 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         Run<ParseStage>(batch, snapshot, context);
         Run<NeighborStage>(batch, snapshot, context);
         Run<EndpointStage>(batch, snapshot, context);
-        Run<IdentityStage>(batch, snapshot, context);
-        Run<RouteStage>(batch, snapshot, context);
         Run<ConntrackStage>(batch, snapshot, context);
+        Run<ServiceStage>(batch, snapshot, context);
+        Run<IdentityStage>(batch, snapshot, context);
+        Run<EgressGatewayStage>(batch, snapshot, context);
+        Run<RouteStage>(batch, snapshot, context);
+        Run<MasqueradeStage>(batch, snapshot, context);
         Run<PolicyStage>(batch, snapshot, context);
         Run<ConntrackCommitStage>(batch, snapshot, context);
         Account(batch, context);

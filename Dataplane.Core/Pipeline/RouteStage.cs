@@ -37,6 +37,8 @@ public readonly struct RouteStage : IStage
             ref PacketMeta p = ref m[i];
             if (p.Verdict != PacketVerdict.Continue) continue;
             seen++;
+            // Steered before routing (egress gateway): the next hop is already chosen.
+            if ((p.Flags & PacketFlags.NextHopPreset) != 0) { result[i] = p.NextHop; continue; }
             if (p.IpVersion == 4)
             {
                 uint dst = Addr.Dst4(p);
@@ -62,6 +64,7 @@ public readonly struct RouteStage : IStage
             if (p.Verdict != PacketVerdict.Continue) continue;
             uint nh = result[i];
             if (nh == Lpm4.NotFound) { p.Drop(DropReason.FibLookupFailed); continue; }
+            p.NextHop = nh;
             Forward(ref p, in nextHops[nh]);
         }
         return seen;

@@ -11,4 +11,7 @@ public enum StageId : byte
     Policy = 5,
     Conntrack = 6,
     ConntrackCommit = 7,
+    Service = 8,
+    EgressGateway = 9,
+    Masquerade = 10,
 }

@@ -30,6 +30,9 @@ public sealed class WorkerContext(int workerId, FlowRing? flows = null, Conntrac
     /// <summary>Clock for conntrack expiry, in seconds, set once per batch by the pipeline.</summary>
     public uint NowSeconds;
 
+    /// <summary>Per-batch NAT decisions, sessionAffinity state and the random source of load balancing.</summary>
+    public Services.LbWorkerState Lb { get; } = new();
+
     /// <summary>Conntrack entries examined for expiry after each batch.</summary>
     public int CollectBudget { get; init; } = 64;
 }

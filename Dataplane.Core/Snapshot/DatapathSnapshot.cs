@@ -68,4 +68,6 @@ public sealed class DatapathSnapshot
     public ulong RouterMac { get; }
     /// <summary>UDP port recognised as VXLAN (0 = none).</summary>
     public ushort VxlanPort { get; }
+    /// <summary>Service frontends and backends, masquerade and egress gateway state.</summary>
+    public Services.ServiceState Services { get; init; } = Dataplane.Core.Services.ServiceState.Empty;
 }

@@ -23,6 +23,8 @@ public sealed class SnapshotBuilder
     public long Generation { get; set; }
     /// <summary>Identities, ipcache and policy maps; null = nothing enforced, every address world.</summary>
     public Policy.PolicyState? Policy { get; set; }
+    /// <summary>Services, masquerade and egress gateway; null = none.</summary>
+    public Services.ServiceState? Services { get; set; }
 
     public IReadOnlyList<PortInfo> Ports => _ports;
 
@@ -110,6 +112,9 @@ public sealed class SnapshotBuilder
             }
         }
         return new DatapathSnapshot(Generation, lpm4, lpm6, [.. _nextHops], [.. _ports], [.. _endpoints],
-            RouterMac, VxlanPort, NodeName, Policy, routes);
+            RouterMac, VxlanPort, NodeName, Policy, routes)
+        {
+            Services = Services ?? Dataplane.Core.Services.ServiceState.Empty,
+        };
     }
 }
