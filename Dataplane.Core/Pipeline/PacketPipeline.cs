@@ -7,8 +7,8 @@ using Dataplane.Core.Snapshot;
 namespace Dataplane.Core.Pipeline;
 
 /// <summary>
-/// The stage graph run over each received batch: parse → neighbour responder → endpoint (anti-spoofing) →
-/// identity (ipcache) → route + rewrite → conntrack lookup → policy (new connections) → conntrack create, then one accounting pass that counts verdicts and emits flow events. The snapshot is
+/// The stage graph run over each received batch: parse → overlay decap (VXLAN/SRv6) → neighbour responder → endpoint (anti-spoofing) →
+/// identity (ipcache) → route + rewrite → conntrack lookup → policy (new connections) → conntrack create → overlay encap, then one accounting pass that counts verdicts and emits flow events. The snapshot is
 /// loaded once per batch, so a config swap takes effect at the next batch and never mid-batch.
 /// </summary>
 public sealed class PacketPipeline(SnapshotHolder snapshots)
@@ -22,6 +22,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         c.Batches++;
         context.NowSeconds = ClockSeconds(batch);
         Run<ParseStage>(batch, snapshot, context);
+        Run<Overlay.OverlayDecapStage>(batch, snapshot, context);
         Run<NeighborStage>(batch, snapshot, context);
         Run<EndpointStage>(batch, snapshot, context);
         Run<IdentityStage>(batch, snapshot, context);
@@ -29,6 +30,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         Run<ConntrackStage>(batch, snapshot, context);
         Run<PolicyStage>(batch, snapshot, context);
         Run<ConntrackCommitStage>(batch, snapshot, context);
+        Run<Overlay.OverlayEncapStage>(batch, snapshot, context);
         Account(batch, context);
         context.Conntrack?.Collect(context.NowSeconds, context.CollectBudget);
     }

@@ -11,4 +11,6 @@ public enum StageId : byte
     Policy = 5,
     Conntrack = 6,
     ConntrackCommit = 7,
+    OverlayDecap = 8,
+    OverlayEncap = 9,
 }

@@ -68,4 +68,6 @@ public sealed class DatapathSnapshot
     public ulong RouterMac { get; }
     /// <summary>UDP port recognised as VXLAN (0 = none).</summary>
     public ushort VxlanPort { get; }
+    /// <summary>Tunnel peers, local SIDs and decap rules (VXLAN/SRv6); empty = no overlay.</summary>
+    public Overlay.OverlayState Overlay { get; init; } = Dataplane.Core.Overlay.OverlayState.Empty;
 }

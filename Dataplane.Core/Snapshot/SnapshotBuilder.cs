@@ -23,6 +23,8 @@ public sealed class SnapshotBuilder
     public long Generation { get; set; }
     /// <summary>Identities, ipcache and policy maps; null = nothing enforced, every address world.</summary>
     public Policy.PolicyState? Policy { get; set; }
+    /// <summary>Compiled overlay (tunnel peers, SIDs); empty = none.</summary>
+    public Overlay.OverlayState Overlay { get; set; } = Dataplane.Core.Overlay.OverlayState.Empty;
 
     public IReadOnlyList<PortInfo> Ports => _ports;
 
@@ -110,6 +112,6 @@ public sealed class SnapshotBuilder
             }
         }
         return new DatapathSnapshot(Generation, lpm4, lpm6, [.. _nextHops], [.. _ports], [.. _endpoints],
-            RouterMac, VxlanPort, NodeName, Policy, routes);
+            RouterMac, VxlanPort, NodeName, Policy, routes) { Overlay = Overlay };
     }
 }
