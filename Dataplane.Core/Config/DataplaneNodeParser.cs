@@ -12,7 +12,7 @@ internal static class DataplaneNodeParser
     public static void Parse(ConfigDocument doc, ModelBuilder into)
     {
         var spec = doc.Root.TryGet("spec", out var s) ? s : (YNode?)null;
-        spec?.AllowOnly("routerMac", "interfaces", "neighbors", "routes", "policyEnforcement");
+        spec?.AllowOnly("routerMac", "interfaces", "neighbors", "routes", "policyEnforcement", "overlay");
 
         var macs = new MacRegistry();
         var routerMac = MacAddress.Derive("router/" + doc.Name);
@@ -50,7 +50,8 @@ internal static class DataplaneNodeParser
             };
         }
 
-        var local = new LocalNodeSpec(doc.Name, routerMac, interfaces, neighbors, routes, doc.Source, enforcement);
+        OverlaySpec? overlay = spec is { } sp4 && sp4.TryGet("overlay", out var ov) ? OverlayParser.Parse(ov, interfaces) : null;
+        var local = new LocalNodeSpec(doc.Name, routerMac, interfaces, neighbors, routes, doc.Source, enforcement, overlay);
         into.LocalNodes.Add(new ParsedLocalNode(local, doc.NameNode.At, macs.Entries));
     }
 }

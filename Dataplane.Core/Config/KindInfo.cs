@@ -19,6 +19,8 @@ internal static class KindRegistry
             new("cilium.io/v2", "CiliumNetworkPolicy", Namespaced: true, PolicyParser.ParseCnp),
             new("cilium.io/v2", "CiliumClusterwideNetworkPolicy", Namespaced: false, PolicyParser.ParseCcnp),
             new("networking.k8s.io/v1", "NetworkPolicy", Namespaced: true, NetworkPolicyParser.Parse),
+            new("cilium.io/v2alpha1", "CiliumSRv6VRF", Namespaced: false, Srv6PolicyParser.ParseVrf),
+            new("cilium.io/v2alpha1", "CiliumSRv6EgressPolicy", Namespaced: false, Srv6PolicyParser.ParseEgressPolicy),
         }.ToDictionary(k => (k.ApiVersion, k.Kind));
 
     /// <summary>The apiVersions a kind is known under, to turn "unsupported" into a useful hint.</summary>

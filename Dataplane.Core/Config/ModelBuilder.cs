@@ -13,6 +13,8 @@ internal sealed class ModelBuilder
     public List<ParsedPod> Pods { get; } = new();
     public List<ParsedLocalNode> LocalNodes { get; } = new();
     public List<Policy.PolicySpec> Policies { get; } = new();
+    public List<Srv6VrfSpec> Srv6Vrfs { get; } = new();
+    public List<Srv6EgressPolicySpec> Srv6EgressPolicies { get; } = new();
 
     /// <summary>Rejects a second object with the same kind, namespace and name, blaming the later one.</summary>
     public void Register(ConfigDocument doc)

@@ -20,6 +20,7 @@ internal static class ModelValidator
         PodIpsNotInfrastructure(m.Pods, m.Nodes, local);
         PodIpsInsideNodeCidrs(m.Pods, nodes);
         LocalMacsDistinct(m.Pods, local);
+        OverlayValidator.Validate(m, local);
     }
 
     private static ParsedLocalNode SingleLocalNode(ModelBuilder m, SourceLocation origin)
