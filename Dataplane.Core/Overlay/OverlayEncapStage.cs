@@ -49,9 +49,10 @@ public readonly struct OverlayEncapStage : IStage
         if (t.Mode == TunnelMode.Vxlan)
         {
             int overhead = t.OuterIpv6 ? OverlayState.VxlanOverhead6 : OverlayState.VxlanOverhead4;
-            if (innerL3 + overhead - Parsing.HeaderSizes.Ethernet > t.Mtu)
+            // The outer IP packet is outer IP + UDP + VXLAN + inner Ethernet + inner IP: the inner IP plus 50/70.
+            if (innerL3 + overhead > t.Mtu)
             {
-                IcmpTooBig.Reply(ref p, overlay, t.Mtu - overhead + Parsing.HeaderSizes.Ethernet);
+                IcmpTooBig.Reply(ref p, overlay, t.Mtu - overhead);
                 return;
             }
             uint vni = t.FixedVni != 0 ? t.FixedVni

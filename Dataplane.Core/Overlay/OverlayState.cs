@@ -10,8 +10,9 @@ namespace Dataplane.Core.Overlay;
 /// </summary>
 public sealed class OverlayState
 {
-    /// <summary>VXLAN's overhead over the inner IPv4/IPv6 packet with an IPv4 / IPv6 outer header.</summary>
-    public const int VxlanOverhead4 = 14 + 20 + 8 + 8, VxlanOverhead6 = 14 + 40 + 8 + 8;
+    /// <summary>VXLAN's overhead over the inner IP packet with an IPv4 / IPv6 outer header: outer IP + UDP + VXLAN +
+    /// the inner Ethernet header (the underlay MTU counts the outer IP packet).</summary>
+    public const int VxlanOverhead4 = 20 + 8 + 8 + 14, VxlanOverhead6 = 40 + 8 + 8 + 14;
 
     public static OverlayState Empty { get; } = new();
 
