@@ -9,7 +9,7 @@ namespace Dataplane.Core.Config;
 /// <summary>A Kubernetes Node: where pods live and which pod CIDRs route (or tunnel) to it.</summary>
 public sealed record NodeSpec(string Name, ImmutableSortedDictionary<string, string> Labels,
     ImmutableSortedDictionary<string, string> Annotations, ImmutableArray<IPNetwork> PodCidrs,
-    ImmutableArray<IPAddress> InternalIps, SourceLocation Source);
+    ImmutableArray<IPAddress> InternalIps, SourceLocation Source, NodeTunnelSpec? Tunnel = null);
 
 /// <summary>A Kubernetes Namespace; its labels feed namespace selectors in policy.</summary>
 public sealed record NamespaceSpec(string Name, ImmutableSortedDictionary<string, string> Labels,

@@ -50,7 +50,8 @@ public static class ConfigLoader
             [.. builder.Nodes.Select(n => n.Spec)],
             [.. builder.Namespaces.Select(n => n.Spec)],
             [.. builder.Pods.Select(p => p.Spec)],
-            [.. builder.Policies])
+            [.. builder.Policies],
+            [.. builder.Srv6Vrfs], [.. builder.Srv6EgressPolicies])
         {
             Services = [.. builder.Services],
             EndpointSlices = [.. builder.EndpointSlices],

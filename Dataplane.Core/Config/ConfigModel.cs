@@ -7,7 +7,8 @@ namespace Dataplane.Core.Config;
 /// be consistent. Arrays are in source order: files by ordinal path, then documents within a file.
 /// </summary>
 public sealed record ConfigModel(LocalNodeSpec Local, ImmutableArray<NodeSpec> Nodes,
-    ImmutableArray<NamespaceSpec> Namespaces, ImmutableArray<PodSpec> Pods, ImmutableArray<Policy.PolicySpec> Policies)
+    ImmutableArray<NamespaceSpec> Namespaces, ImmutableArray<PodSpec> Pods, ImmutableArray<Policy.PolicySpec> Policies,
+    ImmutableArray<Srv6VrfSpec> Srv6Vrfs = default, ImmutableArray<Srv6EgressPolicySpec> Srv6EgressPolicies = default)
 {
     public ImmutableArray<ServiceSpec> Services { get; init; } = [];
     public ImmutableArray<EndpointSliceSpec> EndpointSlices { get; init; } = [];

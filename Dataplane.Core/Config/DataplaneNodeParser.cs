@@ -12,7 +12,7 @@ internal static class DataplaneNodeParser
     public static void Parse(ConfigDocument doc, ModelBuilder into)
     {
         var spec = doc.Root.TryGet("spec", out var s) ? s : (YNode?)null;
-        spec?.AllowOnly("routerMac", "interfaces", "neighbors", "routes", "policyEnforcement", "masquerade", "loadBalancing");
+        spec?.AllowOnly("routerMac", "interfaces", "neighbors", "routes", "policyEnforcement", "masquerade", "loadBalancing", "overlay");
 
         var macs = new MacRegistry();
         var routerMac = MacAddress.Derive("router/" + doc.Name);
@@ -50,7 +50,8 @@ internal static class DataplaneNodeParser
             };
         }
 
-        var local = new LocalNodeSpec(doc.Name, routerMac, interfaces, neighbors, routes, doc.Source, enforcement)
+        OverlaySpec? overlay = spec is { } sp6 && sp6.TryGet("overlay", out var ov) ? OverlayParser.Parse(ov, interfaces) : null;
+        var local = new LocalNodeSpec(doc.Name, routerMac, interfaces, neighbors, routes, doc.Source, enforcement, overlay)
         {
             Masquerade = spec is { } sp4 && sp4.TryGet("masquerade", out var mq) ? NatConfigParser.Masquerade(mq) : MasqueradeSpec.Disabled,
             LoadBalancing = spec is { } sp5 && sp5.TryGet("loadBalancing", out var lb) ? NatConfigParser.LoadBalancing(lb) : LoadBalancingSpec.Default,

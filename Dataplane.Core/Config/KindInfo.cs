@@ -22,6 +22,8 @@ internal static class KindRegistry
             new("v1", "Service", Namespaced: true, ServiceParser.Parse),
             new("discovery.k8s.io/v1", "EndpointSlice", Namespaced: true, EndpointSliceParser.Parse),
             new("cilium.io/v2", "CiliumEgressGatewayPolicy", Namespaced: false, EgressGatewayPolicyParser.Parse),
+            new("cilium.io/v2alpha1", "CiliumSRv6VRF", Namespaced: false, Srv6PolicyParser.ParseVrf),
+            new("cilium.io/v2alpha1", "CiliumSRv6EgressPolicy", Namespaced: false, Srv6PolicyParser.ParseEgressPolicy),
         }.ToDictionary(k => (k.ApiVersion, k.Kind));
 
     /// <summary>The apiVersions a kind is known under, to turn "unsupported" into a useful hint.</summary>

@@ -22,7 +22,7 @@ public sealed record RouteSpec(IPNetwork Destination, IPAddress? Via, string? In
 /// <summary>What this node's dataplane owns: our <c>DataplaneNode</c> kind, exactly one per configuration.</summary>
 public sealed record LocalNodeSpec(string Name, MacAddress RouterMac, ImmutableArray<InterfaceSpec> Interfaces,
     ImmutableArray<NeighborSpec> Neighbors, ImmutableArray<RouteSpec> Routes, SourceLocation Source,
-    PolicyEnforcement PolicyEnforcement = PolicyEnforcement.Default)
+    PolicyEnforcement PolicyEnforcement = PolicyEnforcement.Default, OverlaySpec? Overlay = null)
 {
     /// <summary>SNAT of pod traffic leaving the node (off unless spec.masquerade is given).</summary>
     public MasqueradeSpec Masquerade { get; init; } = MasqueradeSpec.Disabled;

@@ -16,6 +16,8 @@ internal sealed class ModelBuilder
     public List<ServiceSpec> Services { get; } = new();
     public List<EndpointSliceSpec> EndpointSlices { get; } = new();
     public List<EgressGatewayPolicySpec> EgressPolicies { get; } = new();
+    public List<Srv6VrfSpec> Srv6Vrfs { get; } = new();
+    public List<Srv6EgressPolicySpec> Srv6EgressPolicies { get; } = new();
 
     /// <summary>Rejects a second object with the same kind, namespace and name, blaming the later one.</summary>
     public void Register(ConfigDocument doc)

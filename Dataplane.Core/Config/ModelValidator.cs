@@ -21,6 +21,7 @@ internal static class ModelValidator
         PodIpsInsideNodeCidrs(m.Pods, nodes);
         LocalMacsDistinct(m.Pods, local);
         ServiceValidator.Validate(m, local.Spec);
+        OverlayValidator.Validate(m, local);
     }
 
     private static ParsedLocalNode SingleLocalNode(ModelBuilder m, SourceLocation origin)

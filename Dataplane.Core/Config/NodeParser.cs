@@ -37,7 +37,7 @@ internal static class NodeParser
 
         into.Nodes.Add(new ParsedNode(
             new NodeSpec(doc.Name, MetadataReader.Labels(doc), MetadataReader.Annotations(doc),
-                cidrs.ToImmutable(), ips.ToImmutable(), doc.Source),
+                cidrs.ToImmutable(), ips.ToImmutable(), doc.Source, OverlayParser.NodeAnnotations(doc)),
             cidrAt.ToImmutable(), ipAt.ToImmutable()));
     }
 

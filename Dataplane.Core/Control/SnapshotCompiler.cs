@@ -12,7 +12,8 @@ namespace Dataplane.Core.Control;
 /// from prefix length alone (LPM), so the order below only matters for resolving gateways:
 /// connected subnets (unresolved until a neighbour is known) → the node's own addresses (host) → static
 /// neighbours → static routes → this node's pod CIDRs (no endpoint unless a pod has the address) → local pods
-/// → peer nodes' pod CIDRs routed natively toward the peer's InternalIP.
+/// → peer nodes' pod CIDRs routed natively toward the peer's InternalIP, or through a tunnel (VXLAN/SRv6, see
+/// <see cref="Overlay.OverlayCompiler"/>).
 /// A peer that cannot be reached through a known neighbour is a config error, not a silent black hole.
 /// Identities, the ipcache and each local endpoint's policy maps come from <see cref="PolicyCompiler"/>.
 /// </summary>
@@ -80,6 +81,7 @@ public static class SnapshotCompiler
         foreach (var peer in model.Nodes)
         {
             if (peer.Name == local.Name) continue;
+            if (Overlay.OverlayCompiler.ModeOf(model, peer) != Overlay.TunnelMode.Native) continue;   // tunnel routes: below
             foreach (var cidr in peer.PodCidrs)
             {
                 var family = cidr.BaseAddress.AddressFamily;
@@ -94,6 +96,7 @@ public static class SnapshotCompiler
             }
         }
         b.Services = Services.ServiceCompiler.Compile(model, b);
+        b.Overlay = Overlay.OverlayCompiler.Compile(model, b, policy);
         return b.Build(previous);
     }
 

@@ -150,7 +150,13 @@ public enum PacketFlags : ushort
     L2Multicast = 1 << 11,
     /// <summary><see cref="PacketMeta.NextHop"/> was chosen before routing (egress gateway steering): routing uses
     /// it instead of a lookup.</summary>
-    NextHopPreset = 1 << 15,
+    NextHopPreset = 1 << 12,
+    /// <summary>Routed to a Tunnel next hop: the overlay encap stage wraps it (<see cref="PacketMeta.NextHop"/> names the hop).</summary>
+    TunnelEncap = 1 << 13,
+    /// <summary>The source identity came with the packet (VXLAN VNI): the identity stage must not look it up.</summary>
+    TunnelIdentity = 1 << 14,
+    /// <summary>Received through the overlay (VXLAN or SRv6) and stripped to its inner packet.</summary>
+    Decapsulated = 1 << 15,
 }
 
 /// <summary>What happens to the packet after the pipeline.</summary>

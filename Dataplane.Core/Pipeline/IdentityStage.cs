@@ -7,7 +7,8 @@ namespace Dataplane.Core.Pipeline;
 
 /// <summary>
 /// ipcache: resolves the security identities of both ends of every IP packet still alive. A packet from a
-/// local endpoint keeps the identity the endpoint stage gave it (the endpoint's own); every other address
+/// local endpoint keeps the identity the endpoint stage gave it (the endpoint's own), one decapsulated from VXLAN
+/// the identity its VNI carried (Cilium's encoding); every other address
 /// goes through the ipcache — pods on any node, node IPs (host / remote-node), policy CIDRs, else world.
 /// </summary>
 public readonly struct IdentityStage : IStage
@@ -26,12 +27,12 @@ public readonly struct IdentityStage : IStage
             seen++;
             if (p.IpVersion == 4)
             {
-                if (p.SrcEndpoint == 0) p.SrcIdentity = ipcache.Lookup4(Addr.Src4(p));
+                if (p.SrcEndpoint == 0 && (p.Flags & PacketFlags.TunnelIdentity) == 0) p.SrcIdentity = ipcache.Lookup4(Addr.Src4(p));
                 p.DstIdentity = ipcache.Lookup4(Addr.Dst4(p));
             }
             else
             {
-                if (p.SrcEndpoint == 0) p.SrcIdentity = ipcache.Lookup6(Addr.Src6(p));
+                if (p.SrcEndpoint == 0 && (p.Flags & PacketFlags.TunnelIdentity) == 0) p.SrcIdentity = ipcache.Lookup6(Addr.Src6(p));
                 p.DstIdentity = ipcache.Lookup6(Addr.Dst6(p));
             }
         }

@@ -8,10 +8,11 @@ using Dataplane.Core.Snapshot;
 namespace Dataplane.Core.Pipeline;
 
 /// <summary>
-/// The stage graph run over each received batch: parse → neighbour responder → endpoint (anti-spoofing) →
-/// conntrack lookup (+ NAT of known connections) → service DNAT (new connections) → identity (ipcache) → egress
-/// gateway steering → route + rewrite → masquerade decision → policy (new connections) → conntrack create (+ SNAT),
-/// then one accounting pass that counts verdicts and emits flow events. The snapshot is
+/// The stage graph run over each received batch: parse → overlay decap (VXLAN/SRv6) → neighbour responder →
+/// endpoint (anti-spoofing) → conntrack lookup (+ NAT of known connections) → service DNAT (new connections) →
+/// identity (ipcache) → egress gateway steering → route + rewrite → masquerade decision → policy (new connections)
+/// → conntrack create (+ SNAT) → overlay encap, then one accounting pass that counts verdicts and emits flow
+/// events. The snapshot is
 /// loaded once per batch, so a config swap takes effect at the next batch and never mid-batch.
 /// </summary>
 public sealed class PacketPipeline(SnapshotHolder snapshots)
@@ -25,6 +26,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         c.Batches++;
         context.NowSeconds = ClockSeconds(batch);
         Run<ParseStage>(batch, snapshot, context);
+        Run<Overlay.OverlayDecapStage>(batch, snapshot, context);
         Run<NeighborStage>(batch, snapshot, context);
         Run<EndpointStage>(batch, snapshot, context);
         Run<ConntrackStage>(batch, snapshot, context);
@@ -35,6 +37,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         Run<MasqueradeStage>(batch, snapshot, context);
         Run<PolicyStage>(batch, snapshot, context);
         Run<ConntrackCommitStage>(batch, snapshot, context);
+        Run<Overlay.OverlayEncapStage>(batch, snapshot, context);
         Account(batch, context);
         context.Conntrack?.Collect(context.NowSeconds, context.CollectBudget);
     }

@@ -10,7 +10,7 @@ namespace Dataplane.Core.Pipeline;
 
 /// <summary>
 /// IP forwarding: LPM on the destination, then act on the next hop — hand to the host, deliver to a local pod,
-/// or send to a neighbour — with TTL/hop-limit decrement (incremental IPv4 checksum), VLAN tags removed and the
+/// send to a neighbour, or mark for the overlay encap stage (Tunnel) — with TTL/hop-limit decrement (incremental IPv4 checksum), VLAN tags removed and the
 /// Ethernet addresses rewritten. Multicast and link-local destinations go to the host stack.
 /// </summary>
 public readonly struct RouteStage : IStage
@@ -65,20 +65,19 @@ public readonly struct RouteStage : IStage
             uint nh = result[i];
             if (nh == Lpm4.NotFound) { p.Drop(DropReason.FibLookupFailed); continue; }
             p.NextHop = nh;
-            Forward(ref p, in nextHops[nh]);
+            Forward(ref p, in nextHops[nh], nh);
         }
         return seen;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Forward(ref PacketMeta p, in NextHop nh)
+    private static unsafe void Forward(ref PacketMeta p, in NextHop nh, uint index)
     {
         switch (nh.Kind)
         {
             case NextHopKind.Host: p.Verdict = PacketVerdict.Local; return;
             case NextHopKind.Unresolved: p.Drop(DropReason.FibLookupFailed); return;
             case NextHopKind.NoEndpoint: p.Drop(DropReason.NoMatchingLocalContainerFound); return;
-            case NextHopKind.Tunnel: p.Drop(DropReason.NoTunnelOrEncapsulationEndpoint); return;
         }
         byte* ip = p.Data + p.L3Offset;
         if (p.IpVersion == 4)
@@ -97,6 +96,18 @@ public readonly struct RouteStage : IStage
             ip[7]--;
         }
         if (p.L3Offset != HeaderSizes.Ethernet) StripVlan(ref p);
+        if (nh.Kind == NextHopKind.Tunnel)
+        {
+            // Policy and conntrack see the inner packet; the overlay encap stage adds the outer headers and the
+            // underlay Ethernet header last. OutPort is the underlay port the next hop names (the encap stage
+            // sets the peer's own).
+            p.NextHop = index;
+            p.Flags |= PacketFlags.TunnelEncap;
+            p.OutPort = nh.Port;
+            p.DstEndpoint = 0;
+            p.Verdict = PacketVerdict.Tx;
+            return;
+        }
         Unsafe.WriteUnaligned(p.Data, nh.EthWord0);
         Unsafe.WriteUnaligned(p.Data + 8, nh.EthWord1);
         p.OutPort = nh.Port;

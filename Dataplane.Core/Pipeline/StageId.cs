@@ -14,4 +14,6 @@ public enum StageId : byte
     Service = 8,
     EgressGateway = 9,
     Masquerade = 10,
+    OverlayDecap = 11,
+    OverlayEncap = 12,
 }

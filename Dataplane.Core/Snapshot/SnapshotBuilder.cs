@@ -25,6 +25,8 @@ public sealed class SnapshotBuilder
     public Policy.PolicyState? Policy { get; set; }
     /// <summary>Services, masquerade and egress gateway; null = none.</summary>
     public Services.ServiceState? Services { get; set; }
+    /// <summary>Compiled overlay (tunnel peers, SIDs); empty = none.</summary>
+    public Overlay.OverlayState Overlay { get; set; } = Dataplane.Core.Overlay.OverlayState.Empty;
 
     public IReadOnlyList<PortInfo> Ports => _ports;
 
@@ -115,6 +117,7 @@ public sealed class SnapshotBuilder
             RouterMac, VxlanPort, NodeName, Policy, routes)
         {
             Services = Services ?? Dataplane.Core.Services.ServiceState.Empty,
+            Overlay = Overlay,
         };
     }
 }

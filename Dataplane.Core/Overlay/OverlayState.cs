@@ -1,0 +1,68 @@
+using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
+
+namespace Dataplane.Core.Overlay;
+
+/// <summary>
+/// The compiled overlay, immutable and hung off the datapath snapshot: tunnel peers (by endpoint address), the
+/// local SID table, this node's own underlay addresses (which VXLAN packets are for us), which VNIs are valid
+/// identities, and the addresses ICMP errors are sent from. <see cref="Empty"/> disables everything.
+/// </summary>
+public sealed class OverlayState
+{
+    /// <summary>VXLAN's overhead over the inner IP packet with an IPv4 / IPv6 outer header: outer IP + UDP + VXLAN +
+    /// the inner Ethernet header (the underlay MTU counts the outer IP packet).</summary>
+    public const int VxlanOverhead4 = 20 + 8 + 8 + 14, VxlanOverhead6 = 40 + 8 + 8 + 14;
+
+    public static OverlayState Empty { get; } = new();
+
+    public OverlayState(
+        ImmutableArray<TunnelPeer> peers = default,
+        ImmutableArray<LocalSid> sids = default,
+        ImmutableArray<UInt128> localAddresses = default,
+        ImmutableArray<(UInt128 Prefix, int Length)> locators = default,
+        IEnumerable<uint>? validIdentities = null,
+        uint icmpSource4 = 0,
+        UInt128 icmpSource6 = default)
+    {
+        Peers = peers.IsDefault ? [] : [.. peers];
+        Sids = sids.IsDefault ? [] : [.. sids];
+        PeerIndex = new AddressIndex([.. Peers.Select((p, i) => (p.Endpoint, i))]);
+        SidIndex = new AddressIndex([.. Sids.Select((s, i) => (s.Sid, i))]);
+        var local = localAddresses.IsDefault ? [] : localAddresses;
+        LocalAddresses = new AddressIndex([.. local.Select((a, i) => (a, i))]);
+        Locators = locators.IsDefault ? [] : [.. locators.Select(l => (l.Prefix, l.Length == 0 ? UInt128.Zero : UInt128.MaxValue << (128 - l.Length)))];
+        foreach (uint id in validIdentities ?? [])
+            if (id < (1u << 16)) _validVni[id >> 6] |= 1UL << (int)(id & 63);
+        IcmpSource4 = icmpSource4;
+        IcmpSource6 = icmpSource6;
+    }
+
+    private readonly ulong[] _validVni = new ulong[1 << 10];
+
+    /// <summary>Indexed by <see cref="PeerIndex"/> results.</summary>
+    public TunnelPeer[] Peers { get; }
+    public AddressIndex PeerIndex { get; }
+    public LocalSid[] Sids { get; }
+    public AddressIndex SidIndex { get; }
+    public AddressIndex LocalAddresses { get; }
+    /// <summary>Locator prefixes as (prefix, mask): an address inside one that is no SID is dropped with 185.</summary>
+    public (UInt128 Prefix, UInt128 Mask)[] Locators { get; }
+    /// <summary>Source of ICMP errors we generate (0 / zero = none of that family: such packets are dropped).</summary>
+    public uint IcmpSource4 { get; }
+    public UInt128 IcmpSource6 { get; }
+
+    /// <summary>True when a received VNI names a known security identity (Cilium carries the source identity in it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsValidVni(uint vni) => vni < (1u << 16) && (_validVni[vni >> 6] & (1UL << (int)(vni & 63))) != 0;
+
+    /// <summary>True when <paramref name="a"/> falls inside one of our SRv6 locators.</summary>
+    public bool InLocator(UInt128 a)
+    {
+        foreach (var (prefix, mask) in Locators)
+            if ((a & mask) == prefix) return true;
+        return false;
+    }
+
+    public bool HasSids => Sids.Length > 0 || Locators.Length > 0;
+}
