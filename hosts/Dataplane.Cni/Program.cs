@@ -5,12 +5,14 @@ using Dataplane.Cni.Cni;
 // dataplane-cni: the CNI plugin (spec 1.0.0). The runtime sets CNI_* variables and writes the network
 // configuration on stdin; the result or a CNI error goes to stdout, diagnostics to stderr.
 string stdin = "";
+// Runtimes log our messages: keep quotes readable instead of \u0027-escaped.
+var Json = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 try
 {
     if (Console.IsInputRedirected) stdin = Console.In.ReadToEnd();
     var env = CniEnv.Read(Environment.GetEnvironmentVariable);
     var result = CniPlugin.Execute(env, stdin);
-    if (result is not null) Console.Out.WriteLine(result.ToJsonString());
+    if (result is not null) Console.Out.WriteLine(result.ToJsonString(Json));
     return 0;
 }
 catch (CniException e)
@@ -24,7 +26,7 @@ catch (Exception e) when (e is IOException or UnauthorizedAccessException or Inv
 
 int Fail(int code, string msg, string? details)
 {
-    Console.Out.WriteLine(CniResult.Error(RequestedVersion(stdin), code, msg, details).ToJsonString());
+    Console.Out.WriteLine(CniResult.Error(RequestedVersion(stdin), code, msg, details).ToJsonString(Json));
     Console.Error.WriteLine($"dataplane-cni: {msg}{(details is null ? "" : $": {details}")}");
     return 1;
 }
