@@ -59,7 +59,7 @@ public sealed record NetConf(string CniVersion, string Name, string AgentSocket,
                 foreach (var s in arr)
                 {
                     string text = s?.GetValueKind() == JsonValueKind.String ? s.GetValue<string>() : "";
-                    if (!IPNetwork.TryParse(text, out var net))
+                    if (!IPNetwork.TryParse(text, out var net) || HasHostBits(text, net))
                         throw new CniException(CniCode.InvalidNetworkConfig, $"ipam.subnets: '{s?.ToJsonString()}' is not a network CIDR");
                     int hostBits = (net.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128) - net.PrefixLength;
                     if (hostBits < 2) throw new CniException(CniCode.InvalidNetworkConfig, $"ipam.subnets: {net} leaves no room for pods");
@@ -88,6 +88,10 @@ public sealed record NetConf(string CniVersion, string Name, string AgentSocket,
         }
         return labels;
     }
+
+    /// <summary>"198.18.64.1/24" names an address, not a subnet: refused rather than silently masked.</summary>
+    private static bool HasHostBits(string text, IPNetwork net) =>
+        !IPAddress.TryParse(text.Split('/')[0], out var given) || !given.Equals(net.BaseAddress);   // TryParse masks them away
 
     private static string? Str(JsonObject o, string key)
     {
