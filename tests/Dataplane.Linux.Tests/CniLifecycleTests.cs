@@ -143,12 +143,14 @@ public sealed class CniLifecycleTests(ITestOutputHelper output)
         finally { output.WriteLine(again.Output); }
     }
 
-    [Fact]
-    public void PodsAddedAndRemovedAtRuntimeCostTheOthersNoPacket()
+    [Theory]
+    [InlineData("af_packet")]
+    [InlineData("af_xdp")]
+    public void PodsAddedAndRemovedAtRuntimeCostTheOthersNoPacket(string backend)
     {
         RequireRoot();
         using var node = new CniNode();
-        var agent = node.StartAgent();
+        var agent = node.StartAgent(backend);
         try
         {
             // Ports are numbered by namespace/name: "m-middle" sorts between the two, so adding it renumbers z-server's port.

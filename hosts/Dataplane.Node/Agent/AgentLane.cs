@@ -23,6 +23,8 @@ internal sealed class AgentLane : IDisposable
     private PortWorker? _worker;
     private PollWaiter? _waiter;
     private ulong _txNoPortRetired;
+    private volatile bool _pauseRequested;
+    private readonly ManualResetEventSlim _paused = new(false), _resume = new(false);
 
     public AgentLane(int queue, DatapathSnapshot initial, int conntrackFlows, int pollSleepMicros, XdpUmem? umem)
     {
@@ -75,6 +77,12 @@ internal sealed class AgentLane : IDisposable
         int sleep = _options.PollSleepMicros, spin = _options.SpinBeforeSleep;
         while (!token.IsCancellationRequested)
         {
+            if (_pauseRequested)
+            {
+                _paused.Set();
+                while (!_resume.Wait(10) && !token.IsCancellationRequested) { }
+                _resume.Reset();
+            }
             var plan = Volatile.Read(ref _pending);
             if (plan is not null && !ReferenceEquals(plan, _current)) Adopt(plan);
             var worker = _worker;
@@ -84,6 +92,33 @@ internal sealed class AgentLane : IDisposable
             if (sleep <= 0) continue;
             if (++empty < spin) { System.Threading.Thread.SpinWait(8); continue; }
             _waiter!.Wait(sleep);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> while the worker holds still between two polls. AF_XDP sockets of a lane
+    /// share its UMEM's free list, which the worker uses without locks: opening or closing a socket (which fills
+    /// or drains its rings from that list) must not run beside it. Packets wait in the rings meanwhile.
+    /// </summary>
+    public void WhilePaused(Action action)
+    {
+        if (Thread is not { IsAlive: true })
+        {
+            action();
+            return;
+        }
+        _pauseRequested = true;
+        try
+        {
+            while (!_paused.Wait(10))
+                if (!Thread.IsAlive) break;
+            action();
+        }
+        finally
+        {
+            _pauseRequested = false;
+            _paused.Reset();
+            _resume.Set();
         }
     }
 
@@ -119,5 +154,7 @@ internal sealed class AgentLane : IDisposable
         _worker?.Dispose();
         _waiter?.Dispose();
         Context.Conntrack?.Dispose();
+        _paused.Dispose();
+        _resume.Dispose();
     }
 }

@@ -109,6 +109,7 @@ public sealed class NodeAgent : IDisposable
         _log.WriteLine($"agent: generation {Generation}, {Snapshot.Endpoints.Count(e => e is not null)} endpoint(s); watching {_options.ConfigDir}");
 
         ApiServer? api = null;
+        bool stopped;
         try
         {
             if (_options.SocketPath.Length > 0)
@@ -141,17 +142,11 @@ public sealed class NodeAgent : IDisposable
         }
         finally
         {
+            // Also when the API cannot start: no worker may outlive this method (its sockets are disposed after it).
             cts.Cancel();
             api?.Dispose();
+            stopped = JoinWorkers();
         }
-
-        bool stopped = true;
-        foreach (var lane in _lanes)
-            if (lane.Thread is { } t && !t.Join(TimeSpan.FromSeconds(10)))
-            {
-                _log.WriteLine($"run: worker {lane.Queue} did not stop within 10 s");
-                stopped = false;
-            }
         CounterReport.PollKernelStats(this);
         CounterReport.Print(_log, "exit", this);
         if (!stopped) return 1;
@@ -161,6 +156,18 @@ public sealed class NodeAgent : IDisposable
             return 1;
         }
         return 0;
+    }
+
+    private bool JoinWorkers()
+    {
+        bool stopped = true;
+        foreach (var lane in _lanes)
+            if (lane.Thread is { } t && !t.Join(TimeSpan.FromSeconds(10)))
+            {
+                _log.WriteLine($"run: worker {lane.Queue} did not stop within 10 s");
+                stopped = false;
+            }
+        return stopped;
     }
 
     /// <summary>Re-reads the directory; a file that does not validate is reported and changes nothing.</summary>

@@ -40,14 +40,16 @@ internal sealed class PortTable(RunOptions options, IReadOnlyList<AgentLane> lan
             {
                 for (int q = 0; q < lanes.Count; q++)
                 {
-                    queues[q] = Runner.Open(options, q, lanes[q].Umem, _programs, p, lanes.Count, out fds[q], out string mode);
+                    string mode = "";
+                    OnLane(q, () => queues[q] = Runner.Open(options, q, lanes[q].Umem, _programs, p, lanes.Count, out fds[q], out mode));
                     log.WriteLine($"run: port {p.Id} {p.Name} ({p.Kind}){(lanes.Count > 1 ? $" queue {q}" : "")}: {mode}");
                 }
                 _open[p.Name] = new Opened(p.Name, p.Kind, queues, fds);
             }
             catch (Exception e) when (e is Dataplane.Linux.Interop.LinuxException or IOException or InvalidOperationException)
             {
-                foreach (var port in queues) port?.Dispose();
+                for (int q = 0; q < queues.Length; q++)
+                    if (queues[q] is { } port) OnLane(q, port.Dispose);
                 DropProgram(p.Name);
                 log.WriteLine($"run: port {p.Id} {p.Name}: cannot attach: {e.Message}");
             }
@@ -97,10 +99,17 @@ internal sealed class PortTable(RunOptions options, IReadOnlyList<AgentLane> lan
     public void Close(string name)
     {
         if (!_open.Remove(name, out var o)) return;
-        foreach (var port in o.Queues) port.Dispose();
+        for (int q = 0; q < o.Queues.Length; q++) OnLane(q, o.Queues[q].Dispose);
         DropProgram(name);
         log.WriteLine($"run: port {name}: detached");
         log.Flush();
+    }
+
+    /// <summary>AF_XDP sockets touch their lane's UMEM when opened and closed: only while that worker holds still.</summary>
+    private void OnLane(int q, Action action)
+    {
+        if (lanes[q].Umem is null) action();
+        else lanes[q].WhilePaused(action);
     }
 
     private void DropProgram(string name)

@@ -62,10 +62,10 @@ public sealed class CniNode : IDisposable
     public string NetConf(string version = "1.0.0", string extra = "") =>
         $$"""{"cniVersion":"{{version}}","name":"{{NetworkName}}","type":"dataplane-cni","agentSocket":"{{SocketPath}}","ipam":{"dataDir":"{{IpamDir}}"}{{extra}}}""";
 
-    public Background StartAgent(params string[] extra)
+    public Background StartAgent(string backend = "af_packet")
     {
         var b = new Background("ip", ["netns", "exec", DataplaneNs, "dotnet", Tool("dataplane-node.dll"), "run", "--config", ConfigDir,
-            "--backend", "af_packet", "--ct-max", "4096", "--socket", SocketPath, "--state-dir", StateDir, .. extra]);
+            "--backend", backend, "--ct-max", "4096", "--socket", SocketPath, "--state-dir", StateDir]);
         lock (_children) _children.Add(b);
         if (!b.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)))
             throw new InvalidOperationException("agent did not start:\n" + b.Output);
