@@ -59,6 +59,6 @@ internal static class StatusReport
             portList, endpoints, ctEntries, ctCapacity, c.RxPackets, c.TxPackets, c.LocalPackets, c.TotalDrops, drops);
     }
 
-    private static string FormatMac(ulong mac) =>
+    public static string FormatMac(ulong mac) =>
         string.Join(':', Enumerable.Range(0, 6).Select(i => ((mac >> (40 - 8 * i)) & 0xff).ToString("x2")));
 }

@@ -41,8 +41,7 @@ internal sealed class ApiServer : IDisposable
         {
             var s = agent.Snapshot;
             var node = agent.NodeSpec;
-            return Results.Ok(new NodeInfo(s.NodeName, [.. node.PodCidrs.Select(c => c.ToString())],
-                string.Join(':', Enumerable.Range(0, 6).Select(i => ((s.RouterMac >> (40 - 8 * i)) & 0xff).ToString("x2"))), s.Generation));
+            return Results.Ok(new NodeInfo(s.NodeName, [.. node.PodCidrs.Select(c => c.ToString())], StatusReport.FormatMac(s.RouterMac), s.Generation));
         });
         app.MapPut("/v1/endpoints", (EndpointRegistration reg) =>
         {
