@@ -107,8 +107,16 @@ public sealed class PodmanCniTests(ITestOutputHelper output)
         private readonly string _dir;
         public string Image { get; }
 
+        /// <summary>
+        /// What podman writes outside its --root/--runroot/--tmpdir whatever the flags: libcni's result cache and the
+        /// image library's blob-info cache. Removed afterwards when this test created them.
+        /// </summary>
+        private static readonly string[] HostDirs = ["/var/lib/cni", "/var/lib/containers"];
+        private readonly string[] _createdHere;
+
         public Podman(CniNode node)
         {
+            _createdHere = HostDirs.Where(d => !Directory.Exists(d)).ToArray();
             _node = node;
             _dir = Path.Combine(node.Dir, "podman");
             Image = $"localhost/dpt-bb-{node.Suffix}:1";
@@ -137,7 +145,7 @@ public sealed class PodmanCniTests(ITestOutputHelper output)
 
         public Sh.Result Run(params string[] args) =>
             Sh.Run(Slow, "env", [$"CONTAINERS_CONF={Path.Combine(_dir, "containers.conf")}", "nsenter", $"--net={CniNode.NetnsPath(_node.DataplaneNs)}",
-                "podman", "--root", Path.Combine(_dir, "root"), "--runroot", Path.Combine(_dir, "runroot"), "--runtime", "runc",
+                "podman", "--root", Path.Combine(_dir, "root"), "--runroot", Path.Combine(_dir, "runroot"), "--tmpdir", Path.Combine(_dir, "tmp"), "--runtime", "runc",
                 "--cgroup-manager=cgroupfs", "--cni-config-dir", Path.Combine(_dir, "net.d"), .. args]);
 
         public string Must(params string[] args)
@@ -161,6 +169,10 @@ public sealed class PodmanCniTests(ITestOutputHelper output)
             // Storage mounts podman may leave behind, deepest first, so the directory can be deleted.
             foreach (var mount in File.ReadAllLines("/proc/mounts").Select(l => l.Split(' ')[1]).Where(m => m.StartsWith(_dir, StringComparison.Ordinal)).OrderByDescending(m => m.Length))
                 Sh.Run("umount", "-l", mount);
+            foreach (var d in _createdHere)
+            {
+                try { Directory.Delete(d, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            }
         }
     }
 }
