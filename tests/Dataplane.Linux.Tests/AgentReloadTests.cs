@@ -87,6 +87,13 @@ public sealed class AgentReloadTests(ITestOutputHelper output)
             Assert.NotNull(afterBad.LastConfigError);
             Assert.Matches(@"zz-broken\.yaml:1[45]:\d+", afterBad.LastConfigError!.Message);
             Assert.False(Ping(topo, client, server, 2).Ok, "the bad file's allow-all was applied:\n" + fwd.Output);
+            // `dataplane-node status` shows it too.
+            var cli = Sh.Run(Short, "dotnet", Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll"), "status", "--socket", socket);
+            Assert.True(cli.Ok, cli.Output);
+            Assert.Matches(@"config:      last error at .*zz-broken\.yaml:\d+:\d+", cli.Output);
+            Assert.Matches(@"drop POLICY_DENIED \(133\): [1-9]", cli.Output);
+            Assert.Contains("backend:     af_packet", cli.Output);
+            Assert.Matches(@"endpoints:   2\n.*default/client", cli.Output);
 
             // Fixing the directory (bad file gone, policy removed) applies the next generation: pings pass again.
             File.Delete(broken);
