@@ -186,8 +186,9 @@ public sealed class NodeAgent : IDisposable
             {
                 ReportError(e.Message);
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                // A file vanished or became unreadable between listing and reading: reported, the next change retries.
                 ReportError($"{_options.ConfigDir}: {e.Message}");
             }
             _log.Flush();
