@@ -143,6 +143,35 @@ public sealed class CniLifecycleTests(ITestOutputHelper output)
         finally { output.WriteLine(again.Output); }
     }
 
+    [Fact]
+    public void DualStackNodeGivesPodsAnAddressOfEachFamilyAndRoutesBoth()
+    {
+        RequireRoot();
+        using var node = new CniNode(podCidrV6: "fd00:18:100::/64");
+        var agent = node.StartAgent();
+        try
+        {
+            string aNs = node.NewPodNamespace("a6"), bNs = node.NewPodNamespace("b6");
+            node.Add("c-a", aNs);
+            var add = node.Plugin("ADD", "c-b", CniNode.NetnsPath(bNs), "eth0", node.NetConf());
+            Assert.True(add.ExitCode == 0, add.Stdout + add.Stderr);
+            var ips = add.Json["ips"]!.AsArray().Select(i => i!["address"]!.GetValue<string>()).ToList();
+            Assert.Equal(2, ips.Count);
+            Assert.StartsWith("198.18.100.", ips[0]);
+            Assert.StartsWith("fd00:18:100::", ips[1]);
+            Assert.Equal("fd00:18:100::1", add.Json["ips"]![1]!["gateway"]!.GetValue<string>());
+            Assert.Equal("::/0", add.Json["routes"]![1]!["dst"]!.GetValue<string>());
+            foreach (var ip in ips)
+            {
+                var ping = node.Exec(aNs, Short, "ping", "-c", "3", "-i", "0.2", "-W", "2", ip.Split('/')[0]);
+                Assert.True(ping.Ok && ping.Output.Contains("ttl=63"), ping.Output + agent.Output);
+            }
+            Assert.Equal(0, node.Plugin("CHECK", "c-b", CniNode.NetnsPath(bNs), "eth0", node.NetConf()).ExitCode);
+            Assert.Equal(2, Assert.Single(node.Status().Endpoints, e => e.Name == "c-b").Ips.Count);
+        }
+        finally { output.WriteLine(agent.Output); }
+    }
+
     [Theory]
     [InlineData("af_packet")]
     [InlineData("af_xdp")]

@@ -29,7 +29,9 @@ public sealed class CniNode : IDisposable
     private readonly List<string> _podNamespaces = [];
     private readonly List<Background> _children = [];
 
-    public CniNode(string extraYaml = "")
+    /// <param name="extraYaml">More documents for the config directory (start with "---").</param>
+    /// <param name="podCidrV6">Makes the node dual-stack with this IPv6 pod CIDR (from fd00::/8).</param>
+    public CniNode(string extraYaml = "", string? podCidrV6 = null)
     {
         DataplaneNs = $"dpt-cd-{Suffix}";
         Dir = Path.Combine(Path.GetTempPath(), $"dpt-cni-{Suffix}");
@@ -40,7 +42,7 @@ public sealed class CniNode : IDisposable
                 apiVersion: v1
                 kind: Node
                 metadata: {"{"}name: dp{"}"}
-                spec: {"{"}podCIDRs: ["{PodCidr}"]{"}"}
+                spec: {"{"}podCIDRs: ["{PodCidr}"{(podCidrV6 is null ? "" : $", \"{podCidrV6}\"")}]{"}"}
                 status: {"{"}addresses: [{"{"}type: InternalIP, address: 198.18.0.1{"}"}]{"}"}
                 ---
                 apiVersion: dataplane.io/v1alpha1
