@@ -63,7 +63,9 @@ public sealed class AgentEndpointTests : IDisposable
         Assert.Contains("already used by pod shop/cache", taken.Message);
         var twice = Assert.Throws<ConfigException>(() => EndpointMerger.Merge(Model, [Reg("c1", "a", "198.18.100.7"), Reg("c2", "b", "198.18.100.7")], _dir));
         Assert.Contains("shop/a", twice.Message);
-        var foreign = Assert.Throws<ConfigException>(() => EndpointMerger.Merge(Model, [Reg("c1", "web", "198.18.7.1")], _dir));
+        var samePod = Assert.Throws<ConfigException>(() => EndpointMerger.Merge(Model, [Reg("c1", "db", "198.18.100.7"), Reg("c2", "db", "198.18.100.8")], _dir));
+        Assert.Contains("shop/db is already attached as c1/eth0", samePod.Message);
+                var foreign = Assert.Throws<ConfigException>(() => EndpointMerger.Merge(Model, [Reg("c1", "web", "198.18.7.1")], _dir));
         Assert.Contains("not inside the pod CIDRs", foreign.Message);
     }
 

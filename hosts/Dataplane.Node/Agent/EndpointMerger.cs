@@ -23,9 +23,14 @@ public static class EndpointMerger
         foreach (var p in pods)
             foreach (var ip in p.Ips) owners[ip] = $"{p.Namespace}/{p.Name}";
 
+        var registered = new Dictionary<(string, string), EndpointRegistration>();
         foreach (var r in registrations)
         {
             var at = new SourceLocation(Path.Combine(stateDir, "endpoints", $"{r.ContainerId}/{r.IfName}"), 0, 0);
+            // One endpoint per pod: a second sandbox (or interface) of the same pod waits until the first is deleted.
+            if (registered.TryGetValue((r.Namespace, r.Name), out var first))
+                throw new ConfigException(at, $"endpoint {r.Namespace}/{r.Name} is already attached as {first.ContainerId}/{first.IfName}");
+            registered[(r.Namespace, r.Name)] = r;
             var ips = r.Ips.Select(IPAddress.Parse).ToImmutableArray();
             if (!MacAddress.TryParse(r.Mac, out var mac))
                 throw new ConfigException(at, $"endpoint {r.Namespace}/{r.Name}: '{r.Mac}' is not a MAC address");
