@@ -1,10 +1,11 @@
 using System.CommandLine;
 using Dataplane.Core.Config;
+using Dataplane.Node.Api;
 using Dataplane.Node.Replay;
 using Dataplane.Node.Run;
 using Dataplane.Linux.AfXdp;
 
-// dataplane-node: the node host. Verbs: replay (offline pcap through the real pipeline), run (forward on interfaces).
+// dataplane-node: the node host. Verbs: replay (offline pcap through the real pipeline), run (the node agent), status (ask the agent).
 var root = new RootCommand("Dataplane node: userspace packet dataplane with Cilium semantics");
 
 var configOpt = new Option<DirectoryInfo>("--config") { Description = "Directory of YAML (Node, Pod, DataplaneNode …)", Required = true };
@@ -45,9 +46,11 @@ var xdpModeOpt = new Option<string>("--xdp-mode") { Description = "af_xdp: attac
 xdpModeOpt.AcceptOnlyFromAmong("auto", "native", "generic");
 var queuesOpt = new Option<int>("--queues") { Description = "Queues per interface, one worker thread each", DefaultValueFactory = _ => 1 };
 var ctMaxOpt = new Option<int>("--ct-max") { Description = "Connections tracked per worker (a full table drops new connections with CT_MAP_INSERTION_FAILED)", DefaultValueFactory = _ => RunOptions.DefaultConntrackFlows };
-var run = new Command("run", "Forward packets between the configured interfaces until SIGTERM/SIGINT, then print counters")
+var socketOpt = new Option<string>("--socket") { Description = "The agent's API socket (unix); empty = no API", DefaultValueFactory = _ => AgentSocket.DefaultPath };
+var stateDirOpt = new Option<string>("--state-dir") { Description = "Where endpoints registered by the CNI plugin are kept across restarts", DefaultValueFactory = _ => RunOptions.DefaultStateDir };
+var run = new Command("run", "The node agent: forward between the node's and its pods' interfaces, follow the config directory and the CNI plugin's endpoints, serve the local API; until SIGTERM/SIGINT")
 {
-    runConfigOpt, backendOpt, sleepOpt, statsOpt, xdpModeOpt, queuesOpt, ctMaxOpt,
+    runConfigOpt, backendOpt, sleepOpt, statsOpt, xdpModeOpt, queuesOpt, ctMaxOpt, socketOpt, stateDirOpt,
 };
 run.SetAction(parse =>
 {
@@ -57,7 +60,11 @@ run.SetAction(parse =>
         return Runner.Run(new RunOptions(parse.GetValue(runConfigOpt)!.FullName, backend,
             Math.Max(0, parse.GetValue(sleepOpt)), Math.Max(0, parse.GetValue(statsOpt)),
             parse.GetValue(xdpModeOpt) switch { "native" => XdpAttachMode.Native, "generic" => XdpAttachMode.Generic, _ => XdpAttachMode.Auto },
-            Math.Clamp(parse.GetValue(queuesOpt), 1, 64), Math.Clamp(parse.GetValue(ctMaxOpt), 1, 1 << 26)), Console.Out);
+            Math.Clamp(parse.GetValue(queuesOpt), 1, 64), Math.Clamp(parse.GetValue(ctMaxOpt), 1, 1 << 26))
+        {
+            SocketPath = parse.GetValue(socketOpt) ?? "",
+            StateDir = parse.GetValue(stateDirOpt)!,
+        }, Console.Out);
     }
     catch (ConfigException e)
     {
@@ -74,12 +81,12 @@ root.Subcommands.Add(run);
 var inputFileOpt = new Option<string>("--input-file") { Description = "Read flows from this file of hubble JSON lines (e.g. replay --flows); '-' for stdin", Required = true };
 var verdictOpt = new Option<string?>("--verdict") { Description = "Show only flows with this verdict (FORWARDED, DROPPED)" };
 var podOpt = new Option<string?>("--pod") { Description = "Show only flows from or to this pod: NAMESPACE/NAME, NAME (default namespace) or NAMESPACE/" };
-var outputOpt = new Option<string>("--output", "-o") { Description = "json (hubble observe -o json lines) or compact (one readable line per flow)", DefaultValueFactory = _ => "compact" };
-outputOpt.AcceptOnlyFromAmong("json", "compact");
+var flowOutputOpt = new Option<string>("--output", "-o") { Description = "json (hubble observe -o json lines) or compact (one readable line per flow)", DefaultValueFactory = _ => "compact" };
+flowOutputOpt.AcceptOnlyFromAmong("json", "compact");
 var followOpt = new Option<bool>("--follow", "-f") { Description = "Keep waiting for new flows at the end of the input until interrupted" };
 var observe = new Command("observe", "Show flow events (Hubble's JSON format) filtered by verdict and pod")
 {
-    inputFileOpt, verdictOpt, podOpt, outputOpt, followOpt,
+    inputFileOpt, verdictOpt, podOpt, flowOutputOpt, followOpt,
 };
 observe.SetAction(parse =>
 {
@@ -91,7 +98,7 @@ observe.SetAction(parse =>
     {
         using TextReader input = path == "-" ? Console.In : new Dataplane.Node.Observe.TailReader(path);
         Dataplane.Node.Observe.FlowPrinter.Copy(input, Console.Out, Console.Error, filter,
-            parse.GetValue(outputOpt) == "json", parse.GetValue(followOpt), cts.Token);
+            parse.GetValue(flowOutputOpt) == "json", parse.GetValue(followOpt), cts.Token);
         return 0;
     }
     catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -101,4 +108,14 @@ observe.SetAction(parse =>
     }
 });
 root.Subcommands.Add(observe);
+
+var statusSocketOpt = new Option<string>("--socket") { Description = "The agent's API socket", DefaultValueFactory = _ => AgentSocket.DefaultPath };
+var outputOpt = new Option<string>("--output", "-o") { Description = "table or json", DefaultValueFactory = _ => "table" };
+outputOpt.AcceptOnlyFromAmong("table", "json");
+var status = new Command("status", "Ask the running agent: backend, interfaces, endpoints, generation, conntrack, drops, last config error")
+{
+    statusSocketOpt, outputOpt,
+};
+status.SetAction(parse => StatusCommand.Run(parse.GetValue(statusSocketOpt)!, parse.GetValue(outputOpt) == "json", Console.Out, Console.Error));
+root.Subcommands.Add(status);
 return root.Parse(args).Invoke();

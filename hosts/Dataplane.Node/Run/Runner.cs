@@ -19,136 +19,39 @@ public enum Backend { AfPacket, AfXdp }
 public sealed record RunOptions(string ConfigDir, Backend Backend, int PollSleepMicros, int StatsIntervalSeconds,
     XdpAttachMode XdpMode = XdpAttachMode.Auto, int Queues = 1, int ConntrackMaxFlows = RunOptions.DefaultConntrackFlows)
 {
+    /// <summary>The agent's API socket; empty = no API.</summary>
+    public string SocketPath { get; init; } = Api.AgentSocket.DefaultPath;
+
+    /// <summary>Where registered endpoints are kept across restarts.</summary>
+    public string StateDir { get; init; } = DefaultStateDir;
+
+    public const string DefaultStateDir = "/var/lib/dataplane";
+
     /// <summary>Cilium's default TCP CT map size (--bpf-ct-global-tcp-max), per worker here.</summary>
     public const int DefaultConntrackFlows = 524288;
 }
 
 /// <summary>
-/// `dataplane-node run`: compiles the config, opens a port per node interface and per local pod interface that
-/// exists in this network namespace, and forwards until SIGTERM/SIGINT; prints the counters on exit, on SIGUSR1,
-/// and every <see cref="RunOptions.StatsIntervalSeconds"/> when set. One worker thread per queue: worker q
-/// receives from queue q of every interface and transmits on queue q's sockets (AF_XDP: the interface's rx queue
-/// q, one UMEM per worker; AF_PACKET: the q-th socket of a PACKET_FANOUT hash group per interface).
+/// `dataplane-node run`: the node agent (<see cref="Agent.NodeAgent"/>): forwards on the node's interfaces and
+/// its pods' interfaces, follows the config directory and the endpoints the CNI plugin registers, serves the
+/// local API, until SIGTERM/SIGINT. This class opens one port per backend.
 /// </summary>
 public static class Runner
 {
-    private const int SIGUSR1 = 10;
+    public static int Run(RunOptions options, TextWriter log, CancellationToken stop = default) =>
+        Agent.NodeAgent.Run(options, log, stop);
 
-    private sealed class Lane(int queue)
-    {
-        public int Queue { get; } = queue;
-        public List<IPort> Ports { get; } = [];
-        public List<int> Fds { get; } = [];
-        public XdpUmem? Umem;
-        public PollWaiter? Waiter;
-        public PortWorker? Worker;
-        public Thread? Thread;
-    }
-
-    public static int Run(RunOptions options, TextWriter log, CancellationToken stop = default)
-    {
-        var model = ConfigLoader.LoadDirectory(options.ConfigDir);
-        var snapshot = SnapshotCompiler.Compile(model);
-        int queues = Math.Max(1, options.Queues);
-
-        var lanes = new List<Lane>();
-        var programs = new Dictionary<ushort, XdpProgram>();
-        try
-        {
-            var present = snapshot.Ports.Where(p => NetDevice.Exists(p.Name)).ToList();
-            foreach (var p in snapshot.Ports.Except(present))
-                log.WriteLine($"run: port {p.Id} {p.Name}: no such interface here, skipped");
-            if (present.Count == 0)
-            {
-                log.WriteLine("run: none of the configured interfaces exists; nothing to forward");
-                return 1;
-            }
-            var pipeline = new PacketPipeline(new SnapshotHolder(snapshot));
-            for (int q = 0; q < queues; q++)
-            {
-                var lane = new Lane(q);
-                lanes.Add(lane);
-                var byId = new IPort?[snapshot.Ports.Length];
-                // AF_XDP: one UMEM per worker, shared by all its sockets, so forwarding between ports is zero copy.
-                if (options.Backend == Backend.AfXdp) lane.Umem = new XdpUmem(present.Count * 8192);
-                foreach (var p in present)
-                {
-                    IPort port = Open(options, lane, programs, p, queues, out int fd, out string mode);
-                    byId[p.Id] = port;
-                    lane.Ports.Add(port);
-                    lane.Fds.Add(fd);
-                    log.WriteLine($"run: port {p.Id} {p.Name} ({p.Kind}){(queues > 1 ? $" queue {q}" : "")}: {mode}");
-                }
-                lane.Waiter = new PollWaiter(lane.Fds);
-                lane.Worker = new PortWorker(pipeline, new WorkerContext(q, conntrack: new ConntrackTable(options.ConntrackMaxFlows)), lane.Ports, byId,
-                    new WorkerOptions { PollSleepMicros = options.PollSleepMicros }, lane.Waiter);
-            }
-
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
-            using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
-            using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cts.Cancel(); });
-            using var onUsr1 = PosixSignalRegistration.Create((PosixSignal)SIGUSR1, c => { c.Cancel = true; Print(log, "stats", lanes); });
-
-            Exception? failure = null;
-            foreach (var lane in lanes)
-            {
-                var worker = lane.Worker!;
-                lane.Thread = new Thread(() =>
-                {
-                    try { worker.Run(cts.Token); }
-                    catch (Exception e) { failure = e; cts.Cancel(); }
-                }) { Name = $"dp-worker-{lane.Queue}", IsBackground = true };
-                lane.Thread.Start();
-            }
-            int portCount = lanes[0].Ports.Count;
-            log.WriteLine($"run: forwarding on {portCount} port(s), backend {Name(options.Backend)}, {queues} worker(s), poll sleep {options.PollSleepMicros} us; SIGUSR1 prints counters, SIGTERM stops");
-            log.Flush();
-
-            var interval = options.StatsIntervalSeconds > 0 ? TimeSpan.FromSeconds(options.StatsIntervalSeconds) : Timeout.InfiniteTimeSpan;
-            while (!cts.Token.WaitHandle.WaitOne(interval))
-                Print(log, "stats", lanes);
-            foreach (var lane in lanes)
-                if (!lane.Thread!.Join(TimeSpan.FromSeconds(10)))
-                {
-                    log.WriteLine($"run: worker {lane.Queue} did not stop within 10 s");
-                    return 1;
-                }
-            foreach (var port in lanes.SelectMany(l => l.Ports))
-            {
-                (port as AfPacketPort)?.PollKernelStats();
-                (port as AfXdpPort)?.PollKernelStats();
-            }
-            Print(log, "exit", lanes);
-            if (failure is not null)
-            {
-                log.WriteLine($"run: worker failed: {failure}");
-                return 1;
-            }
-            return 0;
-        }
-        finally
-        {
-            foreach (var lane in lanes)
-            {
-                lane.Worker?.Dispose();
-                lane.Waiter?.Dispose();
-                foreach (var port in lane.Ports) port.Dispose();
-            }
-            foreach (var program in programs.Values) program.Dispose();
-            foreach (var lane in lanes) lane.Umem?.Dispose();
-        }
-    }
-
-    private static IPort Open(RunOptions options, Lane lane, Dictionary<ushort, XdpProgram> programs, PortInfo p, int queues,
+    /// <summary>Opens queue <paramref name="queue"/> of interface <paramref name="p"/> on the configured backend.</summary>
+    internal static IPort Open(RunOptions options, int queue, XdpUmem? umem, Dictionary<string, XdpProgram> programs, PortInfo p, int queues,
         out int fd, out string mode)
     {
         switch (options.Backend)
         {
             case Backend.AfXdp:
                 // One XDP program (and XSKMAP) per interface, shared by its queues' sockets.
-                if (!programs.TryGetValue(p.Id, out var program))
-                    programs[p.Id] = program = new XdpProgram(NetDevice.IndexOf(p.Name), options.XdpMode);
-                var xsk = new AfXdpPort(p.Id, p.Name, lane.Umem!, new AfXdpOptions { Queue = (uint)lane.Queue }, program);
+                if (!programs.TryGetValue(p.Name, out var program))
+                    programs[p.Name] = program = new XdpProgram(NetDevice.IndexOf(p.Name), options.XdpMode);
+                var xsk = new AfXdpPort(p.Id, p.Name, umem!, new AfXdpOptions { Queue = (uint)queue }, program);
                 fd = xsk.Fd;
                 mode = xsk.Describe();
                 return xsk;
@@ -164,32 +67,4 @@ public static class Runner
     }
 
     public static string Name(Backend b) => b == Backend.AfPacket ? "af_packet" : "af_xdp";
-
-    /// <summary>Prints the counters summed over the workers: totals, drops by Cilium reason, per-port figures (may be slightly stale).</summary>
-    private static void Print(TextWriter log, string what, List<Lane> lanes)
-    {
-        var c = new WorkerCounters();
-        ulong noPort = 0;
-        foreach (var lane in lanes)
-        {
-            if (lane.Worker is null) continue;
-            c.Add(lane.Worker.Context.Counters);
-            noPort += lane.Worker.TxNoPort;
-        }
-        lock (log)
-        {
-            log.WriteLine($"{what}: rx {c.RxPackets} packets ({c.RxBytes} bytes), tx {c.TxPackets}, local {c.LocalPackets}, dropped {c.TotalDrops}, tx-no-port {noPort}");
-            for (int r = 0; r < c.Drops.Length; r++)
-                if (c.Drops[r] != 0)
-                    log.WriteLine($"{what}:   drop {DropReasonNames.Describe((DropReason)r)} ({r}): {c.Drops[r]}");
-            foreach (var lane in lanes)
-                foreach (var p in lane.Ports)
-                {
-                    var s = p.Stats;
-                    string q = lanes.Count > 1 ? $" queue {lane.Queue}" : "";
-                    log.WriteLine($"{what}:   port {p.Name}{q}: rx {s.RxPackets}, tx {s.TxPackets}, tx-dropped {s.TxDropped}, rx-skipped {s.RxSkipped}, kernel-drops {s.KernelDrops}");
-                }
-            log.Flush();
-        }
-    }
 }

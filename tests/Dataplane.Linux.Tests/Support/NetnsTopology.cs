@@ -118,7 +118,7 @@ public sealed class NetnsTopology : IDisposable
     public Background StartForwarder(string backend, params string[] extra)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
-        return Start(DataplaneNs, ["dotnet", dll, "run", "--config", ConfigDir, "--backend", backend, .. extra]);
+        return Start(DataplaneNs, ["dotnet", dll, "run", "--config", ConfigDir, "--backend", backend, .. PodTopology.AgentArgs(ConfigDir), .. extra]);
     }
 
     public void Dispose()

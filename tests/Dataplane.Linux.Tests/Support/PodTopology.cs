@@ -100,10 +100,16 @@ public sealed class PodTopology : IDisposable
         return b;
     }
 
-    public Background StartForwarder(string backend)
+    /// <summary>The agent's socket and state under the (per-run) config directory, so parallel agents never share them.</summary>
+    public static string[] AgentArgs(string configDir) =>
+        ["--socket", SocketOf(configDir), "--state-dir", Path.Combine(configDir, ".agent")];
+
+    public static string SocketOf(string configDir) => Path.Combine(configDir, ".agent", "agent.sock");
+
+    public Background StartForwarder(string backend, params string[] extra)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
-        return Start(DataplaneNs, "dotnet", dll, "run", "--config", ConfigDir, "--backend", backend, "--ct-max", "4096");
+        return Start(DataplaneNs, ["dotnet", dll, "run", "--config", ConfigDir, "--backend", backend, "--ct-max", "4096", .. AgentArgs(ConfigDir), .. extra]);
     }
 
     public void Dispose()

@@ -1,0 +1,124 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Dataplane.Cni.Ipam;
+using Dataplane.Cni.Link;
+using Dataplane.Node.Api;
+
+namespace Dataplane.Cni.Cni;
+
+/// <summary>
+/// ADD / DEL / CHECK / VERSION of the dataplane's CNI plugin. One attachment = (CNI_CONTAINERID, CNI_IFNAME):
+/// its addresses in the IPAM store, its veth pair, its registration with the agent. ADD undoes what it did
+/// when a later step fails; DEL removes whatever of the three is left and succeeds when nothing is.
+/// </summary>
+public static class CniPlugin
+{
+    private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>Runs one command; returns what to print on stdout (null: nothing) or throws <see cref="CniException"/>.</summary>
+    public static JsonObject? Execute(CniEnv env, string stdin)
+    {
+        switch (env.Command)
+        {
+            case "VERSION":
+                var v = NetConf.Parse(stdin.Trim().Length == 0 ? "{}" : stdin, versionOnly: true);
+                return new JsonObject { ["cniVersion"] = v.CniVersion, ["supportedVersions"] = new JsonArray([.. CniVersions.Supported.Select(s => (JsonNode)s)]) };
+            case "ADD":
+                env.Require(netns: true);
+                return Add(env, NetConf.Parse(stdin));
+            case "DEL":
+                env.Require(netns: false);
+                Del(env, NetConf.Parse(stdin));
+                return null;
+            case "CHECK":
+                env.Require(netns: true);
+                Check(env, NetConf.Parse(stdin));
+                return null;
+            default:
+                throw new CniException(CniCode.InvalidEnvironment, $"CNI_COMMAND '{env.Command}' is not one of ADD, DEL, CHECK, VERSION");
+        }
+    }
+
+    private static JsonObject Add(CniEnv env, NetConf conf)
+    {
+        RequireNetns(env);
+        using var agent = new AgentClient(conf.AgentSocket);
+        var node = agent.Node();
+        var subnets = Subnets(conf, node);
+        string ns = env.Arg("K8S_POD_NAMESPACE") ?? conf.Namespace;
+        string name = env.Arg("K8S_POD_NAME") ?? env.ContainerId[..Math.Min(12, env.ContainerId.Length)];
+        string hostIf = HostIf(env);
+
+        using var ipam = new HostLocalIpam(conf.DataDir, conf.Name, LockWait);
+        var ips = ipam.Allocate(subnets, env.ContainerId, env.IfName);
+        try
+        {
+            var link = PodLink.Create(env.Netns, env.IfName, hostIf, conf.Mtu, ips);
+            try
+            {
+                agent.Register(new EndpointRegistration(env.ContainerId, env.IfName, ns, name, new Dictionary<string, string>(conf.Labels),
+                    env.Netns, hostIf, link.PodMac, [.. ips.Select(a => a.Address.ToString())]));
+            }
+            catch
+            {
+                PodLink.Delete(env.Netns, env.IfName, hostIf);
+                throw;
+            }
+            return CniResult.Build(conf.CniVersion, hostIf, link.HostMac, env.IfName, link.PodMac, env.Netns, ips);
+        }
+        catch
+        {
+            ipam.Release(env.ContainerId, env.IfName);
+            throw;
+        }
+    }
+
+    private static void Del(CniEnv env, NetConf conf)
+    {
+        using var ipam = new HostLocalIpam(conf.DataDir, conf.Name, LockWait);
+        using var agent = new AgentClient(conf.AgentSocket);
+        CniException? agentDown = null;
+        try { agent.Unregister(env.ContainerId, env.IfName); }
+        catch (CniException e) when (e.Code == CniCode.TryAgainLater) { agentDown = e; }
+        PodLink.Delete(env.Netns, env.IfName, HostIf(env));
+        // While the agent still holds the endpoint its addresses stay allocated, so no other pod gets them; the retried DEL frees them.
+        if (agentDown is not null) throw agentDown;
+        ipam.Release(env.ContainerId, env.IfName);
+    }
+
+    private static void Check(CniEnv env, NetConf conf)
+    {
+        if (conf.CniVersion is "0.1.0" or "0.2.0" or "0.3.0" or "0.3.1")
+            throw new CniException(CniCode.IncompatibleVersion, $"CHECK is not defined for cniVersion {conf.CniVersion} (0.4.0 and later)");
+        RequireNetns(env);
+        using var agent = new AgentClient(conf.AgentSocket);
+        var subnets = Subnets(conf, agent.Node());
+        List<HostLocalIpam.Allocation> ips;
+        using (var ipam = new HostLocalIpam(conf.DataDir, conf.Name, LockWait))
+            ips = ipam.Find(subnets, env.ContainerId, env.IfName);
+        if (ips.Count == 0) throw new CniException(CniCode.Other, $"no address is allocated to {env.ContainerId}/{env.IfName}");
+        var reg = agent.Find(env.ContainerId, env.IfName)
+            ?? throw new CniException(CniCode.Other, $"the agent has no endpoint {env.ContainerId}/{env.IfName}");
+        if (!reg.Ips.Order().SequenceEqual(ips.Select(a => a.Address.ToString()).Order()))
+            throw new CniException(CniCode.Other, $"the agent's endpoint has {string.Join(",", reg.Ips)}, IPAM holds {string.Join(",", ips.Select(a => a.Address))}");
+        if (PodLink.Verify(env.Netns, env.IfName, HostIf(env), ips) is { } problem)
+            throw new CniException(CniCode.Other, problem);
+    }
+
+    private static string HostIf(CniEnv env) => PodLink.HostName($"{env.ContainerId}/{env.IfName}");
+
+    private static void RequireNetns(CniEnv env)
+    {
+        if (!File.Exists(env.Netns)) throw new CniException(CniCode.ContainerUnknown, $"network namespace {env.Netns} does not exist");
+    }
+
+    /// <summary>The configured subnets, or else this node's pod CIDRs as the agent knows them.</summary>
+    private static IReadOnlyList<IPNetwork> Subnets(NetConf conf, NodeInfo node)
+    {
+        if (conf.Subnets.Count > 0) return conf.Subnets;
+        var cidrs = node.PodCidrs.Select(c => IPNetwork.Parse(c)).ToList();
+        if (cidrs.Count == 0)
+            throw new CniException(CniCode.InvalidNetworkConfig, $"node {node.Name} has no pod CIDR and ipam.subnets is not set");
+        return cidrs;
+    }
+}

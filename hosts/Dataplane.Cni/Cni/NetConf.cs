@@ -1,0 +1,108 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Dataplane.Cni.Cni;
+
+/// <summary>
+/// The network configuration on stdin (one plugin entry of a conflist, as the runtime passes it). Ours:
+/// <code>
+/// { "cniVersion": "1.0.0", "name": "pods", "type": "dataplane-cni",
+///   "agentSocket": "/run/dataplane/agent.sock",   // optional
+///   "namespace": "default",                        // pods without K8S_POD_NAMESPACE
+///   "mtu": 1500,
+///   "ipam": { "subnets": ["198.18.64.0/24"], "dataDir": "/var/lib/dataplane/ipam" } }  // subnets default: the node's pod CIDRs
+/// </code>
+/// Unknown top-level keys are ignored, as the spec asks; labels come from runtimeConfig/args "cni.labels".
+/// </summary>
+public sealed record NetConf(string CniVersion, string Name, string AgentSocket, string Namespace, int Mtu,
+    IReadOnlyList<IPNetwork> Subnets, string DataDir, IReadOnlyDictionary<string, string> Labels, JsonObject Raw)
+{
+    public const string DefaultDataDir = "/var/lib/dataplane/ipam";
+
+    public static NetConf Parse(string json, bool versionOnly = false)
+    {
+        JsonObject root;
+        try
+        {
+            root = JsonNode.Parse(json) as JsonObject
+                ?? throw new CniException(CniCode.DecodeFailure, "network configuration is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new CniException(CniCode.DecodeFailure, "network configuration is not valid JSON", e.Message);
+        }
+        string version = Str(root, "cniVersion") ?? (versionOnly ? CniVersions.Current : "0.1.0");
+        if (!CniVersions.IsSupported(version))
+            throw new CniException(CniCode.IncompatibleVersion, $"cniVersion {version} is not supported",
+                $"supported: {string.Join(", ", CniVersions.Supported)}");
+        if (versionOnly) return new NetConf(version, "", "", "", 0, [], "", new Dictionary<string, string>(), root);
+
+        string name = Str(root, "name") ?? throw new CniException(CniCode.InvalidNetworkConfig, "\"name\" is required");
+        if (name.Length == 0 || name.Contains('/') || name == "." || name == "..")
+            throw new CniException(CniCode.InvalidNetworkConfig, $"network name '{name}' is not usable as a directory name");
+        int mtu = 1500;
+        if (root["mtu"] is JsonNode m && (!TryInt(m, out mtu) || mtu is < 576 or > 65535))
+            throw new CniException(CniCode.InvalidNetworkConfig, "\"mtu\" must be a number between 576 and 65535");
+
+        var subnets = new List<IPNetwork>();
+        string dataDir = DefaultDataDir;
+        if (root["ipam"] is JsonNode ipamNode)
+        {
+            if (ipamNode is not JsonObject ipam) throw new CniException(CniCode.InvalidNetworkConfig, "\"ipam\" must be an object");
+            if (Str(ipam, "type") is { } t)
+                throw new CniException(CniCode.UnsupportedField, $"ipam.type '{t}': this plugin allocates addresses itself (omit ipam.type)");
+            dataDir = Str(ipam, "dataDir") ?? dataDir;
+            if (ipam["subnets"] is JsonNode sn)
+            {
+                if (sn is not JsonArray arr) throw new CniException(CniCode.InvalidNetworkConfig, "ipam.subnets must be an array of CIDRs");
+                foreach (var s in arr)
+                {
+                    string text = s?.GetValueKind() == JsonValueKind.String ? s.GetValue<string>() : "";
+                    if (!IPNetwork.TryParse(text, out var net) || HasHostBits(text, net))
+                        throw new CniException(CniCode.InvalidNetworkConfig, $"ipam.subnets: '{s?.ToJsonString()}' is not a network CIDR");
+                    int hostBits = (net.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128) - net.PrefixLength;
+                    if (hostBits < 2) throw new CniException(CniCode.InvalidNetworkConfig, $"ipam.subnets: {net} leaves no room for pods");
+                    subnets.Add(net);
+                }
+            }
+        }
+        return new NetConf(version, name, Str(root, "agentSocket") ?? Dataplane.Node.Api.AgentSocket.DefaultPath,
+            Str(root, "namespace") ?? "default", mtu, subnets, dataDir, ReadLabels(root), root);
+    }
+
+    /// <summary>CNI's label convention: "labels": [{"key","value"}] under runtimeConfig or args.cni.</summary>
+    private static Dictionary<string, string> ReadLabels(JsonObject root)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var list in new[] { root["runtimeConfig"]?["labels"], root["args"]?["cni"]?["labels"] })
+        {
+            if (list is null) continue;
+            if (list is not JsonArray arr) throw new CniException(CniCode.InvalidNetworkConfig, "labels must be an array of {key, value}");
+            foreach (var item in arr)
+            {
+                string? k = item is JsonObject o ? Str(o, "key") : null, v = item is JsonObject o2 ? Str(o2, "value") : null;
+                if (k is null || v is null) throw new CniException(CniCode.InvalidNetworkConfig, $"label {item?.ToJsonString()} needs string key and value");
+                labels[k] = v;
+            }
+        }
+        return labels;
+    }
+
+    /// <summary>"198.18.64.1/24" names an address, not a subnet: refused rather than silently masked.</summary>
+    private static bool HasHostBits(string text, IPNetwork net) =>
+        !IPAddress.TryParse(text.Split('/')[0], out var given) || !given.Equals(net.BaseAddress);   // TryParse masks them away
+
+    private static string? Str(JsonObject o, string key)
+    {
+        if (o[key] is not JsonNode n) return null;
+        if (n.GetValueKind() != JsonValueKind.String) throw new CniException(CniCode.InvalidNetworkConfig, $"\"{key}\" must be a string");
+        return n.GetValue<string>();
+    }
+
+    private static bool TryInt(JsonNode n, out int value)
+    {
+        value = 0;
+        return n.GetValueKind() == JsonValueKind.Number && n.AsValue().TryGetValue(out value);
+    }
+}

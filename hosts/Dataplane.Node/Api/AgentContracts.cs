@@ -1,0 +1,84 @@
+using System.Net.Sockets;
+
+// Shared source: compiled into dataplane-node (server) and dataplane-cni (client), so both sides agree on the wire.
+namespace Dataplane.Node.Api;
+
+/// <summary>
+/// A pod's interface as the CNI plugin created it. Key: (ContainerId, IfName), as CNI keys attachments.
+/// Labels come from the CNI runtime (args.cni.labels) when it knows them; the agent adds the YAML Pod's labels
+/// when a Pod of the same namespace/name is in the config directory.
+/// </summary>
+public sealed record EndpointRegistration(
+    string ContainerId,
+    string IfName,
+    string Namespace,
+    string Name,
+    Dictionary<string, string> Labels,
+    string Netns,
+    string HostInterface,
+    string Mac,
+    List<string> Ips);
+
+/// <summary>What the agent answers a registration with: the identity the endpoint got, the labels it was given.</summary>
+public sealed record EndpointResult(string Namespace, string Name, string HostInterface, uint Identity,
+    Dictionary<string, string> Labels, long Generation);
+
+/// <summary>The node as the agent sees it: what the CNI plugin needs to address a pod.</summary>
+public sealed record NodeInfo(string Name, List<string> PodCidrs, string RouterMac, long Generation);
+
+/// <summary>An error answer of the API.</summary>
+public sealed record ApiError(string Error);
+
+public sealed record PortStatus(int Id, string Name, string Kind, bool Attached, ulong RxPackets, ulong TxPackets, ulong TxDropped);
+
+public sealed record EndpointStatus(string Namespace, string Name, string HostInterface, string Mac, List<string> Ips,
+    uint Identity, string Source);
+
+public sealed record ConfigErrorStatus(string Message, DateTimeOffset At);
+
+public sealed record AgentStatus(
+    string Node,
+    string Backend,
+    string Mode,
+    int Workers,
+    long Generation,
+    DateTimeOffset LastApplied,
+    ConfigErrorStatus? LastConfigError,
+    List<PortStatus> Ports,
+    List<EndpointStatus> Endpoints,
+    long ConntrackEntries,
+    long ConntrackCapacity,
+    ulong RxPackets,
+    ulong TxPackets,
+    ulong LocalPackets,
+    ulong DroppedPackets,
+    Dictionary<string, ulong> DropsByReason);
+
+/// <summary>How clients reach the agent's API: HTTP/1.1 over its unix socket.</summary>
+public static class AgentSocket
+{
+    public const string DefaultPath = "/run/dataplane/agent.sock";
+
+    /// <summary>An HTTP client whose every connection goes to <paramref name="socketPath"/>.</summary>
+    public static HttpClient CreateClient(string socketPath, TimeSpan timeout)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, ct) =>
+            {
+                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await s.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
+                    return new NetworkStream(s, ownsSocket: true);
+                }
+                catch
+                {
+                    s.Dispose();
+                    throw;
+                }
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = new Uri("http://agent/"), Timeout = timeout };
+    }
+}

@@ -1,0 +1,58 @@
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace Dataplane.Node.Api;
+
+/// <summary>`dataplane-node status`: asks the running agent over its socket and prints what it answers.</summary>
+public static class StatusCommand
+{
+    public static int Run(string socketPath, bool json, TextWriter output, TextWriter error)
+    {
+        AgentStatus? s;
+        string raw;
+        try
+        {
+            using var http = AgentSocket.CreateClient(socketPath, TimeSpan.FromSeconds(10));
+            raw = http.GetStringAsync("v1/status").GetAwaiter().GetResult();
+            s = JsonSerializer.Deserialize<AgentStatus>(raw, JsonSerializerOptions.Web);
+        }
+        catch (Exception e) when (e is HttpRequestException or SocketException or TaskCanceledException or JsonException)
+        {
+            error.WriteLine($"error: no agent answers on {socketPath}: {e.Message}");
+            return 1;
+        }
+        if (s is null)
+        {
+            error.WriteLine($"error: empty answer from {socketPath}");
+            return 1;
+        }
+        if (json)
+        {
+            output.WriteLine(raw);
+            return 0;
+        }
+        Print(s, output);
+        return 0;
+    }
+
+    private static void Print(AgentStatus s, TextWriter o)
+    {
+        o.WriteLine($"node:        {s.Node}");
+        o.WriteLine($"backend:     {s.Backend} ({s.Mode}), {s.Workers} worker(s)");
+        o.WriteLine($"generation:  {s.Generation} (policy revision), applied {s.LastApplied:u}");
+        o.WriteLine(s.LastConfigError is { } err
+            ? $"config:      last error at {err.At:u}: {err.Message}"
+            : "config:      ok");
+        o.WriteLine($"conntrack:   {s.ConntrackEntries} / {s.ConntrackCapacity} entries");
+        o.WriteLine($"packets:     rx {s.RxPackets}, tx {s.TxPackets}, to host {s.LocalPackets}, dropped {s.DroppedPackets}");
+        foreach (var (reason, count) in s.DropsByReason.OrderByDescending(d => d.Value))
+            o.WriteLine($"  drop {reason}: {count}");
+        o.WriteLine($"interfaces:  {s.Ports.Count}");
+        foreach (var p in s.Ports)
+            o.WriteLine($"  {p.Id,3} {p.Name,-16} {p.Kind,-9} {(p.Attached ? "attached" : "absent"),-8} rx {p.RxPackets} tx {p.TxPackets} tx-dropped {p.TxDropped}");
+        o.WriteLine($"endpoints:   {s.Endpoints.Count}");
+        foreach (var e in s.Endpoints)
+            o.WriteLine($"  {e.Namespace}/{e.Name,-24} identity {e.Identity,-6} {e.HostInterface,-16} {e.Mac} {string.Join(",", e.Ips)} ({e.Source})");
+    }
+}
