@@ -48,9 +48,13 @@ var queuesOpt = new Option<int>("--queues") { Description = "Queues per interfac
 var ctMaxOpt = new Option<int>("--ct-max") { Description = "Connections tracked per worker (a full table drops new connections with CT_MAP_INSERTION_FAILED)", DefaultValueFactory = _ => RunOptions.DefaultConntrackFlows };
 var socketOpt = new Option<string>("--socket") { Description = "The agent's API socket (unix); empty = no API", DefaultValueFactory = _ => AgentSocket.DefaultPath };
 var stateDirOpt = new Option<string>("--state-dir") { Description = "Where endpoints registered by the CNI plugin are kept across restarts", DefaultValueFactory = _ => RunOptions.DefaultStateDir };
+var flowsFileOpt = new Option<string>("--flows-file") { Description = "Write every packet's flow event as a hubble JSON line to this file, rotated at 10 MB (5 backups); read it with `observe`", DefaultValueFactory = _ => "" };
+var metricsPortOpt = new Option<int>("--metrics-port") { Description = "Serve Prometheus metrics (Cilium's names) on this TCP port; 0 = off", DefaultValueFactory = _ => 0 };
+var metricsAddressOpt = new Option<string>("--metrics-address") { Description = "Address the metrics endpoint listens on", DefaultValueFactory = _ => "127.0.0.1" };
 var run = new Command("run", "The node agent: forward between the node's and its pods' interfaces, follow the config directory and the CNI plugin's endpoints, serve the local API; until SIGTERM/SIGINT")
 {
     runConfigOpt, backendOpt, sleepOpt, statsOpt, xdpModeOpt, queuesOpt, ctMaxOpt, socketOpt, stateDirOpt,
+    flowsFileOpt, metricsPortOpt, metricsAddressOpt,
 };
 run.SetAction(parse =>
 {
@@ -64,6 +68,9 @@ run.SetAction(parse =>
         {
             SocketPath = parse.GetValue(socketOpt) ?? "",
             StateDir = parse.GetValue(stateDirOpt)!,
+            FlowsFile = parse.GetValue(flowsFileOpt) is { Length: > 0 } ff ? Path.GetFullPath(ff) : "",
+            MetricsPort = Math.Clamp(parse.GetValue(metricsPortOpt), 0, 65535),
+            MetricsAddress = parse.GetValue(metricsAddressOpt)!,
         }, Console.Out);
     }
     catch (ConfigException e)
@@ -78,7 +85,8 @@ run.SetAction(parse =>
     }
 });
 root.Subcommands.Add(run);
-var inputFileOpt = new Option<string>("--input-file") { Description = "Read flows from this file of hubble JSON lines (e.g. replay --flows); '-' for stdin", Required = true };
+var inputFileOpt = new Option<string?>("--input-file") { Description = "Read flows from this file of hubble JSON lines (replay --flows, run --flows-file); '-' for stdin; default: the running agent's flow file" };
+var observeSocketOpt = new Option<string>("--socket") { Description = "The agent's API socket (to find its flow file)", DefaultValueFactory = _ => AgentSocket.DefaultPath };
 var verdictOpt = new Option<string?>("--verdict") { Description = "Show only flows with this verdict (FORWARDED, DROPPED)" };
 var podOpt = new Option<string?>("--pod") { Description = "Show only flows from or to this pod: NAMESPACE/NAME, NAME (default namespace) or NAMESPACE/" };
 var flowOutputOpt = new Option<string>("--output", "-o") { Description = "json (hubble observe -o json lines) or compact (one readable line per flow)", DefaultValueFactory = _ => "compact" };
@@ -86,11 +94,12 @@ flowOutputOpt.AcceptOnlyFromAmong("json", "compact");
 var followOpt = new Option<bool>("--follow", "-f") { Description = "Keep waiting for new flows at the end of the input until interrupted" };
 var observe = new Command("observe", "Show flow events (Hubble's JSON format) filtered by verdict and pod")
 {
-    inputFileOpt, verdictOpt, podOpt, flowOutputOpt, followOpt,
+    inputFileOpt, verdictOpt, podOpt, flowOutputOpt, followOpt, observeSocketOpt,
 };
 observe.SetAction(parse =>
 {
-    string path = parse.GetValue(inputFileOpt)!;
+    string? path = parse.GetValue(inputFileOpt) ?? Dataplane.Node.Observe.AgentFlows.FileOf(parse.GetValue(observeSocketOpt)!, Console.Error);
+    if (path is null) return 1;
     var filter = Dataplane.Node.Observe.FlowFilter.Create(parse.GetValue(verdictOpt), parse.GetValue(podOpt));
     using var cts = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };

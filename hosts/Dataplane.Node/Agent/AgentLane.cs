@@ -26,11 +26,12 @@ internal sealed class AgentLane : IDisposable
     private volatile bool _pauseRequested;
     private readonly ManualResetEventSlim _paused = new(false), _resume = new(false);
 
-    public AgentLane(int queue, DatapathSnapshot initial, int conntrackFlows, int pollSleepMicros, XdpUmem? umem)
+    public AgentLane(int queue, DatapathSnapshot initial, int conntrackFlows, int pollSleepMicros, XdpUmem? umem,
+        Dataplane.Core.Flows.FlowRing? flows = null)
     {
         Queue = queue;
         Umem = umem;
-        Context = new WorkerContext(queue, conntrack: new ConntrackTable(conntrackFlows));
+        Context = new WorkerContext(queue, flows, new ConntrackTable(conntrackFlows));
         _pipeline = new PacketPipeline(new SnapshotHolder(initial));
         _options = new WorkerOptions { PollSleepMicros = pollSleepMicros };
     }

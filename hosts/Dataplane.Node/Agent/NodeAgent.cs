@@ -21,6 +21,8 @@ public sealed class NodeAgent : IDisposable
     private const int SIGUSR1 = 10;
     /// <summary>AF_XDP: UMEM frames per port (fill + rx + tx + completion rings of 2048) and ports of room for pods attached later.</summary>
     private const int XdpFramesPerPort = 8192, XdpSparePorts = 4;
+    /// <summary>Flow events each worker can hold until the exporter drains them (every 20 ms); beyond that they are counted as lost.</summary>
+    private const int FlowRingSize = 1 << 16;
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(200), PollInterval = TimeSpan.FromSeconds(1);
 
     private readonly RunOptions _options;
@@ -51,7 +53,8 @@ public sealed class NodeAgent : IDisposable
         {
             // AF_XDP: one UMEM per worker, shared by all its sockets, so forwarding between ports is zero copy.
             var umem = options.Backend == Backend.AfXdp ? new XdpUmem((present + XdpSparePorts) * XdpFramesPerPort) : null;
-            _lanes.Add(new AgentLane(q, snapshot, options.ConntrackMaxFlows, options.PollSleepMicros, umem));
+            var flows = options.FlowsFile.Length > 0 ? new Dataplane.Core.Flows.FlowRing(FlowRingSize) : null;
+            _lanes.Add(new AgentLane(q, snapshot, options.ConntrackMaxFlows, options.PollSleepMicros, umem, flows));
         }
         _ports = new PortTable(options, _lanes, log);
     }
@@ -109,9 +112,25 @@ public sealed class NodeAgent : IDisposable
         _log.WriteLine($"agent: generation {Generation}, {Snapshot.Endpoints.Count(e => e is not null)} endpoint(s); watching {_options.ConfigDir}");
 
         ApiServer? api = null;
+        Observe.FlowExporter? flows = null;
+        Observe.MetricsEndpoint? metrics = null;
         bool stopped;
         try
         {
+            if (_options.FlowsFile.Length > 0)
+            {
+                flows = new Observe.FlowExporter([.. _lanes.Select(l => l.Context.Flows!)], () => Snapshot, _options.FlowsFile);
+                FlowsFile = flows.Path;
+                _log.WriteLine($"agent: flow events to {flows.Path}");
+            }
+            if (_options.MetricsPort > 0)
+            {
+                var registry = Prometheus.Metrics.NewCustomRegistry();
+                _ = new Observe.CiliumMetrics(registry, MetricsSample);
+                metrics = new Observe.MetricsEndpoint(_options.MetricsAddress, _options.MetricsPort, registry);
+                MetricsUrl = metrics.Url;
+                _log.WriteLine($"agent: metrics on {metrics.Url}");
+            }
             if (_options.SocketPath.Length > 0)
             {
                 api = ApiServer.Start(this, _options.SocketPath);
@@ -145,7 +164,9 @@ public sealed class NodeAgent : IDisposable
             // Also when the API cannot start: no worker may outlive this method (its sockets are disposed after it).
             cts.Cancel();
             api?.Dispose();
+            metrics?.Dispose();
             stopped = JoinWorkers();
+            flows?.Dispose();
         }
         CounterReport.PollKernelStats(this);
         CounterReport.Print(_log, "exit", this);
@@ -269,6 +290,21 @@ public sealed class NodeAgent : IDisposable
             return;
         }
         foreach (var name in stale) _ports.Close(name);
+    }
+
+    /// <summary>Where flow events go (null = not exported) and where metrics are served (null = off).</summary>
+    public string? FlowsFile { get; private set; }
+    public string? MetricsUrl { get; private set; }
+
+    private static readonly string[] StageNames = Enum.GetNames<Dataplane.Core.Pipeline.StageId>();
+
+    private Observe.MetricsSample MetricsSample()
+    {
+        var c = CounterReport.Sum(this, out _);
+        long entries = 0, capacity = 0;
+        foreach (var lane in _lanes)
+            if (lane.Context.Conntrack is { } ct) { entries += ct.Count; capacity += ct.Capacity; }
+        return new Observe.MetricsSample(c, entries, capacity, Generation, StageNames);
     }
 
     internal AgentStatus Status() => StatusReport.Build(this, _ports, _apply, _lastError, _applied);

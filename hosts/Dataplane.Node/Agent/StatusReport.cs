@@ -56,7 +56,8 @@ internal static class StatusReport
         var o = agent.Options;
         string mode = o.Backend == Backend.AfXdp ? $"af_xdp, xdp-mode {o.XdpMode.ToString().ToLowerInvariant()}" : "af_packet, tpacket_v3";
         return new AgentStatus(snapshot.NodeName, Runner.Name(o.Backend), mode, agent.Lanes.Count, snapshot.Generation, applied, lastError,
-            portList, endpoints, ctEntries, ctCapacity, c.RxPackets, c.TxPackets, c.LocalPackets, c.TotalDrops, drops);
+            portList, endpoints, ctEntries, ctCapacity, c.RxPackets, c.TxPackets, c.LocalPackets, c.TotalDrops, drops,
+            agent.FlowsFile, agent.MetricsUrl);
     }
 
     public static string FormatMac(ulong mac) =>

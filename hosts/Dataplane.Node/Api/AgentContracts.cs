@@ -52,7 +52,9 @@ public sealed record AgentStatus(
     ulong TxPackets,
     ulong LocalPackets,
     ulong DroppedPackets,
-    Dictionary<string, ulong> DropsByReason);
+    Dictionary<string, ulong> DropsByReason,
+    string? FlowsFile = null,
+    string? MetricsUrl = null);
 
 /// <summary>How clients reach the agent's API: HTTP/1.1 over its unix socket.</summary>
 public static class AgentSocket

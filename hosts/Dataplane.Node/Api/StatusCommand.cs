@@ -48,6 +48,8 @@ public static class StatusCommand
         o.WriteLine($"packets:     rx {s.RxPackets}, tx {s.TxPackets}, to host {s.LocalPackets}, dropped {s.DroppedPackets}");
         foreach (var (reason, count) in s.DropsByReason.OrderByDescending(d => d.Value))
             o.WriteLine($"  drop {reason}: {count}");
+        o.WriteLine($"flows:       {s.FlowsFile ?? "not exported (run --flows-file)"}");
+        o.WriteLine($"metrics:     {s.MetricsUrl ?? "off (run --metrics-port)"}");
         o.WriteLine($"interfaces:  {s.Ports.Count}");
         foreach (var p in s.Ports)
             o.WriteLine($"  {p.Id,3} {p.Name,-16} {p.Kind,-9} {(p.Attached ? "attached" : "absent"),-8} rx {p.RxPackets} tx {p.TxPackets} tx-dropped {p.TxDropped}");

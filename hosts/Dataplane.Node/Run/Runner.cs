@@ -27,6 +27,13 @@ public sealed record RunOptions(string ConfigDir, Backend Backend, int PollSleep
 
     public const string DefaultStateDir = "/var/lib/dataplane";
 
+    /// <summary>Every packet's flow event as a hubble JSON line to this file (size-rotated); empty = no flow events.</summary>
+    public string FlowsFile { get; init; } = "";
+
+    /// <summary>Prometheus metrics on http://MetricsAddress:MetricsPort/metrics; port 0 = off (Cilium's agent uses 9962).</summary>
+    public int MetricsPort { get; init; }
+    public string MetricsAddress { get; init; } = "127.0.0.1";
+
     /// <summary>Cilium's default TCP CT map size (--bpf-ct-global-tcp-max), per worker here.</summary>
     public const int DefaultConntrackFlows = 524288;
 }
