@@ -83,7 +83,9 @@ public sealed class NodeAgent : IDisposable
             }
             catch (ConfigException e)
             {
-                log.WriteLine($"agent: registered endpoint {reg.Namespace}/{reg.Name} not restored: {e.Reason}");
+                // Dropped from the store too: kept, it would make every later change fail to merge.
+                store.Remove(reg.ContainerId, reg.IfName);
+                log.WriteLine($"agent: registered endpoint {reg.Namespace}/{reg.Name} ({reg.ContainerId}/{reg.IfName}) dropped, it no longer fits the config: {e.Reason}");
             }
         }
         var snapshot = SnapshotCompiler.Compile(EndpointMerger.Merge(files, accepted, options.StateDir), 1);
