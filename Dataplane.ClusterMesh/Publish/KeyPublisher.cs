@@ -7,17 +7,18 @@ namespace Dataplane.ClusterMesh.Publish;
 /// <summary>
 /// Keys this node owns in etcd, bound to its lease. <see cref="Set"/>/<see cref="Remove"/> record the desired
 /// state at once and a background task writes the differences (up to 128 operations per transaction, etcd's
-/// default limit). While etcd is unreachable writes stay queued (<see cref="Pending"/>, <see cref="LastError"/>)
+/// default limit; up to 4 transactions in flight). While etcd is unreachable writes stay queued (<see cref="Pending"/>, <see cref="LastError"/>)
 /// and are retried with backoff; when the lease is replaced every owned key is written again.
 /// </summary>
 public sealed class KeyPublisher : IAsyncDisposable
 {
-    private const int MaxOpsPerTxn = 128;
+    private const int MaxOpsPerTxn = 128, MaxInFlight = 4;
 
     private readonly EtcdConnection _etcd;
     private readonly LeaseSession _lease;
     private readonly Dictionary<string, string> _desired = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private readonly SemaphoreSlim _kick = new(0);
     private readonly CancellationTokenSource _stop = new();
@@ -82,47 +83,72 @@ public sealed class KeyPublisher : IAsyncDisposable
     private async Task RunAsync(CancellationToken ct)
     {
         var backoff = new Backoff(_etcd.Options.BackoffMin, _etcd.Options.BackoffMax);
+        var running = new List<Task<bool>>();
+        Task? kicked = null;
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                await _kick.WaitAsync(ct).ConfigureAwait(false);
-                while (true)
+                // Keep up to MaxInFlight transactions going: etcd commits concurrent requests together, so
+                // pipelining hides most of its per-commit fsync.
+                while (running.Count < MaxInFlight)
                 {
                     List<(string Key, string? Value)> batch;
                     lock (_gate)
                     {
-                        if (_dirty.Count == 0) { _idle.TrySetResult(); break; }
-                        batch = [.. _dirty.Take(MaxOpsPerTxn).Select(k => (k, _desired.TryGetValue(k, out var v) ? v : null))];
+                        batch = [.. _dirty.Where(k => !_inFlight.Contains(k)).Take(MaxOpsPerTxn)
+                            .Select(k => (k, _desired.TryGetValue(k, out var v) ? v : null))];
+                        foreach (var (k, _) in batch) _inFlight.Add(k);
+                        if (_dirty.Count == 0) _idle.TrySetResult();
                     }
-                    long lease = await _lease.GetAsync(ct).ConfigureAwait(false);
-                    var txn = new TxnRequest();
-                    foreach (var (k, v) in batch)
-                        txn.Success.Add(v != null ? EtcdConnection.PutOp(k, v, lease) : EtcdConnection.DeleteOp(k));
-                    try
-                    {
-                        await _etcd.TxnAsync(txn, ct).ConfigureAwait(false);
-                        LastError = null;
-                        backoff.Reset();
-                    }
-                    catch (Exception e) when (e is KvStoreUnavailableException or RpcException)
-                    {
-                        // Unreachable, or the lease is gone (the keep-alive task grants a new one): retry later.
-                        LastError = e;
-                        await backoff.DelayAsync(ct).ConfigureAwait(false);
-                        continue;
-                    }
-                    lock (_gate)
-                        foreach (var (k, v) in batch)
-                        {
-                            // Only clear what is still as written; a newer Set/Remove keeps the key dirty.
-                            var now = _desired.TryGetValue(k, out var cur) ? cur : null;
-                            if (now == v) _dirty.Remove(k);
-                        }
+                    if (batch.Count == 0) break;
+                    running.Add(WriteAsync(batch, ct));
                 }
+                kicked ??= _kick.WaitAsync(ct);
+                var done = await Task.WhenAny([.. running, kicked]).ConfigureAwait(false);
+                if (done == kicked) { kicked = null; continue; }
+                var t = (Task<bool>)done;
+                running.Remove(t);
+                if (await t.ConfigureAwait(false)) backoff.Reset();
+                else await backoff.DelayAsync(ct).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
         }
+        try { await Task.WhenAll(running).ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+    }
+
+    /// <summary>One transaction; false (keys stay dirty) when etcd is unreachable or the lease is gone.</summary>
+    private async Task<bool> WriteAsync(List<(string Key, string? Value)> batch, CancellationToken ct)
+    {
+        bool ok = false;
+        try
+        {
+            long lease = await _lease.GetAsync(ct).ConfigureAwait(false);
+            var txn = new TxnRequest();
+            foreach (var (k, v) in batch)
+                txn.Success.Add(v != null ? EtcdConnection.PutOp(k, v, lease) : EtcdConnection.DeleteOp(k));
+            await _etcd.TxnAsync(txn, ct).ConfigureAwait(false);
+            LastError = null;
+            ok = true;
+        }
+        catch (Exception e) when (e is KvStoreUnavailableException or RpcException)
+        {
+            // Unreachable, or the lease is gone (the keep-alive task grants a new one): retried later.
+            LastError = e;
+        }
+        finally
+        {
+            lock (_gate)
+                foreach (var (k, v) in batch)
+                {
+                    _inFlight.Remove(k);
+                    // Only what is still as written is done; a newer Set/Remove keeps the key dirty.
+                    if (ok && (_desired.TryGetValue(k, out var cur) ? cur : null) == v) _dirty.Remove(k);
+                }
+            if (!ok || Pending > 0) _kick.Release();
+        }
+        return ok;
     }
 
     public async ValueTask DisposeAsync()

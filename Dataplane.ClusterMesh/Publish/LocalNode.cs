@@ -36,11 +36,14 @@ public sealed class LocalNode : IAsyncDisposable
         Identities = new IdentityAllocator(etcd, Lease, clusterId, nodeSuffix);
     }
 
-    public Task StartAsync(CancellationToken ct)
+    /// <summary>Starts the lease, the publisher and the identity watch; advertises the cluster's ID.</summary>
+    public async Task StartAsync(CancellationToken ct)
     {
         Lease.Start();
         Publisher.Start();
-        return Identities.StartAsync(ct);
+        // Cluster-level, not this node's: written without the lease (every node writes the same value).
+        await Etcd.PutAsync(CiliumKeys.ClusterConfigOf(Cluster), new ClusterConfigRecord { Id = ClusterId }.ToJson(), 0, ct).ConfigureAwait(false);
+        await Identities.StartAsync(ct).ConfigureAwait(false);
     }
 
     public void PublishNode(NodeRecord node) =>

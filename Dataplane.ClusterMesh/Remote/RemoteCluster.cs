@@ -57,8 +57,25 @@ public sealed class RemoteCluster : IAsyncDisposable
         return w;
     }
 
-    /// <summary>Starts the watches and waits until each has listed once.</summary>
-    public Task StartAsync(CancellationToken ct) => Task.WhenAll(Watchers.Select(w => w.WaitSyncedAsync(ct)));
+    /// <summary>
+    /// Checks the cluster's advertised configuration (<c>cilium/cluster-config/&lt;name&gt;</c>, when it has one)
+    /// against ours — a different ID would put its identities in the wrong range — then starts the watches and
+    /// waits until each has listed once.
+    /// </summary>
+    public async Task StartAsync(CancellationToken ct)
+    {
+        var kv = await _etcd.GetAsync(CiliumKeys.ClusterConfigOf(Name), ct).ConfigureAwait(false);
+        if (kv != null)
+        {
+            var cfg = ClusterConfigRecord.Parse(kv.Value.ToStringUtf8())
+                      ?? throw new InvalidOperationException($"remote cluster {Name}: malformed cluster config at {CiliumKeys.ClusterConfigOf(Name)}");
+            if (cfg.Id != ClusterId)
+                throw new InvalidOperationException($"remote cluster {Name} advertises cluster ID {cfg.Id}, configured as {ClusterId}");
+            if (cfg.Capabilities.MaxConnectedClusters is not (0 or 255))
+                throw new InvalidOperationException($"remote cluster {Name} uses maxConnectedClusters {cfg.Capabilities.MaxConnectedClusters}; only 255 (16-bit identity shift) is supported");
+        }
+        await Task.WhenAll(Watchers.Select(w => w.WaitSyncedAsync(ct))).ConfigureAwait(false);
+    }
 
     public Dictionary<uint, LabelSet> Identities() { lock (_gate) return new(_ids); }
     public List<RemoteEndpoint> Endpoints() { lock (_gate) return [.. _endpoints.Values]; }
