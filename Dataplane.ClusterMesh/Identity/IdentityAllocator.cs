@@ -219,6 +219,35 @@ public sealed class IdentityAllocator : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Deletes master keys no node uses any more (no value key left: their users released them or died),
+    /// returning the numbers to the pool, as Cilium's allocator GC does. Each deletion is one transaction that
+    /// requires the value-key range to be empty and the master key unchanged, so a node claiming the number
+    /// at the same moment either wins (the key stays) or finds it gone and allocates afresh.
+    /// </summary>
+    public async Task<int> CollectGarbageAsync(CancellationToken ct)
+    {
+        var (masters, _, _) = await _etcd.ListAsync(CiliumKeys.IdentityIds, ct).ConfigureAwait(false);
+        int deleted = 0;
+        foreach (var m in masters)
+        {
+            var valuePrefix = CiliumKeys.IdentityValuePrefix(m.Value.ToStringUtf8());
+            var txn = new TxnRequest();
+            txn.Compare.Add(new Compare
+            {
+                Key = ByteString.CopyFromUtf8(valuePrefix), RangeEnd = EtcdConnection.RangeEnd(valuePrefix),
+                Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0,
+            });
+            txn.Compare.Add(new Compare
+            {
+                Key = m.Key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = m.ModRevision,
+            });
+            txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = m.Key } });
+            if ((await _etcd.TxnAsync(txn, ct).ConfigureAwait(false)).Succeeded) deleted++;
+        }
+        return deleted;
+    }
+
     private static string Str(uint id) => id.ToString(CultureInfo.InvariantCulture);
 
     public ValueTask DisposeAsync() => _ids.DisposeAsync();

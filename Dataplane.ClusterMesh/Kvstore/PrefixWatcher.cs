@@ -63,7 +63,7 @@ public sealed class PrefixWatcher : IAsyncDisposable
     private async Task RunAsync(CancellationToken ct)
     {
         var backoff = new Backoff(_etcd.Options.BackoffMin, _etcd.Options.BackoffMax);
-        bool listed = false;
+        bool listed = false, relist = false;
         while (!ct.IsCancellationRequested)
         {
             try
@@ -71,7 +71,9 @@ public sealed class PrefixWatcher : IAsyncDisposable
                 if (!listed)
                 {
                     await ListAsync(ct).ConfigureAwait(false);
+                    if (relist) Resyncs++;   // counted once the listing is applied
                     listed = true;
+                    relist = false;
                 }
                 else
                 {
@@ -80,8 +82,9 @@ public sealed class PrefixWatcher : IAsyncDisposable
                 // Returns false when the history needed to resume is gone: list again.
                 if (!await WatchAsync(backoff, ct).ConfigureAwait(false))
                 {
+                    _connected = false;
                     listed = false;
-                    Resyncs++;
+                    relist = true;
                     continue;
                 }
             }

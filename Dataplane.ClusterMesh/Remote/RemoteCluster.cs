@@ -116,9 +116,11 @@ public sealed class RemoteCluster : IAsyncDisposable
         if (pair == null || prefix == null) { Reject(c.Key, "malformed ipcache entry"); _endpoints.Remove(name); return; }
         // Another cluster's host is a remote node here (Cilium maps identity 1 to 6 for remote clusters).
         uint identity = pair.Id == NumericIdentity.Host ? NumericIdentity.RemoteNode : pair.Id;
-        if (identity > NumericIdentity.MaxClusterAllocation && !IdentityRange.Contains(ClusterId, identity) && !NumericIdentity.IsLocalScope(identity))
+        // Reserved identities mean the same everywhere; any other must be in the cluster's range (a CIDR
+        // identity is node-local and means nothing here).
+        if (!(identity < IdentityRange.Min(0) || IdentityRange.Contains(ClusterId, identity)))
         {
-            Reject(c.Key, $"identity {identity} is outside cluster {ClusterId}'s range");
+            Reject(c.Key, $"identity {identity} is neither reserved nor in cluster {ClusterId}'s range");
             _endpoints.Remove(name);
             return;
         }

@@ -41,5 +41,13 @@ public class LeaseExpiryTests
         using var c = etcd.Connect();
         var (values, _, _) = await c.ListAsync(Keys.CiliumKeys.IdentityValues, Eventually.Timeout());
         Assert.Equal(["198.18.0.10"], values.Select(v => v.Key.ToStringUtf8().Split('/')[^1]));
+
+        // The dead node's number is no longer used by anyone: garbage collection returns it, and only it.
+        var (masters, _, _) = await c.ListAsync(Keys.CiliumKeys.IdentityIds, Eventually.Timeout());
+        Assert.Equal(2, masters.Count);
+        Assert.Equal(1, await staying.Identities.CollectGarbageAsync(Eventually.Timeout()));
+        (masters, _, _) = await c.ListAsync(Keys.CiliumKeys.IdentityIds, Eventually.Timeout());
+        Assert.Equal(new LabelSet([new Label("k8s", "app", "node-y")]).Key, Assert.Single(masters).Value.ToStringUtf8());
+        Assert.Equal(0, await staying.Identities.CollectGarbageAsync(Eventually.Timeout()));
     }
 }

@@ -150,6 +150,7 @@ public class RemoteClusterTests
         await c.PutAsync(Keys.CiliumKeys.IdentityId((2u << 16) + 1), "garbage", 0, ct);
         await c.PutAsync(Keys.CiliumKeys.Ip("198.18.1.1"), "{broken", 0, ct);
         await c.PutAsync(Keys.CiliumKeys.Ip("198.18.1.2"), new IpIdentityPair { Ip = "198.18.1.2", Id = 1 }.ToJson(), 0, ct);
+        await c.PutAsync(Keys.CiliumKeys.Ip("198.18.1.3"), new IpIdentityPair { Ip = "198.18.1.3", Id = NumericIdentity.LocalScopeFlag + 1 }.ToJson(), 0, ct);
         await c.PutAsync(Keys.CiliumKeys.Service("cluster2", "shop", "web"), new ClusterService { Cluster = "cluster9", Namespace = "shop", Name = "web", ClusterId = 2 }.ToJson(), 0, ct);
         await using var remote = new RemoteCluster(new RemoteClusterConfig("cluster2", 2, [etcd.Endpoint]), EtcdProcess.Fast);
         await remote.StartAsync(ct);
@@ -157,7 +158,7 @@ public class RemoteClusterTests
         var ep = Assert.Single(remote.Endpoints());
         Assert.Equal(NumericIdentity.RemoteNode, ep.Identity);   // a remote cluster's host (1) is remote-node (6) here
         Assert.Empty(remote.Services());
-        Assert.Equal(4, remote.Rejected);
+        Assert.Equal(5, remote.Rejected);   // foreign range, bad label key, bad JSON, local-scope CIDR identity, wrong cluster
     }
 
     private const string LocalConfig = """
