@@ -12,11 +12,9 @@ namespace Dataplane.ClusterMesh.Kvstore;
 public sealed class LeaseSession : IAsyncDisposable
 {
     private readonly EtcdConnection _etcd;
-    private readonly CancellationTokenSource _stop = new();
+    private readonly BackgroundLoop _loop = new();
     private readonly object _gate = new();
     private TaskCompletionSource<long> _granted = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task? _loop;
-    private int _abandoned;
     private long _leaseId;
 
     public TimeSpan Ttl { get; }
@@ -34,7 +32,7 @@ public sealed class LeaseSession : IAsyncDisposable
         Ttl = ttl;
     }
 
-    public void Start() => _loop ??= Task.Run(() => RunAsync(_stop.Token));
+    public void Start() => _loop.Start(RunAsync);
 
     /// <summary>The current lease, waiting (bounded by <paramref name="ct"/>) until one is granted.</summary>
     public Task<long> GetAsync(CancellationToken ct)
@@ -100,11 +98,7 @@ public sealed class LeaseSession : IAsyncDisposable
     }
 
     /// <summary>Stops refreshing without revoking: the keys stay until the TTL runs out (what a crashed node does).</summary>
-    public async Task AbandonAsync()
-    {
-        if (Interlocked.Exchange(ref _abandoned, 1) == 0) _stop.Cancel();
-        if (_loop != null) await _loop.ConfigureAwait(false);
-    }
+    public Task AbandonAsync() => _loop.StopAsync();
 
     /// <summary>Revokes the lease: every key bound to it is deleted at once (a clean shutdown).</summary>
     public async Task RevokeAsync(CancellationToken ct)
@@ -116,8 +110,5 @@ public sealed class LeaseSession : IAsyncDisposable
                 .ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await AbandonAsync().ConfigureAwait(false);
-    }
+    public async ValueTask DisposeAsync() => await AbandonAsync().ConfigureAwait(false);
 }

@@ -18,10 +18,8 @@ public sealed class PrefixWatcher : IAsyncDisposable
     private readonly EtcdConnection _etcd;
     private readonly Dictionary<string, string> _cache = new(StringComparer.Ordinal);
     private readonly object _gate = new();
-    private readonly CancellationTokenSource _stop = new();
+    private readonly BackgroundLoop _loop = new();
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task? _loop;
-    private int _disposed;
     private long _revision;
     private ulong _clusterId;
     private volatile bool _connected;
@@ -47,7 +45,7 @@ public sealed class PrefixWatcher : IAsyncDisposable
         Prefix = prefix;
     }
 
-    public void Start() => _loop ??= Task.Run(() => RunAsync(_stop.Token));
+    public void Start() => _loop.Start(RunAsync);
 
     /// <summary>Completes once the first listing is applied.</summary>
     public Task WaitSyncedAsync(CancellationToken ct) { Start(); return _synced.Task.WaitAsync(ct); }
@@ -197,14 +195,5 @@ public sealed class PrefixWatcher : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _stop.Cancel();
-        if (_loop != null)
-        {
-            try { await _loop.ConfigureAwait(false); } catch (OperationCanceledException) { }
-        }
-        _stop.Dispose();
-    }
+    public async ValueTask DisposeAsync() => await _loop.StopAsync().ConfigureAwait(false);
 }

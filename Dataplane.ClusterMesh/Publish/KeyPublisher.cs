@@ -21,10 +21,8 @@ public sealed class KeyPublisher : IAsyncDisposable
     private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private readonly SemaphoreSlim _kick = new(0);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly BackgroundLoop _loop = new();
     private TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task? _loop;
-    private int _disposed;
 
     public KeyPublisher(EtcdConnection etcd, LeaseSession lease)
     {
@@ -44,7 +42,7 @@ public sealed class KeyPublisher : IAsyncDisposable
     public Exception? LastError { get; private set; }
     public int Count { get { lock (_gate) return _desired.Count; } }
 
-    public void Start() => _loop ??= Task.Run(() => RunAsync(_stop.Token));
+    public void Start() => _loop.Start(RunAsync);
 
     public void Set(string key, string value)
     {
@@ -151,14 +149,5 @@ public sealed class KeyPublisher : IAsyncDisposable
         return ok;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _stop.Cancel();
-        if (_loop != null)
-        {
-            try { await _loop.ConfigureAwait(false); } catch (OperationCanceledException) { }
-        }
-        _stop.Dispose();
-    }
+    public async ValueTask DisposeAsync() => await _loop.StopAsync().ConfigureAwait(false);
 }

@@ -24,23 +24,50 @@ public class KvstoreResilienceTests
     private static Dictionary<string, string> Expect(params (string Key, string Value)[] kvs) =>
         kvs.ToDictionary(kv => Prefix + kv.Key, kv => kv.Value);
 
+    /// <summary>A watcher that reaches etcd through a relay the test can cut, recording every change it reports.</summary>
+    private sealed class PartitionedWatcher : IAsyncDisposable
+    {
+        public required TcpProxy Proxy;
+        public required EtcdConnection Conn;
+        public required PrefixWatcher Watcher;
+        public List<KvChange> Seen { get; } = [];
+
+        public static async Task<PartitionedWatcher> StartAsync(EtcdProcess etcd)
+        {
+            var proxy = new TcpProxy(etcd.ClientPort);
+            var conn = new EtcdConnection([proxy.Endpoint], EtcdProcess.Fast);
+            var pw = new PartitionedWatcher { Proxy = proxy, Conn = conn, Watcher = new PrefixWatcher(conn, Prefix) };
+            pw.Watcher.Changed += ch => { lock (pw.Seen) pw.Seen.AddRange(ch); };
+            await pw.Watcher.WaitSyncedAsync(Eventually.Timeout());
+            await Eventually.True(() => pw.Watcher.Connected, "watch open");
+            return pw;
+        }
+
+        public async Task CutAsync()
+        {
+            Proxy.Cut();
+            await Eventually.True(() => !Watcher.Connected, "watcher notices the partition");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Watcher.DisposeAsync();
+            Conn.Dispose();
+            await Proxy.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task Partition_keeps_the_cache_and_resuming_delivers_exactly_what_changed()
     {
         await using var etcd = await EtcdProcess.StartAsync();
         using var writer = etcd.Connect();
         await Seed(writer, ("a", "1"), ("b", "1"), ("c", "1"));
-        await using var proxy = new TcpProxy(etcd.ClientPort);
-        using var conn = new EtcdConnection([proxy.Endpoint], EtcdProcess.Fast);
-        await using var watcher = new PrefixWatcher(conn, Prefix);
-        var seen = new List<KvChange>();
-        watcher.Changed += ch => { lock (seen) seen.AddRange(ch); };
-        await watcher.WaitSyncedAsync(Eventually.Timeout());
-        await Eventually.True(() => watcher.Connected, "watch open");
+        await using var pw = await PartitionedWatcher.StartAsync(etcd);
+        var (proxy, watcher, seen) = (pw.Proxy, pw.Watcher, pw.Seen);
         Assert.Equal(Expect(("a", "1"), ("b", "1"), ("c", "1")), watcher.Snapshot());
 
-        proxy.Cut();
-        await Eventually.True(() => !watcher.Connected, "watcher notices the partition");
+        await pw.CutAsync();
         // Meanwhile the cluster changes: one key added, one deleted, one modified (and one modified back and forth).
         await Seed(writer, ("d", "1"), ("b", "2"), ("c", "x"), ("c", "1"));
         await writer.DeleteAsync(Prefix + "a", Eventually.Timeout());
@@ -65,16 +92,10 @@ public class KvstoreResilienceTests
         await using var etcd = await EtcdProcess.StartAsync();
         using var writer = etcd.Connect();
         await Seed(writer, ("a", "1"), ("b", "1"), ("c", "1"));
-        await using var proxy = new TcpProxy(etcd.ClientPort);
-        using var conn = new EtcdConnection([proxy.Endpoint], EtcdProcess.Fast);
-        await using var watcher = new PrefixWatcher(conn, Prefix);
-        var seen = new List<KvChange>();
-        watcher.Changed += ch => { lock (seen) seen.AddRange(ch); };
-        await watcher.WaitSyncedAsync(Eventually.Timeout());
-        await Eventually.True(() => watcher.Connected, "watch open");
+        await using var pw = await PartitionedWatcher.StartAsync(etcd);
+        var (proxy, watcher, seen) = (pw.Proxy, pw.Watcher, pw.Seen);
 
-        proxy.Cut();
-        await Eventually.True(() => !watcher.Connected, "watcher notices the partition");
+        await pw.CutAsync();
         await Seed(writer, ("d", "1"), ("b", "2"));
         await writer.DeleteAsync(Prefix + "a", Eventually.Timeout());
         var (_, rev, _) = await writer.ListAsync(Prefix, Eventually.Timeout());
