@@ -14,9 +14,9 @@ public class LeaseExpiryTests
     public async Task A_node_that_dies_disappears_everywhere_when_its_lease_expires()
     {
         await using var etcd = await EtcdProcess.StartAsync();
-        var ttl = TimeSpan.FromSeconds(3);
-        await using var dying = new LocalNode(etcd.Connect(), "cluster2", 2, "node-x", "198.18.0.9", ttl, ownsConnection: true);
-        await using var staying = new LocalNode(etcd.Connect(), "cluster2", 2, "node-y", "198.18.0.10", ttl, ownsConnection: true);
+        // A short TTL for the node that dies; a longer one for the survivor, so a stalled CI machine cannot expire it.
+        await using var dying = new LocalNode(etcd.Connect(), "cluster2", 2, "node-x", "198.18.0.9", TimeSpan.FromSeconds(3), ownsConnection: true);
+        await using var staying = new LocalNode(etcd.Connect(), "cluster2", 2, "node-y", "198.18.0.10", TimeSpan.FromSeconds(15), ownsConnection: true);
         await dying.StartAsync(Eventually.Timeout());
         await staying.StartAsync(Eventually.Timeout());
         foreach (var (n, ip, pod) in new[] { (dying, "198.18.0.9", "198.18.109.5"), (staying, "198.18.0.10", "198.18.110.5") })
