@@ -67,6 +67,7 @@ public sealed class LeaseSession : IAsyncDisposable
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
             catch (Exception e) when (e is KvStoreUnavailableException or RpcException or IOException)
             {
+                if (e is not KvStoreUnavailableException) _etcd.Failover();
                 try { await backoff.DelayAsync(ct).ConfigureAwait(false); }
                 catch (OperationCanceledException) { return; }
             }

@@ -90,6 +90,8 @@ public sealed class PrefixWatcher : IAsyncDisposable
             catch (Exception e) when (e is KvStoreUnavailableException or RpcException or IOException or InvalidOperationException)
             {
                 LastError = e;
+                // A broken stream says nothing about the other members: try the next endpoint (unary failures rotate already).
+                if (e is not KvStoreUnavailableException) _etcd.Failover();
             }
             _connected = false;
             try { await backoff.DelayAsync(ct).ConfigureAwait(false); }

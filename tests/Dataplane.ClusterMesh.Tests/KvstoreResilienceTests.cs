@@ -87,6 +87,27 @@ public class KvstoreResilienceTests
     }
 
     [Fact]
+    public async Task Watcher_and_publisher_fail_over_to_the_next_endpoint()
+    {
+        await using var etcd = await EtcdProcess.StartAsync();
+        var endpoints = new[] { $"http://127.0.0.1:{EtcdProcess.FreePort()}", etcd.Endpoint };   // the first: nothing listens
+        await using var node = new LocalNode(new EtcdConnection(endpoints, EtcdProcess.Fast), "cluster1", 1, "node-a", "198.18.0.1",
+            TimeSpan.FromSeconds(10), ownsConnection: true);
+        using var conn = new EtcdConnection(endpoints, EtcdProcess.Fast);
+        await using var watcher = new PrefixWatcher(conn, Prefix);
+        watcher.Start();
+        for (int attempt = 1; ; attempt++)
+        {
+            // The first attempt may hit the dead member; the next one goes to the live one.
+            try { await node.StartAsync(Eventually.Timeout()); break; }
+            catch (KvStoreUnavailableException) when (attempt < 3) { }
+        }
+        node.PublishEndpoint(new Model.IpIdentityPair { Ip = "198.18.100.10", HostIp = "198.18.0.1", Id = 65600 });
+        await node.FlushAsync(Eventually.Timeout());
+        await Eventually.True(() => watcher.Connected && watcher.Count == 1, "watcher reached the live member");
+    }
+
+    [Fact]
     public async Task Compacted_history_forces_a_relist_that_diffs_against_the_cache()
     {
         await using var etcd = await EtcdProcess.StartAsync();
