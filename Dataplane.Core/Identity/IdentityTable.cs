@@ -37,11 +37,20 @@ public sealed class IdentityTable
     /// <param name="podLabels">Label sets of all pods in the cluster (any node, duplicates allowed).</param>
     /// <param name="cidrs">Prefixes named by policy; each gets a local-scope CIDR identity.</param>
     /// <param name="dualStack">Whether the node runs both families (world-ipv4/world-ipv6 instead of world).</param>
-    public static IdentityTable Build(IEnumerable<LabelSet> podLabels, IEnumerable<IPNetwork> cidrs, bool dualStack)
+    /// <param name="external">
+    /// Identities numbered elsewhere (Cluster Mesh: allocated through a remote cluster's kvstore, so their
+    /// numbers are fixed by it). They keep their numbers; reserved numbers, local-scope numbers and the local
+    /// allocation range 256–65535 are not theirs to take and are ignored.
+    /// </param>
+    public static IdentityTable Build(IEnumerable<LabelSet> podLabels, IEnumerable<IPNetwork> cidrs, bool dualStack,
+        IEnumerable<SecurityIdentity>? external = null)
     {
         var byId = new Dictionary<uint, SecurityIdentity>();
         for (uint id = NumericIdentity.Host; id <= NumericIdentity.WorldIpv6; id++)
             byId[id] = new SecurityIdentity(id, IdentityLabels.Reserved(id));
+        foreach (var e in external ?? [])
+            if (e.Id > NumericIdentity.MaxClusterAllocation && !NumericIdentity.IsLocalScope(e.Id))
+                byId.TryAdd(e.Id, e);
 
         uint next = NumericIdentity.MinimalAllocation;
         foreach (var set in podLabels.DistinctBy(l => l.Key).OrderBy(l => l.Key, StringComparer.Ordinal))

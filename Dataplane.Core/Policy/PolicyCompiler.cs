@@ -41,7 +41,8 @@ public static class PolicyCompiler
 
     /// <param name="model">The validated configuration.</param>
     /// <param name="localEndpoints">Local pods by endpoint id (index 0 unused), as the snapshot numbers them.</param>
-    public static PolicyState Compile(ConfigModel model, IReadOnlyList<PodSpec?> localEndpoints)
+    /// <param name="external">Identities and ipcache entries learned outside the config (Cluster Mesh), or null.</param>
+    public static PolicyState Compile(ConfigModel model, IReadOnlyList<PodSpec?> localEndpoints, ExternalIdentities? external = null)
     {
         bool dual = IsDualStack(model);
         var podLabels = PodLabels(model);
@@ -50,7 +51,7 @@ public static class PolicyCompiler
             foreach (var r in p.Rules)
                 foreach (var peer in r.Ingress.Concat(r.Egress).Concat(r.IngressDeny).Concat(r.EgressDeny))
                     foreach (var c in peer.Cidrs) { cidrs.Add(c.Prefix); cidrs.AddRange(c.Except); }
-        var identities = IdentityTable.Build(podLabels.Values, cidrs, dual);
+        var identities = IdentityTable.Build(podLabels.Values, cidrs, dual, external?.Identities);
 
         // ipcache: policy CIDRs, then node addresses, then pods (a more specific owner replaces a CIDR).
         var entries = new List<IpCacheEntry>();
@@ -69,6 +70,8 @@ public static class PolicyCompiler
         foreach (var itf in model.Local.Interfaces)
             foreach (var a in itf.Addresses)
                 entries.Add(new IpCacheEntry(HostPrefix(a.Address), NumericIdentity.Host, a.Address));
+        // Learned entries (remote clusters) come before this cluster's pods: the local config wins a collision.
+        if (external != null) entries.AddRange(external.IpCache);
         foreach (var pod in model.Pods)
         {
             if (pod.NodeName.Length == 0) continue;

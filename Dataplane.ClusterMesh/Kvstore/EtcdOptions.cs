@@ -1,0 +1,16 @@
+namespace Dataplane.ClusterMesh.Kvstore;
+
+/// <summary>Timeouts and retry pacing of one etcd connection.</summary>
+public sealed record EtcdOptions
+{
+    /// <summary>Deadline of one unary request (get, put, txn, lease grant).</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>TCP connect timeout; an unreachable etcd is noticed this quickly.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>HTTP/2 keep-alive ping period: a silent peer on an idle watch stream is detected after ping + timeout.</summary>
+    public TimeSpan KeepAlivePing { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>Reconnect backoff: doubles from Min up to Max, with ±20 % jitter so nodes do not reconnect in step.</summary>
+    public TimeSpan BackoffMin { get; init; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan BackoffMax { get; init; } = TimeSpan.FromSeconds(5);
+}
