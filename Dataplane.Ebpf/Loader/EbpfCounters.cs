@@ -11,6 +11,13 @@ public sealed record EbpfCounters(ulong RxPackets, ulong RxBytes, ulong TxPacket
 
     public ulong DropsOf(DropReason reason) => Drops.TryGetValue(reason, out var d) ? d.Packets : 0;
 
+    /// <summary>Zeroes every counter on every CPU.</summary>
+    public static void Reset(EbpfDatapath dp)
+    {
+        for (uint s = 0; s < dp.Stats.MaxEntries; s++) dp.Stats.UpdatePerCpu(s, 0UL);
+        for (uint r = 0; r < dp.Drops.MaxEntries; r++) dp.Drops.UpdatePerCpu(r, default(DropCounter));
+    }
+
     public static EbpfCounters Read(EbpfDatapath dp)
     {
         ulong Stat(StatSlot s) => dp.Stats.LookupPerCpu<uint, ulong>((uint)s).Aggregate(0UL, (a, b) => a + b);

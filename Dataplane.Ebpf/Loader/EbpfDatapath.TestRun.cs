@@ -19,6 +19,8 @@ public sealed unsafe partial class EbpfDatapath
     /// </summary>
     public TestRunResult TestRun(ReadOnlySpan<byte> frame, ushort inPort, uint nowSeconds)
     {
+        // Drivers drop runts before XDP, and BPF_PROG_TEST_RUN refuses them too.
+        if (frame.Length < 14) throw new ArgumentException("an XDP program never sees a frame shorter than an Ethernet header", nameof(frame));
         int meta = sizeof(DpTestMeta);
         uint token = ++_token;
         var input = new byte[meta + frame.Length];
@@ -39,7 +41,7 @@ public sealed unsafe partial class EbpfDatapath
                 repeat = 1,
             };
             int rc = Bpf.bpf_prog_test_run_opts(ProgramFd, &opts);
-            if (rc != 0) throw new EbpfMapException($"BPF_PROG_TEST_RUN failed: errno {Bpf.Err(rc)}");
+            if (rc != 0) throw new EbpfMapException($"BPF_PROG_TEST_RUN of a {frame.Length}-byte frame failed: errno {Bpf.Err(rc)}");
             // The output starts at the metadata, which the program leaves alone.
             var packet = output.AsSpan(meta, (int)opts.data_size_out - meta).ToArray();
             return new TestRunResult((XdpAction)opts.retval, packet, LastVerdict(token));

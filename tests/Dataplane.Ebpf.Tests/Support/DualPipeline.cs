@@ -25,6 +25,7 @@ public sealed class DualPipeline : IDisposable
     private readonly PacketPool _pool = new(8);
     private readonly Batch _batch = new();
     private readonly int _ctFlows;
+    private uint _lastSweep;
 
     public DualPipeline(EbpfDatapath dp, DatapathSnapshot snapshot, int ctFlows)
     {
@@ -40,6 +41,10 @@ public sealed class DualPipeline : IDisposable
     }
 
     public int CsharpConnections => _context.Conntrack?.Count ?? 0;
+
+    public Core.Counters.WorkerCounters CsharpCounters => _context.Counters;
+
+    public void ResetBpfCounters() => EbpfCounters.Reset(_dp);
 
     /// <summary>The C# pipeline's result for one frame: metadata and the bytes it left.</summary>
     public (PacketMeta Meta, byte[] Output) RunCsharp(ReadOnlySpan<byte> frame, ushort inPort, uint now)
@@ -58,7 +63,8 @@ public sealed class DualPipeline : IDisposable
 
     public TestRunResult RunBpf(ReadOnlySpan<byte> frame, ushort inPort, uint now)
     {
-        if (_ctFlows > 0) ConntrackGc.Collect(_dp, now);
+        // A sweep at the same instant finds nothing new: everything touched since expires after now.
+        if (_ctFlows > 0 && now != _lastSweep) { ConntrackGc.Collect(_dp, now); _lastSweep = now; }
         return _dp.TestRun(frame, inPort, now);
     }
 
