@@ -103,7 +103,8 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
                 if (obj == null) { rc = -Marshal.GetLastPInvokeError(); return; }
                 if (options.PinDirectory == null)
                     foreach (var name in MapNames) SetPinPath(obj, name, null);
-                rc = Bpf.bpf_map__set_max_entries(Bpf.bpf_object__find_map_by_name(obj, "dp_ct"), options.ConntrackMaxEntries);
+                void* ct = Bpf.bpf_object__find_map_by_name(obj, "dp_ct");
+                if (ct != null) rc = Bpf.bpf_map__set_max_entries(ct, options.ConntrackMaxEntries);
                 if (rc == 0) rc = Bpf.bpf_object__load(obj);
             });
             string verifier = Marshal.PtrToStringUTF8((nint)log) ?? "";
@@ -137,8 +138,11 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
     [LibraryImport("libbpf.so.1")]
     private static partial int bpf_map__set_pin_path(void* map, byte* path);
 
-    private static void SetPinPath(void* obj, string map, byte* path) =>
-        bpf_map__set_pin_path(Bpf.bpf_object__find_map_by_name(obj, map), path);
+    private static void SetPinPath(void* obj, string map, byte* path)
+    {
+        void* m = Bpf.bpf_object__find_map_by_name(obj, map);
+        if (m != null) bpf_map__set_pin_path(m, path);
+    }
 
     private static byte* Utf8(string s)
     {

@@ -114,6 +114,9 @@ DP_STAGE int neigh_ndp(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_con
 	mac_to_bytes(mac, eth + 6);
 	dp_store(ctx, 0, eth, 12);
 	dp_store(ctx, p->l3 + 4, &r, sizeof(r));
+	// Flow records show the packet as it leaves: from the target, to the solicitor.
+	__builtin_memcpy(p->src, r.ip + 4, 16);
+	__builtin_memcpy(p->dst, r.ip + 20, 16);
 	p->out_port = p->in_port;
 	p->verdict = V_TX;
 	return 0;

@@ -27,18 +27,21 @@ public sealed class DualPipeline : IDisposable
     private readonly int _ctFlows;
     private uint _lastSweep;
 
-    public DualPipeline(EbpfDatapath dp, DatapathSnapshot snapshot, int ctFlows)
+    public DualPipeline(EbpfDatapath dp, DatapathSnapshot snapshot, int ctFlows, Core.Flows.FlowRing? flows = null)
     {
         _dp = dp;
         _ctFlows = ctFlows;
         if ((dp.Options.Conntrack) != (ctFlows > 0)) throw new ArgumentException("conntrack must be on for both or neither");
         if (ctFlows > 0 && dp.Conntrack.MaxEntries != ctFlows) throw new ArgumentException("conntrack sizes differ");
-        _context = new WorkerContext(0, null, ctFlows > 0 ? new ConntrackTable(ctFlows) : null);
+        _context = new WorkerContext(0, flows, ctFlows > 0 ? new ConntrackTable(ctFlows) : null);
         _pipeline = new PacketPipeline(new SnapshotHolder(snapshot));
         // Every port redirects to loopback: in a test run a redirect only needs a devmap entry to exist.
         MapFiller.Fill(dp, snapshot, _ => 1);
         foreach (var k in dp.Conntrack.Keys<CtKeyBpf>()) dp.Conntrack.Delete(k);
     }
+
+    /// <summary>The BPF side's result of the last <see cref="Compare"/>.</summary>
+    public TestRunResult? LastBpf { get; private set; }
 
     public int CsharpConnections => _context.Conntrack?.Count ?? 0;
 
@@ -73,6 +76,7 @@ public sealed class DualPipeline : IDisposable
     {
         var (m, csOut) = RunCsharp(frame, inPort, now);
         var bpf = RunBpf(frame, inPort, now);
+        LastBpf = bpf;
         var v = bpf.Verdict;
         var diffs = new List<string>();
         XdpAction expected = m.Verdict switch
