@@ -17,6 +17,7 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
 {
     public const string ResourceName = "dataplane.bpf.o";
     public const string ProgramName = "dp_xdp";
+    public const string PassProgramName = "dp_xdp_pass";
     private const int LogSize = 16 << 20;
 
     private void* _obj;
@@ -26,6 +27,7 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
         _obj = obj;
         Options = options;
         ProgramFd = Bpf.bpf_program__fd(Bpf.bpf_object__find_program_by_name(obj, ProgramName));
+        PassProgramFd = Bpf.bpf_program__fd(Bpf.bpf_object__find_program_by_name(obj, PassProgramName));
         Config = MapOf("dp_config", false);
         Ports = MapOf("dp_ports", false);
         IfIndex = MapOf("dp_ifindex", false);
@@ -46,6 +48,8 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
 
     public EbpfOptions Options { get; }
     public int ProgramFd { get; }
+    /// <summary>dp_xdp_pass: attach it to the far end of a veth the datapath redirects to (veth needs it to deliver).</summary>
+    public int PassProgramFd { get; }
     public BpfMap Config { get; }
     public BpfMap Ports { get; }
     public BpfMap IfIndex { get; }
@@ -153,20 +157,25 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
     }
 
     /// <summary>
-    /// Attaches the program to an interface: native (driver) mode when supported, else generic; replaces a
+    /// Attaches the datapath to an interface: native (driver) mode when supported, else generic; replaces a
     /// program already attached in that mode (an agent restart). Returns the mode used.
     /// </summary>
-    public XdpAttachMode Attach(int ifindex, XdpAttachMode mode = XdpAttachMode.Auto)
+    public XdpAttachMode Attach(int ifindex, XdpAttachMode mode = XdpAttachMode.Auto) => Attach(ProgramFd, ifindex, mode);
+
+    /// <summary>Attaches dp_xdp_pass to the far end of a veth (see <see cref="PassProgramFd"/>).</summary>
+    public XdpAttachMode AttachPass(int ifindex, XdpAttachMode mode = XdpAttachMode.Auto) => Attach(PassProgramFd, ifindex, mode);
+
+    private static XdpAttachMode Attach(int progFd, int ifindex, XdpAttachMode mode)
     {
         int err = 0;
         if (mode != XdpAttachMode.Generic)
         {
-            err = Bpf.bpf_xdp_attach(ifindex, ProgramFd, Bpf.XDP_FLAGS_DRV_MODE, null);
+            err = Bpf.bpf_xdp_attach(ifindex, progFd, Bpf.XDP_FLAGS_DRV_MODE, null);
             if (err == 0) return XdpAttachMode.Native;
         }
         if (mode != XdpAttachMode.Native)
         {
-            err = Bpf.bpf_xdp_attach(ifindex, ProgramFd, Bpf.XDP_FLAGS_SKB_MODE, null);
+            err = Bpf.bpf_xdp_attach(ifindex, progFd, Bpf.XDP_FLAGS_SKB_MODE, null);
             if (err == 0) return XdpAttachMode.Generic;
         }
         throw new EbpfMapException($"attaching XDP to ifindex {ifindex} ({mode}) failed: {Marshal.GetPInvokeErrorMessage(-err)} (errno {-err})");

@@ -36,6 +36,8 @@ internal static unsafe partial class LibbpfLog
     [UnmanagedCallersOnly]
     private static int Print(int level, byte* fmt, void* args)
     {
+        // Warnings and info only: the debug level (2) narrates every relocation and buries the cause.
+        if (level > 1) return 0;
         const int size = 4096;
         byte* buf = stackalloc byte[size];
         int n = vsnprintf(buf, size, fmt, args);

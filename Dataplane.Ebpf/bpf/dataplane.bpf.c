@@ -81,4 +81,12 @@ int dp_xdp(struct xdp_md *ctx)
 	}
 }
 
+// For the far end of a veth the datapath redirects to: veth hands XDP_REDIRECT/XDP_TX frames only to a peer
+// whose NAPI is on, which an attached XDP program turns on. It lets everything through.
+SEC("xdp")
+int dp_xdp_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
 char _license[] SEC("license") = "GPL";

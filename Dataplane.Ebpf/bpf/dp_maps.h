@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-// Every map of the datapath. All are pinned by name (libbpf reuses a pinned map of the same shape at the next
-// load), so connections, counters and config survive an agent restart. The filler (Dataplane.Ebpf/Maps/
+// Every map of the datapath. All but the devmap are pinned by name (libbpf reuses a pinned map of the same
+// shape at the next load), so connections, counters and config survive an agent restart. The filler (Dataplane.Ebpf/Maps/
 // MapFiller.cs) writes the config tables from the same DatapathSnapshot the C# pipeline runs on.
 #pragma once
 #include <linux/bpf.h>
@@ -32,13 +32,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dp_ifindex SEC(".maps");
 
-// port number → ifindex, the XDP_REDIRECT targets.
+// port number → ifindex, the XDP_REDIRECT targets. Not pinned: the kernel adds BPF_F_RDONLY_PROG to every
+// devmap, which libbpf 1.1 then sees as a mismatch with this definition and refuses to reuse; the filler
+// writes it at every start anyway (it is configuration, not state).
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP);
 	__uint(max_entries, MAX_PORTS);
 	__type(key, __u32);
 	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dp_tx_ports SEC(".maps");
 
 struct {
