@@ -62,7 +62,7 @@ public sealed unsafe class EbpfFlowReader : IDisposable
             SrcIdentity = e.SrcIdentity, DstIdentity = e.DstIdentity,
             SrcEndpoint = e.SrcEndpoint, DstEndpoint = e.DstEndpoint,
             PolicyRule = e.PolicyRule, IngressPolicyRule = e.IngressRule,
-            SrcPort = e.SrcPort, DstPort = e.DstPort, InPort = e.InPort, OutPort = e.OutPort,
+            SrcPort = e.Sport, DstPort = e.Dport, InPort = e.InPort, OutPort = e.OutPort,
             Length = e.Length, EtherType = e.EtherType, IpVersion = e.IpVersion, L4Proto = e.Proto,
             TcpFlags = e.TcpFlags, IcmpType = e.IcmpType, IcmpCode = e.IcmpCode,
             Verdict = (PacketVerdict)e.Verdict, DropReason = (DropReason)e.DropReason,

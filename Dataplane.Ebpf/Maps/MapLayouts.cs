@@ -2,8 +2,8 @@ using System.Runtime.InteropServices;
 
 namespace Dataplane.Ebpf.Maps;
 
-// C# mirrors of the structs in bpf/dp_types.h, field for field (sizes pinned by MapLayoutTests against the
-// BTF of the compiled object).
+// C# mirrors of the structs in bpf/dp_types.h, field for field: MapLayoutTests checks every size and field
+// offset against the BTF of the compiled object (C names without underscores = C# names, case aside).
 
 [StructLayout(LayoutKind.Explicit, Size = 56)]
 public struct DpConfig
@@ -103,8 +103,8 @@ public unsafe struct CtKeyBpf
 {
     [FieldOffset(0)] public fixed byte Src[16];
     [FieldOffset(16)] public fixed byte Dst[16];
-    [FieldOffset(32)] public ushort SrcPort;
-    [FieldOffset(34)] public ushort DstPort;
+    [FieldOffset(32)] public ushort Sport;
+    [FieldOffset(34)] public ushort Dport;
     [FieldOffset(36)] public byte Proto;
     [FieldOffset(37)] public byte Family;
 }
@@ -161,8 +161,8 @@ public unsafe struct DpFlowEvent
     [FieldOffset(52)] public uint DstEndpoint;
     [FieldOffset(56)] public uint PolicyRule;
     [FieldOffset(60)] public uint IngressRule;
-    [FieldOffset(64)] public ushort SrcPort;
-    [FieldOffset(66)] public ushort DstPort;
+    [FieldOffset(64)] public ushort Sport;
+    [FieldOffset(66)] public ushort Dport;
     [FieldOffset(68)] public ushort InPort;
     [FieldOffset(70)] public ushort OutPort;
     [FieldOffset(72)] public ushort Length;

@@ -150,7 +150,7 @@ struct policy_range {
 struct policy_value {
 	__u32 count;
 	__u32 pad;
-	struct policy_range r[POLICY_RANGES];
+	struct policy_range ranges[POLICY_RANGES];
 };
 
 /// A connection's tuple as its first packet carried it (IPv4 addresses in the first 4 bytes).

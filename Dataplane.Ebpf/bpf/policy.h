@@ -24,7 +24,7 @@ static __always_inline int policy_probe(__u32 endpoint, __u8 egress, __u32 peer,
 	for (__u32 j = 0; j < POLICY_RANGES; j++) {
 		if (j >= n)
 			break;
-		struct policy_range *r = &v->r[j];
+		struct policy_range *r = &v->ranges[j];
 		if (port < r->low || port > r->high)
 			continue;
 		if (r->deny) {
