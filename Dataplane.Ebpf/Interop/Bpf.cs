@@ -3,9 +3,9 @@ using System.Runtime.InteropServices;
 namespace Dataplane.Ebpf.Interop;
 
 /// <summary>
-/// The libbpf 1.x calls the eBPF backend needs beyond Dataplane.Linux's <c>LibBpf</c> (Debian's libbpf1):
-/// object open options with a pin root and a verifier log buffer, map sizing, element access, XDP attach
-/// through netlink (survives the process, unlike a BPF link), test runs and ring buffers.
+/// The libbpf 1.x calls the eBPF backend needs beyond Dataplane.Linux's <c>LibBpf</c> (Debian's libbpf1; object
+/// open/load/lookup come from there): map sizing, element access, XDP attach through netlink (survives the
+/// process, unlike a BPF link), test runs and ring buffers, and the structs they take.
 /// </summary>
 public static unsafe partial class Bpf
 {
@@ -14,35 +14,11 @@ public static unsafe partial class Bpf
     public const ulong BPF_ANY = 0, BPF_NOEXIST = 1, BPF_EXIST = 2;
     public const uint XDP_FLAGS_UPDATE_IF_NOEXIST = 1 << 0, XDP_FLAGS_SKB_MODE = 1 << 1, XDP_FLAGS_DRV_MODE = 1 << 2;
 
-    [LibraryImport(Lib, SetLastError = true)]
-    public static partial void* bpf_object__open_mem(void* buf, nuint size, bpf_object_open_opts* opts);
-
-    [LibraryImport(Lib)]
-    public static partial int bpf_object__load(void* obj);
-
-    [LibraryImport(Lib)]
-    public static partial void bpf_object__close(void* obj);
-
-    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial void* bpf_object__find_program_by_name(void* obj, string name);
-
-    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial void* bpf_object__find_map_by_name(void* obj, string name);
-
-    [LibraryImport(Lib)]
-    public static partial int bpf_program__fd(void* prog);
-
-    [LibraryImport(Lib)]
-    public static partial int bpf_map__fd(void* map);
-
     [LibraryImport(Lib)]
     public static partial int bpf_map__set_max_entries(void* map, uint maxEntries);
 
     [LibraryImport(Lib)]
     public static partial uint bpf_map__max_entries(void* map);
-
-    [LibraryImport(Lib, SetLastError = true)]
-    public static partial int bpf_map_update_elem(int fd, void* key, void* value, ulong flags);
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int bpf_map_lookup_elem(int fd, void* key, void* value);

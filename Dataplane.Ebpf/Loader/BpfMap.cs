@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Dataplane.Ebpf.Interop;
+using Dataplane.Linux.Interop;
 
 namespace Dataplane.Ebpf.Loader;
 
@@ -20,14 +21,14 @@ public sealed unsafe class BpfMap(string name, int fd, uint maxEntries, bool per
     public void Update<TKey, TValue>(TKey key, TValue value, ulong flags = Bpf.BPF_ANY)
         where TKey : unmanaged where TValue : unmanaged
     {
-        int rc = Bpf.bpf_map_update_elem(Fd, &key, &value, flags);
+        int rc = LibBpf.bpf_map_update_elem(Fd, &key, &value, flags);
         if (rc != 0) Fail("update", Bpf.Err(rc));
     }
 
     /// <summary>False when the key is already present (with <see cref="Bpf.BPF_NOEXIST"/>).</summary>
     public bool TryInsert<TKey, TValue>(TKey key, TValue value) where TKey : unmanaged where TValue : unmanaged
     {
-        int rc = Bpf.bpf_map_update_elem(Fd, &key, &value, Bpf.BPF_NOEXIST);
+        int rc = LibBpf.bpf_map_update_elem(Fd, &key, &value, Bpf.BPF_NOEXIST);
         if (rc == 0) return true;
         int err = Bpf.Err(rc);
         if (err == EEXIST) return false;
@@ -69,7 +70,7 @@ public sealed unsafe class BpfMap(string name, int fd, uint maxEntries, bool per
         fixed (byte* b = buf)
         {
             for (int i = 0; i < cpus; i++) Unsafe.WriteUnaligned(b + i * stride, value);
-            int rc = Bpf.bpf_map_update_elem(Fd, &key, b, Bpf.BPF_ANY);
+            int rc = LibBpf.bpf_map_update_elem(Fd, &key, b, Bpf.BPF_ANY);
             if (rc != 0) Fail("update", Bpf.Err(rc));
         }
     }

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Dataplane.Ebpf.Interop;
+using Dataplane.Linux.Interop;
 using Dataplane.Ebpf.Maps;
 using Dataplane.Linux.AfXdp;
 
@@ -26,8 +27,8 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
     {
         _obj = obj;
         Options = options;
-        ProgramFd = Bpf.bpf_program__fd(Bpf.bpf_object__find_program_by_name(obj, ProgramName));
-        PassProgramFd = Bpf.bpf_program__fd(Bpf.bpf_object__find_program_by_name(obj, PassProgramName));
+        ProgramFd = LibBpf.bpf_program__fd(LibBpf.bpf_object__find_program_by_name(obj, ProgramName));
+        PassProgramFd = LibBpf.bpf_program__fd(LibBpf.bpf_object__find_program_by_name(obj, PassProgramName));
         Config = MapOf("dp_config", false);
         Ports = MapOf("dp_ports", false);
         IfIndex = MapOf("dp_ifindex", false);
@@ -69,9 +70,9 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
 
     private BpfMap MapOf(string name, bool perCpu)
     {
-        void* m = Bpf.bpf_object__find_map_by_name(_obj, name);
+        void* m = LibBpf.bpf_object__find_map_by_name(_obj, name);
         if (m == null) throw new EbpfLoadException($"the datapath object has no map {name}", "");
-        return new BpfMap(name, Bpf.bpf_map__fd(m), Bpf.bpf_map__max_entries(m), perCpu);
+        return new BpfMap(name, LibBpf.bpf_map__fd(m), Bpf.bpf_map__max_entries(m), perCpu);
     }
 
     /// <summary>Loads the embedded program; throws <see cref="EbpfLoadException"/> with the verifier log when refused.</summary>
@@ -102,14 +103,14 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
                     opts.pin_root_path = pinRoot;
                     opts.kernel_log_buf = log;
                     opts.kernel_log_size = LogSize;
-                    obj = Bpf.bpf_object__open_mem(data, (nuint)objectFile.Length, &opts);
+                    obj = LibBpf.bpf_object__open_mem(data, (nuint)objectFile.Length, &opts);
                 }
                 if (obj == null) { rc = -Marshal.GetLastPInvokeError(); return; }
                 if (options.PinDirectory == null)
                     foreach (var name in MapNames) SetPinPath(obj, name, null);
-                void* ct = Bpf.bpf_object__find_map_by_name(obj, "dp_ct");
+                void* ct = LibBpf.bpf_object__find_map_by_name(obj, "dp_ct");
                 if (ct != null) rc = Bpf.bpf_map__set_max_entries(ct, options.ConntrackMaxEntries);
-                if (rc == 0) rc = Bpf.bpf_object__load(obj);
+                if (rc == 0) rc = LibBpf.bpf_object__load(obj);
             });
             string verifier = Marshal.PtrToStringUTF8((nint)log) ?? "";
             if (obj == null)
@@ -127,7 +128,7 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
         }
         finally
         {
-            if (obj != null) Bpf.bpf_object__close(obj);
+            if (obj != null) LibBpf.bpf_object__close(obj);
             NativeMemory.Free(log);
             if (pinRoot != null) NativeMemory.Free(pinRoot);
         }
@@ -144,7 +145,7 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
 
     private static void SetPinPath(void* obj, string map, byte* path)
     {
-        void* m = Bpf.bpf_object__find_map_by_name(obj, map);
+        void* m = LibBpf.bpf_object__find_map_by_name(obj, map);
         if (m != null) bpf_map__set_pin_path(m, path);
     }
 
@@ -191,6 +192,6 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
     /// <summary>Closes the object (program and map fds). Attached programs and pinned maps stay.</summary>
     public void Dispose()
     {
-        if (_obj != null) { Bpf.bpf_object__close(_obj); _obj = null; }
+        if (_obj != null) { LibBpf.bpf_object__close(_obj); _obj = null; }
     }
 }

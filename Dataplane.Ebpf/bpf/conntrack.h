@@ -160,7 +160,6 @@ DP_STAGE int conntrack_commit(struct dp_pkt *p, const struct dp_config *cfg)
 	ct_key_of(p, &k);
 	v.policy_rule = p->policy_rule;
 	ct_update(&v, p, 0, 1, cfg);
-	v.packets = 1;
 	if (bpf_map_update_elem(&dp_ct, &k, &v, BPF_NOEXIST))
 		dp_drop(p, DROP_CT_MAP_FULL);
 	return 0;
