@@ -11,7 +11,6 @@
 static __always_inline __u64 neigh_owner_mac(struct dp_pkt *p, const struct dp_config *cfg, __u8 ip_version,
 					     const __u8 *target, const __u8 *requester)
 {
-	int n = ip_version == 4 ? 4 : 16;
 	struct dp_port *port = NULL;
 	if (p->in_port < cfg->port_count) {
 		__u32 k = p->in_port;
@@ -24,7 +23,6 @@ static __always_inline __u64 neigh_owner_mac(struct dp_pkt *p, const struct dp_c
 			return 0;
 		return cfg->router_mac;
 	}
-	(void)n;
 	__u64 mac = port ? port->mac : 0;
 	if (mac == 0)
 		return 0;
