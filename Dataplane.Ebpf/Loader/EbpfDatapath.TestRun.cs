@@ -13,8 +13,8 @@ public sealed unsafe partial class EbpfDatapath
 
     /// <summary>
     /// Runs one frame through the loaded program with BPF_PROG_TEST_RUN (no interface involved): the frame as
-    /// received on <paramref name="inPort"/> at Unix time <paramref name="nowSeconds"/>, both passed in the XDP
-    /// metadata (honoured only with <see cref="EbpfOptions.TestRunMetadata"/>). Returns the XDP action, the
+    /// received on <paramref name="inPort"/> at Unix time <paramref name="nowSeconds"/> (0: the program's own
+    /// clock, bpf_ktime_get_ns + the filler's offset), both passed in the XDP metadata (honoured only with <see cref="EbpfOptions.TestRunMetadata"/>). Returns the XDP action, the
     /// packet as the program left it and the program's own record of the verdict.
     /// </summary>
     public TestRunResult TestRun(ReadOnlySpan<byte> frame, ushort inPort, uint nowSeconds)

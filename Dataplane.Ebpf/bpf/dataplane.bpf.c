@@ -18,8 +18,14 @@
 #include "conntrack.h"
 #include "account.h"
 
-/// In-port and clock: from the test metadata under BPF_PROG_TEST_RUN, else the receiving interface and
-/// bpf_ktime_get_ns shifted to Unix time by the loader's offset.
+/// Unix seconds: bpf_ktime_get_ns (CLOCK_MONOTONIC) shifted by the offset the map filler measured.
+static __always_inline __u32 unix_now(const struct dp_config *cfg)
+{
+	return (bpf_ktime_get_ns() + cfg->clock_offset_ns) / 1000000000ull;
+}
+
+/// In-port and clock: from the test metadata under BPF_PROG_TEST_RUN (a zero time there means "the program's
+/// own clock"), else the receiving interface and the program's clock.
 static __always_inline __u32 packet_context(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_config *cfg)
 {
 	void *meta = (void *)(long)ctx->data_meta;
@@ -28,14 +34,14 @@ static __always_inline __u32 packet_context(struct xdp_md *ctx, struct dp_pkt *p
 		struct dp_test_meta *tm = meta;
 		if (tm->magic == DP_TEST_MAGIC) {
 			p->in_port = tm->in_port;
-			p->now = tm->now;
+			p->now = tm->now ? tm->now : unix_now(cfg);
 			return tm->token;
 		}
 	}
 	__u32 ifindex = ctx->ingress_ifindex;
 	__u32 *port = bpf_map_lookup_elem(&dp_ifindex, &ifindex);
 	p->in_port = port ? *port : 0xffff;
-	p->now = (bpf_ktime_get_ns() + cfg->clock_offset_ns) / 1000000000ull;
+	p->now = unix_now(cfg);
 	return 0;
 }
 

@@ -249,7 +249,7 @@ struct dp_flow_event {
 struct dp_test_meta {
 	__u32 magic;
 	__u32 token;
-	__u32 now;              // Unix seconds
+	__u32 now;              // Unix seconds; 0 = the program's own clock
 	__u16 in_port;
 	__u16 pad;
 };

@@ -101,6 +101,26 @@ public sealed class ConntrackDifferentialTests(DatapathFixture fixture) : IClass
         Assert.Equal(1, dual.CsharpConnections);
     }
 
+    /// <summary>
+    /// The program's own clock (bpf_ktime_get_ns plus the offset the filler measured) is Unix time, the clock the
+    /// C# table and the GC use: a connection it creates expires 60 s (UDP) after the wall clock's now.
+    /// </summary>
+    [Fact]
+    public void ProgramClockIsUnixTime()
+    {
+        DatapathFixture.RequireRoot();
+        using var c = new PolicyCluster(Policies);
+        var dp = fixture.Tracked;
+        using var dual = new DualPipeline(dp, c.Snapshot, DatapathFixture.CtFlows);
+        var (frame, inPort) = ProbeFrames.Build(c, "prod/web", "prod/db", "udp", 6001, sport: 33333);
+        long before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var r = dp.TestRun(frame, inPort, nowSeconds: 0);
+        long after = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        Assert.Equal(Interop.XdpAction.Redirect, r.Action);
+        var entry = dp.Conntrack.Keys<Maps.CtKeyBpf>().Select(k => { dp.Conntrack.TryLookup(k, out Maps.CtValueBpf v); return v; }).Single();
+        Assert.InRange((long)entry.Expires, before + 60 - 1, after + 60 + 1);
+    }
+
     private static (byte[] Frame, ushort InPort) IcmpErrorFrame(PolicyCluster c, string from, string to, byte[] quoted, bool v6)
     {
         var f = c.Resolve(from);
