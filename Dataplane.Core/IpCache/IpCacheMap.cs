@@ -165,6 +165,20 @@ public sealed class IpCacheMap
         return false;
     }
 
+    /// <summary>
+    /// Every entry as (prefix, identity), for backends that keep their own copy of the ipcache (the eBPF map
+    /// filler writes them into an LPM trie). Control plane only: allocates.
+    /// </summary>
+    public IEnumerable<(IPNetwork Prefix, uint Identity)> Entries()
+    {
+        for (int i = 0; i < _keys4.Length; i++)
+            if (_keys4[i] != Empty4)
+                yield return (new IPNetwork(RoutePrefix.ToAddress((uint)_keys4[i]), (int)(_keys4[i] >> 32)), _ids4[i]);
+        for (int i = 0; i < _keys6.Length; i++)
+            if (_len6[i] != 0)
+                yield return (new IPNetwork(RoutePrefix.ToAddress(_keys6[i]), _len6[i] - 1), _ids6[i]);
+    }
+
     /// <summary>Approximate bytes held by the tables.</summary>
     public long MemoryBytes => _keys4.Length * 14L + _keys6.Length * 23L;
 }

@@ -73,6 +73,20 @@ public sealed class PolicyMap
         _entries = [.. list];
     }
 
+    /// <summary>
+    /// Every (peer identity, protocol) key with its port ranges in lookup order (denies first), for backends
+    /// that keep their own copy of the map (the eBPF map filler). Control plane only: allocates.
+    /// </summary>
+    public IEnumerable<(uint Identity, byte Proto, PolicyEntry[] Entries)> Keys()
+    {
+        for (int i = 0; i < _keys.Length; i++)
+        {
+            if (_keys[i] == 0) continue;
+            ulong key = _keys[i] - 1;
+            yield return ((uint)(key >> 8), (byte)key, _entries.AsSpan(_start[i], _count[i]).ToArray());
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Hash(ulong key) => (int)((key * 0x9E3779B97F4A7C15UL) >> 40);
 

@@ -1,0 +1,197 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Dataplane.Ebpf.Interop;
+using Dataplane.Linux.Interop;
+using Dataplane.Ebpf.Maps;
+using Dataplane.Linux.AfXdp;
+
+namespace Dataplane.Ebpf.Loader;
+
+/// <summary>
+/// The compiled datapath (bpf/dataplane.bpf.c, embedded at build time) loaded into the kernel: its XDP
+/// program and maps. Verifier rejections become <see cref="EbpfLoadException"/> with the verifier log. With a
+/// <see cref="EbpfOptions.PinDirectory"/> the maps are pinned there and reused by the next load. Attachments
+/// are made through netlink, not a BPF link, so the program keeps forwarding when the agent exits; a restarted
+/// agent loads again (same pinned maps) and replaces the program in place.
+/// </summary>
+public sealed unsafe partial class EbpfDatapath : IDisposable
+{
+    public const string ResourceName = "dataplane.bpf.o";
+    public const string ProgramName = "dp_xdp";
+    public const string PassProgramName = "dp_xdp_pass";
+    private const int LogSize = 16 << 20;
+
+    private void* _obj;
+
+    private EbpfDatapath(void* obj, EbpfOptions options)
+    {
+        _obj = obj;
+        Options = options;
+        ProgramFd = LibBpf.bpf_program__fd(LibBpf.bpf_object__find_program_by_name(obj, ProgramName));
+        PassProgramFd = LibBpf.bpf_program__fd(LibBpf.bpf_object__find_program_by_name(obj, PassProgramName));
+        Config = MapOf("dp_config", false);
+        Ports = MapOf("dp_ports", false);
+        IfIndex = MapOf("dp_ifindex", false);
+        TxPorts = MapOf("dp_tx_ports", false);
+        Endpoints = MapOf("dp_endpoints", false);
+        Routes4 = MapOf("dp_routes4", false);
+        Routes6 = MapOf("dp_routes6", false);
+        NextHops = MapOf("dp_nexthops", false);
+        IpCache4 = MapOf("dp_ipcache4", false);
+        IpCache6 = MapOf("dp_ipcache6", false);
+        Policy = MapOf("dp_policy", false);
+        Conntrack = MapOf("dp_ct", false);
+        Stats = MapOf("dp_stats", true);
+        Drops = MapOf("dp_drops", true);
+        Last = MapOf("dp_last", true);
+        Events = MapOf("dp_events", false);
+    }
+
+    public EbpfOptions Options { get; }
+    public int ProgramFd { get; }
+    /// <summary>dp_xdp_pass: attach it to the far end of a veth the datapath redirects to (veth needs it to deliver).</summary>
+    public int PassProgramFd { get; }
+    public BpfMap Config { get; }
+    public BpfMap Ports { get; }
+    public BpfMap IfIndex { get; }
+    public BpfMap TxPorts { get; }
+    public BpfMap Endpoints { get; }
+    public BpfMap Routes4 { get; }
+    public BpfMap Routes6 { get; }
+    public BpfMap NextHops { get; }
+    public BpfMap IpCache4 { get; }
+    public BpfMap IpCache6 { get; }
+    public BpfMap Policy { get; }
+    public BpfMap Conntrack { get; }
+    public BpfMap Stats { get; }
+    public BpfMap Drops { get; }
+    public BpfMap Last { get; }
+    public BpfMap Events { get; }
+
+    private BpfMap MapOf(string name, bool perCpu)
+    {
+        void* m = LibBpf.bpf_object__find_map_by_name(_obj, name);
+        if (m == null) throw new EbpfLoadException($"the datapath object has no map {name}", "");
+        return new BpfMap(name, LibBpf.bpf_map__fd(m), Bpf.bpf_map__max_entries(m), perCpu);
+    }
+
+    /// <summary>Loads the embedded program; throws <see cref="EbpfLoadException"/> with the verifier log when refused.</summary>
+    public static EbpfDatapath Load(EbpfOptions options)
+    {
+        using var stream = typeof(EbpfDatapath).Assembly.GetManifestResourceStream(ResourceName)
+            ?? throw new PlatformNotSupportedException("the eBPF datapath was not built (clang was missing at build time)");
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return Load(bytes, options);
+    }
+
+    /// <summary>Loads a compiled datapath object (the embedded one, or another build of bpf/dataplane.bpf.c).</summary>
+    public static EbpfDatapath Load(byte[] objectFile, EbpfOptions options)
+    {
+        byte* log = (byte*)NativeMemory.AllocZeroed(LogSize);
+        byte* pinRoot = options.PinDirectory == null ? null : Utf8(options.PinDirectory);
+        void* obj = null;
+        try
+        {
+            int rc = 0;
+            string libbpfLog = LibbpfLog.Capture(() =>
+            {
+                fixed (byte* data = objectFile)
+                {
+                    bpf_object_open_opts opts = default;
+                    opts.sz = (nuint)sizeof(bpf_object_open_opts);
+                    opts.pin_root_path = pinRoot;
+                    opts.kernel_log_buf = log;
+                    opts.kernel_log_size = LogSize;
+                    obj = LibBpf.bpf_object__open_mem(data, (nuint)objectFile.Length, &opts);
+                }
+                if (obj == null) { rc = -Marshal.GetLastPInvokeError(); return; }
+                if (options.PinDirectory == null)
+                    foreach (var name in MapNames) SetPinPath(obj, name, null);
+                void* ct = LibBpf.bpf_object__find_map_by_name(obj, "dp_ct");
+                if (ct != null) rc = Bpf.bpf_map__set_max_entries(ct, options.ConntrackMaxEntries);
+                if (rc == 0) rc = LibBpf.bpf_object__load(obj);
+            });
+            string verifier = Marshal.PtrToStringUTF8((nint)log) ?? "";
+            if (obj == null)
+                throw new EbpfLoadException($"bpf_object__open_mem failed (errno {-rc})", libbpfLog);
+            if (rc != 0)
+            {
+                string where = options.PinDirectory == null ? "" :
+                    $" (maps pinned under {options.PinDirectory}: is bpffs mounted at /sys/fs/bpf, and do pinned maps of an older build differ?)";
+                throw new EbpfLoadException($"loading the eBPF datapath failed: {Marshal.GetPInvokeErrorMessage(-rc)} (errno {-rc}){where}",
+                    (verifier + "\n" + libbpfLog).Trim());
+            }
+            var dp = new EbpfDatapath(obj, options);
+            obj = null;
+            return dp;
+        }
+        finally
+        {
+            if (obj != null) LibBpf.bpf_object__close(obj);
+            NativeMemory.Free(log);
+            if (pinRoot != null) NativeMemory.Free(pinRoot);
+        }
+    }
+
+    internal static readonly string[] MapNames =
+    [
+        "dp_config", "dp_ports", "dp_ifindex", "dp_tx_ports", "dp_endpoints", "dp_routes4", "dp_routes6",
+        "dp_nexthops", "dp_ipcache4", "dp_ipcache6", "dp_policy", "dp_ct", "dp_stats", "dp_drops", "dp_last", "dp_events",
+    ];
+
+    [LibraryImport("libbpf.so.1")]
+    private static partial int bpf_map__set_pin_path(void* map, byte* path);
+
+    private static void SetPinPath(void* obj, string map, byte* path)
+    {
+        void* m = LibBpf.bpf_object__find_map_by_name(obj, map);
+        if (m != null) bpf_map__set_pin_path(m, path);
+    }
+
+    private static byte* Utf8(string s)
+    {
+        int n = Encoding.UTF8.GetByteCount(s);
+        byte* p = (byte*)NativeMemory.AllocZeroed((nuint)n + 1);
+        Encoding.UTF8.GetBytes(s, new Span<byte>(p, n));
+        return p;
+    }
+
+    /// <summary>
+    /// Attaches the datapath to an interface: native (driver) mode when supported, else generic; replaces a
+    /// program already attached in that mode (an agent restart). Returns the mode used.
+    /// </summary>
+    public XdpAttachMode Attach(int ifindex, XdpAttachMode mode = XdpAttachMode.Auto) => Attach(ProgramFd, ifindex, mode);
+
+    /// <summary>Attaches dp_xdp_pass to the far end of a veth (see <see cref="PassProgramFd"/>).</summary>
+    public XdpAttachMode AttachPass(int ifindex, XdpAttachMode mode = XdpAttachMode.Auto) => Attach(PassProgramFd, ifindex, mode);
+
+    private static XdpAttachMode Attach(int progFd, int ifindex, XdpAttachMode mode)
+    {
+        int err = 0;
+        if (mode != XdpAttachMode.Generic)
+        {
+            err = Bpf.bpf_xdp_attach(ifindex, progFd, Bpf.XDP_FLAGS_DRV_MODE, null);
+            if (err == 0) return XdpAttachMode.Native;
+        }
+        if (mode != XdpAttachMode.Native)
+        {
+            err = Bpf.bpf_xdp_attach(ifindex, progFd, Bpf.XDP_FLAGS_SKB_MODE, null);
+            if (err == 0) return XdpAttachMode.Generic;
+        }
+        throw new EbpfMapException($"attaching XDP to ifindex {ifindex} ({mode}) failed: {Marshal.GetPInvokeErrorMessage(-err)} (errno {-err})");
+    }
+
+    /// <summary>Removes whatever XDP program is attached to the interface in <paramref name="mode"/>.</summary>
+    public static void Detach(int ifindex, XdpAttachMode mode)
+    {
+        uint flags = mode == XdpAttachMode.Native ? Bpf.XDP_FLAGS_DRV_MODE : Bpf.XDP_FLAGS_SKB_MODE;
+        Bpf.bpf_xdp_detach(ifindex, flags, null);
+    }
+
+    /// <summary>Closes the object (program and map fds). Attached programs and pinned maps stay.</summary>
+    public void Dispose()
+    {
+        if (_obj != null) { LibBpf.bpf_object__close(_obj); _obj = null; }
+    }
+}

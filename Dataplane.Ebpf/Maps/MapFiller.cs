@@ -1,0 +1,196 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using Dataplane.Core.Routing;
+using Dataplane.Core.Snapshot;
+using Dataplane.Ebpf.Loader;
+
+namespace Dataplane.Ebpf.Maps;
+
+/// <summary>
+/// Writes every map of the datapath from a compiled <see cref="DatapathSnapshot"/> — the same object the C#
+/// pipeline runs on, so one compiler (SnapshotCompiler) feeds both targets. The whole content is computed and
+/// checked against the maps' capacities first; a snapshot that does not fit throws
+/// <see cref="EbpfMapFullException"/> before anything is written. Tables are then brought to the new content
+/// key by key (stale keys deleted, new ones written), and the config slot last.
+/// </summary>
+public static unsafe class MapFiller
+{
+    /// <summary>Fills the maps. <paramref name="ifindexOf"/> gives a port's interface index (0: none, not redirectable).</summary>
+    public static void Fill(EbpfDatapath dp, DatapathSnapshot s, Func<PortInfo, int> ifindexOf)
+    {
+        var content = Compile(dp, s, ifindexOf);
+        Sync(dp.IfIndex, content.IfIndex);
+        for (int i = 0; i < content.Ports.Length; i++) dp.Ports.Update((uint)i, content.Ports[i]);
+        foreach (var (port, ifindex) in content.TxPorts) dp.TxPorts.Update(port, ifindex);
+        for (int i = 0; i < content.Endpoints.Length; i++) dp.Endpoints.Update((uint)i, content.Endpoints[i]);
+        for (int i = 0; i < content.NextHops.Length; i++) dp.NextHops.Update((uint)i, content.NextHops[i]);
+        Sync(dp.Routes4, content.Routes4);
+        Sync(dp.Routes6, content.Routes6);
+        Sync(dp.IpCache4, content.IpCache4);
+        Sync(dp.IpCache6, content.IpCache6);
+        Sync(dp.Policy, content.Policy);
+        dp.Config.Update(0u, content.Config);
+    }
+
+    private sealed record Content(
+        DpConfig Config, DpPort[] Ports, Dictionary<uint, uint> IfIndex, Dictionary<uint, uint> TxPorts,
+        DpEndpoint[] Endpoints, DpNextHop[] NextHops,
+        Dictionary<Lpm4Key, uint> Routes4, Dictionary<Lpm6Key, uint> Routes6,
+        Dictionary<Lpm4Key, uint> IpCache4, Dictionary<Lpm6Key, uint> IpCache6,
+        Dictionary<PolicyKey, PolicyValue> Policy);
+
+    private static Content Compile(EbpfDatapath dp, DatapathSnapshot s, Func<PortInfo, int> ifindexOf)
+    {
+        var ports = new DpPort[s.Ports.Length];
+        var ifindex = new Dictionary<uint, uint>();
+        var tx = new Dictionary<uint, uint>();
+        for (int i = 0; i < ports.Length; i++)
+        {
+            ports[i] = new DpPort { Mac = s.PortMacs[i], Endpoint = s.PortEndpoints[i], Kind = (byte)s.PortKinds[i] };
+            int ifi = ifindexOf(s.Ports[i]);
+            if (ifi > 0) { ifindex[(uint)ifi] = (uint)i; tx[(uint)i] = (uint)ifi; }
+        }
+        Check(dp.Ports, ports.Length);
+
+        var endpoints = new DpEndpoint[s.Endpoints.Length];
+        for (int id = 1; id < endpoints.Length; id++)
+        {
+            var e = s.Endpoints[id];
+            if (e == null) continue;
+            var d = new DpEndpoint { Identity = e.Identity };
+            BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(d.Ipv4, 4), e.Ipv4);
+            BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(d.Ipv6, 16), e.Ipv6);
+            d.Has4 = e.HasIpv4 ? (byte)1 : (byte)0;
+            d.Has6 = e.HasIpv6 ? (byte)1 : (byte)0;
+            d.IngressMode = (byte)ModeOf(s.IngressPolicy, id);
+            d.EgressMode = (byte)ModeOf(s.EgressPolicy, id);
+            endpoints[id] = d;
+        }
+        Check(dp.Endpoints, endpoints.Length);
+
+        var nextHops = new DpNextHop[s.NextHops.Length];
+        for (int i = 0; i < nextHops.Length; i++)
+        {
+            var nh = s.NextHops[i];
+            ref DpNextHop d = ref nextHops[i];
+            WriteMac(ref d.Eth[0], nh.DstMac);
+            WriteMac(ref d.Eth[6], nh.SrcMac);
+            d.Endpoint = nh.Endpoint;
+            d.Port = nh.Port;
+            d.Kind = (byte)nh.Kind;
+        }
+        Check(dp.NextHops, nextHops.Length);
+
+        var routes4 = new Dictionary<Lpm4Key, uint>(BytewiseComparer<Lpm4Key>.Instance);
+        var routes6 = new Dictionary<Lpm6Key, uint>(BytewiseComparer<Lpm6Key>.Instance);
+        foreach (var (prefix, nh) in s.Routes)
+        {
+            if (prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork) routes4[Key4(prefix)] = nh;
+            else routes6[Key6(prefix)] = nh;
+        }
+        Check(dp.Routes4, routes4.Count);
+        Check(dp.Routes6, routes6.Count);
+
+        var ipc4 = new Dictionary<Lpm4Key, uint>(BytewiseComparer<Lpm4Key>.Instance);
+        var ipc6 = new Dictionary<Lpm6Key, uint>(BytewiseComparer<Lpm6Key>.Instance);
+        foreach (var (prefix, identity) in s.IpCache.Entries())
+        {
+            if (prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork) ipc4[Key4(prefix)] = identity;
+            else ipc6[Key6(prefix)] = identity;
+        }
+        Check(dp.IpCache4, ipc4.Count);
+        Check(dp.IpCache6, ipc6.Count);
+
+        var policy = new Dictionary<PolicyKey, PolicyValue>(BytewiseComparer<PolicyKey>.Instance);
+        AddPolicy(policy, s.IngressPolicy, egress: false);
+        AddPolicy(policy, s.EgressPolicy, egress: true);
+        Check(dp.Policy, policy.Count);
+
+        var o = dp.Options;
+        var config = new DpConfig
+        {
+            RouterMac = s.RouterMac,
+            ClockOffsetNs = UnixClockOffsetNs(),
+            PortCount = (uint)ports.Length,
+            World4 = s.IpCache.World4,
+            World6 = s.IpCache.World6,
+            CtTcpEstablished = o.Timeouts.TcpEstablished,
+            CtTcpSyn = o.Timeouts.TcpSyn,
+            CtTcpClose = o.Timeouts.TcpClose,
+            CtAny = o.Timeouts.NonTcp,
+            VxlanPort = s.VxlanPort,
+            CtEnabled = o.Conntrack ? (byte)1 : (byte)0,
+            TestMeta = o.TestRunMetadata ? (byte)1 : (byte)0,
+            FlowEvents = o.FlowEvents ? (byte)1 : (byte)0,
+        };
+        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy);
+    }
+
+    private static PolicyMode ModeOf(Core.Policy.PolicyMap[] maps, int id) =>
+        id >= maps.Length ? PolicyMode.None : maps[id].Enforced ? PolicyMode.Enforced : PolicyMode.Open;
+
+    private static void AddPolicy(Dictionary<PolicyKey, PolicyValue> policy, Core.Policy.PolicyMap[] maps, bool egress)
+    {
+        for (int ep = 1; ep < maps.Length; ep++)
+        {
+            foreach (var (identity, proto, entries) in maps[ep].Keys())
+            {
+                if (entries.Length > PolicyValue.MaxRanges)
+                    throw new EbpfMapFullException("dp_policy", PolicyValue.MaxRanges,
+                        $"endpoint {ep} {(egress ? "egress" : "ingress")}: {entries.Length} port ranges for peer identity {identity} protocol {proto}; the eBPF policy map holds at most {PolicyValue.MaxRanges} per (peer, protocol)");
+                var v = new PolicyValue { Count = (uint)entries.Length };
+                for (int i = 0; i < entries.Length; i++)
+                    v[i] = new PolicyRange { Low = entries[i].Low, High = entries[i].High, Rule = entries[i].Rule, Deny = entries[i].Deny };
+                policy[new PolicyKey { Endpoint = (uint)ep, Identity = identity, Proto = proto, Egress = egress ? (byte)1 : (byte)0 }] = v;
+            }
+        }
+    }
+
+    private static void Check(BpfMap map, int needed)
+    {
+        if (needed > map.MaxEntries)
+            throw new EbpfMapFullException(map.Name, map.MaxEntries,
+                $"map {map.Name} holds at most {map.MaxEntries} entries; the snapshot needs {needed}");
+    }
+
+    /// <summary>Brings a hash/LPM map to exactly <paramref name="want"/>: stale keys out first (room), then every wanted key.</summary>
+    private static void Sync<TKey, TValue>(BpfMap map, Dictionary<TKey, TValue> want)
+        where TKey : unmanaged where TValue : unmanaged
+    {
+        foreach (var key in map.Keys<TKey>())
+            if (!want.ContainsKey(key)) map.Delete(key);
+        foreach (var (key, value) in want) map.Update(key, value);
+    }
+
+    private static Lpm4Key Key4(IPNetwork prefix)
+    {
+        var k = new Lpm4Key { PrefixLen = (uint)prefix.PrefixLength };
+        uint a = Lpm4.Mask(RoutePrefix.ToUInt32(prefix.BaseAddress), prefix.PrefixLength);
+        BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(k.Addr, 4), a);
+        return k;
+    }
+
+    private static Lpm6Key Key6(IPNetwork prefix)
+    {
+        var k = new Lpm6Key { PrefixLen = (uint)prefix.PrefixLength };
+        UInt128 a = Lpm6.Mask(RoutePrefix.ToUInt128(prefix.BaseAddress), prefix.PrefixLength);
+        BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(k.Addr, 16), a);
+        return k;
+    }
+
+    private static void WriteMac(ref byte dst, ulong mac)
+    {
+        for (int i = 0; i < 6; i++) Unsafe.Add(ref dst, i) = (byte)(mac >> (40 - 8 * i));
+    }
+
+    /// <summary>CLOCK_REALTIME − CLOCK_MONOTONIC: what turns bpf_ktime_get_ns into Unix time.</summary>
+    public static long UnixClockOffsetNs()
+    {
+        long mono = (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
+        long real = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        return real - mono;
+    }
+}

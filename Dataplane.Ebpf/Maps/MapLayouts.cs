@@ -1,0 +1,197 @@
+using System.Runtime.InteropServices;
+
+namespace Dataplane.Ebpf.Maps;
+
+// C# mirrors of the structs in bpf/dp_types.h, field for field: MapLayoutTests checks every size and field
+// offset against the BTF of the compiled object (C names without underscores = C# names, case aside).
+
+[StructLayout(LayoutKind.Explicit, Size = 56)]
+public struct DpConfig
+{
+    [FieldOffset(0)] public ulong RouterMac;
+    [FieldOffset(8)] public long ClockOffsetNs;
+    [FieldOffset(16)] public uint PortCount;
+    [FieldOffset(20)] public uint World4;
+    [FieldOffset(24)] public uint World6;
+    [FieldOffset(28)] public uint CtTcpEstablished;
+    [FieldOffset(32)] public uint CtTcpSyn;
+    [FieldOffset(36)] public uint CtTcpClose;
+    [FieldOffset(40)] public uint CtAny;
+    [FieldOffset(44)] public ushort VxlanPort;
+    [FieldOffset(46)] public byte CtEnabled;
+    [FieldOffset(47)] public byte TestMeta;
+    [FieldOffset(48)] public byte FlowEvents;
+}
+
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+public struct DpPort
+{
+    [FieldOffset(0)] public ulong Mac;
+    [FieldOffset(8)] public uint Endpoint;
+    [FieldOffset(12)] public byte Kind;
+}
+
+[StructLayout(LayoutKind.Explicit, Size = 28)]
+public unsafe struct DpEndpoint
+{
+    [FieldOffset(0)] public uint Identity;
+    [FieldOffset(4)] public fixed byte Ipv4[4];
+    [FieldOffset(8)] public fixed byte Ipv6[16];
+    [FieldOffset(24)] public byte Has4;
+    [FieldOffset(25)] public byte Has6;
+    [FieldOffset(26)] public byte IngressMode;
+    [FieldOffset(27)] public byte EgressMode;
+}
+
+/// <summary>Per-endpoint policy modes (POL_* in dp_types.h).</summary>
+public enum PolicyMode : byte { None = 0, Open = 1, Enforced = 2 }
+
+[StructLayout(LayoutKind.Explicit, Size = 20)]
+public unsafe struct DpNextHop
+{
+    [FieldOffset(0)] public fixed byte Eth[12];
+    [FieldOffset(12)] public uint Endpoint;
+    [FieldOffset(16)] public ushort Port;
+    [FieldOffset(18)] public byte Kind;
+}
+
+[StructLayout(LayoutKind.Explicit, Size = 8)]
+public unsafe struct Lpm4Key
+{
+    [FieldOffset(0)] public uint PrefixLen;
+    [FieldOffset(4)] public fixed byte Addr[4];
+}
+
+[StructLayout(LayoutKind.Explicit, Size = 20)]
+public unsafe struct Lpm6Key
+{
+    [FieldOffset(0)] public uint PrefixLen;
+    [FieldOffset(4)] public fixed byte Addr[16];
+}
+
+[StructLayout(LayoutKind.Explicit, Size = 12)]
+public struct PolicyKey
+{
+    [FieldOffset(0)] public uint Endpoint;
+    [FieldOffset(4)] public uint Identity;
+    [FieldOffset(8)] public byte Proto;
+    [FieldOffset(9)] public byte Egress;
+}
+
+[StructLayout(LayoutKind.Explicit, Size = 12)]
+public struct PolicyRange
+{
+    [FieldOffset(0)] public ushort Low;
+    [FieldOffset(2)] public ushort High;
+    [FieldOffset(4)] public uint Rule;
+    [FieldOffset(8)] public byte Deny;
+}
+
+[StructLayout(LayoutKind.Explicit, Size = 8 + MaxRanges * 12)]
+public unsafe struct PolicyValue
+{
+    /// <summary>POLICY_RANGES: port ranges one (peer, protocol) key can hold.</summary>
+    public const int MaxRanges = 64;
+    [FieldOffset(0)] public uint Count;
+    [FieldOffset(8)] public fixed byte Ranges[MaxRanges * 12];
+
+    public ref PolicyRange this[int i] => ref System.Runtime.CompilerServices.Unsafe.As<byte, PolicyRange>(ref Ranges[i * 12]);
+}
+
+[StructLayout(LayoutKind.Explicit, Size = 40)]
+public unsafe struct CtKeyBpf
+{
+    [FieldOffset(0)] public fixed byte Src[16];
+    [FieldOffset(16)] public fixed byte Dst[16];
+    [FieldOffset(32)] public ushort Sport;
+    [FieldOffset(34)] public ushort Dport;
+    [FieldOffset(36)] public byte Proto;
+    [FieldOffset(37)] public byte Family;
+}
+
+[StructLayout(LayoutKind.Explicit, Size = 24)]
+public struct CtValueBpf
+{
+    [FieldOffset(0)] public uint Expires;
+    [FieldOffset(4)] public ushort State;
+    [FieldOffset(6)] public ushort Flags;
+    [FieldOffset(8)] public uint RevNat;
+    [FieldOffset(12)] public uint Backend;
+    [FieldOffset(16)] public uint PolicyRule;
+    [FieldOffset(20)] public uint Packets;
+}
+
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+public struct DropCounter
+{
+    [FieldOffset(0)] public ulong Packets;
+    [FieldOffset(8)] public ulong Bytes;
+}
+
+/// <summary>The per-CPU record of the last packet's outcome (what the differential tests compare).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 44)]
+public struct DpVerdict
+{
+    [FieldOffset(0)] public uint Token;
+    [FieldOffset(4)] public uint Length;
+    [FieldOffset(8)] public uint SrcIdentity;
+    [FieldOffset(12)] public uint DstIdentity;
+    [FieldOffset(16)] public uint SrcEndpoint;
+    [FieldOffset(20)] public uint DstEndpoint;
+    [FieldOffset(24)] public uint PolicyRule;
+    [FieldOffset(28)] public uint IngressRule;
+    [FieldOffset(32)] public ushort InPort;
+    [FieldOffset(34)] public ushort OutPort;
+    [FieldOffset(36)] public ushort Flags;
+    [FieldOffset(38)] public byte Verdict;
+    [FieldOffset(39)] public byte DropReason;
+    [FieldOffset(40)] public byte Direction;
+    [FieldOffset(41)] public byte CtState;
+}
+
+[StructLayout(LayoutKind.Explicit, Size = 96)]
+public unsafe struct DpFlowEvent
+{
+    [FieldOffset(0)] public ulong TimeNs;
+    [FieldOffset(8)] public fixed byte Src[16];
+    [FieldOffset(24)] public fixed byte Dst[16];
+    [FieldOffset(40)] public uint SrcIdentity;
+    [FieldOffset(44)] public uint DstIdentity;
+    [FieldOffset(48)] public uint SrcEndpoint;
+    [FieldOffset(52)] public uint DstEndpoint;
+    [FieldOffset(56)] public uint PolicyRule;
+    [FieldOffset(60)] public uint IngressRule;
+    [FieldOffset(64)] public ushort Sport;
+    [FieldOffset(66)] public ushort Dport;
+    [FieldOffset(68)] public ushort InPort;
+    [FieldOffset(70)] public ushort OutPort;
+    [FieldOffset(72)] public ushort Length;
+    [FieldOffset(74)] public ushort EtherType;
+    [FieldOffset(76)] public ushort Flags;
+    [FieldOffset(78)] public byte IpVersion;
+    [FieldOffset(79)] public byte Proto;
+    [FieldOffset(80)] public byte TcpFlags;
+    [FieldOffset(81)] public byte IcmpType;
+    [FieldOffset(82)] public byte IcmpCode;
+    [FieldOffset(83)] public byte Verdict;
+    [FieldOffset(84)] public byte DropReason;
+    [FieldOffset(85)] public byte Direction;
+    [FieldOffset(86)] public byte CtState;
+}
+
+/// <summary>XDP metadata a BPF_PROG_TEST_RUN caller puts in front of the packet (dp_test_meta).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+public struct DpTestMeta
+{
+    public const uint MagicValue = 0x44504d54;
+    [FieldOffset(0)] public uint Magic;
+    [FieldOffset(4)] public uint Token;
+    [FieldOffset(8)] public uint Now;
+    [FieldOffset(12)] public ushort InPort;
+}
+
+/// <summary>Slots of the per-CPU dp_stats array (STAT_* in dp_types.h).</summary>
+public enum StatSlot : uint
+{
+    RxPackets = 0, RxBytes = 1, TxPackets = 2, TxBytes = 3, LocalPackets = 4, EventsLost = 5,
+}

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+// Connection tracking with the semantics of Dataplane.Core/Conntrack + Pipeline/ConntrackStage and
+// ConntrackCommitStage: lookup before policy (a known connection is Established or Reply and skips policy; an
+// ICMP error quoting one of its packets is Related), create after policy, TCP state and Cilium's timeouts as
+// TcpTracker, 155 when the map is full. Like the C# table, lookups do not look at the expiry time: the agent's
+// GC (Dataplane.Ebpf/Loader/ConntrackGc.cs) deletes expired entries, as ConntrackTable.Collect does.
+#pragma once
+#include "dp_pkt.h"
+#include "dp_maps.h"
+#include "policy.h"
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+
+static __always_inline int is_echo(__u8 proto, __u8 type)
+{
+	return proto == 1 ? (type == 0 || type == 8) : (proto == 58 && (type == 128 || type == 129));
+}
+
+static __always_inline void ct_key_of(const struct dp_pkt *p, struct ct_key *k)
+{
+	__builtin_memcpy(k->src, p->src, 16);
+	__builtin_memcpy(k->dst, p->dst, 16);
+	k->sport = p->sport;
+	// ICMP echo request and reply carry the identifier in both port fields (as Cilium keys them).
+	k->dport = is_echo(p->proto, p->icmp_type) ? p->sport : p->dport;
+	k->proto = p->proto;
+	k->family = p->ip_version;
+	k->pad = 0;
+}
+
+static __always_inline void ct_reverse(const struct ct_key *k, struct ct_key *r)
+{
+	__builtin_memcpy(r->src, k->dst, 16);
+	__builtin_memcpy(r->dst, k->src, 16);
+	r->sport = k->dport;
+	r->dport = k->sport;
+	r->proto = k->proto;
+	r->family = k->family;
+	r->pad = 0;
+}
+
+/// The connection of a tuple in either direction; *reply says which.
+static __always_inline struct ct_value *ct_find(const struct ct_key *k, int *reply)
+{
+	struct ct_value *v = bpf_map_lookup_elem(&dp_ct, k);
+	if (v) {
+		*reply = 0;
+		return v;
+	}
+	struct ct_key r;
+	ct_reverse(k, &r);
+	v = bpf_map_lookup_elem(&dp_ct, &r);
+	*reply = 1;
+	return v;
+}
+
+/// TcpTracker.Update: advances the state bits and the timer, returns the packet's conntrack state.
+static __always_inline __u8 ct_update(struct ct_value *e, const struct dp_pkt *p, int reply, int created,
+				      const struct dp_config *cfg)
+{
+	__u16 s = e->state;
+	__u32 lifetime;
+	if (reply)
+		s |= TCP_SEEN_REPLY;
+	if (p->proto == 6) {
+		if (p->tcp_flags & TCP_RST)
+			s |= TCP_RESET;
+		if (p->tcp_flags & TCP_FIN)
+			s |= reply ? TCP_FIN_REPLY : TCP_FIN_FORWARD;
+		if ((p->tcp_flags & TCP_SYN) == 0)
+			s |= TCP_SEEN_NON_SYN;
+		int closing = (s & TCP_RESET) || (s & (TCP_FIN_FORWARD | TCP_FIN_REPLY)) == (TCP_FIN_FORWARD | TCP_FIN_REPLY);
+		lifetime = closing ? cfg->ct_tcp_close : (s & TCP_SEEN_NON_SYN) == 0 ? cfg->ct_tcp_syn : cfg->ct_tcp_established;
+	} else
+		lifetime = cfg->ct_any;
+	e->state = s;
+	__sync_fetch_and_add(&e->packets, 1);
+	__u32 exp = p->now + lifetime;
+	e->expires = exp < 1 ? 1 : exp;
+	return created ? CT_NEW : reply ? CT_REPLY : CT_ESTABLISHED;
+}
+
+/// The tuple of the packet an ICMP error quotes, as that packet's sender saw it (RFC 792/4443: its IP header
+/// and first 8 bytes of L4). 0 when the quote is truncated or not TCP/UDP/SCTP/ICMP echo.
+static __always_inline int ct_inner_key(struct xdp_md *ctx, const struct dp_pkt *p, struct ct_key *k)
+{
+	int off = p->payload, end = p->len;
+	__u8 proto;
+	__builtin_memset(k, 0, sizeof(*k));
+	if (p->ip_version == 4) {
+		__u8 h[20];
+		if (end - off < 20 || dp_load(ctx, off, h, 20) || (h[0] >> 4) != 4)
+			return 0;
+		int ihl = (h[0] & 0x0f) * 4;
+		if (ihl < 20 || end - off < ihl + 8)
+			return 0;
+		proto = h[9];
+		__builtin_memcpy(k->src, h + 12, 4);
+		__builtin_memcpy(k->dst, h + 16, 4);
+		off += ihl;
+	} else {
+		__u8 h[40];
+		if (end - off < 48 || dp_load(ctx, off, h, 40) || (h[0] >> 4) != 6)
+			return 0;
+		proto = h[6];
+		__builtin_memcpy(k->src, h + 8, 16);
+		__builtin_memcpy(k->dst, h + 24, 16);
+		off += 40;
+	}
+	__u8 l4[8];
+	if (dp_load(ctx, off, l4, 8))
+		return 0;
+	__u16 sport = be16(l4), dport = be16(l4 + 2);
+	if (proto == 6 || proto == 17 || proto == 132) {
+	} else if ((proto == 1 || proto == 58) && is_echo(proto, l4[0])) {
+		sport = dport = be16(l4 + 4);
+	} else
+		return 0;
+	k->sport = sport;
+	k->dport = dport;
+	k->proto = proto;
+	k->family = p->ip_version;
+	return 1;
+}
+
+DP_STAGE int conntrack_stage(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_config *cfg)
+{
+	if (!p || !cfg)
+		return 0;
+	struct ct_key k;
+	int reply;
+	if (p->flags & F_ICMP_ERROR) {
+		// An ICMP error quoting a packet of a tracked connection is related to it and passes; any other is new.
+		p->ct_state = ct_inner_key(ctx, p, &k) && ct_find(&k, &reply) ? CT_RELATED : CT_NEW;
+		return 0;
+	}
+	ct_key_of(p, &k);
+	struct ct_value *e = ct_find(&k, &reply);
+	if (!e) {
+		p->ct_state = CT_NEW;
+		return 0;
+	}
+	p->ct_state = ct_update(e, p, reply, 0, cfg);
+	if (!reply)
+		p->policy_rule = e->policy_rule;
+	return 0;
+}
+
+/// Creates the entry of a new connection policy let through; a full map drops with 155.
+DP_STAGE int conntrack_commit(struct dp_pkt *p, const struct dp_config *cfg)
+{
+	if (!p || !cfg)
+		return 0;
+	if (p->ct_state != CT_NEW || p->verdict == V_DROP || (p->flags & F_ICMP_ERROR))
+		return 0;
+	struct ct_key k;
+	struct ct_value v = {};
+	ct_key_of(p, &k);
+	v.policy_rule = p->policy_rule;
+	ct_update(&v, p, 0, 1, cfg);
+	if (bpf_map_update_elem(&dp_ct, &k, &v, BPF_NOEXIST))
+		dp_drop(p, DROP_CT_MAP_FULL);
+	return 0;
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+// The Dataplane pipeline as one XDP program: parse → neighbour responder → endpoint (anti-spoofing) →
+// identity (ipcache) → route + rewrite → conntrack lookup → policy → conntrack create → accounting, the same
+// stages in the same order as Dataplane.Core/Pipeline/PacketPipeline.cs, one packet at a time.
+// Verdicts: transmit → XDP_TX (same port) or XDP_REDIRECT through dp_tx_ports; to the host → XDP_PASS;
+// drop → XDP_DROP with the Cilium reason counted in dp_drops.
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "dp_types.h"
+#include "dp_pkt.h"
+#include "dp_maps.h"
+#include "parse.h"
+#include "neighbor.h"
+#include "endpoint.h"
+#include "ipcache.h"
+#include "route.h"
+#include "policy.h"
+#include "conntrack.h"
+#include "account.h"
+
+/// Unix seconds: bpf_ktime_get_ns (CLOCK_MONOTONIC) shifted by the offset the map filler measured.
+static __always_inline __u32 unix_now(const struct dp_config *cfg)
+{
+	return (bpf_ktime_get_ns() + cfg->clock_offset_ns) / 1000000000ull;
+}
+
+/// In-port and clock: from the test metadata under BPF_PROG_TEST_RUN (a zero time there means "the program's
+/// own clock"), else the receiving interface and the program's clock.
+static __always_inline __u32 packet_context(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_config *cfg)
+{
+	void *meta = (void *)(long)ctx->data_meta;
+	void *data = (void *)(long)ctx->data;
+	if (cfg->test_meta && meta + sizeof(struct dp_test_meta) <= data) {
+		struct dp_test_meta *tm = meta;
+		if (tm->magic == DP_TEST_MAGIC) {
+			p->in_port = tm->in_port;
+			p->now = tm->now ? tm->now : unix_now(cfg);
+			return tm->token;
+		}
+	}
+	__u32 ifindex = ctx->ingress_ifindex;
+	__u32 *port = bpf_map_lookup_elem(&dp_ifindex, &ifindex);
+	p->in_port = port ? *port : 0xffff;
+	p->now = unix_now(cfg);
+	return 0;
+}
+
+SEC("xdp")
+int dp_xdp(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	struct dp_config *cfg = bpf_map_lookup_elem(&dp_config, &zero);
+	if (!cfg)
+		return XDP_PASS;
+	struct dp_pkt pkt = {};
+	struct dp_pkt *p = &pkt;
+	__u32 token = packet_context(ctx, p, cfg);
+	p->len = (__u32)(ctx->data_end - ctx->data);
+
+	parse_packet(ctx, p, cfg);
+	if (p->verdict == V_CONTINUE)
+		neighbor_stage(ctx, p, cfg);
+	if (p->verdict == V_CONTINUE)
+		endpoint_stage(p, cfg);
+	if (p->verdict == V_CONTINUE)
+		identity_stage(p, cfg);
+	if (p->verdict == V_CONTINUE)
+		route_stage(ctx, p);
+	if (policy_applies(p)) {
+		if (cfg->ct_enabled)
+			conntrack_stage(ctx, p, cfg);
+		policy_stage(p);
+		if (cfg->ct_enabled)
+			conntrack_commit(p, cfg);
+	}
+	account(p, token, cfg);
+
+	switch (p->verdict) {
+	case V_TX:
+		if (p->out_port == p->in_port)
+			return XDP_TX;
+		return bpf_redirect_map(&dp_tx_ports, p->out_port, XDP_DROP);
+	case V_LOCAL:
+		return XDP_PASS;
+	default:
+		return XDP_DROP;
+	}
+}
+
+// Never called: its prototype puts the structs user space reads out of the ring buffer and writes into XDP
+// metadata into the object's BTF, so MapLayoutTests can hold the C# mirrors to them. libbpf loads only the
+// subprograms a program calls, so it costs nothing.
+__attribute__((noinline)) int dp_btf_anchor(struct dp_flow_event *e, struct dp_test_meta *m)
+{
+	return e && m;
+}
+
+// For the far end of a veth the datapath redirects to: veth hands XDP_REDIRECT/XDP_TX frames only to a peer
+// whose NAPI is on, which an attached XDP program turns on. It lets everything through.
+SEC("xdp")
+int dp_xdp_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+char _license[] SEC("license") = "GPL";

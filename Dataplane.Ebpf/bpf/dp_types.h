@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+// Shared types of the Dataplane eBPF datapath. Every struct that crosses into user space has a C# mirror in
+// Dataplane.Ebpf/Maps/MapLayouts.cs with the same size and field offsets (pinned by a layout test).
+#pragma once
+#include <linux/types.h>
+
+// Verdicts, as Dataplane.Core.Packets.PacketVerdict.
+#define V_CONTINUE 0
+#define V_TX 1
+#define V_DROP 2
+#define V_LOCAL 3
+
+// Conntrack states, as CtState.
+#define CT_NONE 0
+#define CT_NEW 1
+#define CT_ESTABLISHED 2
+#define CT_REPLY 3
+#define CT_RELATED 4
+
+// Traffic direction (Hubble).
+#define DIR_UNKNOWN 0
+#define DIR_INGRESS 1
+#define DIR_EGRESS 2
+
+// PacketFlags bits.
+#define F_VLAN (1 << 0)
+#define F_QINQ (1 << 1)
+#define F_ARP (1 << 2)
+#define F_FRAGMENT (1 << 3)
+#define F_LATER_FRAGMENT (1 << 4)
+#define F_IPV4_OPTIONS (1 << 5)
+#define F_IPV6_EXT (1 << 6)
+#define F_SRH (1 << 7)
+#define F_VXLAN (1 << 8)
+#define F_ICMP_ERROR (1 << 9)
+#define F_NDP (1 << 10)
+#define F_L2_MULTICAST (1 << 11)
+
+// Cilium drop reasons used here (Dataplane.Core/Drops/DropReason.cs).
+#define DROP_INVALID_SOURCE_IP 132
+#define DROP_POLICY 133
+#define DROP_INVALID 134
+#define DROP_CT_INVALID_HDR 135
+#define DROP_UNSUPPORTED_L3 139
+#define DROP_NO_LOCAL_ENDPOINT 152
+#define DROP_INVALID_L3_CSUM 153
+#define DROP_CT_MAP_FULL 155
+#define DROP_INVALID_EXTHDR 156
+#define DROP_NO_TUNNEL_ENDPOINT 160
+#define DROP_UNSUPPORTED_L2 166
+#define DROP_FIB_LOOKUP 169
+#define DROP_POLICY_DENY 181
+#define DROP_INVALID_VNI 183
+#define DROP_TTL_EXCEEDED 196
+
+// Next-hop kinds (NextHopKind) and port kinds (PortKind).
+#define NH_UNRESOLVED 0
+#define NH_PORT 1
+#define NH_ENDPOINT 2
+#define NH_HOST 3
+#define NH_NO_ENDPOINT 4
+#define NH_TUNNEL 5
+#define PORT_INTERFACE 0
+#define PORT_ENDPOINT 1
+
+// Reserved identity: the host.
+#define ID_HOST 1
+
+#define MAX_PORTS 1024
+#define MAX_ENDPOINTS 4096
+#define MAX_NEXTHOPS 65536
+#define POLICY_RANGES 64
+
+// Per-endpoint policy modes: no map (endpoint outside the policy arrays), a map that does not enforce
+// default-deny, an enforcing map.
+#define POL_NONE 0
+#define POL_OPEN 1
+#define POL_ENFORCED 2
+
+/// Everything the datapath reads that is not a table: one array slot, written by the map filler.
+struct dp_config {
+	__u64 router_mac;       // low 48 bits, MAC as a big-endian number
+	__s64 clock_offset_ns;  // added to bpf_ktime_get_ns() to give Unix time (CLOCK_REALTIME - CLOCK_MONOTONIC)
+	__u32 port_count;
+	__u32 world4;           // identity of an IPv4 address the ipcache does not cover
+	__u32 world6;
+	__u32 ct_tcp_established;
+	__u32 ct_tcp_syn;
+	__u32 ct_tcp_close;
+	__u32 ct_any;
+	__u16 vxlan_port;
+	__u8 ct_enabled;        // 0: stateless, every packet goes through policy
+	__u8 test_meta;         // 1: trust the in-port / clock carried in XDP metadata (BPF_PROG_TEST_RUN only)
+	__u8 flow_events;       // 1: publish a flow event per packet into the ring buffer
+	__u8 pad[7];
+};
+
+struct dp_port {
+	__u64 mac;
+	__u32 endpoint;
+	__u8 kind;
+	__u8 pad[3];
+};
+
+struct dp_endpoint {
+	__u32 identity;
+	__u8 ipv4[4];
+	__u8 ipv6[16];
+	__u8 has4;
+	__u8 has6;
+	__u8 ingress_mode;      // POL_*
+	__u8 egress_mode;
+};
+
+struct dp_nexthop {
+	__u8 eth[12];           // destination MAC, source MAC: the rewritten Ethernet addresses
+	__u32 endpoint;
+	__u16 port;
+	__u8 kind;
+	__u8 pad;
+};
+
+struct lpm4_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct lpm6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+struct policy_key {
+	__u32 endpoint;
+	__u32 identity;         // 0 = any peer
+	__u8 proto;             // 0 = any protocol
+	__u8 egress;            // 1 = egress map of the endpoint, 0 = ingress
+	__u16 pad;
+};
+
+struct policy_range {
+	__u16 low;
+	__u16 high;
+	__u32 rule;
+	__u8 deny;
+	__u8 pad[3];
+};
+
+/// The port ranges under one key, denies first (as PolicyMap stores them).
+struct policy_value {
+	__u32 count;
+	__u32 pad;
+	struct policy_range ranges[POLICY_RANGES];
+};
+
+/// A connection's tuple as its first packet carried it (IPv4 addresses in the first 4 bytes).
+struct ct_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+
+/// The part of CtEntry after the key.
+struct ct_value {
+	__u32 expires;          // Unix seconds; the agent's GC deletes entries at or past it
+	__u16 state;            // TcpTracker bits
+	__u16 flags;
+	__u32 rev_nat;
+	__u32 backend;
+	__u32 policy_rule;
+	__u32 packets;
+};
+
+#define TCP_SEEN_REPLY (1 << 0)
+#define TCP_SEEN_NON_SYN (1 << 1)
+#define TCP_FIN_FORWARD (1 << 2)
+#define TCP_FIN_REPLY (1 << 3)
+#define TCP_RESET (1 << 4)
+
+/// Counter slots of the per-CPU stats array.
+#define STAT_RX_PACKETS 0
+#define STAT_RX_BYTES 1
+#define STAT_TX_PACKETS 2
+#define STAT_TX_BYTES 3
+#define STAT_LOCAL_PACKETS 4
+#define STAT_EVENTS_LOST 5
+#define STAT_COUNT 8
+
+struct drop_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/// The outcome of the last packet on this CPU (what the differential tests compare).
+struct dp_verdict {
+	__u32 token;            // copied from the test metadata, so the reader finds the CPU that ran the packet
+	__u32 length;
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u32 src_endpoint;
+	__u32 dst_endpoint;
+	__u32 policy_rule;
+	__u32 ingress_rule;
+	__u16 in_port;
+	__u16 out_port;
+	__u16 flags;
+	__u8 verdict;
+	__u8 drop_reason;
+	__u8 direction;
+	__u8 ct_state;
+	__u8 pad[2];
+};
+
+/// One flow event in the ring buffer (FlowEvent's fields; addresses as on the wire).
+struct dp_flow_event {
+	__u64 time_ns;
+	__u8 src[16];
+	__u8 dst[16];
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u32 src_endpoint;
+	__u32 dst_endpoint;
+	__u32 policy_rule;
+	__u32 ingress_rule;
+	__u16 sport;
+	__u16 dport;
+	__u16 in_port;
+	__u16 out_port;
+	__u16 length;
+	__u16 ethertype;
+	__u16 flags;
+	__u8 ip_version;
+	__u8 proto;
+	__u8 tcp_flags;
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u8 verdict;
+	__u8 drop_reason;
+	__u8 direction;
+	__u8 ct_state;
+	__u8 pad[5];
+};
+
+/// What BPF_PROG_TEST_RUN callers put in front of the packet as XDP metadata (honoured only with test_meta).
+struct dp_test_meta {
+	__u32 magic;
+	__u32 token;
+	__u32 now;              // Unix seconds; 0 = the program's own clock
+	__u16 in_port;
+	__u16 pad;
+};
+#define DP_TEST_MAGIC 0x44504d54 // "DPMT"

@@ -1,0 +1,118 @@
+using System.Text;
+using Dataplane.Core.Conntrack;
+using Dataplane.Core.Packets;
+using Dataplane.Core.Pipeline;
+using Dataplane.Core.Snapshot;
+using Dataplane.Ebpf.Interop;
+using Dataplane.Ebpf.Loader;
+using Dataplane.Ebpf.Maps;
+
+namespace Dataplane.Ebpf.Tests.Support;
+
+/// <summary>
+/// One snapshot, two pipelines: the C# <see cref="PacketPipeline"/> and the BPF program (run with
+/// BPF_PROG_TEST_RUN, maps filled by <see cref="MapFiller"/> from the same snapshot). Each frame goes through
+/// both, one packet per batch, with the same in-port and the same clock; <see cref="Compare"/> returns null
+/// when output bytes, XDP action, drop reason and every verdict field agree, else a report with hex dumps.
+/// Conntrack expiry: both sides sweep expired connections before each packet (ConntrackTable.Collect with the
+/// whole table as budget, ConntrackGc for the map), so an entry is gone at the same instant on both.
+/// </summary>
+public sealed class DualPipeline : IDisposable
+{
+    private readonly EbpfDatapath _dp;
+    private readonly PacketPipeline _pipeline;
+    private readonly WorkerContext _context;
+    private readonly PacketPool _pool = new(8);
+    private readonly Batch _batch = new();
+    private readonly int _ctFlows;
+    private uint _lastSweep;
+
+    public DualPipeline(EbpfDatapath dp, DatapathSnapshot snapshot, int ctFlows, Core.Flows.FlowRing? flows = null)
+    {
+        _dp = dp;
+        _ctFlows = ctFlows;
+        if ((dp.Options.Conntrack) != (ctFlows > 0)) throw new ArgumentException("conntrack must be on for both or neither");
+        if (ctFlows > 0 && dp.Conntrack.MaxEntries != ctFlows) throw new ArgumentException("conntrack sizes differ");
+        _context = new WorkerContext(0, flows, ctFlows > 0 ? new ConntrackTable(ctFlows) : null);
+        _pipeline = new PacketPipeline(new SnapshotHolder(snapshot));
+        // Every port redirects to loopback: in a test run a redirect only needs a devmap entry to exist.
+        MapFiller.Fill(dp, snapshot, _ => 1);
+        foreach (var k in dp.Conntrack.Keys<CtKeyBpf>()) dp.Conntrack.Delete(k);
+    }
+
+    /// <summary>The BPF side's result of the last <see cref="Compare"/>.</summary>
+    public TestRunResult? LastBpf { get; private set; }
+
+    public int CsharpConnections => _context.Conntrack?.Count ?? 0;
+
+    public Core.Counters.WorkerCounters CsharpCounters => _context.Counters;
+
+    public void ResetBpfCounters() => EbpfCounters.Reset(_dp);
+
+    /// <summary>The C# pipeline's result for one frame: metadata and the bytes it left.</summary>
+    public (PacketMeta Meta, byte[] Output) RunCsharp(ReadOnlySpan<byte> frame, ushort inPort, uint now)
+    {
+        _context.Conntrack?.Collect(now, _ctFlows);
+        _batch.Count = 0;
+        if (!_pool.TryLoad(ref _batch[0], frame, inPort)) throw new InvalidOperationException("frame too large for the pool");
+        _batch[0].Timestamp = (long)now * 1_000_000_000;
+        _batch.Count = 1;
+        _pipeline.Process(_batch, _context);
+        var meta = _batch[0];
+        var output = meta.Bytes.ToArray();
+        _pool.Free(_batch[0]);
+        return (meta, output);
+    }
+
+    public TestRunResult RunBpf(ReadOnlySpan<byte> frame, ushort inPort, uint now)
+    {
+        // A sweep at the same instant finds nothing new: everything touched since expires after now.
+        if (_ctFlows > 0 && now != _lastSweep) { ConntrackGc.Collect(_dp, now); _lastSweep = now; }
+        return _dp.TestRun(frame, inPort, now);
+    }
+
+    /// <summary>Null when both pipelines agree on the frame, else what differs plus the frame in hex.</summary>
+    public string? Compare(byte[] frame, ushort inPort, uint now)
+    {
+        var (m, csOut) = RunCsharp(frame, inPort, now);
+        var bpf = RunBpf(frame, inPort, now);
+        LastBpf = bpf;
+        var v = bpf.Verdict;
+        var diffs = new List<string>();
+        XdpAction expected = m.Verdict switch
+        {
+            PacketVerdict.Tx => m.OutPort == inPort ? XdpAction.Tx : XdpAction.Redirect,
+            PacketVerdict.Local => XdpAction.Pass,
+            _ => XdpAction.Drop,
+        };
+        void Diff<T>(string what, T cs, T b) { if (!EqualityComparer<T>.Default.Equals(cs, b)) diffs.Add($"{what}: C# {cs}, BPF {b}"); }
+        Diff("action", expected, bpf.Action);
+        Diff("verdict", (byte)m.Verdict, v.Verdict);
+        Diff("drop reason", (byte)m.DropReason, v.DropReason);
+        if (m.Verdict == PacketVerdict.Tx) Diff("out port", m.OutPort, v.OutPort);
+        Diff("src identity", m.SrcIdentity, v.SrcIdentity);
+        Diff("dst identity", m.DstIdentity, v.DstIdentity);
+        Diff("src endpoint", m.SrcEndpoint, v.SrcEndpoint);
+        Diff("dst endpoint", m.DstEndpoint, v.DstEndpoint);
+        Diff("policy rule", m.PolicyRule, v.PolicyRule);
+        Diff("ingress rule", m.IngressPolicyRule, v.IngressRule);
+        Diff("ct state", (byte)m.CtState, v.CtState);
+        Diff("direction", (byte)m.Direction, v.Direction);
+        Diff("flags", (ushort)m.Flags, v.Flags);
+        Diff("length", (uint)m.Length, v.Length);
+        if (!csOut.AsSpan().SequenceEqual(bpf.Output))
+            diffs.Add($"output bytes differ:\n  C#  {Convert.ToHexString(csOut)}\n  BPF {Convert.ToHexString(bpf.Output)}");
+        if (diffs.Count == 0) return null;
+        var sb = new StringBuilder();
+        sb.AppendLine($"in-port {inPort}, t={now}, {frame.Length} bytes: {Convert.ToHexString(frame)}");
+        foreach (var d in diffs) sb.AppendLine("  " + d);
+        return sb.ToString();
+    }
+
+    public void Dispose()
+    {
+        _pool.Dispose();
+        _batch.Dispose();
+        _context.Conntrack?.Dispose();
+    }
+}
