@@ -9,12 +9,12 @@ namespace Dataplane.Core.Config;
 /// Kubernetes <c>v1 Pod</c>: identity-relevant metadata, placement (spec.nodeName), service account and
 /// addresses (status.podIPs and/or status.podIP). MAC and host interface name are derived here.
 /// </summary>
-internal static class PodParser
+public static class PodParser
 {
     /// <summary>Pins the pod's MAC instead of deriving it, e.g. to match an existing veth.</summary>
     public const string MacAnnotation = "dataplane.io/mac";
 
-    public static void Parse(ConfigDocument doc, ModelBuilder into)
+    internal static void Parse(ConfigDocument doc, ModelBuilder into)
     {
         var annotations = MetadataReader.Annotations(doc);
 

@@ -127,4 +127,21 @@ var status = new Command("status", "Ask the running agent: backend, interfaces, 
 };
 status.SetAction(parse => StatusCommand.Run(parse.GetValue(statusSocketOpt)!, parse.GetValue(outputOpt) == "json", Console.Out, Console.Error));
 root.Subcommands.Add(status);
+var keepOpt = new Option<bool>("--keep") { Description = "Leave the lab running for exploration (it prints how to remove it)" };
+var destroyOpt = new Option<string?>("--destroy") { Description = "Remove a kept lab by its id" };
+var lab = new Command("lab", "Build two nodes with pods in network namespaces (VXLAN overlay, a ClusterIP service, an allow and a deny policy), send real traffic, show verdicts and counters, clean up")
+{
+    keepOpt, destroyOpt,
+};
+lab.SetAction(parse =>
+{
+    if (parse.GetValue(destroyOpt) is { Length: > 0 } id)
+    {
+        bool found = Dataplane.Node.Lab.LabTopology.Destroy(id);
+        Console.WriteLine(found ? $"lab {id}: removed" : $"lab {id}: nothing to remove");
+        return 0;
+    }
+    return Dataplane.Node.Lab.LabRunner.Run(parse.GetValue(keepOpt), Console.Out);
+});
+root.Subcommands.Add(lab);
 return root.Parse(args).Invoke();
