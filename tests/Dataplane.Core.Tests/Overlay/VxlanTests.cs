@@ -207,6 +207,13 @@ public class VxlanTests : IDisposable
     }
 
     [Fact]
+    public void OversizedIcmpErrorGetsNoIcmpErrorBack()
+    {
+        var (m, _) = _node.Run(FromWeb4("198.18.101.20", Icmp(3, 3, payload: 1480 - 28), proto: 1), OverlayNode.WebPort);
+        Assert.Equal(DropReason.IpFragmentationNotSupported, m.DropReason);
+    }
+
+    [Fact]
     public void OversizedIpv6GetsPacketTooBig()
     {
         var frame = Eth6(Ipv6("fd00:100::10", "fd00:101::20", 17, Udp(1, 2, new byte[1460 - 48])), dst: OverlayNode.RouterMac, src: OverlayNode.WebMac);
