@@ -7,5 +7,7 @@ if (args.Length > 0 && args[0] == "lpm-cycles") return LpmCycles.Run(args[1..]);
 if (args.Length > 0 && args[0] == "policy-cycles") return Dataplane.Benchmarks.Policy.PolicyCycles.Run(args[1..]);
 // `bgp-table [N]`: full-table advertisement race, our speaker vs BIRD, into GoBGP (needs root, gobgpd, bird2).
 if (args.Length > 0 && args[0] == "bgp-table") return Dataplane.Benchmarks.Bgp.FullTableRace.Run(args[1..]);
+// `overlay-cpu [rounds]`: overlay encap/decap vs L3 interleaved, in thread CPU time (ratios on a shared machine).
+if (args.Length > 0 && args[0] == "overlay-cpu") return Dataplane.Benchmarks.Overlay.OverlayCpuTime.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
