@@ -112,6 +112,16 @@ public class VxlanTests : IDisposable
     }
 
     [Fact]
+    public void EveryInternalIpOfANodeIsAKnownSender()
+    {
+        // node-b is tunnelled over IPv4, but VXLAN from its IPv6 InternalIP is accepted too.
+        var frame = Eth6(Ipv6("2001:db8:0:1::2", "2001:db8:0:1::1", 17, Udp(51000, 8472, Vxlan(2, InnerToWeb()))), dst: OverlayNode.Eth0Mac);
+        var (m, _) = _node.Run(frame, OverlayNode.Uplink);
+        Assert.Equal(PacketVerdict.Tx, m.Verdict);
+        Assert.Equal(OverlayNode.WebPort, m.OutPort);
+    }
+
+    [Fact]
     public void UnknownSenderIsDropped172()
     {
         var (m, _) = _node.Run(VxlanFrom("198.18.0.77", 2, InnerToWeb()), OverlayNode.Uplink);
