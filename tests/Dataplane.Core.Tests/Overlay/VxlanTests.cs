@@ -48,6 +48,26 @@ public class VxlanTests : IDisposable
         Assert.Equal(14 + 20 + 8 + 8 + 14, m.L3Offset);                           // metadata still describes the inner packet
     }
 
+    [Theory]
+    [InlineData("", 14 + 20 + 8 + 20)]                       // no annotation, no default: native routing
+    [InlineData("    mode: vxlan", 50 + 14 + 20 + 8 + 20)]   // the overlay's default mode applies
+    public void TunnelModeDefaultsToTheOverlayMode(string overlay, int length)
+    {
+        using var node = new OverlayNode(OverlayNode.Yaml(overlay: overlay, nodeBAnnotations: "note: none"));
+        var (m, o) = node.Run(FromWeb4("198.18.101.20", Udp(4000, 53, new byte[20])), OverlayNode.WebPort);
+        Assert.Equal(PacketVerdict.Tx, m.Verdict);
+        Assert.Equal(OverlayNode.NodeBMac, ReadMac(o));
+        Assert.Equal(length, o.Length);
+    }
+
+    [Fact]
+    public void PeerOverrideBeatsTheNodeAnnotation()
+    {
+        using var node = new OverlayNode(OverlayNode.Yaml(overlay: "    peers:\n    - {node: node-b, mode: native}"));
+        var (_, o) = node.Run(FromWeb4("198.18.101.20", Udp(4000, 53)), OverlayNode.WebPort);
+        Assert.Equal(14 + 20 + 8, o.Length);
+    }
+
     [Fact]
     public void SourcePortFollowsTheInnerFlow()
     {
