@@ -39,7 +39,7 @@ public static unsafe class Encapsulation
         {
             int total = HeaderSizes.Ipv4 + udpLen;
             ip[2] = (byte)(total >> 8); ip[3] = (byte)total;
-            ushort c = InetChecksum.Fold(InetChecksum.Sum(ip, HeaderSizes.Ipv4));
+            ushort c = InetChecksum.Fold(t.PseudoSum + (uint)total);   // the template's header sum + the length
             ip[10] = (byte)(c >> 8); ip[11] = (byte)c;
             udp = ip + HeaderSizes.Ipv4;
         }

@@ -17,6 +17,8 @@ public static unsafe class IcmpTooBig
 
     public static void Reply(ref PacketMeta p, OverlayState o, int innerMtu)
     {
+        // Never an ICMP error about an ICMP error (RFC 1122 §3.2.2, RFC 4443 §2.4).
+        if ((p.Flags & PacketFlags.IcmpError) != 0) { p.Drop(DropReason.IpFragmentationNotSupported); return; }
         if (p.IpVersion == 4) Reply4(ref p, o, innerMtu);
         else Reply6(ref p, o, innerMtu);
     }

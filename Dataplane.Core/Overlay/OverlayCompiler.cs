@@ -50,16 +50,26 @@ public static class OverlayCompiler
                 if (required) throw new ConfigException(spec?.Source ?? node.Source, $"node {node.Name} has no InternalIP to tunnel to");
                 continue;
             }
-            // Native nodes are still VXLAN peers (egress-gateway and other Tunnel next hops may name them) when reachable.
-            TunnelPeer? built = mode == TunnelMode.Srv6
-                ? Srv6Peer(node.Name, endpoint, spec, node.Tunnel, source6, b, spec?.Source ?? node.Source)
-                : VxlanPeer(node.Name, endpoint, spec?.InnerMac ?? node.Tunnel?.VxlanMac ?? MacAddress.Derive("router/" + node.Name),
-                    spec?.Vni ?? 0, endpoint.AddressFamily == AddressFamily.InterNetwork ? source4 : source6, ov.VxlanPort,
-                    b, routerMac, spec?.Source ?? node.Source, required);
-            if (built is not { } t) continue;
-            if (keys.Add(t.Endpoint)) peers.Add(t);
+            // Every InternalIP of the node is a peer key (a sender we accept, an endpoint any Tunnel next hop may
+            // name — egress-gateway steering, say); native nodes are VXLAN peers for that purpose when reachable.
+            // Only the chosen endpoint must work; the node's pod CIDRs are routed toward it.
+            TunnelPeer? primary = null;
+            foreach (var ip in node.InternalIps.OrderBy(i => i.Equals(endpoint) ? 0 : 1))
+            {
+                bool must = required && ip.Equals(endpoint);
+                TunnelPeer? built = mode == TunnelMode.Srv6
+                    ? Srv6Peer(node.Name, ip, spec, node.Tunnel, source6, b, spec?.Source ?? node.Source, must)
+                    : VxlanPeer(node.Name, ip, spec?.InnerMac ?? node.Tunnel?.VxlanMac ?? MacAddress.Derive("router/" + node.Name),
+                        spec?.Vni ?? 0, ip.AddressFamily == AddressFamily.InterNetwork ? source4 : source6, ov.VxlanPort,
+                        b, routerMac, spec?.Source ?? node.Source, must);
+                if (built is not { } t || !keys.Add(t.Endpoint)) continue;
+                peers.Add(t);
+                if (ip.Equals(endpoint)) primary = t;
+            }
             if (mode == TunnelMode.Native) continue;
-            var nh = TunnelPeerFactory.TunnelNextHop(endpoint, UnderlayOf(b, t));
+            if (primary is not { } p)
+                throw new ConfigException(spec?.Source ?? node.Source, $"node {node.Name}: InternalIP {endpoint} is also another tunnel peer's");
+            var nh = TunnelPeerFactory.TunnelNextHop(endpoint, UnderlayOf(b, p));
             foreach (var cidr in routes) b.AddRoute(cidr, nh);
         }
 
@@ -68,7 +78,7 @@ public static class OverlayCompiler
             var endpoint = spec.Endpoint!;
             var name = endpoint.ToString();
             TunnelPeer t = spec.Mode == TunnelMode.Srv6
-                ? Srv6Peer(name, endpoint, spec, null, source6, b, spec.Source)!.Value
+                ? Srv6Peer(name, endpoint, spec, null, source6, b, spec.Source, required: true)!.Value
                 : VxlanPeer(name, endpoint, spec.InnerMac!.Value, spec.Vni,
                     endpoint.AddressFamily == AddressFamily.InterNetwork ? source4 : source6, ov.VxlanPort, b, routerMac,
                     spec.Source, required: true)!.Value;
@@ -138,15 +148,17 @@ public static class OverlayCompiler
     }
 
     private static TunnelPeer? Srv6Peer(string name, IPAddress key, TunnelPeerSpec? spec, NodeTunnelSpec? ann,
-        IPAddress? source6, SnapshotBuilder b, SourceLocation at)
+        IPAddress? source6, SnapshotBuilder b, SourceLocation at, bool required)
     {
-        if (source6 is null) throw new ConfigException(at, $"SRv6 to {name}: this node has no IPv6 address to encapsulate from");
         var sid4 = spec?.Sid4 ?? ann?.Sid4;
         var sid6 = spec?.Sid6 ?? ann?.Sid6;
         var transit = spec?.Segments ?? [];
         List<IPAddress>? s4 = sid4 is null ? null : [.. transit, sid4];
         List<IPAddress>? s6 = sid6 is null ? null : [.. transit, sid6];
-        var first = (s4 ?? s6)![0];
+        var first = (s4 ?? s6)?[0];
+        if (!required && (source6 is null || first is null || b.Resolve(first) is not { Kind: NextHopKind.Port })) return null;
+        if (source6 is null) throw new ConfigException(at, $"SRv6 to {name}: this node has no IPv6 address to encapsulate from");
+        if (first is null) throw new ConfigException(at, $"SRv6 to {name}: no SID (set sid4/sid6 or the dataplane.io/srv6-sid4/6 annotations)");
         var via = Reach(b, first, at, $"SRv6 to {name}: first SID {first}");
         if (s4 is not null && s6 is not null && !s6[0].Equals(first) && !Reach(b, s6[0], at, $"SRv6 to {name}: first SID {s6[0]}").Equals(via))
             throw new ConfigException(at, $"SRv6 to {name}: the IPv4 and IPv6 SIDs must be reached through the same next hop");

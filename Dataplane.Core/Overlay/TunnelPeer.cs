@@ -34,7 +34,8 @@ public readonly struct TunnelPeer
     /// <summary>Outer IP + UDP + VXLAN header (36 bytes IPv4, 56 bytes IPv6); null for SRv6 peers.</summary>
     public byte[]? VxlanTemplate { get; init; }
     public bool OuterIpv6 { get; init; }
-    /// <summary>IPv6 pseudo-header sum of the outer addresses and next header (UDP), unfolded.</summary>
+    /// <summary>IPv6: pseudo-header sum of the outer addresses and next header (UDP); IPv4: sum of the template's
+    /// IPv4 header with length and checksum zero. Unfolded; per packet only the length is added.</summary>
     public uint PseudoSum { get; init; }
     /// <summary>Inner Ethernet header (dst = the peer's VXLAN MAC, src = our router MAC) as two words.</summary>
     public ulong InnerEthWord0 { get; init; }

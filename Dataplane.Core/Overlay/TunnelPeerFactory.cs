@@ -51,7 +51,7 @@ public static class TunnelPeerFactory
         }
         t[ipLen + 2] = (byte)(vxlanPort >> 8); t[ipLen + 3] = (byte)vxlanPort;
         t[ipLen + HeaderSizes.Udp] = 0x08;                                  // I flag: the VNI is valid
-        uint pseudo = v6 ? InetChecksum.Sum(t.AsSpan(8, 32), IpProtocols.Udp) : 0;
+        uint pseudo = v6 ? InetChecksum.Sum(t.AsSpan(8, 32), IpProtocols.Udp) : InetChecksum.Sum(t.AsSpan(0, HeaderSizes.Ipv4));
         var inner = new NextHop(NextHopKind.Port, 0, innerDstMac, routerMac, 0);
         return new TunnelPeer
         {

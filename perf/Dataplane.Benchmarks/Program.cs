@@ -9,5 +9,7 @@ if (args.Length > 0 && args[0] == "policy-cycles") return Dataplane.Benchmarks.P
 if (args.Length > 0 && args[0] == "bgp-table") return Dataplane.Benchmarks.Bgp.FullTableRace.Run(args[1..]);
 // `mesh-rig [endpoints] [identities]`: Cluster Mesh over two real etcds (needs etcd-server).
 if (args.Length > 0 && args[0] == "mesh-rig") return await Dataplane.Benchmarks.ClusterMesh.MeshRig.RunAsync(args[1..]);
+// `overlay-cpu [rounds]`: overlay encap/decap vs L3 interleaved, in thread CPU time (ratios on a shared machine).
+if (args.Length > 0 && args[0] == "overlay-cpu") return Dataplane.Benchmarks.Overlay.OverlayCpuTime.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -32,6 +32,7 @@ public sealed class OverlayNetnsTests(ITestOutputHelper output)
             Ping(topo, topo.PodNs, OverlayTopology.RemoteTarget4);
             Ping(topo, topo.PodNs, OverlayTopology.RemoteTarget6);
             Tcp(topo, serverNs: topo.RemoteNs, clientNs: topo.PodNs, OverlayTopology.RemoteTarget4);
+            TooBig(topo, OverlayTopology.RemoteTarget4, mtu: 1500 - 50);
         });
     }
 
@@ -63,6 +64,7 @@ public sealed class OverlayNetnsTests(ITestOutputHelper output)
             Ping(topo, topo.PodNs, OverlayTopology.RemoteTarget6);
             Tcp(topo, serverNs: topo.TargetNs, clientNs: topo.PodNs, OverlayTopology.RemoteTarget4);
             Tcp(topo, serverNs: topo.TargetNs, clientNs: topo.PodNs, OverlayTopology.RemoteTarget6);
+            TooBig(topo, OverlayTopology.RemoteTarget4, mtu: 1500 - 40 - 8 - 16);
         });
     }
 
@@ -108,6 +110,18 @@ public sealed class OverlayNetnsTests(ITestOutputHelper output)
             if (r.Ok && r.Output.Contains(" 0% packet loss")) return;
         }
         Assert.Fail($"ping {ip} from {ns}: {r.Output}");
+    }
+
+    /// <summary>
+    /// A DF ping from the pod that would not fit the underlay once encapsulated is answered by our ICMP
+    /// fragmentation-needed with the tunnel's MTU (the pod's kernel reports it), and one that fits passes.
+    /// </summary>
+    private static void TooBig(OverlayTopology topo, string ip, int mtu)
+    {
+        var big = topo.Exec(topo.PodNs, Short, "ping", "-c", "1", "-W", "2", "-M", "do", "-s", (mtu - 28 + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), ip);
+        Assert.False(big.Ok, big.Output);
+        Assert.Contains($"mtu = {mtu}", big.Output);
+        Ping(topo, topo.PodNs, ip, "-M", "do", "-s", (mtu - 28).ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static void Tcp(OverlayTopology topo, string serverNs, string clientNs, string ip)

@@ -48,6 +48,26 @@ public class VxlanTests : IDisposable
         Assert.Equal(14 + 20 + 8 + 8 + 14, m.L3Offset);                           // metadata still describes the inner packet
     }
 
+    [Theory]
+    [InlineData("", 14 + 20 + 8 + 20)]                       // no annotation, no default: native routing
+    [InlineData("    mode: vxlan", 50 + 14 + 20 + 8 + 20)]   // the overlay's default mode applies
+    public void TunnelModeDefaultsToTheOverlayMode(string overlay, int length)
+    {
+        using var node = new OverlayNode(OverlayNode.Yaml(overlay: overlay, nodeBAnnotations: "note: none"));
+        var (m, o) = node.Run(FromWeb4("198.18.101.20", Udp(4000, 53, new byte[20])), OverlayNode.WebPort);
+        Assert.Equal(PacketVerdict.Tx, m.Verdict);
+        Assert.Equal(OverlayNode.NodeBMac, ReadMac(o));
+        Assert.Equal(length, o.Length);
+    }
+
+    [Fact]
+    public void PeerOverrideBeatsTheNodeAnnotation()
+    {
+        using var node = new OverlayNode(OverlayNode.Yaml(overlay: "    peers:\n    - {node: node-b, mode: native}"));
+        var (_, o) = node.Run(FromWeb4("198.18.101.20", Udp(4000, 53)), OverlayNode.WebPort);
+        Assert.Equal(14 + 20 + 8, o.Length);
+    }
+
     [Fact]
     public void SourcePortFollowsTheInnerFlow()
     {
@@ -109,6 +129,16 @@ public class VxlanTests : IDisposable
         var (m, _) = _node.Run(VxlanFrom("198.18.0.2", 2, InnerToWeb()), OverlayNode.Uplink);
         Assert.Equal(PacketVerdict.Tx, m.Verdict);
         Assert.Equal(2u, m.SrcIdentity);
+    }
+
+    [Fact]
+    public void EveryInternalIpOfANodeIsAKnownSender()
+    {
+        // node-b is tunnelled over IPv4, but VXLAN from its IPv6 InternalIP is accepted too.
+        var frame = Eth6(Ipv6("2001:db8:0:1::2", "2001:db8:0:1::1", 17, Udp(51000, 8472, Vxlan(2, InnerToWeb()))), dst: OverlayNode.Eth0Mac);
+        var (m, _) = _node.Run(frame, OverlayNode.Uplink);
+        Assert.Equal(PacketVerdict.Tx, m.Verdict);
+        Assert.Equal(OverlayNode.WebPort, m.OutPort);
     }
 
     [Fact]
@@ -203,6 +233,13 @@ public class VxlanTests : IDisposable
     public void OversizedIpv4WithoutDfIsACountedDrop157()
     {
         var (m, _) = _node.Run(FromWeb4("198.18.101.20", Udp(4000, 53, new byte[1480 - 28]), frag: 0), OverlayNode.WebPort);
+        Assert.Equal(DropReason.IpFragmentationNotSupported, m.DropReason);
+    }
+
+    [Fact]
+    public void OversizedIcmpErrorGetsNoIcmpErrorBack()
+    {
+        var (m, _) = _node.Run(FromWeb4("198.18.101.20", Icmp(3, 3, payload: 1480 - 28), proto: 1), OverlayNode.WebPort);
         Assert.Equal(DropReason.IpFragmentationNotSupported, m.DropReason);
     }
 
