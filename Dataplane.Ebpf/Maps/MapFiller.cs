@@ -13,7 +13,8 @@ namespace Dataplane.Ebpf.Maps;
 /// Writes every map of the datapath from a compiled <see cref="DatapathSnapshot"/> — the same object the C#
 /// pipeline runs on, so one compiler (SnapshotCompiler) feeds both targets. The whole content is computed and
 /// checked against the maps' capacities first; a snapshot that does not fit throws
-/// <see cref="EbpfMapFullException"/> before anything is written. Tables are then brought to the new content
+/// <see cref="EbpfMapFullException"/> before anything is written, and one using what the program does not implement
+/// (services, NAT, egress gateway, overlay: <see cref="OffloadSupport"/>) throws <see cref="EbpfUnsupportedException"/>. Tables are then brought to the new content
 /// key by key (stale keys deleted, new ones written), and the config slot last.
 /// </summary>
 public static unsafe class MapFiller
@@ -44,6 +45,7 @@ public static unsafe class MapFiller
 
     private static Content Compile(EbpfDatapath dp, DatapathSnapshot s, Func<PortInfo, int> ifindexOf)
     {
+        OffloadSupport.Require(s);
         var ports = new DpPort[s.Ports.Length];
         var ifindex = new Dictionary<uint, uint>();
         var tx = new Dictionary<uint, uint>();
