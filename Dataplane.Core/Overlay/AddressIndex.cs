@@ -41,6 +41,13 @@ public sealed class AddressIndex
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static UInt128 V4(uint address) => ((UInt128)0xFFFF << 32) | address;
 
+    /// <summary>Every (key, value), for backends that keep their own copy (the eBPF map filler). Control plane only: allocates.</summary>
+    public IEnumerable<(UInt128 Key, int Value)> Entries()
+    {
+        for (int i = 0; i < _keys.Length; i++)
+            if (_values[i] >= 0) yield return (_keys[i], _values[i]);
+    }
+
     /// <summary>The value stored for <paramref name="key"/>, or -1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Find(UInt128 key)

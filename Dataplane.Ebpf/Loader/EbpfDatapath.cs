@@ -45,6 +45,8 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
         Drops = MapOf("dp_drops", true);
         Last = MapOf("dp_last", true);
         Events = MapOf("dp_events", false);
+        Overlay = MapOf("dp_overlay", false);
+        Vni = MapOf("dp_vni", false);
     }
 
     public EbpfOptions Options { get; }
@@ -67,6 +69,10 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
     public BpfMap Drops { get; }
     public BpfMap Last { get; }
     public BpfMap Events { get; }
+    /// <summary>dp_overlay: this node's underlay addresses and the tunnel peers (value: fixed VNI).</summary>
+    public BpfMap Overlay { get; }
+    /// <summary>dp_vni: bitmap of the VNIs that name a known identity.</summary>
+    public BpfMap Vni { get; }
 
     private BpfMap MapOf(string name, bool perCpu)
     {

@@ -13,7 +13,8 @@ namespace Dataplane.Ebpf.Maps;
 /// Writes every map of the datapath from a compiled <see cref="DatapathSnapshot"/> — the same object the C#
 /// pipeline runs on, so one compiler (SnapshotCompiler) feeds both targets. The whole content is computed and
 /// checked against the maps' capacities first; a snapshot that does not fit throws
-/// <see cref="EbpfMapFullException"/> before anything is written. Tables are then brought to the new content
+/// <see cref="EbpfMapFullException"/> before anything is written, and one using what the program does not implement
+/// (services, NAT, egress gateway, overlay: <see cref="OffloadSupport"/>) throws <see cref="EbpfUnsupportedException"/>. Tables are then brought to the new content
 /// key by key (stale keys deleted, new ones written), and the config slot last.
 /// </summary>
 public static unsafe class MapFiller
@@ -32,6 +33,8 @@ public static unsafe class MapFiller
         Sync(dp.IpCache4, content.IpCache4);
         Sync(dp.IpCache6, content.IpCache6);
         Sync(dp.Policy, content.Policy);
+        Sync(dp.Overlay, content.Overlay);
+        for (int i = 0; i < content.Vni.Length; i++) dp.Vni.Update((uint)i, content.Vni[i]);
         dp.Config.Update(0u, content.Config);
     }
 
@@ -40,10 +43,11 @@ public static unsafe class MapFiller
         DpEndpoint[] Endpoints, DpNextHop[] NextHops,
         Dictionary<Lpm4Key, uint> Routes4, Dictionary<Lpm6Key, uint> Routes6,
         Dictionary<Lpm4Key, uint> IpCache4, Dictionary<Lpm6Key, uint> IpCache6,
-        Dictionary<PolicyKey, PolicyValue> Policy);
+        Dictionary<PolicyKey, PolicyValue> Policy, Dictionary<OvlKey, uint> Overlay, ulong[] Vni);
 
     private static Content Compile(EbpfDatapath dp, DatapathSnapshot s, Func<PortInfo, int> ifindexOf)
     {
+        OffloadSupport.Require(s);
         var ports = new DpPort[s.Ports.Length];
         var ifindex = new Dictionary<uint, uint>();
         var tx = new Dictionary<uint, uint>();
@@ -109,6 +113,9 @@ public static unsafe class MapFiller
         AddPolicy(policy, s.EgressPolicy, egress: true);
         Check(dp.Policy, policy.Count);
 
+        var (overlay, vni) = OverlayContent(s.Overlay);
+        Check(dp.Overlay, overlay.Count);
+
         var o = dp.Options;
         var config = new DpConfig
         {
@@ -126,7 +133,26 @@ public static unsafe class MapFiller
             TestMeta = o.TestRunMetadata ? (byte)1 : (byte)0,
             FlowEvents = o.FlowEvents ? (byte)1 : (byte)0,
         };
-        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy);
+        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni);
+    }
+
+    /// <summary>VXLAN termination: our underlay addresses, the peers with their fixed VNI, the valid-VNI bitmap.</summary>
+    private static (Dictionary<OvlKey, uint> Addresses, ulong[] Vni) OverlayContent(Core.Overlay.OverlayState o)
+    {
+        var addresses = new Dictionary<OvlKey, uint>(BytewiseComparer<OvlKey>.Instance);
+        foreach (var (addr, _) in o.LocalAddresses.Entries()) addresses[OvlKeyOf(addr, OvlKey.Local)] = 0;
+        foreach (var (addr, peer) in o.PeerIndex.Entries()) addresses[OvlKeyOf(addr, OvlKey.Peer)] = o.Peers[peer].FixedVni;
+        var vni = new ulong[1024];
+        for (uint v = 0; v < 1u << 16; v++)
+            if (o.IsValidVni(v)) vni[v >> 6] |= 1UL << (int)(v & 63);
+        return (addresses, vni);
+    }
+
+    private static OvlKey OvlKeyOf(UInt128 addr, byte kind)
+    {
+        var k = new OvlKey { Kind = kind };
+        BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(k.Addr, 16), addr);
+        return k;
     }
 
     private static PolicyMode ModeOf(Core.Policy.PolicyMap[] maps, int id) =>

@@ -55,6 +55,15 @@ public unsafe struct DpNextHop
     [FieldOffset(18)] public byte Kind;
 }
 
+/// <summary>struct ovl_key: an overlay address (IPv4-mapped IPv6 form, network order) and its set.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 20)]
+public unsafe struct OvlKey
+{
+    public const byte Local = 0, Peer = 1;
+    [FieldOffset(0)] public fixed byte Addr[16];
+    [FieldOffset(16)] public byte Kind;
+}
+
 [StructLayout(LayoutKind.Explicit, Size = 8)]
 public unsafe struct Lpm4Key
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // Connection tracking with the semantics of Dataplane.Core/Conntrack + Pipeline/ConntrackStage and
-// ConntrackCommitStage: lookup before policy (a known connection is Established or Reply and skips policy; an
-// ICMP error quoting one of its packets is Related), create after policy, TCP state and Cilium's timeouts as
+// ConntrackCommitStage: lookup before identity and routing (a known connection is Established or Reply and
+// skips policy; an ICMP error quoting one of its packets is Related), create after policy, TCP state and Cilium's timeouts as
 // TcpTracker, 155 when the map is full. Like the C# table, lookups do not look at the expiry time: the agent's
 // GC (Dataplane.Ebpf/Loader/ConntrackGc.cs) deletes expired entries, as ConntrackTable.Collect does.
 #pragma once
@@ -123,6 +123,14 @@ static __always_inline int ct_inner_key(struct xdp_md *ctx, const struct dp_pkt 
 	k->proto = proto;
 	k->family = p->ip_version;
 	return 1;
+}
+
+/// Which packets conntrack looks at (ConntrackStage.Tracked): IP packets still in flight, neighbour discovery
+/// excepted — before identity and routing, so a packet routing later drops or hands to the host has still
+/// advanced its connection and carries its state.
+static __always_inline int ct_tracked(const struct dp_pkt *p)
+{
+	return p->verdict == V_CONTINUE && p->ip_version != 0 && !(p->flags & F_NDP);
 }
 
 DP_STAGE int conntrack_stage(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_config *cfg)

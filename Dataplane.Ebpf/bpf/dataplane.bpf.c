@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-// The Dataplane pipeline as one XDP program: parse → neighbour responder → endpoint (anti-spoofing) →
-// identity (ipcache) → route + rewrite → conntrack lookup → policy → conntrack create → accounting, the same
-// stages in the same order as Dataplane.Core/Pipeline/PacketPipeline.cs, one packet at a time.
+// The Dataplane pipeline as one XDP program: parse → VXLAN termination → neighbour responder → endpoint
+// (anti-spoofing) → conntrack lookup → identity (ipcache) → route + rewrite → policy → conntrack create →
+// accounting, the same stages in the same order as Dataplane.Core/Pipeline/PacketPipeline.cs, one packet at a
+// time. The C# stages this program has no counterpart of yet (SRv6 SIDs, overlay encap, service DNAT, egress
+// gateway, masquerade) do nothing for a snapshot that configures none of them, and MapFiller refuses any other
+// snapshot (EbpfUnsupportedException).
 // Verdicts: transmit → XDP_TX (same port) or XDP_REDIRECT through dp_tx_ports; to the host → XDP_PASS;
 // drop → XDP_DROP with the Cilium reason counted in dp_drops.
 #include <linux/bpf.h>
@@ -10,6 +13,7 @@
 #include "dp_pkt.h"
 #include "dp_maps.h"
 #include "parse.h"
+#include "overlay.h"
 #include "neighbor.h"
 #include "endpoint.h"
 #include "ipcache.h"
@@ -58,17 +62,19 @@ int dp_xdp(struct xdp_md *ctx)
 	p->len = (__u32)(ctx->data_end - ctx->data);
 
 	parse_packet(ctx, p, cfg);
+	if (p->verdict == V_CONTINUE && (p->flags & F_VXLAN))
+		overlay_decap(ctx, p, cfg);
 	if (p->verdict == V_CONTINUE)
 		neighbor_stage(ctx, p, cfg);
 	if (p->verdict == V_CONTINUE)
 		endpoint_stage(p, cfg);
+	if (cfg->ct_enabled && ct_tracked(p))
+		conntrack_stage(ctx, p, cfg);
 	if (p->verdict == V_CONTINUE)
 		identity_stage(p, cfg);
 	if (p->verdict == V_CONTINUE)
 		route_stage(ctx, p);
 	if (policy_applies(p)) {
-		if (cfg->ct_enabled)
-			conntrack_stage(ctx, p, cfg);
 		policy_stage(p);
 		if (cfg->ct_enabled)
 			conntrack_commit(p, cfg);

@@ -142,3 +142,23 @@ struct {
 	__uint(max_entries, 1 << 20);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dp_events SEC(".maps");
+
+// This node's underlay addresses and the tunnel peers (OverlayState.LocalAddresses / PeerIndex): VXLAN addressed
+// to a local address is terminated here. Empty with no overlay addresses: every VXLAN packet is transit.
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct ovl_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_overlay SEC(".maps");
+
+// Which VNIs name a known security identity (OverlayState.IsValidVni): bit vni & 63 of word vni >> 6.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_vni SEC(".maps");

@@ -28,7 +28,11 @@ struct dp_pkt {
 	__u8 drop_reason;
 	__u8 direction;
 	__u8 ct_state;
-	__u8 pad[2];
+	__u8 reparse;           // parsing the inner frame of a terminated tunnel: no VXLAN recognition
+	__u8 pad;
+	__u16 inner;            // VXLAN: offset of the inner Ethernet frame
+	__u16 pad2;
+	__u32 vni;
 	__u32 src_identity;
 	__u32 dst_identity;
 	__u32 src_endpoint;

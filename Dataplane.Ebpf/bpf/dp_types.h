@@ -35,6 +35,8 @@
 #define F_ICMP_ERROR (1 << 9)
 #define F_NDP (1 << 10)
 #define F_L2_MULTICAST (1 << 11)
+#define F_TUNNEL_IDENTITY (1 << 14)
+#define F_DECAPSULATED (1 << 15)
 
 // Cilium drop reasons used here (Dataplane.Core/Drops/DropReason.cs).
 #define DROP_INVALID_SOURCE_IP 132
@@ -49,6 +51,7 @@
 #define DROP_NO_TUNNEL_ENDPOINT 160
 #define DROP_UNSUPPORTED_L2 166
 #define DROP_FIB_LOOKUP 169
+#define DROP_UNKNOWN_SENDER 172
 #define DROP_POLICY_DENY 181
 #define DROP_INVALID_VNI 183
 #define DROP_TTL_EXCEEDED 196
@@ -118,6 +121,16 @@ struct dp_nexthop {
 	__u16 port;
 	__u8 kind;
 	__u8 pad;
+};
+
+// Overlay address table key: an address in its IPv4-mapped IPv6 form (::ffff:a.b.c.d), as the C# AddressIndex keys
+// it, and which set it belongs to: this node's underlay addresses, or tunnel peers (value: the peer's fixed VNI).
+#define OVL_LOCAL 0
+#define OVL_PEER 1
+struct ovl_key {
+	__u8 addr[16];
+	__u8 kind;
+	__u8 pad[3];
 };
 
 struct lpm4_key {

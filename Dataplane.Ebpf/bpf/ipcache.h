@@ -26,8 +26,8 @@ DP_STAGE int identity_stage(struct dp_pkt *p, const struct dp_config *cfg)
 		return 0;
 	if (p->ip_version == 0)
 		return 0;
-	// A packet from a local endpoint keeps the endpoint's own identity.
-	if (p->src_endpoint == 0)
+	// A packet from a local endpoint keeps the endpoint's own identity, one decapsulated from VXLAN its VNI's.
+	if (p->src_endpoint == 0 && !(p->flags & F_TUNNEL_IDENTITY))
 		p->src_identity = ipcache_lookup(p->ip_version, p->src, cfg);
 	p->dst_identity = ipcache_lookup(p->ip_version, p->dst, cfg);
 	return 0;

@@ -38,6 +38,8 @@ DP_STAGE int parse_vxlan(struct xdp_md *ctx, struct dp_pkt *p, int avail)
 		return 0;
 	}
 	p->flags |= F_VXLAN;
+	p->vni = ((__u32)v[4] << 16) | ((__u32)v[5] << 8) | v[6];
+	p->inner = p->payload + 8;
 	return 0;
 }
 
@@ -66,7 +68,7 @@ DP_STAGE int parse_l4(struct xdp_md *ctx, struct dp_pkt *p, int l4, int end,
 		p->sport = be16(h);
 		p->dport = be16(h + 2);
 		p->payload = l4 + 8;
-		if (cfg->vxlan_port != 0 && p->dport == cfg->vxlan_port)
+		if (cfg->vxlan_port != 0 && p->dport == cfg->vxlan_port && !p->reparse)
 			parse_vxlan(ctx, p, ulen - 8);
 		return 0;
 	}

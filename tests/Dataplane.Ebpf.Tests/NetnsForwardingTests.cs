@@ -90,10 +90,12 @@ public sealed class NetnsForwardingTests(ITestOutputHelper output)
             Assert.True(counters.TxPackets > 100, $"only {counters.TxPackets} packets forwarded");
 
             // A long-lived connection, then the agent goes away: the attached program keeps forwarding.
-            var psrv = topo.Start(server.Ns, "python3", persist, "server", "8080");
+            // The echo server frees port 8080 first, and the client starts only once the new server listens
+            // (started together, the client could connect first and be refused).
             allowed.Dispose();
+            var psrv = topo.Start(server.Ns, "python3", persist, "server", "8080");
+            Assert.True(psrv.WaitFor("listening", Short), psrv.Output);
             var pcli = topo.Start(client.Ns, "python3", persist, "client", server.Ip, "8080", flags);
-            Assert.True(psrv.WaitFor("listening", Short) || psrv.Output.Contains("listening"), psrv.Output);
             Assert.True(pcli.WaitFor("connected", Short), "persistent client: " + pcli.Output);
             Go(flags, 1);
             Assert.True(pcli.WaitFor("got msg-1", Short), pcli.Output);
