@@ -67,8 +67,7 @@ public static class EgressGatewayCompiler
             var g = spec.Gateways[gi];
             var matched = nodes.Where(n => g.NodeSelector.Matches(NodeLabels(n))).ToList();
             // The first entry is spec.egressGateway when present: one node, as OSS Cilium.
-            bool single = IsSingle(spec, gi);
-            if (single) matched = matched.Where(n => !IsDown(n)).Take(1).ToList();
+            if (gi == 0 && spec.SingleGateway) matched = matched.Where(n => !IsDown(n)).Take(1).ToList();
             foreach (var node in matched)
             {
                 if (result.Any(r => r.Node == node.Name)) continue;
@@ -92,7 +91,4 @@ public static class EgressGatewayCompiler
         }
         return [.. result];
     }
-
-    /// <summary>Whether gateway entry <paramref name="index"/> came from spec.egressGateway (one node) rather than the list.</summary>
-    private static bool IsSingle(EgressGatewayPolicySpec spec, int index) => index == 0 && spec.SingleGateway;
 }

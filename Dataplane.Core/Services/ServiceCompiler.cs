@@ -50,8 +50,8 @@ public static class ServiceCompiler
                 {
                     var all = ActiveBackends(slicesByService[(svc.Namespace, svc.Name)], port, family, local.Name);
                     if (all.Count == 0 && !HasFrontend(svc, port, family, nodeIps)) continue;
-                    int allSet = AddSet(sets, all, algorithm, local.LoadBalancing.MaglevTableSize, port.Protocol);
-                    int localSet = AddSet(sets, all.Where(b => b.Local).ToList(), algorithm, local.LoadBalancing.MaglevTableSize, port.Protocol);
+                    int allSet = AddSet(sets, all, algorithm, local.LoadBalancing.MaglevTableSize, port.Protocol, svc);
+                    int localSet = AddSet(sets, all.Where(b => b.Local).ToList(), algorithm, local.LoadBalancing.MaglevTableSize, port.Protocol, svc);
                     int internalSet = svc.InternalTrafficLocal ? localSet : allSet;
                     int externalSet = svc.ExternalTrafficLocal ? localSet : allSet;
                     foreach (var ip in svc.ClusterIps.Where(a => Family(a) == family))
@@ -107,7 +107,7 @@ public static class ServiceCompiler
         return list;
     }
 
-    private static int AddSet(List<BackendSet> sets, List<Backend> backends, LbAlgorithm algorithm, int maglevSize, byte proto)
+    private static int AddSet(List<BackendSet> sets, List<Backend> backends, LbAlgorithm algorithm, int maglevSize, byte proto, ServiceSpec svc)
     {
         if (backends.Count == 0) return 0;
         int[] ring = [];
@@ -115,7 +115,8 @@ public static class ServiceCompiler
         {
             var keys = backends.Select(b => new MaglevBackend(BackendKey(b, proto))).ToList();
             if (keys.Count >= maglevSize)
-                throw new ArgumentException($"{keys.Count} backends do not fit a Maglev table of {maglevSize}");
+                throw new ConfigException(svc.Source,
+                    $"service {svc.QualifiedName}: {keys.Count} backends do not fit a Maglev table of {maglevSize} (raise loadBalancing.maglevTableSize)");
             ring = Maglev.BuildRing(keys, maglevSize);
         }
         sets.Add(new BackendSet([.. backends], ring));

@@ -52,4 +52,12 @@ public sealed class MaglevDisruptionTests
         var back = Place(Docs(Svc, Slice(n)), flows);
         Assert.Equal(before, back);
     }
+
+    [Fact]
+    public void MoreBackendsThanMaglevSlotsIsAConfigError()
+    {
+        var e = Assert.Throws<Core.Config.ConfigException>(() => new ServiceCluster(Docs(Svc, Slice(251)),
+            dataplaneSpecExtra: "  loadBalancing: {maglevTableSize: 251}\n"));
+        Assert.Contains("251 backends do not fit a Maglev table of 251", e.Message);
+    }
 }
