@@ -59,6 +59,35 @@ public sealed class EgressGatewayTests
         Assert.Equal(NextHopKind.Port, NextHopOf(c, c.Send("prod/client", "10.0.2.10", 443).Meta).Kind);
     }
 
+    /// <summary>
+    /// Steering and the overlay together: with VXLAN to the gateway nodes, the steered packet leaves node-a
+    /// encapsulated toward the chosen gateway's InternalIP (UDP 8472, the source pod's identity in the VNI),
+    /// the inner packet unchanged but for its TTL — the gateway node then SNATs it.
+    /// </summary>
+    [Fact]
+    public void SteeredTrafficLeavesVxlanEncapsulatedTowardTheGateway()
+    {
+        string nodes = Nodes()
+            .Replace("metadata: {name: node-b, labels: {role: worker, gw: \"yes\"}}", "metadata: {name: node-b, labels: {role: worker, gw: \"yes\"}, annotations: {dataplane.io/tunnel: vxlan}}")
+            .Replace("metadata: {name: node-c, labels: {role: worker, gw: \"yes\"}}", "metadata: {name: node-c, labels: {role: worker, gw: \"yes\"}, annotations: {dataplane.io/tunnel: vxlan}}");
+        Assert.Contains("dataplane.io/tunnel: vxlan", nodes);
+        using var c = new ServiceCluster(Policy(Group), nodes);
+        var (m, wire) = c.Send("prod/client", World, 443, 1000);
+        Assert.Equal(PacketVerdict.Tx, m.Verdict);
+        Assert.NotNull(wire);
+        Assert.Equal(17, wire!.Proto);
+        Assert.Equal(8472, wire.DstPort);
+        Assert.Contains(wire.Dst, new[] { "198.18.0.2", "198.18.0.3" });
+        Assert.Equal("198.18.0.1", wire.Src);
+        Assert.True(wire.ChecksumsOk);
+        // The inner frame after outer Ethernet (14) + IPv4 (20) + UDP (8) + VXLAN (8): the pod's own packet.
+        var inner = Wire.Read(c.LastFrame[50..]);
+        Assert.Equal(World, inner.Dst);
+        Assert.Equal(443, inner.DstPort);
+        Assert.Equal(1000, inner.SrcPort);
+        Assert.True(inner.ChecksumsOk);
+    }
+
     [Fact]
     public void FlowsSpreadOverGatewaysAndOnlyTheDownGatewaysFlowsMove()
     {

@@ -180,10 +180,14 @@ public sealed class ServiceCluster : IDisposable
         _batch.Count = 1;
         _pipeline.Process(_batch, Context);
         var meta = _batch[0];
-        Wire? wire = meta.Verdict == PacketVerdict.Tx ? Wire.Read(meta.Bytes.ToArray()) : null;
+        LastFrame = meta.Verdict == PacketVerdict.Tx ? meta.Bytes.ToArray() : [];
+        Wire? wire = meta.Verdict == PacketVerdict.Tx ? Wire.Read(LastFrame) : null;
         _pool.Free(_batch[0]);
         return (meta, wire);
     }
+
+    /// <summary>The last transmitted frame as it left (empty when the last packet was not transmitted).</summary>
+    public byte[] LastFrame { get; private set; } = [];
 
     public ulong Drops(Drops.DropReason reason) => Context.Counters.Drops[(byte)reason];
 
