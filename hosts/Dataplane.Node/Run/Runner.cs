@@ -7,17 +7,21 @@ using Dataplane.Core.Drops;
 using Dataplane.Core.Pipeline;
 using Dataplane.Core.Ports;
 using Dataplane.Core.Snapshot;
+using Dataplane.Dpdk;
+using Dataplane.Dpdk.Eal;
+using Dataplane.Dpdk.Ethdev;
 using Dataplane.Linux;
 using Dataplane.Linux.AfPacket;
 using Dataplane.Linux.AfXdp;
 
 namespace Dataplane.Node.Run;
 
-public enum Backend { AfPacket, AfXdp }
+public enum Backend { AfPacket, AfXdp, Dpdk }
 
 /// <summary>What `run` was asked to do.</summary>
 public sealed record RunOptions(string ConfigDir, Backend Backend, int PollSleepMicros, int StatsIntervalSeconds,
-    XdpAttachMode XdpMode = XdpAttachMode.Auto, int Queues = 1, int ConntrackMaxFlows = RunOptions.DefaultConntrackFlows)
+    XdpAttachMode XdpMode = XdpAttachMode.Auto, int Queues = 1, int ConntrackMaxFlows = RunOptions.DefaultConntrackFlows,
+    string? DpdkArgs = null)
 {
     /// <summary>Cilium's default TCP CT map size (--bpf-ct-global-tcp-max), per worker here.</summary>
     public const int DefaultConntrackFlows = 524288;
@@ -53,9 +57,16 @@ public static class Runner
 
         var lanes = new List<Lane>();
         var programs = new Dictionary<ushort, XdpProgram>();
+        DpdkSession? dpdk = null;
         try
         {
-            var present = snapshot.Ports.Where(p => NetDevice.Exists(p.Name)).ToList();
+            // DPDK: EAL, pool and one started ethdev per interface it serves (see DpdkSession for the mapping).
+            if (options.Backend == Backend.Dpdk)
+            {
+                dpdk = DpdkSession.Start(EalArgs.Split(options.DpdkArgs), snapshot.Ports.Select(p => p.Name), queues, NetDevice.Exists);
+                log.WriteLine($"run: dpdk EAL {string.Join(' ', dpdk.Eal.Args)}; {dpdk.Pool.Count} mbufs");
+            }
+            var present = snapshot.Ports.Where(p => dpdk?.Serves(p.Name) ?? NetDevice.Exists(p.Name)).ToList();
             foreach (var p in snapshot.Ports.Except(present))
                 log.WriteLine($"run: port {p.Id} {p.Name}: no such interface here, skipped");
             if (present.Count == 0)
@@ -73,7 +84,7 @@ public static class Runner
                 if (options.Backend == Backend.AfXdp) lane.Umem = new XdpUmem(present.Count * 8192);
                 foreach (var p in present)
                 {
-                    IPort port = Open(options, lane, programs, p, queues, out int fd, out string mode);
+                    IPort port = Open(options, lane, programs, dpdk, p, queues, out int fd, out string mode);
                     byId[p.Id] = port;
                     lane.Ports.Add(port);
                     lane.Fds.Add(fd);
@@ -95,7 +106,12 @@ public static class Runner
                 var worker = lane.Worker!;
                 lane.Thread = new Thread(() =>
                 {
-                    try { worker.Run(cts.Token); }
+                    try
+                    {
+                        dpdk?.RegisterThread();
+                        try { worker.Run(cts.Token); }
+                        finally { dpdk?.UnregisterThread(); }
+                    }
                     catch (Exception e) { failure = e; cts.Cancel(); }
                 }) { Name = $"dp-worker-{lane.Queue}", IsBackground = true };
                 lane.Thread.Start();
@@ -119,6 +135,7 @@ public static class Runner
                 (port as AfXdpPort)?.PollKernelStats();
             }
             Print(log, "exit", lanes);
+            if (dpdk is not null) PrintDpdk(log, dpdk);
             if (failure is not null)
             {
                 log.WriteLine($"run: worker failed: {failure}");
@@ -136,14 +153,19 @@ public static class Runner
             }
             foreach (var program in programs.Values) program.Dispose();
             foreach (var lane in lanes) lane.Umem?.Dispose();
+            dpdk?.Dispose();
         }
     }
 
-    private static IPort Open(RunOptions options, Lane lane, Dictionary<ushort, XdpProgram> programs, PortInfo p, int queues,
+    private static IPort Open(RunOptions options, Lane lane, Dictionary<ushort, XdpProgram> programs, DpdkSession? dpdk, PortInfo p, int queues,
         out int fd, out string mode)
     {
         switch (options.Backend)
         {
+            case Backend.Dpdk:
+                fd = -1; // no descriptor: the idle waiter just sleeps (ppoll ignores negative descriptors)
+                mode = dpdk!.Describe(p.Name);
+                return dpdk.OpenPort(p.Id, p.Name, lane.Queue);
             case Backend.AfXdp:
                 // One XDP program (and XSKMAP) per interface, shared by its queues' sockets.
                 if (!programs.TryGetValue(p.Id, out var program))
@@ -163,7 +185,19 @@ public static class Runner
         }
     }
 
-    public static string Name(Backend b) => b == Backend.AfPacket ? "af_packet" : "af_xdp";
+    public static string Name(Backend b) => b switch { Backend.AfPacket => "af_packet", Backend.AfXdp => "af_xdp", _ => "dpdk" };
+
+    /// <summary>The drivers' own counters per DPDK device (rx missed = ring overruns, rx no mbuf = pool exhausted).</summary>
+    private static void PrintDpdk(TextWriter log, DpdkSession dpdk)
+    {
+        foreach (var d in dpdk.Devices)
+        {
+            var s = d.Stats();
+            log.WriteLine($"exit:   dpdk {d.Name}: rx {s.RxPackets}, tx {s.TxPackets}, rx-missed {s.RxMissed}, rx-errors {s.RxErrors}, tx-errors {s.TxErrors}, rx-no-mbuf {s.RxNoMbuf}");
+        }
+        log.WriteLine($"exit:   dpdk mbufs available {dpdk.Pool.Available} of {dpdk.Pool.Count}");
+        log.Flush();
+    }
 
     /// <summary>Prints the counters summed over the workers: totals, drops by Cilium reason, per-port figures (may be slightly stale).</summary>
     private static void Print(TextWriter log, string what, List<Lane> lanes)
