@@ -62,6 +62,14 @@ public sealed class DpdkSession : IDisposable
         try
         {
             s._eal = DpdkEal.Init(args);
+            // The EAL carries on when a driver fails to probe a vdev (e.g. its interface does not exist): we do not.
+            foreach (var vdev in EalArgs.Vdevs(args))
+            {
+                string dev = vdev.Split(',')[0];
+                if (EthDev.FindPort(dev) is null)
+                    throw new DpdkException($"DPDK: --vdev {vdev} did not create a port (does the interface exist? is the driver installed?)" +
+                        $"\nEAL log:\n{s._eal.InitLog.TrimEnd()}");
+            }
             var mapped = new List<(string Iface, ushort Port)>();
             foreach (var name in names)
             {

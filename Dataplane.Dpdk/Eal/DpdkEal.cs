@@ -10,16 +10,19 @@ namespace Dataplane.Dpdk.Eal;
 /// <see cref="DpdkException"/> rather than DPDK's undefined behaviour. The EAL's log during init is captured and
 /// returned (<see cref="InitLog"/>) or put into the exception, so a bad <c>--vdev</c> names its cause.
 /// </summary>
-public sealed unsafe class DpdkEal : IDisposable
+public sealed unsafe partial class DpdkEal : IDisposable
 {
     private static int s_used;
     private bool _disposed;
 
-    private DpdkEal(IReadOnlyList<string> args, string initLog, string runtimeDir)
+    private readonly bool _ownsRuntimeDir;
+
+    private DpdkEal(IReadOnlyList<string> args, string initLog, string runtimeDir, bool ownsRuntimeDir)
     {
         Args = args;
         InitLog = initLog;
         RuntimeDir = runtimeDir;
+        _ownsRuntimeDir = ownsRuntimeDir;
     }
 
     /// <summary>The full EAL argument list used (the user's plus defaults, see <see cref="EalArgs"/>).</summary>
@@ -47,6 +50,10 @@ public sealed unsafe class DpdkEal : IDisposable
         var argv = (byte**)NativeMemory.AllocZeroed((nuint)(args.Count + 2), (nuint)sizeof(byte*));
         argv[0] = Utf8("dataplane");
         for (int i = 0; i < args.Count; i++) argv[i + 1] = Utf8(args[i]);
+
+        // The runtime directory is removed at the end only if this process created it (never another process's).
+        string expectedDir = ExpectedRuntimeDir(args);
+        bool dirExisted = Directory.Exists(expectedDir);
 
         const int maskBytes = 128;
         byte* mask = stackalloc byte[maskBytes];
@@ -77,13 +84,15 @@ public sealed unsafe class DpdkEal : IDisposable
         }
         if (rc < 0)
         {
+            if (!dirExisted) RemoveDir(expectedDir);
             string reason = err != 0 ? $"{Rte.StrError(err)} (rte_errno {err})" : "failed";
             throw new DpdkException($"DPDK EAL initialisation failed: {reason}; EAL arguments: {string.Join(' ', args)}" +
                 (log.Length > 0 ? $"\nEAL log:\n{log.TrimEnd()}" : "") +
                 "\nCheck --vdev names and arguments (the interfaces must exist), memory (-m) and permissions (root).");
         }
         byte* dir = Rte.rte_eal_get_runtime_dir();
-        return new DpdkEal(args, log, dir == null ? "" : Marshal.PtrToStringUTF8((nint)dir) ?? "");
+        string runtimeDir = dir == null ? "" : Marshal.PtrToStringUTF8((nint)dir) ?? "";
+        return new DpdkEal(args, log, runtimeDir, !dirExisted && runtimeDir == expectedDir);
     }
 
     /// <summary>rte_eal_cleanup (after every port and pool is gone), then removes the runtime directory.</summary>
@@ -92,14 +101,34 @@ public sealed unsafe class DpdkEal : IDisposable
         if (_disposed) return;
         _disposed = true;
         Rte.rte_eal_cleanup();
-        // DPDK keeps config/fbarray files in its runtime directory; the prefix is this process's, so remove them.
-        if (RuntimeDir.Length > 0)
-        {
-            try { if (Directory.Exists(RuntimeDir)) Directory.Delete(RuntimeDir, recursive: true); }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-        }
+        // DPDK may leave config/fbarray files in its runtime directory; this process created it, so remove it.
+        if (_ownsRuntimeDir) RemoveDir(RuntimeDir);
     }
+
+    /// <summary>Where the EAL puts its runtime files for the arguments' --file-prefix (default "rte").</summary>
+    internal static string ExpectedRuntimeDir(IReadOnlyList<string> args)
+    {
+        string prefix = "rte";
+        for (int i = 0; i < args.Count; i++)
+        {
+            if (args[i] == "--file-prefix" && i + 1 < args.Count) prefix = args[i + 1];
+            else if (args[i].StartsWith("--file-prefix=", StringComparison.Ordinal)) prefix = args[i]["--file-prefix=".Length..];
+        }
+        string baseDir = geteuid() == 0 ? "/var/run"
+            : Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } x ? x : "/tmp";
+        return Path.Combine(baseDir, "dpdk", prefix);
+    }
+
+    private static void RemoveDir(string dir)
+    {
+        if (dir.Length == 0) return;
+        try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    [LibraryImport(RteLibs.LibC)]
+    private static partial uint geteuid();
 
     private static byte* Utf8(string s)
     {
