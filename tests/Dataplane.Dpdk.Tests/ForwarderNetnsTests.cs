@@ -16,19 +16,21 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
     private static readonly string Echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
 
-    [Fact]
-    public void AfPacketVdevs_ForwardPingTcpUdp_CountTtlDrop_CleanUp()
+    [Theory]
+    [InlineData("af_packet")]
+    [InlineData("af_xdp")]
+    public void VethVdevs_ForwardPingTcpUdp_CountTtlDrop_CleanUp(string driver)
     {
         DpdkEnv.Require(namespaces: true);
         long huge0 = DpdkEnv.HugepagesTotal();
         using var topo = new NetnsTopology();
         string prefix = DpdkEnv.NewPrefix();
         var fwd = topo.StartForwarder("dpdk", "--dpdk-args",
-            $"--vdev net_af_packet0,iface={topo.DpClientIf} --vdev net_af_packet1,iface={topo.DpServerIf} --file-prefix {prefix}");
+            $"--vdev net_{driver}0,iface={topo.DpClientIf} --vdev net_{driver}1,iface={topo.DpServerIf} --file-prefix {prefix}");
         try
         {
             Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(60)), "forwarder did not start:\n" + fwd.Output);
-            Assert.Contains($"port 0 {topo.DpClientIf} (Interface): dpdk net_af_packet0 (driver net_af_packet", fwd.Output);
+            Assert.Contains($"port 0 {topo.DpClientIf} (Interface): dpdk net_{driver}0 (driver net_{driver}", fwd.Output);
             Assert.True(Directory.Exists(DpdkEnv.RuntimeDir(prefix)) || !fwd.Output.Contains("--in-memory"), "EAL runtime directory missing while running");
 
             Ping(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4);
@@ -53,7 +55,7 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
             Assert.Matches(@"exit:   drop TTL_EXCEEDED \(196\): [1-9]", log);
             var tx = ExitTxRegex().Match(log);
             Assert.True(tx.Success && long.Parse(tx.Groups[1].Value) > 1000, "too few packets forwarded:\n" + log);
-            Assert.Matches(@"exit:   dpdk net_af_packet1: rx \d+, tx [1-9]", log);
+            Assert.Matches($@"exit:   dpdk net_{driver}1: rx \d+, tx [1-9]", log);
             AssertNoLeftovers(prefix, huge0, log);
         }
         finally { fwd.Dispose(); }

@@ -145,6 +145,41 @@ public sealed unsafe class PortInProcessTests(EalFixture eal)
         Assert.Equal(avail0, f.Pool.Available);
     }
 
+    /// <summary>net_memif: the client transmits, the server receives the same bytes over the shared-memory rings.</summary>
+    [Fact]
+    public void Memif_ClientToServer_CarriesTheFrames()
+    {
+        var f = Eal;
+        uint avail0 = f.Pool.Available;
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (!(f.MemifServer.Link.Up && f.MemifClient.Link.Up) && DateTime.UtcNow < until) Thread.Sleep(50);
+        Assert.True(f.MemifServer.Link.Up && f.MemifClient.Link.Up, "memif link did not come up");
+        Assert.Equal("net_memif", f.MemifServer.Driver);
+        using var src = new DpdkPort(0, f.Null0);
+        using var client = new DpdkPort(1, f.MemifClient);
+        using var server = new DpdkPort(2, f.MemifServer);
+        using var batch = new Batch(16);
+        int n = ReceiveStamped(src, batch, 16);
+        var idx = Enumerable.Range(0, n).Select(i => (ushort)i).ToArray();
+        int sent = client.TxBurst(batch, idx);
+        src.Release(batch, 0, n);
+        Assert.Equal(n, sent);
+
+        using var back = new Batch(64);
+        for (int tries = 0; tries < 200 && back.Count < n; tries++) { if (server.RxBurst(back) == 0) Thread.Sleep(5); }
+        Assert.Equal(n, back.Count);
+        for (int i = 0; i < n; i++)
+        {
+            Assert.Equal(2, back[i].InPort);
+            var bytes = back[i].Bytes;
+            Assert.Equal(64, bytes.Length);
+            for (int b = 0; b < bytes.Length; b++) Assert.Equal((byte)(i * 7 + b), bytes[b]);
+        }
+        server.Release(back, 0, back.Count);
+        Assert.Equal((ulong)n, server.Stats.RxPackets);
+        Assert.Equal(avail0, f.Pool.Available);
+    }
+
     [Fact]
     public void SecondEalInit_IsAClearError()
     {
