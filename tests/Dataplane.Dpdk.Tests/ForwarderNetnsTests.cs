@@ -89,6 +89,34 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
         finally { fwd.Dispose(); }
     }
 
+    /// <summary>--queues 2 with the default mapping: af_packet vdevs with qpairs=2 (PACKET_FANOUT), one worker per queue.</summary>
+    [Fact]
+    public void TwoQueues_DefaultMapping_TwoWorkers_Forward()
+    {
+        DpdkEnv.Require(namespaces: true);
+        using var topo = new NetnsTopology(queues: 2);
+        var fwd = topo.StartForwarder("dpdk", "--queues", "2");
+        try
+        {
+            Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(60)), "forwarder did not start:\n" + fwd.Output);
+            Assert.Contains("2 worker(s)", fwd.Output);
+            Assert.Contains(",qpairs=2", fwd.Output);
+            Ping(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4);
+            var tcpServer = topo.Start(topo.ServerNs, "python3", Echo, "tcp-server", "5001");
+            Assert.True(tcpServer.WaitFor("listening", Short), tcpServer.Output);
+            for (int i = 0; i < 4; i++)
+            {
+                var tcp = topo.Exec(topo.ClientNs, Short, "python3", Echo, "tcp-client", NetnsTopology.ServerIp4, "5001", "500000");
+                Assert.True(tcp.Ok && tcp.Output.Contains("echoed 500000"), $"tcp #{i}: {tcp.Output}\n{fwd.Output}");
+            }
+            Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), fwd.Output);
+            output.WriteLine(fwd.Output);
+            Assert.Equal(0, fwd.ExitCode);
+            Assert.Contains("queue 1:", fwd.Output);
+        }
+        finally { fwd.Dispose(); }
+    }
+
     private const string ServerAllows8080 = """
         apiVersion: cilium.io/v2
         kind: CiliumNetworkPolicy
