@@ -44,20 +44,7 @@ public sealed class DpdkSession : IDisposable
         Func<string, bool> linuxInterfaceExists, uint mbufs = 0)
     {
         var names = interfaces.Distinct(StringComparer.Ordinal).ToList();
-        var deviceByIface = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (dev, iface) in EalArgs.InterfacesByDevice(userArgs)) deviceByIface.TryAdd(iface, dev);
-        var namedDevices = new HashSet<string>(EalArgs.Vdevs(userArgs).Select(v => v.Split(',')[0]), StringComparer.Ordinal);
-        foreach (var opt in new[] { "-a", "--allow" }) namedDevices.UnionWith(OptionValues(userArgs, opt).Select(v => v.Split(',')[0]));
-
-        var args = new List<string>(userArgs);
-        foreach (var name in names)
-        {
-            if (deviceByIface.ContainsKey(name) || namedDevices.Contains(name) || !linuxInterfaceExists(name)) continue;
-            string dev = "net_af_packet_" + name;
-            args.AddRange(["--vdev", $"{dev},iface={name}" + (queues > 1 ? $",qpairs={queues.ToString(CultureInfo.InvariantCulture)}" : "")]);
-            deviceByIface[name] = dev;
-        }
-
+        var (args, deviceByIface) = Plan(userArgs, names, queues, linuxInterfaceExists);
         var s = new DpdkSession();
         try
         {
@@ -94,6 +81,30 @@ public sealed class DpdkSession : IDisposable
             s.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The mapping rules (see the class summary) before the EAL exists: the EAL arguments (the user's plus an
+    /// af_packet vdev per otherwise unserved Linux interface) and the device name for each interface that a vdev
+    /// serves. Interfaces not in the map are looked up as DPDK device names after init.
+    /// </summary>
+    public static (List<string> Args, Dictionary<string, string> DeviceByInterface) Plan(IReadOnlyList<string> userArgs,
+        IReadOnlyList<string> interfaces, int queues, Func<string, bool> linuxInterfaceExists)
+    {
+        var deviceByIface = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (dev, iface) in EalArgs.InterfacesByDevice(userArgs)) deviceByIface.TryAdd(iface, dev);
+        var namedDevices = new HashSet<string>(EalArgs.Vdevs(userArgs).Select(v => v.Split(',')[0]), StringComparer.Ordinal);
+        foreach (var opt in new[] { "-a", "--allow" }) namedDevices.UnionWith(OptionValues(userArgs, opt).Select(v => v.Split(',')[0]));
+
+        var args = new List<string>(userArgs);
+        foreach (var name in interfaces)
+        {
+            if (deviceByIface.ContainsKey(name) || namedDevices.Contains(name) || !linuxInterfaceExists(name)) continue;
+            string dev = "net_af_packet_" + name;
+            args.AddRange(["--vdev", $"{dev},iface={name}" + (queues > 1 ? $",qpairs={queues.ToString(CultureInfo.InvariantCulture)}" : "")]);
+            deviceByIface[name] = dev;
+        }
+        return (args, deviceByIface);
     }
 
     /// <summary>Enough mbufs for every rx and tx ring full plus a batch in flight per queue, rounded up to 2^k − 1 (DPDK's best ring fit).</summary>

@@ -14,7 +14,8 @@ namespace Dataplane.Dpdk.Ethdev;
 /// port, which frees it on <see cref="Release"/> with everything else not transmitted. Both bursts call the
 /// driver's function from <c>rte_eth_fp_ops</c> directly through <c>delegate* unmanaged</c> — exactly what the
 /// header's inline rte_eth_rx_burst/rte_eth_tx_burst do (no Rx/Tx callbacks are installed) — so there is one
-/// managed-to-native transition per burst, none per packet.
+/// managed-to-native transition per burst, none per packet. Every packet a DpdkPort transmits must have been
+/// received by a DpdkPort of this process (its BufferHandle is an rte_mbuf*), as when all of a worker's ports are DPDK.
 /// </summary>
 public sealed unsafe class DpdkPort : IPort
 {
