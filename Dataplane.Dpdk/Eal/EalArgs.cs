@@ -103,12 +103,15 @@ public static class EalArgs
         return map;
     }
 
-    /// <summary>Free hugepages of every size (from /sys/kernel/mm/hugepages), 0 when none or unreadable.</summary>
+    /// <summary>
+    /// Free hugepages of every size (from /sys/kernel/mm/hugepages) that the EAL can use: 0 when none, when
+    /// unreadable, or when no hugetlbfs is mounted (the EAL would then fail to find them).
+    /// </summary>
     public static long FreeHugepages()
     {
         const string dir = "/sys/kernel/mm/hugepages";
         long free = 0;
-        if (!Directory.Exists(dir)) return 0;
+        if (!Directory.Exists(dir) || !HugetlbfsMounted()) return 0;
         foreach (var d in Directory.EnumerateDirectories(dir))
         {
             try
@@ -120,5 +123,12 @@ public static class EalArgs
             catch (UnauthorizedAccessException) { }
         }
         return free;
+    }
+
+    private static bool HugetlbfsMounted()
+    {
+        try { return File.ReadLines("/proc/mounts").Any(l => l.Split(' ') is [_, _, "hugetlbfs", ..]); }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
     }
 }
