@@ -153,3 +153,9 @@ for r in "${RESULTS[@]}"; do
     rd = (kdel > 0) ? del / kdel : 0; rc = (ksns > 0) ? sns / ksns : 0; fs = (fns > 0) ? sprintf("%.0f", fns) : "—";
     printf "| %s | %d B | %.3f | %.3f | %.1f %% | %.2f× | %s | %.0f | %.2f× |\n", n, s, off, del, loss * 100, rd, fs, sns, rc }'
 done
+
+# DPDK: testpmd's io forwarding vs our DPDK backend on the same vdevs (its own topology and table; DPDK=0 skips).
+if [ "${DPDK:-1}" = 1 ] && command -v dpdk-testpmd >/dev/null; then
+  echo "rig: DPDK forwarders (perf/dpdk-rig.sh)" >&2
+  bash "$ROOT/perf/dpdk-rig.sh" "$SECS"
+fi

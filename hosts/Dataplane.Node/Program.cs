@@ -39,7 +39,8 @@ root.Subcommands.Add(replay);
 
 var runConfigOpt = new Option<DirectoryInfo>("--config") { Description = "Directory of YAML (Node, Pod, DataplaneNode …)", Required = true };
 var backendOpt = new Option<string>("--backend") { Description = "Packet I/O backend", DefaultValueFactory = _ => "af_packet" };
-backendOpt.AcceptOnlyFromAmong("af_packet", "af_xdp");
+backendOpt.AcceptOnlyFromAmong("af_packet", "af_xdp", "dpdk");
+var dpdkArgsOpt = new Option<string?>("--dpdk-args") { Description = "dpdk: EAL arguments, e.g. \"--vdev net_af_packet0,iface=eth1\" (defaults: --no-huge -m 256 without free hugepages, an af_packet vdev per interface nothing else serves)" };
 var sleepOpt = new Option<int>("--poll-sleep-us") { Description = "Idle sleep between polls in microseconds (0 = busy poll)", DefaultValueFactory = _ => 50 };
 var statsOpt = new Option<int>("--stats-interval") { Description = "Print counters every N seconds (0 = only on SIGUSR1 and exit)", DefaultValueFactory = _ => 0 };
 var xdpModeOpt = new Option<string>("--xdp-mode") { Description = "af_xdp: attach the XDP program natively, generically, or native with generic fallback", DefaultValueFactory = _ => "auto" };
@@ -54,13 +55,13 @@ var metricsAddressOpt = new Option<string>("--metrics-address") { Description = 
 var run = new Command("run", "The node agent: forward between the node's and its pods' interfaces, follow the config directory and the CNI plugin's endpoints, serve the local API; until SIGTERM/SIGINT")
 {
     runConfigOpt, backendOpt, sleepOpt, statsOpt, xdpModeOpt, queuesOpt, ctMaxOpt, socketOpt, stateDirOpt,
-    flowsFileOpt, metricsPortOpt, metricsAddressOpt,
+    flowsFileOpt, metricsPortOpt, metricsAddressOpt, dpdkArgsOpt,
 };
 run.SetAction(parse =>
 {
     try
     {
-        var backend = parse.GetValue(backendOpt) == "af_xdp" ? Backend.AfXdp : Backend.AfPacket;
+        var backend = parse.GetValue(backendOpt) switch { "af_xdp" => Backend.AfXdp, "dpdk" => Backend.Dpdk, _ => Backend.AfPacket };
         return Runner.Run(new RunOptions(parse.GetValue(runConfigOpt)!.FullName, backend,
             Math.Max(0, parse.GetValue(sleepOpt)), Math.Max(0, parse.GetValue(statsOpt)),
             parse.GetValue(xdpModeOpt) switch { "native" => XdpAttachMode.Native, "generic" => XdpAttachMode.Generic, _ => XdpAttachMode.Auto },
@@ -71,6 +72,7 @@ run.SetAction(parse =>
             FlowsFile = parse.GetValue(flowsFileOpt) is { Length: > 0 } ff ? Path.GetFullPath(ff) : "",
             MetricsPort = Math.Clamp(parse.GetValue(metricsPortOpt), 0, 65535),
             MetricsAddress = parse.GetValue(metricsAddressOpt)!,
+            DpdkArgs = parse.GetValue(dpdkArgsOpt),
         }, Console.Out);
     }
     catch (ConfigException e)
@@ -78,7 +80,7 @@ run.SetAction(parse =>
         Console.Error.WriteLine($"error: {e.Message}");
         return 2;
     }
-    catch (Exception e) when (e is Dataplane.Linux.Interop.LinuxException or PlatformNotSupportedException or IOException or UnauthorizedAccessException)
+    catch (Exception e) when (e is Dataplane.Linux.Interop.LinuxException or Dataplane.Dpdk.DpdkException or PlatformNotSupportedException or IOException or UnauthorizedAccessException)
     {
         Console.Error.WriteLine($"error: {e.Message}");
         return 1;

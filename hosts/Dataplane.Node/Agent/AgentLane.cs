@@ -16,6 +16,8 @@ namespace Dataplane.Node.Agent;
 internal sealed class AgentLane : IDisposable
 {
     private readonly PacketPipeline _pipeline;
+    /// <summary>DPDK: the worker thread registers with the EAL (an lcore id for the mempool caches) while it runs.</summary>
+    private readonly Dataplane.Dpdk.DpdkSession? _dpdk;
     private readonly WorkerOptions _options;
     private LanePlan? _pending;
     private LanePlan? _current;
@@ -27,8 +29,9 @@ internal sealed class AgentLane : IDisposable
     private readonly ManualResetEventSlim _paused = new(false), _resume = new(false);
 
     public AgentLane(int queue, DatapathSnapshot initial, int conntrackFlows, int pollSleepMicros, XdpUmem? umem,
-        Dataplane.Core.Flows.FlowRing? flows = null)
+        Dataplane.Core.Flows.FlowRing? flows = null, Dataplane.Dpdk.DpdkSession? dpdk = null)
     {
+        _dpdk = dpdk;
         Queue = queue;
         Umem = umem;
         Context = new WorkerContext(queue, flows, new ConntrackTable(conntrackFlows));
@@ -66,7 +69,12 @@ internal sealed class AgentLane : IDisposable
     {
         Thread = new Thread(() =>
         {
-            try { Loop(stop.Token); }
+            try
+            {
+                _dpdk?.RegisterThread();
+                try { Loop(stop.Token); }
+                finally { _dpdk?.UnregisterThread(); }
+            }
             catch (Exception e) { Failure = e; stop.Cancel(); }
         }) { Name = $"dp-worker-{Queue}", IsBackground = true };
         Thread.Start();

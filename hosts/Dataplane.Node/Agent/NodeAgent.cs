@@ -37,6 +37,7 @@ public sealed class NodeAgent : IDisposable
     private long _generation = 1;
     private DateTimeOffset _applied = DateTimeOffset.UtcNow;
     private ConfigErrorStatus? _lastError;
+    private readonly Dataplane.Dpdk.DpdkSession? _dpdk;
 
     public EndpointStore Endpoints { get; }
 
@@ -49,14 +50,22 @@ public sealed class NodeAgent : IDisposable
         Endpoints = store;
         int queues = Math.Max(1, options.Queues);
         int present = snapshot.Ports.Count(p => Dataplane.Linux.NetDevice.Exists(p.Name));
+        // DPDK: the EAL, the mbuf pool and one started ethdev per interface, fixed at start (see DpdkSession for
+        // the mapping); pods that appear later are not served by this backend.
+        if (options.Backend == Backend.Dpdk)
+        {
+            _dpdk = Dataplane.Dpdk.DpdkSession.Start(Dataplane.Dpdk.Eal.EalArgs.Split(options.DpdkArgs),
+                snapshot.Ports.Select(p => p.Name), queues, Dataplane.Linux.NetDevice.Exists);
+            log.WriteLine($"run: dpdk EAL {string.Join(' ', _dpdk.Eal.Args)}; {_dpdk.Pool.Count} mbufs");
+        }
         for (int q = 0; q < queues; q++)
         {
             // AF_XDP: one UMEM per worker, shared by all its sockets, so forwarding between ports is zero copy.
             var umem = options.Backend == Backend.AfXdp ? new XdpUmem((present + XdpSparePorts) * XdpFramesPerPort) : null;
             var flows = options.FlowsFile.Length > 0 ? new Dataplane.Core.Flows.FlowRing(FlowRingSize) : null;
-            _lanes.Add(new AgentLane(q, snapshot, options.ConntrackMaxFlows, options.PollSleepMicros, umem, flows));
+            _lanes.Add(new AgentLane(q, snapshot, options.ConntrackMaxFlows, options.PollSleepMicros, umem, flows, _dpdk));
         }
-        _ports = new PortTable(options, _lanes, log);
+        _ports = new PortTable(options, _lanes, log, _dpdk);
     }
 
     public DatapathSnapshot Snapshot => Volatile.Read(ref _snapshot);
@@ -172,6 +181,7 @@ public sealed class NodeAgent : IDisposable
         }
         CounterReport.PollKernelStats(this);
         CounterReport.Print(_log, "exit", this);
+        if (_dpdk is not null) Runner.PrintDpdk(_log, _dpdk);
         if (!stopped) return 1;
         if (_lanes.FirstOrDefault(l => l.Failure is not null) is { } failed)
         {
@@ -316,6 +326,7 @@ public sealed class NodeAgent : IDisposable
         foreach (var lane in _lanes) lane.Dispose();
         _ports.Dispose();
         foreach (var lane in _lanes) lane.Umem?.Dispose();
+        _dpdk?.Dispose();
         _wake.Dispose();
     }
 }

@@ -10,8 +10,11 @@ namespace Dataplane.Node.Agent;
 /// The sockets the agent holds, one per (interface, queue), keyed by interface name so they outlive snapshot
 /// swaps that renumber ports. Control thread only; workers see ports through <see cref="LanePlan"/>s.
 /// </summary>
-internal sealed class PortTable(RunOptions options, IReadOnlyList<AgentLane> lanes, TextWriter log) : IDisposable
+internal sealed class PortTable(RunOptions options, IReadOnlyList<AgentLane> lanes, TextWriter log, Dataplane.Dpdk.DpdkSession? dpdk = null) : IDisposable
 {
+    /// <summary>Whether interface <paramref name="name"/> can be attached: it exists here, or (DPDK) a device of the session serves it.</summary>
+    private bool Exists(string name) => dpdk?.Serves(name) ?? NetDevice.Exists(name);
+
     private sealed record Opened(string Name, PortKind Kind, IPort[] Queues, int[] Fds);
 
     private readonly Dictionary<string, Opened> _open = new(StringComparer.Ordinal);
@@ -33,7 +36,7 @@ internal sealed class PortTable(RunOptions options, IReadOnlyList<AgentLane> lan
     {
         foreach (var p in snapshot.Ports)
         {
-            if (_open.ContainsKey(p.Name) || !NetDevice.Exists(p.Name)) continue;
+            if (_open.ContainsKey(p.Name) || !Exists(p.Name)) continue;
             var queues = new IPort[lanes.Count];
             var fds = new int[lanes.Count];
             try
@@ -41,12 +44,12 @@ internal sealed class PortTable(RunOptions options, IReadOnlyList<AgentLane> lan
                 for (int q = 0; q < lanes.Count; q++)
                 {
                     string mode = "";
-                    OnLane(q, () => queues[q] = Runner.Open(options, q, lanes[q].Umem, _programs, p, lanes.Count, out fds[q], out mode));
+                    OnLane(q, () => queues[q] = Runner.Open(options, q, lanes[q].Umem, _programs, p, lanes.Count, dpdk, out fds[q], out mode));
                     log.WriteLine($"run: port {p.Id} {p.Name} ({p.Kind}){(lanes.Count > 1 ? $" queue {q}" : "")}: {mode}");
                 }
                 _open[p.Name] = new Opened(p.Name, p.Kind, queues, fds);
             }
-            catch (Exception e) when (e is Dataplane.Linux.Interop.LinuxException or IOException or InvalidOperationException)
+            catch (Exception e) when (e is Dataplane.Linux.Interop.LinuxException or Dataplane.Dpdk.DpdkException or IOException or InvalidOperationException)
             {
                 for (int q = 0; q < queues.Length; q++)
                     if (queues[q] is { } port) OnLane(q, port.Dispose);
@@ -61,12 +64,12 @@ internal sealed class PortTable(RunOptions options, IReadOnlyList<AgentLane> lan
     public List<string> Stale(DatapathSnapshot snapshot)
     {
         var wanted = snapshot.Ports.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
-        return _open.Keys.Where(n => !wanted.Contains(n) || !NetDevice.Exists(n)).ToList();
+        return _open.Keys.Where(n => !wanted.Contains(n) || !Exists(n)).ToList();
     }
 
     /// <summary>Port names of <paramref name="snapshot"/> whose interface exists but is not open yet.</summary>
     public bool HasMissing(DatapathSnapshot snapshot) =>
-        snapshot.Ports.Any(p => !_open.ContainsKey(p.Name) && NetDevice.Exists(p.Name));
+        snapshot.Ports.Any(p => !_open.ContainsKey(p.Name) && Exists(p.Name));
 
     /// <summary>
     /// The plan of every lane for <paramref name="snapshot"/>, leaving out <paramref name="closing"/>: open

@@ -54,7 +54,12 @@ internal static class StatusReport
             if (c.Drops[r] != 0) drops[$"{DropReasonNames.Describe((DropReason)r)} ({r})"] = c.Drops[r];
 
         var o = agent.Options;
-        string mode = o.Backend == Backend.AfXdp ? $"af_xdp, xdp-mode {o.XdpMode.ToString().ToLowerInvariant()}" : "af_packet, tpacket_v3";
+        string mode = o.Backend switch
+        {
+            Backend.AfXdp => $"af_xdp, xdp-mode {o.XdpMode.ToString().ToLowerInvariant()}",
+            Backend.Dpdk => "dpdk, rte_eth_fp_ops bursts",
+            _ => "af_packet, tpacket_v3",
+        };
         return new AgentStatus(snapshot.NodeName, Runner.Name(o.Backend), mode, agent.Lanes.Count, snapshot.Generation, applied, lastError,
             portList, endpoints, ctEntries, ctCapacity, c.RxPackets, c.TxPackets, c.LocalPackets, c.TotalDrops, drops,
             agent.FlowsFile, agent.MetricsUrl);

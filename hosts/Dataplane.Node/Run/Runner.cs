@@ -13,7 +13,7 @@ using Dataplane.Linux.AfXdp;
 
 namespace Dataplane.Node.Run;
 
-public enum Backend { AfPacket, AfXdp }
+public enum Backend { AfPacket, AfXdp, Dpdk }
 
 /// <summary>What `run` was asked to do.</summary>
 public sealed record RunOptions(string ConfigDir, Backend Backend, int PollSleepMicros, int StatsIntervalSeconds,
@@ -26,6 +26,9 @@ public sealed record RunOptions(string ConfigDir, Backend Backend, int PollSleep
     public string StateDir { get; init; } = DefaultStateDir;
 
     public const string DefaultStateDir = "/var/lib/dataplane";
+
+    /// <summary>dpdk: EAL arguments (vdevs, -l, memory); defaults in <see cref="Dataplane.Dpdk.Eal.EalArgs"/>.</summary>
+    public string? DpdkArgs { get; init; }
 
     /// <summary>Every packet's flow event as a hubble JSON line to this file (size-rotated); empty = no flow events.</summary>
     public string FlowsFile { get; init; } = "";
@@ -50,10 +53,14 @@ public static class Runner
 
     /// <summary>Opens queue <paramref name="queue"/> of interface <paramref name="p"/> on the configured backend.</summary>
     internal static IPort Open(RunOptions options, int queue, XdpUmem? umem, Dictionary<string, XdpProgram> programs, PortInfo p, int queues,
-        out int fd, out string mode)
+        Dataplane.Dpdk.DpdkSession? dpdk, out int fd, out string mode)
     {
         switch (options.Backend)
         {
+            case Backend.Dpdk:
+                fd = -1; // no descriptor: the idle waiter just sleeps (ppoll ignores negative descriptors)
+                mode = dpdk!.Describe(p.Name);
+                return dpdk.OpenPort(p.Id, p.Name, queue);
             case Backend.AfXdp:
                 // One XDP program (and XSKMAP) per interface, shared by its queues' sockets.
                 if (!programs.TryGetValue(p.Name, out var program))
@@ -73,5 +80,17 @@ public static class Runner
         }
     }
 
-    public static string Name(Backend b) => b == Backend.AfPacket ? "af_packet" : "af_xdp";
+    public static string Name(Backend b) => b switch { Backend.AfPacket => "af_packet", Backend.AfXdp => "af_xdp", _ => "dpdk" };
+
+    /// <summary>The drivers' own counters per DPDK device (rx missed = ring overruns, rx no mbuf = pool exhausted).</summary>
+    internal static void PrintDpdk(TextWriter log, Dataplane.Dpdk.DpdkSession dpdk)
+    {
+        foreach (var d in dpdk.Devices)
+        {
+            var s = d.Stats();
+            log.WriteLine($"exit:   dpdk {d.Name}: rx {s.RxPackets}, tx {s.TxPackets}, rx-missed {s.RxMissed}, rx-errors {s.RxErrors}, tx-errors {s.TxErrors}, rx-no-mbuf {s.RxNoMbuf}");
+        }
+        log.WriteLine($"exit:   dpdk mbufs available {dpdk.Pool.Available} of {dpdk.Pool.Count}");
+        log.Flush();
+    }
 }

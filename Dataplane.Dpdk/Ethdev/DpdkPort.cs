@@ -1,0 +1,146 @@
+using System.Runtime.InteropServices;
+using Dataplane.Core.Packets;
+using Dataplane.Core.Ports;
+using Dataplane.Dpdk.Interop;
+
+namespace Dataplane.Dpdk.Ethdev;
+
+/// <summary>
+/// One queue of a DPDK ethdev as an <see cref="IPort"/>. Receive fills the batch with the mbufs' own memory
+/// (Data = buf_addr + data_off, BufferHandle = the rte_mbuf pointer, Headroom = data_off so encapsulation pushes
+/// into the mbuf's headroom); the pipeline works on it in place. Transmit writes the (possibly pushed or pulled)
+/// extent back into the mbuf and hands it to the driver: what the driver took is marked
+/// <see cref="PortBuffers.Taken"/> (the driver frees it after sending), what it refused stays with the receiving
+/// port, which frees it on <see cref="Release"/> with everything else not transmitted. Both bursts call the
+/// driver's function from <c>rte_eth_fp_ops</c> directly through <c>delegate* unmanaged</c> — exactly what the
+/// header's inline rte_eth_rx_burst/rte_eth_tx_burst do (no Rx/Tx callbacks are installed) — so there is one
+/// managed-to-native transition per burst, none per packet. Every packet a DpdkPort transmits must have been
+/// received by a DpdkPort of this process (its BufferHandle is an rte_mbuf*), as when all of a worker's ports are DPDK.
+/// </summary>
+public sealed unsafe class DpdkPort : IPort
+{
+    private readonly delegate* unmanaged<void*, rte_mbuf**, ushort, ushort> _rx;
+    private readonly delegate* unmanaged<void*, rte_mbuf**, ushort, ushort> _tx;
+    private readonly void* _rxq;
+    private readonly void* _txq;
+    private rte_mbuf** _scratch;
+
+    /// <summary>Queue <paramref name="queue"/> of a started device; <paramref name="id"/> is the port number in packet metadata (the config's port id, not the DPDK port id).</summary>
+    public DpdkPort(ushort id, EthDev device, ushort queue = 0, string? name = null)
+    {
+        if (queue >= device.Queues) throw new ArgumentOutOfRangeException(nameof(queue), $"{device.Name} has {device.Queues} queue(s)");
+        Id = id;
+        Device = device;
+        Queue = queue;
+        Name = name ?? (queue == 0 ? device.Name : $"{device.Name}/{queue}");
+        rte_eth_fp_ops* ops = device.FastPathOps;
+        _rx = (delegate* unmanaged<void*, rte_mbuf**, ushort, ushort>)ops->rx_pkt_burst;
+        _tx = (delegate* unmanaged<void*, rte_mbuf**, ushort, ushort>)ops->tx_pkt_burst;
+        _rxq = ops->rxq_data[queue];
+        _txq = ops->txq_data[queue];
+        _scratch = (rte_mbuf**)NativeMemory.AlignedAlloc((nuint)(Batch.MaxSize * sizeof(rte_mbuf*)), 64);
+    }
+
+    public ushort Id { get; }
+    public string Name { get; }
+    public EthDev Device { get; }
+    public ushort Queue { get; }
+    public PortStats Stats { get; } = new();
+
+    public int RxBurst(Batch batch)
+    {
+        int start = batch.Count, room = batch.Capacity - start;
+        if (room <= 0) return 0;
+        rte_mbuf** mbufs = _scratch;
+        int got = _rx(_rxq, mbufs, (ushort)room);
+        if (got == 0) return 0;
+        long now = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+        PacketMeta* metas = batch.Meta;
+        int n = start, skipped = 0;
+        ulong bytes = 0;
+        for (int i = 0; i < got; i++)
+        {
+            rte_mbuf* m = mbufs[i];
+            // The pipeline sees one contiguous buffer: a chained (jumbo) mbuf is not forwarded.
+            if (m->nb_segs != 1)
+            {
+                mbufs[skipped++] = m;
+                continue;
+            }
+            ref PacketMeta p = ref metas[n++];
+            p.Data = m->buf_addr + m->data_off;
+            p.BufferHandle = (ulong)m;
+            p.Length = m->data_len;
+            p.Headroom = m->data_off;
+            p.Capacity = (ushort)(m->buf_len - m->data_off);
+            p.Timestamp = now;
+            p.ResetForRx(Id);
+            bytes += m->data_len;
+        }
+        if (skipped != 0)
+        {
+            Rte.rte_pktmbuf_free_bulk(mbufs, (uint)skipped);
+            Stats.RxSkipped += (ulong)skipped;
+        }
+        int delivered = n - start;
+        batch.Count = n;
+        Stats.RxPackets += (ulong)delivered;
+        Stats.RxBytes += bytes;
+        return delivered;
+    }
+
+    public int TxBurst(Batch batch, ReadOnlySpan<ushort> indices)
+    {
+        int total = indices.Length;
+        if (total == 0) return 0;
+        PacketMeta* metas = batch.Meta;
+        rte_mbuf** mbufs = _scratch;
+        ulong bytes = 0;
+        for (int k = 0; k < total; k++)
+        {
+            ref PacketMeta p = ref metas[indices[k]];
+            rte_mbuf* m = (rte_mbuf*)p.BufferHandle;
+            // The pipeline may have pushed (encap) or pulled (decap) headers: the mbuf takes the packet's extent.
+            m->data_off = (ushort)(p.Data - m->buf_addr);
+            m->data_len = p.Length;
+            m->pkt_len = p.Length;
+            m->ol_flags = 0;
+            mbufs[k] = m;
+            bytes += p.Length;
+        }
+        int sent = _tx(_txq, mbufs, (ushort)total);
+        for (int k = 0; k < sent; k++) metas[indices[k]].BufferHandle = PortBuffers.Taken;
+        if (sent != total)
+        {
+            for (int k = sent; k < total; k++) bytes -= metas[indices[k]].Length;
+            Stats.TxDropped += (ulong)(total - sent);
+        }
+        Stats.TxPackets += (ulong)sent;
+        Stats.TxBytes += bytes;
+        return sent;
+    }
+
+    /// <summary>Frees every mbuf this port received at [start, start + count) that no transmit took, in one call.</summary>
+    public void Release(Batch batch, int start, int count)
+    {
+        if (count == 0) return;
+        PacketMeta* metas = batch.Meta;
+        rte_mbuf** mbufs = _scratch;
+        int n = 0;
+        for (int i = start; i < start + count; i++)
+        {
+            ulong h = metas[i].BufferHandle;
+            if (h != PortBuffers.Taken) mbufs[n++] = (rte_mbuf*)h;
+        }
+        if (n != 0) Rte.rte_pktmbuf_free_bulk(mbufs, (uint)n);
+    }
+
+    /// <summary>Nothing to do: the drivers reclaim completed transmissions inside tx_burst.</summary>
+    public void Flush() { }
+
+    /// <summary>Frees the scratch array; the device (shared by its queues) is closed by its owner.</summary>
+    public void Dispose()
+    {
+        if (_scratch != null) { NativeMemory.AlignedFree(_scratch); _scratch = null; }
+    }
+}

@@ -1,0 +1,210 @@
+using System.Text.RegularExpressions;
+using Dataplane.Dpdk.Tests.Support;
+using Dataplane.Linux.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Dataplane.Dpdk.Tests;
+
+/// <summary>
+/// End to end through `dataplane-node run --backend dpdk` between network namespaces: net_af_packet vdevs on veths
+/// (explicit mapping, and the default mapping for pod interfaces with a policy drop), net_tap devices moved into
+/// the client's and server's namespaces; DPDK errors are clear messages and a non-zero exit. Every run has its
+/// own --file-prefix and must leave no runtime directory and no hugepages behind.
+/// </summary>
+public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
+    private static readonly string Echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
+
+    [Theory]
+    [InlineData("af_packet")]
+    [InlineData("af_xdp")]
+    public void VethVdevs_ForwardPingTcpUdp_CountTtlDrop_CleanUp(string driver)
+    {
+        DpdkEnv.Require(namespaces: true);
+        long huge0 = DpdkEnv.HugepagesTotal();
+        using var topo = new NetnsTopology();
+        string prefix = DpdkEnv.NewPrefix();
+        var fwd = topo.StartForwarder("dpdk", "--dpdk-args",
+            $"--vdev net_{driver}0,iface={topo.DpClientIf} --vdev net_{driver}1,iface={topo.DpServerIf} --file-prefix {prefix}");
+        try
+        {
+            Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(60)), "forwarder did not start:\n" + fwd.Output);
+            Assert.Contains($"port 0 {topo.DpClientIf} (Interface): dpdk net_{driver}0 (driver net_{driver}", fwd.Output);
+            Assert.True(Directory.Exists(DpdkEnv.RuntimeDir(prefix)) || !fwd.Output.Contains("--in-memory"), "EAL runtime directory missing while running");
+
+            Ping(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4);
+            Ping(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp6);
+            var tcpServer = topo.Start(topo.ServerNs, "python3", Echo, "tcp-server", "5001");
+            var udpServer = topo.Start(topo.ServerNs, "python3", Echo, "udp-server", "5002");
+            Assert.True(tcpServer.WaitFor("listening", Short) && udpServer.WaitFor("listening", Short), tcpServer.Output + udpServer.Output);
+            foreach (var ip in new[] { NetnsTopology.ServerIp4, NetnsTopology.ServerIp6 })
+            {
+                var tcp = topo.Exec(topo.ClientNs, Short, "python3", Echo, "tcp-client", ip, "5001", "2000000");
+                Assert.True(tcp.Ok && tcp.Output.Contains("echoed 2000000"), $"tcp via {ip}: {tcp.Output}\n{fwd.Output}");
+                var udp = topo.Exec(topo.ClientNs, Short, "python3", Echo, "udp-client", ip, "5002", "20");
+                var m = RepliesRegex().Match(udp.Output);
+                Assert.True(udp.Ok && m.Success && int.Parse(m.Groups[1].Value) >= 18, $"udp via {ip}: {udp.Output}");
+            }
+            Assert.False(topo.Exec(topo.ClientNs, Short, "ping", "-c", "2", "-i", "0.2", "-t", "1", "-W", "1", NetnsTopology.ServerIp4).Ok);
+
+            Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), "forwarder did not stop on SIGTERM:\n" + fwd.Output);
+            string log = fwd.Output;
+            output.WriteLine(log);
+            Assert.Equal(0, fwd.ExitCode);
+            Assert.Matches(@"exit:   drop TTL_EXCEEDED \(196\): [1-9]", log);
+            var tx = ExitTxRegex().Match(log);
+            Assert.True(tx.Success && long.Parse(tx.Groups[1].Value) > 1000, "too few packets forwarded:\n" + log);
+            Assert.Matches($@"exit:   dpdk net_{driver}1: rx \d+, tx [1-9]", log);
+            AssertNoLeftovers(prefix, huge0, log);
+        }
+        finally { fwd.Dispose(); }
+    }
+
+    [Fact]
+    public void NetTap_ForwardsPingAndTcp()
+    {
+        DpdkEnv.Require(namespaces: true);
+        long huge0 = DpdkEnv.HugepagesTotal();
+        using var topo = new TapTopology();
+        string prefix = DpdkEnv.NewPrefix();
+        var fwd = topo.StartForwarder("--dpdk-args", $"{topo.VdevArgs} --file-prefix {prefix}");
+        try
+        {
+            Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(60)), "forwarder did not start:\n" + fwd.Output);
+            Assert.Contains("driver net_tap", fwd.Output);
+            topo.Wire();
+            Ping(topo.Exec, topo.ClientNs, TapTopology.ServerIp4);
+            Ping(topo.Exec, topo.ClientNs, TapTopology.ServerIp6);
+            var tcpServer = topo.Start(topo.ServerNs, "python3", Echo, "tcp-server", "5001");
+            Assert.True(tcpServer.WaitFor("listening", Short), tcpServer.Output);
+            var tcp = topo.Exec(topo.ClientNs, Short, "python3", Echo, "tcp-client", TapTopology.ServerIp4, "5001", "2000000");
+            Assert.True(tcp.Ok && tcp.Output.Contains("echoed 2000000"), $"tcp: {tcp.Output}\n{fwd.Output}");
+
+            Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), "forwarder did not stop on SIGTERM:\n" + fwd.Output);
+            output.WriteLine(fwd.Output);
+            Assert.Equal(0, fwd.ExitCode);
+            AssertNoLeftovers(prefix, huge0, fwd.Output);
+        }
+        finally { fwd.Dispose(); }
+    }
+
+    /// <summary>--queues 2 with the default mapping: af_packet vdevs with qpairs=2 (PACKET_FANOUT), one worker per queue.</summary>
+    [Fact]
+    public void TwoQueues_DefaultMapping_TwoWorkers_Forward()
+    {
+        DpdkEnv.Require(namespaces: true);
+        using var topo = new NetnsTopology(queues: 2);
+        var fwd = topo.StartForwarder("dpdk", "--queues", "2");
+        try
+        {
+            Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(60)), "forwarder did not start:\n" + fwd.Output);
+            Assert.Contains("2 worker(s)", fwd.Output);
+            Assert.Contains(",qpairs=2", fwd.Output);
+            Ping(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4);
+            var tcpServer = topo.Start(topo.ServerNs, "python3", Echo, "tcp-server", "5001");
+            Assert.True(tcpServer.WaitFor("listening", Short), tcpServer.Output);
+            for (int i = 0; i < 4; i++)
+            {
+                var tcp = topo.Exec(topo.ClientNs, Short, "python3", Echo, "tcp-client", NetnsTopology.ServerIp4, "5001", "500000");
+                Assert.True(tcp.Ok && tcp.Output.Contains("echoed 500000"), $"tcp #{i}: {tcp.Output}\n{fwd.Output}");
+            }
+            Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), fwd.Output);
+            output.WriteLine(fwd.Output);
+            Assert.Equal(0, fwd.ExitCode);
+            Assert.Contains("queue 1:", fwd.Output);
+        }
+        finally { fwd.Dispose(); }
+    }
+
+    private const string ServerAllows8080 = """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: server-allow-8080, namespace: default}
+        spec:
+          endpointSelector: {matchLabels: {app: server}}
+          ingress:
+          - fromEndpoints: [{matchLabels: {app: client}}]
+            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+        """;
+
+    /// <summary>No --dpdk-args at all: every pod interface gets an af_packet vdev; the policy's drop is counted.</summary>
+    [Fact]
+    public void DefaultMapping_PodPolicy_AllowedPasses_DeniedIsCounted()
+    {
+        DpdkEnv.Require(namespaces: true);
+        using var topo = new PodTopology(ServerAllows8080);
+        var fwd = topo.StartForwarder("dpdk");
+        try
+        {
+            Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(60)), "forwarder did not start:\n" + fwd.Output);
+            Assert.Contains("dpdk net_af_packet_lxc", fwd.Output);
+            Assert.Contains("--no-huge", fwd.Output);
+            var server = topo["server"];
+            var allowed = topo.Start(server.Ns, "python3", Echo, "tcp-server", "8080");
+            var denied = topo.Start(server.Ns, "python3", Echo, "tcp-server", "9090");
+            Assert.True(allowed.WaitFor("listening", Short) && denied.WaitFor("listening", Short), allowed.Output + denied.Output);
+            var ok = topo.Exec(topo["client"].Ns, Short, "python3", Echo, "tcp-client", server.Ip, "8080", "100000");
+            Assert.True(ok.Ok && ok.Output.Contains("echoed 100000"), $"allowed connection failed: {ok.Output}\n{fwd.Output}");
+            var no = topo.Exec(topo["client"].Ns, Short, "python3", Echo, "tcp-client", server.Ip, "9090", "1000");
+            Assert.False(no.Ok, "denied connection succeeded: " + no.Output);
+            Assert.DoesNotContain("served", denied.Output);
+
+            Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), "forwarder did not stop:\n" + fwd.Output);
+            output.WriteLine(fwd.Output);
+            Assert.Equal(0, fwd.ExitCode);
+            Assert.Matches(@"exit:   drop POLICY_DENIED \(133\): [1-9]", fwd.Output);
+            Assert.False(Directory.Exists(DpdkEnv.RuntimeDir($"dataplane-{fwd.Pid}")), "runtime directory left behind");
+        }
+        finally { fwd.Dispose(); }
+    }
+
+    [Theory]
+    [InlineData("--vdev net_bogus0", "failed to parse device \"net_bogus0\"")]
+    [InlineData("--vdev net_af_packet0,iface=nosuchif0", "--vdev net_af_packet0,iface=nosuchif0 did not create a port")]
+    [InlineData("--no-huge -m 8", "cannot create mbuf pool")]
+    public void DpdkSetupErrors_AreClearMessages_NotCrashes(string args, string expected)
+    {
+        DpdkEnv.Require(namespaces: true);
+        using var topo = new NetnsTopology();
+        string prefix = DpdkEnv.NewPrefix();
+        var fwd = topo.StartForwarder("dpdk", "--dpdk-args", $"{args} --file-prefix {prefix}");
+        try
+        {
+            // Waits for the exit (the ready line must never come).
+            Assert.False(fwd.WaitFor("run: forwarding", TimeSpan.FromSeconds(60)), "forwarder started:\n" + fwd.Output);
+            Assert.True(fwd.HasExited, "forwarder neither started nor exited:\n" + fwd.Output);
+            output.WriteLine(fwd.Output);
+            Assert.Equal(1, fwd.ExitCode);
+            Assert.Contains("error: ", fwd.Output);
+            Assert.Contains(expected, fwd.Output);
+            Assert.DoesNotContain("Unhandled exception", fwd.Output);
+            Assert.False(Directory.Exists(DpdkEnv.RuntimeDir(prefix)), "runtime directory left behind");
+        }
+        finally { fwd.Dispose(); }
+    }
+
+    private static void AssertNoLeftovers(string prefix, long hugepagesBefore, string log)
+    {
+        Assert.False(Directory.Exists(DpdkEnv.RuntimeDir(prefix)), "runtime directory left behind:\n" + log);
+        Assert.Equal(hugepagesBefore, DpdkEnv.HugepagesTotal());
+    }
+
+    private static void Ping(Func<string, TimeSpan, string[], Sh.Result> exec, string ns, string ip)
+    {
+        // The first echo may race the client's neighbour resolution; a few tries, each bounded.
+        Sh.Result r = default!;
+        for (int i = 0; i < 4; i++)
+        {
+            r = exec(ns, Short, ["ping", "-c", "3", "-i", "0.2", "-W", "2", ip]);
+            if (r.Ok && r.Output.Contains(" 0% packet loss")) return;
+        }
+        Assert.Fail($"ping {ip}: {r.Output}");
+    }
+
+    [GeneratedRegex(@"replies (\d+)")]
+    private static partial Regex RepliesRegex();
+
+    [GeneratedRegex(@"exit: rx \d+ packets \(\d+ bytes\), tx (\d+)")]
+    private static partial Regex ExitTxRegex();
+}
