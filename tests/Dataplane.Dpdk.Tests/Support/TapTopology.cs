@@ -98,7 +98,7 @@ public sealed class TapTopology : IDisposable
     public Background StartForwarder(params string[] extra)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
-        return Start(DataplaneNs, ["dotnet", dll, "run", "--config", ConfigDir, "--backend", "dpdk", .. extra]);
+        return Start(DataplaneNs, ["dotnet", dll, "run", "--config", ConfigDir, "--backend", "dpdk", .. PodTopology.AgentArgs(ConfigDir), .. extra]);
     }
 
     public void Dispose()
