@@ -11,6 +11,8 @@
 # Usage: sudo bash perf/forward-rig.sh [SECS]      (needs root, iproute2, dpdk-testpmd, the .NET SDK)
 #        CASES="kernel af_packet af_xdp af_xdp_generic" SIZES="64 1500" select what runs (ratios need the kernel
 #        case; the generator-only baseline "none" always runs first).
+#        GEN=paced PPS=N: our paced AF_PACKET generator at a fixed N frames/s instead of testpmd (which busy-polls
+#        its core, hiding the kernel's softirq forwarding cost inside it): the CPU-per-packet columns then compare.
 #        POLL_US=N: the forwarder's idle sleep in µs (default 50: adaptive; 0 = busy poll, whose idle spinning
 #        then counts as CPU per packet). Case af_xdp_generic: AF_XDP with the XDP program in generic (skb) mode.
 set -euo pipefail
@@ -37,6 +39,9 @@ trap cleanup EXIT INT TERM
 
 echo "rig: building dataplane-node" >&2
 dotnet build "$ROOT/hosts/Dataplane.Node" -c Release -o "$TMP/bin" -v q -nologo >/dev/null
+if [ "${GEN:-testpmd}" = paced ]; then
+  dotnet build "$ROOT/perf/Dataplane.Benchmarks" -c Release -o "$TMP/bench" -v q -nologo >/dev/null
+fi
 DLL=$TMP/bin/dataplane-node.dll
 
 ip netns add $C; ip netns add $D; ip netns add $V
@@ -111,13 +116,19 @@ run_case() {
       for i in $(seq 100); do grep -q "run: forwarding" $TMP/fwd.log && break; sleep 0.2; done
       grep -q "run: forwarding" $TMP/fwd.log || { cat $TMP/fwd.log >&2; return 1; } ;;
   esac
-  timeout -s INT $((SECS + 8)) ip netns exec $C dpdk-testpmd -l 0-1 --no-huge -m 1024 --no-pci --file-prefix=gen$S \
-      --vdev=net_af_xdp0,iface=$IC --log-level=lib.eal:error -- --forward-mode=txonly --eth-peer=0,$MA \
-      --tx-ip=198.18.1.2,$SINK_IP --txpkts=$size --total-num-mbufs=16384 --no-mlockall --auto-start --stats-period 1 \
-      > $TMP/gen.log 2>&1 &
+  if [ "${GEN:-testpmd}" = paced ]; then
+    # Our paced AF_PACKET generator at a fixed offered load; it sleeps between bursts, so busy time is real work.
+    timeout -s INT $((SECS + 8)) ip netns exec $C dotnet "$TMP/bench/Dataplane.Benchmarks.dll" pktgen $IC $MA \
+        198.18.1.2 $SINK_IP $size ${PPS:-200000} $((SECS + 4)) > $TMP/gen.log 2>&1 &
+  else
+    timeout -s INT $((SECS + 8)) ip netns exec $C dpdk-testpmd -l 0-1 --no-huge -m 1024 --no-pci --file-prefix=gen$S \
+        --vdev=net_af_xdp0,iface=$IC --log-level=lib.eal:error -- --forward-mode=txonly --eth-peer=0,$MA \
+        --tx-ip=198.18.1.2,$SINK_IP --txpkts=$size --total-num-mbufs=16384 --no-mlockall --auto-start --stats-period 1 \
+        > $TMP/gen.log 2>&1 &
+  fi
   local gen=$!; PIDS+=($gen)
   sleep 3
-  local genpid; genpid=$(pgrep -n -f "file-prefix=gen$S" || echo $gen)
+  local genpid; genpid=$(pgrep -n -f "file-prefix=gen$S|pktgen $IC" || echo $gen)
   local t0 r0 b0 g0 f0; t0=$(cnt $C $IC tx_packets); r0=$(cnt $V $IS rx_packets); b0=$(busy); g0=$(pcpu $genpid)
   local fp=0; [ $fwd -ne 0 ] && fp=$(pgrep -n -f "dataplane-node.dll run --config $TMP/cfg" || echo 0)
   f0=$([ $fp -ne 0 ] && pcpu $fp || echo 0); local u0; u0=$([ $fp -ne 0 ] && pusr $fp || echo 0)
@@ -135,7 +146,7 @@ run_case() {
         printf "%s %d %.3f %.3f %.3f %.0f %.0f %.0f %d %.0f %d\n", n, s, off, del, loss, fns, sns, uns, t, b / hz * 1e9, r }'
 }
 
-echo "rig: $SECS s per case, generator dpdk-testpmd txonly over net_af_xdp on $IC" >&2
+echo "rig: $SECS s per case, generator ${GEN:-testpmd} ($([ "${GEN:-testpmd}" = paced ] && echo "AF_PACKET at ${PPS:-200000} frames/s" || echo "dpdk-testpmd txonly over net_af_xdp")) on $IC" >&2
 RESULTS=()
 for size in ${SIZES:-64 1500}; do
   for name in none ${CASES:-kernel af_packet af_xdp af_xdp_generic}; do

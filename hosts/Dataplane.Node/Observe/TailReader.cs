@@ -38,6 +38,9 @@ public sealed partial class TailReader : TextReader
             }
             if (c >= 0) { _partial.Append((char)c); continue; }
             if (!Rotated()) return null;
+            // The writer may have appended to the old file between our end-of-file and its rename: finish it
+            // first (nothing is written to it after the rename), then switch.
+            if (_reader.Peek() >= 0) continue;
             _reader.Dispose();
             (_stream, _reader) = Open(_path);
             _partial.Clear();
