@@ -111,7 +111,7 @@ run_case() {
     af_packet|af_xdp|af_xdp_generic)
       rm -f $TMP/fwd.log; : > $TMP/fwd.log   # a fresh log: never match the previous case's ready line
       local backend=${name%_generic} mode=auto; [ $name = af_xdp_generic ] && mode=generic
-      ip netns exec $D dotnet "$DLL" run --config $TMP/cfg --backend $backend --xdp-mode $mode --poll-sleep-us ${POLL_US:-50} --socket $TMP/agent.sock --state-dir $TMP/state > $TMP/fwd.log 2>&1 &
+      ip netns exec $D dotnet "$DLL" run --config $TMP/cfg --backend $backend --xdp-mode $mode --poll-sleep-us ${POLL_US:-50} --poll-spin ${POLL_SPIN:-256} --socket $TMP/agent.sock --state-dir $TMP/state > $TMP/fwd.log 2>&1 &
       fwd=$!; PIDS+=($fwd)
       for i in $(seq 100); do grep -q "run: forwarding" $TMP/fwd.log && break; sleep 0.2; done
       grep -q "run: forwarding" $TMP/fwd.log || { cat $TMP/fwd.log >&2; return 1; } ;;

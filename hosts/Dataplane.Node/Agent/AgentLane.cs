@@ -29,14 +29,14 @@ internal sealed class AgentLane : IDisposable
     private readonly ManualResetEventSlim _paused = new(false), _resume = new(false);
 
     public AgentLane(int queue, DatapathSnapshot initial, int conntrackFlows, int pollSleepMicros, XdpUmem? umem,
-        Dataplane.Core.Flows.FlowRing? flows = null, Dataplane.Dpdk.DpdkSession? dpdk = null)
+        Dataplane.Core.Flows.FlowRing? flows = null, Dataplane.Dpdk.DpdkSession? dpdk = null, int pollSpin = 256)
     {
         _dpdk = dpdk;
         Queue = queue;
         Umem = umem;
         Context = new WorkerContext(queue, flows, new ConntrackTable(conntrackFlows));
         _pipeline = new PacketPipeline(new SnapshotHolder(initial));
-        _options = new WorkerOptions { PollSleepMicros = pollSleepMicros };
+        _options = new WorkerOptions { PollSleepMicros = pollSleepMicros, SpinBeforeSleep = pollSpin };
     }
 
     public int Queue { get; }

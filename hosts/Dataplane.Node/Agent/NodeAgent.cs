@@ -63,7 +63,7 @@ public sealed class NodeAgent : IDisposable
             // AF_XDP: one UMEM per worker, shared by all its sockets, so forwarding between ports is zero copy.
             var umem = options.Backend == Backend.AfXdp ? new XdpUmem((present + XdpSparePorts) * XdpFramesPerPort) : null;
             var flows = options.FlowsFile.Length > 0 ? new Dataplane.Core.Flows.FlowRing(FlowRingSize) : null;
-            _lanes.Add(new AgentLane(q, snapshot, options.ConntrackMaxFlows, options.PollSleepMicros, umem, flows, _dpdk));
+            _lanes.Add(new AgentLane(q, snapshot, options.ConntrackMaxFlows, options.PollSleepMicros, umem, flows, _dpdk, options.PollSpin));
         }
         _ports = new PortTable(options, _lanes, log, _dpdk);
     }

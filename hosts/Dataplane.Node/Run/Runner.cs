@@ -27,6 +27,9 @@ public sealed record RunOptions(string ConfigDir, Backend Backend, int PollSleep
 
     public const string DefaultStateDir = "/var/lib/dataplane";
 
+    /// <summary>Empty polls a worker spins through before it waits on its sockets (adaptive polling); 0 = wait at once.</summary>
+    public int PollSpin { get; init; } = 256;
+
     /// <summary>dpdk: EAL arguments (vdevs, -l, memory); defaults in <see cref="Dataplane.Dpdk.Eal.EalArgs"/>.</summary>
     public string? DpdkArgs { get; init; }
 
