@@ -83,4 +83,26 @@ public static class AgentSocket
         };
         return new HttpClient(handler) { BaseAddress = new Uri("http://agent/"), Timeout = timeout };
     }
+
+    /// <summary>
+    /// The agent's status answer (and its raw JSON), or null with the reason in <paramref name="error"/> when no
+    /// agent answers on <paramref name="socketPath"/>.
+    /// </summary>
+    public static AgentStatus? FetchStatus(string socketPath, TimeSpan timeout, out string raw, out string? error)
+    {
+        raw = "";
+        try
+        {
+            using var http = CreateClient(socketPath, timeout);
+            raw = http.GetStringAsync("v1/status").GetAwaiter().GetResult();
+            var s = System.Text.Json.JsonSerializer.Deserialize<AgentStatus>(raw, System.Text.Json.JsonSerializerOptions.Web);
+            error = s is null ? $"empty answer from {socketPath}" : null;
+            return s;
+        }
+        catch (Exception e) when (e is HttpRequestException or SocketException or TaskCanceledException or System.Text.Json.JsonException or IOException)
+        {
+            error = $"no agent answers on {socketPath}: {e.Message}";
+            return null;
+        }
+    }
 }

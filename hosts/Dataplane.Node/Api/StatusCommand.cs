@@ -9,22 +9,10 @@ public static class StatusCommand
 {
     public static int Run(string socketPath, bool json, TextWriter output, TextWriter error)
     {
-        AgentStatus? s;
-        string raw;
-        try
-        {
-            using var http = AgentSocket.CreateClient(socketPath, TimeSpan.FromSeconds(10));
-            raw = http.GetStringAsync("v1/status").GetAwaiter().GetResult();
-            s = JsonSerializer.Deserialize<AgentStatus>(raw, JsonSerializerOptions.Web);
-        }
-        catch (Exception e) when (e is HttpRequestException or SocketException or TaskCanceledException or JsonException)
-        {
-            error.WriteLine($"error: no agent answers on {socketPath}: {e.Message}");
-            return 1;
-        }
+        var s = AgentSocket.FetchStatus(socketPath, TimeSpan.FromSeconds(10), out string raw, out string? problem);
         if (s is null)
         {
-            error.WriteLine($"error: empty answer from {socketPath}");
+            error.WriteLine($"error: {problem}");
             return 1;
         }
         if (json)

@@ -69,18 +69,7 @@ public sealed class LabAgent
         throw new LabException($"the agent of {Node.Name} did not start; its log:\n{(File.Exists(LogFile) ? File.ReadAllText(LogFile) : "(none)")}");
     }
 
-    public AgentStatus? Status()
-    {
-        try
-        {
-            using var http = AgentSocket.CreateClient(SocketPath, TimeSpan.FromSeconds(3));
-            return JsonSerializer.Deserialize<AgentStatus>(http.GetStringAsync("v1/status").GetAwaiter().GetResult(), JsonSerializerOptions.Web);
-        }
-        catch (Exception e) when (e is HttpRequestException or SocketException or TaskCanceledException or JsonException or IOException)
-        {
-            return null;
-        }
-    }
+    public AgentStatus? Status() => AgentSocket.FetchStatus(SocketPath, TimeSpan.FromSeconds(3), out _, out _);
 
     /// <summary>The agent's metrics, fetched over a TCP socket created inside the node's namespace.</summary>
     public Dictionary<string, double> Metrics()

@@ -146,17 +146,7 @@ public class ObserveTests
     private static string[] Lines(string s) => s.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>Sample lines of the Prometheus text format: "name{labels} value".</summary>
-    private static Dictionary<string, double> Parse(string text)
-    {
-        var d = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var line in Lines(text))
-        {
-            if (line.StartsWith('#')) continue;
-            int sp = line.LastIndexOf(' ');
-            d[line[..sp]] = double.Parse(line[(sp + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-        }
-        return d;
-    }
+    private static Dictionary<string, double> Parse(string text) => Dataplane.Node.Lab.MetricsScrape.Parse(text);
 
     private static int FreePort()
     {
