@@ -1,4 +1,5 @@
 using Dataplane.Core.Routing;
+using Dataplane.Core.Services;
 using Dataplane.Core.Snapshot;
 
 namespace Dataplane.Ebpf.Maps;
@@ -15,7 +16,7 @@ public static class OffloadSupport
     {
         var missing = new List<string>();
         var services = s.Services;
-        if (services.Frontends.Count > 0) missing.Add($"{services.Frontends.Count} service frontends");
+        ServiceFeatures(services, missing);
         if (services.Masquerade.Enabled) missing.Add("masquerade");
         if (services.EgressGateway.Any) missing.Add($"{services.EgressGateway.Policies.Length} egress gateway policies");
         // Every remote node is a tunnel peer even in native mode (a sender whose VXLAN this node terminates), so
@@ -25,6 +26,34 @@ public static class OffloadSupport
         int tunnels = s.NextHops.Count(nh => nh.Kind == NextHopKind.Tunnel);
         if (tunnels > 0) missing.Add($"{tunnels} tunnel next hops");
         return missing;
+    }
+
+    /// <summary>
+    /// The service slice the program is meant to carry is ClusterIP / external IP / LoadBalancer IP frontends with
+    /// Maglev selection, no session affinity and no Local traffic policy that narrows the backends — exactly the
+    /// connections the C# pipeline DNATs forward and reverse-DNATs on replies with one conntrack entry (no SNAT
+    /// leg: masquerade and egress gateway, the only sources of SNAT, are refused as a whole below). Everything
+    /// outside it is named per service. The slice itself is still listed until the BPF service stage lands.
+    /// </summary>
+    private static void ServiceFeatures(ServiceState services, List<string> missing)
+    {
+        if (services.Frontends.Count == 0) return;
+        var reasons = new SortedSet<string>(StringComparer.Ordinal);
+        int inSlice = 0;
+        foreach (var f in services.Frontends.All())
+        {
+            string name = services.Services[f.Service].Name;
+            BackendSet set = services.Sets[f.Set];
+            bool outside = false;
+            void Outside(string reason) { reasons.Add(reason); outside = true; }
+            if (f.Kind == FrontendKind.NodePort) Outside($"NodePort ({name})");
+            if (set.Backends.Length > 0 && set.Ring.Length == 0) Outside($"random load balancing ({name})");
+            if (services.Services[f.Service].AffinityTimeout != 0) Outside($"sessionAffinity ClientIP ({name})");
+            if (f.LocalNarrowed) Outside($"{(f.Scope == FrontendScope.Internal ? "internal" : "external")}TrafficPolicy Local ({name})");
+            if (!outside) inSlice++;
+        }
+        missing.AddRange(reasons);
+        if (inSlice > 0) missing.Add($"{inSlice} service frontends (ClusterIP/Maglev DNAT: no BPF service stage yet)");
     }
 
     /// <summary>Throws <see cref="EbpfUnsupportedException"/> when <paramref name="s"/> uses anything the program lacks.</summary>
