@@ -5,9 +5,10 @@ using Dataplane.Core.Snapshot;
 namespace Dataplane.Ebpf.Maps;
 
 /// <summary>
-/// Which parts of a snapshot the XDP program implements. The C# pipeline's service, egress gateway, masquerade and
-/// overlay stages have no BPF counterpart yet; a snapshot that uses them would run in BPF as if they were not
-/// configured (no DNAT, no SNAT, tunnel routes dropped), so <see cref="MapFiller"/> refuses it instead.
+/// Which parts of a snapshot the XDP program implements. Services are offloaded for the ClusterIP/Maglev slice
+/// only; the egress gateway, masquerade and overlay stages have no BPF counterpart yet. A snapshot using what
+/// is missing would run in BPF as if it were not configured (no DNAT, no SNAT, tunnel routes dropped), so
+/// <see cref="MapFiller"/> refuses it instead.
 /// </summary>
 public static class OffloadSupport
 {
@@ -33,27 +34,23 @@ public static class OffloadSupport
     /// Maglev selection, no session affinity and no Local traffic policy that narrows the backends — exactly the
     /// connections the C# pipeline DNATs forward and reverse-DNATs on replies with one conntrack entry (no SNAT
     /// leg: masquerade and egress gateway, the only sources of SNAT, are refused as a whole below). Everything
-    /// outside it is named per service. The slice itself is still listed until the BPF service stage lands.
+    /// outside it is named per service; the slice runs in services.h.
     /// </summary>
     private static void ServiceFeatures(ServiceState services, List<string> missing)
     {
         if (services.Frontends.Count == 0) return;
         var reasons = new SortedSet<string>(StringComparer.Ordinal);
-        int inSlice = 0;
         foreach (var f in services.Frontends.All())
         {
             string name = services.Services[f.Service].Name;
             BackendSet set = services.Sets[f.Set];
-            bool outside = false;
-            void Outside(string reason) { reasons.Add(reason); outside = true; }
-            if (f.Kind == FrontendKind.NodePort) Outside($"NodePort ({name})");
-            if (set.Backends.Length > 0 && set.Ring.Length == 0) Outside($"random load balancing ({name})");
-            if (services.Services[f.Service].AffinityTimeout != 0) Outside($"sessionAffinity ClientIP ({name})");
-            if (f.LocalNarrowed) Outside($"{(f.Scope == FrontendScope.Internal ? "internal" : "external")}TrafficPolicy Local ({name})");
-            if (!outside) inSlice++;
+            if (f.Kind == FrontendKind.NodePort) reasons.Add($"NodePort ({name})");
+            if (set.Backends.Length > 0 && set.Ring.Length == 0) reasons.Add($"random load balancing ({name})");
+            if (services.Services[f.Service].AffinityTimeout != 0) reasons.Add($"sessionAffinity ClientIP ({name})");
+            if (f.Family == 6) reasons.Add($"IPv6 frontend ({name})");
+            if (f.LocalNarrowed) reasons.Add($"{(f.Scope == FrontendScope.Internal ? "internal" : "external")}TrafficPolicy Local ({name})");
         }
         missing.AddRange(reasons);
-        if (inSlice > 0) missing.Add($"{inSlice} service frontends (ClusterIP/Maglev DNAT: no BPF service stage yet)");
     }
 
     /// <summary>Throws <see cref="EbpfUnsupportedException"/> when <paramref name="s"/> uses anything the program lacks.</summary>

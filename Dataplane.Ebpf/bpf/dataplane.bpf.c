@@ -20,6 +20,7 @@
 #include "route.h"
 #include "policy.h"
 #include "conntrack.h"
+#include "services.h"
 #include "account.h"
 
 /// Unix seconds: bpf_ktime_get_ns (CLOCK_MONOTONIC) shifted by the offset the map filler measured.
@@ -70,6 +71,8 @@ int dp_xdp(struct xdp_md *ctx)
 		endpoint_stage(p, cfg);
 	if (cfg->ct_enabled && ct_tracked(p))
 		conntrack_stage(ctx, p, cfg);
+	if (cfg->ct_enabled && p->verdict == V_CONTINUE)
+		service_stage(ctx, p);
 	if (p->verdict == V_CONTINUE)
 		identity_stage(p, cfg);
 	if (p->verdict == V_CONTINUE)
