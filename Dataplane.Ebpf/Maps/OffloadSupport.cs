@@ -47,7 +47,6 @@ public static class OffloadSupport
             if (f.Kind == FrontendKind.NodePort) reasons.Add($"NodePort ({name})");
             if (set.Backends.Length > 0 && set.Ring.Length == 0) reasons.Add($"random load balancing ({name})");
             if (services.Services[f.Service].AffinityTimeout != 0) reasons.Add($"sessionAffinity ClientIP ({name})");
-            if (f.Family == 6) reasons.Add($"IPv6 frontend ({name})");
             if (f.LocalNarrowed) reasons.Add($"{(f.Scope == FrontendScope.Internal ? "internal" : "external")}TrafficPolicy Local ({name})");
         }
         missing.AddRange(reasons);

@@ -16,9 +16,7 @@ namespace Dataplane.Ebpf.Tests;
 public sealed class ServiceDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
 {
     private static readonly string Docs = ServiceYaml.Docs(
-        ServiceYaml.Service("web", "  clusterIP: 198.18.50.10\n  ports: [{name: http, port: 80, targetPort: http}]",
-            "{service.cilium.io/lb-algorithm: maglev}"),
-        ServiceYaml.WebSlice("web"),
+        ServiceYaml.Web, ServiceYaml.WebSlice("web"), ServiceYaml.WebSlice6("web"),
         // Same backends over UDP.
         ServiceYaml.Service("dns", "  clusterIP: 198.18.50.11\n  ports: [{name: http, port: 53, targetPort: 8080, protocol: UDP}]",
             "{service.cilium.io/lb-algorithm: maglev}"),
@@ -58,6 +56,7 @@ public sealed class ServiceDifferentialTests(DatapathFixture fixture) : IClassFi
 
     [Theory]
     [InlineData(false, false)]
+    [InlineData(true, false)]
     [InlineData(false, true)]
     public void ForwardRepliesAndEstablishedPacketsMatchPacketForPacket(bool v6, bool udp)
     {
