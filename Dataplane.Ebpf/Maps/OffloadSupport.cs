@@ -31,9 +31,10 @@ public static class OffloadSupport
 
     /// <summary>
     /// The service slice the program is meant to carry is ClusterIP / external IP / LoadBalancer IP frontends with
-    /// Maglev selection, no session affinity and no Local traffic policy that narrows the backends — exactly the
-    /// connections the C# pipeline DNATs forward and reverse-DNATs on replies with one conntrack entry (no SNAT
-    /// leg: masquerade and egress gateway, the only sources of SNAT, are refused as a whole below). Everything
+    /// Maglev selection, no session affinity, no Local traffic policy that narrows the backends and every backend
+    /// on this node — exactly the connections the C# pipeline DNATs forward and reverse-DNATs on replies with one
+    /// conntrack entry (no SNAT leg: a remote backend is SNATed for clients from outside; masquerade and egress
+    /// gateway are refused as a whole below). Everything
     /// outside it is named per service; the slice runs in services.h.
     /// </summary>
     private static void ServiceFeatures(ServiceState services, List<string> missing)
@@ -47,9 +48,19 @@ public static class OffloadSupport
             if (f.Kind == FrontendKind.NodePort) reasons.Add($"NodePort ({name})");
             if (set.Backends.Length > 0 && set.Ring.Length == 0) reasons.Add($"random load balancing ({name})");
             if (services.Services[f.Service].AffinityTimeout != 0) reasons.Add($"sessionAffinity ClientIP ({name})");
+            // ServiceStage + MasqueradeStage: a client that is not a local pod reaching a backend on another node
+            // is DNATed and SNATed to this node (two chained entries), whatever the masquerade config says.
+            if (HasRemote(set)) reasons.Add($"remote backends, SNATed for clients outside this node ({name})");
             if (f.LocalNarrowed) reasons.Add($"{(f.Scope == FrontendScope.Internal ? "internal" : "external")}TrafficPolicy Local ({name})");
         }
         missing.AddRange(reasons);
+    }
+
+    private static bool HasRemote(BackendSet set)
+    {
+        foreach (var b in set.Backends)
+            if (!b.Local) return true;
+        return false;
     }
 
     /// <summary>Throws <see cref="EbpfUnsupportedException"/> when <paramref name="s"/> uses anything the program lacks.</summary>

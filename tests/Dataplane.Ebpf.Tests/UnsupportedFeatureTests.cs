@@ -26,6 +26,7 @@ public sealed class UnsupportedFeatureTests
     {
         { "random load balancing (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n", "{service.cilium.io/lb-algorithm: random}"), "" },
         { "sessionAffinity ClientIP (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n  sessionAffinity: ClientIP\n"), "" },
+        { "remote backends, SNATed for clients outside this node (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n"), "" },
         { "NodePort (prod/web:http)", Svc("  type: NodePort\n  clusterIP: 198.18.50.10\n", nodePort: ", nodePort: 30080"), "" },
         { "internalTrafficPolicy Local (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n  internalTrafficPolicy: Local\n"), "" },
         { "externalTrafficPolicy Local (prod/web:http)",
@@ -40,6 +41,9 @@ public sealed class UnsupportedFeatureTests
     private static string Svc(string spec, string annotations = "{service.cilium.io/lb-algorithm: maglev}", string nodePort = "") =>
         ServiceYaml.Docs(ServiceYaml.Service("web", spec + $"  ports: [{{name: http, port: 80, targetPort: 8080{nodePort}}}]", annotations),
             ServiceYaml.WebSlice("web"));
+
+    /// <summary>Only the local endpoints (web-1, web-2) ready.</summary>
+    private static string LocalSlice(string service) => ServiceYaml.WebSlice(service, web3: "{ready: false}");
 
     [Theory]
     [MemberData(nameof(Configs))]
@@ -68,10 +72,10 @@ public sealed class UnsupportedFeatureTests
         // Two services: a ClusterIP/Maglev one in the slice and a random + ClientIP-affinity one outside it.
         using var c = new ServiceCluster(ServiceYaml.Docs(
             ServiceYaml.Service("web", "  clusterIP: 198.18.50.10\n  ports: [{name: http, port: 80, targetPort: 8080}]", "{service.cilium.io/lb-algorithm: maglev}"),
-            ServiceYaml.WebSlice("web"),
+            LocalSlice("web"),
             ServiceYaml.Service("api", "  clusterIP: 198.18.50.11\n  sessionAffinity: ClientIP\n  ports: [{name: http, port: 80, targetPort: 8080}]",
                 "{service.cilium.io/lb-algorithm: random}"),
-            ServiceYaml.WebSlice("api")));
+            LocalSlice("api")));
         var features = OffloadSupport.Unsupported(c.Snapshot);
         Assert.Contains("random load balancing (prod/api:http)", features);
         Assert.Contains("sessionAffinity ClientIP (prod/api:http)", features);
