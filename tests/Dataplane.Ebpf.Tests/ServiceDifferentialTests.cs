@@ -42,6 +42,10 @@ public sealed class ServiceDifferentialTests(DatapathFixture fixture) : IClassFi
         - {addresses: [10.0.1.10], nodeName: node-a}
         - {addresses: [10.0.1.11], nodeName: node-a}
         """,
+        // An external IP reached from outside (eth0): the same frontend lookup, a client that is no pod.
+        ServiceYaml.Service("ext", "  clusterIP: 198.18.50.13\n  externalIPs: [198.18.61.1]\n  ports: [{name: http, port: 80, targetPort: http}]",
+            "{service.cilium.io/lb-algorithm: maglev}"),
+        ServiceYaml.WebSlice("ext", web3: "{ready: false}"),
         ServiceYaml.Service("empty", "  clusterIP: 198.18.50.12\n  ports: [{name: http, port: 80}]", "{service.cilium.io/lb-algorithm: maglev}"));
 
     private static void Same(DualPipeline dual, byte[] frame, ushort inPort, uint now)
@@ -67,23 +71,25 @@ public sealed class ServiceDifferentialTests(DatapathFixture fixture) : IClassFi
         c.Model.Pods.FirstOrDefault(p => p.Ips.Any(a => a.ToString() == ip)) is { } pod ? $"{pod.Namespace}/{pod.Name}" : ip;
 
     [Theory]
-    [InlineData(false, false)]
-    [InlineData(true, false)]
-    [InlineData(false, true)]
-    public void ForwardRepliesAndEstablishedPacketsMatchPacketForPacket(bool v6, bool udp)
+    [InlineData(false, false, false)]
+    [InlineData(true, false, false)]
+    [InlineData(false, true, false)]
+    [InlineData(false, false, true)]
+    public void ForwardRepliesAndEstablishedPacketsMatchPacketForPacket(bool v6, bool udp, bool outside)
     {
         DatapathFixture.RequireRoot();
         using var c = new ServiceCluster(Docs);
         Assert.Empty(OffloadSupport.Unsupported(c.Snapshot));
         using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows);
         const uint t = 4_000_000;
-        string client = c.Ip("prod/client", v6);
-        string vip = udp ? "198.18.50.11" : v6 ? "2001:db8:50::10" : "198.18.50.10";
+        string from = outside ? "198.18.7.7" : "prod/client";
+        string client = c.Ip(from, v6);
+        string vip = outside ? "198.18.61.1" : udp ? "198.18.50.11" : v6 ? "2001:db8:50::10" : "198.18.50.10";
         ushort port = udp ? (ushort)53 : (ushort)80;
         var backends = new HashSet<string>();
         for (ushort sport = 41000; sport < 41024; sport++)
         {
-            var (syn, inPort) = Frame(c, "prod/client", client, vip, sport, port, 0x02, udp, v6);
+            var (syn, inPort) = Frame(c, from, client, vip, sport, port, 0x02, udp, v6);
             Same(dual, syn, inPort, t);
             var (meta, output) = dual.LastCsharp;
             Assert.Equal(PacketVerdict.Tx, meta.Verdict);
@@ -99,7 +105,7 @@ public sealed class ServiceDifferentialTests(DatapathFixture fixture) : IClassFi
             var back = Wire.Read(dual.LastCsharp.Output);
             Assert.Equal((vip, port), (back.Src, back.SrcPort));
 
-            var (ack, _) = Frame(c, "prod/client", client, vip, sport, port, 0x10, udp, v6);
+            var (ack, _) = Frame(c, from, client, vip, sport, port, 0x10, udp, v6);
             Same(dual, ack, inPort, t + 2);
         }
         // Maglev spread the client ports over more than one backend (and the BPF side picked the same ones).
