@@ -6,6 +6,9 @@ namespace Dataplane.Core.Services;
 /// external IP (externalTrafficPolicy).</summary>
 public enum FrontendScope : byte { Internal = 0, External = 1 }
 
+/// <summary>Which Kubernetes field a frontend came from (read by backends that offload only some kinds).</summary>
+public enum FrontendKind : byte { ClusterIp = 0, ExternalIp = 1, NodePort = 2 }
+
 /// <summary>
 /// One service frontend (VIP, port, protocol) as a 32-byte slot of <see cref="FrontendTable"/>. <see cref="Set"/>
 /// indexes <see cref="ServiceState.Sets"/> (0 = the empty set: no backend, drop 158), <see cref="Service"/> indexes
@@ -22,6 +25,10 @@ public struct Frontend
     [FieldOffset(24)] public int Service;
     [FieldOffset(28)] public FrontendScope Scope;
     [FieldOffset(29)] public bool Used;
+    [FieldOffset(30)] public FrontendKind Kind;
+    /// <summary>A Local traffic policy left remote backends out of <see cref="Set"/> (selection differs from the
+    /// cluster-wide set).</summary>
+    [FieldOffset(31)] public bool LocalNarrowed;
 }
 
 /// <summary>A backend address and port (IPv4 in the low 32 bits).</summary>

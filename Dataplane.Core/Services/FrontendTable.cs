@@ -36,6 +36,13 @@ public sealed class FrontendTable
 
     public int Count { get; }
 
+    /// <summary>Every frontend in slot order (off the hot path: map fillers, diagnostics).</summary>
+    public IEnumerable<Frontend> All()
+    {
+        foreach (var s in _slots)
+            if (s.Used) yield return s;
+    }
+
     /// <summary>The frontend for a destination, or a null reference when none matches.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref readonly Frontend Find(UInt128 addr, ushort port, byte proto, byte family)

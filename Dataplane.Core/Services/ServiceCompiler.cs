@@ -54,13 +54,17 @@ public static class ServiceCompiler
                     int localSet = AddSet(sets, all.Where(b => b.Local).ToList(), algorithm, local.LoadBalancing.MaglevTableSize, port.Protocol, svc);
                     int internalSet = svc.InternalTrafficLocal ? localSet : allSet;
                     int externalSet = svc.ExternalTrafficLocal ? localSet : allSet;
+                    bool narrowed = all.Any(b => !b.Local);
                     foreach (var ip in svc.ClusterIps.Where(a => Family(a) == family))
-                        frontends.Add(Make(ip, port.Port, port.Protocol, internalSet, infoIndex, FrontendScope.Internal));
+                        frontends.Add(Make(ip, port.Port, port.Protocol, internalSet, infoIndex, FrontendScope.Internal,
+                            FrontendKind.ClusterIp, svc.InternalTrafficLocal && narrowed));
                     foreach (var ip in svc.ExternalIps.Concat(svc.LoadBalancerIps).Where(a => Family(a) == family))
-                        frontends.Add(Make(ip, port.Port, port.Protocol, externalSet, infoIndex, FrontendScope.External));
+                        frontends.Add(Make(ip, port.Port, port.Protocol, externalSet, infoIndex, FrontendScope.External,
+                            FrontendKind.ExternalIp, svc.ExternalTrafficLocal && narrowed));
                     if (port.NodePort != 0)
                         foreach (var ip in nodeIps.Where(a => Family(a) == family))
-                            frontends.Add(Make(ip, port.NodePort, port.Protocol, externalSet, infoIndex, FrontendScope.External));
+                            frontends.Add(Make(ip, port.NodePort, port.Protocol, externalSet, infoIndex, FrontendScope.External,
+                                FrontendKind.NodePort, svc.ExternalTrafficLocal && narrowed));
                 }
             }
         }
@@ -76,9 +80,11 @@ public static class ServiceCompiler
     private static UInt128 Raw(IPAddress a) =>
         a.AddressFamily == AddressFamily.InterNetwork ? RoutePrefix.ToUInt32(a) : RoutePrefix.ToUInt128(a);
 
-    private static Frontend Make(IPAddress ip, ushort port, byte proto, int set, int service, FrontendScope scope) => new()
+    private static Frontend Make(IPAddress ip, ushort port, byte proto, int set, int service, FrontendScope scope,
+        FrontendKind kind, bool localNarrowed) => new()
     {
         Addr = Raw(ip), Port = port, Proto = proto, Family = Family(ip), Set = set, Service = service, Scope = scope,
+        Kind = kind, LocalNarrowed = localNarrowed,
     };
 
     /// <summary>

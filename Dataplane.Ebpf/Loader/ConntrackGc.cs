@@ -18,6 +18,12 @@ public static class ConntrackGc
             if (dp.Conntrack.TryLookup(key, out CtValueBpf v) && v.Expires != 0 && v.Expires <= now && dp.Conntrack.Delete(key))
                 removed++;
         }
+        // A DNATed connection's reply index entry goes with it.
+        foreach (var reply in dp.ConntrackRev.Keys<CtKeyBpf>())
+        {
+            if (dp.ConntrackRev.TryLookup(reply, out CtKeyBpf orig) && !dp.Conntrack.TryLookup(orig, out CtValueBpf _))
+                dp.ConntrackRev.Delete(reply);
+        }
         return removed;
     }
 

@@ -47,7 +47,15 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
         Events = MapOf("dp_events", false);
         Overlay = MapOf("dp_overlay", false);
         Vni = MapOf("dp_vni", false);
+        LbFrontends = MapOf("dp_lb_fe", false);
+        LbRing = MapOf("dp_lb_ring", false);
+        ConntrackRev = MapOf("dp_ct_rev", false);
     }
+
+    /// <summary>Service frontends → their Maglev ring; the rings' slots; DNATed connections' reply index.</summary>
+    public BpfMap LbFrontends { get; }
+    public BpfMap LbRing { get; }
+    public BpfMap ConntrackRev { get; }
 
     public EbpfOptions Options { get; }
     public int ProgramFd { get; }
@@ -144,6 +152,7 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
     [
         "dp_config", "dp_ports", "dp_ifindex", "dp_tx_ports", "dp_endpoints", "dp_routes4", "dp_routes6",
         "dp_nexthops", "dp_ipcache4", "dp_ipcache6", "dp_policy", "dp_ct", "dp_stats", "dp_drops", "dp_last", "dp_events",
+        "dp_overlay", "dp_vni", "dp_lb_fe", "dp_lb_ring", "dp_ct_rev",
     ];
 
     [LibraryImport("libbpf.so.1")]

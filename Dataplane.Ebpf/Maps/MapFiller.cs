@@ -35,6 +35,9 @@ public static unsafe class MapFiller
         Sync(dp.Policy, content.Policy);
         Sync(dp.Overlay, content.Overlay);
         for (int i = 0; i < content.Vni.Length; i++) dp.Vni.Update((uint)i, content.Vni[i]);
+        // Ring slots before the frontends that point at them.
+        Sync(dp.LbRing, content.LbRing);
+        Sync(dp.LbFrontends, content.LbFrontends);
         dp.Config.Update(0u, content.Config);
     }
 
@@ -43,7 +46,8 @@ public static unsafe class MapFiller
         DpEndpoint[] Endpoints, DpNextHop[] NextHops,
         Dictionary<Lpm4Key, uint> Routes4, Dictionary<Lpm6Key, uint> Routes6,
         Dictionary<Lpm4Key, uint> IpCache4, Dictionary<Lpm6Key, uint> IpCache6,
-        Dictionary<PolicyKey, PolicyValue> Policy, Dictionary<OvlKey, uint> Overlay, ulong[] Vni);
+        Dictionary<PolicyKey, PolicyValue> Policy, Dictionary<OvlKey, uint> Overlay, ulong[] Vni,
+        Dictionary<LbFeKey, LbFe> LbFrontends, Dictionary<uint, LbSlot> LbRing);
 
     private static Content Compile(EbpfDatapath dp, DatapathSnapshot s, Func<PortInfo, int> ifindexOf)
     {
@@ -116,6 +120,10 @@ public static unsafe class MapFiller
         var (overlay, vni) = OverlayContent(s.Overlay);
         Check(dp.Overlay, overlay.Count);
 
+        var (frontends, ring) = ServiceContent(s.Services);
+        Check(dp.LbFrontends, frontends.Count);
+        Check(dp.LbRing, ring.Count);
+
         var o = dp.Options;
         var config = new DpConfig
         {
@@ -133,7 +141,45 @@ public static unsafe class MapFiller
             TestMeta = o.TestRunMetadata ? (byte)1 : (byte)0,
             FlowEvents = o.FlowEvents ? (byte)1 : (byte)0,
         };
-        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni);
+        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni, frontends, ring);
+    }
+
+    /// <summary>
+    /// Frontends and the Maglev rings of their backend sets, each ring laid out once at consecutive slots (the
+    /// slot holds the backend itself, so the program needs one lookup).
+    /// </summary>
+    private static (Dictionary<LbFeKey, LbFe> Frontends, Dictionary<uint, LbSlot> Ring) ServiceContent(Core.Services.ServiceState st)
+    {
+        var frontends = new Dictionary<LbFeKey, LbFe>(BytewiseComparer<LbFeKey>.Instance);
+        var ring = new Dictionary<uint, LbSlot>();
+        var bases = new Dictionary<int, uint>();
+        foreach (var f in st.Frontends.All())
+        {
+            var set = st.Sets[f.Set];
+            if (!bases.TryGetValue(f.Set, out uint start))
+            {
+                start = (uint)ring.Count;
+                bases[f.Set] = start;
+                for (int i = 0; i < set.Ring.Length; i++)
+                {
+                    ref readonly var b = ref set.Backends[set.Ring[i]];
+                    var slot = new LbSlot { Port = b.Port };
+                    WriteAddr(slot.Addr, b.Addr, f.Family);
+                    ring[start + (uint)i] = slot;
+                }
+            }
+            var key = new LbFeKey { Port = f.Port, Proto = f.Proto, Family = f.Family };
+            WriteAddr(key.Addr, f.Addr, f.Family);
+            frontends[key] = new LbFe { RingBase = start, RingLen = (uint)set.Ring.Length };
+        }
+        return (frontends, ring);
+    }
+
+    /// <summary>An address as ct_key holds it: IPv4 in the first 4 bytes, IPv6 all 16, network order.</summary>
+    private static void WriteAddr(byte* dst, UInt128 addr, byte family)
+    {
+        if (family == 4) BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(dst, 4), (uint)addr);
+        else BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(dst, 16), addr);
     }
 
     /// <summary>VXLAN termination: our underlay addresses, the peers with their fixed VNI, the valid-VNI bitmap.</summary>

@@ -118,8 +118,8 @@ public unsafe struct CtKeyBpf
     [FieldOffset(37)] public byte Family;
 }
 
-[StructLayout(LayoutKind.Explicit, Size = 24)]
-public struct CtValueBpf
+[StructLayout(LayoutKind.Explicit, Size = 44)]
+public unsafe struct CtValueBpf
 {
     [FieldOffset(0)] public uint Expires;
     [FieldOffset(4)] public ushort State;
@@ -128,6 +128,35 @@ public struct CtValueBpf
     [FieldOffset(12)] public uint Backend;
     [FieldOffset(16)] public uint PolicyRule;
     [FieldOffset(20)] public uint Packets;
+    /// <summary>Flags bit 0 (CT_DNAT): the backend the connection was DNATed to.</summary>
+    [FieldOffset(24)] public fixed byte NatAddr[16];
+    [FieldOffset(40)] public ushort NatPort;
+}
+
+/// <summary>dp_lb_fe key: a service frontend (address as in ct_key, port, protocol, family).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 20)]
+public unsafe struct LbFeKey
+{
+    [FieldOffset(0)] public fixed byte Addr[16];
+    [FieldOffset(16)] public ushort Port;
+    [FieldOffset(18)] public byte Proto;
+    [FieldOffset(19)] public byte Family;
+}
+
+/// <summary>dp_lb_fe value: the frontend's Maglev ring in dp_lb_ring (length 0: no backend, drop 158).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 8)]
+public struct LbFe
+{
+    [FieldOffset(0)] public uint RingBase;
+    [FieldOffset(4)] public uint RingLen;
+}
+
+/// <summary>dp_lb_ring value: one ring slot's backend.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 20)]
+public unsafe struct LbSlot
+{
+    [FieldOffset(0)] public fixed byte Addr[16];
+    [FieldOffset(16)] public ushort Port;
 }
 
 [StructLayout(LayoutKind.Explicit, Size = 16)]

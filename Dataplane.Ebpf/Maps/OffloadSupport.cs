@@ -1,12 +1,14 @@
 using Dataplane.Core.Routing;
+using Dataplane.Core.Services;
 using Dataplane.Core.Snapshot;
 
 namespace Dataplane.Ebpf.Maps;
 
 /// <summary>
-/// Which parts of a snapshot the XDP program implements. The C# pipeline's service, egress gateway, masquerade and
-/// overlay stages have no BPF counterpart yet; a snapshot that uses them would run in BPF as if they were not
-/// configured (no DNAT, no SNAT, tunnel routes dropped), so <see cref="MapFiller"/> refuses it instead.
+/// Which parts of a snapshot the XDP program implements. Services are offloaded for the ClusterIP/Maglev slice
+/// only; the egress gateway, masquerade and overlay stages have no BPF counterpart yet. A snapshot using what
+/// is missing would run in BPF as if it were not configured (no DNAT, no SNAT, tunnel routes dropped), so
+/// <see cref="MapFiller"/> refuses it instead.
 /// </summary>
 public static class OffloadSupport
 {
@@ -15,7 +17,7 @@ public static class OffloadSupport
     {
         var missing = new List<string>();
         var services = s.Services;
-        if (services.Frontends.Count > 0) missing.Add($"{services.Frontends.Count} service frontends");
+        ServiceFeatures(services, missing);
         if (services.Masquerade.Enabled) missing.Add("masquerade");
         if (services.EgressGateway.Any) missing.Add($"{services.EgressGateway.Policies.Length} egress gateway policies");
         // Every remote node is a tunnel peer even in native mode (a sender whose VXLAN this node terminates), so
@@ -25,6 +27,40 @@ public static class OffloadSupport
         int tunnels = s.NextHops.Count(nh => nh.Kind == NextHopKind.Tunnel);
         if (tunnels > 0) missing.Add($"{tunnels} tunnel next hops");
         return missing;
+    }
+
+    /// <summary>
+    /// The service slice the program is meant to carry is ClusterIP / external IP / LoadBalancer IP frontends with
+    /// Maglev selection, no session affinity, no Local traffic policy that narrows the backends and every backend
+    /// on this node — exactly the connections the C# pipeline DNATs forward and reverse-DNATs on replies with one
+    /// conntrack entry (no SNAT leg: a remote backend is SNATed for clients from outside; masquerade and egress
+    /// gateway are refused as a whole below). Everything
+    /// outside it is named per service; the slice runs in services.h.
+    /// </summary>
+    private static void ServiceFeatures(ServiceState services, List<string> missing)
+    {
+        if (services.Frontends.Count == 0) return;
+        var reasons = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var f in services.Frontends.All())
+        {
+            string name = services.Services[f.Service].Name;
+            BackendSet set = services.Sets[f.Set];
+            if (f.Kind == FrontendKind.NodePort) reasons.Add($"NodePort ({name})");
+            if (set.Backends.Length > 0 && set.Ring.Length == 0) reasons.Add($"random load balancing ({name})");
+            if (services.Services[f.Service].AffinityTimeout != 0) reasons.Add($"sessionAffinity ClientIP ({name})");
+            // ServiceStage + MasqueradeStage: a client that is not a local pod reaching a backend on another node
+            // is DNATed and SNATed to this node (two chained entries), whatever the masquerade config says.
+            if (HasRemote(set)) reasons.Add($"remote backends, SNATed for clients outside this node ({name})");
+            if (f.LocalNarrowed) reasons.Add($"{(f.Scope == FrontendScope.Internal ? "internal" : "external")}TrafficPolicy Local ({name})");
+        }
+        missing.AddRange(reasons);
+    }
+
+    private static bool HasRemote(BackendSet set)
+    {
+        foreach (var b in set.Backends)
+            if (!b.Local) return true;
+        return false;
     }
 
     /// <summary>Throws <see cref="EbpfUnsupportedException"/> when <paramref name="s"/> uses anything the program lacks.</summary>

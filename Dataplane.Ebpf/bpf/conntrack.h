@@ -8,6 +8,7 @@
 #include "dp_pkt.h"
 #include "dp_maps.h"
 #include "policy.h"
+#include "nat.h"
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -41,19 +42,28 @@ static __always_inline void ct_reverse(const struct ct_key *k, struct ct_key *r)
 	r->pad = 0;
 }
 
-/// The connection of a tuple in either direction; *reply says which.
-static __always_inline struct ct_value *ct_find(const struct ct_key *k, int *reply)
+/// The connection of a tuple in either direction; *reply says which and *orig is its dp_ct key (ConntrackTable.
+/// TryLookup: a DNATed connection answers replies only under backend → client, via dp_ct_rev, never under the
+/// plain reverse of its key).
+static __always_inline struct ct_value *ct_find(const struct ct_key *k, int *reply, struct ct_key *orig)
 {
 	struct ct_value *v = bpf_map_lookup_elem(&dp_ct, k);
 	if (v) {
 		*reply = 0;
+		*orig = *k;
 		return v;
 	}
-	struct ct_key r;
-	ct_reverse(k, &r);
-	v = bpf_map_lookup_elem(&dp_ct, &r);
 	*reply = 1;
-	return v;
+	struct ct_key *o = bpf_map_lookup_elem(&dp_ct_rev, k);
+	if (o) {
+		*orig = *o;
+		v = bpf_map_lookup_elem(&dp_ct, orig);
+		if (v && (v->flags & CT_DNAT))
+			return v;
+	}
+	ct_reverse(k, orig);
+	v = bpf_map_lookup_elem(&dp_ct, orig);
+	return v && !(v->flags & CT_DNAT) ? v : 0;
 }
 
 /// TcpTracker.Update: advances the state bits and the timer, returns the packet's conntrack state.
@@ -137,15 +147,15 @@ DP_STAGE int conntrack_stage(struct xdp_md *ctx, struct dp_pkt *p, const struct 
 {
 	if (!p || !cfg)
 		return 0;
-	struct ct_key k;
+	struct ct_key k, orig;
 	int reply;
 	if (p->flags & F_ICMP_ERROR) {
 		// An ICMP error quoting a packet of a tracked connection is related to it and passes; any other is new.
-		p->ct_state = ct_inner_key(ctx, p, &k) && ct_find(&k, &reply) ? CT_RELATED : CT_NEW;
+		p->ct_state = ct_inner_key(ctx, p, &k) && ct_find(&k, &reply, &orig) ? CT_RELATED : CT_NEW;
 		return 0;
 	}
 	ct_key_of(p, &k);
-	struct ct_value *e = ct_find(&k, &reply);
+	struct ct_value *e = ct_find(&k, &reply, &orig);
 	if (!e) {
 		p->ct_state = CT_NEW;
 		return 0;
@@ -153,6 +163,18 @@ DP_STAGE int conntrack_stage(struct xdp_md *ctx, struct dp_pkt *p, const struct 
 	p->ct_state = ct_update(e, p, reply, 0, cfg);
 	if (!reply)
 		p->policy_rule = e->policy_rule;
+	if (e->flags & CT_DNAT) {
+		// ConntrackStage.Translate: forward to the backend; replies come back from the frontend.
+		struct lb_slot to = {};
+		if (!reply) {
+			__builtin_memcpy(to.addr, e->nat_addr, 16);
+			to.port = e->nat_port;
+		} else {
+			__builtin_memcpy(to.addr, orig.dst, 16);
+			to.port = orig.dport;
+		}
+		nat_rewrite(ctx, p, &to, reply);
+	}
 	return 0;
 }
 
@@ -168,7 +190,28 @@ DP_STAGE int conntrack_commit(struct dp_pkt *p, const struct dp_config *cfg)
 	ct_key_of(p, &k);
 	v.policy_rule = p->policy_rule;
 	ct_update(&v, p, 0, 1, cfg);
-	if (bpf_map_update_elem(&dp_ct, &k, &v, BPF_NOEXIST))
+	if (!p->svc_dnat) {
+		if (bpf_map_update_elem(&dp_ct, &k, &v, BPF_NOEXIST))
+			dp_drop(p, DROP_CT_MAP_FULL);
+		return 0;
+	}
+	// A DNATed connection: keyed by client → frontend, indexed for replies under backend → client, which no
+	// live connection may use (a stale index entry the GC left is overwritten).
+	struct ct_key reply_key = k, orig, fk = k;
+	__builtin_memcpy(fk.dst, p->svc_addr, 16);
+	fk.dport = p->svc_port;
+	ct_reverse(&k, &reply_key);
+	int reply;
+	__builtin_memcpy(v.nat_addr, p->dst, 16);
+	v.nat_port = p->dport;
+	v.flags |= CT_DNAT;
+	if (ct_find(&reply_key, &reply, &orig) || bpf_map_update_elem(&dp_ct, &fk, &v, BPF_NOEXIST)) {
 		dp_drop(p, DROP_CT_MAP_FULL);
+		return 0;
+	}
+	if (bpf_map_update_elem(&dp_ct_rev, &reply_key, &fk, BPF_ANY)) {
+		bpf_map_delete_elem(&dp_ct, &fk);
+		dp_drop(p, DROP_CT_MAP_FULL);
+	}
 	return 0;
 }

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 // The Dataplane pipeline as one XDP program: parse → VXLAN termination → neighbour responder → endpoint
-// (anti-spoofing) → conntrack lookup → identity (ipcache) → route + rewrite → policy → conntrack create →
-// accounting, the same stages in the same order as Dataplane.Core/Pipeline/PacketPipeline.cs, one packet at a
-// time. The C# stages this program has no counterpart of yet (SRv6 SIDs, overlay encap, service DNAT, egress
-// gateway, masquerade) do nothing for a snapshot that configures none of them, and MapFiller refuses any other
-// snapshot (EbpfUnsupportedException).
+// (anti-spoofing) → conntrack lookup (+ reverse/forward NAT) → service DNAT → identity (ipcache) → route +
+// rewrite → policy → conntrack create → accounting, the same stages in the same order as
+// Dataplane.Core/Pipeline/PacketPipeline.cs, one packet at a time. The C# stages this program has no
+// counterpart of yet (SRv6 SIDs, overlay encap, services outside the ClusterIP/Maglev slice, egress gateway,
+// masquerade) do nothing for a snapshot that configures none of them, and MapFiller refuses any other snapshot
+// (EbpfUnsupportedException).
 // Verdicts: transmit → XDP_TX (same port) or XDP_REDIRECT through dp_tx_ports; to the host → XDP_PASS;
 // drop → XDP_DROP with the Cilium reason counted in dp_drops.
 #include <linux/bpf.h>
@@ -20,6 +21,7 @@
 #include "route.h"
 #include "policy.h"
 #include "conntrack.h"
+#include "services.h"
 #include "account.h"
 
 /// Unix seconds: bpf_ktime_get_ns (CLOCK_MONOTONIC) shifted by the offset the map filler measured.
@@ -70,6 +72,8 @@ int dp_xdp(struct xdp_md *ctx)
 		endpoint_stage(p, cfg);
 	if (cfg->ct_enabled && ct_tracked(p))
 		conntrack_stage(ctx, p, cfg);
+	if (cfg->ct_enabled && p->verdict == V_CONTINUE)
+		service_stage(ctx, p);
 	if (p->verdict == V_CONTINUE)
 		identity_stage(p, cfg);
 	if (p->verdict == V_CONTINUE)

@@ -162,3 +162,32 @@ struct {
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dp_vni SEC(".maps");
+
+/// Service frontends and their Maglev rings (services.h), filled by MapFiller.
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct lb_fe_key);
+	__type(value, struct lb_fe);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_lb_fe SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 20);
+	__type(key, __u32);
+	__type(value, struct lb_slot);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_lb_ring SEC(".maps");
+
+/// A DNATed connection's reply tuple (backend → client) → its dp_ct key (client → frontend), as
+/// ConntrackTable indexes it under ReplyKeyOf.
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ct_key);
+	__type(value, struct ct_key);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_ct_rev SEC(".maps");

@@ -41,6 +41,10 @@ struct dp_pkt {
 	__u32 ingress_rule;
 	__u8 src[16];           // IPv4: first 4 bytes, rest zero
 	__u8 dst[16];
+	__u8 svc_dnat;          // services.h DNATed this new connection from svc_addr:svc_port (NatIntent)
+	__u8 pad3;
+	__u16 svc_port;
+	__u8 svc_addr[16];
 };
 
 static __always_inline void dp_drop(struct dp_pkt *p, __u8 reason)

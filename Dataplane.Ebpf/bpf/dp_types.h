@@ -47,6 +47,7 @@
 #define DROP_NO_LOCAL_ENDPOINT 152
 #define DROP_INVALID_L3_CSUM 153
 #define DROP_CT_MAP_FULL 155
+#define DROP_SERVICE_BACKEND_NOT_FOUND 158
 #define DROP_INVALID_EXTHDR 156
 #define DROP_NO_TUNNEL_ENDPOINT 160
 #define DROP_UNSUPPORTED_L2 166
@@ -186,6 +187,32 @@ struct ct_value {
 	__u32 backend;
 	__u32 policy_rule;
 	__u32 packets;
+	__u8 nat_addr[16];      // CT_DNAT: the backend (the key holds the frontend the client sent to)
+	__u16 nat_port;
+	__u16 pad;
+};
+
+#define CT_DNAT (1 << 0)
+
+/// A service frontend (dp_lb_fe key): address as in ct_key, port, protocol, family.
+struct lb_fe_key {
+	__u8 addr[16];
+	__u16 port;
+	__u8 proto;
+	__u8 family;
+};
+
+/// Its backend set's Maglev ring: slots ring_base .. ring_base + ring_len - 1 of dp_lb_ring (0: no backend).
+struct lb_fe {
+	__u32 ring_base;
+	__u32 ring_len;
+};
+
+/// A ring slot's backend (also a NAT target).
+struct lb_slot {
+	__u8 addr[16];
+	__u16 port;
+	__u16 pad;
 };
 
 #define TCP_SEEN_REPLY (1 << 0)

@@ -24,12 +24,26 @@ public sealed class UnsupportedFeatureTests
 
     public static TheoryData<string, string, string> Configs => new()
     {
-        { "service", ServiceYaml.Docs(ServiceYaml.Web, ServiceYaml.WebSlice("web")), "" },
+        { "random load balancing (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n", "{service.cilium.io/lb-algorithm: random}"), "" },
+        { "sessionAffinity ClientIP (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n  sessionAffinity: ClientIP\n"), "" },
+        { "remote backends, SNATed for clients outside this node (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n"), "" },
+        { "NodePort (prod/web:http)", Svc("  type: NodePort\n  clusterIP: 198.18.50.10\n", nodePort: ", nodePort: 30080"), "" },
+        { "internalTrafficPolicy Local (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n  internalTrafficPolicy: Local\n"), "" },
+        { "externalTrafficPolicy Local (prod/web:http)",
+            Svc("  type: LoadBalancer\n  clusterIP: 198.18.50.10\n  externalIPs: [198.18.61.1]\n  externalTrafficPolicy: Local\n", nodePort: ", nodePort: 30081"), "" },
         { "masquerade", "", "  masquerade: {nonMasqueradeCIDRs: [198.18.200.0/24]}\n" },
         { "egress gateway", EgressPolicy, "" },
         { "tunnel", "", "  overlay: {mode: vxlan}\n" },
         { "SRv6", "", "  overlay: {locators: [\"2001:db8:a::/48\"], sids: [{sid: \"2001:db8:a::4\", behavior: End.DT4}]}\n" },
     };
+
+    /// <summary>Service web over web-1..3 (web-3 on the remote node), port 80 → 8080, Maglev unless annotated.</summary>
+    private static string Svc(string spec, string annotations = "{service.cilium.io/lb-algorithm: maglev}", string nodePort = "") =>
+        ServiceYaml.Docs(ServiceYaml.Service("web", spec + $"  ports: [{{name: http, port: 80, targetPort: 8080{nodePort}}}]", annotations),
+            ServiceYaml.WebSlice("web"));
+
+    /// <summary>Only the local endpoints (web-1, web-2) ready.</summary>
+    private static string LocalSlice(string service) => ServiceYaml.WebSlice(service, web3: "{ready: false}");
 
     [Theory]
     [MemberData(nameof(Configs))]
@@ -46,10 +60,39 @@ public sealed class UnsupportedFeatureTests
         using var c = new ServiceCluster(docs, dataplaneSpecExtra: nodeExtra);
         var e = Assert.Throws<EbpfUnsupportedException>(() => MapFiller.Fill(dp, c.Snapshot, _ => 0));
         Assert.StartsWith("services/NAT/egress gateway/overlay are not offloaded yet", e.Message);
-        Assert.Contains(e.Features, f => f.Contains(feature.Split(' ')[0], StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(e.Features, f => f.Contains(feature, StringComparison.OrdinalIgnoreCase));
         Assert.True(dp.Config.TryLookup(0u, out DpConfig after));
         Assert.Equal(before.ClockOffsetNs, after.ClockOffsetNs);
         Assert.Equal(routes, dp.Routes4.Keys<Lpm4Key>().Count);
+    }
+
+    [Fact]
+    public void ServiceFeaturesOutsideTheSliceAreNamedPerServiceAndTheSliceIsNotBlamedForThem()
+    {
+        // Two services: a ClusterIP/Maglev one in the slice and a random + ClientIP-affinity one outside it.
+        using var c = new ServiceCluster(ServiceYaml.Docs(
+            ServiceYaml.Service("web", "  clusterIP: 198.18.50.10\n  ports: [{name: http, port: 80, targetPort: 8080}]", "{service.cilium.io/lb-algorithm: maglev}"),
+            LocalSlice("web"),
+            ServiceYaml.Service("api", "  clusterIP: 198.18.50.11\n  sessionAffinity: ClientIP\n  ports: [{name: http, port: 80, targetPort: 8080}]",
+                "{service.cilium.io/lb-algorithm: random}"),
+            LocalSlice("api")));
+        var features = OffloadSupport.Unsupported(c.Snapshot);
+        Assert.Contains("random load balancing (prod/api:http)", features);
+        Assert.Contains("sessionAffinity ClientIP (prod/api:http)", features);
+        Assert.DoesNotContain(features, f => f.Contains("prod/web", StringComparison.Ordinal));
+        Assert.Equal(2, features.Count);
+    }
+
+    [Fact]
+    public void LocalTrafficPolicyWithOnlyLocalBackendsDoesNotChangeSelectionAndStaysInTheSlice()
+    {
+        // web-3 (the remote endpoint) is not ready: every active backend is on this node.
+        using var c = new ServiceCluster(ServiceYaml.Docs(
+            ServiceYaml.Service("web", "  clusterIP: 198.18.50.10\n  internalTrafficPolicy: Local\n  ports: [{name: http, port: 80, targetPort: 8080}]",
+                "{service.cilium.io/lb-algorithm: maglev}"),
+            ServiceYaml.WebSlice("web", web3: "{ready: false}")));
+        var features = OffloadSupport.Unsupported(c.Snapshot);
+        Assert.Empty(features);
     }
 
     [Fact]

@@ -38,10 +38,14 @@ public sealed class DualPipeline : IDisposable
         // Every port redirects to loopback: in a test run a redirect only needs a devmap entry to exist.
         MapFiller.Fill(dp, snapshot, _ => 1);
         foreach (var k in dp.Conntrack.Keys<CtKeyBpf>()) dp.Conntrack.Delete(k);
+        foreach (var k in dp.ConntrackRev.Keys<CtKeyBpf>()) dp.ConntrackRev.Delete(k);
     }
 
     /// <summary>The BPF side's result of the last <see cref="Compare"/>.</summary>
     public TestRunResult? LastBpf { get; private set; }
+
+    /// <summary>The C# side's metadata and output bytes of the last <see cref="Compare"/>.</summary>
+    public (PacketMeta Meta, byte[] Output) LastCsharp { get; private set; }
 
     public int CsharpConnections => _context.Conntrack?.Count ?? 0;
 
@@ -77,6 +81,7 @@ public sealed class DualPipeline : IDisposable
         var (m, csOut) = RunCsharp(frame, inPort, now);
         var bpf = RunBpf(frame, inPort, now);
         LastBpf = bpf;
+        LastCsharp = (m, csOut);
         var v = bpf.Verdict;
         var diffs = new List<string>();
         XdpAction expected = m.Verdict switch
