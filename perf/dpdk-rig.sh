@@ -41,39 +41,8 @@ echo "rig: building dataplane-node and dpdk-fwd" >&2
 dotnet build "$ROOT/hosts/Dataplane.Node" -c Release -o "$TMP/bin" -v q -nologo >/dev/null
 dotnet build "$ROOT/perf/Dataplane.DpdkFwd" -c Release -o "$TMP/fwd" -v q -nologo >/dev/null
 
-ip netns add $C; ip netns add $D; ip netns add $V
-ip link add $IC netns $C type veth peer name $IA netns $D
-ip link add $IS netns $V type veth peer name $IB netns $D
-for n in $C $D $V; do ip -n $n link set lo up; done
-ip netns exec $D sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip -n $C addr add 198.18.1.2/24 dev $IC
-ip -n $V addr add 198.18.2.2/24 dev $IS
-for p in "$C $IC" "$D $IA" "$D $IB" "$V $IS"; do
-  set -- $p; ip -n $1 link set $2 up
-  ip netns exec $1 ethtool -K $2 tx off tso off gso off gro off >/dev/null 2>&1 || true
-done
-mac() { ip -n $1 -br link show $2 | awk '{print $3}'; }
-MA=$(mac $D $IA) MB=$(mac $D $IB) MC=$(mac $C $IC) MS=$(mac $V $IS)
-mkdir -p $TMP/cfg
-cat > $TMP/cfg/node.yaml <<YAML
-apiVersion: v1
-kind: Node
-metadata: {name: dp}
-spec: {podCIDRs: ["198.18.100.0/24"]}
-status: {addresses: [{type: InternalIP, address: 198.18.1.1}]}
----
-apiVersion: dataplane.io/v1alpha1
-kind: DataplaneNode
-metadata: {name: dp}
-spec:
-  interfaces:
-    - {name: $IA, mac: "$MA", addresses: ["198.18.1.1/24"]}
-    - {name: $IB, mac: "$MB", addresses: ["198.18.2.1/24"]}
-  neighbors:
-    - {ip: 198.18.1.2, mac: "$MC"}
-    - {ip: 198.18.2.2, mac: "$MS"}
-    - {ip: $SINK_IP, mac: "$SINK_MAC"}
-YAML
+# The three namespaces, their veths and $TMP/cfg (perf/rig-topology.sh).
+source "$ROOT/perf/rig-topology.sh"
 cnt() { ip netns exec $1 cat /sys/class/net/$2/statistics/$3; }
 
 # run_case NAME VDEV SIZE: prints "NAME VDEV SIZE offered_mpps delivered_mpps loss cycles_per_pkt pipeline_cycles_per_pkt"
@@ -89,7 +58,7 @@ run_case() {
     ours-io|ours-pipe) ip netns exec $D nice -n $NICE taskset -c $FCPU dotnet $TMP/fwd/dpdk-fwd.dll $([ $name = ours-io ] && echo io || echo pipeline) --config $TMP/cfg \
                --dpdk-args "$eal $vdevs -l $FCPU" > $TMP/fwd.log 2>&1 & ready="dpdk-fwd: forwarding" ;;
     ours) ip netns exec $D nice -n $NICE taskset -c $FCPU dotnet $TMP/bin/dataplane-node.dll run --config $TMP/cfg --backend dpdk \
-               --poll-sleep-us 0 --dpdk-args "$eal $vdevs -l $FCPU" > $TMP/fwd.log 2>&1 & ready="run: forwarding" ;;
+               --poll-sleep-us 0 --socket $TMP/agent.sock --state-dir $TMP/state --dpdk-args "$eal $vdevs -l $FCPU" > $TMP/fwd.log 2>&1 & ready="run: forwarding" ;;
   esac
   local fwd=$!; PIDS+=($fwd)
   for i in $(seq 150); do grep -q "$ready" $TMP/fwd.log && break; sleep 0.2; done
