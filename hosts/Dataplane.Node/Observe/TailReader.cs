@@ -16,17 +16,13 @@ public sealed partial class TailReader : TextReader
     public TailReader(string path)
     {
         _path = path;
-        (_stream, _reader) = Open(path);
-    }
-
-    private static (FileStream, StreamReader) Open(string path)
-    {
-        var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        return (s, new StreamReader(s));
+        _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        _reader = new StreamReader(_stream);
     }
 
     public override string? ReadLine()
     {
+        bool draining = false;
         while (true)
         {
             int c = _reader.Read();
@@ -37,24 +33,59 @@ public sealed partial class TailReader : TextReader
                 return line;
             }
             if (c >= 0) { _partial.Append((char)c); continue; }
-            if (!Rotated()) return null;
-            // The writer may have appended to the old file between our end-of-file and its rename: finish it
-            // first (nothing is written to it after the rename), then switch.
-            if (_reader.Peek() >= 0) continue;
+            if (!draining)
+            {
+                if (!Rotated()) return null;
+                // The writer may have appended to the old file between our end-of-file and its rename: read it to
+                // its end once more (nothing is written to it after the rename), then switch. Read, not Peek:
+                // StreamReader.Peek answers from a stale "short read" flag without asking the file again.
+                draining = true;
+                continue;
+            }
+            FileStream? next = OpenSuccessor();
+            if (next == null) return null; // between the writer's rename and its create: ask again later
             _reader.Dispose();
-            (_stream, _reader) = Open(_path);
+            _stream = next;
+            _reader = new StreamReader(next);
             _partial.Clear();
+            draining = false;
         }
     }
+
+    /// <summary>
+    /// Opens the file written after the one being read. The exporter may have rotated more than once while we were
+    /// reading (PATH → PATH.1 → PATH.2 …): the old file's inode tells where it went, and its successor is the name
+    /// one below it — so no whole file is skipped when the reader falls behind by a rotation or two.
+    /// </summary>
+    private FileStream? OpenSuccessor()
+    {
+        long old = Inode(_stream.SafeFileHandle);
+        for (int attempt = 0; attempt < 8; attempt++)
+        {
+            int k = 1;
+            while (k <= MaxBackupsSearched && Inode($"{_path}.{k}") != old)
+                k++;
+            string name = k == 1 || k > MaxBackupsSearched ? _path : $"{_path}.{k - 1}";
+            FileStream s;
+            try { s = new FileStream(name, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete); }
+            catch (FileNotFoundException) { continue; }
+            // A rotation between the search and the open shifts every name: then look again.
+            if (k > MaxBackupsSearched || Inode($"{_path}.{k}") == old) return s;
+            s.Dispose();
+        }
+        return null;
+    }
+
+    private const int MaxBackupsSearched = 64;
 
     /// <summary>True when the path now names a different (or shorter) file than the one being read.</summary>
     private bool Rotated()
     {
+        long pathInode = Inode(_path);
+        if (pathInode < 0) return false; // renamed away, its successor not created yet
         try
         {
-            var info = new FileInfo(_path);
-            if (!info.Exists) return false;
-            return info.Length < _stream.Position || Inode(_path) != Inode(_stream.SafeFileHandle);
+            return new FileInfo(_path).Length < _stream.Position || pathInode != Inode(_stream.SafeFileHandle);
         }
         catch (IOException) { return false; }
     }

@@ -131,7 +131,8 @@ public class ObserveTests
                 }
                 string? line = reader.ReadLine();
                 if (line == null) { Thread.Sleep(5); continue; }
-                Assert.Contains($"\"destination\":\"{IpOf(0xC6120002 + (uint)seen)}\"", line);
+                string want = $"\"destination\":\"{IpOf(0xC6120002 + (uint)seen)}\"";
+                Assert.True(line.Contains(want, StringComparison.Ordinal), $"line {seen}: want {want}, got {line}");
                 seen++;
             }
             Assert.Equal(200, seen);
