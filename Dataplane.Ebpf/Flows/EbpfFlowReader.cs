@@ -43,6 +43,25 @@ public sealed unsafe class EbpfFlowReader : IDisposable
         return list;
     }
 
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMs"/> for events and moves everything read into <paramref name="sink"/>
+    /// (the ring a FlowExporter drains) without allocating; a full ring counts the event in its Lost.
+    /// Returns the events read.
+    /// </summary>
+    public int PollInto(FlowRing sink, int timeoutMs)
+    {
+        int rc = Bpf.ring_buffer__poll(_rb, timeoutMs);
+        if (rc < 0 && rc != -4) throw new EbpfMapException($"ring_buffer__poll failed: errno {-rc}");
+        int n = 0;
+        while (_pending.TryDequeue(out var e))
+        {
+            ref FlowEvent slot = ref sink.TryClaim(out bool ok);
+            if (ok) { slot = e; sink.Publish(); }
+            n++;
+        }
+        return n;
+    }
+
     [UnmanagedCallersOnly]
     private static int OnSample(void* ctx, void* data, nuint size)
     {

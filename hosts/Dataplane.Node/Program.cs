@@ -39,11 +39,11 @@ root.Subcommands.Add(replay);
 
 var runConfigOpt = new Option<DirectoryInfo>("--config") { Description = "Directory of YAML (Node, Pod, DataplaneNode …)", Required = true };
 var backendOpt = new Option<string>("--backend") { Description = "Packet I/O backend", DefaultValueFactory = _ => "af_packet" };
-backendOpt.AcceptOnlyFromAmong("af_packet", "af_xdp", "dpdk");
+backendOpt.AcceptOnlyFromAmong("af_packet", "af_xdp", "dpdk", "ebpf");
 var dpdkArgsOpt = new Option<string?>("--dpdk-args") { Description = "dpdk: EAL arguments, e.g. \"--vdev net_af_packet0,iface=eth1\" (defaults: --no-huge -m 256 without free hugepages, an af_packet vdev per interface nothing else serves)" };
 var sleepOpt = new Option<int>("--poll-sleep-us") { Description = "Idle sleep between polls in microseconds (0 = busy poll)", DefaultValueFactory = _ => 50 };
 var statsOpt = new Option<int>("--stats-interval") { Description = "Print counters every N seconds (0 = only on SIGUSR1 and exit)", DefaultValueFactory = _ => 0 };
-var xdpModeOpt = new Option<string>("--xdp-mode") { Description = "af_xdp: attach the XDP program natively, generically, or native with generic fallback", DefaultValueFactory = _ => "auto" };
+var xdpModeOpt = new Option<string>("--xdp-mode") { Description = "af_xdp, ebpf: attach the XDP program natively, generically, or native with generic fallback (ebpf: generic on veths)", DefaultValueFactory = _ => "auto" };
 xdpModeOpt.AcceptOnlyFromAmong("auto", "native", "generic");
 var queuesOpt = new Option<int>("--queues") { Description = "Queues per interface, one worker thread each", DefaultValueFactory = _ => 1 };
 var ctMaxOpt = new Option<int>("--ct-max") { Description = "Connections tracked per worker (a full table drops new connections with CT_MAP_INSERTION_FAILED)", DefaultValueFactory = _ => RunOptions.DefaultConntrackFlows };
@@ -53,16 +53,18 @@ var pollSpinOpt = new Option<int>("--poll-spin") { Description = "Empty polls sp
 var flowsFileOpt = new Option<string>("--flows-file") { Description = "Write every packet's flow event as a hubble JSON line to this file, rotated at 10 MB (5 backups); read it with `observe`", DefaultValueFactory = _ => "" };
 var metricsPortOpt = new Option<int>("--metrics-port") { Description = "Serve Prometheus metrics (Cilium's names) on this TCP port; 0 = off", DefaultValueFactory = _ => 0 };
 var metricsAddressOpt = new Option<string>("--metrics-address") { Description = "Address the metrics endpoint listens on", DefaultValueFactory = _ => "127.0.0.1" };
+var bpfPinOpt = new Option<string>("--bpf-pin-dir") { Description = "ebpf: bpffs directory the maps are pinned in and reused from after a restart; empty = no pinning", DefaultValueFactory = _ => RunOptions.DefaultBpfPinDir };
+var bpfDetachOpt = new Option<bool>("--bpf-detach-on-exit") { Description = "ebpf: on exit detach the XDP program and remove the pinned maps (default: leave them, so forwarding continues while the agent is down)" };
 var run = new Command("run", "The node agent: forward between the node's and its pods' interfaces, follow the config directory and the CNI plugin's endpoints, serve the local API; until SIGTERM/SIGINT")
 {
     runConfigOpt, backendOpt, sleepOpt, statsOpt, xdpModeOpt, queuesOpt, ctMaxOpt, socketOpt, stateDirOpt,
-    flowsFileOpt, metricsPortOpt, metricsAddressOpt, dpdkArgsOpt, pollSpinOpt,
+    flowsFileOpt, metricsPortOpt, metricsAddressOpt, dpdkArgsOpt, pollSpinOpt, bpfPinOpt, bpfDetachOpt,
 };
 run.SetAction(parse =>
 {
     try
     {
-        var backend = parse.GetValue(backendOpt) switch { "af_xdp" => Backend.AfXdp, "dpdk" => Backend.Dpdk, _ => Backend.AfPacket };
+        var backend = parse.GetValue(backendOpt) switch { "af_xdp" => Backend.AfXdp, "dpdk" => Backend.Dpdk, "ebpf" => Backend.Ebpf, _ => Backend.AfPacket };
         return Runner.Run(new RunOptions(parse.GetValue(runConfigOpt)!.FullName, backend,
             Math.Max(0, parse.GetValue(sleepOpt)), Math.Max(0, parse.GetValue(statsOpt)),
             parse.GetValue(xdpModeOpt) switch { "native" => XdpAttachMode.Native, "generic" => XdpAttachMode.Generic, _ => XdpAttachMode.Auto },
@@ -75,6 +77,8 @@ run.SetAction(parse =>
             MetricsAddress = parse.GetValue(metricsAddressOpt)!,
             DpdkArgs = parse.GetValue(dpdkArgsOpt),
             PollSpin = Math.Clamp(parse.GetValue(pollSpinOpt), 0, 1 << 20),
+            BpfPinDir = parse.GetValue(bpfPinOpt) ?? "",
+            BpfDetachOnExit = parse.GetValue(bpfDetachOpt),
         }, Console.Out);
     }
     catch (ConfigException e)
@@ -82,7 +86,8 @@ run.SetAction(parse =>
         Console.Error.WriteLine($"error: {e.Message}");
         return 2;
     }
-    catch (Exception e) when (e is Dataplane.Linux.Interop.LinuxException or Dataplane.Dpdk.DpdkException or PlatformNotSupportedException or IOException or UnauthorizedAccessException)
+    catch (Exception e) when (e is Dataplane.Linux.Interop.LinuxException or Dataplane.Dpdk.DpdkException or PlatformNotSupportedException or IOException or UnauthorizedAccessException
+        or Dataplane.Ebpf.Loader.EbpfLoadException or Dataplane.Ebpf.Loader.EbpfMapException)
     {
         Console.Error.WriteLine($"error: {e.Message}");
         return 1;

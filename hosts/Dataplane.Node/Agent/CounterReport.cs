@@ -17,6 +17,7 @@ internal static class CounterReport
             c.Add(lane.Context.Counters);
             txNoPort += lane.TxNoPort;
         }
+        agent.Offload?.AddTo(c);
         return c;
     }
 
@@ -30,6 +31,8 @@ internal static class CounterReport
             for (int r = 0; r < c.Drops.Length; r++)
                 if (c.Drops[r] != 0)
                     log.WriteLine($"{what}:   drop {DropReasonNames.Describe((DropReason)r)} ({r}): {c.Drops[r]}");
+            if (agent.Offload is { } e)
+                log.WriteLine($"{what}:   {e.Mode}; flow events lost in the ring buffer {e.EventsLost}; conntrack {e.Conntrack.Entries}/{e.Conntrack.Capacity}, expired {e.GcRemoved}");
             foreach (var lane in agent.Lanes)
                 foreach (var p in lane.Current?.Rx ?? [])
                 {

@@ -38,6 +38,8 @@ public sealed class NodeAgent : IDisposable
     private DateTimeOffset _applied = DateTimeOffset.UtcNow;
     private ConfigErrorStatus? _lastError;
     private readonly Dataplane.Dpdk.DpdkSession? _dpdk;
+    /// <summary>--backend ebpf: the XDP program forwards; the agent has no worker lanes, only this.</summary>
+    private readonly Ebpf.EbpfBackend? _ebpf;
 
     public EndpointStore Endpoints { get; }
 
@@ -58,6 +60,11 @@ public sealed class NodeAgent : IDisposable
                 snapshot.Ports.Select(p => p.Name), queues, Dataplane.Linux.NetDevice.Exists);
             log.WriteLine($"run: dpdk EAL {string.Join(' ', _dpdk.Eal.Args)}; {_dpdk.Pool.Count} mbufs");
         }
+        if (options.Backend == Backend.Ebpf)
+        {
+            _ebpf = Ebpf.EbpfBackend.Start(options, snapshot, log);
+            queues = 0;
+        }
         for (int q = 0; q < queues; q++)
         {
             // AF_XDP: one UMEM per worker, shared by all its sockets, so forwarding between ports is zero copy.
@@ -74,6 +81,7 @@ public sealed class NodeAgent : IDisposable
     public long Generation => Interlocked.Read(ref _generation);
     internal IReadOnlyList<AgentLane> Lanes => _lanes;
     internal RunOptions Options => _options;
+    internal Ebpf.EbpfBackend? Offload => _ebpf;
 
     /// <summary>Runs the agent until SIGTERM/SIGINT or <paramref name="stop"/>. Exit code: 0, 1 (failure), 2 (config).</summary>
     public static int Run(RunOptions options, TextWriter log, CancellationToken stop)
@@ -119,6 +127,7 @@ public sealed class NodeAgent : IDisposable
         lock (_apply) SyncPorts(_snapshot, start: true);
         foreach (var lane in _lanes) lane.Start(cts);
         int portCount = _ports.Names.Count();
+        if (_ebpf is not null) portCount = _ebpf.Attachments.Count;
         _log.WriteLine($"run: forwarding on {portCount} port(s), backend {Runner.Name(_options.Backend)}, {_lanes.Count} worker(s), poll sleep {_options.PollSleepMicros} us; SIGUSR1 prints counters, SIGTERM stops");
         _log.WriteLine($"agent: generation {Generation}, {Snapshot.Endpoints.Count(e => e is not null)} endpoint(s); watching {_options.ConfigDir}");
 
@@ -130,7 +139,8 @@ public sealed class NodeAgent : IDisposable
         {
             if (_options.FlowsFile.Length > 0)
             {
-                flows = new Observe.FlowExporter([.. _lanes.Select(l => l.Context.Flows!)], () => Snapshot, _options.FlowsFile);
+                var rings = _ebpf is not null ? [_ebpf.Flows!] : _lanes.Select(l => l.Context.Flows!).ToList();
+                flows = new Observe.FlowExporter(rings, () => Snapshot, _options.FlowsFile);
                 FlowsFile = flows.Path;
                 _log.WriteLine($"agent: flow events to {flows.Path}");
             }
@@ -162,7 +172,8 @@ public sealed class NodeAgent : IDisposable
                 }
                 if (watcher.TakeChange()) ReloadFiles();
                 lock (_apply)
-                    if (_ports.HasMissing(_snapshot) || _ports.Stale(_snapshot).Count > 0) SyncPorts(_snapshot);
+                    if (_ebpf is not null) SyncEbpfInterfaces();
+                    else if (_ports.HasMissing(_snapshot) || _ports.Stale(_snapshot).Count > 0) SyncPorts(_snapshot);
                 if (DateTime.UtcNow >= nextStats)
                 {
                     CounterReport.Print(_log, "stats", this);
@@ -275,6 +286,8 @@ public sealed class NodeAgent : IDisposable
     {
         var merged = EndpointMerger.Merge(files, registrations, _options.StateDir);
         var next = SnapshotCompiler.Compile(merged, Generation + 1, _snapshot);
+        // The program takes it first: if it cannot, nothing of this change is applied anywhere.
+        _ebpf?.Apply(next);
         Interlocked.Increment(ref _generation);
         Volatile.Write(ref _snapshot, next);
         _applied = DateTimeOffset.UtcNow;
@@ -287,6 +300,7 @@ public sealed class NodeAgent : IDisposable
     /// </summary>
     private void SyncPorts(DatapathSnapshot snapshot, bool start = false)
     {
+        if (_ebpf is not null) return; // attached and filled by Apply / SyncEbpfInterfaces
         _ports.OpenPresent(snapshot);
         var stale = _ports.Stale(snapshot);
         var plans = _ports.Plans(snapshot, stale);
@@ -304,6 +318,14 @@ public sealed class NodeAgent : IDisposable
         foreach (var name in stale) _ports.Close(name);
     }
 
+    /// <summary>ebpf: an interface came or went: the port → ifindex maps are rewritten and the program attached to it.</summary>
+    private void SyncEbpfInterfaces()
+    {
+        if (!_ebpf!.InterfacesChanged(_snapshot)) return;
+        try { _ebpf.Apply(_snapshot); }
+        catch (ConfigException e) { ReportError(e.Message); }
+    }
+
     /// <summary>Where flow events go (null = not exported) and where metrics are served (null = off).</summary>
     public string? FlowsFile { get; private set; }
     public string? MetricsUrl { get; private set; }
@@ -313,10 +335,18 @@ public sealed class NodeAgent : IDisposable
     private Observe.MetricsSample MetricsSample()
     {
         var c = CounterReport.Sum(this, out _);
+        var (entries, capacity) = ConntrackOccupancy();
+        return new Observe.MetricsSample(c, entries, capacity, Generation, StageNames);
+    }
+
+    /// <summary>Connections tracked and room for them, over the workers' tables or the BPF map.</summary>
+    internal (long Entries, long Capacity) ConntrackOccupancy()
+    {
+        if (_ebpf is not null) return _ebpf.Conntrack;
         long entries = 0, capacity = 0;
         foreach (var lane in _lanes)
             if (lane.Context.Conntrack is { } ct) { entries += ct.Count; capacity += ct.Capacity; }
-        return new Observe.MetricsSample(c, entries, capacity, Generation, StageNames);
+        return (entries, capacity);
     }
 
     internal AgentStatus Status() => StatusReport.Build(this, _ports, _apply, _lastError, _applied);
@@ -327,6 +357,7 @@ public sealed class NodeAgent : IDisposable
         _ports.Dispose();
         foreach (var lane in _lanes) lane.Umem?.Dispose();
         _dpdk?.Dispose();
+        _ebpf?.Dispose();
         _wake.Dispose();
     }
 }

@@ -17,6 +17,13 @@ internal static class StatusReport
         {
             foreach (var p in snapshot.Ports)
             {
+                if (agent.Offload is { } ebpf)
+                {
+                    // The program counts per verdict, not per port: a port shows whether it runs the program.
+                    bool on = ebpf.Attachments.TryGetValue(p.Name, out var a) && a.Error is null;
+                    portList.Add(new PortStatus(p.Id, p.Name, p.Kind == PortKind.Interface ? "interface" : "endpoint", on, 0, 0, 0));
+                    continue;
+                }
                 ulong rx = 0, tx = 0, txDropped = 0;
                 var queues = ports.QueuesOf(p.Name);
                 foreach (var q in queues ?? [])
@@ -46,9 +53,7 @@ internal static class StatusReport
         }
 
         var c = CounterReport.Sum(agent, out _);
-        long ctEntries = 0, ctCapacity = 0;
-        foreach (var lane in agent.Lanes)
-            if (lane.Context.Conntrack is { } ct) { ctEntries += ct.Count; ctCapacity += ct.Capacity; }
+        var (ctEntries, ctCapacity) = agent.ConntrackOccupancy();
         var drops = new Dictionary<string, ulong>();
         for (int r = 0; r < c.Drops.Length; r++)
             if (c.Drops[r] != 0) drops[$"{DropReasonNames.Describe((DropReason)r)} ({r})"] = c.Drops[r];
@@ -58,6 +63,7 @@ internal static class StatusReport
         {
             Backend.AfXdp => $"af_xdp, xdp-mode {o.XdpMode.ToString().ToLowerInvariant()}",
             Backend.Dpdk => "dpdk, rte_eth_fp_ops bursts",
+            Backend.Ebpf => agent.Offload!.Mode,
             _ => "af_packet, tpacket_v3",
         };
         return new AgentStatus(snapshot.NodeName, Runner.Name(o.Backend), mode, agent.Lanes.Count, snapshot.Generation, applied, lastError,

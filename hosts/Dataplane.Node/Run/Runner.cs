@@ -13,7 +13,7 @@ using Dataplane.Linux.AfXdp;
 
 namespace Dataplane.Node.Run;
 
-public enum Backend { AfPacket, AfXdp, Dpdk }
+public enum Backend { AfPacket, AfXdp, Dpdk, Ebpf }
 
 /// <summary>What `run` was asked to do.</summary>
 public sealed record RunOptions(string ConfigDir, Backend Backend, int PollSleepMicros, int StatsIntervalSeconds,
@@ -39,6 +39,14 @@ public sealed record RunOptions(string ConfigDir, Backend Backend, int PollSleep
     /// <summary>Prometheus metrics on http://MetricsAddress:MetricsPort/metrics; port 0 = off (Cilium's agent uses 9962).</summary>
     public int MetricsPort { get; init; }
     public string MetricsAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>ebpf: bpffs directory the program's maps are pinned in and reused from by the next agent; empty = not pinned.</summary>
+    public string BpfPinDir { get; init; } = DefaultBpfPinDir;
+
+    public const string DefaultBpfPinDir = "/sys/fs/bpf/dataplane";
+
+    /// <summary>ebpf: on exit remove the program from the interfaces and the pinned maps (default: leave them, forwarding continues).</summary>
+    public bool BpfDetachOnExit { get; init; }
 
     /// <summary>Cilium's default TCP CT map size (--bpf-ct-global-tcp-max), per worker here.</summary>
     public const int DefaultConntrackFlows = 524288;
@@ -83,7 +91,7 @@ public static class Runner
         }
     }
 
-    public static string Name(Backend b) => b switch { Backend.AfPacket => "af_packet", Backend.AfXdp => "af_xdp", _ => "dpdk" };
+    public static string Name(Backend b) => b switch { Backend.AfPacket => "af_packet", Backend.AfXdp => "af_xdp", Backend.Ebpf => "ebpf", _ => "dpdk" };
 
     /// <summary>The drivers' own counters per DPDK device (rx missed = ring overruns, rx no mbuf = pool exhausted).</summary>
     internal static void PrintDpdk(TextWriter log, Dataplane.Dpdk.DpdkSession dpdk)

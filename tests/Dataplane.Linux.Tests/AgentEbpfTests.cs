@@ -1,0 +1,136 @@
+using System.Text.RegularExpressions;
+using Dataplane.Linux.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Dataplane.Linux.Tests;
+
+/// <summary>
+/// `dataplane-node run --backend ebpf` as a user runs it: two pods on veths, the agent attaches the XDP program to
+/// their lxc interfaces (generic mode: veths) and fills it from the config directory. Ping and allowed TCP pass
+/// through the program; a denied connection is dropped and shows up as POLICY_DENIED in the status, in Cilium's
+/// drop metric and as a DROPPED flow (ring buffer → flows file → `observe`). A config the program cannot run (an
+/// egress gateway policy) is reported and nothing of it applied: the running one keeps forwarding. After SIGTERM
+/// the program stays attached, as Cilium's datapath outlives its agent: the pods still reach each other.
+/// </summary>
+public sealed class AgentEbpfTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
+    /// <summary>How long a connection the policy drops is given: its SYNs vanish, so it can only time out.</summary>
+    private static readonly TimeSpan Refused = TimeSpan.FromSeconds(4);
+
+    private const string Policies = """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: server-allow-8080, namespace: default}
+        spec:
+          endpointSelector: {matchLabels: {app: server}}
+          ingress:
+          - fromEndpoints: [{matchLabels: {app: client}}]
+            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+          - fromEndpoints: [{matchLabels: {app: client}}]
+            icmps: [{fields: [{type: 8, family: IPv4}]}]
+        """;
+
+    /// <summary>Valid config, but egress gateways are not in the XDP program (OffloadSupport refuses them).</summary>
+    private const string EgressGateway = """
+        apiVersion: cilium.io/v2
+        kind: CiliumEgressGatewayPolicy
+        metadata: {name: egress-clients}
+        spec:
+          selectors: [{podSelector: {matchLabels: {app: client}}}]
+          destinationCIDRs: [198.18.9.0/24]
+          egressGateways: [{nodeSelector: {matchLabels: {kubernetes.io/hostname: dp}}}]
+        """;
+
+    [Fact]
+    public void EbpfBackendForwardsCountsDropsExportsFlowsAndRefusesWhatItCannotRun()
+    {
+        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("ping") && Sh.Has("python3")))
+            Assert.Fail("needs root, iproute2, iputils-ping and python3 (run as root; .ci/run installs the packages)");
+        using var topo = new PodTopology(Policies);
+        string flows = Path.Combine(topo.ConfigDir, ".agent", "flows.jsonl");
+        string socket = PodTopology.SocketOf(topo.ConfigDir);
+        int metricsPort = 20000 + Random.Shared.Next(20000);
+        string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
+        var fwd = topo.StartForwarder("ebpf", "--flows-file", flows, "--metrics-port", metricsPort.ToString(),
+            "--bpf-pin-dir", $"/sys/fs/bpf/dpt-{topo.Suffix}");
+        try
+        {
+            Assert.True(fwd.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "agent did not start:\n" + fwd.Output);
+            var client = topo["client"];
+            var server = topo["server"];
+            var status = Status(socket);
+            Assert.Equal("ebpf", status.Backend);
+            Assert.Equal("ebpf, xdp native on 0, generic on 2 interface(s)", status.Mode);
+            Assert.All(status.Ports, p => Assert.True(p.Attached, $"{p.Name} has no XDP program"));
+
+            var ping = Ping(topo, client, server, 3);
+            Assert.True(ping.Ok, "ping through the XDP program failed:\n" + ping.Output + fwd.Output);
+            var allowed = topo.Start(server.Ns, "python3", echo, "tcp-server", "8080");
+            var denied = topo.Start(server.Ns, "python3", echo, "tcp-server", "9090");
+            Assert.True(allowed.WaitFor("listening", Short) && denied.WaitFor("listening", Short), allowed.Output + denied.Output);
+            var ok = topo.Exec(client.Ns, Short, "python3", echo, "tcp-client", server.Ip, "8080", "100000");
+            Assert.True(ok.Ok && ok.Output.Contains("echoed 100000"), $"allowed TCP failed: {ok.Output}\n{fwd.Output}");
+            var no = topo.Exec(client.Ns, Refused, "python3", echo, "tcp-client", server.Ip, "9090", "1000");
+            Assert.False(no.Ok, "denied connection succeeded: " + no.Output);
+            Assert.DoesNotContain("served", denied.Output);
+
+            // The drop, counted: status and Cilium's metric (read inside the agent's namespace, where it listens).
+            var counted = Status(socket);
+            Assert.True(counted.DropsByReason.TryGetValue("POLICY_DENIED (133)", out ulong drops) && drops >= 1,
+                "no POLICY_DENIED in the status: " + string.Join(", ", counted.DropsByReason));
+            Assert.True(counted.TxPackets > 20, $"only {counted.TxPackets} packets forwarded by the program");
+            var scrape = topo.Exec(topo.DataplaneNs, Short, "python3", "-c",
+                $"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{metricsPort}/metrics').read().decode())");
+            Assert.True(scrape.Ok, scrape.Output);
+            var metric = Regex.Match(scrape.Output, @"cilium_drop_count_total\{reason=""Policy denied"",direction=""UNKNOWN""\} (\d+)");
+            Assert.True(metric.Success && ulong.Parse(metric.Groups[1].Value) >= 1, "no policy drop metric:\n" + scrape.Output);
+            Assert.Matches(@"cilium_forward_count_total\{direction=""UNKNOWN""\} [1-9]", scrape.Output);
+
+            // The drop, observed: the program's ring-buffer event, in the flows file, through `observe`.
+            string dll = Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
+            Sh.Result dropped = default!;
+            for (int i = 0; i < 50; i++)
+            {
+                dropped = Sh.Run(Short, "dotnet", dll, "observe", "--socket", socket, "--verdict", "DROPPED", "-o", "json");
+                if (dropped.Output.Contains("\"destination_port\":9090")) break;
+                Thread.Sleep(200);
+            }
+            Assert.True(dropped.Ok, dropped.Output);
+            var line = dropped.Output.Split('\n').FirstOrDefault(l => l.Contains("\"destination_port\":9090"));
+            Assert.True(line is not null, "no DROPPED flow to port 9090 in `observe`:\n" + dropped.Output);
+            Assert.Contains("\"drop_reason_desc\":\"POLICY_DENIED\"", line);
+            Assert.Contains("\"verdict\":\"DROPPED\"", line);
+            Assert.Contains("\"pod_name\":\"server\"", line);
+            Assert.Contains("\"FORWARDED\"", File.ReadAllText(flows));
+
+            // A config the program cannot run: refused as a whole, the running generation keeps forwarding.
+            long generation = counted.Generation;
+            File.WriteAllText(Path.Combine(topo.ConfigDir, "egress.yaml"), EgressGateway);
+            Assert.True(fwd.WaitFor("agent: config error", Short), "egress gateway config not refused:\n" + fwd.Output);
+            Assert.Matches(@"agent: config error, keeping generation \d+: .*eBPF datapath cannot run this configuration.*egress gateway", fwd.Output);
+            var refused = Status(socket);
+            Assert.Equal(generation, refused.Generation);
+            Assert.Contains("egress gateway", refused.LastConfigError?.Message ?? "");
+            Assert.True(Ping(topo, client, server, 2).Ok, "forwarding stopped after a refused config:\n" + fwd.Output);
+
+            // SIGTERM: the agent exits cleanly, the program stays and forwards (documented default).
+            Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), "agent did not stop on SIGTERM:\n" + fwd.Output);
+            Assert.Equal(0, fwd.ExitCode);
+            Assert.Contains("ebpf: program left attached", fwd.Output);
+            var after = Ping(topo, client, server, 2);
+            Assert.True(after.Ok, "the program stopped forwarding with the agent:\n" + after.Output);
+        }
+        finally { output.WriteLine(fwd.Output); }
+    }
+
+    private static Dataplane.Node.Api.AgentStatus Status(string socket)
+    {
+        using var http = Dataplane.Node.Api.AgentSocket.CreateClient(socket, Short);
+        return System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<Dataplane.Node.Api.AgentStatus>(http, "v1/status",
+            System.Text.Json.JsonSerializerOptions.Web).GetAwaiter().GetResult()!;
+    }
+
+    private static Sh.Result Ping(PodTopology topo, PodTopology.Pod from, PodTopology.Pod to, int count) =>
+        topo.Exec(from.Ns, Short, "ping", "-c", count.ToString(), "-i", "0.2", "-W", "1", to.Ip);
+}
