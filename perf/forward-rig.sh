@@ -15,6 +15,10 @@
 #        its core, hiding the kernel's softirq forwarding cost inside it): the CPU-per-packet columns then compare.
 #        POLL_US=N: the forwarder's idle sleep in µs (default 50: adaptive; 0 = busy poll, whose idle spinning
 #        then counts as CPU per packet). Case af_xdp_generic: AF_XDP with the XDP program in generic (skb) mode.
+#        Cases ebpf / ebpf_native: dataplane-node run --backend ebpf, the XDP program itself forwarding (redirect
+#        between the two dataplane veths) — generic mode (what the agent picks on veths) / native mode, with an
+#        XDP_PASS program on the sink veth so native redirects into it are received. The work is in softirq, not in the agent
+#        process: its CPU column is ~0, the busy-time-over-baseline column is the one to compare.
 set -euo pipefail
 SECS=${1:-5}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,11 +63,15 @@ kernel_on() {
   ip -n $D neigh replace $SINK_IP lladdr $SINK_MAC dev $IB nud permanent
   ip -n $D neigh replace 198.18.1.2 lladdr $MC dev $IA nud permanent
   if command -v nft >/dev/null; then
-    ip netns exec $D nft -f - <<NFT
+    # nft 1.0.6 wants the closing braces on lines of their own (one line "accept; } }" is a syntax error).
+    if ip netns exec $D nft -f - <<NFT
 table inet rig { chain forward { type filter hook forward priority 0; policy drop;
-  ct state established,related accept; ip saddr 198.18.1.0/24 ip daddr 198.18.2.0/24 udp dport 9 accept; ip saddr 198.18.1.0/24 ip daddr 198.18.2.0/24 accept; } }
+  ct state established,related accept; ip saddr 198.18.1.0/24 ip daddr 198.18.2.0/24 udp dport 9 accept; ip saddr 198.18.1.0/24 ip daddr 198.18.2.0/24 accept
+}
+}
 NFT
-    echo "nftables forward chain (policy drop, accept 198.18.1.0/24 → 198.18.2.0/24)" > $TMP/policy
+    then echo "nftables forward chain (policy drop, accept 198.18.1.0/24 → 198.18.2.0/24)" > $TMP/policy
+    else echo "no nftables policy (nft refused the ruleset)" > $TMP/policy; fi
   else echo "no nftables policy (nft not installed)" > $TMP/policy; fi
 }
 kernel_off() {
@@ -72,15 +80,25 @@ kernel_off() {
   ip -n $D addr flush dev $IA; ip -n $D addr flush dev $IB
 }
 
+xdp_pass_on() {
+  printf '#include <linux/bpf.h>\n__attribute__((section("xdp"), used)) int pass(struct xdp_md *c) { return XDP_PASS; }\nchar _license[] __attribute__((section("license"), used)) = "GPL";\n' > $TMP/pass.c
+  clang -O2 -target bpf -I/usr/include/$(uname -m)-linux-gnu -c $TMP/pass.c -o $TMP/pass.o
+  ip -n $V link set dev $IS xdpdrv obj $TMP/pass.o sec xdp
+}
+
 # run_case NAME SIZE: prints "NAME SIZE offered_mpps delivered_mpps loss fwd_ns_per_pkt sys_ns_per_pkt"
 run_case() {
   local name=$1 size=$2 fwd=0
   case $name in
     kernel) kernel_on ;;
-    af_packet|af_xdp|af_xdp_generic)
+    af_packet|af_xdp|af_xdp_generic|ebpf|ebpf_native)
       rm -f $TMP/fwd.log; : > $TMP/fwd.log   # a fresh log: never match the previous case's ready line
-      local backend=${name%_generic} mode=auto; [ $name = af_xdp_generic ] && mode=generic
-      ip netns exec $D dotnet "$DLL" run --config $TMP/cfg --backend $backend --xdp-mode $mode --poll-sleep-us ${POLL_US:-50} --poll-spin ${POLL_SPIN:-256} --socket $TMP/agent.sock --state-dir $TMP/state > $TMP/fwd.log 2>&1 &
+      local backend=${name%_generic} mode=auto extra=""; [ $name = af_xdp_generic ] && mode=generic
+      case $name in ebpf*) backend=ebpf; extra=--bpf-detach-on-exit ;; esac   # the next case needs the veths bare
+      # A native XDP redirect into a veth is received only if the peer runs NAPI: an XDP program (XDP_PASS) on the
+      # sink veth, as a pod would need one — what Dataplane.Ebpf's dp_xdp_pass is for.
+      [ $name = ebpf_native ] && { mode=native; xdp_pass_on; }
+      ip netns exec $D dotnet "$DLL" run --config $TMP/cfg --backend $backend --xdp-mode $mode $extra --poll-sleep-us ${POLL_US:-50} --poll-spin ${POLL_SPIN:-256} --socket $TMP/agent.sock --state-dir $TMP/state > $TMP/fwd.log 2>&1 &
       fwd=$!; PIDS+=($fwd)
       for i in $(seq 100); do grep -q "run: forwarding" $TMP/fwd.log && break; sleep 0.2; done
       grep -q "run: forwarding" $TMP/fwd.log || { cat $TMP/fwd.log >&2; return 1; } ;;
@@ -107,6 +125,7 @@ run_case() {
   kill -INT $gen 2>/dev/null || true; wait $gen 2>/dev/null || true
   if [ $fwd -ne 0 ]; then kill -TERM $fwd; wait $fwd 2>/dev/null || true; grep -E "^exit: (rx|  port)" $TMP/fwd.log >&2 || true; fi
   [ $name = kernel ] && kernel_off
+  [ $name = ebpf_native ] && ip -n $V link set dev $IS xdpdrv off
   awk -v n=$name -v s=$size -v t=$((t1 - t0)) -v r=$((r1 - r0)) -v b=$((b1 - b0)) -v g=$((g1 - g0)) -v f=$((f1 - f0)) \
       -v u=$((u1 - u0)) -v secs=$SECS -v hz=$HZ 'BEGIN {
         off = t / secs / 1e6; del = r / secs / 1e6; loss = t > 0 ? 1 - r / t : 0;
