@@ -37,6 +37,7 @@ cleanup() {
     ip netns pids $n 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
     ip netns del $n 2>/dev/null || true
   done
+  sysctl -qw kernel.bpf_stats_enabled=0 2>/dev/null || true   # the ebpf cases turn it on
   rm -rf "$TMP" /var/run/dpdk/gen$S 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
@@ -94,7 +95,8 @@ run_case() {
     af_packet|af_xdp|af_xdp_generic|ebpf|ebpf_native)
       rm -f $TMP/fwd.log; : > $TMP/fwd.log   # a fresh log: never match the previous case's ready line
       local backend=${name%_generic} mode=auto extra=""; [ $name = af_xdp_generic ] && mode=generic
-      case $name in ebpf*) backend=ebpf; extra=--bpf-detach-on-exit ;; esac   # the next case needs the veths bare
+      # ebpf: the next case needs the veths bare; the kernel's per-program run time is printed on exit.
+      case $name in ebpf*) backend=ebpf; extra=--bpf-detach-on-exit; sysctl -qw kernel.bpf_stats_enabled=1 ;; esac
       # A native XDP redirect into a veth is received only if the peer runs NAPI: an XDP program (XDP_PASS) on the
       # sink veth, as a pod would need one — what Dataplane.Ebpf's dp_xdp_pass is for.
       [ $name = ebpf_native ] && { mode=native; xdp_pass_on; }
@@ -123,7 +125,8 @@ run_case() {
   local t1 r1 b1 g1 f1; t1=$(cnt $C $IC tx_packets); r1=$(cnt $V $IS rx_packets); b1=$(busy); g1=$(pcpu $genpid)
   f1=$([ $fp -ne 0 ] && pcpu $fp || echo 0); local u1; u1=$([ $fp -ne 0 ] && pusr $fp || echo 0)
   kill -INT $gen 2>/dev/null || true; wait $gen 2>/dev/null || true
-  if [ $fwd -ne 0 ]; then kill -TERM $fwd; wait $fwd 2>/dev/null || true; grep -E "^exit: (rx|  port)" $TMP/fwd.log >&2 || true; fi
+  if [ $fwd -ne 0 ]; then kill -TERM $fwd; wait $fwd 2>/dev/null || true; grep -E "^exit: (rx|  port|  ebpf)" $TMP/fwd.log | sed "s/^/$name $size: /" >&2 || true; fi
+  case $name in ebpf*) sysctl -qw kernel.bpf_stats_enabled=0 ;; esac
   [ $name = kernel ] && kernel_off
   [ $name = ebpf_native ] && ip -n $V link set dev $IS xdpdrv off
   awk -v n=$name -v s=$size -v t=$((t1 - t0)) -v r=$((r1 - r0)) -v b=$((b1 - b0)) -v g=$((g1 - g0)) -v f=$((f1 - f0)) \

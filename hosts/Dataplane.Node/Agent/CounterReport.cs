@@ -32,7 +32,7 @@ internal static class CounterReport
                 if (c.Drops[r] != 0)
                     log.WriteLine($"{what}:   drop {DropReasonNames.Describe((DropReason)r)} ({r}): {c.Drops[r]}");
             if (agent.Offload is { } e)
-                log.WriteLine($"{what}:   {e.Mode}; flow events lost in the ring buffer {e.EventsLost}; conntrack {e.Conntrack.Entries}/{e.Conntrack.Capacity}, expired {e.GcRemoved}");
+                log.WriteLine($"{what}:   {e.Mode}; flow events lost in the ring buffer {e.EventsLost}; conntrack {e.Conntrack.Entries}/{e.Conntrack.Capacity}, expired {e.GcRemoved}; {e.ProgramRunTime}");
             foreach (var lane in agent.Lanes)
                 foreach (var p in lane.Current?.Rx ?? [])
                 {

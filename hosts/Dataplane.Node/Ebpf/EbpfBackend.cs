@@ -174,6 +174,9 @@ internal sealed class EbpfBackend : IDisposable
 
     public ulong GcRemoved => Interlocked.Read(ref _gcRemoved);
 
+    /// <summary>The kernel's run count and time of the program (kernel.bpf_stats_enabled=1), as text.</summary>
+    public string ProgramRunTime => ProgramStats.Describe(_dp.ProgramFd);
+
     /// <summary>One thread: drains the ring buffer every <see cref="FlowPollMs"/> at most, and runs the conntrack GC.</summary>
     private void Housekeeping()
     {
