@@ -188,6 +188,7 @@ public sealed class NodeAgent : IDisposable
             api?.Dispose();
             metrics?.Dispose();
             stopped = JoinWorkers();
+            _ebpf?.StopHousekeeping(); // its last ring-buffer events reach the exporter before it closes
             flows?.Dispose();
         }
         CounterReport.PollKernelStats(this);

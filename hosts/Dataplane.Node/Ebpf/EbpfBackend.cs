@@ -204,6 +204,13 @@ internal sealed class EbpfBackend : IDisposable
         if (_reader is not null) _reader.PollInto(Flows!, 0);
     }
 
+    /// <summary>Stops draining and collecting; the agent calls it before its FlowExporter writes its last events.</summary>
+    public void StopHousekeeping()
+    {
+        _stop.Cancel();
+        _housekeeping?.Join();
+    }
+
     /// <summary>
     /// Stops the housekeeping thread. By default the program stays attached and the maps pinned, so forwarding
     /// (and every tracked connection) continues while the agent is down, as Cilium's datapath does across agent
@@ -211,8 +218,7 @@ internal sealed class EbpfBackend : IDisposable
     /// </summary>
     public void Dispose()
     {
-        _stop.Cancel();
-        _housekeeping?.Join();
+        StopHousekeeping();
         _reader?.Dispose();
         if (_options.BpfDetachOnExit)
         {
