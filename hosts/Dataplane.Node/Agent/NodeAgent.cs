@@ -127,8 +127,9 @@ public sealed class NodeAgent : IDisposable
         lock (_apply) SyncPorts(_snapshot, start: true);
         foreach (var lane in _lanes) lane.Start(cts);
         int portCount = _ports.Names.Count();
-        if (_ebpf is not null) portCount = _ebpf.Attachments.Count;
-        _log.WriteLine($"run: forwarding on {portCount} port(s), backend {Runner.Name(_options.Backend)}, {_lanes.Count} worker(s), poll sleep {_options.PollSleepMicros} us; SIGUSR1 prints counters, SIGTERM stops");
+        string workers = $"{_lanes.Count} worker(s), poll sleep {_options.PollSleepMicros} us";
+        if (_ebpf is not null) (portCount, workers) = (_ebpf.Attachments.Count, "the XDP program forwards, no worker threads");
+        _log.WriteLine($"run: forwarding on {portCount} port(s), backend {Runner.Name(_options.Backend)}, {workers}; SIGUSR1 prints counters, SIGTERM stops");
         _log.WriteLine($"agent: generation {Generation}, {Snapshot.Endpoints.Count(e => e is not null)} endpoint(s); watching {_options.ConfigDir}");
 
         ApiServer? api = null;
