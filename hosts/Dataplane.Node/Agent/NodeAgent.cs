@@ -325,7 +325,11 @@ public sealed class NodeAgent : IDisposable
     {
         if (!_ebpf!.InterfacesChanged(_snapshot)) return;
         try { _ebpf.Apply(_snapshot); }
-        catch (ConfigException e) { ReportError(e.Message); }
+        catch (ConfigException e)
+        {
+            // Retried every second while the interfaces differ: reported once per distinct error, not each time.
+            if (_lastError?.Message != e.Message) ReportError(e.Message);
+        }
     }
 
     /// <summary>Where flow events go (null = not exported) and where metrics are served (null = off).</summary>
