@@ -52,8 +52,8 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
         string socket = PodTopology.SocketOf(topo.ConfigDir);
         int metricsPort = 20000 + Random.Shared.Next(20000);
         string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
-        var fwd = topo.StartForwarder("ebpf", "--flows-file", flows, "--metrics-port", metricsPort.ToString(),
-            "--bpf-pin-dir", $"/sys/fs/bpf/dpt-{topo.Suffix}");
+        string pins = $"/sys/fs/bpf/dpt-{topo.Suffix}";
+        var fwd = topo.StartForwarder("ebpf", "--flows-file", flows, "--metrics-port", metricsPort.ToString(), "--bpf-pin-dir", pins);
         try
         {
             Assert.True(fwd.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "agent did not start:\n" + fwd.Output);
@@ -121,7 +121,13 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
             var after = Ping(topo, client, server, 2);
             Assert.True(after.Ok, "the program stopped forwarding with the agent:\n" + after.Output);
         }
-        finally { output.WriteLine(fwd.Output); }
+        finally
+        {
+            output.WriteLine(fwd.Output);
+            // Under `ip netns exec` the agent pins into a bpffs of its own mount namespace, gone with it; where
+            // /sys/fs/bpf is the host's, the pins it leaves (by design) are removed here.
+            Sh.Run("rm", "-rf", pins);
+        }
     }
 
     private static Dataplane.Node.Api.AgentStatus Status(string socket)
