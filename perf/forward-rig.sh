@@ -9,7 +9,7 @@
 # (b, c) and the machine's busy time minus the generator's (all three; noisy on a shared VM). Ratios are to (a).
 # Bounded: each case runs SECS seconds (default 5) under timeouts; everything is removed on exit, even on failure.
 # Usage: sudo bash perf/forward-rig.sh [SECS]      (needs root, iproute2, dpdk-testpmd, the .NET SDK)
-#        CASES="kernel af_packet af_xdp af_xdp_generic" SIZES="64 1500" select what runs (ratios need the kernel
+#        CASES="kernel af_packet af_xdp af_xdp_generic ebpf" SIZES="64 1500" select what runs (ratios need the kernel
 #        case; the generator-only baseline "none" always runs first).
 #        GEN=paced PPS=N: our paced AF_PACKET generator at a fixed N frames/s instead of testpmd (which busy-polls
 #        its core, hiding the kernel's softirq forwarding cost inside it): the CPU-per-packet columns then compare.
@@ -140,7 +140,7 @@ run_case() {
 echo "rig: $SECS s per case, generator ${GEN:-testpmd} ($([ "${GEN:-testpmd}" = paced ] && echo "AF_PACKET at ${PPS:-200000} frames/s" || echo "dpdk-testpmd txonly over net_af_xdp")) on $IC" >&2
 RESULTS=()
 for size in ${SIZES:-64 1500}; do
-  for name in none ${CASES:-kernel af_packet af_xdp af_xdp_generic}; do
+  for name in none ${CASES:-kernel af_packet af_xdp af_xdp_generic ebpf}; do
     RESULTS+=("$(run_case $name $size)")
   done
 done
