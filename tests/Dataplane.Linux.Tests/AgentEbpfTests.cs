@@ -59,7 +59,7 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
             Assert.True(fwd.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "agent did not start:\n" + fwd.Output);
             var client = topo["client"];
             var server = topo["server"];
-            var status = Status(socket);
+            var status = AgentApi.Status(socket);
             Assert.Equal("ebpf", status.Backend);
             Assert.Equal("ebpf, xdp native on 0, generic on 2 interface(s)", status.Mode);
             Assert.All(status.Ports, p => Assert.True(p.Attached, $"{p.Name} has no XDP program"));
@@ -76,7 +76,7 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
             Assert.DoesNotContain("served", denied.Output);
 
             // The drop, counted: status and Cilium's metric (read inside the agent's namespace, where it listens).
-            var counted = Status(socket);
+            var counted = AgentApi.Status(socket);
             Assert.True(counted.DropsByReason.TryGetValue("POLICY_DENIED (133)", out ulong drops) && drops >= 1,
                 "no POLICY_DENIED in the status: " + string.Join(", ", counted.DropsByReason));
             Assert.True(counted.TxPackets > 20, $"only {counted.TxPackets} packets forwarded by the program");
@@ -109,7 +109,7 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
             File.WriteAllText(Path.Combine(topo.ConfigDir, "egress.yaml"), EgressGateway);
             Assert.True(fwd.WaitFor("agent: config error", Short), "egress gateway config not refused:\n" + fwd.Output);
             Assert.Matches(@"agent: config error, keeping generation \d+: .*eBPF datapath cannot run this configuration.*egress gateway", fwd.Output);
-            var refused = Status(socket);
+            var refused = AgentApi.Status(socket);
             Assert.Equal(generation, refused.Generation);
             Assert.Contains("egress gateway", refused.LastConfigError?.Message ?? "");
             Assert.True(Ping(topo, client, server, 2).Ok, "forwarding stopped after a refused config:\n" + fwd.Output);
@@ -128,13 +128,6 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
             // /sys/fs/bpf is the host's, the pins it leaves (by design) are removed here.
             Sh.Run("rm", "-rf", pins);
         }
-    }
-
-    private static Dataplane.Node.Api.AgentStatus Status(string socket)
-    {
-        using var http = Dataplane.Node.Api.AgentSocket.CreateClient(socket, Short);
-        return System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<Dataplane.Node.Api.AgentStatus>(http, "v1/status",
-            System.Text.Json.JsonSerializerOptions.Web).GetAwaiter().GetResult()!;
     }
 
     private static Sh.Result Ping(PodTopology topo, PodTopology.Pod from, PodTopology.Pod to, int count) =>

@@ -58,7 +58,7 @@ public sealed class AgentReloadTests(ITestOutputHelper output)
             var client = topo["client"];
             var server = topo["server"];
             Assert.True(Ping(topo, client, server, 2).Ok, "no connectivity before any change:\n" + fwd.Output);
-            long gen0 = Status(socket).Generation;
+            long gen0 = AgentApi.Status(socket).Generation;
 
             // A good swap under traffic: the running ping's connection is established and keeps passing.
             var stream = topo.Start(client.Ns, "ping", "-c", "400", "-i", "0.01", "-w", "60", server.Ip);
@@ -71,7 +71,7 @@ public sealed class AgentReloadTests(ITestOutputHelper output)
 
             // The flip took effect: a new ICMP connection is denied and counted.
             Assert.False(Ping(topo, client, server, 2).Ok, "new ping passed a policy that allows only TCP 8080:\n" + fwd.Output);
-            var denied = Status(socket);
+            var denied = AgentApi.Status(socket);
             Assert.True(denied.DropsByReason.TryGetValue("POLICY_DENIED (133)", out ulong drops) && drops >= 2,
                 "no POLICY_DENIED drops: " + string.Join(", ", denied.DropsByReason));
             Assert.Null(denied.LastConfigError);
@@ -82,7 +82,7 @@ public sealed class AgentReloadTests(ITestOutputHelper output)
             WriteAtomically(broken, BrokenAllowAll);
             Assert.True(fwd.WaitFor("agent: config error", Short), fwd.Output);
             Assert.Matches(@"agent: config error, keeping generation \d+: .*zz-broken\.yaml:\d+:\d+: ", fwd.Output);
-            var afterBad = Status(socket);
+            var afterBad = AgentApi.Status(socket);
             Assert.Equal(gen1, afterBad.Generation);
             Assert.NotNull(afterBad.LastConfigError);
             Assert.Matches(@"zz-broken\.yaml:1[45]:\d+", afterBad.LastConfigError!.Message);
@@ -119,19 +119,12 @@ public sealed class AgentReloadTests(ITestOutputHelper output)
         File.Move(tmp, path, overwrite: true);
     }
 
-    private static Dataplane.Node.Api.AgentStatus Status(string socket)
-    {
-        using var http = Dataplane.Node.Api.AgentSocket.CreateClient(socket, TimeSpan.FromSeconds(20));
-        return System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<Dataplane.Node.Api.AgentStatus>(http, "v1/status",
-            System.Text.Json.JsonSerializerOptions.Web).GetAwaiter().GetResult()!;
-    }
-
     private static bool WaitGeneration(string socket, long atLeast)
     {
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (DateTime.UtcNow < until)
         {
-            if (Status(socket).Generation >= atLeast) return true;
+            if (AgentApi.Status(socket).Generation >= atLeast) return true;
             Thread.Sleep(100);
         }
         return false;
