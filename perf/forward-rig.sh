@@ -6,7 +6,8 @@
 #   (a) the Linux kernel (ip_forward, static neighbours; an nftables forward chain when `nft` exists)
 #   (b) dataplane-node run --backend af_packet     (c) dataplane-node run --backend af_xdp
 # For each: offered and delivered Mpps, loss, and CPU per forwarded packet — the forwarder process's own CPU time
-# (b, c) and the machine's busy time minus the generator's (all three; noisy on a shared VM). Ratios are to (a).
+# (b, c), the machine's busy time over a generator-only baseline (all three; counts other load on a shared VM), and
+# the exact CPU time of the generator, forwarder and ksoftirqd tasks over the same baseline. Ratios are to (a).
 # Bounded: each case runs SECS seconds (default 5) under timeouts; everything is removed on exit, even on failure.
 # Usage: sudo bash perf/forward-rig.sh [SECS]      (needs root, iproute2, dpdk-testpmd, the .NET SDK)
 #        CASES="kernel af_packet af_xdp af_xdp_generic" SIZES="64 1500" select what runs (ratios need the kernel
