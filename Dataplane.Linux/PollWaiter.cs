@@ -4,7 +4,11 @@ using Dataplane.Linux.Interop;
 
 namespace Dataplane.Linux;
 
-/// <summary>Idle waiter over the ports' file descriptors: ppoll with a microsecond timeout.</summary>
+/// <summary>
+/// Idle waiter over the ports' file descriptors: ppoll with a microsecond timeout. The kernel wakes it when a
+/// socket has data: AF_XDP at every flush of its rx ring (per packet in generic XDP mode, per NAPI poll in native
+/// mode), TPACKET_V3 when a block is retired (full, or its timeout expired).
+/// </summary>
 public sealed unsafe class PollWaiter : IIdleWaiter, IDisposable
 {
     private readonly pollfd* _fds;
@@ -21,13 +25,13 @@ public sealed unsafe class PollWaiter : IIdleWaiter, IDisposable
     /// <summary>Socket errors seen (e.g. ENETDOWN while a link was down); reading them clears them.</summary>
     public ulong SocketErrors;
 
-    public void Wait(int microseconds)
+    public bool Wait(int microseconds)
     {
-        timespec ts;
-        ts.tv_sec = microseconds / 1_000_000;
-        ts.tv_nsec = (microseconds % 1_000_000) * 1000L;
+        timespec ts = Timeout(microseconds);
         int rc = LibC.ppoll(_fds, (nuint)_count, &ts, null);
-        if (rc <= 0) return;
+        // Interrupted (EINTR) or failed: the caller polls its rings, which is always safe.
+        if (rc < 0) return true;
+        if (rc == 0) return false;
         for (int i = 0; i < _count; i++)
         {
             if ((_fds[i].revents & LibC.POLLERR) == 0) continue;
@@ -37,6 +41,22 @@ public sealed unsafe class PollWaiter : IIdleWaiter, IDisposable
             LibC.getsockopt(_fds[i].fd, LibC.SOL_SOCKET, LibC.SO_ERROR, &err, &len);
             SocketErrors++;
         }
+        return true;
+    }
+
+    /// <summary>A timed sleep that no socket interrupts (ppoll over no descriptors: microsecond resolution).</summary>
+    public void Sleep(int microseconds)
+    {
+        timespec ts = Timeout(microseconds);
+        LibC.ppoll(null, 0, &ts, null);
+    }
+
+    private static timespec Timeout(int microseconds)
+    {
+        timespec ts;
+        ts.tv_sec = microseconds / 1_000_000;
+        ts.tv_nsec = (microseconds % 1_000_000) * 1000L;
+        return ts;
     }
 
     public void Dispose() => NativeMemory.Free(_fds);

@@ -4,14 +4,85 @@ using Dataplane.Core.Pipeline;
 
 namespace Dataplane.Core.Ports;
 
+/// <summary>How a worker waits for packets (see <see cref="PollPacer"/>).</summary>
+public enum PollMode : byte
+{
+    /// <summary>Never waits: the lowest latency, and a whole core whatever the load.</summary>
+    Busy,
+    /// <summary>
+    /// Spins through <see cref="WorkerOptions.SpinBeforeSleep"/> empty polls, then waits on the sockets at most
+    /// <see cref="WorkerOptions.PollSleepMicros"/> at a time.
+    /// </summary>
+    Adaptive,
+    /// <summary>
+    /// Blocks on the sockets until one is readable; while traffic lasts, sleeps
+    /// <see cref="WorkerOptions.CoalesceMicros"/> between polls so each wake-up takes a batch, not a packet
+    /// (NAPI with interrupt moderation, in user space); never sleeps while polls come back full.
+    /// </summary>
+    Interrupt,
+}
+
 /// <summary>How a worker polls.</summary>
 public sealed record WorkerOptions
 {
-    /// <summary>Sleep when idle, in microseconds; 0 = pure busy poll.</summary>
+    public PollMode Mode { get; init; } = PollMode.Adaptive;
+
+    /// <summary>Adaptive: longest wait on the sockets per empty poll, in microseconds; 0 = pure busy poll.</summary>
     public int PollSleepMicros { get; init; } = 50;
 
-    /// <summary>Empty iterations (spinning) before the worker starts sleeping: adaptive polling.</summary>
+    /// <summary>Adaptive: empty iterations (spinning) before the worker starts waiting.</summary>
     public int SpinBeforeSleep { get; init; } = 256;
+
+    /// <summary>
+    /// Interrupt: after a wake-up and after every poll that was not full, sleep this long before the next poll so
+    /// the next batch gathers meanwhile (it bounds the latency this adds); 0 = poll again at once.
+    /// </summary>
+    public int CoalesceMicros { get; init; } = 50;
+
+    /// <summary>
+    /// Interrupt: longest single wait on the sockets. Bounds how late the worker sees a cancellation, a pause or
+    /// a transmission the kernel left queued, not how late it sees packets (they wake it).
+    /// </summary>
+    public int IdleWaitMicros { get; init; } = 10_000;
+}
+
+/// <summary>
+/// The waiting half of a worker loop: after each poll, decides by <see cref="WorkerOptions.Mode"/> whether to poll
+/// again at once, spin, sleep or block on the sockets. One per worker thread (mutable state, no locks).
+/// </summary>
+public struct PollPacer
+{
+    private int _empty;
+
+    /// <summary>Called after every poll with the packets it received and the batch's capacity.</summary>
+    public void AfterPoll(int received, int capacity, WorkerOptions options, IIdleWaiter waiter)
+    {
+        switch (options.Mode)
+        {
+            case PollMode.Adaptive:
+                if (received != 0) { _empty = 0; return; }
+                if (options.PollSleepMicros <= 0) return;
+                if (++_empty < options.SpinBeforeSleep) { SpinOnce(); return; }
+                waiter.Wait(options.PollSleepMicros);
+                return;
+            case PollMode.Interrupt:
+                // A full batch means the rings hold more: poll again at once (busy polling under load).
+                if (received >= capacity) return;
+                if (received == 0)
+                {
+                    // Idle: block until a socket is readable. The first packet wakes us; the coalescing sleep below
+                    // lets the rest of its burst arrive, so the poll after it takes a batch.
+                    if (!waiter.Wait(options.IdleWaitMicros)) return;
+                }
+                if (options.CoalesceMicros > 0) waiter.Sleep(options.CoalesceMicros);
+                return;
+            default:
+                return;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SpinOnce() => Thread.SpinWait(8);
 }
 
 /// <summary>
@@ -114,23 +185,17 @@ public sealed class PortWorker : IDisposable
         }
     }
 
-    /// <summary>Runs until <paramref name="token"/> is cancelled; busy-polls, then sleeps when idle (adaptive).</summary>
+    /// <summary>Runs until <paramref name="token"/> is cancelled, waiting between polls as <see cref="WorkerOptions.Mode"/> says.</summary>
     public void Run(CancellationToken token)
     {
-        int empty = 0;
-        int sleep = _options.PollSleepMicros, spin = _options.SpinBeforeSleep;
+        var pacer = new PollPacer();
         while (!token.IsCancellationRequested)
         {
-            if (RunOnce() != 0) { empty = 0; continue; }
-            IdlePolls++;
-            if (sleep <= 0) continue;
-            if (++empty < spin) { SpinOnce(); continue; }
-            _waiter.Wait(sleep);
+            int n = RunOnce();
+            if (n == 0) IdlePolls++;
+            pacer.AfterPoll(n, _batch.Capacity, _options, _waiter);
         }
     }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void SpinOnce() => Thread.SpinWait(8);
 
     public void Dispose() => _batch.Dispose();
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Dataplane.Core.Config;
+using Dataplane.Core.Ports;
 using Dataplane.Node.Api;
 using Dataplane.Node.Replay;
 using Dataplane.Node.Run;
@@ -41,7 +42,10 @@ var runConfigOpt = new Option<DirectoryInfo>("--config") { Description = "Direct
 var backendOpt = new Option<string>("--backend") { Description = "Packet I/O backend", DefaultValueFactory = _ => "af_packet" };
 backendOpt.AcceptOnlyFromAmong("af_packet", "af_xdp", "dpdk", "ebpf");
 var dpdkArgsOpt = new Option<string?>("--dpdk-args") { Description = "dpdk: EAL arguments, e.g. \"--vdev net_af_packet0,iface=eth1\" (defaults: --no-huge -m 256 without free hugepages, an af_packet vdev per interface nothing else serves)" };
-var sleepOpt = new Option<int>("--poll-sleep-us") { Description = "Idle sleep between polls in microseconds (0 = busy poll)", DefaultValueFactory = _ => 50 };
+var sleepOpt = new Option<int>("--poll-sleep-us") { Description = "adaptive: longest wait on the sockets per empty poll in microseconds (0 = busy poll in every mode)", DefaultValueFactory = _ => 50 };
+var pollModeOpt = new Option<string>("--poll-mode") { Description = "How workers wait for packets: interrupt (block on the sockets, coalesce while traffic lasts, busy under full batches: least CPU), adaptive (spin, then short waits), busy (a whole core)", DefaultValueFactory = _ => "interrupt" };
+pollModeOpt.AcceptOnlyFromAmong("interrupt", "adaptive", "busy");
+var coalesceOpt = new Option<int>("--poll-coalesce-us") { Description = "interrupt: sleep between polls while traffic lasts, so a wake-up takes a batch (adds up to this much latency); default af_xdp 50, af_packet 0 (its block timeout coalesces)", DefaultValueFactory = _ => -1 };
 var statsOpt = new Option<int>("--stats-interval") { Description = "Print counters every N seconds (0 = only on SIGUSR1 and exit)", DefaultValueFactory = _ => 0 };
 var xdpModeOpt = new Option<string>("--xdp-mode") { Description = "af_xdp, ebpf: attach the XDP program natively, generically, or native with generic fallback (ebpf: generic on veths)", DefaultValueFactory = _ => "auto" };
 xdpModeOpt.AcceptOnlyFromAmong("auto", "native", "generic");
@@ -49,7 +53,7 @@ var queuesOpt = new Option<int>("--queues") { Description = "Queues per interfac
 var ctMaxOpt = new Option<int>("--ct-max") { Description = "Connections tracked per worker (a full table drops new connections with CT_MAP_INSERTION_FAILED)", DefaultValueFactory = _ => RunOptions.DefaultConntrackFlows };
 var socketOpt = new Option<string>("--socket") { Description = "The agent's API socket (unix); empty = no API", DefaultValueFactory = _ => AgentSocket.DefaultPath };
 var stateDirOpt = new Option<string>("--state-dir") { Description = "Where endpoints registered by the CNI plugin are kept across restarts", DefaultValueFactory = _ => RunOptions.DefaultStateDir };
-var pollSpinOpt = new Option<int>("--poll-spin") { Description = "Empty polls spun through before waiting on the sockets (0 = wait at once: least CPU at low rates, more latency)", DefaultValueFactory = _ => 256 };
+var pollSpinOpt = new Option<int>("--poll-spin") { Description = "adaptive: empty polls spun through before waiting on the sockets (0 = wait at once)", DefaultValueFactory = _ => 256 };
 var flowsFileOpt = new Option<string>("--flows-file") { Description = "Write every packet's flow event as a hubble JSON line to this file, rotated at 10 MB (5 backups); read it with `observe`", DefaultValueFactory = _ => "" };
 var metricsPortOpt = new Option<int>("--metrics-port") { Description = "Serve Prometheus metrics (Cilium's names) on this TCP port; 0 = off", DefaultValueFactory = _ => 0 };
 var metricsAddressOpt = new Option<string>("--metrics-address") { Description = "Address the metrics endpoint listens on", DefaultValueFactory = _ => "127.0.0.1" };
@@ -58,7 +62,7 @@ var bpfDetachOpt = new Option<bool>("--bpf-detach-on-exit") { Description = "ebp
 var run = new Command("run", "The node agent: forward between the node's and its pods' interfaces, follow the config directory and the CNI plugin's endpoints, serve the local API; until SIGTERM/SIGINT")
 {
     runConfigOpt, backendOpt, sleepOpt, statsOpt, xdpModeOpt, queuesOpt, ctMaxOpt, socketOpt, stateDirOpt,
-    flowsFileOpt, metricsPortOpt, metricsAddressOpt, dpdkArgsOpt, pollSpinOpt, bpfPinOpt, bpfDetachOpt,
+    flowsFileOpt, metricsPortOpt, metricsAddressOpt, dpdkArgsOpt, pollSpinOpt, bpfPinOpt, bpfDetachOpt, pollModeOpt, coalesceOpt,
 };
 run.SetAction(parse =>
 {
@@ -79,6 +83,8 @@ run.SetAction(parse =>
             PollSpin = Math.Clamp(parse.GetValue(pollSpinOpt), 0, 1 << 20),
             BpfPinDir = parse.GetValue(bpfPinOpt) ?? "",
             BpfDetachOnExit = parse.GetValue(bpfDetachOpt),
+            PollMode = parse.GetValue(pollModeOpt) switch { "busy" => PollMode.Busy, "adaptive" => PollMode.Adaptive, _ => PollMode.Interrupt },
+            PollCoalesceMicros = Math.Clamp(parse.GetValue(coalesceOpt), -1, 1_000_000),
         }, Console.Out);
     }
     catch (ConfigException e)

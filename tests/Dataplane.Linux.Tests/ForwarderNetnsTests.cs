@@ -81,6 +81,61 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
         finally { fwd.Dispose(); }
     }
 
+    /// <summary>
+    /// Interrupt polling (the default): pings and a TCP stream pass, and while idle the worker blocks on its
+    /// sockets — about 100 wake-ups a second (its 10 ms bounded wait), where adaptive polling's 50 µs waits make
+    /// thousands and busy polling never sleeps at all.
+    /// </summary>
+    [Theory]
+    [InlineData("af_packet")]
+    [InlineData("af_xdp")]
+    public void InterruptPolling_Forwards_AndTheIdleWorkerSleeps(string backend)
+    {
+        if (!CanRun(output)) return;
+        using var topo = new NetnsTopology();
+        string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
+        var fwd = topo.StartForwarder(backend, "--poll-mode", "interrupt");
+        try
+        {
+            Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(30)), "forwarder did not start:\n" + fwd.Output);
+            Assert.Contains("interrupt polling", fwd.Output);
+            Ping(topo, NetnsTopology.ServerIp4);
+            Ping(topo, NetnsTopology.ServerIp6);
+            var tcpServer = topo.Start(topo.ServerNs, "python3", echo, "tcp-server", "5001");
+            Assert.True(tcpServer.WaitFor("listening", Short), tcpServer.Output);
+            var tcp = topo.Exec(topo.ClientNs, Short, "python3", echo, "tcp-client", NetnsTopology.ServerIp4, "5001", "4000000");
+            Assert.True(tcp.Ok && tcp.Output.Contains("echoed 4000000"), $"tcp: {tcp.Output}\n{fwd.Output}");
+
+            // Idle: every wake-up of the worker thread is one voluntary context switch.
+            long before = WorkerWakeups(fwd.Pid);
+            Thread.Sleep(2000);
+            long idle = WorkerWakeups(fwd.Pid) - before;
+            output.WriteLine($"{backend}: {idle} worker wake-ups in 2 s idle");
+            Assert.InRange(idle, 20, 400);
+
+            // And it still forwards after sleeping.
+            Ping(topo, NetnsTopology.ServerIp4);
+            Assert.True(fwd.Stop(TimeSpan.FromSeconds(15)), fwd.Output);
+            output.WriteLine(fwd.Output);
+            Assert.Equal(0, fwd.ExitCode);
+        }
+        finally { fwd.Dispose(); }
+    }
+
+    /// <summary>Voluntary context switches of the forwarder's worker thread (dp-worker-0).</summary>
+    private static long WorkerWakeups(int pid)
+    {
+        foreach (var task in Directory.GetDirectories($"/proc/{pid}/task"))
+        {
+            if (File.ReadAllText(Path.Combine(task, "comm")).Trim() != "dp-worker-0") continue;
+            foreach (var line in File.ReadAllLines(Path.Combine(task, "status")))
+                if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal))
+                    return long.Parse(line.AsSpan("voluntary_ctxt_switches:".Length).Trim());
+        }
+        Assert.Fail($"no dp-worker-0 thread in process {pid}");
+        return 0;
+    }
+
     internal void ForwardsEndToEnd(string backend)
     {
         if (!CanRun(output)) return;

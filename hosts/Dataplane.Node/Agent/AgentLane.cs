@@ -28,15 +28,15 @@ internal sealed class AgentLane : IDisposable
     private volatile bool _pauseRequested;
     private readonly ManualResetEventSlim _paused = new(false), _resume = new(false);
 
-    public AgentLane(int queue, DatapathSnapshot initial, int conntrackFlows, int pollSleepMicros, XdpUmem? umem,
-        Dataplane.Core.Flows.FlowRing? flows = null, Dataplane.Dpdk.DpdkSession? dpdk = null, int pollSpin = 256)
+    public AgentLane(int queue, DatapathSnapshot initial, int conntrackFlows, WorkerOptions options, XdpUmem? umem,
+        Dataplane.Core.Flows.FlowRing? flows = null, Dataplane.Dpdk.DpdkSession? dpdk = null)
     {
         _dpdk = dpdk;
         Queue = queue;
         Umem = umem;
         Context = new WorkerContext(queue, flows, new ConntrackTable(conntrackFlows));
         _pipeline = new PacketPipeline(new SnapshotHolder(initial));
-        _options = new WorkerOptions { PollSleepMicros = pollSleepMicros, SpinBeforeSleep = pollSpin };
+        _options = options;
     }
 
     public int Queue { get; }
@@ -82,8 +82,7 @@ internal sealed class AgentLane : IDisposable
 
     private void Loop(CancellationToken token)
     {
-        int empty = 0;
-        int sleep = _options.PollSleepMicros, spin = _options.SpinBeforeSleep;
+        var pacer = new PollPacer();
         while (!token.IsCancellationRequested)
         {
             if (_pauseRequested)
@@ -96,11 +95,9 @@ internal sealed class AgentLane : IDisposable
             if (plan is not null && !ReferenceEquals(plan, _current)) Adopt(plan);
             var worker = _worker;
             if (worker is null) { System.Threading.Thread.Sleep(5); continue; }
-            if (worker.RunOnce() != 0) { empty = 0; continue; }
-            worker.IdlePolls++;
-            if (sleep <= 0) continue;
-            if (++empty < spin) { System.Threading.Thread.SpinWait(8); continue; }
-            _waiter!.Wait(sleep);
+            int n = worker.RunOnce();
+            if (n == 0) worker.IdlePolls++;
+            pacer.AfterPoll(n, Dataplane.Core.Packets.Batch.MaxSize, _options, _waiter!);
         }
     }
 

@@ -70,7 +70,7 @@ public sealed class NodeAgent : IDisposable
             // AF_XDP: one UMEM per worker, shared by all its sockets, so forwarding between ports is zero copy.
             var umem = options.Backend == Backend.AfXdp ? new XdpUmem((present + XdpSparePorts) * XdpFramesPerPort) : null;
             var flows = options.FlowsFile.Length > 0 ? new Dataplane.Core.Flows.FlowRing(FlowRingSize) : null;
-            _lanes.Add(new AgentLane(q, snapshot, options.ConntrackMaxFlows, options.PollSleepMicros, umem, flows, _dpdk, options.PollSpin));
+            _lanes.Add(new AgentLane(q, snapshot, options.ConntrackMaxFlows, options.Worker(), umem, flows, _dpdk));
         }
         _ports = new PortTable(options, _lanes, log, _dpdk);
     }
@@ -127,7 +127,7 @@ public sealed class NodeAgent : IDisposable
         lock (_apply) SyncPorts(_snapshot, start: true);
         foreach (var lane in _lanes) lane.Start(cts);
         int portCount = _ports.Names.Count();
-        string workers = $"{_lanes.Count} worker(s), poll sleep {_options.PollSleepMicros} us";
+        string workers = $"{_lanes.Count} worker(s), {_options.DescribePolling()}";
         if (_ebpf is not null) (portCount, workers) = (_ebpf.Attachments.Count, "the XDP program forwards, no worker threads");
         _log.WriteLine($"run: forwarding on {portCount} port(s), backend {Runner.Name(_options.Backend)}, {workers}; SIGUSR1 prints counters, SIGTERM stops");
         _log.WriteLine($"agent: generation {Generation}, {Snapshot.Endpoints.Count(e => e is not null)} endpoint(s); watching {_options.ConfigDir}");

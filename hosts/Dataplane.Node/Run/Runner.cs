@@ -30,6 +30,39 @@ public sealed record RunOptions(string ConfigDir, Backend Backend, int PollSleep
     /// <summary>Empty polls a worker spins through before it waits on its sockets (adaptive polling); 0 = wait at once.</summary>
     public int PollSpin { get; init; } = 256;
 
+    /// <summary>How workers wait for packets; <see cref="PollSleepMicros"/> 0 means busy whatever this says.</summary>
+    public PollMode PollMode { get; init; } = PollMode.Interrupt;
+
+    /// <summary>Interrupt mode: sleep between polls while traffic lasts, in microseconds; -1 = the backend's default.</summary>
+    public int PollCoalesceMicros { get; init; } = -1;
+
+    /// <summary>
+    /// The workers' polling. DPDK has no descriptor to block on, so interrupt mode falls back to adaptive there.
+    /// Default coalescing: AF_XDP 50 µs (its sockets signal every packet in generic mode, so without it a worker
+    /// wakes every few packets); AF_PACKET 0 (TPACKET_V3 signals once per retired block: the block timeout
+    /// already coalesces).
+    /// </summary>
+    public WorkerOptions Worker()
+    {
+        var mode = PollSleepMicros <= 0 ? PollMode.Busy
+            : PollMode == PollMode.Interrupt && Backend == Backend.Dpdk ? PollMode.Adaptive
+            : PollMode;
+        int coalesce = PollCoalesceMicros >= 0 ? PollCoalesceMicros : Backend == Backend.AfXdp ? 50 : 0;
+        return new WorkerOptions { Mode = mode, PollSleepMicros = PollSleepMicros, SpinBeforeSleep = PollSpin, CoalesceMicros = coalesce };
+    }
+
+    /// <summary>The polling as the start-up line prints it.</summary>
+    public string DescribePolling()
+    {
+        var w = Worker();
+        return w.Mode switch
+        {
+            PollMode.Busy => "busy polling",
+            PollMode.Adaptive => $"adaptive polling (spin {w.SpinBeforeSleep}, then wait ≤ {w.PollSleepMicros} us)",
+            _ => $"interrupt polling (block on the sockets, coalesce {w.CoalesceMicros} us)",
+        };
+    }
+
     /// <summary>dpdk: EAL arguments (vdevs, -l, memory); defaults in <see cref="Dataplane.Dpdk.Eal.EalArgs"/>.</summary>
     public string? DpdkArgs { get; init; }
 
