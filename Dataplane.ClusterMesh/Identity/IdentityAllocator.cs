@@ -50,6 +50,9 @@ public sealed class IdentityAllocator : IAsyncDisposable
     /// <summary>Starts watching the allocated identities and waits for the first listing.</summary>
     public Task StartAsync(CancellationToken ct) { _lease.Start(); return _ids.WaitSyncedAsync(ct); }
 
+    /// <summary>The identity watch is connected to etcd and caught up (so is this node's etcd, as far as it knows).</summary>
+    public bool Connected => _ids.Connected;
+
     /// <summary>Every identity allocated in the cluster (ID → label key), as last seen.</summary>
     public Dictionary<uint, string> Known()
     {

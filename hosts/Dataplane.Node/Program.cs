@@ -53,10 +53,11 @@ var pollSpinOpt = new Option<int>("--poll-spin") { Description = "Empty polls sp
 var flowsFileOpt = new Option<string>("--flows-file") { Description = "Write every packet's flow event as a hubble JSON line to this file, rotated at 10 MB (5 backups); read it with `observe`", DefaultValueFactory = _ => "" };
 var metricsPortOpt = new Option<int>("--metrics-port") { Description = "Serve Prometheus metrics (Cilium's names) on this TCP port; 0 = off", DefaultValueFactory = _ => 0 };
 var metricsAddressOpt = new Option<string>("--metrics-address") { Description = "Address the metrics endpoint listens on", DefaultValueFactory = _ => "127.0.0.1" };
+var clusterMeshOpt = new Option<string>("--clustermesh") { Description = "A ClusterMeshConfig (dataplane.io/v1alpha1) file: join this cluster's etcd and watch the remote clusters'", DefaultValueFactory = _ => "" };
 var run = new Command("run", "The node agent: forward between the node's and its pods' interfaces, follow the config directory and the CNI plugin's endpoints, serve the local API; until SIGTERM/SIGINT")
 {
     runConfigOpt, backendOpt, sleepOpt, statsOpt, xdpModeOpt, queuesOpt, ctMaxOpt, socketOpt, stateDirOpt,
-    flowsFileOpt, metricsPortOpt, metricsAddressOpt, dpdkArgsOpt, pollSpinOpt,
+    flowsFileOpt, metricsPortOpt, metricsAddressOpt, dpdkArgsOpt, pollSpinOpt, clusterMeshOpt,
 };
 run.SetAction(parse =>
 {
@@ -75,6 +76,7 @@ run.SetAction(parse =>
             MetricsAddress = parse.GetValue(metricsAddressOpt)!,
             DpdkArgs = parse.GetValue(dpdkArgsOpt),
             PollSpin = Math.Clamp(parse.GetValue(pollSpinOpt), 0, 1 << 20),
+            ClusterMeshFile = parse.GetValue(clusterMeshOpt) is { Length: > 0 } cm ? Path.GetFullPath(cm) : "",
         }, Console.Out);
     }
     catch (ConfigException e)

@@ -40,6 +40,9 @@ public sealed record RunOptions(string ConfigDir, Backend Backend, int PollSleep
     public int MetricsPort { get; init; }
     public string MetricsAddress { get; init; } = "127.0.0.1";
 
+    /// <summary>A ClusterMeshConfig file: the agent joins Cluster Mesh (see <see cref="Mesh.MeshLink"/>); empty = off.</summary>
+    public string ClusterMeshFile { get; init; } = "";
+
     /// <summary>Cilium's default TCP CT map size (--bpf-ct-global-tcp-max), per worker here.</summary>
     public const int DefaultConntrackFlows = 524288;
 }
