@@ -14,6 +14,9 @@ public sealed class OverlayState
     /// the inner Ethernet header (the underlay MTU counts the outer IP packet).</summary>
     public const int VxlanOverhead4 = 20 + 8 + 8 + 14, VxlanOverhead6 = 40 + 8 + 8 + 14;
 
+    // Declared before Empty: static initializers run in textual order, and Empty's constructor fills pages with it.
+    private static readonly ulong[] NoIdentities = new ulong[1 << 10];
+
     public static OverlayState Empty { get; } = new();
 
     public OverlayState(
@@ -50,7 +53,6 @@ public sealed class OverlayState
     /// lookup stays two loads and no branch on whether a page exists.
     /// </summary>
     private readonly ulong[][] _validVni = new ulong[256][];
-    private static readonly ulong[] NoIdentities = new ulong[1 << 10];
 
     /// <summary>Indexed by <see cref="PeerIndex"/> results.</summary>
     public TunnelPeer[] Peers { get; }

@@ -250,7 +250,7 @@ public sealed class MeshLink : IAsyncDisposable
         }
         // Revoking nothing: a stopped agent's keys expire with its lease, as when Cilium's agent stops.
         await _agent.DisposeAsync().ConfigureAwait(false);
+        // _wake stays undisposed: an API registration racing shutdown may still signal it (it holds no handle).
         _stop.Dispose();
-        _wake.Dispose();
     }
 }
