@@ -30,6 +30,7 @@ public static class MeshModel
             // wrong one). Cilium requires non-overlapping pod CIDRs across a mesh for the same reason.
             if (t.Addresses.Count == 0 || !names.Add(t.Node)) continue;
             var cidrs = t.PodCidrs.Where(c => !taken.Any(o => Overlaps(o, c))).ToImmutableArray();
+            if (cidrs.IsEmpty) continue;   // nothing of it can be routed: not a tunnel peer either
             taken.AddRange(cidrs);
             nodes.Add(new NodeSpec(t.Node, ImmutableSortedDictionary<string, string>.Empty,
                 ImmutableSortedDictionary<string, string>.Empty, cidrs, [.. t.Addresses], Source(t.Cluster),
