@@ -92,6 +92,13 @@ public sealed partial class ClusterMeshNetnsTests(ITestOutputHelper output)
             Assert.True(Eventually(() => ServiceHits(topo, "client-a", 1, "web-b", "web-b2").Backend == "web-b2"), "service never moved to web-b2");
             Assert.Equal(("web-b2", 2), ServiceHits(topo, "client-a", 2, "web-b", "web-b2"));
             Ping(topo, "client-a", topo["web-b2"].Ip);
+            // client-b's label set went unused during the outage: node-b's value key for it is deleted once etcd is back.
+            using var etcd = topo.Etcd2.Connect();
+            bool released = false;
+            for (int i = 0; i < 40 && !released; i++, await Task.Delay(250))
+                released = !(await etcd.ListAsync(CiliumKeys.IdentityValues, CancellationToken.None)).Kvs
+                    .Any(kv => kv.Key.ToStringUtf8().Contains("k8s:app=client;", StringComparison.Ordinal));
+            Assert.True(released, "node-b's identity value key for the removed client label set survived the resync");
         }
         finally { Report(topo); }
     }
