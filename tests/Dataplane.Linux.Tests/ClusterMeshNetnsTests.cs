@@ -50,6 +50,12 @@ public sealed partial class ClusterMeshNetnsTests(ITestOutputHelper output)
             Assert.False(denied.Ok, $"c1 pod → db-a was let through: {denied.Output}");
             topo.WaitStatus("node-a", s => s.DropsByReason.Keys.Any(k => k.StartsWith("POLICY_DENIED", StringComparison.Ordinal)),
                 "a policy drop on node-a");
+
+            // What an operator sees: `dataplane-node status` with the mesh section.
+            var status = Sh.Run("dotnet", Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll"), "status", "--socket", topo.Socket("node-a"));
+            Assert.True(status.Ok, status.Output);
+            Assert.Contains("clustermesh: cluster c1 (id 1), etcd connected", status.Output);
+            Assert.Contains("c2 (id 2): connected, 1 node(s), 3 endpoint(s)", status.Output);
         }
         finally { Report(topo); }
     }
