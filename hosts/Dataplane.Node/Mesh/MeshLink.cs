@@ -94,8 +94,10 @@ public sealed class MeshLink : IAsyncDisposable
         catch (ConfigException e) when (!ReferenceEquals(state, Good))
         {
             var good = Good;
+            // Throws if the local config is at fault after all: then it is reported as a config error, not here.
+            var snapshot = CompileWith(merged, good, generation, previous);
             Error($"remote state {state.Version} not applied, keeping {good.Version}: {e.Message}");
-            return CompileWith(merged, good, generation, previous);
+            return snapshot;
         }
     }
 
