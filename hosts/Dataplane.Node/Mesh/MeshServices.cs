@@ -34,7 +34,12 @@ public static class MeshServices
     {
         var frontends = new Dictionary<string, Dictionary<string, L4Addr>>();
         foreach (var ip in svc.ClusterIps)
-            frontends[ip.ToString()] = svc.Ports.ToDictionary(p => p.Name, p => new L4Addr(Proto(p.Protocol), p.Port));
+        {
+            // Keyed by port name as Cilium does (a name repeated across protocols keeps the last).
+            var ports = new Dictionary<string, L4Addr>();
+            foreach (var p in svc.Ports) ports[p.Name] = new L4Addr(Proto(p.Protocol), p.Port);
+            frontends[ip.ToString()] = ports;
+        }
         var backends = new Dictionary<string, Dictionary<string, L4Addr>>();
         foreach (var slice in slices)
             foreach (var ep in slice.Endpoints)
