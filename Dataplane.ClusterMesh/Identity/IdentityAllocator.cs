@@ -50,6 +50,9 @@ public sealed class IdentityAllocator : IAsyncDisposable
     /// <summary>Starts watching the allocated identities and waits for the first listing.</summary>
     public Task StartAsync(CancellationToken ct) { _lease.Start(); return _ids.WaitSyncedAsync(ct); }
 
+    /// <summary>The identity watch is connected to etcd and caught up (so is this node's etcd, as far as it knows).</summary>
+    public bool Connected => _ids.Connected;
+
     /// <summary>Every identity allocated in the cluster (ID → label key), as last seen.</summary>
     public Dictionary<uint, string> Known()
     {
@@ -93,7 +96,10 @@ public sealed class IdentityAllocator : IAsyncDisposable
         finally { _localGate.Release(); }
     }
 
-    /// <summary>Drops one reference; the last one deletes this node's value key.</summary>
+    /// <summary>
+    /// Drops one reference; the last one deletes this node's value key. When etcd cannot be reached the delete
+    /// throws and the reference stays held, so a later release retries it (an outage does not leak the key).
+    /// </summary>
     public async Task ReleaseAsync(LabelSet labels, CancellationToken ct)
     {
         var key = labels.Key;
@@ -102,10 +108,11 @@ public sealed class IdentityAllocator : IAsyncDisposable
         {
             if (!_local.TryGetValue(key, out var held)) return;
             if (held.Refs > 1) { _local[key] = (held.Id, held.Refs - 1); return; }
+            // Under the gate: an allocation of the same labels meanwhile must not find a key being deleted.
+            await _etcd.DeleteAsync(CiliumKeys.IdentityValue(key, NodeSuffix), ct).ConfigureAwait(false);
             _local.Remove(key);
         }
         finally { _localGate.Release(); }
-        await _etcd.DeleteAsync(CiliumKeys.IdentityValue(key, NodeSuffix), ct).ConfigureAwait(false);
     }
 
     /// <summary>One attempt; 0 when it lost a race and should be retried.</summary>

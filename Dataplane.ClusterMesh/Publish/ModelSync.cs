@@ -67,8 +67,9 @@ public sealed class ModelSync(LocalNode node)
 
         foreach (var (key, labels) in _held.Where(kv => !used.ContainsKey(kv.Key)).ToList())
         {
-            _held.Remove(key);
+            // Forgotten only once released: if etcd is down this throws and the next call retries it.
             await node.Identities.ReleaseAsync(labels, ct).ConfigureAwait(false);
+            _held.Remove(key);
         }
         return ids;
     }

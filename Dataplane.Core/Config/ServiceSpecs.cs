@@ -28,6 +28,9 @@ public sealed record ServiceSpec(string Namespace, string Name, ServiceType Type
 {
     public bool Headless => ClusterIps.IsEmpty;
     public string QualifiedName => $"{Namespace}/{Name}";
+
+    /// <summary>metadata.annotations, for consumers beyond load balancing (Cluster Mesh's service.cilium.io/global…).</summary>
+    public ImmutableSortedDictionary<string, string> Annotations { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
 }
 
 /// <summary>One endpoint of an EndpointSlice: its addresses, conditions (unset ready = true) and node.</summary>

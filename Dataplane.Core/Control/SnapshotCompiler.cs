@@ -23,8 +23,10 @@ public static class SnapshotCompiler
     public const ushort DefaultVxlanPort = 8472;
 
     /// <summary>Compiles <paramref name="model"/>; pass the snapshot being replaced as <paramref name="previous"/>
-    /// so its routing tables are reused when the routes did not change.</summary>
-    public static DatapathSnapshot Compile(ConfigModel model, long generation = 1, DatapathSnapshot? previous = null)
+    /// so its routing tables are reused when the routes did not change, and identities learned outside the config
+    /// (Cluster Mesh) as <paramref name="external"/>.</summary>
+    public static DatapathSnapshot Compile(ConfigModel model, long generation = 1, DatapathSnapshot? previous = null,
+        ExternalIdentities? external = null)
     {
         var local = model.Local;
         var b = new SnapshotBuilder
@@ -69,7 +71,7 @@ public static class SnapshotCompiler
         var endpointPods = new List<PodSpec?> { null };
         endpointPods.AddRange(localPods);
         // Identities, ipcache and policy maps; endpoint ids are the pods' positions in endpointPods.
-        var policy = PolicyCompiler.Compile(model, endpointPods);
+        var policy = PolicyCompiler.Compile(model, endpointPods, external);
         for (int i = 0; i < localPods.Count; i++)
         {
             var pod = localPods[i];

@@ -20,10 +20,13 @@ public sealed class IdentityTable
     public IReadOnlyCollection<SecurityIdentity> All => _byId.Values;
     public IReadOnlyDictionary<IPNetwork, uint> CidrIdentities => _byCidr;
 
-    private IdentityTable(Dictionary<uint, SecurityIdentity> byId, Dictionary<IPNetwork, uint> byCidr, bool dualStack)
+    private IdentityTable(Dictionary<uint, SecurityIdentity> byId, Dictionary<IPNetwork, uint> byCidr, bool dualStack,
+        Dictionary<string, uint> aliases)
     {
         _byId = byId;
         _byKey = byId.Values.ToDictionary(i => i.Labels.Key, i => i.Id, StringComparer.Ordinal);
+        // A pinned pod identity is found under the label key its pod has in the config as well.
+        foreach (var (key, id) in aliases) _byKey[key] = id;
         _byCidr = byCidr;
         DualStack = dualStack;
     }
@@ -42,8 +45,12 @@ public sealed class IdentityTable
     /// numbers are fixed by it). They keep their numbers; reserved numbers, local-scope numbers and the local
     /// allocation range 256–65535 are not theirs to take and are ignored.
     /// </param>
+    /// <param name="pinned">
+    /// Numbers (and cluster-named labels) for pod label sets allocated through a kvstore, keyed by the pod's
+    /// label key here; they must lie outside 256–65535 like <paramref name="external"/> ones.
+    /// </param>
     public static IdentityTable Build(IEnumerable<LabelSet> podLabels, IEnumerable<IPNetwork> cidrs, bool dualStack,
-        IEnumerable<SecurityIdentity>? external = null)
+        IEnumerable<SecurityIdentity>? external = null, IReadOnlyDictionary<string, SecurityIdentity>? pinned = null)
     {
         var byId = new Dictionary<uint, SecurityIdentity>();
         for (uint id = NumericIdentity.Host; id <= NumericIdentity.WorldIpv6; id++)
@@ -52,9 +59,17 @@ public sealed class IdentityTable
             if (e.Id > NumericIdentity.MaxClusterAllocation && !NumericIdentity.IsLocalScope(e.Id))
                 byId.TryAdd(e.Id, e);
 
+        var aliases = new Dictionary<string, uint>(StringComparer.Ordinal);
         uint next = NumericIdentity.MinimalAllocation;
         foreach (var set in podLabels.DistinctBy(l => l.Key).OrderBy(l => l.Key, StringComparer.Ordinal))
         {
+            if (pinned != null && pinned.TryGetValue(set.Key, out var pin)
+                && pin.Id > NumericIdentity.MaxClusterAllocation && !NumericIdentity.IsLocalScope(pin.Id))
+            {
+                byId[pin.Id] = pin;
+                aliases[set.Key] = pin.Id;
+                continue;
+            }
             if (next > NumericIdentity.MaxClusterAllocation)
                 throw new InvalidOperationException("identity space of the cluster is exhausted");
             byId[next] = new SecurityIdentity(next, set);
@@ -75,7 +90,7 @@ public sealed class IdentityTable
             byId[local] = new SecurityIdentity(local, IdentityLabels.ForCidr(prefix, dualStack));
             byCidr[prefix] = local++;
         }
-        return new IdentityTable(byId, byCidr, dualStack);
+        return new IdentityTable(byId, byCidr, dualStack, aliases);
     }
 
     private sealed class ByteOrder : IComparer<byte[]>

@@ -14,6 +14,9 @@ public sealed class OverlayState
     /// the inner Ethernet header (the underlay MTU counts the outer IP packet).</summary>
     public const int VxlanOverhead4 = 20 + 8 + 8 + 14, VxlanOverhead6 = 40 + 8 + 8 + 14;
 
+    // Declared before Empty: static initializers run in textual order, and Empty's constructor fills pages with it.
+    private static readonly ulong[] NoIdentities = new ulong[1 << 10];
+
     public static OverlayState Empty { get; } = new();
 
     public OverlayState(
@@ -32,13 +35,24 @@ public sealed class OverlayState
         var local = localAddresses.IsDefault ? [] : localAddresses;
         LocalAddresses = new AddressIndex([.. local.Select((a, i) => (a, i))]);
         Locators = locators.IsDefault ? [] : [.. locators.Select(l => (l.Prefix, l.Length == 0 ? UInt128.Zero : UInt128.MaxValue << (128 - l.Length)))];
+        Array.Fill(_validVni, NoIdentities);
         foreach (uint id in validIdentities ?? [])
-            if (id < (1u << 16)) _validVni[id >> 6] |= 1UL << (int)(id & 63);
+        {
+            if (id >= 1u << 24) continue;
+            var page = _validVni[id >> 16];
+            if (ReferenceEquals(page, NoIdentities)) _validVni[id >> 16] = page = new ulong[1 << 10];
+            page[(id & 0xffff) >> 6] |= 1UL << (int)(id & 63);
+        }
         IcmpSource4 = icmpSource4;
         IcmpSource6 = icmpSource6;
     }
 
-    private readonly ulong[] _validVni = new ulong[1 << 10];
+    /// <summary>
+    /// Valid VNIs as a bitmap of the 24-bit identity space, one 8 KiB page of 65 536 bits per cluster ID (the
+    /// identity's top 8 bits, Cluster Mesh's ranges); clusters without identities share one empty page, so the
+    /// lookup stays two loads and no branch on whether a page exists.
+    /// </summary>
+    private readonly ulong[][] _validVni = new ulong[256][];
 
     /// <summary>Indexed by <see cref="PeerIndex"/> results.</summary>
     public TunnelPeer[] Peers { get; }
@@ -54,7 +68,8 @@ public sealed class OverlayState
 
     /// <summary>True when a received VNI names a known security identity (Cilium carries the source identity in it).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool IsValidVni(uint vni) => vni < (1u << 16) && (_validVni[vni >> 6] & (1UL << (int)(vni & 63))) != 0;
+    public bool IsValidVni(uint vni) =>
+        vni < (1u << 24) && (_validVni[vni >> 16][(vni & 0xffff) >> 6] & (1UL << (int)(vni & 63))) != 0;
 
     /// <summary>True when <paramref name="a"/> falls inside one of our SRv6 locators.</summary>
     public bool InLocator(UInt128 a)

@@ -51,7 +51,7 @@ public static class PolicyCompiler
             foreach (var r in p.Rules)
                 foreach (var peer in r.Ingress.Concat(r.Egress).Concat(r.IngressDeny).Concat(r.EgressDeny))
                     foreach (var c in peer.Cidrs) { cidrs.Add(c.Prefix); cidrs.AddRange(c.Except); }
-        var identities = IdentityTable.Build(podLabels.Values, cidrs, dual, external?.Identities);
+        var identities = IdentityTable.Build(podLabels.Values, cidrs, dual, external?.Identities, external?.Pinned);
 
         // ipcache: policy CIDRs, then node addresses, then pods (a more specific owner replaces a CIDR).
         var entries = new List<IpCacheEntry>();

@@ -369,7 +369,8 @@ internal sealed class OverlayTopology : IDisposable
     public Background StartForwarder()
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
-        return Start(DataplaneNs, "dotnet", dll, "run", "--config", ConfigDir, "--backend", "af_packet", "--ct-max", "4096");
+        // Its own API socket and state dir: agents of tests running in parallel must not share the defaults.
+        return Start(DataplaneNs, ["dotnet", dll, "run", "--config", ConfigDir, "--backend", "af_packet", "--ct-max", "4096", .. PodTopology.AgentArgs(ConfigDir)]);
     }
 
     /// <summary>Routes, neighbours and links of the remote side, for a failure message.</summary>

@@ -43,7 +43,7 @@ public sealed class ServiceNetnsTests(ITestOutputHelper output) : IDisposable
             Assert.Fail("needs root, iproute2 and python3 (run as root; .ci/run installs the packages)");
         Build();
         string dll = Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
-        var fwd = Start(Dp, "dotnet", dll, "run", "--config", ConfigDir, "--backend", "af_packet", "--ct-max", "4096");
+        var fwd = Start(Dp, ["dotnet", dll, "run", "--config", ConfigDir, "--backend", "af_packet", "--ct-max", "4096", .. PodTopology.AgentArgs(ConfigDir)]);
         Assert.True(fwd.WaitFor("run: forwarding on 4 port(s)", TimeSpan.FromSeconds(60)), "forwarder did not start:\n" + fwd.Output);
 
         foreach (var be in Pods.Skip(1))

@@ -40,6 +40,7 @@ public sealed class NodeAgent : IDisposable
     private readonly Dataplane.Dpdk.DpdkSession? _dpdk;
     /// <summary>--backend ebpf: the XDP program forwards; the agent has no worker lanes, only this.</summary>
     private readonly Ebpf.EbpfBackend? _ebpf;
+    private Mesh.MeshLink? _mesh;
 
     public EndpointStore Endpoints { get; }
 
@@ -105,10 +106,46 @@ public sealed class NodeAgent : IDisposable
                 log.WriteLine($"agent: registered endpoint {reg.Namespace}/{reg.Name} ({reg.ContainerId}/{reg.IfName}) dropped, it no longer fits the config: {e.Reason}");
             }
         }
-        var snapshot = SnapshotCompiler.Compile(EndpointMerger.Merge(files, accepted, options.StateDir), 1);
+        var merged = EndpointMerger.Merge(files, accepted, options.StateDir);
+        var snapshot = SnapshotCompiler.Compile(merged, 1);
         using var agent = new NodeAgent(options, log, files, snapshot, store);
         onChange = agent.MarkDirty;
+        if (options.ClusterMeshFile.Length > 0) agent.JoinMesh(merged);
         return agent.Serve(watcher, stop);
+    }
+
+    /// <summary>
+    /// Cluster Mesh from <see cref="RunOptions.ClusterMeshFile"/>: the node is published under its first
+    /// InternalIP (IPv4 preferred), the suffix of its identity keys as in Cilium. Forwarding starts on the local
+    /// config at once; the mesh's contribution follows as soon as etcd answers.
+    /// </summary>
+    private void JoinMesh(ConfigModel merged)
+    {
+        var config = Dataplane.ClusterMesh.Config.ClusterMeshConfigLoader.LoadFile(_options.ClusterMeshFile);
+        var ips = merged.LocalNode.InternalIps;
+        var nodeIp = ips.FirstOrDefault(i => i.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) ?? ips.FirstOrDefault()
+            ?? throw new ConfigException(config.Source, $"clustermesh: node {merged.Local.Name} has no InternalIP to publish");
+        _mesh = new Mesh.MeshLink(config, merged.Local.Name, nodeIp, RefreshMesh, _log);
+        _mesh.ModelChanged(merged);
+        _log.WriteLine($"agent: clustermesh: cluster {config.Cluster} (id {config.ClusterId}), {config.RemoteClusters.Count} remote cluster(s), from {_options.ClusterMeshFile}");
+    }
+
+    /// <summary>The mesh captured a new state: recompile with it (files and registrations unchanged).</summary>
+    private void RefreshMesh()
+    {
+        lock (_apply)
+        {
+            try
+            {
+                Apply(_files, Endpoints.All, fromMesh: true);
+                _log.WriteLine($"agent: clustermesh state {_mesh!.Good.Version} applied: generation {Generation}");
+            }
+            catch (ConfigException e)
+            {
+                ReportError(e.Message);
+            }
+            _log.Flush();
+        }
     }
 
     private void MarkDirty()
@@ -126,6 +163,7 @@ public sealed class NodeAgent : IDisposable
 
         lock (_apply) SyncPorts(_snapshot, start: true);
         foreach (var lane in _lanes) lane.Start(cts);
+        _mesh?.Start();
         int portCount = _ports.Names.Count();
         string workers = $"{_lanes.Count} worker(s), {_options.DescribePolling()}";
         if (_ebpf is not null) (portCount, workers) = (_ebpf.Attachments.Count, "the XDP program forwards, no worker threads");
@@ -184,6 +222,8 @@ public sealed class NodeAgent : IDisposable
         }
         finally
         {
+            // The mesh first: its loop may be recompiling, which waits for the workers to adopt the result.
+            _mesh?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             // Also when the API cannot start: no worker may outlive this method (its sockets are disposed after it).
             cts.Cancel();
             api?.Dispose();
@@ -284,16 +324,20 @@ public sealed class NodeAgent : IDisposable
     }
 
     /// <summary>Merge, compile against the running snapshot, publish. Caller holds <see cref="_apply"/>.</summary>
-    private void Apply(ConfigModel files, IReadOnlyList<EndpointRegistration> registrations)
+    private void Apply(ConfigModel files, IReadOnlyList<EndpointRegistration> registrations, bool fromMesh = false)
     {
         var merged = EndpointMerger.Merge(files, registrations, _options.StateDir);
-        var next = SnapshotCompiler.Compile(merged, Generation + 1, _snapshot);
+        var next = _mesh is { } mesh
+            ? mesh.Compile(merged, Generation + 1, _snapshot)
+            : SnapshotCompiler.Compile(merged, Generation + 1, _snapshot);
         // The program takes it first: if it cannot, nothing of this change is applied anywhere.
         _ebpf?.Apply(next);
         Interlocked.Increment(ref _generation);
         Volatile.Write(ref _snapshot, next);
         _applied = DateTimeOffset.UtcNow;
         SyncPorts(next);
+        // A swap the mesh caused publishes nothing new; one from files or registrations does.
+        if (!fromMesh) _mesh?.ModelChanged(merged);
     }
 
     /// <summary>
@@ -354,6 +398,8 @@ public sealed class NodeAgent : IDisposable
             if (lane.Context.Conntrack is { } ct) { entries += ct.Count; capacity += ct.Capacity; }
         return (entries, capacity);
     }
+
+    internal ClusterMeshStatus? MeshStatus() => _mesh?.Status();
 
     internal AgentStatus Status() => StatusReport.Build(this, _ports, _apply, _lastError, _applied);
 

@@ -68,7 +68,7 @@ internal static class StatusReport
         };
         return new AgentStatus(snapshot.NodeName, Runner.Name(o.Backend), mode, agent.Lanes.Count, snapshot.Generation, applied, lastError,
             portList, endpoints, ctEntries, ctCapacity, c.RxPackets, c.TxPackets, c.LocalPackets, c.TotalDrops, drops,
-            agent.FlowsFile, agent.MetricsUrl);
+            agent.FlowsFile, agent.MetricsUrl, agent.MeshStatus());
     }
 
     public static string FormatMac(ulong mac) =>

@@ -54,7 +54,20 @@ public sealed record AgentStatus(
     ulong DroppedPackets,
     Dictionary<string, ulong> DropsByReason,
     string? FlowsFile = null,
-    string? MetricsUrl = null);
+    string? MetricsUrl = null,
+    ClusterMeshStatus? ClusterMesh = null);
+
+/// <summary>
+/// Cluster Mesh as the agent runs it: this cluster's etcd (connected, keys published, writes pending), the remote
+/// state in force (its version, nodes and ipcache entries; a newer one that failed to compile is reported in
+/// <see cref="LastError"/> and not applied) and each remote cluster's watch.
+/// </summary>
+public sealed record ClusterMeshStatus(string Cluster, uint ClusterId, bool Connected, int Published, int Pending,
+    int LocalIdentities, long StateVersion, int RemoteNodes, int RemoteEntries, List<RemoteClusterStatus> Remotes,
+    string? LastError, DateTimeOffset? LastErrorAt);
+
+public sealed record RemoteClusterStatus(string Name, uint Id, bool Connected, int Nodes, int Endpoints, int Identities,
+    int Services, long Rejected, string? LastError);
 
 /// <summary>How clients reach the agent's API: HTTP/1.1 over its unix socket.</summary>
 public static class AgentSocket

@@ -38,6 +38,14 @@ public static class StatusCommand
             o.WriteLine($"  drop {reason}: {count}");
         o.WriteLine($"flows:       {s.FlowsFile ?? "not exported (run --flows-file)"}");
         o.WriteLine($"metrics:     {s.MetricsUrl ?? "off (run --metrics-port)"}");
+        if (s.ClusterMesh is { } m)
+        {
+            o.WriteLine($"clustermesh: cluster {m.Cluster} (id {m.ClusterId}), etcd {(m.Connected ? "connected" : "unreachable")}, {m.Published} key(s) published, {m.Pending} pending, {m.LocalIdentities} pod identit(ies)");
+            o.WriteLine($"  state {m.StateVersion}: {m.RemoteNodes} remote node(s), {m.RemoteEntries} remote ipcache entries");
+            foreach (var r in m.Remotes)
+                o.WriteLine($"  {r.Name} (id {r.Id}): {(r.Connected ? "connected" : "disconnected")}, {r.Nodes} node(s), {r.Endpoints} endpoint(s), {r.Identities} identit(ies), {r.Services} service(s), {r.Rejected} rejected{(r.LastError is { } re ? $", last error: {re}" : "")}");
+            if (m.LastError is { } me) o.WriteLine($"  last error at {m.LastErrorAt:u}: {me}");
+        }
         o.WriteLine($"interfaces:  {s.Ports.Count}");
         foreach (var p in s.Ports)
             o.WriteLine($"  {p.Id,3} {p.Name,-16} {p.Kind,-9} {(p.Attached ? "attached" : "absent"),-8} rx {p.RxPackets} tx {p.TxPackets} tx-dropped {p.TxDropped}");

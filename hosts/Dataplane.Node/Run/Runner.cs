@@ -81,6 +81,9 @@ public sealed record RunOptions(string ConfigDir, Backend Backend, int PollSleep
     /// <summary>ebpf: on exit remove the program from the interfaces and the pinned maps (default: leave them, forwarding continues).</summary>
     public bool BpfDetachOnExit { get; init; }
 
+    /// <summary>A ClusterMeshConfig file: the agent joins Cluster Mesh (see <see cref="Mesh.MeshLink"/>); empty = off.</summary>
+    public string ClusterMeshFile { get; init; } = "";
+
     /// <summary>Cilium's default TCP CT map size (--bpf-ct-global-tcp-max), per worker here.</summary>
     public const int DefaultConntrackFlows = 524288;
 }

@@ -86,6 +86,28 @@ public class IdentityTests
         Assert.Equal(NumericIdentity.World, single.CidrIdentity(IPNetwork.Parse("0.0.0.0/0")));
     }
 
+    [Fact]
+    public void PinnedPodIdentitiesKeepTheirKvstoreNumberAndClusterLabels()
+    {
+        var web = new LabelSet([new Label("k8s", "app", "web"), new Label("k8s", IdentityLabels.ClusterLabel, IdentityLabels.DefaultCluster)]);
+        var db = new LabelSet([new Label("k8s", "app", "db")]);
+        var inC1 = new LabelSet([new Label("k8s", "app", "web"), new Label("k8s", IdentityLabels.ClusterLabel, "c1")]);
+        var remote = new SecurityIdentity((2u << 16) + 7, new LabelSet([new Label("k8s", "app", "web"), new Label("k8s", IdentityLabels.ClusterLabel, "c2")]));
+        var pinned = new Dictionary<string, SecurityIdentity>
+        {
+            [web.Key] = new((1u << 16) + 5, inC1),
+            // Inside the local range: not the kvstore's to give, so ignored and numbered locally.
+            [db.Key] = new(300, db),
+        };
+        var t = IdentityTable.Build([web, db], [], dualStack: false, [remote], pinned);
+        Assert.Equal((1u << 16) + 5, t.IdOf(web));
+        Assert.Equal((1u << 16) + 5, t.IdOf(inC1));
+        Assert.Equal("c1", t.Get((1u << 16) + 5)!.Labels.Labels.Single(l => l.Key == IdentityLabels.ClusterLabel).Value);
+        Assert.Equal(256u, t.IdOf(db));
+        Assert.Equal(remote.Id, t.IdOf(remote.Labels));
+        Assert.DoesNotContain(t.All, i => i.Labels.Key == web.Key && i.Id < (1u << 16));
+    }
+
     [Theory]
     [InlineData(true, false, 9u)]
     [InlineData(true, true, 10u)]

@@ -1,0 +1,288 @@
+using System.Security.Cryptography;
+using Dataplane.ClusterMesh.Tests.Support;
+using Dataplane.Node.Api;
+
+namespace Dataplane.Linux.Tests.Support;
+
+/// <summary>
+/// Two clusters of one node each, meshed through two real etcds:
+/// <code>
+///   cluster c1 (id 1), etcd1                              cluster c2 (id 2), etcd2
+///   client-a 198.18.110.10 ─┐                          ┌─ client-b 198.18.120.10
+///   web-a    198.18.110.20 ─┼─ node-a │ underlay veth │ node-b ─┼─ web-b    198.18.120.20
+///   db-a     198.18.110.30 ─┘  198.18.0.1  ── VXLAN ──  198.18.0.2 └─ web-b2   198.18.120.21 (pod, not always a backend)
+/// </code>
+/// Each node is `dataplane-node run --clustermesh` in its own namespace; nothing routes between the clusters but
+/// the agents (the underlay carries only their VXLAN, with static neighbours). Both etcds listen on the host's
+/// loopback and are relayed into each node's namespace at the same port (<see cref="NetnsRelay"/>). Service
+/// default/web (ClusterIP 198.18.130.10:80 → 5001) is global in both clusters with the given affinity. db-a
+/// admits only pods of cluster c2 (CiliumNetworkPolicy). Unique names per run; Dispose kills and removes all.
+/// </summary>
+public sealed class MeshTopology : IAsyncDisposable
+{
+    public sealed record Pod(string Name, string Node, string Ip, string Mac, string App)
+    {
+        public string Ns { get; init; } = "";
+    }
+
+    public const string ServiceIp = "198.18.130.10";
+    public const int ServicePort = 80, BackendPort = 5001;
+
+    private readonly string _sfx = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
+    private readonly List<Background> _children = [];
+    private readonly List<NetnsRelay> _relays = [];
+    private readonly List<string> _namespaces = [];
+    private readonly string _affinity;
+    private readonly int _leaseTtl;
+
+    public EtcdProcess Etcd1 { get; private set; } = null!;
+    public EtcdProcess Etcd2 { get; private set; } = null!;
+    public string Root { get; }
+    public string NsA { get; }
+    public string NsB { get; }
+    public List<Pod> Pods { get; } = [];
+    public Background? AgentA { get; private set; }
+    public Background? AgentB { get; private set; }
+
+    private MeshTopology(string affinity, int leaseTtl)
+    {
+        _affinity = affinity;
+        _leaseTtl = leaseTtl;
+        Root = Path.Combine(Path.GetTempPath(), $"dpm-{_sfx}");
+        NsA = $"dpm-a-{_sfx}";
+        NsB = $"dpm-b-{_sfx}";
+    }
+
+    public static async Task<MeshTopology> StartAsync(string affinity = "local", int leaseTtlSeconds = 10)
+    {
+        var t = new MeshTopology(affinity, leaseTtlSeconds);
+        try { await t.BuildAsync(); }
+        catch { await t.DisposeAsync(); throw; }
+        return t;
+    }
+
+    public Pod this[string name] => Pods.First(p => p.Name == name);
+    public string ConfigDir(string node) => Path.Combine(Root, node);
+    public string Socket(string node) => Path.Combine(Root, $"{node}.sock");
+
+    private async Task BuildAsync()
+    {
+        Etcd1 = await EtcdProcess.StartAsync();
+        Etcd2 = await EtcdProcess.StartAsync();
+        Directory.CreateDirectory(Root);
+        foreach (var ns in new[] { NsA, NsB })
+        {
+            AddNs(ns);
+            // The node namespaces' kernels must stay out of the forwarders' links (no IPv6 chatter, no addresses).
+            Sh.Must("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+            _relays.Add(new NetnsRelay(ns, Etcd1.ClientPort));
+            _relays.Add(new NetnsRelay(ns, Etcd2.ClientPort));
+        }
+        string ua = $"mua{_sfx}", ub = $"mub{_sfx}";
+        Sh.Must("ip", "link", "add", ua, "netns", NsA, "type", "veth", "peer", "name", ub, "netns", NsB);
+        Up(NsA, ua);
+        Up(NsB, ub);
+
+        Pods.AddRange([
+            new Pod("client-a", "node-a", "198.18.110.10", "02:00:00:00:a1:01", "client"),
+            new Pod("web-a", "node-a", "198.18.110.20", "02:00:00:00:a1:02", "web"),
+            new Pod("db-a", "node-a", "198.18.110.30", "02:00:00:00:a1:03", "db"),
+            new Pod("client-b", "node-b", "198.18.120.10", "02:00:00:00:b1:01", "client"),
+            new Pod("web-b", "node-b", "198.18.120.20", "02:00:00:00:b1:02", "web"),
+            new Pod("web-b2", "node-b", "198.18.120.21", "02:00:00:00:b1:03", "web"),
+        ]);
+        for (int i = 0; i < Pods.Count; i++)
+        {
+            var p = Pods[i] = Pods[i] with { Ns = $"dpm-{Pods[i].Name}-{_sfx}" };
+            AddNs(p.Ns);
+            string lxc = PodTopology.LxcName("default", p.Name);
+            Sh.Must("ip", "link", "add", lxc, "netns", p.Node == "node-a" ? NsA : NsB, "type", "veth", "peer", "name", "eth0", "netns", p.Ns);
+            Sh.Must("ip", "-n", p.Ns, "link", "set", "eth0", "address", p.Mac);
+            Sh.Must("ip", "-n", p.Ns, "addr", "add", $"{p.Ip}/24", "dev", "eth0");
+            Up(p.Ns, "eth0");
+            Up(p.Node == "node-a" ? NsA : NsB, lxc);
+            // Everything beyond the pod's /24 (the other cluster, the service IP) goes to the dataplane's router.
+            Sh.Must("ip", "-n", p.Ns, "route", "add", "default", "via", p.Ip[..p.Ip.LastIndexOf('.')] + ".1");
+        }
+
+        string macA = Mac(NsA, ua), macB = Mac(NsB, ub);
+        WriteNode("node-a", "c1", 1, ua, macA, "198.18.0.1", "198.18.0.2", macB, "198.18.110.0/24");
+        WriteNode("node-b", "c2", 2, ub, macB, "198.18.0.2", "198.18.0.1", macA, "198.18.120.0/24");
+        WritePods("node-a", ["client-a", "web-a", "db-a"]);
+        WritePods("node-b", ["client-b", "web-b", "web-b2"]);
+        WriteService("node-a", "198.18.110.20", ready: true);
+        WriteService("node-b", "198.18.120.20", ready: true);
+        // db-a admits cluster c2's pods only (their identities and labels come from etcd2).
+        File.WriteAllText(Path.Combine(ConfigDir("node-a"), "policy.yaml"), """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: db-from-c2, namespace: default}
+            spec:
+              endpointSelector: {matchLabels: {app: db}}
+              ingress:
+              - fromEndpoints: [{matchLabels: {io.cilium.k8s.policy.cluster: c2}}]
+            """);
+        WriteMesh("node-a", "c1", 1, Etcd1, "c2", 2, Etcd2);
+        WriteMesh("node-b", "c2", 2, Etcd2, "c1", 1, Etcd1);
+        AgentA = StartAgent("node-a");
+        AgentB = StartAgent("node-b");
+    }
+
+    private void WriteNode(string node, string cluster, int id, string itf, string mac, string ip, string peerIp, string peerMac, string podCidr)
+    {
+        Directory.CreateDirectory(ConfigDir(node));
+        File.WriteAllText(Path.Combine(ConfigDir(node), "node.yaml"), $$"""
+            apiVersion: v1
+            kind: Node
+            metadata: {name: {{node}}}
+            spec: {podCIDRs: ["{{podCidr}}"]}
+            status: {addresses: [{type: InternalIP, address: {{ip}}}]}
+            ---
+            apiVersion: dataplane.io/v1alpha1
+            kind: DataplaneNode
+            metadata: {name: {{node}}}
+            spec:
+              interfaces:
+              - {name: {{itf}}, mac: "{{mac}}", addresses: ["{{ip}}/24"]}
+              neighbors:
+              - {ip: {{peerIp}}, mac: "{{peerMac}}"}
+            """);
+    }
+
+    /// <summary>Writes the node's pods file with exactly these pods (a pod left out is gone from the config).</summary>
+    public void WritePods(string node, string[] names)
+    {
+        var docs = new List<string>();
+        foreach (var p in names.Select(n => this[n]))
+            docs.Add($$"""
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: {{p.Name}}
+                  namespace: default
+                  labels: {app: {{p.App}}}
+                  annotations: {dataplane.io/mac: "{{p.Mac}}"}
+                spec: {nodeName: {{p.Node}}}
+                status: {podIPs: [{ip: {{p.Ip}}}]}
+
+                """);
+        WriteAtomically(Path.Combine(ConfigDir(node), "pods.yaml"), string.Join("---\n", docs));
+    }
+
+    /// <summary>The global service default/web on <paramref name="node"/>'s cluster with one backend.</summary>
+    public void WriteService(string node, string backend, bool ready) =>
+        WriteAtomically(Path.Combine(ConfigDir(node), "service.yaml"), $$"""
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: web
+              namespace: default
+              annotations: {service.cilium.io/global: "true", service.cilium.io/affinity: "{{_affinity}}"}
+            spec:
+              clusterIP: {{ServiceIp}}
+              ports: [{name: http, port: {{ServicePort}}, targetPort: {{BackendPort}}}]
+            ---
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata: {name: web-1, namespace: default, labels: {kubernetes.io/service-name: web} }
+            addressType: IPv4
+            ports: [{name: http, port: {{BackendPort}}}]
+            endpoints:
+            - {addresses: [{{backend}}], nodeName: {{node}}, conditions: {ready: {{(ready ? "true" : "false")}} } }
+            """);
+
+    private void WriteMesh(string node, string cluster, int id, EtcdProcess etcd, string remote, int remoteId, EtcdProcess remoteEtcd) =>
+        File.WriteAllText(Path.Combine(Root, $"{node}-mesh.yaml"), $$"""
+            apiVersion: dataplane.io/v1alpha1
+            kind: ClusterMeshConfig
+            metadata: {name: mesh}
+            spec:
+              cluster: {name: {{cluster}}, id: {{id}}}
+              etcd: {endpoints: ["{{etcd.Endpoint}}"], leaseTTLSeconds: {{_leaseTtl}}}
+              remoteClusters:
+              - {name: {{remote}}, id: {{remoteId}}, endpoints: ["{{remoteEtcd.Endpoint}}"]}
+            """);
+
+    /// <summary>Rename into place: the agent's watcher never reads a half-written file.</summary>
+    private static void WriteAtomically(string path, string text)
+    {
+        File.WriteAllText(path + ".tmp", text);
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
+    private Background StartAgent(string node)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
+        return Start(node == "node-a" ? NsA : NsB, "dotnet", dll, "run", "--config", ConfigDir(node), "--backend", "af_packet",
+            "--ct-max", "4096", "--socket", Socket(node), "--state-dir", Path.Combine(Root, $"{node}-state"),
+            "--clustermesh", Path.Combine(Root, $"{node}-mesh.yaml"));
+    }
+
+    /// <summary>The agent's status, or null while it does not answer.</summary>
+    public AgentStatus? Status(string node) => AgentSocket.FetchStatus(Socket(node), TimeSpan.FromSeconds(5), out _, out _);
+
+    /// <summary>Polls <paramref name="condition"/> on the node's status (bounded); the last status on failure.</summary>
+    public void WaitStatus(string node, Func<AgentStatus, bool> condition, string what, double seconds = 30)
+    {
+        var until = DateTime.UtcNow.AddSeconds(seconds);
+        AgentStatus? s = null;
+        while (DateTime.UtcNow < until)
+        {
+            s = Status(node);
+            if (s != null && condition(s)) return;
+            Thread.Sleep(200);
+        }
+        Assert.Fail($"{node}: timed out after {seconds} s waiting for {what}; last status: " +
+            (s is null ? "none" : System.Text.Json.JsonSerializer.Serialize(s.ClusterMesh)) + $"\nagent a:\n{AgentA?.Output}\nagent b:\n{AgentB?.Output}");
+    }
+
+    public Sh.Result Exec(string ns, TimeSpan timeout, params string[] cmd) => Sh.Run(timeout, "ip", ["netns", "exec", ns, .. cmd]);
+
+    public Background Start(string ns, params string[] cmd)
+    {
+        var b = new Background("ip", ["netns", "exec", ns, .. cmd]);
+        lock (_children) _children.Add(b);
+        return b;
+    }
+
+    private void AddNs(string ns)
+    {
+        Sh.Must("ip", "netns", "add", ns);
+        _namespaces.Add(ns);
+        Sh.Must("ip", "-n", ns, "link", "set", "lo", "up");
+    }
+
+    private static void Up(string ns, string dev)
+    {
+        Sh.Must("ip", "-n", ns, "link", "set", dev, "up");
+        // Complete checksums and no GSO/GRO: every frame the forwarders see or send is whole.
+        if (Sh.Has("ethtool")) Sh.Run("ip", "netns", "exec", ns, "ethtool", "-K", dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off");
+    }
+
+    private static string Mac(string ns, string dev) =>
+        Sh.Must("ip", "-n", ns, "-br", "link", "show", dev).Split(' ', StringSplitOptions.RemoveEmptyEntries)[2];
+
+    public async ValueTask DisposeAsync()
+    {
+        lock (_children)
+        {
+            foreach (var c in _children)
+            {
+                try { c.Dispose(); } catch (Exception) { /* teardown continues whatever one child did */ }
+            }
+            _children.Clear();
+        }
+        foreach (var r in _relays) r.Dispose();
+        foreach (var ns in _namespaces)
+        {
+            var pids = Sh.Run("ip", "netns", "pids", ns);
+            if (pids.Ok)
+                foreach (var line in pids.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    if (int.TryParse(line, out int pid)) Sh.kill(pid, 9);
+            Sh.Run("ip", "netns", "del", ns);
+        }
+        if (Etcd1 != null) await Etcd1.DisposeAsync();
+        if (Etcd2 != null) await Etcd2.DisposeAsync();
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
