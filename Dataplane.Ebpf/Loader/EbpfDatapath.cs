@@ -50,7 +50,11 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
         LbFrontends = MapOf("dp_lb_fe", false);
         LbRing = MapOf("dp_lb_ring", false);
         ConntrackRev = MapOf("dp_ct_rev", false);
+        Tunnels = MapOf("dp_tunnels", false);
     }
+
+    /// <summary>dp_tunnels: Tunnel next hop index → its VXLAN peer (outer headers, MTU, ICMP error sources).</summary>
+    public BpfMap Tunnels { get; }
 
     /// <summary>Service frontends → their Maglev ring; the rings' slots; DNATed connections' reply index.</summary>
     public BpfMap LbFrontends { get; }

@@ -38,6 +38,7 @@ public static unsafe class MapFiller
         // Ring slots before the frontends that point at them.
         Sync(dp.LbRing, content.LbRing);
         Sync(dp.LbFrontends, content.LbFrontends);
+        Sync(dp.Tunnels, content.Tunnels);
         dp.Config.Update(0u, content.Config);
     }
 
@@ -47,7 +48,7 @@ public static unsafe class MapFiller
         Dictionary<Lpm4Key, uint> Routes4, Dictionary<Lpm6Key, uint> Routes6,
         Dictionary<Lpm4Key, uint> IpCache4, Dictionary<Lpm6Key, uint> IpCache6,
         Dictionary<PolicyKey, PolicyValue> Policy, Dictionary<OvlKey, uint> Overlay, ulong[] Vni,
-        Dictionary<LbFeKey, LbFe> LbFrontends, Dictionary<uint, LbSlot> LbRing);
+        Dictionary<LbFeKey, LbFe> LbFrontends, Dictionary<uint, LbSlot> LbRing, Dictionary<uint, DpTunnel> Tunnels);
 
     private static Content Compile(EbpfDatapath dp, DatapathSnapshot s, Func<PortInfo, int> ifindexOf)
     {
@@ -120,6 +121,9 @@ public static unsafe class MapFiller
         var (overlay, vni) = OverlayContent(s.Overlay);
         Check(dp.Overlay, overlay.Count);
 
+        var tunnels = TunnelContent(s);
+        Check(dp.Tunnels, tunnels.Count);
+
         var (frontends, ring) = ServiceContent(s.Services);
         Check(dp.LbFrontends, frontends.Count);
         Check(dp.LbRing, ring.Count);
@@ -141,7 +145,42 @@ public static unsafe class MapFiller
             TestMeta = o.TestRunMetadata ? (byte)1 : (byte)0,
             FlowEvents = o.FlowEvents ? (byte)1 : (byte)0,
         };
-        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni, frontends, ring);
+        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni, frontends, ring, tunnels);
+    }
+
+    /// <summary>
+    /// Each Tunnel next hop's VXLAN peer, found as OverlayEncapStage finds it (by the hop's endpoint in the peer
+    /// index) once here instead of per packet. A hop whose endpoint is no peer gets no entry: the program drops
+    /// with 160, as the C# stage does. SRv6 peers never get here (OffloadSupport refuses them).
+    /// </summary>
+    private static Dictionary<uint, DpTunnel> TunnelContent(DatapathSnapshot s)
+    {
+        var o = s.Overlay;
+        var tunnels = new Dictionary<uint, DpTunnel>();
+        for (int i = 0; i < s.NextHops.Length; i++)
+        {
+            var nh = s.NextHops[i];
+            if (nh.Kind != NextHopKind.Tunnel) continue;
+            int peer = o.PeerIndex.Find(nh.TunnelIsIpv6 ? nh.TunnelEndpoint : Core.Overlay.AddressIndex.V4((uint)nh.TunnelEndpoint));
+            if (peer < 0) continue;
+            ref readonly var t = ref o.Peers[peer];
+            byte[] template = t.VxlanTemplate ?? throw new InvalidOperationException($"tunnel peer {t.Name} has no VXLAN template");
+            var d = new DpTunnel
+            {
+                PseudoSum = t.PseudoSum, FixedVni = t.FixedVni, Mtu = (uint)t.Mtu, Port = t.Port,
+                OuterIpv6 = t.OuterIpv6 ? (byte)1 : (byte)0,
+            };
+            template.CopyTo(new Span<byte>(d.Template, DpTunnel.TemplateBytes));
+            // The C# stage writes these words straight into the frame: their in-memory bytes are the header.
+            Unsafe.WriteUnaligned(d.Eth, t.EthWord0);
+            Unsafe.WriteUnaligned(d.Eth + 8, t.EthWord1);
+            Unsafe.WriteUnaligned(d.InnerEth, t.InnerEthWord0);
+            Unsafe.WriteUnaligned(d.InnerEth + 8, t.InnerEthWord1);
+            BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(d.IcmpSource4, 4), o.IcmpSource4);
+            BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(d.IcmpSource6, 16), o.IcmpSource6);
+            tunnels[(uint)i] = d;
+        }
+        return tunnels;
     }
 
     /// <summary>

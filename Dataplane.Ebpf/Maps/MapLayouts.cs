@@ -159,6 +159,27 @@ public unsafe struct LbSlot
     [FieldOffset(16)] public ushort Port;
 }
 
+/// <summary>struct dp_tunnel (dp_tunnels value, keyed by a Tunnel next hop's index): its VXLAN peer.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 116)]
+public unsafe struct DpTunnel
+{
+    public const int TemplateBytes = 56;
+    /// <summary>Outer IP + UDP + VXLAN template (TunnelPeer.VxlanTemplate, 36 or 56 bytes).</summary>
+    [FieldOffset(0)] public fixed byte Template[TemplateBytes];
+    /// <summary>Outer destination and source MAC, as TunnelPeer.EthWord0/1 lie in memory.</summary>
+    [FieldOffset(56)] public fixed byte Eth[12];
+    /// <summary>Inner destination (the peer's VXLAN MAC) and source MAC (InnerEthWord0/1).</summary>
+    [FieldOffset(68)] public fixed byte InnerEth[12];
+    [FieldOffset(80)] public uint PseudoSum;
+    [FieldOffset(84)] public uint FixedVni;
+    [FieldOffset(88)] public uint Mtu;
+    [FieldOffset(92)] public ushort Port;
+    [FieldOffset(94)] public byte OuterIpv6;
+    /// <summary>OverlayState.IcmpSource4 / 6, network order (zero: none).</summary>
+    [FieldOffset(96)] public fixed byte IcmpSource4[4];
+    [FieldOffset(100)] public fixed byte IcmpSource6[16];
+}
+
 [StructLayout(LayoutKind.Explicit, Size = 16)]
 public struct DropCounter
 {

@@ -1,3 +1,4 @@
+using Dataplane.Core.Overlay;
 using Dataplane.Core.Routing;
 using Dataplane.Core.Services;
 using Dataplane.Core.Snapshot;
@@ -6,7 +7,8 @@ namespace Dataplane.Ebpf.Maps;
 
 /// <summary>
 /// Which parts of a snapshot the XDP program implements. Services are offloaded for the ClusterIP/Maglev slice
-/// only; the egress gateway, masquerade and overlay stages have no BPF counterpart yet. A snapshot using what
+/// only, overlay encapsulation for VXLAN peers only; the egress gateway, masquerade and SRv6 have no BPF
+/// counterpart yet. A snapshot using what
 /// is missing would run in BPF as if it were not configured (no DNAT, no SNAT, tunnel routes dropped), so
 /// <see cref="MapFiller"/> refuses it instead.
 /// </summary>
@@ -20,12 +22,11 @@ public static class OffloadSupport
         ServiceFeatures(services, missing);
         if (services.Masquerade.Enabled) missing.Add("masquerade");
         if (services.EgressGateway.Any) missing.Add($"{services.EgressGateway.Policies.Length} egress gateway policies");
-        // Every remote node is a tunnel peer even in native mode (a sender whose VXLAN this node terminates), so
-        // peers alone do not make a snapshot unsupported; tunnel routes (VXLAN/SRv6 mode, egress gateway steering)
-        // and local SIDs do.
+        // Tunnel next hops toward VXLAN peers are encapsulated by encap.h (one toward no known peer drops with 160
+        // on both sides); SRv6 encapsulation and local SIDs have no BPF counterpart.
         if (s.Overlay.HasSids) missing.Add("SRv6 SIDs/locators");
-        int tunnels = s.NextHops.Count(nh => nh.Kind == NextHopKind.Tunnel);
-        if (tunnels > 0) missing.Add($"{tunnels} tunnel next hops");
+        int srv6 = s.NextHops.Count(nh => nh.Kind == NextHopKind.Tunnel && PeerOf(s, nh) is { Mode: TunnelMode.Srv6 });
+        if (srv6 > 0) missing.Add($"{srv6} SRv6 tunnel next hops");
         return missing;
     }
 
@@ -54,6 +55,12 @@ public static class OffloadSupport
             if (f.LocalNarrowed) reasons.Add($"{(f.Scope == FrontendScope.Internal ? "internal" : "external")}TrafficPolicy Local ({name})");
         }
         missing.AddRange(reasons);
+    }
+
+    private static TunnelPeer? PeerOf(DatapathSnapshot s, NextHop nh)
+    {
+        int peer = s.Overlay.PeerIndex.Find(nh.TunnelIsIpv6 ? nh.TunnelEndpoint : AddressIndex.V4((uint)nh.TunnelEndpoint));
+        return peer < 0 ? null : s.Overlay.Peers[peer];
     }
 
     private static bool HasRemote(BackendSet set)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // The Dataplane pipeline as one XDP program: parse → VXLAN termination → neighbour responder → endpoint
 // (anti-spoofing) → conntrack lookup (+ reverse/forward NAT) → service DNAT → identity (ipcache) → route +
-// rewrite → policy → conntrack create → accounting, the same stages in the same order as
+// rewrite → policy → conntrack create → VXLAN encap → accounting, the same stages in the same order as
 // Dataplane.Core/Pipeline/PacketPipeline.cs, one packet at a time. The C# stages this program has no
-// counterpart of yet (SRv6 SIDs, overlay encap, services outside the ClusterIP/Maglev slice, egress gateway,
+// counterpart of yet (SRv6 SIDs and encap, services outside the ClusterIP/Maglev slice, egress gateway,
 // masquerade) do nothing for a snapshot that configures none of them, and MapFiller refuses any other snapshot
 // (EbpfUnsupportedException).
 // Verdicts: transmit → XDP_TX (same port) or XDP_REDIRECT through dp_tx_ports; to the host → XDP_PASS;
@@ -22,6 +22,7 @@
 #include "policy.h"
 #include "conntrack.h"
 #include "services.h"
+#include "encap.h"
 #include "account.h"
 
 /// Unix seconds: bpf_ktime_get_ns (CLOCK_MONOTONIC) shifted by the offset the map filler measured.
@@ -83,6 +84,8 @@ int dp_xdp(struct xdp_md *ctx)
 		if (cfg->ct_enabled)
 			conntrack_commit(p, cfg);
 	}
+	if (p->verdict == V_TX && (p->flags & F_TUNNEL_ENCAP))
+		overlay_encap(ctx, p);
 	account(p, token, cfg);
 
 	switch (p->verdict) {

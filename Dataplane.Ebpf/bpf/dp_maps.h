@@ -191,3 +191,27 @@ struct {
 	__type(value, struct ct_key);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dp_ct_rev SEC(".maps");
+
+/// Tunnel next hops → their VXLAN peer (encap.h); a Tunnel next hop without an entry names no known peer (160).
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_NEXTHOPS);
+	__type(key, __u32);
+	__type(value, struct dp_tunnel);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_tunnels SEC(".maps");
+
+/// Per-CPU staging for checksums over packet bytes: bpf_csum_diff reads at most 512 bytes from memory the
+/// verifier can bound, so packet data is summed in chunks copied here (the 4 spare bytes: tail padding). encap.h
+/// also assembles outer headers here, off the stack.
+#define CSUM_CHUNK 512
+struct csum_scratch {
+	__u8 b[CSUM_CHUNK + 4];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct csum_scratch);
+} dp_csum_scratch SEC(".maps");

@@ -35,6 +35,7 @@
 #define F_ICMP_ERROR (1 << 9)
 #define F_NDP (1 << 10)
 #define F_L2_MULTICAST (1 << 11)
+#define F_TUNNEL_ENCAP (1 << 13)
 #define F_TUNNEL_IDENTITY (1 << 14)
 #define F_DECAPSULATED (1 << 15)
 
@@ -45,8 +46,10 @@
 #define DROP_CT_INVALID_HDR 135
 #define DROP_UNSUPPORTED_L3 139
 #define DROP_NO_LOCAL_ENDPOINT 152
+#define DROP_ERROR_WRITING 141
 #define DROP_INVALID_L3_CSUM 153
 #define DROP_CT_MAP_FULL 155
+#define DROP_FRAG_NOT_SUPPORTED 157
 #define DROP_SERVICE_BACKEND_NOT_FOUND 158
 #define DROP_INVALID_EXTHDR 156
 #define DROP_NO_TUNNEL_ENDPOINT 160
@@ -67,8 +70,9 @@
 #define PORT_INTERFACE 0
 #define PORT_ENDPOINT 1
 
-// Reserved identity: the host.
+// Reserved identities: the host, the world (a VXLAN source identity outside the 24-bit VNI).
 #define ID_HOST 1
+#define ID_WORLD 2
 
 #define MAX_PORTS 1024
 #define MAX_ENDPOINTS 4096
@@ -213,6 +217,22 @@ struct lb_slot {
 	__u8 addr[16];
 	__u16 port;
 	__u16 pad;
+};
+
+/// A Tunnel next hop's VXLAN peer (dp_tunnels value, keyed by the next hop's index), resolved by the filler from
+/// OverlayState.Peers: TunnelPeer's pre-built outer headers plus the overlay's ICMP error sources.
+struct dp_tunnel {
+	__u8 template[56];      // outer IPv4 (36 bytes used) or IPv6 (56) + UDP + VXLAN, lengths/checksums zero
+	__u8 eth[12];           // outer destination, source MAC
+	__u8 inner_eth[12];     // inner destination (the peer's VXLAN MAC), source (our router MAC)
+	__u32 pseudo_sum;       // TunnelPeer.PseudoSum
+	__u32 fixed_vni;        // 0: the VNI carries the source identity
+	__u32 mtu;              // underlay MTU: the largest outer IP packet
+	__u16 port;             // underlay port
+	__u8 outer_ipv6;
+	__u8 pad;
+	__u8 icmp_source4[4];    // OverlayState.IcmpSource4 / 6: source of fragmentation-needed / packet-too-big
+	__u8 icmp_source6[16];   // (zero: none, the packet is dropped with 157)
 };
 
 #define TCP_SEEN_REPLY (1 << 0)

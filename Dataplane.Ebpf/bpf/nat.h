@@ -3,6 +3,7 @@
 // InetChecksum's RFC 1624 incremental updates (same arithmetic, so the same bytes, 0 vs 0xffff included).
 #pragma once
 #include "dp_pkt.h"
+#include "hash.h"
 
 /// InetChecksum.Update32: RFC 1624 over two 16-bit words.
 static __always_inline __u16 csum_update32(__u16 csum, __u32 old_v, __u32 new_v)
@@ -54,6 +55,8 @@ DP_STAGE int nat_rewrite(struct xdp_md *ctx, struct dp_pkt *p, const struct lb_s
 {
 	if (!ctx || !p || !to)
 		return 0;
+	// The flow hash describes the packet as received (PacketMeta.FlowHash is set by the parser).
+	flow_hash_pin(p);
 	const __u8 *addr = to->addr;
 	__u16 port = to->port;
 	int has_l4 = !(p->flags & F_LATER_FRAGMENT);

@@ -10,19 +10,7 @@
 #include "dp_maps.h"
 #include "conntrack.h"
 #include "nat.h"
-
-/// BitOperations.Crc32C(crc, w): the x86 crc32 instruction over the low `bits` (32 or 64) of w, lowest byte
-/// first, no inversion.
-__attribute__((noinline)) __u32 dp_crc32c(__u32 crc, __u64 w, __u32 bits)
-{
-	for (__u32 i = 0; i < 64; i++) {
-		if (i >= bits)
-			break;
-		__u32 bit = (crc ^ (__u32)(w >> i)) & 1;
-		crc = (crc >> 1) ^ (bit ? 0x82F63B78u : 0);
-	}
-	return crc;
-}
+#include "hash.h"
 
 /// An address as the two 64-bit words of the C# UInt128 (IPv4 in the low 32 bits, IPv6 big-endian).
 static __always_inline void addr_words(const __u8 *a, __u8 family, __u64 *lo, __u64 *hi)

@@ -7,7 +7,8 @@ using Dataplane.Ebpf.Tests.Support;
 namespace Dataplane.Ebpf.Tests;
 
 /// <summary>
-/// A configuration using what the XDP program does not implement (services, masquerade, egress gateway, overlay)
+/// A configuration using what the XDP program does not implement (services outside the slice, masquerade, egress
+/// gateway, SRv6)
 /// is refused by the map filler with a clear error, before anything is written — never silently run without it.
 /// </summary>
 public sealed class UnsupportedFeatureTests
@@ -33,7 +34,7 @@ public sealed class UnsupportedFeatureTests
             Svc("  type: LoadBalancer\n  clusterIP: 198.18.50.10\n  externalIPs: [198.18.61.1]\n  externalTrafficPolicy: Local\n", nodePort: ", nodePort: 30081"), "" },
         { "masquerade", "", "  masquerade: {nonMasqueradeCIDRs: [198.18.200.0/24]}\n" },
         { "egress gateway", EgressPolicy, "" },
-        { "tunnel", "", "  overlay: {mode: vxlan}\n" },
+        { "SRv6 tunnel next hops", "", "  overlay: {peers: [{node: node-b, mode: srv6, sid4: \"2001:db8:b::4\"}]}\n" },
         { "SRv6", "", "  overlay: {locators: [\"2001:db8:a::/48\"], sids: [{sid: \"2001:db8:a::4\", behavior: End.DT4}]}\n" },
     };
 
@@ -93,6 +94,20 @@ public sealed class UnsupportedFeatureTests
             ServiceYaml.WebSlice("web", web3: "{ready: false}")));
         var features = OffloadSupport.Unsupported(c.Snapshot);
         Assert.Empty(features);
+    }
+
+    [Fact]
+    public void VxlanTunnelRoutesAreOffloadedAndFilled()
+    {
+        // Pod CIDRs of node-b and node-c through VXLAN: every Tunnel next hop gets its peer in dp_tunnels.
+        DatapathFixture.RequireRoot();
+        using var c = new ServiceCluster("", dataplaneSpecExtra: "  overlay: {mode: vxlan}\n");
+        int tunnels = c.Snapshot.NextHops.Count(nh => nh.Kind == Core.Routing.NextHopKind.Tunnel);
+        Assert.True(tunnels > 0, "the VXLAN config must produce tunnel next hops");
+        Assert.Empty(OffloadSupport.Unsupported(c.Snapshot));
+        using var dp = EbpfDatapath.Load(new EbpfOptions { Conntrack = true, ConntrackMaxEntries = 64, TestRunMetadata = true });
+        MapFiller.Fill(dp, c.Snapshot, _ => 0);
+        Assert.Equal(tunnels, dp.Tunnels.Keys<uint>().Count);
     }
 
     [Fact]
