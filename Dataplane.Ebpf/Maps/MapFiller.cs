@@ -39,6 +39,9 @@ public static unsafe class MapFiller
         Sync(dp.LbRing, content.LbRing);
         Sync(dp.LbFrontends, content.LbFrontends);
         Sync(dp.Tunnels, content.Tunnels);
+        Sync(dp.MasqExempt4, content.MasqExempt4);
+        Sync(dp.MasqExempt6, content.MasqExempt6);
+        for (int i = 0; i < content.MasqAddr.Length; i++) dp.MasqAddr.Update((uint)i, content.MasqAddr[i]);
         dp.Config.Update(0u, content.Config);
     }
 
@@ -48,7 +51,8 @@ public static unsafe class MapFiller
         Dictionary<Lpm4Key, uint> Routes4, Dictionary<Lpm6Key, uint> Routes6,
         Dictionary<Lpm4Key, uint> IpCache4, Dictionary<Lpm6Key, uint> IpCache6,
         Dictionary<PolicyKey, PolicyValue> Policy, Dictionary<OvlKey, uint> Overlay, ulong[] Vni,
-        Dictionary<LbFeKey, LbFe> LbFrontends, Dictionary<uint, LbSlot> LbRing, Dictionary<uint, DpTunnel> Tunnels);
+        Dictionary<LbFeKey, LbFe> LbFrontends, Dictionary<uint, LbSlot> LbRing, Dictionary<uint, DpTunnel> Tunnels,
+        Dictionary<Lpm4Key, byte> MasqExempt4, Dictionary<Lpm6Key, byte> MasqExempt6, MasqAddr[] MasqAddr);
 
     private static Content Compile(EbpfDatapath dp, DatapathSnapshot s, Func<PortInfo, int> ifindexOf)
     {
@@ -124,6 +128,11 @@ public static unsafe class MapFiller
         var tunnels = TunnelContent(s);
         Check(dp.Tunnels, tunnels.Count);
 
+        var (exempt4, exempt6, masqAddr) = MasqueradeContent(s);
+        Check(dp.MasqExempt4, exempt4.Count);
+        Check(dp.MasqExempt6, exempt6.Count);
+        Check(dp.MasqAddr, masqAddr.Length);
+
         var (frontends, ring) = ServiceContent(s.Services);
         Check(dp.LbFrontends, frontends.Count);
         Check(dp.LbRing, ring.Count);
@@ -144,8 +153,51 @@ public static unsafe class MapFiller
             CtEnabled = o.Conntrack ? (byte)1 : (byte)0,
             TestMeta = o.TestRunMetadata ? (byte)1 : (byte)0,
             FlowEvents = o.FlowEvents ? (byte)1 : (byte)0,
+            MasqEnabled = s.Services.Masquerade.Enabled ? (byte)1 : (byte)0,
+            NatPortMin = s.Services.Masquerade.PortMin,
+            NatPortMax = s.Services.Masquerade.PortMax,
+            HasTunnels = tunnels.Count > 0 ? (byte)1 : (byte)0,
         };
-        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni, frontends, ring, tunnels);
+        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni, frontends, ring, tunnels,
+            exempt4, exempt6, masqAddr);
+    }
+
+    /// <summary>
+    /// Masquerade: the exempt destinations as LPM entries (a CidrList contains an address iff some prefix covers
+    /// it, which is what an LPM hit says) and per port the address it masquerades to. The port range and the
+    /// switch go in the config. Remote service backends are SNATed to the same addresses whatever the switch.
+    /// </summary>
+    private static (Dictionary<Lpm4Key, byte>, Dictionary<Lpm6Key, byte>, MasqAddr[]) MasqueradeContent(DatapathSnapshot s)
+    {
+        var m = s.Services.Masquerade;
+        var v4 = new Dictionary<Lpm4Key, byte>(BytewiseComparer<Lpm4Key>.Instance);
+        var v6 = new Dictionary<Lpm6Key, byte>(BytewiseComparer<Lpm6Key>.Instance);
+        foreach (var (net, len, family) in m.Exempt.Entries())
+        {
+            if (family == 4)
+            {
+                var k = new Lpm4Key { PrefixLen = (uint)len };
+                BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(k.Addr, 4), (uint)net);
+                v4[k] = 1;
+            }
+            else
+            {
+                var k = new Lpm6Key { PrefixLen = (uint)len };
+                BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(k.Addr, 16), net);
+                v6[k] = 1;
+            }
+        }
+        var addrs = new MasqAddr[s.Ports.Length];
+        for (int i = 0; i < addrs.Length; i++)
+        {
+            ref MasqAddr a = ref addrs[i];
+            fixed (byte* v4p = a.Ipv4, v6p = a.Ipv6)
+            {
+                BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(v4p, 4), (uint)m.AddressOf((ushort)i, 4));
+                BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(v6p, 16), m.AddressOf((ushort)i, 6));
+            }
+        }
+        return (v4, v6, addrs);
     }
 
     /// <summary>

@@ -21,6 +21,13 @@ public struct DpConfig
     [FieldOffset(46)] public byte CtEnabled;
     [FieldOffset(47)] public byte TestMeta;
     [FieldOffset(48)] public byte FlowEvents;
+    /// <summary>MasqueradeState.Enabled.</summary>
+    [FieldOffset(49)] public byte MasqEnabled;
+    /// <summary>The SNAT port range, MasqueradeState.PortMin .. PortMax.</summary>
+    [FieldOffset(50)] public ushort NatPortMin;
+    [FieldOffset(52)] public ushort NatPortMax;
+    /// <summary>1: the snapshot has Tunnel next hops (the program then computes the flow hash encapsulation uses).</summary>
+    [FieldOffset(54)] public byte HasTunnels;
 }
 
 [StructLayout(LayoutKind.Explicit, Size = 16)]
@@ -128,7 +135,7 @@ public unsafe struct CtValueBpf
     [FieldOffset(12)] public uint Backend;
     [FieldOffset(16)] public uint PolicyRule;
     [FieldOffset(20)] public uint Packets;
-    /// <summary>Flags bit 0 (CT_DNAT): the backend the connection was DNATed to.</summary>
+    /// <summary>CT_DNAT: the backend the connection was DNATed to; CT_SNAT: its translated source.</summary>
     [FieldOffset(24)] public fixed byte NatAddr[16];
     [FieldOffset(40)] public ushort NatPort;
 }
@@ -178,6 +185,14 @@ public unsafe struct DpTunnel
     /// <summary>OverlayState.IcmpSource4 / 6, network order (zero: none).</summary>
     [FieldOffset(96)] public fixed byte IcmpSource4[4];
     [FieldOffset(100)] public fixed byte IcmpSource6[16];
+}
+
+/// <summary>struct masq_addr (dp_masq_addr value): the address a port masquerades to, network order (zero: none).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 20)]
+public unsafe struct MasqAddr
+{
+    [FieldOffset(0)] public fixed byte Ipv4[4];
+    [FieldOffset(4)] public fixed byte Ipv6[16];
 }
 
 [StructLayout(LayoutKind.Explicit, Size = 16)]

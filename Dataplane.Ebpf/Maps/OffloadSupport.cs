@@ -6,11 +6,10 @@ using Dataplane.Core.Snapshot;
 namespace Dataplane.Ebpf.Maps;
 
 /// <summary>
-/// Which parts of a snapshot the XDP program implements. Services are offloaded for the ClusterIP/Maglev slice
-/// only, overlay encapsulation for VXLAN peers only; the egress gateway, masquerade and SRv6 have no BPF
-/// counterpart yet. A snapshot using what
-/// is missing would run in BPF as if it were not configured (no DNAT, no SNAT, tunnel routes dropped), so
-/// <see cref="MapFiller"/> refuses it instead.
+/// Which parts of a snapshot the XDP program implements. Services are offloaded for the Maglev slice only,
+/// overlay encapsulation for VXLAN peers only, masquerade (SNAT) whole; the egress gateway and SRv6 have no BPF
+/// counterpart yet. A snapshot using what is missing would run in BPF as if it were not configured (no
+/// steering, tunnel routes dropped, another backend choice), so <see cref="MapFiller"/> refuses it instead.
 /// </summary>
 public static class OffloadSupport
 {
@@ -20,7 +19,6 @@ public static class OffloadSupport
         var missing = new List<string>();
         var services = s.Services;
         ServiceFeatures(services, missing);
-        if (services.Masquerade.Enabled) missing.Add("masquerade");
         if (services.EgressGateway.Any) missing.Add($"{services.EgressGateway.Policies.Length} egress gateway policies");
         // Tunnel next hops toward VXLAN peers are encapsulated by encap.h (one toward no known peer drops with 160
         // on both sides); SRv6 encapsulation and local SIDs have no BPF counterpart.
@@ -31,12 +29,10 @@ public static class OffloadSupport
     }
 
     /// <summary>
-    /// The service slice the program is meant to carry is ClusterIP / external IP / LoadBalancer IP frontends with
-    /// Maglev selection, no session affinity, no Local traffic policy that narrows the backends and every backend
-    /// on this node — exactly the connections the C# pipeline DNATs forward and reverse-DNATs on replies with one
-    /// conntrack entry (no SNAT leg: a remote backend is SNATed for clients from outside; masquerade and egress
-    /// gateway are refused as a whole below). Everything
-    /// outside it is named per service; the slice runs in services.h.
+    /// The service slice the program carries is ClusterIP / external IP / LoadBalancer IP frontends with Maglev
+    /// selection, no session affinity and no Local traffic policy that narrows the backends, local or remote
+    /// backends (a remote one reached from outside is DNATed then SNATed, two chained entries, as in C#).
+    /// Everything outside it is named per service; the slice runs in services.h, snat.h and ct_create.h.
     /// </summary>
     private static void ServiceFeatures(ServiceState services, List<string> missing)
     {
@@ -49,9 +45,6 @@ public static class OffloadSupport
             if (f.Kind == FrontendKind.NodePort) reasons.Add($"NodePort ({name})");
             if (set.Backends.Length > 0 && set.Ring.Length == 0) reasons.Add($"random load balancing ({name})");
             if (services.Services[f.Service].AffinityTimeout != 0) reasons.Add($"sessionAffinity ClientIP ({name})");
-            // ServiceStage + MasqueradeStage: a client that is not a local pod reaching a backend on another node
-            // is DNATed and SNATed to this node (two chained entries), whatever the masquerade config says.
-            if (HasRemote(set)) reasons.Add($"remote backends, SNATed for clients outside this node ({name})");
             if (f.LocalNarrowed) reasons.Add($"{(f.Scope == FrontendScope.Internal ? "internal" : "external")}TrafficPolicy Local ({name})");
         }
         missing.AddRange(reasons);
@@ -61,13 +54,6 @@ public static class OffloadSupport
     {
         int peer = s.Overlay.PeerIndex.Find(nh.TunnelIsIpv6 ? nh.TunnelEndpoint : AddressIndex.V4((uint)nh.TunnelEndpoint));
         return peer < 0 ? null : s.Overlay.Peers[peer];
-    }
-
-    private static bool HasRemote(BackendSet set)
-    {
-        foreach (var b in set.Backends)
-            if (!b.Local) return true;
-        return false;
     }
 
     /// <summary>Throws <see cref="EbpfUnsupportedException"/> when <paramref name="s"/> uses anything the program lacks.</summary>

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // The Dataplane pipeline as one XDP program: parse → VXLAN termination → neighbour responder → endpoint
 // (anti-spoofing) → conntrack lookup (+ reverse/forward NAT) → service DNAT → identity (ipcache) → route +
-// rewrite → policy → conntrack create → VXLAN encap → accounting, the same stages in the same order as
+// rewrite → masquerade decision → policy → conntrack create (+ SNAT) → VXLAN encap → accounting, the same stages in the same order as
 // Dataplane.Core/Pipeline/PacketPipeline.cs, one packet at a time. The C# stages this program has no
-// counterpart of yet (SRv6 SIDs and encap, services outside the ClusterIP/Maglev slice, egress gateway,
-// masquerade) do nothing for a snapshot that configures none of them, and MapFiller refuses any other snapshot
+// counterpart of yet (SRv6 SIDs and encap, the service features outside the offloaded slice, egress gateway) do nothing for a snapshot that configures none of them, and MapFiller refuses any other snapshot
 // (EbpfUnsupportedException).
 // Verdicts: transmit → XDP_TX (same port) or XDP_REDIRECT through dp_tx_ports; to the host → XDP_PASS;
 // drop → XDP_DROP with the Cilium reason counted in dp_drops.
@@ -22,6 +21,8 @@
 #include "policy.h"
 #include "conntrack.h"
 #include "services.h"
+#include "ct_create.h"
+#include "snat.h"
 #include "encap.h"
 #include "account.h"
 
@@ -71,6 +72,8 @@ int dp_xdp(struct xdp_md *ctx)
 		neighbor_stage(ctx, p, cfg);
 	if (p->verdict == V_CONTINUE)
 		endpoint_stage(p, cfg);
+	if (cfg->has_tunnels && p->verdict == V_CONTINUE && p->ip_version != 0)
+		flow_hash_stage(p);
 	if (cfg->ct_enabled && ct_tracked(p))
 		conntrack_stage(ctx, p, cfg);
 	if (cfg->ct_enabled && p->verdict == V_CONTINUE)
@@ -79,10 +82,12 @@ int dp_xdp(struct xdp_md *ctx)
 		identity_stage(p, cfg);
 	if (p->verdict == V_CONTINUE)
 		route_stage(ctx, p);
+	if (cfg->ct_enabled)
+		masquerade_stage(p, cfg);
 	if (policy_applies(p)) {
 		policy_stage(p);
-		if (cfg->ct_enabled)
-			conntrack_commit(p, cfg);
+		if (cfg->ct_enabled && conntrack_commit(p, cfg))
+			snat_commit(ctx, p, cfg);
 	}
 	if (p->verdict == V_TX && (p->flags & F_TUNNEL_ENCAP))
 		overlay_encap(ctx, p);

@@ -182,8 +182,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dp_lb_ring SEC(".maps");
 
-/// A DNATed connection's reply tuple (backend → client) → its dp_ct key (client → frontend), as
-/// ConntrackTable indexes it under ReplyKeyOf.
+/// A translated connection's reply tuple → its dp_ct key, as ConntrackTable indexes it under ReplyKeyOf: DNAT
+/// backend → client for client → frontend, SNAT peer → translated source for pod → peer.
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -215,3 +215,48 @@ struct {
 	__type(key, __u32);
 	__type(value, struct csum_scratch);
 } dp_csum_scratch SEC(".maps");
+
+/// Masquerade (snat.h): destinations exempt from it (every node's pod CIDRs and the non-masquerade CIDRs,
+/// MasqueradeState.Exempt; any value) and the address each port masquerades to.
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__type(key, struct lpm4_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_masq_exempt4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__type(key, struct lpm6_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_masq_exempt6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct masq_addr);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_masq_addr SEC(".maps");
+
+/// Per-CPU room for the conntrack keys, entries and NAT targets conntrack_stage and snat_commit build: on their stack frames
+/// they would not fit the verifier's 512 bytes along the deepest call chain (program → stage → nat_rewrite).
+/// The stages run one after the other and keep nothing here between packets.
+struct ct_scratch {
+	struct ct_key key;      // the tuple looked up
+	struct ct_key orig;     // the dp_ct key ct_find found it under
+	struct ct_key conn;     // snat_commit: the connection's tuple
+	struct ct_value value;  // snat_commit: its new entry
+	struct lb_slot to;      // the NAT target handed to nat_rewrite
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_scratch);
+} dp_ct_scratch SEC(".maps");

@@ -29,7 +29,7 @@ struct dp_pkt {
 	__u8 direction;
 	__u8 ct_state;
 	__u8 reparse;           // parsing the inner frame of a terminated tunnel: no VXLAN recognition
-	__u8 hash_set;          // flow_hash holds the parsed tuple's FlowHash (hash.h)
+	__u8 pad;
 	__u16 inner;            // VXLAN: offset of the inner Ethernet frame
 	__u16 pad2;
 	__u32 vni;
@@ -45,6 +45,9 @@ struct dp_pkt {
 	__u8 pad3;
 	__u16 svc_port;
 	__u8 svc_addr[16];
+	__u8 snat;              // snat.h: this new connection is SNATed to snat_addr at conntrack create (NatIntent.Snat)
+	__u8 pad4[3];
+	__u8 snat_addr[16];
 	__u32 flow_hash;
 	__u32 nexthop;          // index of the next hop routing chose (PacketMeta.NextHop), for encap.h
 };

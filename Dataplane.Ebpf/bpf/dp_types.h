@@ -53,6 +53,8 @@
 #define DROP_SERVICE_BACKEND_NOT_FOUND 158
 #define DROP_INVALID_EXTHDR 156
 #define DROP_NO_TUNNEL_ENDPOINT 160
+#define DROP_NO_NAT_MAPPING 167
+#define DROP_NAT_UNSUPPORTED_PROTO 168
 #define DROP_UNSUPPORTED_L2 166
 #define DROP_FIB_LOOKUP 169
 #define DROP_UNKNOWN_SENDER 172
@@ -100,7 +102,11 @@ struct dp_config {
 	__u8 ct_enabled;        // 0: stateless, every packet goes through policy
 	__u8 test_meta;         // 1: trust the in-port / clock carried in XDP metadata (BPF_PROG_TEST_RUN only)
 	__u8 flow_events;       // 1: publish a flow event per packet into the ring buffer
-	__u8 pad[7];
+	__u8 masq_enabled;      // MasqueradeState.Enabled: pod traffic leaving through an interface is SNATed
+	__u16 nat_port_min;     // the SNAT port range (MasqueradeState.PortMin .. PortMax)
+	__u16 nat_port_max;
+	__u8 has_tunnels;       // the snapshot has Tunnel next hops: compute the flow hash encapsulation needs
+	__u8 pad;
 };
 
 struct dp_port {
@@ -191,12 +197,24 @@ struct ct_value {
 	__u32 backend;
 	__u32 policy_rule;
 	__u32 packets;
-	__u8 nat_addr[16];      // CT_DNAT: the backend (the key holds the frontend the client sent to)
+	__u8 nat_addr[16];      // CT_DNAT: the backend (the key holds the frontend the client sent to); CT_SNAT: the new source
 	__u16 nat_port;
 	__u16 pad;
 };
 
+// Entry flags, as CtFlags: the translation (nat_addr:nat_port is the backend for DNAT, the translated source for
+// SNAT) and, for a connection of two chained entries (DNAT then SNAT), which packets continue into the other.
 #define CT_DNAT (1 << 0)
+#define CT_SNAT (1 << 1)
+#define CT_CHAIN_FORWARD (1 << 2)
+#define CT_CHAIN_REPLY (1 << 3)
+#define CT_NAT (CT_DNAT | CT_SNAT)
+
+/// The address traffic leaving through a port is masqueraded to (dp_masq_addr value; zero: none).
+struct masq_addr {
+	__u8 ipv4[4];
+	__u8 ipv6[16];
+};
 
 /// A service frontend (dp_lb_fe key): address as in ct_key, port, protocol, family.
 struct lb_fe_key {

@@ -295,7 +295,6 @@ static __always_inline int overlay_encap(struct xdp_md *ctx, struct dp_pkt *p)
 	}
 	__u32 id = p->src_identity;
 	__u32 vni = t->fixed_vni ? t->fixed_vni : id > 0 && id < (1u << 24) ? id : ID_WORLD;
-	flow_hash_pin(p);
 	vxlan_push(ctx, p, t, vni, inner_l3);
 	return 0;
 }

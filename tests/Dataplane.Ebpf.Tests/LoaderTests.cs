@@ -72,6 +72,17 @@ public sealed class LoaderTests
     }
 
     [Fact]
+    public void WithoutAPinDirectoryNoMapIsPinned()
+    {
+        // libbpf pins every LIBBPF_PIN_BY_NAME map under /sys/fs/bpf unless told otherwise: two unpinned loads
+        // (parallel test classes, another process) would then share those maps.
+        DatapathFixture.RequireRoot();
+        using var dp = EbpfDatapath.Load(new EbpfOptions { Conntrack = true, ConntrackMaxEntries = 64, TestRunMetadata = true });
+        Assert.Empty(Directory.GetFiles("/sys/fs/bpf", "dp_*"));
+        Assert.Empty(Directory.GetDirectories("/sys/fs/bpf", "dp_*"));
+    }
+
+    [Fact]
     public void VerifierRefusalIsAClearErrorWithTheVerifierLog()
     {
         DatapathFixture.RequireRoot();

@@ -7,8 +7,8 @@ using Dataplane.Ebpf.Tests.Support;
 namespace Dataplane.Ebpf.Tests;
 
 /// <summary>
-/// A configuration using what the XDP program does not implement (services outside the slice, masquerade, egress
-/// gateway, SRv6)
+/// A configuration using what the XDP program does not implement (services outside the slice, egress gateway,
+/// SRv6)
 /// is refused by the map filler with a clear error, before anything is written — never silently run without it.
 /// </summary>
 public sealed class UnsupportedFeatureTests
@@ -27,12 +27,10 @@ public sealed class UnsupportedFeatureTests
     {
         { "random load balancing (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n", "{service.cilium.io/lb-algorithm: random}"), "" },
         { "sessionAffinity ClientIP (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n  sessionAffinity: ClientIP\n"), "" },
-        { "remote backends, SNATed for clients outside this node (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n"), "" },
         { "NodePort (prod/web:http)", Svc("  type: NodePort\n  clusterIP: 198.18.50.10\n", nodePort: ", nodePort: 30080"), "" },
         { "internalTrafficPolicy Local (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n  internalTrafficPolicy: Local\n"), "" },
         { "externalTrafficPolicy Local (prod/web:http)",
             Svc("  type: LoadBalancer\n  clusterIP: 198.18.50.10\n  externalIPs: [198.18.61.1]\n  externalTrafficPolicy: Local\n", nodePort: ", nodePort: 30081"), "" },
-        { "masquerade", "", "  masquerade: {nonMasqueradeCIDRs: [198.18.200.0/24]}\n" },
         { "egress gateway", EgressPolicy, "" },
         { "SRv6 tunnel next hops", "", "  overlay: {peers: [{node: node-b, mode: srv6, sid4: \"2001:db8:b::4\"}]}\n" },
         { "SRv6", "", "  overlay: {locators: [\"2001:db8:a::/48\"], sids: [{sid: \"2001:db8:a::4\", behavior: End.DT4}]}\n" },
