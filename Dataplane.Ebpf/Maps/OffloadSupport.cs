@@ -29,8 +29,8 @@ public static class OffloadSupport
     }
 
     /// <summary>
-    /// The service slice the program carries is ClusterIP / external IP / LoadBalancer IP frontends with Maglev
-    /// selection, no session affinity and no Local traffic policy that narrows the backends, local or remote
+    /// The service slice the program carries is ClusterIP / NodePort (one frontend per node address, as compiled) /
+    /// external IP / LoadBalancer IP frontends with Maglev selection, no session affinity and no Local traffic policy that narrows the backends, local or remote
     /// backends (a remote one reached from outside is DNATed then SNATed, two chained entries, as in C#).
     /// Everything outside it is named per service; the slice runs in services.h, snat.h and ct_create.h.
     /// </summary>
@@ -42,7 +42,6 @@ public static class OffloadSupport
         {
             string name = services.Services[f.Service].Name;
             BackendSet set = services.Sets[f.Set];
-            if (f.Kind == FrontendKind.NodePort) reasons.Add($"NodePort ({name})");
             if (set.Backends.Length > 0 && set.Ring.Length == 0) reasons.Add($"random load balancing ({name})");
             if (services.Services[f.Service].AffinityTimeout != 0) reasons.Add($"sessionAffinity ClientIP ({name})");
             if (f.LocalNarrowed) reasons.Add($"{(f.Scope == FrontendScope.Internal ? "internal" : "external")}TrafficPolicy Local ({name})");

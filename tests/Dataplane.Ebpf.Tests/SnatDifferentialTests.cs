@@ -166,4 +166,56 @@ public sealed class SnatDifferentialTests(DatapathFixture fixture) : IClassFixtu
         Assert.Contains(backends, b => b.StartsWith("10.0.1.", StringComparison.Ordinal));
         SameConnections(dual);
     }
+
+    private static readonly string NodePorts = ServiceYaml.Docs(
+        ServiceYaml.Service("np", "  type: NodePort\n  clusterIP: 198.18.50.14\n  ports: [{name: http, port: 80, targetPort: http, nodePort: 30080}]",
+            "{service.cilium.io/lb-algorithm: maglev}"),
+        ServiceYaml.WebSlice("np"),
+        ServiceYaml.Service("npu", "  type: NodePort\n  clusterIP: 198.18.50.15\n  ports: [{name: http, port: 53, targetPort: http, protocol: UDP, nodePort: 30053}]",
+            "{service.cilium.io/lb-algorithm: maglev}"),
+        """
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata: {name: npu-a, namespace: prod, labels: {kubernetes.io/service-name: npu}}
+        addressType: IPv4
+        ports: [{name: http, port: 8080, protocol: UDP}]
+        endpoints:
+        - {addresses: [10.0.1.10], nodeName: node-a}
+        - {addresses: [10.0.2.10], nodeName: node-b}
+        """);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void NodePortFromOutsideReachesLocalAndRemoteBackendsAndRepliesComeBack(bool udp)
+    {
+        DatapathFixture.RequireRoot();
+        using var c = new ServiceCluster(NodePorts);
+        Assert.Contains(c.Snapshot.Services.Frontends.All(), f => f.Kind == Core.Services.FrontendKind.NodePort);
+        Assert.Empty(OffloadSupport.Unsupported(c.Snapshot));
+        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows);
+        const uint t = 7_300_000;
+        const string client = "198.18.7.7";
+        byte proto = udp ? (byte)17 : (byte)6;
+        ushort nodePort = udp ? (ushort)30053 : (ushort)30080;
+        var backends = new HashSet<string>();
+        for (ushort sport = 42000; sport < 42032; sport++)
+        {
+            Same(dual, Frame(c, client, client, Node, proto, L4(proto, sport, nodePort), false), t);
+            var (meta, output) = dual.LastCsharp;
+            Assert.Equal(PacketVerdict.Tx, meta.Verdict);
+            var wire = Wire.Read(output);
+            Assert.Equal(8080, wire.DstPort);
+            backends.Add(wire.Dst);
+            bool remote = wire.Dst.StartsWith("10.0.2.", StringComparison.Ordinal);
+            Assert.Equal(remote ? Node : client, wire.Src);
+            string backendWho = remote ? wire.Dst : c.Model.Pods.First(p => p.Ips.Any(a => a.ToString() == wire.Dst)) is var pod ? $"{pod.Namespace}/{pod.Name}" : wire.Dst;
+            Same(dual, Frame(c, backendWho, wire.Dst, wire.Src, proto, L4(proto, 8080, wire.SrcPort, 0x12), false), t + 1);
+            var back = Wire.Read(dual.LastCsharp.Output);
+            Assert.Equal((Node, nodePort, client, sport), (back.Src, back.SrcPort, back.Dst, back.DstPort));
+        }
+        Assert.Contains(backends, b => b.StartsWith("10.0.2.", StringComparison.Ordinal));
+        Assert.Contains(backends, b => b.StartsWith("10.0.1.", StringComparison.Ordinal));
+        SameConnections(dual);
+    }
 }

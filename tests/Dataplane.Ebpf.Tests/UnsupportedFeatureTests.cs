@@ -27,7 +27,6 @@ public sealed class UnsupportedFeatureTests
     {
         { "random load balancing (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n", "{service.cilium.io/lb-algorithm: random}"), "" },
         { "sessionAffinity ClientIP (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n  sessionAffinity: ClientIP\n"), "" },
-        { "NodePort (prod/web:http)", Svc("  type: NodePort\n  clusterIP: 198.18.50.10\n", nodePort: ", nodePort: 30080"), "" },
         { "internalTrafficPolicy Local (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n  internalTrafficPolicy: Local\n"), "" },
         { "externalTrafficPolicy Local (prod/web:http)",
             Svc("  type: LoadBalancer\n  clusterIP: 198.18.50.10\n  externalIPs: [198.18.61.1]\n  externalTrafficPolicy: Local\n", nodePort: ", nodePort: 30081"), "" },
