@@ -54,7 +54,17 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
         MasqExempt4 = MapOf("dp_masq_exempt4", false);
         MasqExempt6 = MapOf("dp_masq_exempt6", false);
         MasqAddr = MapOf("dp_masq_addr", false);
+        LbBackends = MapOf("dp_lb_backends", false);
+        LbMember = MapOf("dp_lb_member", false);
+        LbAffinity = MapOf("dp_lb_affinity", false);
+        LbRng = MapOf("dp_lb_rng", false);
     }
+
+    /// <summary>Backend sets by index and by (set, address, port); sessionAffinity bindings; the random state.</summary>
+    public BpfMap LbBackends { get; }
+    public BpfMap LbMember { get; }
+    public BpfMap LbAffinity { get; }
+    public BpfMap LbRng { get; }
 
     /// <summary>Masquerade: destinations exempt from it (LPM tries) and each port's masquerade address.</summary>
     public BpfMap MasqExempt4 { get; }

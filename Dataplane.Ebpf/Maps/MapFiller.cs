@@ -37,7 +37,11 @@ public static unsafe class MapFiller
         for (int i = 0; i < content.Vni.Length; i++) dp.Vni.Update((uint)i, content.Vni[i]);
         // Ring slots before the frontends that point at them.
         Sync(dp.LbRing, content.LbRing);
+        Sync(dp.LbBackends, content.LbBackends);
+        Sync(dp.LbMember, content.LbMember);
         Sync(dp.LbFrontends, content.LbFrontends);
+        // The random state is seeded once, like a worker's: a config update does not restart the sequence.
+        if (!dp.LbRng.TryLookup(0u, out ulong rng) || rng == 0) dp.LbRng.Update(0u, RandomSeed);
         Sync(dp.Tunnels, content.Tunnels);
         Sync(dp.MasqExempt4, content.MasqExempt4);
         Sync(dp.MasqExempt6, content.MasqExempt6);
@@ -51,7 +55,8 @@ public static unsafe class MapFiller
         Dictionary<Lpm4Key, uint> Routes4, Dictionary<Lpm6Key, uint> Routes6,
         Dictionary<Lpm4Key, uint> IpCache4, Dictionary<Lpm6Key, uint> IpCache6,
         Dictionary<PolicyKey, PolicyValue> Policy, Dictionary<OvlKey, uint> Overlay, ulong[] Vni,
-        Dictionary<LbFeKey, LbFe> LbFrontends, Dictionary<uint, LbSlot> LbRing, Dictionary<uint, DpTunnel> Tunnels,
+        Dictionary<LbFeKey, LbFe> LbFrontends, Dictionary<uint, LbSlot> LbRing,
+        Dictionary<uint, LbSlot> LbBackends, Dictionary<LbMemberKey, uint> LbMember, Dictionary<uint, DpTunnel> Tunnels,
         Dictionary<Lpm4Key, byte> MasqExempt4, Dictionary<Lpm6Key, byte> MasqExempt6, MasqAddr[] MasqAddr);
 
     private static Content Compile(EbpfDatapath dp, DatapathSnapshot s, Func<PortInfo, int> ifindexOf)
@@ -133,9 +138,11 @@ public static unsafe class MapFiller
         Check(dp.MasqExempt6, exempt6.Count);
         Check(dp.MasqAddr, masqAddr.Length);
 
-        var (frontends, ring) = ServiceContent(s.Services);
+        var (frontends, ring, backends, members) = ServiceContent(s.Services);
         Check(dp.LbFrontends, frontends.Count);
         Check(dp.LbRing, ring.Count);
+        Check(dp.LbBackends, backends.Count);
+        Check(dp.LbMember, members.Count);
 
         var o = dp.Options;
         var config = new DpConfig
@@ -158,7 +165,7 @@ public static unsafe class MapFiller
             NatPortMax = s.Services.Masquerade.PortMax,
             HasTunnels = tunnels.Count > 0 ? (byte)1 : (byte)0,
         };
-        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni, frontends, ring, tunnels,
+        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni, frontends, ring, backends, members, tunnels,
             exempt4, exempt6, masqAddr);
     }
 
@@ -235,35 +242,59 @@ public static unsafe class MapFiller
         return tunnels;
     }
 
+    /// <summary>LbWorkerState's initial xorshift64* state: BPF random selection starts where a C# worker does.</summary>
+    public const ulong RandomSeed = 0x9E3779B97F4A7C15;
+
     /// <summary>
-    /// Frontends and the Maglev rings of their backend sets, each ring laid out once at consecutive slots (the
-    /// slot holds the backend itself, so the program needs one lookup).
+    /// Frontends and their backend sets, each set laid out once: its Maglev ring at consecutive dp_lb_ring slots
+    /// (a slot holds the backend itself, so the program needs one lookup), its backends at consecutive
+    /// dp_lb_backends slots (random selection) and by (set, address, port) in dp_lb_member (affinity checks). A
+    /// Local traffic policy is already the frontend's narrowed set.
     /// </summary>
-    private static (Dictionary<LbFeKey, LbFe> Frontends, Dictionary<uint, LbSlot> Ring) ServiceContent(Core.Services.ServiceState st)
+    private static (Dictionary<LbFeKey, LbFe>, Dictionary<uint, LbSlot>, Dictionary<uint, LbSlot>, Dictionary<LbMemberKey, uint>)
+        ServiceContent(Core.Services.ServiceState st)
     {
         var frontends = new Dictionary<LbFeKey, LbFe>(BytewiseComparer<LbFeKey>.Instance);
         var ring = new Dictionary<uint, LbSlot>();
-        var bases = new Dictionary<int, uint>();
+        var backends = new Dictionary<uint, LbSlot>();
+        var members = new Dictionary<LbMemberKey, uint>(BytewiseComparer<LbMemberKey>.Instance);
+        var bases = new Dictionary<int, (uint Ring, uint Backends)>();
         foreach (var f in st.Frontends.All())
         {
             var set = st.Sets[f.Set];
-            if (!bases.TryGetValue(f.Set, out uint start))
+            if (!bases.TryGetValue(f.Set, out var start))
             {
-                start = (uint)ring.Count;
+                start = ((uint)ring.Count, (uint)backends.Count);
                 bases[f.Set] = start;
                 for (int i = 0; i < set.Ring.Length; i++)
                 {
                     ref readonly var b = ref set.Backends[set.Ring[i]];
                     var slot = new LbSlot { Port = b.Port };
                     WriteAddr(slot.Addr, b.Addr, f.Family);
-                    ring[start + (uint)i] = slot;
+                    ring[start.Ring + (uint)i] = slot;
+                }
+                for (int i = 0; i < set.Backends.Length; i++)
+                {
+                    ref readonly var b = ref set.Backends[i];
+                    var slot = new LbSlot { Port = b.Port };
+                    WriteAddr(slot.Addr, b.Addr, f.Family);
+                    backends[start.Backends + (uint)i] = slot;
+                    var member = new LbMemberKey { Base = start.Backends, Port = b.Port };
+                    WriteAddr(member.Addr, b.Addr, f.Family);
+                    members[member] = (uint)i;
                 }
             }
             var key = new LbFeKey { Port = f.Port, Proto = f.Proto, Family = f.Family };
             WriteAddr(key.Addr, f.Addr, f.Family);
-            frontends[key] = new LbFe { RingBase = start, RingLen = (uint)set.Ring.Length };
+            var info = st.Services[f.Service];
+            frontends[key] = new LbFe
+            {
+                RingBase = start.Ring, RingLen = (uint)set.Ring.Length,
+                BackendBase = start.Backends, BackendCount = (uint)set.Backends.Length,
+                ServiceId = info.Id, AffinityTimeout = info.AffinityTimeout,
+            };
         }
-        return (frontends, ring);
+        return (frontends, ring, backends, members);
     }
 
     /// <summary>An address as ct_key holds it: IPv4 in the first 4 bytes, IPv6 all 16, network order.</summary>

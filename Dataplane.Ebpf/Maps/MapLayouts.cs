@@ -151,11 +151,44 @@ public unsafe struct LbFeKey
 }
 
 /// <summary>dp_lb_fe value: the frontend's Maglev ring in dp_lb_ring (length 0: no backend, drop 158).</summary>
-[StructLayout(LayoutKind.Explicit, Size = 8)]
+[StructLayout(LayoutKind.Explicit, Size = 24)]
 public struct LbFe
 {
     [FieldOffset(0)] public uint RingBase;
     [FieldOffset(4)] public uint RingLen;
+    [FieldOffset(8)] public uint BackendBase;
+    [FieldOffset(12)] public uint BackendCount;
+    /// <summary>ServiceInfo.Id: the service port sessionAffinity bindings are kept for.</summary>
+    [FieldOffset(16)] public uint ServiceId;
+    /// <summary>sessionAffinity ClientIP timeout in seconds (0: none).</summary>
+    [FieldOffset(20)] public uint AffinityTimeout;
+}
+
+/// <summary>dp_lb_member key: a backend of the set laid out at Base (value: its index there).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 24)]
+public unsafe struct LbMemberKey
+{
+    [FieldOffset(0)] public uint Base;
+    [FieldOffset(4)] public fixed byte Addr[16];
+    [FieldOffset(20)] public ushort Port;
+}
+
+/// <summary>dp_lb_affinity key: client address (as in ct_key), ServiceInfo.Id, family.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 24)]
+public unsafe struct LbAffinityKey
+{
+    [FieldOffset(0)] public fixed byte Client[16];
+    [FieldOffset(16)] public uint Service;
+    [FieldOffset(20)] public byte Family;
+}
+
+/// <summary>dp_lb_affinity value: the bound backend and when the binding ends (Unix seconds).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 24)]
+public unsafe struct LbAffinity
+{
+    [FieldOffset(0)] public fixed byte Backend[16];
+    [FieldOffset(16)] public ushort Port;
+    [FieldOffset(20)] public uint Expires;
 }
 
 /// <summary>dp_lb_ring value: one ring slot's backend.</summary>

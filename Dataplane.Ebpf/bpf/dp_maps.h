@@ -182,6 +182,47 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dp_lb_ring SEC(".maps");
 
+/// Each backend set's backends, laid out like the rings (random selection takes one by index), and the same
+/// backends by (set, address, port) for checking that a sessionAffinity binding still names an active one.
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 18);
+	__type(key, __u32);
+	__type(value, struct lb_slot);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_lb_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 18);
+	__type(key, struct lb_member_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_lb_member SEC(".maps");
+
+/// sessionAffinity ClientIP bindings (Cilium's lb affinity map). LRU: a full map forgets the least recently used
+/// binding, which degrades affinity, never the datapath (AffinityTable replaces the soonest to expire).
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct lb_affinity_key);
+	__type(value, struct lb_affinity);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_lb_affinity SEC(".maps");
+
+/// The xorshift64* state of random backend selection (LbWorkerState.NextRandom). One slot for all CPUs, not
+/// per-CPU: a packet's pick then does not depend on which CPU ran it, so one packet at a time gives the C#
+/// worker's sequence bit for bit; concurrent CPUs may race on it, which only repeats a pick.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_lb_rng SEC(".maps");
+
 /// A translated connection's reply tuple → its dp_ct key, as ConntrackTable indexes it under ReplyKeyOf: DNAT
 /// backend → client for client → frontend, SNAT peer → translated source for pod → peer.
 struct {
@@ -244,7 +285,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dp_masq_addr SEC(".maps");
 
-/// Per-CPU room for the conntrack keys, entries and NAT targets conntrack_stage and snat_commit build: on their stack frames
+/// Per-CPU room for the conntrack keys, entries, NAT targets and affinity keys conntrack_stage, service_stage and
+/// snat_commit build: on their stack frames
 /// they would not fit the verifier's 512 bytes along the deepest call chain (program → stage → nat_rewrite).
 /// The stages run one after the other and keep nothing here between packets.
 struct ct_scratch {
@@ -253,6 +295,9 @@ struct ct_scratch {
 	struct ct_key conn;     // snat_commit: the connection's tuple
 	struct ct_value value;  // snat_commit: its new entry
 	struct lb_slot to;      // the NAT target handed to nat_rewrite
+	struct lb_affinity_key affinity;  // service_stage: the client's binding
+	struct lb_member_key member;      // service_stage: is its backend still active
+	struct lb_affinity binding;       // service_stage: the binding to write
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

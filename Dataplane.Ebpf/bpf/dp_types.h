@@ -224,10 +224,39 @@ struct lb_fe_key {
 	__u8 family;
 };
 
-/// Its backend set's Maglev ring: slots ring_base .. ring_base + ring_len - 1 of dp_lb_ring (0: no backend).
+/// Its backend set: the Maglev ring, slots ring_base .. ring_base + ring_len - 1 of dp_lb_ring (0: random
+/// selection), the backends themselves at backend_base .. + backend_count - 1 of dp_lb_backends (0: none, 158),
+/// and the service port's sessionAffinity (ServiceInfo.Id and the ClientIP timeout; 0: none).
 struct lb_fe {
 	__u32 ring_base;
 	__u32 ring_len;
+	__u32 backend_base;
+	__u32 backend_count;
+	__u32 service_id;
+	__u32 affinity_timeout;
+};
+
+/// dp_lb_member key: a backend of the set laid out at `base` (whether a sessionAffinity binding is still active).
+struct lb_member_key {
+	__u32 base;
+	__u8 addr[16];
+	__u16 port;
+	__u16 pad;
+};
+
+/// dp_lb_affinity: a client's binding to a backend for one service port, as AffinityTable holds it.
+struct lb_affinity_key {
+	__u8 client[16];
+	__u32 service;
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct lb_affinity {
+	__u8 backend[16];
+	__u16 port;
+	__u16 pad;
+	__u32 expires;          // Unix seconds; a binding at or past it is gone
 };
 
 /// A ring slot's backend (also a NAT target).

@@ -25,11 +25,6 @@ public sealed class UnsupportedFeatureTests
 
     public static TheoryData<string, string, string> Configs => new()
     {
-        { "random load balancing (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n", "{service.cilium.io/lb-algorithm: random}"), "" },
-        { "sessionAffinity ClientIP (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n  sessionAffinity: ClientIP\n"), "" },
-        { "internalTrafficPolicy Local (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n  internalTrafficPolicy: Local\n"), "" },
-        { "externalTrafficPolicy Local (prod/web:http)",
-            Svc("  type: LoadBalancer\n  clusterIP: 198.18.50.10\n  externalIPs: [198.18.61.1]\n  externalTrafficPolicy: Local\n", nodePort: ", nodePort: 30081"), "" },
         { "egress gateway", EgressPolicy, "" },
         { "SRv6 tunnel next hops", "", "  overlay: {peers: [{node: node-b, mode: srv6, sid4: \"2001:db8:b::4\"}]}\n" },
         { "SRv6", "", "  overlay: {locators: [\"2001:db8:a::/48\"], sids: [{sid: \"2001:db8:a::4\", behavior: End.DT4}]}\n" },
@@ -39,9 +34,6 @@ public sealed class UnsupportedFeatureTests
     private static string Svc(string spec, string annotations = "{service.cilium.io/lb-algorithm: maglev}", string nodePort = "") =>
         ServiceYaml.Docs(ServiceYaml.Service("web", spec + $"  ports: [{{name: http, port: 80, targetPort: 8080{nodePort}}}]", annotations),
             ServiceYaml.WebSlice("web"));
-
-    /// <summary>Only the local endpoints (web-1, web-2) ready.</summary>
-    private static string LocalSlice(string service) => ServiceYaml.WebSlice(service, web3: "{ready: false}");
 
     [Theory]
     [MemberData(nameof(Configs))]
@@ -64,21 +56,24 @@ public sealed class UnsupportedFeatureTests
         Assert.Equal(routes, dp.Routes4.Keys<Lpm4Key>().Count);
     }
 
-    [Fact]
-    public void ServiceFeaturesOutsideTheSliceAreNamedPerServiceAndTheSliceIsNotBlamedForThem()
+    [Theory]
+    [InlineData("  clusterIP: 198.18.50.10\n", "{service.cilium.io/lb-algorithm: random}", "")]
+    [InlineData("  clusterIP: 198.18.50.10\n  sessionAffinity: ClientIP\n", "{service.cilium.io/lb-algorithm: maglev}", "")]
+    [InlineData("  clusterIP: 198.18.50.10\n  internalTrafficPolicy: Local\n", "{service.cilium.io/lb-algorithm: maglev}", "")]
+    [InlineData("  type: NodePort\n  clusterIP: 198.18.50.10\n", "{service.cilium.io/lb-algorithm: maglev}", ", nodePort: 30080")]
+    [InlineData("  type: LoadBalancer\n  clusterIP: 198.18.50.10\n  externalIPs: [198.18.61.1]\n  externalTrafficPolicy: Local\n",
+        "{service.cilium.io/lb-algorithm: random}", ", nodePort: 30081")]
+    public void EveryServiceFeatureIsOffloadedAndItsSetsFilled(string spec, string annotations, string nodePort)
     {
-        // Two services: a ClusterIP/Maglev one in the slice and a random + ClientIP-affinity one outside it.
-        using var c = new ServiceCluster(ServiceYaml.Docs(
-            ServiceYaml.Service("web", "  clusterIP: 198.18.50.10\n  ports: [{name: http, port: 80, targetPort: 8080}]", "{service.cilium.io/lb-algorithm: maglev}"),
-            LocalSlice("web"),
-            ServiceYaml.Service("api", "  clusterIP: 198.18.50.11\n  sessionAffinity: ClientIP\n  ports: [{name: http, port: 80, targetPort: 8080}]",
-                "{service.cilium.io/lb-algorithm: random}"),
-            LocalSlice("api")));
-        var features = OffloadSupport.Unsupported(c.Snapshot);
-        Assert.Contains("random load balancing (prod/api:http)", features);
-        Assert.Contains("sessionAffinity ClientIP (prod/api:http)", features);
-        Assert.DoesNotContain(features, f => f.Contains("prod/web", StringComparison.Ordinal));
-        Assert.Equal(2, features.Count);
+        // web over web-1, web-2 (this node) and web-3 (node-b): remote backends, random rings, affinity, Local.
+        DatapathFixture.RequireRoot();
+        using var c = new ServiceCluster(Svc(spec, annotations, nodePort), dataplaneSpecExtra: "  masquerade: {nonMasqueradeCIDRs: [198.18.200.0/24]}\n");
+        Assert.Empty(OffloadSupport.Unsupported(c.Snapshot));
+        using var dp = EbpfDatapath.Load(new EbpfOptions { Conntrack = true, ConntrackMaxEntries = 64, TestRunMetadata = true });
+        MapFiller.Fill(dp, c.Snapshot, _ => 0);
+        Assert.Equal(c.Snapshot.Services.Frontends.Count, dp.LbFrontends.Keys<LbFeKey>().Count);
+        Assert.True(dp.LbBackends.Keys<uint>().Count >= 2);
+        Assert.Equal(dp.LbBackends.Keys<uint>().Count, dp.LbMember.Keys<LbMemberKey>().Count);
     }
 
     [Fact]
