@@ -26,14 +26,20 @@ static __always_inline struct dp_nexthop *route_lookup(__u8 ip_version, const __
 	return bpf_map_lookup_elem(&dp_nexthops, &i);
 }
 
-/// Routed packets leave untagged: the EtherType moves in front of L3 and the tags leave the frame.
+/// Routed packets leave untagged: the MAC addresses and the EtherType move in front of L3 and the tags leave the
+/// frame. The MACs matter where routing does not rewrite them: a Tunnel hop (its ICMP too-big error goes back to
+/// the sender's MAC) and a packet dropped later, whose bytes the differential tests compare.
 static __always_inline int strip_vlan(struct xdp_md *ctx, struct dp_pkt *p)
 {
 	int tag_bytes = p->l3 - 14;
-	__u8 type[2] = { p->ethertype >> 8, p->ethertype };
+	__u8 eth[14];
 	if (tag_bytes != 4 && tag_bytes != 8)
 		return -1;
-	if (dp_store(ctx, tag_bytes + 12, type, 2) || bpf_xdp_adjust_head(ctx, tag_bytes))
+	if (dp_load(ctx, 0, eth, 12))
+		return -1;
+	eth[12] = p->ethertype >> 8;
+	eth[13] = p->ethertype;
+	if (dp_store(ctx, tag_bytes, eth, 14) || bpf_xdp_adjust_head(ctx, tag_bytes))
 		return -1;
 	p->len -= tag_bytes;
 	p->l3 -= tag_bytes;
