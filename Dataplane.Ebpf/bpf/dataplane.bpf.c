@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 // The Dataplane pipeline as one XDP program: parse → VXLAN termination → neighbour responder → endpoint
-// (anti-spoofing) → conntrack lookup (+ reverse/forward NAT) → service DNAT → identity (ipcache) → route +
-// rewrite → masquerade decision → policy → conntrack create (+ SNAT) → VXLAN encap → accounting, the same stages in the same order as
-// Dataplane.Core/Pipeline/PacketPipeline.cs, one packet at a time. The C# stages this program has no
-// counterpart of yet (SRv6 SIDs and encap, the service features outside the offloaded slice, egress gateway) do nothing for a snapshot that configures none of them, and MapFiller refuses any other snapshot
+// (anti-spoofing) → [flow hash, with tunnels] → conntrack lookup (+ translation of known connections) → service
+// DNAT → identity (ipcache) → route + rewrite → masquerade decision → policy → conntrack create (+ SNAT) → VXLAN
+// encap → accounting, the same stages in the same order as Dataplane.Core/Pipeline/PacketPipeline.cs, one packet
+// at a time. The C# stages this program has no counterpart of yet (SRv6 SIDs and encapsulation, the egress
+// gateway) do nothing for a snapshot that configures none of them, and MapFiller refuses any other snapshot
 // (EbpfUnsupportedException).
 // Verdicts: transmit → XDP_TX (same port) or XDP_REDIRECT through dp_tx_ports; to the host → XDP_PASS;
 // drop → XDP_DROP with the Cilium reason counted in dp_drops.

@@ -14,8 +14,9 @@
 
 /// InetChecksum.Sum over len packet bytes from off (even), folded without complement: the one's-complement sum
 /// of the bytes as big-endian 16-bit words, an odd tail padded with zero (0 only for all-zero bytes). bpf_csum_diff
-/// sums host-order words; a one's-complement sum of byte-swapped words is the byte-swapped sum, so the folded
-/// result is swapped once at the end. -1 when the bytes cannot be read.
+/// sums host-order words; a one's-complement sum of byte-swapped words is the byte-swapped sum, so on a
+/// little-endian host the folded result is swapped once at the end. -1 when the bytes cannot be read (or the
+/// frame is over 16 KiB: the packet is then dropped with 141).
 DP_STAGE int csum_packet(struct xdp_md *ctx, __u32 off, __u32 len)
 {
 	__u32 zero = 0;
@@ -49,7 +50,11 @@ DP_STAGE int csum_packet(struct xdp_md *ctx, __u32 off, __u32 len)
 		return -1;
 	sum = (sum & 0xffffffff) + (sum >> 32);
 	sum = (sum & 0xffffffff) + (sum >> 32);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	return __builtin_bswap16(csum_fold_nc((__u32)sum));
+#else
+	return csum_fold_nc((__u32)sum);
+#endif
 }
 
 /// The per-CPU scratch buffer, also where headers are assembled before one store into the packet (the stack is
@@ -192,9 +197,8 @@ DP_STAGE int too_big6(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_tunn
 	icmp[6] = (__u32)mtu >> 8;
 	icmp[7] = mtu;
 	if (dp_store(ctx, 0, h, 62)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
-	// The scratch buffer is the checksum's next: take what is still needed from it first.
-	// The new addresses, read back by the helper straight into the packet state: copied through registers, 32
-	// bytes would be spilled past the stack budget of the deepest call chain.
+	// The new addresses for the flow event, read back by the helper straight into the packet state: copied
+	// through registers, 32 bytes would be spilled past the stack budget of the deepest call chain.
 	if (dp_load(ctx, 14 + 8, p->src, 16) || dp_load(ctx, 14 + 24, p->dst, 16)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
 	// Pseudo-header: the two addresses (summed where they lie in the packet) + length + next header.
 	int a = csum_packet(ctx, 14 + 8, 32);
