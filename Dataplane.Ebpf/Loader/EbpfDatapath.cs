@@ -58,7 +58,19 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
         LbMember = MapOf("dp_lb_member", false);
         LbAffinity = MapOf("dp_lb_affinity", false);
         LbRng = MapOf("dp_lb_rng", false);
+        EgwSources = MapOf("dp_egw_src", false);
+        EgwDestinations = MapOf("dp_egw_dst", false);
+        EgwExcluded = MapOf("dp_egw_excl", false);
+        EgwCount = MapOf("dp_egw_count", false);
+        EgwGateways = MapOf("dp_egw_gw", false);
     }
+
+    /// <summary>Egress gateway: selected sources, each policy's destinations / exclusions, gateway counts and gateways.</summary>
+    public BpfMap EgwSources { get; }
+    public BpfMap EgwDestinations { get; }
+    public BpfMap EgwExcluded { get; }
+    public BpfMap EgwCount { get; }
+    public BpfMap EgwGateways { get; }
 
     /// <summary>Backend sets by index and by (set, address, port); sessionAffinity bindings; the random state.</summary>
     public BpfMap LbBackends { get; }

@@ -46,6 +46,12 @@ public static unsafe class MapFiller
         Sync(dp.MasqExempt4, content.MasqExempt4);
         Sync(dp.MasqExempt6, content.MasqExempt6);
         for (int i = 0; i < content.MasqAddr.Length; i++) dp.MasqAddr.Update((uint)i, content.MasqAddr[i]);
+        // Policies' prefixes and gateways before the sources that lead to them.
+        Sync(dp.EgwDestinations, content.EgwDestinations);
+        Sync(dp.EgwExcluded, content.EgwExcluded);
+        for (int i = 0; i < content.EgwGateways.Length; i++) dp.EgwGateways.Update((uint)i, content.EgwGateways[i]);
+        for (int i = 0; i < content.EgwCount.Length; i++) dp.EgwCount.Update((uint)i, content.EgwCount[i]);
+        Sync(dp.EgwSources, content.EgwSources);
         dp.Config.Update(0u, content.Config);
     }
 
@@ -57,7 +63,9 @@ public static unsafe class MapFiller
         Dictionary<PolicyKey, PolicyValue> Policy, Dictionary<OvlKey, uint> Overlay, ulong[] Vni,
         Dictionary<LbFeKey, LbFe> LbFrontends, Dictionary<uint, LbSlot> LbRing,
         Dictionary<uint, LbSlot> LbBackends, Dictionary<LbMemberKey, uint> LbMember, Dictionary<uint, DpTunnel> Tunnels,
-        Dictionary<Lpm4Key, byte> MasqExempt4, Dictionary<Lpm6Key, byte> MasqExempt6, MasqAddr[] MasqAddr);
+        Dictionary<Lpm4Key, byte> MasqExempt4, Dictionary<Lpm6Key, byte> MasqExempt6, MasqAddr[] MasqAddr,
+        Dictionary<uint, ulong> EgwSources, Dictionary<EgwLpmKey, byte> EgwDestinations, Dictionary<EgwLpmKey, byte> EgwExcluded,
+        uint[] EgwCount, EgwGateway[] EgwGateways);
 
     private static Content Compile(EbpfDatapath dp, DatapathSnapshot s, Func<PortInfo, int> ifindexOf)
     {
@@ -138,6 +146,11 @@ public static unsafe class MapFiller
         Check(dp.MasqExempt6, exempt6.Count);
         Check(dp.MasqAddr, masqAddr.Length);
 
+        var egw = EgressContent(s.Services.EgressGateway);
+        Check(dp.EgwSources, egw.Sources.Count);
+        Check(dp.EgwDestinations, egw.Destinations.Count);
+        Check(dp.EgwExcluded, egw.Excluded.Count);
+
         var (frontends, ring, backends, members) = ServiceContent(s.Services);
         Check(dp.LbFrontends, frontends.Count);
         Check(dp.LbRing, ring.Count);
@@ -164,9 +177,64 @@ public static unsafe class MapFiller
             NatPortMin = s.Services.Masquerade.PortMin,
             NatPortMax = s.Services.Masquerade.PortMax,
             HasTunnels = tunnels.Count > 0 ? (byte)1 : (byte)0,
+            EgwEnabled = s.Services.EgressGateway.Any ? (byte)1 : (byte)0,
         };
         return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni, frontends, ring, backends, members, tunnels,
-            exempt4, exempt6, masqAddr);
+            exempt4, exempt6, masqAddr, egw.Sources, egw.Destinations, egw.Excluded, egw.Count, egw.Gateways);
+    }
+
+    private sealed record EgressMaps(Dictionary<uint, ulong> Sources, Dictionary<EgwLpmKey, byte> Destinations,
+        Dictionary<EgwLpmKey, byte> Excluded, uint[] Count, EgwGateway[] Gateways);
+
+    /// <summary>
+    /// Egress gateway policies (IPv4, as the stage is): selected source addresses with their policy bit sets, each
+    /// policy's destination and excluded prefixes keyed by policy, and its gateways in order (the order ties are
+    /// broken in). OffloadSupport has refused more policies or gateways than the maps hold.
+    /// </summary>
+    private static EgressMaps EgressContent(Core.EgressGateway.EgressGatewayState st)
+    {
+        var sources = new Dictionary<uint, ulong>();
+        foreach (var (addr, family, mask) in st.Sources.Entries())
+        {
+            if (family != 4) continue;
+            // The key is the address as its bytes lie in the packet.
+            uint raw = BinaryPrimitives.ReverseEndianness((uint)addr);
+            if (!BitConverter.IsLittleEndian) raw = (uint)addr;
+            sources[raw] = mask;
+        }
+        var dst = new Dictionary<EgwLpmKey, byte>(BytewiseComparer<EgwLpmKey>.Instance);
+        var excl = new Dictionary<EgwLpmKey, byte>(BytewiseComparer<EgwLpmKey>.Instance);
+        var count = new uint[EgwGateway.MaxPolicies];
+        var gateways = new EgwGateway[EgwGateway.MaxPolicies * EgwGateway.MaxGateways];
+        for (int p = 0; p < st.Policies.Length; p++)
+        {
+            var policy = st.Policies[p];
+            AddEgwPrefixes(dst, policy.Destinations, p);
+            AddEgwPrefixes(excl, policy.Excluded, p);
+            count[p] = (uint)policy.Gateways.Length;
+            for (int i = 0; i < policy.Gateways.Length; i++)
+            {
+                var g = policy.Gateways[i];
+                ref EgwGateway d = ref gateways[p * EgwGateway.MaxGateways + i];
+                fixed (byte* ip = d.EgressIp) BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(ip, 4), (uint)g.EgressIp);
+                d.NextHop = g.NextHop;
+                d.Seed = g.Seed;
+                d.Local = g.Local ? (byte)1 : (byte)0;
+                d.Live = g.Live ? (byte)1 : (byte)0;
+            }
+        }
+        return new EgressMaps(sources, dst, excl, count, gateways);
+    }
+
+    private static void AddEgwPrefixes(Dictionary<EgwLpmKey, byte> into, Core.Nat.CidrList list, int policy)
+    {
+        foreach (var (net, len, family) in list.Entries())
+        {
+            if (family != 4) continue;
+            var k = new EgwLpmKey { PrefixLen = (uint)(8 + len), Policy = (byte)policy };
+            BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(k.Addr, 4), (uint)net);
+            into[k] = 1;
+        }
     }
 
     /// <summary>

@@ -28,6 +28,8 @@ public struct DpConfig
     [FieldOffset(52)] public ushort NatPortMax;
     /// <summary>1: the snapshot has Tunnel next hops (the program then computes the flow hash encapsulation uses).</summary>
     [FieldOffset(54)] public byte HasTunnels;
+    /// <summary>1: the snapshot has egress gateway policies.</summary>
+    [FieldOffset(55)] public byte EgwEnabled;
 }
 
 [StructLayout(LayoutKind.Explicit, Size = 16)]
@@ -226,6 +228,27 @@ public unsafe struct MasqAddr
 {
     [FieldOffset(0)] public fixed byte Ipv4[4];
     [FieldOffset(4)] public fixed byte Ipv6[16];
+}
+
+/// <summary>dp_egw_dst / dp_egw_excl key: prefix length 8 + the IPv4 prefix's, the policy index, the prefix.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 12)]
+public unsafe struct EgwLpmKey
+{
+    [FieldOffset(0)] public uint PrefixLen;
+    [FieldOffset(4)] public byte Policy;
+    [FieldOffset(5)] public fixed byte Addr[4];
+}
+
+/// <summary>dp_egw_gw value: one gateway node of a policy.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+public unsafe struct EgwGateway
+{
+    public const int MaxPolicies = 64, MaxGateways = 8;
+    [FieldOffset(0)] public fixed byte EgressIp[4];
+    [FieldOffset(4)] public uint NextHop;
+    [FieldOffset(8)] public uint Seed;
+    [FieldOffset(12)] public byte Local;
+    [FieldOffset(13)] public byte Live;
 }
 
 [StructLayout(LayoutKind.Explicit, Size = 16)]

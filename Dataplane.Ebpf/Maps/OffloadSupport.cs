@@ -7,9 +7,9 @@ namespace Dataplane.Ebpf.Maps;
 /// <summary>
 /// Which parts of a snapshot the XDP program implements. Services (every frontend kind, Maglev and random
 /// selection, sessionAffinity ClientIP, Local traffic policies, local and remote backends) and masquerade are
-/// offloaded whole, overlay encapsulation for VXLAN peers only; the egress gateway and SRv6 have no BPF
-/// counterpart yet. A snapshot using what is missing would run in BPF as if it were not configured (no
-/// steering, tunnel routes dropped, another backend choice), so <see cref="MapFiller"/> refuses it instead.
+/// offloaded whole, the egress gateway up to 64 policies of 8 gateways, overlay encapsulation for VXLAN peers
+/// only; SRv6 has no BPF counterpart yet. A snapshot using what is missing would run in BPF as if it were not
+/// configured (tunnel routes dropped, SIDs ignored), so <see cref="MapFiller"/> refuses it instead.
 /// </summary>
 public static class OffloadSupport
 {
@@ -18,7 +18,12 @@ public static class OffloadSupport
     {
         var missing = new List<string>();
         var services = s.Services;
-        if (services.EgressGateway.Any) missing.Add($"{services.EgressGateway.Policies.Length} egress gateway policies");
+        var egw = services.EgressGateway;
+        if (egw.Policies.Length > EgwGateway.MaxPolicies)
+            missing.Add($"{egw.Policies.Length} egress gateway policies (the eBPF maps hold {EgwGateway.MaxPolicies})");
+        foreach (var policy in egw.Policies)
+            if (policy.Gateways.Length > EgwGateway.MaxGateways)
+                missing.Add($"egress gateway policy {policy.Name} with {policy.Gateways.Length} gateways (the eBPF maps hold {EgwGateway.MaxGateways})");
         // Tunnel next hops toward VXLAN peers are encapsulated by encap.h (one toward no known peer drops with 160
         // on both sides); SRv6 encapsulation and local SIDs have no BPF counterpart.
         if (s.Overlay.HasSids) missing.Add("SRv6 SIDs/locators");

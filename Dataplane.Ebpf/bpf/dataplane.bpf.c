@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // The Dataplane pipeline as one XDP program: parse → VXLAN termination → neighbour responder → endpoint
 // (anti-spoofing) → [flow hash, with tunnels] → conntrack lookup (+ translation of known connections) → service
-// DNAT → identity (ipcache) → route + rewrite → masquerade decision → policy → conntrack create (+ SNAT) → VXLAN
+// DNAT → identity (ipcache) → egress gateway → route + rewrite → masquerade decision → policy → conntrack create (+ SNAT) → VXLAN
 // encap → accounting, the same stages in the same order as Dataplane.Core/Pipeline/PacketPipeline.cs, one packet
-// at a time. The C# stages this program has no counterpart of yet (SRv6 SIDs and encapsulation, the egress
-// gateway) do nothing for a snapshot that configures none of them, and MapFiller refuses any other snapshot
+// at a time. The C# stages this program has no counterpart of yet (SRv6 SIDs and encapsulation) do nothing for a snapshot that configures none of them, and MapFiller refuses any other snapshot
 // (EbpfUnsupportedException).
 // Verdicts: transmit → XDP_TX (same port) or XDP_REDIRECT through dp_tx_ports; to the host → XDP_PASS;
 // drop → XDP_DROP with the Cilium reason counted in dp_drops.
@@ -24,6 +23,7 @@
 #include "services.h"
 #include "ct_create.h"
 #include "snat.h"
+#include "egress.h"
 #include "encap.h"
 #include "account.h"
 
@@ -81,6 +81,8 @@ int dp_xdp(struct xdp_md *ctx)
 		service_stage(ctx, p);
 	if (p->verdict == V_CONTINUE)
 		identity_stage(p, cfg);
+	if (cfg->egw_enabled && p->verdict == V_CONTINUE)
+		egress_gateway_stage(p);
 	if (p->verdict == V_CONTINUE)
 		route_stage(ctx, p);
 	if (cfg->ct_enabled)

@@ -305,3 +305,48 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ct_scratch);
 } dp_ct_scratch SEC(".maps");
+
+/// Egress gateway (egress.h): source pod address (IPv4, as in the packet) → the policies selecting it (bit i:
+/// policy i), each policy's destination and excluded prefixes, its gateway count and gateways.
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_egw_src SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__type(key, struct egw_lpm_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_egw_dst SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__type(key, struct egw_lpm_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_egw_excl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EGW_MAX_POLICIES);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_egw_count SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EGW_MAX_POLICIES * EGW_MAX_GATEWAYS);
+	__type(key, __u32);
+	__type(value, struct egw_gateway);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_egw_gw SEC(".maps");

@@ -35,6 +35,7 @@
 #define F_ICMP_ERROR (1 << 9)
 #define F_NDP (1 << 10)
 #define F_L2_MULTICAST (1 << 11)
+#define F_NEXTHOP_PRESET (1 << 12)
 #define F_TUNNEL_ENCAP (1 << 13)
 #define F_TUNNEL_IDENTITY (1 << 14)
 #define F_DECAPSULATED (1 << 15)
@@ -60,6 +61,7 @@
 #define DROP_UNKNOWN_SENDER 172
 #define DROP_POLICY_DENY 181
 #define DROP_INVALID_VNI 183
+#define DROP_NO_EGRESS_GATEWAY 194
 #define DROP_TTL_EXCEEDED 196
 
 // Next-hop kinds (NextHopKind) and port kinds (PortKind).
@@ -106,7 +108,7 @@ struct dp_config {
 	__u16 nat_port_min;     // the SNAT port range (MasqueradeState.PortMin .. PortMax)
 	__u16 nat_port_max;
 	__u8 has_tunnels;       // the snapshot has Tunnel next hops: compute the flow hash encapsulation needs
-	__u8 pad;
+	__u8 egw_enabled;       // the snapshot has egress gateway policies
 };
 
 struct dp_port {
@@ -209,6 +211,30 @@ struct ct_value {
 #define CT_CHAIN_FORWARD (1 << 2)
 #define CT_CHAIN_REPLY (1 << 3)
 #define CT_NAT (CT_DNAT | CT_SNAT)
+
+// Egress gateway (egress.h): at most 64 policies (the source map holds a 64-bit mask), each with at most 8
+// gateway nodes (MapFiller refuses more).
+#define EGW_MAX_POLICIES 64
+#define EGW_MAX_GATEWAYS 8
+
+/// dp_egw_dst / dp_egw_excl key: a policy's destination (or excluded) IPv4 prefix; prefixlen counts the policy
+/// byte too (8 + the prefix length), so a lookup matches only that policy's prefixes.
+struct egw_lpm_key {
+	__u32 prefixlen;
+	__u8 policy;
+	__u8 addr[4];
+	__u8 pad[3];
+};
+
+/// dp_egw_gw value, slot policy * EGW_MAX_GATEWAYS + i: a gateway node of a policy (EgressGateway.Gateway).
+struct egw_gateway {
+	__u8 egress_ip[4];      // the source traffic leaves the gateway with (zero: the interface's address)
+	__u32 next_hop;         // the Tunnel next hop toward the gateway node
+	__u32 seed;             // its rendezvous-hash seed
+	__u8 local;             // the gateway is this node
+	__u8 live;
+	__u8 pad[2];
+};
 
 /// The address traffic leaving through a port is masqueraded to (dp_masq_addr value; zero: none).
 struct masq_addr {

@@ -101,6 +101,14 @@ DP_STAGE int route_stage(struct xdp_md *ctx, struct dp_pkt *p)
 {
 	if (!p)
 		return 0;
+	if (p->flags & F_NEXTHOP_PRESET) {
+		// Steered before routing (egress.h): the next hop is already chosen.
+		__u32 index = p->nexthop;
+		struct dp_nexthop *preset = bpf_map_lookup_elem(&dp_nexthops, &index);
+		if (!preset) { dp_drop(p, DROP_FIB_LOOKUP); return 0; }
+		forward(ctx, p, preset);
+		return 0;
+	}
 	if (p->ip_version == 4) {
 		// 224.0.0.0/4 and the limited broadcast go to the host.
 		if ((p->dst[0] >> 4) == 0xe || (p->dst[0] == 0xff && p->dst[1] == 0xff && p->dst[2] == 0xff && p->dst[3] == 0xff)) {

@@ -33,7 +33,8 @@ static __always_inline int masq_exempt(const struct dp_pkt *p)
 	return bpf_map_lookup_elem(&dp_masq_exempt6, &k) != NULL;
 }
 
-/// MasqueradeStage: marks the new connections to SNAT (p->snat, p->snat_addr); conntrack create translates them.
+/// MasqueradeStage: marks the new connections to SNAT (p->snat, p->snat_addr; the egress gateway may have marked
+/// one already, with its egress IP); conntrack create translates them.
 DP_STAGE int masquerade_stage(struct dp_pkt *p, const struct dp_config *cfg)
 {
 	if (!p || !cfg)
@@ -41,15 +42,18 @@ DP_STAGE int masquerade_stage(struct dp_pkt *p, const struct dp_config *cfg)
 	if (p->verdict != V_TX || p->ct_state != CT_NEW || (p->flags & F_ICMP_ERROR))
 		return 0;
 	__u32 port = p->out_port;
-	if (p->dst_endpoint != 0 || port >= cfg->port_count)
+	struct dp_port *out = p->dst_endpoint == 0 && port < cfg->port_count ? bpf_map_lookup_elem(&dp_ports, &port) : NULL;
+	if (!out || out->kind != PORT_INTERFACE) {
+		// Not leaving through an interface: not even the egress gateway's mark holds.
+		p->snat = 0;
 		return 0;
-	struct dp_port *out = bpf_map_lookup_elem(&dp_ports, &port);
-	if (!out || out->kind != PORT_INTERFACE)
-		return 0;
-	int snat = p->svc_dnat ? p->src_endpoint == 0
-			       : cfg->masq_enabled && p->src_endpoint != 0 && !masq_exempt(p);
-	if (!snat)
-		return 0;
+	}
+	if (!p->snat) {
+		int snat = p->svc_dnat ? p->src_endpoint == 0
+				       : cfg->masq_enabled && p->src_endpoint != 0 && !masq_exempt(p);
+		if (!snat)
+			return 0;
+	}
 	int translatable = p->proto == 6 || p->proto == 17 || (p->proto == 1 && p->icmp_type == 8)
 			   || (p->proto == 58 && p->icmp_type == 128);
 	if (p->flags & F_LATER_FRAGMENT) {
@@ -60,16 +64,18 @@ DP_STAGE int masquerade_stage(struct dp_pkt *p, const struct dp_config *cfg)
 		dp_drop(p, DROP_NAT_UNSUPPORTED_PROTO);
 		return 0;
 	}
-	struct masq_addr *a = bpf_map_lookup_elem(&dp_masq_addr, &port);
-	if (!a) {
-		dp_drop(p, DROP_NO_NAT_MAPPING);
-		return 0;
+	if (addr_zero16(p->snat_addr)) {
+		// The egress gateway's egress IP, else the interface's own address.
+		struct masq_addr *a = bpf_map_lookup_elem(&dp_masq_addr, &port);
+		if (!a) {
+			dp_drop(p, DROP_NO_NAT_MAPPING);
+			return 0;
+		}
+		if (p->ip_version == 4)
+			__builtin_memcpy(p->snat_addr, a->ipv4, 4);
+		else
+			__builtin_memcpy(p->snat_addr, a->ipv6, 16);
 	}
-	__builtin_memset(p->snat_addr, 0, 16);
-	if (p->ip_version == 4)
-		__builtin_memcpy(p->snat_addr, a->ipv4, 4);
-	else
-		__builtin_memcpy(p->snat_addr, a->ipv6, 16);
 	if (addr_zero16(p->snat_addr)) {
 		dp_drop(p, DROP_NO_NAT_MAPPING);
 		return 0;

@@ -7,25 +7,13 @@ using Dataplane.Ebpf.Tests.Support;
 namespace Dataplane.Ebpf.Tests;
 
 /// <summary>
-/// A configuration using what the XDP program does not implement (services outside the slice, egress gateway,
-/// SRv6)
-/// is refused by the map filler with a clear error, before anything is written — never silently run without it.
+/// A configuration using what the XDP program does not implement (SRv6) is refused by the map filler with a clear
+/// error, before anything is written — never silently run without it; everything else is offloaded and filled.
 /// </summary>
 public sealed class UnsupportedFeatureTests
 {
-    private const string EgressPolicy = """
-        apiVersion: cilium.io/v2
-        kind: CiliumEgressGatewayPolicy
-        metadata: {name: egress-clients}
-        spec:
-          selectors: [{podSelector: {matchLabels: {app: client}}}]
-          destinationCIDRs: [198.18.9.0/24]
-          egressGateways: [{nodeSelector: {matchLabels: {role: worker}}}]
-        """;
-
     public static TheoryData<string, string, string> Configs => new()
     {
-        { "egress gateway", EgressPolicy, "" },
         { "SRv6 tunnel next hops", "", "  overlay: {peers: [{node: node-b, mode: srv6, sid4: \"2001:db8:b::4\"}]}\n" },
         { "SRv6", "", "  overlay: {locators: [\"2001:db8:a::/48\"], sids: [{sid: \"2001:db8:a::4\", behavior: End.DT4}]}\n" },
     };
