@@ -14,8 +14,9 @@ namespace Dataplane.Ebpf.Maps;
 /// pipeline runs on, so one compiler (SnapshotCompiler) feeds both targets. The whole content is computed and
 /// checked against the maps' capacities first; a snapshot that does not fit throws
 /// <see cref="EbpfMapFullException"/> before anything is written, and one using what the program does not implement
-/// (services, NAT, egress gateway, overlay: <see cref="OffloadSupport"/>) throws <see cref="EbpfUnsupportedException"/>. Tables are then brought to the new content
-/// key by key (stale keys deleted, new ones written), and the config slot last.
+/// (SRv6, more egress gateways than the maps hold: <see cref="OffloadSupport"/>) throws
+/// <see cref="EbpfUnsupportedException"/>. Tables are then brought to the new content key by key (stale keys
+/// deleted, new ones written), and the config slot last.
 /// </summary>
 public static unsafe class MapFiller
 {
