@@ -51,6 +51,7 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
         LbRing = MapOf("dp_lb_ring", false);
         ConntrackRev = MapOf("dp_ct_rev", false);
         Tunnels = MapOf("dp_tunnels", false);
+        Srv6 = MapOf("dp_srv6", false);
         MasqExempt4 = MapOf("dp_masq_exempt4", false);
         MasqExempt6 = MapOf("dp_masq_exempt6", false);
         MasqAddr = MapOf("dp_masq_addr", false);
@@ -85,6 +86,9 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
 
     /// <summary>dp_tunnels: Tunnel next hop index → its VXLAN peer (outer headers, MTU, ICMP error sources).</summary>
     public BpfMap Tunnels { get; }
+
+    /// <summary>dp_srv6: Tunnel next hop index → its SRv6 peer's H.Encaps templates.</summary>
+    public BpfMap Srv6 { get; }
 
     /// <summary>Service frontends → their Maglev ring; the rings' slots; DNATed connections' reply index.</summary>
     public BpfMap LbFrontends { get; }

@@ -14,7 +14,7 @@ namespace Dataplane.Ebpf.Maps;
 /// pipeline runs on, so one compiler (SnapshotCompiler) feeds both targets. The whole content is computed and
 /// checked against the maps' capacities first; a snapshot that does not fit throws
 /// <see cref="EbpfMapFullException"/> before anything is written, and one using what the program does not implement
-/// (SRv6, more egress gateways than the maps hold: <see cref="OffloadSupport"/>) throws
+/// (local SRv6 SIDs, more egress gateways than the maps hold: <see cref="OffloadSupport"/>) throws
 /// <see cref="EbpfUnsupportedException"/>. Tables are then brought to the new content key by key (stale keys
 /// deleted, new ones written), and the config slot last.
 /// </summary>
@@ -43,6 +43,7 @@ public static unsafe class MapFiller
         Sync(dp.LbFrontends, content.LbFrontends);
         // The random state is seeded once, like a worker's: a config update does not restart the sequence.
         if (!dp.LbRng.TryLookup(0u, out ulong rng) || rng == 0) dp.LbRng.Update(0u, RandomSeed);
+        Sync(dp.Srv6, content.Srv6);
         Sync(dp.Tunnels, content.Tunnels);
         Sync(dp.MasqExempt4, content.MasqExempt4);
         Sync(dp.MasqExempt6, content.MasqExempt6);
@@ -63,7 +64,7 @@ public static unsafe class MapFiller
         Dictionary<Lpm4Key, uint> IpCache4, Dictionary<Lpm6Key, uint> IpCache6,
         Dictionary<PolicyKey, PolicyValue> Policy, Dictionary<OvlKey, uint> Overlay, ulong[] Vni,
         Dictionary<LbFeKey, LbFe> LbFrontends, Dictionary<uint, LbSlot> LbRing,
-        Dictionary<uint, LbSlot> LbBackends, Dictionary<LbMemberKey, uint> LbMember, Dictionary<uint, DpTunnel> Tunnels,
+        Dictionary<uint, LbSlot> LbBackends, Dictionary<LbMemberKey, uint> LbMember, Dictionary<uint, DpTunnel> Tunnels, Dictionary<uint, DpSrv6> Srv6,
         Dictionary<Lpm4Key, byte> MasqExempt4, Dictionary<Lpm6Key, byte> MasqExempt6, MasqAddr[] MasqAddr,
         Dictionary<uint, ulong> EgwSources, Dictionary<EgwLpmKey, byte> EgwDestinations, Dictionary<EgwLpmKey, byte> EgwExcluded,
         uint[] EgwCount, EgwGateway[] EgwGateways);
@@ -139,8 +140,9 @@ public static unsafe class MapFiller
         var (overlay, vni) = OverlayContent(s.Overlay);
         Check(dp.Overlay, overlay.Count);
 
-        var tunnels = TunnelContent(s);
+        var (tunnels, srv6) = TunnelContent(s);
         Check(dp.Tunnels, tunnels.Count);
+        Check(dp.Srv6, srv6.Count);
 
         var (exempt4, exempt6, masqAddr) = MasqueradeContent(s);
         Check(dp.MasqExempt4, exempt4.Count);
@@ -180,7 +182,7 @@ public static unsafe class MapFiller
             HasTunnels = tunnels.Count > 0 ? (byte)1 : (byte)0,
             EgwEnabled = s.Services.EgressGateway.Any ? (byte)1 : (byte)0,
         };
-        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni, frontends, ring, backends, members, tunnels,
+        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni, frontends, ring, backends, members, tunnels, srv6,
             exempt4, exempt6, masqAddr, egw.Sources, egw.Destinations, egw.Excluded, egw.Count, egw.Gateways);
     }
 
@@ -277,14 +279,15 @@ public static unsafe class MapFiller
     }
 
     /// <summary>
-    /// Each Tunnel next hop's VXLAN peer, found as OverlayEncapStage finds it (by the hop's endpoint in the peer
-    /// index) once here instead of per packet. A hop whose endpoint is no peer gets no entry: the program drops
-    /// with 160, as the C# stage does. SRv6 peers never get here (OffloadSupport refuses them).
+    /// Each Tunnel next hop's peer, found as OverlayEncapStage finds it (by the hop's endpoint in the peer index)
+    /// once here instead of per packet, with an SRv6 peer's templates beside it. A hop whose endpoint is no peer
+    /// gets no entry: the program drops with 160, as the C# stage does.
     /// </summary>
-    private static Dictionary<uint, DpTunnel> TunnelContent(DatapathSnapshot s)
+    private static (Dictionary<uint, DpTunnel>, Dictionary<uint, DpSrv6>) TunnelContent(DatapathSnapshot s)
     {
         var o = s.Overlay;
         var tunnels = new Dictionary<uint, DpTunnel>();
+        var srv6 = new Dictionary<uint, DpSrv6>();
         for (int i = 0; i < s.NextHops.Length; i++)
         {
             var nh = s.NextHops[i];
@@ -292,13 +295,23 @@ public static unsafe class MapFiller
             int peer = o.PeerIndex.Find(nh.TunnelIsIpv6 ? nh.TunnelEndpoint : Core.Overlay.AddressIndex.V4((uint)nh.TunnelEndpoint));
             if (peer < 0) continue;
             ref readonly var t = ref o.Peers[peer];
-            byte[] template = t.VxlanTemplate ?? throw new InvalidOperationException($"tunnel peer {t.Name} has no VXLAN template");
             var d = new DpTunnel
             {
                 PseudoSum = t.PseudoSum, FixedVni = t.FixedVni, Mtu = (uint)t.Mtu, Port = t.Port,
-                OuterIpv6 = t.OuterIpv6 ? (byte)1 : (byte)0,
+                OuterIpv6 = t.OuterIpv6 ? (byte)1 : (byte)0, Mode = (byte)t.Mode,
             };
-            template.CopyTo(new Span<byte>(d.Template, DpTunnel.TemplateBytes));
+            if (t.Mode == Core.Overlay.TunnelMode.Srv6)
+            {
+                var e = new DpSrv6 { Len4 = (ushort)(t.Srv6Template4?.Length ?? 0), Len6 = (ushort)(t.Srv6Template6?.Length ?? 0) };
+                t.Srv6Template4?.CopyTo(new Span<byte>(e.Template4, DpSrv6.MaxTemplate));
+                t.Srv6Template6?.CopyTo(new Span<byte>(e.Template6, DpSrv6.MaxTemplate));
+                srv6[(uint)i] = e;
+            }
+            else
+            {
+                byte[] template = t.VxlanTemplate ?? throw new InvalidOperationException($"tunnel peer {t.Name} has no VXLAN template");
+                template.CopyTo(new Span<byte>(d.Template, DpTunnel.TemplateBytes));
+            }
             // The C# stage writes these words straight into the frame: their in-memory bytes are the header.
             Unsafe.WriteUnaligned(d.Eth, t.EthWord0);
             Unsafe.WriteUnaligned(d.Eth + 8, t.EthWord1);
@@ -308,7 +321,7 @@ public static unsafe class MapFiller
             BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(d.IcmpSource6, 16), o.IcmpSource6);
             tunnels[(uint)i] = d;
         }
-        return tunnels;
+        return (tunnels, srv6);
     }
 
     /// <summary>LbWorkerState's initial xorshift64* state: BPF random selection starts where a C# worker does.</summary>

@@ -217,9 +217,22 @@ public unsafe struct DpTunnel
     [FieldOffset(88)] public uint Mtu;
     [FieldOffset(92)] public ushort Port;
     [FieldOffset(94)] public byte OuterIpv6;
+    /// <summary>TunnelMode: 1 VXLAN, 2 SRv6 (templates in dp_srv6).</summary>
+    [FieldOffset(95)] public byte Mode;
     /// <summary>OverlayState.IcmpSource4 / 6, network order (zero: none).</summary>
     [FieldOffset(96)] public fixed byte IcmpSource4[4];
     [FieldOffset(100)] public fixed byte IcmpSource6[16];
+}
+
+/// <summary>struct dp_srv6 (dp_srv6 value, keyed like dp_tunnels): an SRv6 peer's H.Encaps templates per inner family.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 244)]
+public unsafe struct DpSrv6
+{
+    public const int MaxTemplate = 120;
+    [FieldOffset(0)] public fixed byte Template4[MaxTemplate];
+    [FieldOffset(120)] public fixed byte Template6[MaxTemplate];
+    [FieldOffset(240)] public ushort Len4;
+    [FieldOffset(242)] public ushort Len6;
 }
 
 /// <summary>struct masq_addr (dp_masq_addr value): the address a port masquerades to, network order (zero: none).</summary>

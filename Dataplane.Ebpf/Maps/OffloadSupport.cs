@@ -7,9 +7,10 @@ namespace Dataplane.Ebpf.Maps;
 /// <summary>
 /// Which parts of a snapshot the XDP program implements. Services (every frontend kind, Maglev and random
 /// selection, sessionAffinity ClientIP, Local traffic policies, local and remote backends) and masquerade are
-/// offloaded whole, the egress gateway up to 64 policies of 8 gateways, overlay encapsulation for VXLAN peers
-/// only; SRv6 has no BPF counterpart yet. A snapshot using what is missing would run in BPF as if it were not
-/// configured (tunnel routes dropped, SIDs ignored), so <see cref="MapFiller"/> refuses it instead.
+/// offloaded whole, the egress gateway up to 64 policies of 8 gateways, overlay encapsulation (VXLAN, SRv6
+/// H.Encaps up to 120 header bytes) too; local SRv6 SIDs have no BPF counterpart yet. A snapshot using what is
+/// missing would run in BPF as if it were not configured (SIDs ignored), so <see cref="MapFiller"/> refuses it
+/// instead.
 /// </summary>
 public static class OffloadSupport
 {
@@ -24,18 +25,13 @@ public static class OffloadSupport
         foreach (var policy in egw.Policies)
             if (policy.Gateways.Length > EgwGateway.MaxGateways)
                 missing.Add($"egress gateway policy {policy.Name} with {policy.Gateways.Length} gateways (the eBPF maps hold {EgwGateway.MaxGateways})");
-        // Tunnel next hops toward VXLAN peers are encapsulated by encap.h (one toward no known peer drops with 160
-        // on both sides); SRv6 encapsulation and local SIDs have no BPF counterpart.
+        // Tunnel next hops are encapsulated by encap.h, VXLAN or SRv6 H.Encaps (one toward no known peer drops with
+        // 160 on both sides); local SIDs (End, End.X, End.DT4/6/46) have no BPF counterpart.
         if (s.Overlay.HasSids) missing.Add("SRv6 SIDs/locators");
-        int srv6 = s.NextHops.Count(nh => nh.Kind == NextHopKind.Tunnel && PeerOf(s, nh) is { Mode: TunnelMode.Srv6 });
-        if (srv6 > 0) missing.Add($"{srv6} SRv6 tunnel next hops");
+        foreach (var peer in s.Overlay.Peers)
+            if (peer.Mode == TunnelMode.Srv6 && Math.Max(peer.Srv6Template4?.Length ?? 0, peer.Srv6Template6?.Length ?? 0) > DpSrv6.MaxTemplate)
+                missing.Add($"SRv6 peer {peer.Name} with more segments than the eBPF template holds ({DpSrv6.MaxTemplate} bytes)");
         return missing;
-    }
-
-    private static TunnelPeer? PeerOf(DatapathSnapshot s, NextHop nh)
-    {
-        int peer = s.Overlay.PeerIndex.Find(nh.TunnelIsIpv6 ? nh.TunnelEndpoint : AddressIndex.V4((uint)nh.TunnelEndpoint));
-        return peer < 0 ? null : s.Overlay.Peers[peer];
     }
 
     /// <summary>Throws <see cref="EbpfUnsupportedException"/> when <paramref name="s"/> uses anything the program lacks.</summary>

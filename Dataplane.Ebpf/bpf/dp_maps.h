@@ -243,6 +243,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dp_tunnels SEC(".maps");
 
+/// Tunnel next hops toward SRv6 peers → their H.Encaps templates (encap.h).
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_NEXTHOPS);
+	__type(key, __u32);
+	__type(value, struct dp_srv6);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_srv6 SEC(".maps");
+
 /// Per-CPU staging for checksums over packet bytes: bpf_csum_diff reads at most 512 bytes from memory the
 /// verifier can bound, so packet data is summed in chunks copied here (the 4 spare bytes: tail padding). encap.h
 /// also assembles outer headers here, off the stack.

@@ -61,6 +61,7 @@
 #define DROP_UNKNOWN_SENDER 172
 #define DROP_POLICY_DENY 181
 #define DROP_INVALID_VNI 183
+#define DROP_NO_SID 185
 #define DROP_NO_EGRESS_GATEWAY 194
 #define DROP_TTL_EXCEEDED 196
 
@@ -303,9 +304,21 @@ struct dp_tunnel {
 	__u32 mtu;              // underlay MTU: the largest outer IP packet
 	__u16 port;             // underlay port
 	__u8 outer_ipv6;
-	__u8 pad;
+	__u8 mode;              // TunnelMode: 1 VXLAN, 2 SRv6 (its templates in dp_srv6)
 	__u8 icmp_source4[4];    // OverlayState.IcmpSource4 / 6: source of fragmentation-needed / packet-too-big
 	__u8 icmp_source6[16];   // (zero: none, the packet is dropped with 157)
+};
+
+// An SRv6 peer's H.Encaps headers (dp_srv6 value, keyed like dp_tunnels): outer IPv6 + SRH per inner family,
+// TunnelPeer.Srv6Template4/6 (length 0: no SID for that family, 185). Both are multiples of 8 bytes.
+#define TUNNEL_VXLAN 1
+#define TUNNEL_SRV6 2
+#define SRV6_MAX_TEMPLATE 120
+struct dp_srv6 {
+	__u8 template4[SRV6_MAX_TEMPLATE];
+	__u8 template6[SRV6_MAX_TEMPLATE];
+	__u16 len4;
+	__u16 len6;
 };
 
 #define TCP_SEEN_REPLY (1 << 0)

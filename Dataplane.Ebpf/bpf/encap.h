@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-// VXLAN encapsulation toward Tunnel next hops, after policy and conntrack have seen the inner packet, as
-// Dataplane.Core/Overlay/OverlayEncapStage.cs with Encapsulation.Vxlan and IcmpTooBig: the next hop's peer
+// VXLAN and SRv6 (H.Encaps) encapsulation toward Tunnel next hops, after policy and conntrack have seen the inner
+// packet, as Dataplane.Core/Overlay/OverlayEncapStage.cs with Encapsulation.Vxlan/Srv6 and IcmpTooBig. VXLAN:
+// the next hop's peer
 // (dp_tunnels, resolved by the filler; none → 160), the MTU check (too big → ICMP fragmentation-needed /
 // packet-too-big back out of the in-port, or 157), then the inner Ethernet header rewritten to the peer's
 // VXLAN MAC, Ethernet padding trimmed, and the outer Ethernet + IP + UDP + VXLAN headers pushed in front with
@@ -276,6 +277,44 @@ DP_STAGE int vxlan_push(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_tu
 
 /// Inlined into the program rather than a stage of its own: the stack frames of the deepest chain (program →
 /// too_big6 → csum_packet) must fit the verifier's 512 bytes combined.
+/// Encapsulation.Srv6 (H.Encaps, L3): the inner Ethernet header gives way to the outer one, the peer's IPv6 + SRH
+/// template goes between, its flow label from the inner flow hash and its payload length patched.
+DP_STAGE int srv6_push(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_tunnel *t, const struct dp_srv6 *s6,
+		       __u32 inner_l3)
+{
+	if (!ctx || !p || !t || !s6)
+		return 0;
+	const __u8 *tmpl = p->ip_version == 4 ? s6->template4 : s6->template6;
+	__u32 len = (p->ip_version == 4 ? s6->len4 : s6->len6) & 0xff;
+	__u32 inner_frame = 14 + (inner_l3 & 0xffff);
+	if (len < 40 || len > SRV6_MAX_TEMPLATE || (len & 7)) { dp_drop(p, DROP_NO_SID); return 0; }
+	if (trim_to(ctx, inner_frame) || bpf_xdp_adjust_head(ctx, -(int)len)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	// The template in 8-byte pieces (it is a multiple of 8), then the Ethernet header and the patched fields.
+	for (__u32 i = 0; i < SRV6_MAX_TEMPLATE / 8; i++) {
+		if (i * 8 >= len)
+			break;
+		if (dp_store(ctx, 14 + i * 8, (void *)(tmpl + i * 8), 8)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	}
+	__u32 fh = p->flow_hash;
+	__u32 payload = len - 40 + (inner_l3 & 0xffff);
+	__u8 h[20];
+	__builtin_memcpy(h, t->eth, 12);
+	h[12] = 0x86;
+	h[13] = 0xdd;
+	h[14] = 0x60;                           // template byte 0: version 6, traffic class high bits 0
+	h[15] = (fh >> 16) & 0x0f;
+	h[16] = fh >> 8;
+	h[17] = fh;
+	put16(h + 18, payload);
+	if (dp_store(ctx, 0, h, 20)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	p->len = len + inner_frame;
+	p->l3 += len;
+	p->l4 += len;
+	p->payload += len;
+	p->out_port = t->port;
+	return 0;
+}
+
 static __always_inline int overlay_encap(struct xdp_md *ctx, struct dp_pkt *p)
 {
 	__u32 idx = p->nexthop;
@@ -284,9 +323,18 @@ static __always_inline int overlay_encap(struct xdp_md *ctx, struct dp_pkt *p)
 	__u8 h[6];
 	if (dp_load(ctx, p->l3, h, 6)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
 	int inner_l3 = p->ip_version == 4 ? be16(h + 2) : 40 + be16(h + 4);
-	// The outer IP packet is outer IP + UDP + VXLAN + inner Ethernet + inner IP: the inner IP plus 50/70.
-	int overhead = t->outer_ipv6 ? 70 : 50;
 	int mtu = (int)t->mtu;
+	struct dp_srv6 *s6 = NULL;
+	__u32 tlen = 0;
+	if (t->mode == TUNNEL_SRV6) {
+		s6 = bpf_map_lookup_elem(&dp_srv6, &idx);
+		if (s6)
+			tlen = p->ip_version == 4 ? s6->len4 : s6->len6;
+		if (tlen == 0) { dp_drop(p, DROP_NO_SID); return 0; }
+	}
+	// The outer IP packet is outer IP + UDP + VXLAN + inner Ethernet + inner IP: the inner IP plus 50/70; SRv6
+	// replaces the inner Ethernet header: the inner IP plus the template.
+	int overhead = s6 ? (int)tlen : t->outer_ipv6 ? 70 : 50;
 	if (inner_l3 + overhead > mtu) {
 		if (p->flags & F_ICMP_ERROR)
 			// Never an ICMP error about an ICMP error (RFC 1122 §3.2.2, RFC 4443 §2.4).
@@ -295,6 +343,10 @@ static __always_inline int overlay_encap(struct xdp_md *ctx, struct dp_pkt *p)
 			too_big4(ctx, p, t, mtu - overhead);
 		else
 			too_big6(ctx, p, t, mtu - overhead);
+		return 0;
+	}
+	if (s6) {
+		srv6_push(ctx, p, t, s6, inner_l3);
 		return 0;
 	}
 	__u32 id = p->src_identity;

@@ -7,14 +7,14 @@ using Dataplane.Ebpf.Tests.Support;
 namespace Dataplane.Ebpf.Tests;
 
 /// <summary>
-/// A configuration using what the XDP program does not implement (SRv6) is refused by the map filler with a clear
-/// error, before anything is written — never silently run without it; everything else is offloaded and filled.
+/// A configuration using what the XDP program does not implement (local SRv6 SIDs/locators) is refused by the map
+/// filler with a clear error, before anything is written — never silently run without it; everything else is
+/// offloaded and filled.
 /// </summary>
 public sealed class UnsupportedFeatureTests
 {
     public static TheoryData<string, string, string> Configs => new()
     {
-        { "SRv6 tunnel next hops", "", "  overlay: {peers: [{node: node-b, mode: srv6, sid4: \"2001:db8:b::4\"}]}\n" },
         { "SRv6", "", "  overlay: {locators: [\"2001:db8:a::/48\"], sids: [{sid: \"2001:db8:a::4\", behavior: End.DT4}]}\n" },
     };
 

@@ -146,4 +146,48 @@ public sealed class VxlanEncapDifferentialTests(DatapathFixture fixture) : IClas
         Same(dual, Eth4(Ipv4("198.19.0.1", "198.19.9.9", 17, Udp(1, 2))), eth0, 6_200_000);
         Assert.Equal(160, dual.LastBpf!.Verdict.DropReason);
     }
+
+    /// <summary>
+    /// SRv6 H.Encaps toward node-c (its End.DT4/DT6 SIDs annotated; node-a has no local SIDs, which stay refused):
+    /// the inner Ethernet header replaced by the outer one and the peer's IPv6 + SRH, the flow label from the
+    /// inner flow hash, the MTU edge with packet-too-big / frag-needed; VXLAN toward node-b alongside.
+    /// </summary>
+    [Fact]
+    public void Srv6EncapsulationTowardAnSrv6PeerMatchesByteForByte()
+    {
+        DatapathFixture.RequireRoot();
+        string yaml = Regex.Replace(OverlayNode.Yaml(overlay: "    vxlanPort: 8472"), @"^.*(locators:|sids:|behavior:).*\n", "", RegexOptions.Multiline);
+        using var node = new OverlayNode(yaml);
+        Assert.Contains(node.Snapshot.Overlay.Peers, p => p.Mode == Core.Overlay.TunnelMode.Srv6);
+        Assert.Empty(OffloadSupport.Unsupported(node.Snapshot));
+        using var dual = new DualPipeline(fixture.Tracked, node.Snapshot, DatapathFixture.CtFlows);
+        const uint t = 6_300_000;
+        var frames = new List<byte[]>();
+        for (ushort sport = 7000; sport < 7012; sport++)
+        {
+            frames.Add(FromWeb4("198.18.102.7", 6, Tcp(sport, 80, 0x02, payload: 9)));
+            frames.Add(FromWeb4("198.18.102.7", 17, Udp(sport, 53, new byte[sport - 6990])));
+            frames.Add(FromWeb6("fd00:102::7", 6, Tcp(sport, 443, 0x02, payload: 3)));
+            frames.Add(FromWeb4("198.18.101.20", 17, Udp(sport, 53, new byte[12])));
+        }
+        foreach (int size in new[] { 1400, 1420, 1444, 1452, 1460, 1500 })
+        {
+            frames.Add(FromWeb4("198.18.102.7", 17, Udp(4000, 53, new byte[size - 28])));
+            frames.Add(FromWeb6("fd00:102::7", 17, Udp(1, 2, new byte[size - 48])));
+        }
+        var seen = new HashSet<(byte Verdict, byte Reason, ushort OutPort, bool Encap)>();
+        foreach (var frame in frames)
+        {
+            Same(dual, frame, Web, t);
+            var v = dual.LastBpf!.Verdict;
+            seen.Add((v.Verdict, v.DropReason, v.Verdict == (byte)PacketVerdict.Tx ? v.OutPort : (ushort)0, (v.Flags & (ushort)PacketFlags.TunnelEncap) != 0));
+        }
+        Assert.Contains(((byte)PacketVerdict.Tx, (byte)0, Uplink, true), seen);
+        Assert.Contains(((byte)PacketVerdict.Tx, (byte)0, Web, false), seen);
+        // An SRv6 encapsulation: outer IPv6 toward node-c's SID.
+        Same(dual, FromWeb4("198.18.102.7", 6, Tcp(7100, 80, 0x02)), Web, t);
+        var o = dual.LastBpf!.Output;
+        Assert.Equal(0x86DD, (o[12] << 8) | o[13]);
+        Assert.Equal(System.Net.IPAddress.Parse("2001:db8:c::4"), new System.Net.IPAddress(o.AsSpan(14 + 24, 16)));
+    }
 }
