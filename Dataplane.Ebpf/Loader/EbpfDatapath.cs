@@ -52,6 +52,8 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
         ConntrackRev = MapOf("dp_ct_rev", false);
         Tunnels = MapOf("dp_tunnels", false);
         Srv6 = MapOf("dp_srv6", false);
+        Srv6Sids = MapOf("dp_srv6_sid", false);
+        Srv6Locators = MapOf("dp_srv6_locator", false);
         MasqExempt4 = MapOf("dp_masq_exempt4", false);
         MasqExempt6 = MapOf("dp_masq_exempt6", false);
         MasqAddr = MapOf("dp_masq_addr", false);
@@ -89,6 +91,10 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
 
     /// <summary>dp_srv6: Tunnel next hop index → its SRv6 peer's H.Encaps templates.</summary>
     public BpfMap Srv6 { get; }
+
+    /// <summary>dp_srv6_sid / dp_srv6_locator: this node's SRv6 SIDs (behaviour, End.X adjacency) and locators.</summary>
+    public BpfMap Srv6Sids { get; }
+    public BpfMap Srv6Locators { get; }
 
     /// <summary>Service frontends → their Maglev ring; the rings' slots; DNATed connections' reply index.</summary>
     public BpfMap LbFrontends { get; }

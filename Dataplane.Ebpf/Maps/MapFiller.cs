@@ -14,7 +14,7 @@ namespace Dataplane.Ebpf.Maps;
 /// pipeline runs on, so one compiler (SnapshotCompiler) feeds both targets. The whole content is computed and
 /// checked against the maps' capacities first; a snapshot that does not fit throws
 /// <see cref="EbpfMapFullException"/> before anything is written, and one using what the program does not implement
-/// (local SRv6 SIDs, more egress gateways than the maps hold: <see cref="OffloadSupport"/>) throws
+/// (more egress gateways or longer SRv6 templates than the maps hold: <see cref="OffloadSupport"/>) throws
 /// <see cref="EbpfUnsupportedException"/>. Tables are then brought to the new content key by key (stale keys
 /// deleted, new ones written), and the config slot last.
 /// </summary>
@@ -44,6 +44,8 @@ public static unsafe class MapFiller
         // The random state is seeded once, like a worker's: a config update does not restart the sequence.
         if (!dp.LbRng.TryLookup(0u, out ulong rng) || rng == 0) dp.LbRng.Update(0u, RandomSeed);
         Sync(dp.Srv6, content.Srv6);
+        Sync(dp.Srv6Sids, content.Srv6Sids);
+        Sync(dp.Srv6Locators, content.Srv6Locators);
         Sync(dp.Tunnels, content.Tunnels);
         Sync(dp.MasqExempt4, content.MasqExempt4);
         Sync(dp.MasqExempt6, content.MasqExempt6);
@@ -65,6 +67,7 @@ public static unsafe class MapFiller
         Dictionary<PolicyKey, PolicyValue> Policy, Dictionary<OvlKey, uint> Overlay, ulong[] Vni,
         Dictionary<LbFeKey, LbFe> LbFrontends, Dictionary<uint, LbSlot> LbRing,
         Dictionary<uint, LbSlot> LbBackends, Dictionary<LbMemberKey, uint> LbMember, Dictionary<uint, DpTunnel> Tunnels, Dictionary<uint, DpSrv6> Srv6,
+        Dictionary<Lpm6Key, Srv6Sid> Srv6Sids, Dictionary<Lpm6Key, byte> Srv6Locators,
         Dictionary<Lpm4Key, byte> MasqExempt4, Dictionary<Lpm6Key, byte> MasqExempt6, MasqAddr[] MasqAddr,
         Dictionary<uint, ulong> EgwSources, Dictionary<EgwLpmKey, byte> EgwDestinations, Dictionary<EgwLpmKey, byte> EgwExcluded,
         uint[] EgwCount, EgwGateway[] EgwGateways);
@@ -143,6 +146,9 @@ public static unsafe class MapFiller
         var (tunnels, srv6) = TunnelContent(s);
         Check(dp.Tunnels, tunnels.Count);
         Check(dp.Srv6, srv6.Count);
+        var (sids, locators) = SidContent(s.Overlay);
+        Check(dp.Srv6Sids, sids.Count);
+        Check(dp.Srv6Locators, locators.Count);
 
         var (exempt4, exempt6, masqAddr) = MasqueradeContent(s);
         Check(dp.MasqExempt4, exempt4.Count);
@@ -179,11 +185,35 @@ public static unsafe class MapFiller
             MasqEnabled = s.Services.Masquerade.Enabled ? (byte)1 : (byte)0,
             NatPortMin = s.Services.Masquerade.PortMin,
             NatPortMax = s.Services.Masquerade.PortMax,
-            HasTunnels = tunnels.Count > 0 ? (byte)1 : (byte)0,
+            Overlay = (byte)((tunnels.Count > 0 ? OverlayBits.Tunnels : 0) | (s.Overlay.HasSids ? OverlayBits.Sids : 0)
+                | (s.Overlay.LocalAddresses.Count > 0 ? OverlayBits.Local : 0)),
             EgwEnabled = s.Services.EgressGateway.Any ? (byte)1 : (byte)0,
         };
-        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni, frontends, ring, backends, members, tunnels, srv6,
+        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni, frontends, ring, backends, members, tunnels, srv6, sids, locators,
             exempt4, exempt6, masqAddr, egw.Sources, egw.Destinations, egw.Excluded, egw.Count, egw.Gateways);
+    }
+
+    /// <summary>This node's SRv6 SIDs (behaviour, End.X adjacency) and locators, as OverlayState holds them.</summary>
+    private static (Dictionary<Lpm6Key, Srv6Sid>, Dictionary<Lpm6Key, byte>) SidContent(Core.Overlay.OverlayState o)
+    {
+        var sids = new Dictionary<Lpm6Key, Srv6Sid>(BytewiseComparer<Lpm6Key>.Instance);
+        foreach (var sid in o.Sids)
+        {
+            var k = new Lpm6Key { PrefixLen = 128 };
+            BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(k.Addr, 16), sid.Sid);
+            var v = new Srv6Sid { Behavior = (byte)sid.Behavior, Port = sid.Port };
+            Unsafe.WriteUnaligned(v.Eth, sid.EthWord0);
+            Unsafe.WriteUnaligned(v.Eth + 8, sid.EthWord1);
+            sids[k] = v;
+        }
+        var locators = new Dictionary<Lpm6Key, byte>(BytewiseComparer<Lpm6Key>.Instance);
+        foreach (var (prefix, mask) in o.Locators)
+        {
+            var k = new Lpm6Key { PrefixLen = (uint)UInt128.PopCount(mask) };
+            BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(k.Addr, 16), prefix & mask);
+            locators[k] = 1;
+        }
+        return (sids, locators);
     }
 
     private sealed record EgressMaps(Dictionary<uint, ulong> Sources, Dictionary<EgwLpmKey, byte> Destinations,

@@ -26,8 +26,8 @@ public struct DpConfig
     /// <summary>The SNAT port range, MasqueradeState.PortMin .. PortMax.</summary>
     [FieldOffset(50)] public ushort NatPortMin;
     [FieldOffset(52)] public ushort NatPortMax;
-    /// <summary>1: the snapshot has Tunnel next hops (the program then computes the flow hash encapsulation uses).</summary>
-    [FieldOffset(54)] public byte HasTunnels;
+    /// <summary>What of the overlay the snapshot configures (<see cref="OverlayBits"/>).</summary>
+    [FieldOffset(54)] public byte Overlay;
     /// <summary>1: the snapshot has egress gateway policies.</summary>
     [FieldOffset(55)] public byte EgwEnabled;
 }
@@ -233,6 +233,27 @@ public unsafe struct DpSrv6
     [FieldOffset(120)] public fixed byte Template6[MaxTemplate];
     [FieldOffset(240)] public ushort Len4;
     [FieldOffset(242)] public ushort Len6;
+}
+
+/// <summary>dp_config.overlay bits (OVERLAY_* in dp_types.h).</summary>
+public static class OverlayBits
+{
+    /// <summary>Tunnel next hops: the program computes the flow hash encapsulation uses.</summary>
+    public const byte Tunnels = 1 << 0;
+    /// <summary>Local SRv6 SIDs or locators.</summary>
+    public const byte Sids = 1 << 1;
+    /// <summary>Local underlay addresses: VXLAN to them is terminated (and never looked at as SRv6).</summary>
+    public const byte Local = 1 << 2;
+}
+
+/// <summary>struct srv6_sid (dp_srv6_sid value, keyed by the SID as an lpm6_key of length 128).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+public unsafe struct Srv6Sid
+{
+    [FieldOffset(0)] public byte Behavior;
+    [FieldOffset(2)] public ushort Port;
+    /// <summary>End.X: the adjacency's destination and source MAC.</summary>
+    [FieldOffset(4)] public fixed byte Eth[12];
 }
 
 /// <summary>struct masq_addr (dp_masq_addr value): the address a port masquerades to, network order (zero: none).</summary>

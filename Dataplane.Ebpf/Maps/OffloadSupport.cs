@@ -7,10 +7,9 @@ namespace Dataplane.Ebpf.Maps;
 /// <summary>
 /// Which parts of a snapshot the XDP program implements. Services (every frontend kind, Maglev and random
 /// selection, sessionAffinity ClientIP, Local traffic policies, local and remote backends) and masquerade are
-/// offloaded whole, the egress gateway up to 64 policies of 8 gateways, overlay encapsulation (VXLAN, SRv6
-/// H.Encaps up to 120 header bytes) too; local SRv6 SIDs have no BPF counterpart yet. A snapshot using what is
-/// missing would run in BPF as if it were not configured (SIDs ignored), so <see cref="MapFiller"/> refuses it
-/// instead.
+/// offloaded whole, the egress gateway up to 64 policies of 8 gateways, the overlay (VXLAN, SRv6 H.Encaps up to
+/// 120 header bytes, local SIDs) too. What the maps cannot hold is named, and <see cref="MapFiller"/> refuses
+/// such a snapshot instead of running part of it.
 /// </summary>
 public static class OffloadSupport
 {
@@ -26,8 +25,7 @@ public static class OffloadSupport
             if (policy.Gateways.Length > EgwGateway.MaxGateways)
                 missing.Add($"egress gateway policy {policy.Name} with {policy.Gateways.Length} gateways (the eBPF maps hold {EgwGateway.MaxGateways})");
         // Tunnel next hops are encapsulated by encap.h, VXLAN or SRv6 H.Encaps (one toward no known peer drops with
-        // 160 on both sides); local SIDs (End, End.X, End.DT4/6/46) have no BPF counterpart.
-        if (s.Overlay.HasSids) missing.Add("SRv6 SIDs/locators");
+        // 160 on both sides); local SIDs run in srv6.h.
         foreach (var peer in s.Overlay.Peers)
             if (peer.Mode == TunnelMode.Srv6 && Math.Max(peer.Srv6Template4?.Length ?? 0, peer.Srv6Template6?.Length ?? 0) > DpSrv6.MaxTemplate)
                 missing.Add($"SRv6 peer {peer.Name} with more segments than the eBPF template holds ({DpSrv6.MaxTemplate} bytes)");

@@ -360,3 +360,22 @@ struct {
 	__type(value, struct egw_gateway);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dp_egw_gw SEC(".maps");
+
+/// Local SRv6 SIDs (OverlayState.Sids: SID → behaviour) and locators (an address inside one that is no SID: 185).
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct lpm6_key);
+	__type(value, struct srv6_sid);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_srv6_sid SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__type(key, struct lpm6_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_srv6_locator SEC(".maps");

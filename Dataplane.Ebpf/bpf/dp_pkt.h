@@ -29,9 +29,9 @@ struct dp_pkt {
 	__u8 direction;
 	__u8 ct_state;
 	__u8 reparse;           // parsing the inner frame of a terminated tunnel: no VXLAN recognition
-	__u8 pad;
+	__u8 hashed;            // flow_hash is already the parsed packet's (srv6.h computes it before End rewrites)
 	__u16 inner;            // VXLAN: offset of the inner Ethernet frame
-	__u16 pad2;
+	__u16 srh;              // F_SRH: offset of the segment routing header
 	__u32 vni;
 	__u32 src_identity;
 	__u32 dst_identity;

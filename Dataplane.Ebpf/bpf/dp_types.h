@@ -90,6 +90,12 @@
 #define POL_OPEN 1
 #define POL_ENFORCED 2
 
+// dp_config.overlay bits: Tunnel next hops (compute the flow hash encapsulation needs), local SRv6 SIDs or
+// locators, local underlay addresses (VXLAN to them is terminated, and never looked at as SRv6).
+#define OVERLAY_TUNNELS (1 << 0)
+#define OVERLAY_SIDS (1 << 1)
+#define OVERLAY_LOCAL (1 << 2)
+
 /// Everything the datapath reads that is not a table: one array slot, written by the map filler.
 struct dp_config {
 	__u64 router_mac;       // low 48 bits, MAC as a big-endian number
@@ -108,7 +114,7 @@ struct dp_config {
 	__u8 masq_enabled;      // MasqueradeState.Enabled: pod traffic leaving through an interface is SNATed
 	__u16 nat_port_min;     // the SNAT port range (MasqueradeState.PortMin .. PortMax)
 	__u16 nat_port_max;
-	__u8 has_tunnels;       // the snapshot has Tunnel next hops: compute the flow hash encapsulation needs
+	__u8 overlay;           // OVERLAY_*: what of the overlay the snapshot configures
 	__u8 egw_enabled;       // the snapshot has egress gateway policies
 };
 
@@ -319,6 +325,19 @@ struct dp_srv6 {
 	__u8 template6[SRV6_MAX_TEMPLATE];
 	__u16 len4;
 	__u16 len6;
+};
+
+// Local SID behaviours (Srv6Behavior) and a local SID (dp_srv6_sid value; End.X: its adjacency).
+#define SRV6_END 1
+#define SRV6_END_X 2
+#define SRV6_END_DT4 3
+#define SRV6_END_DT6 4
+#define SRV6_END_DT46 5
+struct srv6_sid {
+	__u8 behavior;
+	__u8 pad;
+	__u16 port;
+	__u8 eth[12];
 };
 
 #define TCP_SEEN_REPLY (1 << 0)

@@ -7,15 +7,39 @@ using Dataplane.Ebpf.Tests.Support;
 namespace Dataplane.Ebpf.Tests;
 
 /// <summary>
-/// A configuration using what the XDP program does not implement (local SRv6 SIDs/locators) is refused by the map
-/// filler with a clear error, before anything is written — never silently run without it; everything else is
-/// offloaded and filled.
+/// A configuration the XDP program's maps cannot carry (here: more gateways per egress policy than dp_egw_gw holds)
+/// is refused by the map filler with a clear error, before anything is written — never silently run in part;
+/// every feature is otherwise offloaded and filled.
 /// </summary>
 public sealed class UnsupportedFeatureTests
 {
+    /// <summary>Nine gateway nodes (behind the default route) for one egress policy: one more than dp_egw_gw holds per policy.</summary>
+    private static string NineGateways()
+    {
+        var docs = new List<string>();
+        for (int i = 0; i < 9; i++)
+            docs.Add($$$"""
+                apiVersion: v1
+                kind: Node
+                metadata: {name: gw-{{{i}}}, labels: {gw: "yes"}}
+                spec: {podCIDRs: ["10.0.{{{20 + i}}}.0/24"]}
+                status: {addresses: [{type: InternalIP, address: 203.0.113.{{{20 + i}}}}]}
+                """);
+        docs.Add("""
+            apiVersion: cilium.io/v2
+            kind: CiliumEgressGatewayPolicy
+            metadata: {name: egress-wide}
+            spec:
+              selectors: [{podSelector: {matchLabels: {app: client}}}]
+              destinationCIDRs: [198.18.9.0/24]
+              egressGateways: [{nodeSelector: {matchLabels: {gw: "yes"}}}]
+            """);
+        return ServiceYaml.Docs([.. docs]);
+    }
+
     public static TheoryData<string, string, string> Configs => new()
     {
-        { "SRv6", "", "  overlay: {locators: [\"2001:db8:a::/48\"], sids: [{sid: \"2001:db8:a::4\", behavior: End.DT4}]}\n" },
+        { "egress gateway policy egress-wide with 9 gateways", NineGateways(), "" },
     };
 
     /// <summary>Service web over web-1..3 (web-3 on the remote node), port 80 → 8080, Maglev unless annotated.</summary>

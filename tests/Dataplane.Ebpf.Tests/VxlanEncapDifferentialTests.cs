@@ -190,4 +190,49 @@ public sealed class VxlanEncapDifferentialTests(DatapathFixture fixture) : IClas
         Assert.Equal(0x86DD, (o[12] << 8) | o[13]);
         Assert.Equal(System.Net.IPAddress.Parse("2001:db8:c::4"), new System.Net.IPAddress(o.AsSpan(14 + 24, 16)));
     }
+
+    private static byte[] ToSid(string sid, byte proto, byte[] payload, params (byte, byte[])[] ext) =>
+        Eth6(Ipv6("2001:db8:0:1::3", sid, proto, payload, 64, ext), OverlayNode.Eth0Mac, OverlayNode.NodeCMac);
+
+    /// <summary>
+    /// node-a's local SIDs as the overlay tests configure them (End, End.X, End.DT4/DT6/DT46 in locator
+    /// 2001:db8:a::/48): the next segment taken and routed or cross-connected, inner IPv4/IPv6 decapsulated and
+    /// delivered, and the refusals — no segment left (185), SL ≠ 0 at a DT SID (156), a family the SID does not
+    /// take (139), an address in the locator that is no SID (185), hop limit 1 at End.X (196).
+    /// </summary>
+    [Fact]
+    public void LocalSidBehavioursMatchByteForByte()
+    {
+        DatapathFixture.RequireRoot();
+        using var node = new OverlayNode();
+        Assert.True(node.Snapshot.Overlay.HasSids);
+        Assert.Empty(OffloadSupport.Unsupported(node.Snapshot));
+        using var dual = new DualPipeline(fixture.Tracked, node.Snapshot, DatapathFixture.CtFlows);
+        const uint t = 6_400_000;
+        byte[] inner4 = Ipv4("198.18.102.7", "198.18.100.10", 17, Udp(7, 8, new byte[4]));
+        byte[] inner6 = Ipv6("fd00:102::7", "fd00:100::10", 17, Udp(7, 8, new byte[4]));
+        var frames = new List<byte[]>
+        {
+            ToSid("2001:db8:a::4", 4, inner4),
+            ToSid("2001:db8:a::46", 4, inner4),
+            ToSid("2001:db8:a::4", 4, inner4, Srh(0, "2001:db8:a::4")),
+            ToSid("2001:db8:a::6", 41, inner6, Srh(0, "2001:db8:a::6")),
+            ToSid("2001:db8:a::46", 41, inner6),
+            ToSid("2001:db8:a::6", 4, inner4),                                                    // 139
+            ToSid("2001:db8:a::4", 4, inner4, Srh(1, "2001:db8:c::9", "2001:db8:a::4")),          // 156
+            ToSid("2001:db8:a::1", 4, inner4, Srh(1, "2001:db8:b::9", "2001:db8:a::1")),          // End → node-b
+            ToSid("2001:db8:a::2", 4, inner4, Srh(1, "2001:db8:99::9", "2001:db8:a::2")),         // End.X
+            ToSid("2001:db8:a::1", 4, inner4, Srh(0, "2001:db8:a::1")),                           // 185
+            ToSid("2001:db8:a::77", 4, inner4),                                                   // 185
+            Eth6(Ipv6("2001:db8:0:1::3", "2001:db8:a::2", 4, inner4, 1, Srh(1, "2001:db8:99::9", "2001:db8:a::2")),
+                OverlayNode.Eth0Mac, OverlayNode.NodeCMac),                                        // 196
+        };
+        var reasons = new List<byte>();
+        foreach (var frame in frames)
+        {
+            Same(dual, frame, Uplink, t);
+            reasons.Add(dual.LastBpf!.Verdict.Verdict == (byte)PacketVerdict.Drop ? dual.LastBpf.Verdict.DropReason : (byte)0);
+        }
+        Assert.Equal([0, 0, 0, 0, 0, 139, 156, 0, 0, 185, 185, 196], reasons);
+    }
 }
