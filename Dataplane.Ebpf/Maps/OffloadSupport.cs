@@ -1,5 +1,4 @@
 using Dataplane.Core.Overlay;
-using Dataplane.Core.Routing;
 using Dataplane.Core.Snapshot;
 
 namespace Dataplane.Ebpf.Maps;
