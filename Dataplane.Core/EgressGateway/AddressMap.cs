@@ -39,6 +39,13 @@ public sealed class AddressMap
 
     public int Count { get; }
 
+    /// <summary>Every (address, family) → value, for other targets of the same configuration (the eBPF maps).</summary>
+    public IEnumerable<(UInt128 Addr, byte Family, ulong Value)> Entries()
+    {
+        for (int i = 0; i < _slots.Length; i++)
+            if (_slots[i].Family != 0) yield return (_slots[i].Addr, _slots[i].Family, _slots[i].Value);
+    }
+
     /// <summary>The value stored for <paramref name="addr"/>, or 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong Get(UInt128 addr, byte family)

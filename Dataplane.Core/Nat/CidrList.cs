@@ -35,6 +35,14 @@ public sealed class CidrList
 
     public int Count => _net.Length;
 
+    /// <summary>The prefixes (network address as the pipeline holds it, length, family 4/6), for other targets
+    /// of the same configuration (the eBPF maps).</summary>
+    public IEnumerable<(UInt128 Net, int PrefixLength, byte Family)> Entries()
+    {
+        for (int i = 0; i < _net.Length; i++)
+            yield return (_net[i], (int)UInt128.PopCount(_mask[i]), _family[i]);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Contains(UInt128 addr, byte family)
     {

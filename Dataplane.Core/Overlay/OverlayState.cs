@@ -42,6 +42,7 @@ public sealed class OverlayState
             var page = _validVni[id >> 16];
             if (ReferenceEquals(page, NoIdentities)) _validVni[id >> 16] = page = new ulong[1 << 10];
             page[(id & 0xffff) >> 6] |= 1UL << (int)(id & 63);
+            if (id >= 1u << 16) HasClusterScopedIdentities = true;
         }
         IcmpSource4 = icmpSource4;
         IcmpSource6 = icmpSource6;
@@ -53,6 +54,9 @@ public sealed class OverlayState
     /// lookup stays two loads and no branch on whether a page exists.
     /// </summary>
     private readonly ulong[][] _validVni = new ulong[256][];
+
+    /// <summary>Some valid VNI is above 65535: an identity of a Cluster Mesh cluster ID (its top 8 bits).</summary>
+    public bool HasClusterScopedIdentities { get; }
 
     /// <summary>Indexed by <see cref="PeerIndex"/> results.</summary>
     public TunnelPeer[] Peers { get; }

@@ -50,7 +50,51 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
         LbFrontends = MapOf("dp_lb_fe", false);
         LbRing = MapOf("dp_lb_ring", false);
         ConntrackRev = MapOf("dp_ct_rev", false);
+        Tunnels = MapOf("dp_tunnels", false);
+        Srv6 = MapOf("dp_srv6", false);
+        Srv6Sids = MapOf("dp_srv6_sid", false);
+        Srv6Locators = MapOf("dp_srv6_locator", false);
+        MasqExempt4 = MapOf("dp_masq_exempt4", false);
+        MasqExempt6 = MapOf("dp_masq_exempt6", false);
+        MasqAddr = MapOf("dp_masq_addr", false);
+        LbBackends = MapOf("dp_lb_backends", false);
+        LbMember = MapOf("dp_lb_member", false);
+        LbAffinity = MapOf("dp_lb_affinity", false);
+        LbRng = MapOf("dp_lb_rng", false);
+        EgwSources = MapOf("dp_egw_src", false);
+        EgwDestinations = MapOf("dp_egw_dst", false);
+        EgwExcluded = MapOf("dp_egw_excl", false);
+        EgwCount = MapOf("dp_egw_count", false);
+        EgwGateways = MapOf("dp_egw_gw", false);
     }
+
+    /// <summary>Egress gateway: selected sources, each policy's destinations / exclusions, gateway counts and gateways.</summary>
+    public BpfMap EgwSources { get; }
+    public BpfMap EgwDestinations { get; }
+    public BpfMap EgwExcluded { get; }
+    public BpfMap EgwCount { get; }
+    public BpfMap EgwGateways { get; }
+
+    /// <summary>Backend sets by index and by (set, address, port); sessionAffinity bindings; the random state.</summary>
+    public BpfMap LbBackends { get; }
+    public BpfMap LbMember { get; }
+    public BpfMap LbAffinity { get; }
+    public BpfMap LbRng { get; }
+
+    /// <summary>Masquerade: destinations exempt from it (LPM tries) and each port's masquerade address.</summary>
+    public BpfMap MasqExempt4 { get; }
+    public BpfMap MasqExempt6 { get; }
+    public BpfMap MasqAddr { get; }
+
+    /// <summary>dp_tunnels: Tunnel next hop index → its VXLAN peer (outer headers, MTU, ICMP error sources).</summary>
+    public BpfMap Tunnels { get; }
+
+    /// <summary>dp_srv6: Tunnel next hop index → its SRv6 peer's H.Encaps templates.</summary>
+    public BpfMap Srv6 { get; }
+
+    /// <summary>dp_srv6_sid / dp_srv6_locator: this node's SRv6 SIDs (behaviour, End.X adjacency) and locators.</summary>
+    public BpfMap Srv6Sids { get; }
+    public BpfMap Srv6Locators { get; }
 
     /// <summary>Service frontends → their Maglev ring; the rings' slots; DNATed connections' reply index.</summary>
     public BpfMap LbFrontends { get; }
@@ -120,8 +164,11 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
                     obj = LibBpf.bpf_object__open_mem(data, (nuint)objectFile.Length, &opts);
                 }
                 if (obj == null) { rc = -Marshal.GetLastPInvokeError(); return; }
+                // Every map of the object, not a list of names: a map the list missed would be pinned under libbpf's
+                // default /sys/fs/bpf and shared by every unpinned load on the machine.
                 if (options.PinDirectory == null)
-                    foreach (var name in MapNames) SetPinPath(obj, name, null);
+                    for (void* m = bpf_object__next_map(obj, null); m != null; m = bpf_object__next_map(obj, m))
+                        bpf_map__set_pin_path(m, null);
                 void* ct = LibBpf.bpf_object__find_map_by_name(obj, "dp_ct");
                 if (ct != null) rc = Bpf.bpf_map__set_max_entries(ct, options.ConntrackMaxEntries);
                 if (rc == 0) rc = LibBpf.bpf_object__load(obj);
@@ -148,21 +195,11 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
         }
     }
 
-    internal static readonly string[] MapNames =
-    [
-        "dp_config", "dp_ports", "dp_ifindex", "dp_tx_ports", "dp_endpoints", "dp_routes4", "dp_routes6",
-        "dp_nexthops", "dp_ipcache4", "dp_ipcache6", "dp_policy", "dp_ct", "dp_stats", "dp_drops", "dp_last", "dp_events",
-        "dp_overlay", "dp_vni", "dp_lb_fe", "dp_lb_ring", "dp_ct_rev",
-    ];
+    [LibraryImport("libbpf.so.1")]
+    private static partial void* bpf_object__next_map(void* obj, void* prev);
 
     [LibraryImport("libbpf.so.1")]
     private static partial int bpf_map__set_pin_path(void* map, byte* path);
-
-    private static void SetPinPath(void* obj, string map, byte* path)
-    {
-        void* m = LibBpf.bpf_object__find_map_by_name(obj, map);
-        if (m != null) bpf_map__set_pin_path(m, path);
-    }
 
     private static byte* Utf8(string s)
     {

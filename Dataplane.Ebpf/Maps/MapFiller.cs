@@ -14,8 +14,9 @@ namespace Dataplane.Ebpf.Maps;
 /// pipeline runs on, so one compiler (SnapshotCompiler) feeds both targets. The whole content is computed and
 /// checked against the maps' capacities first; a snapshot that does not fit throws
 /// <see cref="EbpfMapFullException"/> before anything is written, and one using what the program does not implement
-/// (services, NAT, egress gateway, overlay: <see cref="OffloadSupport"/>) throws <see cref="EbpfUnsupportedException"/>. Tables are then brought to the new content
-/// key by key (stale keys deleted, new ones written), and the config slot last.
+/// (more egress gateways or longer SRv6 templates than the maps hold: <see cref="OffloadSupport"/>) throws
+/// <see cref="EbpfUnsupportedException"/>. Tables are then brought to the new content key by key (stale keys
+/// deleted, new ones written), and the config slot last.
 /// </summary>
 public static unsafe class MapFiller
 {
@@ -37,7 +38,24 @@ public static unsafe class MapFiller
         for (int i = 0; i < content.Vni.Length; i++) dp.Vni.Update((uint)i, content.Vni[i]);
         // Ring slots before the frontends that point at them.
         Sync(dp.LbRing, content.LbRing);
+        Sync(dp.LbBackends, content.LbBackends);
+        Sync(dp.LbMember, content.LbMember);
         Sync(dp.LbFrontends, content.LbFrontends);
+        // The random state is seeded once, like a worker's: a config update does not restart the sequence.
+        if (!dp.LbRng.TryLookup(0u, out ulong rng) || rng == 0) dp.LbRng.Update(0u, RandomSeed);
+        Sync(dp.Srv6, content.Srv6);
+        Sync(dp.Srv6Sids, content.Srv6Sids);
+        Sync(dp.Srv6Locators, content.Srv6Locators);
+        Sync(dp.Tunnels, content.Tunnels);
+        Sync(dp.MasqExempt4, content.MasqExempt4);
+        Sync(dp.MasqExempt6, content.MasqExempt6);
+        for (int i = 0; i < content.MasqAddr.Length; i++) dp.MasqAddr.Update((uint)i, content.MasqAddr[i]);
+        // Policies' prefixes and gateways before the sources that lead to them.
+        Sync(dp.EgwDestinations, content.EgwDestinations);
+        Sync(dp.EgwExcluded, content.EgwExcluded);
+        for (int i = 0; i < content.EgwGateways.Length; i++) dp.EgwGateways.Update((uint)i, content.EgwGateways[i]);
+        for (int i = 0; i < content.EgwCount.Length; i++) dp.EgwCount.Update((uint)i, content.EgwCount[i]);
+        Sync(dp.EgwSources, content.EgwSources);
         dp.Config.Update(0u, content.Config);
     }
 
@@ -47,7 +65,12 @@ public static unsafe class MapFiller
         Dictionary<Lpm4Key, uint> Routes4, Dictionary<Lpm6Key, uint> Routes6,
         Dictionary<Lpm4Key, uint> IpCache4, Dictionary<Lpm6Key, uint> IpCache6,
         Dictionary<PolicyKey, PolicyValue> Policy, Dictionary<OvlKey, uint> Overlay, ulong[] Vni,
-        Dictionary<LbFeKey, LbFe> LbFrontends, Dictionary<uint, LbSlot> LbRing);
+        Dictionary<LbFeKey, LbFe> LbFrontends, Dictionary<uint, LbSlot> LbRing,
+        Dictionary<uint, LbSlot> LbBackends, Dictionary<LbMemberKey, uint> LbMember, Dictionary<uint, DpTunnel> Tunnels, Dictionary<uint, DpSrv6> Srv6,
+        Dictionary<Lpm6Key, Srv6Sid> Srv6Sids, Dictionary<Lpm6Key, byte> Srv6Locators,
+        Dictionary<Lpm4Key, byte> MasqExempt4, Dictionary<Lpm6Key, byte> MasqExempt6, MasqAddr[] MasqAddr,
+        Dictionary<uint, ulong> EgwSources, Dictionary<EgwLpmKey, byte> EgwDestinations, Dictionary<EgwLpmKey, byte> EgwExcluded,
+        uint[] EgwCount, EgwGateway[] EgwGateways);
 
     private static Content Compile(EbpfDatapath dp, DatapathSnapshot s, Func<PortInfo, int> ifindexOf)
     {
@@ -120,9 +143,28 @@ public static unsafe class MapFiller
         var (overlay, vni) = OverlayContent(s.Overlay);
         Check(dp.Overlay, overlay.Count);
 
-        var (frontends, ring) = ServiceContent(s.Services);
+        var (tunnels, srv6) = TunnelContent(s);
+        Check(dp.Tunnels, tunnels.Count);
+        Check(dp.Srv6, srv6.Count);
+        var (sids, locators) = SidContent(s.Overlay);
+        Check(dp.Srv6Sids, sids.Count);
+        Check(dp.Srv6Locators, locators.Count);
+
+        var (exempt4, exempt6, masqAddr) = MasqueradeContent(s);
+        Check(dp.MasqExempt4, exempt4.Count);
+        Check(dp.MasqExempt6, exempt6.Count);
+        Check(dp.MasqAddr, masqAddr.Length);
+
+        var egw = EgressContent(s.Services.EgressGateway);
+        Check(dp.EgwSources, egw.Sources.Count);
+        Check(dp.EgwDestinations, egw.Destinations.Count);
+        Check(dp.EgwExcluded, egw.Excluded.Count);
+
+        var (frontends, ring, backends, members) = ServiceContent(s.Services);
         Check(dp.LbFrontends, frontends.Count);
         Check(dp.LbRing, ring.Count);
+        Check(dp.LbBackends, backends.Count);
+        Check(dp.LbMember, members.Count);
 
         var o = dp.Options;
         var config = new DpConfig
@@ -140,39 +182,231 @@ public static unsafe class MapFiller
             CtEnabled = o.Conntrack ? (byte)1 : (byte)0,
             TestMeta = o.TestRunMetadata ? (byte)1 : (byte)0,
             FlowEvents = o.FlowEvents ? (byte)1 : (byte)0,
+            MasqEnabled = s.Services.Masquerade.Enabled ? (byte)1 : (byte)0,
+            NatPortMin = s.Services.Masquerade.PortMin,
+            NatPortMax = s.Services.Masquerade.PortMax,
+            Overlay = (byte)((tunnels.Count > 0 ? OverlayBits.Tunnels : 0) | (s.Overlay.HasSids ? OverlayBits.Sids : 0)
+                | (s.Overlay.LocalAddresses.Count > 0 ? OverlayBits.Local : 0)),
+            EgwEnabled = s.Services.EgressGateway.Any ? (byte)1 : (byte)0,
         };
-        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni, frontends, ring);
+        return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni, frontends, ring, backends, members, tunnels, srv6, sids, locators,
+            exempt4, exempt6, masqAddr, egw.Sources, egw.Destinations, egw.Excluded, egw.Count, egw.Gateways);
+    }
+
+    /// <summary>This node's SRv6 SIDs (behaviour, End.X adjacency) and locators, as OverlayState holds them.</summary>
+    private static (Dictionary<Lpm6Key, Srv6Sid>, Dictionary<Lpm6Key, byte>) SidContent(Core.Overlay.OverlayState o)
+    {
+        var sids = new Dictionary<Lpm6Key, Srv6Sid>(BytewiseComparer<Lpm6Key>.Instance);
+        foreach (var sid in o.Sids)
+        {
+            var k = new Lpm6Key { PrefixLen = 128 };
+            BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(k.Addr, 16), sid.Sid);
+            var v = new Srv6Sid { Behavior = (byte)sid.Behavior, Port = sid.Port };
+            Unsafe.WriteUnaligned(v.Eth, sid.EthWord0);
+            Unsafe.WriteUnaligned(v.Eth + 8, sid.EthWord1);
+            sids[k] = v;
+        }
+        var locators = new Dictionary<Lpm6Key, byte>(BytewiseComparer<Lpm6Key>.Instance);
+        foreach (var (prefix, mask) in o.Locators)
+        {
+            var k = new Lpm6Key { PrefixLen = (uint)UInt128.PopCount(mask) };
+            BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(k.Addr, 16), prefix & mask);
+            locators[k] = 1;
+        }
+        return (sids, locators);
+    }
+
+    private sealed record EgressMaps(Dictionary<uint, ulong> Sources, Dictionary<EgwLpmKey, byte> Destinations,
+        Dictionary<EgwLpmKey, byte> Excluded, uint[] Count, EgwGateway[] Gateways);
+
+    /// <summary>
+    /// Egress gateway policies (IPv4, as the stage is): selected source addresses with their policy bit sets, each
+    /// policy's destination and excluded prefixes keyed by policy, and its gateways in order (the order ties are
+    /// broken in). OffloadSupport has refused more policies or gateways than the maps hold.
+    /// </summary>
+    private static EgressMaps EgressContent(Core.EgressGateway.EgressGatewayState st)
+    {
+        var sources = new Dictionary<uint, ulong>();
+        foreach (var (addr, family, mask) in st.Sources.Entries())
+        {
+            if (family != 4) continue;
+            // The key is the address as its bytes lie in the packet.
+            uint raw = BinaryPrimitives.ReverseEndianness((uint)addr);
+            if (!BitConverter.IsLittleEndian) raw = (uint)addr;
+            sources[raw] = mask;
+        }
+        var dst = new Dictionary<EgwLpmKey, byte>(BytewiseComparer<EgwLpmKey>.Instance);
+        var excl = new Dictionary<EgwLpmKey, byte>(BytewiseComparer<EgwLpmKey>.Instance);
+        var count = new uint[EgwGateway.MaxPolicies];
+        var gateways = new EgwGateway[EgwGateway.MaxPolicies * EgwGateway.MaxGateways];
+        for (int p = 0; p < st.Policies.Length; p++)
+        {
+            var policy = st.Policies[p];
+            AddEgwPrefixes(dst, policy.Destinations, p);
+            AddEgwPrefixes(excl, policy.Excluded, p);
+            count[p] = (uint)policy.Gateways.Length;
+            for (int i = 0; i < policy.Gateways.Length; i++)
+            {
+                var g = policy.Gateways[i];
+                ref EgwGateway d = ref gateways[p * EgwGateway.MaxGateways + i];
+                fixed (byte* ip = d.EgressIp) BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(ip, 4), (uint)g.EgressIp);
+                d.NextHop = g.NextHop;
+                d.Seed = g.Seed;
+                d.Local = g.Local ? (byte)1 : (byte)0;
+                d.Live = g.Live ? (byte)1 : (byte)0;
+            }
+        }
+        return new EgressMaps(sources, dst, excl, count, gateways);
+    }
+
+    private static void AddEgwPrefixes(Dictionary<EgwLpmKey, byte> into, Core.Nat.CidrList list, int policy)
+    {
+        foreach (var (net, len, family) in list.Entries())
+        {
+            if (family != 4) continue;
+            var k = new EgwLpmKey { PrefixLen = (uint)(8 + len), Policy = (byte)policy };
+            BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(k.Addr, 4), (uint)net);
+            into[k] = 1;
+        }
     }
 
     /// <summary>
-    /// Frontends and the Maglev rings of their backend sets, each ring laid out once at consecutive slots (the
-    /// slot holds the backend itself, so the program needs one lookup).
+    /// Masquerade: the exempt destinations as LPM entries (a CidrList contains an address iff some prefix covers
+    /// it, which is what an LPM hit says) and per port the address it masquerades to. The port range and the
+    /// switch go in the config. Remote service backends are SNATed to the same addresses whatever the switch.
     /// </summary>
-    private static (Dictionary<LbFeKey, LbFe> Frontends, Dictionary<uint, LbSlot> Ring) ServiceContent(Core.Services.ServiceState st)
+    private static (Dictionary<Lpm4Key, byte>, Dictionary<Lpm6Key, byte>, MasqAddr[]) MasqueradeContent(DatapathSnapshot s)
+    {
+        var m = s.Services.Masquerade;
+        var v4 = new Dictionary<Lpm4Key, byte>(BytewiseComparer<Lpm4Key>.Instance);
+        var v6 = new Dictionary<Lpm6Key, byte>(BytewiseComparer<Lpm6Key>.Instance);
+        foreach (var (net, len, family) in m.Exempt.Entries())
+        {
+            if (family == 4)
+            {
+                var k = new Lpm4Key { PrefixLen = (uint)len };
+                BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(k.Addr, 4), (uint)net);
+                v4[k] = 1;
+            }
+            else
+            {
+                var k = new Lpm6Key { PrefixLen = (uint)len };
+                BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(k.Addr, 16), net);
+                v6[k] = 1;
+            }
+        }
+        var addrs = new MasqAddr[s.Ports.Length];
+        for (int i = 0; i < addrs.Length; i++)
+        {
+            ref MasqAddr a = ref addrs[i];
+            fixed (byte* v4p = a.Ipv4, v6p = a.Ipv6)
+            {
+                BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(v4p, 4), (uint)m.AddressOf((ushort)i, 4));
+                BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(v6p, 16), m.AddressOf((ushort)i, 6));
+            }
+        }
+        return (v4, v6, addrs);
+    }
+
+    /// <summary>
+    /// Each Tunnel next hop's peer, found as OverlayEncapStage finds it (by the hop's endpoint in the peer index)
+    /// once here instead of per packet, with an SRv6 peer's templates beside it. A hop whose endpoint is no peer
+    /// gets no entry: the program drops with 160, as the C# stage does.
+    /// </summary>
+    private static (Dictionary<uint, DpTunnel>, Dictionary<uint, DpSrv6>) TunnelContent(DatapathSnapshot s)
+    {
+        var o = s.Overlay;
+        var tunnels = new Dictionary<uint, DpTunnel>();
+        var srv6 = new Dictionary<uint, DpSrv6>();
+        for (int i = 0; i < s.NextHops.Length; i++)
+        {
+            var nh = s.NextHops[i];
+            if (nh.Kind != NextHopKind.Tunnel) continue;
+            int peer = o.PeerIndex.Find(nh.TunnelIsIpv6 ? nh.TunnelEndpoint : Core.Overlay.AddressIndex.V4((uint)nh.TunnelEndpoint));
+            if (peer < 0) continue;
+            ref readonly var t = ref o.Peers[peer];
+            var d = new DpTunnel
+            {
+                PseudoSum = t.PseudoSum, FixedVni = t.FixedVni, Mtu = (uint)t.Mtu, Port = t.Port,
+                OuterIpv6 = t.OuterIpv6 ? (byte)1 : (byte)0, Mode = (byte)t.Mode,
+            };
+            if (t.Mode == Core.Overlay.TunnelMode.Srv6)
+            {
+                var e = new DpSrv6 { Len4 = (ushort)(t.Srv6Template4?.Length ?? 0), Len6 = (ushort)(t.Srv6Template6?.Length ?? 0) };
+                t.Srv6Template4?.CopyTo(new Span<byte>(e.Template4, DpSrv6.MaxTemplate));
+                t.Srv6Template6?.CopyTo(new Span<byte>(e.Template6, DpSrv6.MaxTemplate));
+                srv6[(uint)i] = e;
+            }
+            else
+            {
+                byte[] template = t.VxlanTemplate ?? throw new InvalidOperationException($"tunnel peer {t.Name} has no VXLAN template");
+                template.CopyTo(new Span<byte>(d.Template, DpTunnel.TemplateBytes));
+            }
+            // The C# stage writes these words straight into the frame: their in-memory bytes are the header.
+            Unsafe.WriteUnaligned(d.Eth, t.EthWord0);
+            Unsafe.WriteUnaligned(d.Eth + 8, t.EthWord1);
+            Unsafe.WriteUnaligned(d.InnerEth, t.InnerEthWord0);
+            Unsafe.WriteUnaligned(d.InnerEth + 8, t.InnerEthWord1);
+            BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(d.IcmpSource4, 4), o.IcmpSource4);
+            BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(d.IcmpSource6, 16), o.IcmpSource6);
+            tunnels[(uint)i] = d;
+        }
+        return (tunnels, srv6);
+    }
+
+    /// <summary>LbWorkerState's initial xorshift64* state: BPF random selection starts where a C# worker does.</summary>
+    public const ulong RandomSeed = 0x9E3779B97F4A7C15;
+
+    /// <summary>
+    /// Frontends and their backend sets, each set laid out once: its Maglev ring at consecutive dp_lb_ring slots
+    /// (a slot holds the backend itself, so the program needs one lookup), its backends at consecutive
+    /// dp_lb_backends slots (random selection) and by (set, address, port) in dp_lb_member (affinity checks). A
+    /// Local traffic policy is already the frontend's narrowed set.
+    /// </summary>
+    private static (Dictionary<LbFeKey, LbFe>, Dictionary<uint, LbSlot>, Dictionary<uint, LbSlot>, Dictionary<LbMemberKey, uint>)
+        ServiceContent(Core.Services.ServiceState st)
     {
         var frontends = new Dictionary<LbFeKey, LbFe>(BytewiseComparer<LbFeKey>.Instance);
         var ring = new Dictionary<uint, LbSlot>();
-        var bases = new Dictionary<int, uint>();
+        var backends = new Dictionary<uint, LbSlot>();
+        var members = new Dictionary<LbMemberKey, uint>(BytewiseComparer<LbMemberKey>.Instance);
+        var bases = new Dictionary<int, (uint Ring, uint Backends)>();
         foreach (var f in st.Frontends.All())
         {
             var set = st.Sets[f.Set];
-            if (!bases.TryGetValue(f.Set, out uint start))
+            if (!bases.TryGetValue(f.Set, out var start))
             {
-                start = (uint)ring.Count;
+                start = ((uint)ring.Count, (uint)backends.Count);
                 bases[f.Set] = start;
                 for (int i = 0; i < set.Ring.Length; i++)
                 {
                     ref readonly var b = ref set.Backends[set.Ring[i]];
                     var slot = new LbSlot { Port = b.Port };
                     WriteAddr(slot.Addr, b.Addr, f.Family);
-                    ring[start + (uint)i] = slot;
+                    ring[start.Ring + (uint)i] = slot;
+                }
+                for (int i = 0; i < set.Backends.Length; i++)
+                {
+                    ref readonly var b = ref set.Backends[i];
+                    var slot = new LbSlot { Port = b.Port };
+                    WriteAddr(slot.Addr, b.Addr, f.Family);
+                    backends[start.Backends + (uint)i] = slot;
+                    var member = new LbMemberKey { Base = start.Backends, Port = b.Port };
+                    WriteAddr(member.Addr, b.Addr, f.Family);
+                    members[member] = (uint)i;
                 }
             }
             var key = new LbFeKey { Port = f.Port, Proto = f.Proto, Family = f.Family };
             WriteAddr(key.Addr, f.Addr, f.Family);
-            frontends[key] = new LbFe { RingBase = start, RingLen = (uint)set.Ring.Length };
+            var info = st.Services[f.Service];
+            frontends[key] = new LbFe
+            {
+                RingBase = start.Ring, RingLen = (uint)set.Ring.Length,
+                BackendBase = start.Backends, BackendCount = (uint)set.Backends.Length,
+                ServiceId = info.Id, AffinityTimeout = info.AffinityTimeout,
+            };
         }
-        return (frontends, ring);
+        return (frontends, ring, backends, members);
     }
 
     /// <summary>An address as ct_key holds it: IPv4 in the first 4 bytes, IPv6 all 16, network order.</summary>

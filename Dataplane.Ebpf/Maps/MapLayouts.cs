@@ -21,6 +21,15 @@ public struct DpConfig
     [FieldOffset(46)] public byte CtEnabled;
     [FieldOffset(47)] public byte TestMeta;
     [FieldOffset(48)] public byte FlowEvents;
+    /// <summary>MasqueradeState.Enabled.</summary>
+    [FieldOffset(49)] public byte MasqEnabled;
+    /// <summary>The SNAT port range, MasqueradeState.PortMin .. PortMax.</summary>
+    [FieldOffset(50)] public ushort NatPortMin;
+    [FieldOffset(52)] public ushort NatPortMax;
+    /// <summary>What of the overlay the snapshot configures (<see cref="OverlayBits"/>).</summary>
+    [FieldOffset(54)] public byte Overlay;
+    /// <summary>1: the snapshot has egress gateway policies.</summary>
+    [FieldOffset(55)] public byte EgwEnabled;
 }
 
 [StructLayout(LayoutKind.Explicit, Size = 16)]
@@ -128,7 +137,7 @@ public unsafe struct CtValueBpf
     [FieldOffset(12)] public uint Backend;
     [FieldOffset(16)] public uint PolicyRule;
     [FieldOffset(20)] public uint Packets;
-    /// <summary>Flags bit 0 (CT_DNAT): the backend the connection was DNATed to.</summary>
+    /// <summary>CT_DNAT: the backend the connection was DNATed to; CT_SNAT: its translated source.</summary>
     [FieldOffset(24)] public fixed byte NatAddr[16];
     [FieldOffset(40)] public ushort NatPort;
 }
@@ -144,11 +153,44 @@ public unsafe struct LbFeKey
 }
 
 /// <summary>dp_lb_fe value: the frontend's Maglev ring in dp_lb_ring (length 0: no backend, drop 158).</summary>
-[StructLayout(LayoutKind.Explicit, Size = 8)]
+[StructLayout(LayoutKind.Explicit, Size = 24)]
 public struct LbFe
 {
     [FieldOffset(0)] public uint RingBase;
     [FieldOffset(4)] public uint RingLen;
+    [FieldOffset(8)] public uint BackendBase;
+    [FieldOffset(12)] public uint BackendCount;
+    /// <summary>ServiceInfo.Id: the service port sessionAffinity bindings are kept for.</summary>
+    [FieldOffset(16)] public uint ServiceId;
+    /// <summary>sessionAffinity ClientIP timeout in seconds (0: none).</summary>
+    [FieldOffset(20)] public uint AffinityTimeout;
+}
+
+/// <summary>dp_lb_member key: a backend of the set laid out at Base (value: its index there).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 24)]
+public unsafe struct LbMemberKey
+{
+    [FieldOffset(0)] public uint Base;
+    [FieldOffset(4)] public fixed byte Addr[16];
+    [FieldOffset(20)] public ushort Port;
+}
+
+/// <summary>dp_lb_affinity key: client address (as in ct_key), ServiceInfo.Id, family.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 24)]
+public unsafe struct LbAffinityKey
+{
+    [FieldOffset(0)] public fixed byte Client[16];
+    [FieldOffset(16)] public uint Service;
+    [FieldOffset(20)] public byte Family;
+}
+
+/// <summary>dp_lb_affinity value: the bound backend and when the binding ends (Unix seconds).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 24)]
+public unsafe struct LbAffinity
+{
+    [FieldOffset(0)] public fixed byte Backend[16];
+    [FieldOffset(16)] public ushort Port;
+    [FieldOffset(20)] public uint Expires;
 }
 
 /// <summary>dp_lb_ring value: one ring slot's backend.</summary>
@@ -157,6 +199,90 @@ public unsafe struct LbSlot
 {
     [FieldOffset(0)] public fixed byte Addr[16];
     [FieldOffset(16)] public ushort Port;
+}
+
+/// <summary>struct dp_tunnel (dp_tunnels value, keyed by a Tunnel next hop's index): its VXLAN peer.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 116)]
+public unsafe struct DpTunnel
+{
+    public const int TemplateBytes = 56;
+    /// <summary>Outer IP + UDP + VXLAN template (TunnelPeer.VxlanTemplate, 36 or 56 bytes).</summary>
+    [FieldOffset(0)] public fixed byte Template[TemplateBytes];
+    /// <summary>Outer destination and source MAC, as TunnelPeer.EthWord0/1 lie in memory.</summary>
+    [FieldOffset(56)] public fixed byte Eth[12];
+    /// <summary>Inner destination (the peer's VXLAN MAC) and source MAC (InnerEthWord0/1).</summary>
+    [FieldOffset(68)] public fixed byte InnerEth[12];
+    [FieldOffset(80)] public uint PseudoSum;
+    [FieldOffset(84)] public uint FixedVni;
+    [FieldOffset(88)] public uint Mtu;
+    [FieldOffset(92)] public ushort Port;
+    [FieldOffset(94)] public byte OuterIpv6;
+    /// <summary>TunnelMode: 1 VXLAN, 2 SRv6 (templates in dp_srv6).</summary>
+    [FieldOffset(95)] public byte Mode;
+    /// <summary>OverlayState.IcmpSource4 / 6, network order (zero: none).</summary>
+    [FieldOffset(96)] public fixed byte IcmpSource4[4];
+    [FieldOffset(100)] public fixed byte IcmpSource6[16];
+}
+
+/// <summary>struct dp_srv6 (dp_srv6 value, keyed like dp_tunnels): an SRv6 peer's H.Encaps templates per inner family.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 244)]
+public unsafe struct DpSrv6
+{
+    public const int MaxTemplate = 120;
+    [FieldOffset(0)] public fixed byte Template4[MaxTemplate];
+    [FieldOffset(120)] public fixed byte Template6[MaxTemplate];
+    [FieldOffset(240)] public ushort Len4;
+    [FieldOffset(242)] public ushort Len6;
+}
+
+/// <summary>dp_config.overlay bits (OVERLAY_* in dp_types.h).</summary>
+public static class OverlayBits
+{
+    /// <summary>Tunnel next hops: the program computes the flow hash encapsulation uses.</summary>
+    public const byte Tunnels = 1 << 0;
+    /// <summary>Local SRv6 SIDs or locators.</summary>
+    public const byte Sids = 1 << 1;
+    /// <summary>Local underlay addresses: VXLAN to them is terminated (and never looked at as SRv6).</summary>
+    public const byte Local = 1 << 2;
+}
+
+/// <summary>struct srv6_sid (dp_srv6_sid value, keyed by the SID as an lpm6_key of length 128).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+public unsafe struct Srv6Sid
+{
+    [FieldOffset(0)] public byte Behavior;
+    [FieldOffset(2)] public ushort Port;
+    /// <summary>End.X: the adjacency's destination and source MAC.</summary>
+    [FieldOffset(4)] public fixed byte Eth[12];
+}
+
+/// <summary>struct masq_addr (dp_masq_addr value): the address a port masquerades to, network order (zero: none).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 20)]
+public unsafe struct MasqAddr
+{
+    [FieldOffset(0)] public fixed byte Ipv4[4];
+    [FieldOffset(4)] public fixed byte Ipv6[16];
+}
+
+/// <summary>dp_egw_dst / dp_egw_excl key: prefix length 8 + the IPv4 prefix's, the policy index, the prefix.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 12)]
+public unsafe struct EgwLpmKey
+{
+    [FieldOffset(0)] public uint PrefixLen;
+    [FieldOffset(4)] public byte Policy;
+    [FieldOffset(5)] public fixed byte Addr[4];
+}
+
+/// <summary>dp_egw_gw value: one gateway node of a policy.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+public unsafe struct EgwGateway
+{
+    public const int MaxPolicies = 64, MaxGateways = 8;
+    [FieldOffset(0)] public fixed byte EgressIp[4];
+    [FieldOffset(4)] public uint NextHop;
+    [FieldOffset(8)] public uint Seed;
+    [FieldOffset(12)] public byte Local;
+    [FieldOffset(13)] public byte Live;
 }
 
 [StructLayout(LayoutKind.Explicit, Size = 16)]

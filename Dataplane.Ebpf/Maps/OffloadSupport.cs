@@ -1,14 +1,14 @@
-using Dataplane.Core.Routing;
-using Dataplane.Core.Services;
+using Dataplane.Core.Overlay;
 using Dataplane.Core.Snapshot;
 
 namespace Dataplane.Ebpf.Maps;
 
 /// <summary>
-/// Which parts of a snapshot the XDP program implements. Services are offloaded for the ClusterIP/Maglev slice
-/// only; the egress gateway, masquerade and overlay stages have no BPF counterpart yet. A snapshot using what
-/// is missing would run in BPF as if it were not configured (no DNAT, no SNAT, tunnel routes dropped), so
-/// <see cref="MapFiller"/> refuses it instead.
+/// Which parts of a snapshot the XDP program implements. Services (every frontend kind, Maglev and random
+/// selection, sessionAffinity ClientIP, Local traffic policies, local and remote backends) and masquerade are
+/// offloaded whole, the egress gateway up to 64 policies of 8 gateways, the overlay (VXLAN, SRv6 H.Encaps up to
+/// 120 header bytes, local SIDs) too. What the maps cannot hold is named, and <see cref="MapFiller"/> refuses
+/// such a snapshot instead of running part of it.
 /// </summary>
 public static class OffloadSupport
 {
@@ -17,50 +17,22 @@ public static class OffloadSupport
     {
         var missing = new List<string>();
         var services = s.Services;
-        ServiceFeatures(services, missing);
-        if (services.Masquerade.Enabled) missing.Add("masquerade");
-        if (services.EgressGateway.Any) missing.Add($"{services.EgressGateway.Policies.Length} egress gateway policies");
-        // Every remote node is a tunnel peer even in native mode (a sender whose VXLAN this node terminates), so
-        // peers alone do not make a snapshot unsupported; tunnel routes (VXLAN/SRv6 mode, egress gateway steering)
-        // and local SIDs do.
-        if (s.Overlay.HasSids) missing.Add("SRv6 SIDs/locators");
-        int tunnels = s.NextHops.Count(nh => nh.Kind == NextHopKind.Tunnel);
-        if (tunnels > 0) missing.Add($"{tunnels} tunnel next hops");
+        var egw = services.EgressGateway;
+        if (egw.Policies.Length > EgwGateway.MaxPolicies)
+            missing.Add($"{egw.Policies.Length} egress gateway policies (the eBPF maps hold {EgwGateway.MaxPolicies})");
+        foreach (var policy in egw.Policies)
+            if (policy.Gateways.Length > EgwGateway.MaxGateways)
+                missing.Add($"egress gateway policy {policy.Name} with {policy.Gateways.Length} gateways (the eBPF maps hold {EgwGateway.MaxGateways})");
+        // Tunnel next hops are encapsulated by encap.h, VXLAN or SRv6 H.Encaps (one toward no known peer drops with
+        // 160 on both sides); local SIDs run in srv6.h.
+        foreach (var peer in s.Overlay.Peers)
+            if (peer.Mode == TunnelMode.Srv6 && Math.Max(peer.Srv6Template4?.Length ?? 0, peer.Srv6Template6?.Length ?? 0) > DpSrv6.MaxTemplate)
+                missing.Add($"SRv6 peer {peer.Name} with more segments than the eBPF template holds ({DpSrv6.MaxTemplate} bytes)");
+        // dp_vni is a 65 536-bit map: cluster-scoped identities (Cluster Mesh) would be dropped as INVALID_VNI in BPF
+        // where the C# pipeline accepts them — refused rather than silently different.
+        if (s.Overlay.HasClusterScopedIdentities)
+            missing.Add("Cluster Mesh identities above 65535 as VXLAN VNIs (the eBPF VNI map covers 16 bits)");
         return missing;
-    }
-
-    /// <summary>
-    /// The service slice the program is meant to carry is ClusterIP / external IP / LoadBalancer IP frontends with
-    /// Maglev selection, no session affinity, no Local traffic policy that narrows the backends and every backend
-    /// on this node — exactly the connections the C# pipeline DNATs forward and reverse-DNATs on replies with one
-    /// conntrack entry (no SNAT leg: a remote backend is SNATed for clients from outside; masquerade and egress
-    /// gateway are refused as a whole below). Everything
-    /// outside it is named per service; the slice runs in services.h.
-    /// </summary>
-    private static void ServiceFeatures(ServiceState services, List<string> missing)
-    {
-        if (services.Frontends.Count == 0) return;
-        var reasons = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var f in services.Frontends.All())
-        {
-            string name = services.Services[f.Service].Name;
-            BackendSet set = services.Sets[f.Set];
-            if (f.Kind == FrontendKind.NodePort) reasons.Add($"NodePort ({name})");
-            if (set.Backends.Length > 0 && set.Ring.Length == 0) reasons.Add($"random load balancing ({name})");
-            if (services.Services[f.Service].AffinityTimeout != 0) reasons.Add($"sessionAffinity ClientIP ({name})");
-            // ServiceStage + MasqueradeStage: a client that is not a local pod reaching a backend on another node
-            // is DNATed and SNATed to this node (two chained entries), whatever the masquerade config says.
-            if (HasRemote(set)) reasons.Add($"remote backends, SNATed for clients outside this node ({name})");
-            if (f.LocalNarrowed) reasons.Add($"{(f.Scope == FrontendScope.Internal ? "internal" : "external")}TrafficPolicy Local ({name})");
-        }
-        missing.AddRange(reasons);
-    }
-
-    private static bool HasRemote(BackendSet set)
-    {
-        foreach (var b in set.Backends)
-            if (!b.Local) return true;
-        return false;
     }
 
     /// <summary>Throws <see cref="EbpfUnsupportedException"/> when <paramref name="s"/> uses anything the program lacks.</summary>
@@ -76,7 +48,7 @@ public static class OffloadSupport
 /// configuration runs on a C# backend.
 /// </summary>
 public sealed class EbpfUnsupportedException(IReadOnlyList<string> features)
-    : NotSupportedException($"services/NAT/egress gateway/overlay are not offloaded yet: the snapshot has {string.Join(", ", features)}; run it on a C# backend")
+    : NotSupportedException($"the eBPF maps cannot hold this configuration: the snapshot has {string.Join(", ", features)}; run it on a C# backend")
 {
     public IReadOnlyList<string> Features { get; } = features;
 }

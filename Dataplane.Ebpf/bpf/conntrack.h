@@ -43,8 +43,8 @@ static __always_inline void ct_reverse(const struct ct_key *k, struct ct_key *r)
 }
 
 /// The connection of a tuple in either direction; *reply says which and *orig is its dp_ct key (ConntrackTable.
-/// TryLookup: a DNATed connection answers replies only under backend → client, via dp_ct_rev, never under the
-/// plain reverse of its key).
+/// TryLookup: a translated connection answers replies only under its translated reply tuple, via dp_ct_rev —
+/// backend → client, peer → masquerade address — never under the plain reverse of its key).
 static __always_inline struct ct_value *ct_find(const struct ct_key *k, int *reply, struct ct_key *orig)
 {
 	struct ct_value *v = bpf_map_lookup_elem(&dp_ct, k);
@@ -58,12 +58,12 @@ static __always_inline struct ct_value *ct_find(const struct ct_key *k, int *rep
 	if (o) {
 		*orig = *o;
 		v = bpf_map_lookup_elem(&dp_ct, orig);
-		if (v && (v->flags & CT_DNAT))
+		if (v && (v->flags & CT_NAT))
 			return v;
 	}
 	ct_reverse(k, orig);
 	v = bpf_map_lookup_elem(&dp_ct, orig);
-	return v && !(v->flags & CT_DNAT) ? v : 0;
+	return v && !(v->flags & CT_NAT) ? v : 0;
 }
 
 /// TcpTracker.Update: advances the state bits and the timer, returns the packet's conntrack state.
@@ -145,17 +145,19 @@ static __always_inline int ct_tracked(const struct dp_pkt *p)
 
 DP_STAGE int conntrack_stage(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_config *cfg)
 {
-	if (!p || !cfg)
+	__u32 zero = 0;
+	struct ct_scratch *s = bpf_map_lookup_elem(&dp_ct_scratch, &zero);
+	if (!p || !cfg || !s)
 		return 0;
-	struct ct_key k, orig;
+	struct ct_key *k = &s->key, *orig = &s->orig;
 	int reply;
 	if (p->flags & F_ICMP_ERROR) {
 		// An ICMP error quoting a packet of a tracked connection is related to it and passes; any other is new.
-		p->ct_state = ct_inner_key(ctx, p, &k) && ct_find(&k, &reply, &orig) ? CT_RELATED : CT_NEW;
+		p->ct_state = ct_inner_key(ctx, p, k) && ct_find(k, &reply, orig) ? CT_RELATED : CT_NEW;
 		return 0;
 	}
-	ct_key_of(p, &k);
-	struct ct_value *e = ct_find(&k, &reply, &orig);
+	ct_key_of(p, k);
+	struct ct_value *e = ct_find(k, &reply, orig);
 	if (!e) {
 		p->ct_state = CT_NEW;
 		return 0;
@@ -163,55 +165,38 @@ DP_STAGE int conntrack_stage(struct xdp_md *ctx, struct dp_pkt *p, const struct 
 	p->ct_state = ct_update(e, p, reply, 0, cfg);
 	if (!reply)
 		p->policy_rule = e->policy_rule;
-	if (e->flags & CT_DNAT) {
-		// ConntrackStage.Translate: forward to the backend; replies come back from the frontend.
-		struct lb_slot to = {};
+	// ConntrackStage.Translate: forward packets get the backend (DNAT) or the translated source (SNAT); replies
+	// the frontend back as source or the pod back as destination. A connection of two chained entries (DNAT,
+	// then SNAT toward a remote backend) continues into the second one, whose timer advances too.
+	for (int hop = 0; hop < 2; hop++) {
+		__u16 flags = e->flags;
+		if (!(flags & CT_NAT))
+			return 0;
+		struct lb_slot *to = &s->to;
+		int source;
+		to->pad = 0;
 		if (!reply) {
-			__builtin_memcpy(to.addr, e->nat_addr, 16);
-			to.port = e->nat_port;
+			__builtin_memcpy(to->addr, e->nat_addr, 16);
+			to->port = e->nat_port;
+			source = !(flags & CT_DNAT);
+		} else if (flags & CT_DNAT) {
+			__builtin_memcpy(to->addr, orig->dst, 16);
+			to->port = orig->dport;
+			source = 1;
 		} else {
-			__builtin_memcpy(to.addr, orig.dst, 16);
-			to.port = orig.dport;
+			__builtin_memcpy(to->addr, orig->src, 16);
+			to->port = orig->sport;
+			source = 0;
 		}
-		nat_rewrite(ctx, p, &to, reply);
-	}
-	return 0;
-}
-
-/// Creates the entry of a new connection policy let through; a full map drops with 155.
-DP_STAGE int conntrack_commit(struct dp_pkt *p, const struct dp_config *cfg)
-{
-	if (!p || !cfg)
-		return 0;
-	if (p->ct_state != CT_NEW || p->verdict == V_DROP || (p->flags & F_ICMP_ERROR))
-		return 0;
-	struct ct_key k;
-	struct ct_value v = {};
-	ct_key_of(p, &k);
-	v.policy_rule = p->policy_rule;
-	ct_update(&v, p, 0, 1, cfg);
-	if (!p->svc_dnat) {
-		if (bpf_map_update_elem(&dp_ct, &k, &v, BPF_NOEXIST))
-			dp_drop(p, DROP_CT_MAP_FULL);
-		return 0;
-	}
-	// A DNATed connection: keyed by client → frontend, indexed for replies under backend → client, which no
-	// live connection may use (a stale index entry the GC left is overwritten).
-	struct ct_key reply_key = k, orig, fk = k;
-	__builtin_memcpy(fk.dst, p->svc_addr, 16);
-	fk.dport = p->svc_port;
-	ct_reverse(&k, &reply_key);
-	int reply;
-	__builtin_memcpy(v.nat_addr, p->dst, 16);
-	v.nat_port = p->dport;
-	v.flags |= CT_DNAT;
-	if (ct_find(&reply_key, &reply, &orig) || bpf_map_update_elem(&dp_ct, &fk, &v, BPF_NOEXIST)) {
-		dp_drop(p, DROP_CT_MAP_FULL);
-		return 0;
-	}
-	if (bpf_map_update_elem(&dp_ct_rev, &reply_key, &fk, BPF_ANY)) {
-		bpf_map_delete_elem(&dp_ct, &fk);
-		dp_drop(p, DROP_CT_MAP_FULL);
+		nat_rewrite(ctx, p, to, source);
+		if (!(flags & (reply ? CT_CHAIN_REPLY : CT_CHAIN_FORWARD)))
+			return 0;
+		int again;
+		ct_key_of(p, k);
+		e = ct_find(k, &again, orig);
+		if (!e || again != reply)
+			return 0;
+		ct_update(e, p, reply, 0, cfg);
 	}
 	return 0;
 }

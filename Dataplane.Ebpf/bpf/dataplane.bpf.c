@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-// The Dataplane pipeline as one XDP program: parse → VXLAN termination → neighbour responder → endpoint
-// (anti-spoofing) → conntrack lookup (+ reverse/forward NAT) → service DNAT → identity (ipcache) → route +
-// rewrite → policy → conntrack create → accounting, the same stages in the same order as
-// Dataplane.Core/Pipeline/PacketPipeline.cs, one packet at a time. The C# stages this program has no
-// counterpart of yet (SRv6 SIDs, overlay encap, services outside the ClusterIP/Maglev slice, egress gateway,
-// masquerade) do nothing for a snapshot that configures none of them, and MapFiller refuses any other snapshot
-// (EbpfUnsupportedException).
+// The Dataplane pipeline as one XDP program: parse → VXLAN termination / local SRv6 SIDs → neighbour responder
+// → endpoint (anti-spoofing) → [flow hash, with tunnels] → conntrack lookup (+ translation of known connections)
+// → service DNAT → identity (ipcache) → egress gateway → route + rewrite → masquerade decision → policy →
+// conntrack create (+ SNAT) → VXLAN/SRv6 encap → accounting, the same stages in the same order as
+// Dataplane.Core/Pipeline/PacketPipeline.cs, one packet at a time.
 // Verdicts: transmit → XDP_TX (same port) or XDP_REDIRECT through dp_tx_ports; to the host → XDP_PASS;
 // drop → XDP_DROP with the Cilium reason counted in dp_drops.
 #include <linux/bpf.h>
@@ -15,6 +13,7 @@
 #include "dp_maps.h"
 #include "parse.h"
 #include "overlay.h"
+#include "srv6.h"
 #include "neighbor.h"
 #include "endpoint.h"
 #include "ipcache.h"
@@ -22,6 +21,10 @@
 #include "policy.h"
 #include "conntrack.h"
 #include "services.h"
+#include "ct_create.h"
+#include "snat.h"
+#include "egress.h"
+#include "encap.h"
 #include "account.h"
 
 /// Unix seconds: bpf_ktime_get_ns (CLOCK_MONOTONIC) shifted by the offset the map filler measured.
@@ -64,25 +67,36 @@ int dp_xdp(struct xdp_md *ctx)
 	p->len = (__u32)(ctx->data_end - ctx->data);
 
 	parse_packet(ctx, p, cfg);
-	if (p->verdict == V_CONTINUE && (p->flags & F_VXLAN))
+	// OverlayDecapStage: VXLAN when this node has underlay addresses, else SRv6 SIDs for IPv6.
+	if (p->verdict == V_CONTINUE && (p->flags & F_VXLAN) && (cfg->overlay & OVERLAY_LOCAL))
 		overlay_decap(ctx, p, cfg);
+	else if (p->verdict == V_CONTINUE && p->ip_version == 6 && (cfg->overlay & OVERLAY_SIDS))
+		srv6_stage(ctx, p, cfg);
 	if (p->verdict == V_CONTINUE)
 		neighbor_stage(ctx, p, cfg);
 	if (p->verdict == V_CONTINUE)
 		endpoint_stage(p, cfg);
+	if ((cfg->overlay & OVERLAY_TUNNELS) && p->verdict == V_CONTINUE && p->ip_version != 0 && !p->hashed)
+		flow_hash_stage(p);
 	if (cfg->ct_enabled && ct_tracked(p))
 		conntrack_stage(ctx, p, cfg);
 	if (cfg->ct_enabled && p->verdict == V_CONTINUE)
 		service_stage(ctx, p);
 	if (p->verdict == V_CONTINUE)
 		identity_stage(p, cfg);
+	if (cfg->egw_enabled && p->verdict == V_CONTINUE)
+		egress_gateway_stage(p);
 	if (p->verdict == V_CONTINUE)
 		route_stage(ctx, p);
+	if (cfg->ct_enabled)
+		masquerade_stage(p, cfg);
 	if (policy_applies(p)) {
 		policy_stage(p);
-		if (cfg->ct_enabled)
-			conntrack_commit(p, cfg);
+		if (cfg->ct_enabled && conntrack_commit(p, cfg))
+			snat_commit(ctx, p, cfg);
 	}
+	if (p->verdict == V_TX && (p->flags & F_TUNNEL_ENCAP))
+		overlay_encap(ctx, p);
 	account(p, token, cfg);
 
 	switch (p->verdict) {

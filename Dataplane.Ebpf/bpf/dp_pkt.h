@@ -29,9 +29,9 @@ struct dp_pkt {
 	__u8 direction;
 	__u8 ct_state;
 	__u8 reparse;           // parsing the inner frame of a terminated tunnel: no VXLAN recognition
-	__u8 pad;
+	__u8 hashed;            // flow_hash is already the parsed packet's (srv6.h computes it before End rewrites)
 	__u16 inner;            // VXLAN: offset of the inner Ethernet frame
-	__u16 pad2;
+	__u16 srh;              // F_SRH: offset of the segment routing header
 	__u32 vni;
 	__u32 src_identity;
 	__u32 dst_identity;
@@ -45,6 +45,11 @@ struct dp_pkt {
 	__u8 pad3;
 	__u16 svc_port;
 	__u8 svc_addr[16];
+	__u8 snat;              // snat.h: this new connection is SNATed to snat_addr at conntrack create (NatIntent.Snat)
+	__u8 pad4[3];
+	__u8 snat_addr[16];
+	__u32 flow_hash;
+	__u32 nexthop;          // index of the next hop routing chose (PacketMeta.NextHop), for encap.h
 };
 
 static __always_inline void dp_drop(struct dp_pkt *p, __u8 reason)

@@ -35,6 +35,8 @@
 #define F_ICMP_ERROR (1 << 9)
 #define F_NDP (1 << 10)
 #define F_L2_MULTICAST (1 << 11)
+#define F_NEXTHOP_PRESET (1 << 12)
+#define F_TUNNEL_ENCAP (1 << 13)
 #define F_TUNNEL_IDENTITY (1 << 14)
 #define F_DECAPSULATED (1 << 15)
 
@@ -45,16 +47,22 @@
 #define DROP_CT_INVALID_HDR 135
 #define DROP_UNSUPPORTED_L3 139
 #define DROP_NO_LOCAL_ENDPOINT 152
+#define DROP_ERROR_WRITING 141
 #define DROP_INVALID_L3_CSUM 153
 #define DROP_CT_MAP_FULL 155
+#define DROP_FRAG_NOT_SUPPORTED 157
 #define DROP_SERVICE_BACKEND_NOT_FOUND 158
 #define DROP_INVALID_EXTHDR 156
 #define DROP_NO_TUNNEL_ENDPOINT 160
+#define DROP_NO_NAT_MAPPING 167
+#define DROP_NAT_UNSUPPORTED_PROTO 168
 #define DROP_UNSUPPORTED_L2 166
 #define DROP_FIB_LOOKUP 169
 #define DROP_UNKNOWN_SENDER 172
 #define DROP_POLICY_DENY 181
 #define DROP_INVALID_VNI 183
+#define DROP_NO_SID 185
+#define DROP_NO_EGRESS_GATEWAY 194
 #define DROP_TTL_EXCEEDED 196
 
 // Next-hop kinds (NextHopKind) and port kinds (PortKind).
@@ -67,8 +75,9 @@
 #define PORT_INTERFACE 0
 #define PORT_ENDPOINT 1
 
-// Reserved identity: the host.
+// Reserved identities: the host, the world (a VXLAN source identity outside the 24-bit VNI).
 #define ID_HOST 1
+#define ID_WORLD 2
 
 #define MAX_PORTS 1024
 #define MAX_ENDPOINTS 4096
@@ -80,6 +89,12 @@
 #define POL_NONE 0
 #define POL_OPEN 1
 #define POL_ENFORCED 2
+
+// dp_config.overlay bits: Tunnel next hops (compute the flow hash encapsulation needs), local SRv6 SIDs or
+// locators, local underlay addresses (VXLAN to them is terminated, and never looked at as SRv6).
+#define OVERLAY_TUNNELS (1 << 0)
+#define OVERLAY_SIDS (1 << 1)
+#define OVERLAY_LOCAL (1 << 2)
 
 /// Everything the datapath reads that is not a table: one array slot, written by the map filler.
 struct dp_config {
@@ -96,7 +111,11 @@ struct dp_config {
 	__u8 ct_enabled;        // 0: stateless, every packet goes through policy
 	__u8 test_meta;         // 1: trust the in-port / clock carried in XDP metadata (BPF_PROG_TEST_RUN only)
 	__u8 flow_events;       // 1: publish a flow event per packet into the ring buffer
-	__u8 pad[7];
+	__u8 masq_enabled;      // MasqueradeState.Enabled: pod traffic leaving through an interface is SNATed
+	__u16 nat_port_min;     // the SNAT port range (MasqueradeState.PortMin .. PortMax)
+	__u16 nat_port_max;
+	__u8 overlay;           // OVERLAY_*: what of the overlay the snapshot configures
+	__u8 egw_enabled;       // the snapshot has egress gateway policies
 };
 
 struct dp_port {
@@ -187,12 +206,48 @@ struct ct_value {
 	__u32 backend;
 	__u32 policy_rule;
 	__u32 packets;
-	__u8 nat_addr[16];      // CT_DNAT: the backend (the key holds the frontend the client sent to)
+	__u8 nat_addr[16];      // CT_DNAT: the backend (the key holds the frontend the client sent to); CT_SNAT: the new source
 	__u16 nat_port;
 	__u16 pad;
 };
 
+// Entry flags, as CtFlags: the translation (nat_addr:nat_port is the backend for DNAT, the translated source for
+// SNAT) and, for a connection of two chained entries (DNAT then SNAT), which packets continue into the other.
 #define CT_DNAT (1 << 0)
+#define CT_SNAT (1 << 1)
+#define CT_CHAIN_FORWARD (1 << 2)
+#define CT_CHAIN_REPLY (1 << 3)
+#define CT_NAT (CT_DNAT | CT_SNAT)
+
+// Egress gateway (egress.h): at most 64 policies (the source map holds a 64-bit mask), each with at most 8
+// gateway nodes (MapFiller refuses more).
+#define EGW_MAX_POLICIES 64
+#define EGW_MAX_GATEWAYS 8
+
+/// dp_egw_dst / dp_egw_excl key: a policy's destination (or excluded) IPv4 prefix; prefixlen counts the policy
+/// byte too (8 + the prefix length), so a lookup matches only that policy's prefixes.
+struct egw_lpm_key {
+	__u32 prefixlen;
+	__u8 policy;
+	__u8 addr[4];
+	__u8 pad[3];
+};
+
+/// dp_egw_gw value, slot policy * EGW_MAX_GATEWAYS + i: a gateway node of a policy (EgressGateway.Gateway).
+struct egw_gateway {
+	__u8 egress_ip[4];      // the source traffic leaves the gateway with (zero: the interface's address)
+	__u32 next_hop;         // the Tunnel next hop toward the gateway node
+	__u32 seed;             // its rendezvous-hash seed
+	__u8 local;             // the gateway is this node
+	__u8 live;
+	__u8 pad[2];
+};
+
+/// The address traffic leaving through a port is masqueraded to (dp_masq_addr value; zero: none).
+struct masq_addr {
+	__u8 ipv4[4];
+	__u8 ipv6[16];
+};
 
 /// A service frontend (dp_lb_fe key): address as in ct_key, port, protocol, family.
 struct lb_fe_key {
@@ -202,10 +257,39 @@ struct lb_fe_key {
 	__u8 family;
 };
 
-/// Its backend set's Maglev ring: slots ring_base .. ring_base + ring_len - 1 of dp_lb_ring (0: no backend).
+/// Its backend set: the Maglev ring, slots ring_base .. ring_base + ring_len - 1 of dp_lb_ring (0: random
+/// selection), the backends themselves at backend_base .. + backend_count - 1 of dp_lb_backends (0: none, 158),
+/// and the service port's sessionAffinity (ServiceInfo.Id and the ClientIP timeout; 0: none).
 struct lb_fe {
 	__u32 ring_base;
 	__u32 ring_len;
+	__u32 backend_base;
+	__u32 backend_count;
+	__u32 service_id;
+	__u32 affinity_timeout;
+};
+
+/// dp_lb_member key: a backend of the set laid out at `base` (whether a sessionAffinity binding is still active).
+struct lb_member_key {
+	__u32 base;
+	__u8 addr[16];
+	__u16 port;
+	__u16 pad;
+};
+
+/// dp_lb_affinity: a client's binding to a backend for one service port, as AffinityTable holds it.
+struct lb_affinity_key {
+	__u8 client[16];
+	__u32 service;
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct lb_affinity {
+	__u8 backend[16];
+	__u16 port;
+	__u16 pad;
+	__u32 expires;          // Unix seconds; a binding at or past it is gone
 };
 
 /// A ring slot's backend (also a NAT target).
@@ -213,6 +297,47 @@ struct lb_slot {
 	__u8 addr[16];
 	__u16 port;
 	__u16 pad;
+};
+
+/// A Tunnel next hop's VXLAN peer (dp_tunnels value, keyed by the next hop's index), resolved by the filler from
+/// OverlayState.Peers: TunnelPeer's pre-built outer headers plus the overlay's ICMP error sources.
+struct dp_tunnel {
+	__u8 template[56];      // outer IPv4 (36 bytes used) or IPv6 (56) + UDP + VXLAN, lengths/checksums zero
+	__u8 eth[12];           // outer destination, source MAC
+	__u8 inner_eth[12];     // inner destination (the peer's VXLAN MAC), source (our router MAC)
+	__u32 pseudo_sum;       // TunnelPeer.PseudoSum
+	__u32 fixed_vni;        // 0: the VNI carries the source identity
+	__u32 mtu;              // underlay MTU: the largest outer IP packet
+	__u16 port;             // underlay port
+	__u8 outer_ipv6;
+	__u8 mode;              // TunnelMode: 1 VXLAN, 2 SRv6 (its templates in dp_srv6)
+	__u8 icmp_source4[4];    // OverlayState.IcmpSource4 / 6: source of fragmentation-needed / packet-too-big
+	__u8 icmp_source6[16];   // (zero: none, the packet is dropped with 157)
+};
+
+// An SRv6 peer's H.Encaps headers (dp_srv6 value, keyed like dp_tunnels): outer IPv6 + SRH per inner family,
+// TunnelPeer.Srv6Template4/6 (length 0: no SID for that family, 185). Both are multiples of 8 bytes.
+#define TUNNEL_VXLAN 1
+#define TUNNEL_SRV6 2
+#define SRV6_MAX_TEMPLATE 120
+struct dp_srv6 {
+	__u8 template4[SRV6_MAX_TEMPLATE];
+	__u8 template6[SRV6_MAX_TEMPLATE];
+	__u16 len4;
+	__u16 len6;
+};
+
+// Local SID behaviours (Srv6Behavior) and a local SID (dp_srv6_sid value; End.X: its adjacency).
+#define SRV6_END 1
+#define SRV6_END_X 2
+#define SRV6_END_DT4 3
+#define SRV6_END_DT6 4
+#define SRV6_END_DT46 5
+struct srv6_sid {
+	__u8 behavior;
+	__u8 pad;
+	__u16 port;
+	__u8 eth[12];
 };
 
 #define TCP_SEEN_REPLY (1 << 0)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// In-place address/port rewrites for DNAT and its reverse, as Dataplane.Core/Nat/NatRewrite with
+// In-place address/port rewrites for DNAT, SNAT and their reverses, as Dataplane.Core/Nat/NatRewrite with
 // InetChecksum's RFC 1624 incremental updates (same arithmetic, so the same bytes, 0 vs 0xffff included).
 #pragma once
 #include "dp_pkt.h"
@@ -48,8 +48,9 @@ static __always_inline __u16 udp_fix(__u16 before, __u16 after)
 	return before == 0 ? 0 : after == 0 ? 0xffff : after;
 }
 
-/// NatRewrite.Destination / Source for TCP and UDP: address, port and the checksums covering them; the parsed
-/// tuple follows.
+/// NatRewrite.Destination / Source: address, port (ICMP echo: the identifier) and the checksums covering them —
+/// the IPv4 header's, TCP/UDP's (pseudo-header and port), ICMP's (identifier; ICMPv6's also the addresses); the
+/// parsed tuple follows.
 DP_STAGE int nat_rewrite(struct xdp_md *ctx, struct dp_pkt *p, const struct lb_slot *to, int source)
 {
 	if (!ctx || !p || !to)
@@ -58,8 +59,9 @@ DP_STAGE int nat_rewrite(struct xdp_md *ctx, struct dp_pkt *p, const struct lb_s
 	__u16 port = to->port;
 	int has_l4 = !(p->flags & F_LATER_FRAGMENT);
 	int udp = p->proto == 17;
-	int csum_off = udp ? 6 : 16;
-	int port_off = source ? 0 : 2;
+	int echo = p->proto == 1 || p->proto == 58;
+	int csum_off = p->proto == 6 ? 16 : udp ? 6 : 2;
+	int port_off = echo ? 4 : source ? 0 : 2;
 	__u8 b[2];
 	__u16 old_port = 0, csum = 0, orig_csum = 0;
 	if (has_l4) {
@@ -82,7 +84,8 @@ DP_STAGE int nat_rewrite(struct xdp_md *ctx, struct dp_pkt *p, const struct lb_s
 			b[1] = ip_csum;
 			if (dp_store(ctx, p->l3 + 10, b, 2) || dp_store(ctx, p->l3 + (source ? 12 : 16), (void *)addr, 4))
 				return 0;
-			if (has_l4)
+			// ICMPv4's checksum does not cover the IP addresses.
+			if (has_l4 && !echo)
 				csum = udp ? udp_fix(orig_csum, csum_update32(csum, old_v, new_v)) : csum_update32(csum, old_v, new_v);
 			__builtin_memcpy(field, addr, 4);
 		}
@@ -107,7 +110,7 @@ DP_STAGE int nat_rewrite(struct xdp_md *ctx, struct dp_pkt *p, const struct lb_s
 		if (dp_store(ctx, p->l4 + csum_off, b, 2))
 			return 0;
 	}
-	if (source)
+	if (echo || source)
 		p->sport = port;
 	else
 		p->dport = port;

@@ -26,7 +26,8 @@ static __always_inline __u64 neigh_owner_mac(struct dp_pkt *p, const struct dp_c
 	__u64 mac = port ? port->mac : 0;
 	if (mac == 0)
 		return 0;
-	struct dp_nexthop *nh = route_lookup(ip_version, target);
+	__u32 index;
+	struct dp_nexthop *nh = route_lookup(ip_version, target, &index);
 	return nh && nh->kind == NH_HOST ? mac : 0;
 }
 

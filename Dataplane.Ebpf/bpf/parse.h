@@ -203,6 +203,7 @@ DP_STAGE int parse_ipv6(struct xdp_md *ctx, struct dp_pkt *p, int off,
 			int last = e[4];
 			if (8 + (last + 1) * 16 > hlen || e[3] > last + 1) { dp_drop(p, DROP_INVALID_EXTHDR); return 0; }
 			p->flags |= F_SRH;
+			p->srh = cur;
 		} else if (next == P_FRAGMENT) {
 			p->flags |= F_FRAGMENT;
 			if (be16(e + 2) & 0xfff8) {

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 // IP forwarding exactly as Dataplane.Core/Pipeline/RouteStage.cs: LPM on the destination (our route map:
-// LPM trie → next-hop array), act on the next hop, TTL / hop-limit decrement with an incremental IPv4
+// LPM trie → next-hop array), act on the next hop (a Tunnel one is marked for encap.h), TTL / hop-limit decrement with an incremental IPv4
 // checksum update, VLAN tags removed, Ethernet addresses rewritten.
 #pragma once
 #include "dp_pkt.h"
 #include "dp_maps.h"
 
-/// The next hop of an address (4 or 16 bytes), or NULL when no route covers it.
-static __always_inline struct dp_nexthop *route_lookup(__u8 ip_version, const __u8 *addr)
+/// The next hop of an address (4 or 16 bytes) and its index, or NULL when no route covers it.
+static __always_inline struct dp_nexthop *route_lookup(__u8 ip_version, const __u8 *addr, __u32 *index)
 {
 	__u32 *idx;
 	if (ip_version == 4) {
@@ -22,17 +22,24 @@ static __always_inline struct dp_nexthop *route_lookup(__u8 ip_version, const __
 	if (!idx)
 		return NULL;
 	__u32 i = *idx;
+	*index = i;
 	return bpf_map_lookup_elem(&dp_nexthops, &i);
 }
 
-/// Routed packets leave untagged: the EtherType moves in front of L3 and the tags leave the frame.
+/// Routed packets leave untagged: the MAC addresses and the EtherType move in front of L3 and the tags leave the
+/// frame. The MACs matter where routing does not rewrite them: a Tunnel hop (its ICMP too-big error goes back to
+/// the sender's MAC) and a packet dropped later, whose bytes the differential tests compare.
 static __always_inline int strip_vlan(struct xdp_md *ctx, struct dp_pkt *p)
 {
 	int tag_bytes = p->l3 - 14;
-	__u8 type[2] = { p->ethertype >> 8, p->ethertype };
+	__u8 eth[14];
 	if (tag_bytes != 4 && tag_bytes != 8)
 		return -1;
-	if (dp_store(ctx, tag_bytes + 12, type, 2) || bpf_xdp_adjust_head(ctx, tag_bytes))
+	if (dp_load(ctx, 0, eth, 12))
+		return -1;
+	eth[12] = p->ethertype >> 8;
+	eth[13] = p->ethertype;
+	if (dp_store(ctx, tag_bytes, eth, 14) || bpf_xdp_adjust_head(ctx, tag_bytes))
 		return -1;
 	p->len -= tag_bytes;
 	p->l3 -= tag_bytes;
@@ -51,7 +58,6 @@ DP_STAGE int forward(struct xdp_md *ctx, struct dp_pkt *p, struct dp_nexthop *nh
 	case NH_HOST: p->verdict = V_LOCAL; return 0;
 	case NH_UNRESOLVED: dp_drop(p, DROP_FIB_LOOKUP); return 0;
 	case NH_NO_ENDPOINT: dp_drop(p, DROP_NO_LOCAL_ENDPOINT); return 0;
-	case NH_TUNNEL: dp_drop(p, DROP_NO_TUNNEL_ENDPOINT); return 0;
 	}
 	if (p->ip_version == 4) {
 		__u8 h[4]; // TTL, protocol, checksum: one 16-bit word and the checksum
@@ -71,6 +77,15 @@ DP_STAGE int forward(struct xdp_md *ctx, struct dp_pkt *p, struct dp_nexthop *nh
 		dp_store(ctx, p->l3 + 7, &hop, 1);
 	}
 	if (p->l3 != 14 && strip_vlan(ctx, p)) { dp_drop(p, DROP_INVALID); return 0; }
+	if (nh->kind == NH_TUNNEL) {
+		// Policy and conntrack see the inner packet; encap.h adds the outer headers and the underlay Ethernet
+		// header last (p->nexthop names the hop). The out port is the one the next hop names until then.
+		p->flags |= F_TUNNEL_ENCAP;
+		p->out_port = nh->port;
+		p->dst_endpoint = 0;
+		p->verdict = V_TX;
+		return 0;
+	}
 	__u8 eth[12];
 	__builtin_memcpy(eth, nh->eth, 12);
 	dp_store(ctx, 0, eth, 12);
@@ -86,6 +101,14 @@ DP_STAGE int route_stage(struct xdp_md *ctx, struct dp_pkt *p)
 {
 	if (!p)
 		return 0;
+	if (p->flags & F_NEXTHOP_PRESET) {
+		// Steered before routing (egress.h): the next hop is already chosen.
+		__u32 index = p->nexthop;
+		struct dp_nexthop *preset = bpf_map_lookup_elem(&dp_nexthops, &index);
+		if (!preset) { dp_drop(p, DROP_FIB_LOOKUP); return 0; }
+		forward(ctx, p, preset);
+		return 0;
+	}
 	if (p->ip_version == 4) {
 		// 224.0.0.0/4 and the limited broadcast go to the host.
 		if ((p->dst[0] >> 4) == 0xe || (p->dst[0] == 0xff && p->dst[1] == 0xff && p->dst[2] == 0xff && p->dst[3] == 0xff)) {
@@ -101,7 +124,7 @@ DP_STAGE int route_stage(struct xdp_md *ctx, struct dp_pkt *p)
 		p->verdict = V_LOCAL;
 		return 0;
 	}
-	struct dp_nexthop *nh = route_lookup(p->ip_version, p->dst);
+	struct dp_nexthop *nh = route_lookup(p->ip_version, p->dst, &p->nexthop);
 	if (!nh) { dp_drop(p, DROP_FIB_LOOKUP); return 0; }
 	forward(ctx, p, nh);
 	return 0;

@@ -1,69 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
-// Service load balancing, the ClusterIP/Maglev slice of Dataplane.Core/Pipeline/ServiceStage: a new TCP/UDP
-// connection to a frontend gets the backend in its Maglev ring slot — slot = CtKey.Hash() % ring length, a
-// bit-exact copy of the C# hash (CRC32-C over the key's five little-endian 64-bit words in two lanes, the first
-// lane's 32-bit result folded into the second, then a 64-bit mix) — and is DNATed to it with NatRewrite's incremental checksum updates; no backend drops with 158.
-// The connection's entry (conntrack.h) reverse-translates replies. MapFiller offers this program only
-// snapshots inside the slice (OffloadSupport).
+// Service load balancing as Dataplane.Core/Pipeline/ServiceStage: a new TCP/UDP connection to a frontend
+// (ClusterIP, NodePort on a node address, external/LoadBalancer IP; a Local traffic policy is the frontend's
+// narrowed set, compiled) gets a backend — the client's sessionAffinity binding while it names an active backend,
+// else the Maglev ring slot CtKey.Hash() % ring length (hash.h, bit for bit), else (lb-algorithm random)
+// xorshift64* % backends as LbWorkerState — and is DNATed to it with NatRewrite's incremental checksum updates;
+// no backend drops with 158. The connection's entry (ct_create.h) reverse-translates replies.
 #pragma once
 #include "dp_pkt.h"
 #include "dp_maps.h"
 #include "conntrack.h"
 #include "nat.h"
+#include "hash.h"
 
-/// BitOperations.Crc32C(crc, w): the x86 crc32 instruction over the low `bits` (32 or 64) of w, lowest byte
-/// first, no inversion.
-__attribute__((noinline)) __u32 dp_crc32c(__u32 crc, __u64 w, __u32 bits)
+/// LbWorkerState.NextRandom: xorshift64* from the shared state.
+static __always_inline __u32 lb_random(void)
 {
-	for (__u32 i = 0; i < 64; i++) {
-		if (i >= bits)
-			break;
-		__u32 bit = (crc ^ (__u32)(w >> i)) & 1;
-		crc = (crc >> 1) ^ (bit ? 0x82F63B78u : 0);
-	}
-	return crc;
-}
-
-/// An address as the two 64-bit words of the C# UInt128 (IPv4 in the low 32 bits, IPv6 big-endian).
-static __always_inline void addr_words(const __u8 *a, __u8 family, __u64 *lo, __u64 *hi)
-{
-	__u64 l = 0, h = 0;
-	if (family == 4) {
-		l = ((__u64)a[0] << 24) | ((__u64)a[1] << 16) | ((__u64)a[2] << 8) | a[3];
-	} else {
-		for (int i = 0; i < 8; i++) {
-			h = (h << 8) | a[i];
-			l = (l << 8) | a[8 + i];
-		}
-	}
-	*lo = l;
-	*hi = h;
-}
-
-/// CtKey.Hash().
-static __always_inline __u64 ct_hash(const struct ct_key *k)
-{
-	__u64 s0, s1, d0, d1;
-	addr_words(k->src, k->family, &s0, &s1);
-	addr_words(k->dst, k->family, &d0, &d1);
-	__u64 w4 = (__u64)k->sport | ((__u64)k->dport << 16) | ((__u64)k->proto << 32) | ((__u64)k->family << 40);
-	__u32 lo = dp_crc32c(0x811C9DC5u, s0, 64);
-	lo = dp_crc32c(lo, s1, 64);
-	lo = dp_crc32c(lo, d0, 64);
-	__u32 hi = dp_crc32c(0x01000193u, d1, 64);
-	hi = dp_crc32c(hi, w4, 64);
-	hi = dp_crc32c(hi, lo, 32); // Crc32C(uint, uint): four bytes
-
-	__u64 h = ((__u64)hi << 32) | lo;
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 32;
-	return h;
+	__u32 zero = 0;
+	__u64 *state = bpf_map_lookup_elem(&dp_lb_rng, &zero);
+	if (!state)
+		return 0;
+	__u64 x = *state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return (__u32)((x * 0x2545F4914F6CDD1Dull) >> 32);
 }
 
 DP_STAGE int service_stage(struct xdp_md *ctx, struct dp_pkt *p)
 {
-	if (!ctx || !p)
+	__u32 zero = 0;
+	struct ct_scratch *s = bpf_map_lookup_elem(&dp_ct_scratch, &zero);
+	if (!ctx || !p || !s)
 		return 0;
 	if (p->verdict != V_CONTINUE || p->ct_state != CT_NEW || (p->proto != 6 && p->proto != 17)
 	    || (p->flags & (F_ICMP_ERROR | F_LATER_FRAGMENT)))
@@ -76,22 +44,64 @@ DP_STAGE int service_stage(struct xdp_md *ctx, struct dp_pkt *p)
 	struct lb_fe *fe = bpf_map_lookup_elem(&dp_lb_fe, &fk);
 	if (!fe)
 		return 0;
-	if (fe->ring_len == 0) {
+	if (fe->backend_count == 0) {
 		dp_drop(p, DROP_SERVICE_BACKEND_NOT_FOUND);
 		return 0;
 	}
-	struct ct_key k;
-	ct_key_of(p, &k);
-	__u32 slot = fe->ring_base + (__u32)(ct_hash(&k) % fe->ring_len);
-	struct lb_slot *be = bpf_map_lookup_elem(&dp_lb_ring, &slot);
+	__u32 timeout = fe->affinity_timeout;
+	struct lb_affinity_key *ak = &s->affinity;
+	struct lb_slot *be = NULL;
+	if (timeout) {
+		// ServiceStage.Select: the client's binding holds while its backend is still active.
+		__builtin_memcpy(ak->client, p->src, 16);
+		ak->service = fe->service_id;
+		ak->family = p->ip_version;
+		ak->pad[0] = ak->pad[1] = ak->pad[2] = 0;
+		struct lb_affinity *a = bpf_map_lookup_elem(&dp_lb_affinity, ak);
+		if (a && a->expires > p->now) {
+			struct lb_member_key *mk = &s->member;
+			mk->base = fe->backend_base;
+			__builtin_memcpy(mk->addr, a->backend, 16);
+			mk->port = a->port;
+			mk->pad = 0;
+			__u32 *index = bpf_map_lookup_elem(&dp_lb_member, mk);
+			if (index) {
+				__u32 slot = fe->backend_base + *index;
+				be = bpf_map_lookup_elem(&dp_lb_backends, &slot);
+			}
+		}
+	}
+	if (!be) {
+		__u32 slot;
+		if (fe->ring_len) {
+			struct ct_key *k = &s->key;
+			ct_key_of(p, k);
+			slot = fe->ring_base + (__u32)(ct_hash(k) % fe->ring_len);
+			be = bpf_map_lookup_elem(&dp_lb_ring, &slot);
+		} else {
+			slot = fe->backend_base + lb_random() % fe->backend_count;
+			be = bpf_map_lookup_elem(&dp_lb_backends, &slot);
+		}
+	}
 	if (!be) {
 		dp_drop(p, DROP_SERVICE_BACKEND_NOT_FOUND);
 		return 0;
 	}
+	struct lb_slot *to = &s->to;
+	*to = *be;
+	if (timeout) {
+		// (Re)bound until now + timeout, as AffinityTable.Set (never 0: 0 is "no binding").
+		struct lb_affinity *b = &s->binding;
+		__builtin_memcpy(b->backend, to->addr, 16);
+		b->port = to->port;
+		b->pad = 0;
+		__u32 exp = p->now + timeout;
+		b->expires = exp < 1 ? 1 : exp;
+		bpf_map_update_elem(&dp_lb_affinity, ak, b, BPF_ANY);
+	}
 	p->svc_dnat = 1;
 	__builtin_memcpy(p->svc_addr, p->dst, 16);
 	p->svc_port = p->dport;
-	struct lb_slot to = *be;
-	nat_rewrite(ctx, p, &to, 0);
+	nat_rewrite(ctx, p, to, 0);
 	return 0;
 }

@@ -11,18 +11,21 @@ namespace Dataplane.Ebpf.Tests;
 /// <summary>The loader's contract: flow events like the C# ring's, clear errors for full maps and verifier refusals.</summary>
 public sealed class LoaderTests
 {
-    [Fact]
-    public void FlowEventsFromTheRingBufferEqualTheCsharpPipelines()
+    [Theory]
+    [InlineData("")]
+    // Translated and encapsulated packets too: SNATed sources, inner addresses of VXLAN, ICMP too-big errors.
+    [InlineData("  masquerade: {nonMasqueradeCIDRs: [198.18.200.0/24]}\n  overlay: {mode: vxlan}\n")]
+    public void FlowEventsFromTheRingBufferEqualTheCsharpPipelines(string dataplaneSpecExtra)
     {
         DatapathFixture.RequireRoot();
-        using var c = new PolicyCluster(GeneratedDifferentialTests.Policies);
+        using var c = new PolicyCluster(GeneratedDifferentialTests.Policies, dataplaneSpecExtra: dataplaneSpecExtra);
         using var dp = EbpfDatapath.Load(new EbpfOptions { Conntrack = true, ConntrackMaxEntries = 64, TestRunMetadata = true, FlowEvents = true });
         var ring = new FlowRing(1024);
         using var dual = new DualPipeline(dp, c.Snapshot, 64, ring);
         using var reader = new EbpfFlowReader(dp);
         reader.Poll(0);
         var gen = new PacketGenerator(c, seed: 7);
-        const int n = 300;
+        const int n = 1000;
         for (int i = 0; i < n; i++)
         {
             var (frame, port, now) = gen.Next();
@@ -37,6 +40,8 @@ public sealed class LoaderTests
             Assert.True(ring.TryRead(out FlowEvent expected));
             Assert.True(expected.Equals(events[i]), $"event {i}:\n  C#  {Dump(expected)}\n  BPF {Dump(events[i])}");
         }
+        if (dataplaneSpecExtra.Length > 0)
+            Assert.Contains(events, e => e.Verdict == Core.Packets.PacketVerdict.Tx && (e.Flags & Core.Packets.PacketFlags.TunnelEncap) != 0);
     }
 
     private static string Dump(FlowEvent e) =>
@@ -69,6 +74,17 @@ public sealed class LoaderTests
         Assert.True(dp.Config.TryLookup(0u, out DpConfig after));
         Assert.Equal(before.PortCount, after.PortCount);
         Assert.Equal(policyKeys, dp.Policy.Keys<PolicyKey>().Count);
+    }
+
+    [Fact]
+    public void WithoutAPinDirectoryNoMapIsPinned()
+    {
+        // libbpf pins every LIBBPF_PIN_BY_NAME map under /sys/fs/bpf unless told otherwise: two unpinned loads
+        // (parallel test classes, another process) would then share those maps.
+        DatapathFixture.RequireRoot();
+        using var dp = EbpfDatapath.Load(new EbpfOptions { Conntrack = true, ConntrackMaxEntries = 64, TestRunMetadata = true });
+        Assert.Empty(Directory.GetFiles("/sys/fs/bpf", "dp_*"));
+        Assert.Empty(Directory.GetDirectories("/sys/fs/bpf", "dp_*"));
     }
 
     [Fact]

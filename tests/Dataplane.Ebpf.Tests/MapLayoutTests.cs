@@ -37,7 +37,9 @@ public sealed unsafe partial class MapLayoutTests
         { "dp_nexthop", typeof(DpNextHop) }, { "lpm4_key", typeof(Lpm4Key) }, { "ovl_key", typeof(OvlKey) }, { "lpm6_key", typeof(Lpm6Key) },
         { "policy_key", typeof(PolicyKey) }, { "policy_range", typeof(PolicyRange) }, { "policy_value", typeof(PolicyValue) },
         { "ct_key", typeof(CtKeyBpf) }, { "ct_value", typeof(CtValueBpf) },
-        { "lb_fe_key", typeof(LbFeKey) }, { "lb_fe", typeof(LbFe) }, { "lb_slot", typeof(LbSlot) }, { "drop_counter", typeof(DropCounter) },
+        { "lb_fe_key", typeof(LbFeKey) }, { "lb_fe", typeof(LbFe) }, { "lb_slot", typeof(LbSlot) }, { "dp_tunnel", typeof(DpTunnel) }, { "dp_srv6", typeof(DpSrv6) }, { "srv6_sid", typeof(Srv6Sid) }, { "masq_addr", typeof(MasqAddr) },
+        { "lb_member_key", typeof(LbMemberKey) }, { "lb_affinity_key", typeof(LbAffinityKey) }, { "lb_affinity", typeof(LbAffinity) },
+        { "egw_lpm_key", typeof(EgwLpmKey) }, { "egw_gateway", typeof(EgwGateway) }, { "drop_counter", typeof(DropCounter) },
         { "dp_verdict", typeof(DpVerdict) }, { "dp_flow_event", typeof(DpFlowEvent) }, { "dp_test_meta", typeof(DpTestMeta) },
     };
 

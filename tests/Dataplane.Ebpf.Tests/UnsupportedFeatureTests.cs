@@ -7,43 +7,45 @@ using Dataplane.Ebpf.Tests.Support;
 namespace Dataplane.Ebpf.Tests;
 
 /// <summary>
-/// A configuration using what the XDP program does not implement (services, masquerade, egress gateway, overlay)
-/// is refused by the map filler with a clear error, before anything is written — never silently run without it.
+/// A configuration the XDP program's maps cannot carry (here: more gateways per egress policy than dp_egw_gw holds)
+/// is refused by the map filler with a clear error, before anything is written — never silently run in part;
+/// every feature is otherwise offloaded and filled.
 /// </summary>
 public sealed class UnsupportedFeatureTests
 {
-    private const string EgressPolicy = """
-        apiVersion: cilium.io/v2
-        kind: CiliumEgressGatewayPolicy
-        metadata: {name: egress-clients}
-        spec:
-          selectors: [{podSelector: {matchLabels: {app: client}}}]
-          destinationCIDRs: [198.18.9.0/24]
-          egressGateways: [{nodeSelector: {matchLabels: {role: worker}}}]
-        """;
+    /// <summary>Nine gateway nodes (behind the default route) for one egress policy: one more than dp_egw_gw holds per policy.</summary>
+    private static string NineGateways()
+    {
+        var docs = new List<string>();
+        for (int i = 0; i < 9; i++)
+            docs.Add($$$"""
+                apiVersion: v1
+                kind: Node
+                metadata: {name: gw-{{{i}}}, labels: {gw: "yes"}}
+                spec: {podCIDRs: ["10.0.{{{20 + i}}}.0/24"]}
+                status: {addresses: [{type: InternalIP, address: 203.0.113.{{{20 + i}}}}]}
+                """);
+        docs.Add("""
+            apiVersion: cilium.io/v2
+            kind: CiliumEgressGatewayPolicy
+            metadata: {name: egress-wide}
+            spec:
+              selectors: [{podSelector: {matchLabels: {app: client}}}]
+              destinationCIDRs: [198.18.9.0/24]
+              egressGateways: [{nodeSelector: {matchLabels: {gw: "yes"}}}]
+            """);
+        return ServiceYaml.Docs([.. docs]);
+    }
 
     public static TheoryData<string, string, string> Configs => new()
     {
-        { "random load balancing (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n", "{service.cilium.io/lb-algorithm: random}"), "" },
-        { "sessionAffinity ClientIP (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n  sessionAffinity: ClientIP\n"), "" },
-        { "remote backends, SNATed for clients outside this node (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n"), "" },
-        { "NodePort (prod/web:http)", Svc("  type: NodePort\n  clusterIP: 198.18.50.10\n", nodePort: ", nodePort: 30080"), "" },
-        { "internalTrafficPolicy Local (prod/web:http)", Svc("  clusterIP: 198.18.50.10\n  internalTrafficPolicy: Local\n"), "" },
-        { "externalTrafficPolicy Local (prod/web:http)",
-            Svc("  type: LoadBalancer\n  clusterIP: 198.18.50.10\n  externalIPs: [198.18.61.1]\n  externalTrafficPolicy: Local\n", nodePort: ", nodePort: 30081"), "" },
-        { "masquerade", "", "  masquerade: {nonMasqueradeCIDRs: [198.18.200.0/24]}\n" },
-        { "egress gateway", EgressPolicy, "" },
-        { "tunnel", "", "  overlay: {mode: vxlan}\n" },
-        { "SRv6", "", "  overlay: {locators: [\"2001:db8:a::/48\"], sids: [{sid: \"2001:db8:a::4\", behavior: End.DT4}]}\n" },
+        { "egress gateway policy egress-wide with 9 gateways", NineGateways(), "" },
     };
 
     /// <summary>Service web over web-1..3 (web-3 on the remote node), port 80 → 8080, Maglev unless annotated.</summary>
     private static string Svc(string spec, string annotations = "{service.cilium.io/lb-algorithm: maglev}", string nodePort = "") =>
         ServiceYaml.Docs(ServiceYaml.Service("web", spec + $"  ports: [{{name: http, port: 80, targetPort: 8080{nodePort}}}]", annotations),
             ServiceYaml.WebSlice("web"));
-
-    /// <summary>Only the local endpoints (web-1, web-2) ready.</summary>
-    private static string LocalSlice(string service) => ServiceYaml.WebSlice(service, web3: "{ready: false}");
 
     [Theory]
     [MemberData(nameof(Configs))]
@@ -59,28 +61,47 @@ public sealed class UnsupportedFeatureTests
 
         using var c = new ServiceCluster(docs, dataplaneSpecExtra: nodeExtra);
         var e = Assert.Throws<EbpfUnsupportedException>(() => MapFiller.Fill(dp, c.Snapshot, _ => 0));
-        Assert.StartsWith("services/NAT/egress gateway/overlay are not offloaded yet", e.Message);
+        Assert.StartsWith("the eBPF maps cannot hold this configuration", e.Message);
         Assert.Contains(e.Features, f => f.Contains(feature, StringComparison.OrdinalIgnoreCase));
         Assert.True(dp.Config.TryLookup(0u, out DpConfig after));
         Assert.Equal(before.ClockOffsetNs, after.ClockOffsetNs);
         Assert.Equal(routes, dp.Routes4.Keys<Lpm4Key>().Count);
     }
 
-    [Fact]
-    public void ServiceFeaturesOutsideTheSliceAreNamedPerServiceAndTheSliceIsNotBlamedForThem()
+    [Theory]
+    [InlineData("  clusterIP: 198.18.50.10\n", "{service.cilium.io/lb-algorithm: random}", "")]
+    [InlineData("  clusterIP: 198.18.50.10\n  sessionAffinity: ClientIP\n", "{service.cilium.io/lb-algorithm: maglev}", "")]
+    [InlineData("  clusterIP: 198.18.50.10\n  internalTrafficPolicy: Local\n", "{service.cilium.io/lb-algorithm: maglev}", "")]
+    [InlineData("  type: NodePort\n  clusterIP: 198.18.50.10\n", "{service.cilium.io/lb-algorithm: maglev}", ", nodePort: 30080")]
+    [InlineData("  type: LoadBalancer\n  clusterIP: 198.18.50.10\n  externalIPs: [198.18.61.1]\n  externalTrafficPolicy: Local\n",
+        "{service.cilium.io/lb-algorithm: random}", ", nodePort: 30081")]
+    public void EveryServiceFeatureIsOffloadedAndItsSetsFilled(string spec, string annotations, string nodePort)
     {
-        // Two services: a ClusterIP/Maglev one in the slice and a random + ClientIP-affinity one outside it.
-        using var c = new ServiceCluster(ServiceYaml.Docs(
-            ServiceYaml.Service("web", "  clusterIP: 198.18.50.10\n  ports: [{name: http, port: 80, targetPort: 8080}]", "{service.cilium.io/lb-algorithm: maglev}"),
-            LocalSlice("web"),
-            ServiceYaml.Service("api", "  clusterIP: 198.18.50.11\n  sessionAffinity: ClientIP\n  ports: [{name: http, port: 80, targetPort: 8080}]",
-                "{service.cilium.io/lb-algorithm: random}"),
-            LocalSlice("api")));
-        var features = OffloadSupport.Unsupported(c.Snapshot);
-        Assert.Contains("random load balancing (prod/api:http)", features);
-        Assert.Contains("sessionAffinity ClientIP (prod/api:http)", features);
-        Assert.DoesNotContain(features, f => f.Contains("prod/web", StringComparison.Ordinal));
-        Assert.Equal(2, features.Count);
+        // web over web-1, web-2 (this node) and web-3 (node-b): remote backends, random rings, affinity, Local.
+        DatapathFixture.RequireRoot();
+        using var c = new ServiceCluster(Svc(spec, annotations, nodePort), dataplaneSpecExtra: "  masquerade: {nonMasqueradeCIDRs: [198.18.200.0/24]}\n");
+        Assert.Empty(OffloadSupport.Unsupported(c.Snapshot));
+        using var dp = EbpfDatapath.Load(new EbpfOptions { Conntrack = true, ConntrackMaxEntries = 64, TestRunMetadata = true });
+        MapFiller.Fill(dp, c.Snapshot, _ => 0);
+        Assert.Equal(c.Snapshot.Services.Frontends.Count, dp.LbFrontends.Keys<LbFeKey>().Count);
+        Assert.True(dp.LbBackends.Keys<uint>().Count >= 2);
+        Assert.Equal(dp.LbBackends.Keys<uint>().Count, dp.LbMember.Keys<LbMemberKey>().Count);
+    }
+
+    [Fact]
+    public void ClusterScopedIdentitiesAsVnisAreRefusedNotSilentlyDropped()
+    {
+        // A Cluster Mesh identity of cluster 2 is valid in a received VNI for the C# pipeline; dp_vni holds 16 bits.
+        using var c = new ServiceCluster("");
+        var labels = new Dataplane.Core.Identity.LabelSet([new("k8s", "app", "web"),
+            new("k8s", Dataplane.Core.Identity.IdentityLabels.ClusterLabel, "c2")]);
+        var external = new Dataplane.Core.Policy.ExternalIdentities(
+            [new Dataplane.Core.Identity.SecurityIdentity((2u << 16) + 7, labels)], []);
+        var meshed = Dataplane.Core.Control.SnapshotCompiler.Compile(c.Model, 2, external: external);
+        Assert.True(meshed.Overlay.IsValidVni((2u << 16) + 7));
+        Assert.Contains(OffloadSupport.Unsupported(meshed), f => f.Contains("Cluster Mesh identities", StringComparison.Ordinal));
+        Assert.False(c.Snapshot.Overlay.HasClusterScopedIdentities);
+        Assert.Empty(OffloadSupport.Unsupported(c.Snapshot));
     }
 
     [Fact]
@@ -93,6 +114,20 @@ public sealed class UnsupportedFeatureTests
             ServiceYaml.WebSlice("web", web3: "{ready: false}")));
         var features = OffloadSupport.Unsupported(c.Snapshot);
         Assert.Empty(features);
+    }
+
+    [Fact]
+    public void VxlanTunnelRoutesAreOffloadedAndFilled()
+    {
+        // Pod CIDRs of node-b and node-c through VXLAN: every Tunnel next hop gets its peer in dp_tunnels.
+        DatapathFixture.RequireRoot();
+        using var c = new ServiceCluster("", dataplaneSpecExtra: "  overlay: {mode: vxlan}\n");
+        int tunnels = c.Snapshot.NextHops.Count(nh => nh.Kind == Core.Routing.NextHopKind.Tunnel);
+        Assert.True(tunnels > 0, "the VXLAN config must produce tunnel next hops");
+        Assert.Empty(OffloadSupport.Unsupported(c.Snapshot));
+        using var dp = EbpfDatapath.Load(new EbpfOptions { Conntrack = true, ConntrackMaxEntries = 64, TestRunMetadata = true });
+        MapFiller.Fill(dp, c.Snapshot, _ => 0);
+        Assert.Equal(tunnels, dp.Tunnels.Keys<uint>().Count);
     }
 
     [Fact]

@@ -8,8 +8,8 @@ namespace Dataplane.Linux.Tests;
 /// `dataplane-node run --backend ebpf` as a user runs it: two pods on veths, the agent attaches the XDP program to
 /// their lxc interfaces (generic mode: veths) and fills it from the config directory. Ping and allowed TCP pass
 /// through the program; a denied connection is dropped and shows up as POLICY_DENIED in the status, in Cilium's
-/// drop metric and as a DROPPED flow (ring buffer → flows file → `observe`). A config the program cannot run (an
-/// egress gateway policy) is reported and nothing of it applied: the running one keeps forwarding. After SIGTERM
+/// drop metric and as a DROPPED flow (ring buffer → flows file → `observe`). A config the program cannot hold (an
+/// egress gateway policy over nine gateways) is reported and nothing of it applied: the running one keeps forwarding. After SIGTERM
 /// the program stays attached, as Cilium's datapath outlives its agent: the pods still reach each other.
 /// </summary>
 public sealed class AgentEbpfTests(ITestOutputHelper output)
@@ -31,16 +31,25 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
             icmps: [{fields: [{type: 8, family: IPv4}]}]
         """;
 
-    /// <summary>Valid config, but egress gateways are not in the XDP program (OffloadSupport refuses them).</summary>
-    private const string EgressGateway = """
+    /// <summary>
+    /// Valid config the XDP program cannot hold: one egress gateway policy over nine gateway nodes, one more than its
+    /// maps have room for per policy (OffloadSupport refuses it; a C# backend would run it).
+    /// </summary>
+    private static readonly string EgressGateways = string.Join("---\n", Enumerable.Range(0, 9).Select(i => """
+        apiVersion: v1
+        kind: Node
+        metadata: {name: gw-NUM, labels: {gw: "yes"}}
+        status: {addresses: [{type: InternalIP, address: 198.19.200.NUM}]}
+
+        """.Replace("NUM", $"{i + 1}")).Append("""
         apiVersion: cilium.io/v2
         kind: CiliumEgressGatewayPolicy
         metadata: {name: egress-clients}
         spec:
           selectors: [{podSelector: {matchLabels: {app: client}}}]
           destinationCIDRs: [198.18.9.0/24]
-          egressGateways: [{nodeSelector: {matchLabels: {kubernetes.io/hostname: dp}}}]
-        """;
+          egressGateways: [{nodeSelector: {matchLabels: {gw: "yes"}}}]
+        """));
 
     [Fact]
     public void EbpfBackendForwardsCountsDropsExportsFlowsAndRefusesWhatItCannotRun()
@@ -106,9 +115,9 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
 
             // A config the program cannot run: refused as a whole, the running generation keeps forwarding.
             long generation = counted.Generation;
-            File.WriteAllText(Path.Combine(topo.ConfigDir, "egress.yaml"), EgressGateway);
+            File.WriteAllText(Path.Combine(topo.ConfigDir, "egress.yaml"), EgressGateways);
             Assert.True(fwd.WaitFor("agent: config error", Short), "egress gateway config not refused:\n" + fwd.Output);
-            Assert.Matches(@"agent: config error, keeping generation \d+: .*eBPF datapath cannot run this configuration.*egress gateway", fwd.Output);
+            Assert.True(System.Text.RegularExpressions.Regex.IsMatch(fwd.Output, @"agent: config error, keeping generation \d+: .*eBPF.*egress gateway"), fwd.Output);
             var refused = AgentApi.Status(socket);
             Assert.Equal(generation, refused.Generation);
             Assert.Contains("egress gateway", refused.LastConfigError?.Message ?? "");

@@ -159,11 +159,13 @@ public sealed class PolicyCluster : IDisposable
     /// <param name="enforcement">DataplaneNode policyEnforcement: default, always or never.</param>
     /// <param name="singleStack">Use <see cref="Base4"/> (IPv4 only) instead of the dual-stack cluster.</param>
     /// <param name="conntrackFlows">Track connections in a table of this size (0: stateless, every packet checked).</param>
-    public PolicyCluster(string policies, string enforcement = "default", bool singleStack = false, int conntrackFlows = 0)
+    /// <param name="dataplaneSpecExtra">Lines added to node-a's DataplaneNode spec (masquerade, overlay …).</param>
+    public PolicyCluster(string policies, string enforcement = "default", bool singleStack = false, int conntrackFlows = 0,
+        string dataplaneSpecExtra = "")
     {
         _context = new WorkerContext(0, new FlowRing(64), conntrackFlows > 0 ? new Core.Conntrack.ConntrackTable(conntrackFlows) : null);
         var baseYaml = (singleStack ? Base4 : Base).Replace("  routerMac: \"02:00:00:00:00:99\"\n",
-            $"  routerMac: \"02:00:00:00:00:99\"\n  policyEnforcement: {enforcement}\n");
+            $"  routerMac: \"02:00:00:00:00:99\"\n  policyEnforcement: {enforcement}\n{dataplaneSpecExtra}");
         Model = ConfigLoader.Load([("base.yaml", baseYaml), ("policy.yaml", policies)]);
         Snapshot = SnapshotCompiler.Compile(Model);
         _pipeline = new PacketPipeline(new SnapshotHolder(Snapshot));

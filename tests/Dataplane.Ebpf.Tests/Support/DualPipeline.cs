@@ -14,6 +14,7 @@ namespace Dataplane.Ebpf.Tests.Support;
 /// BPF_PROG_TEST_RUN, maps filled by <see cref="MapFiller"/> from the same snapshot). Each frame goes through
 /// both, one packet per batch, with the same in-port and the same clock; <see cref="Compare"/> returns null
 /// when output bytes, XDP action, drop reason and every verdict field agree, else a report with hex dumps.
+/// Both start as a fresh worker: empty conntrack and sessionAffinity, the random sequence from its seed.
 /// Conntrack expiry: both sides sweep expired connections before each packet (ConntrackTable.Collect with the
 /// whole table as budget, ConntrackGc for the map), so an entry is gone at the same instant on both.
 /// </summary>
@@ -39,6 +40,9 @@ public sealed class DualPipeline : IDisposable
         MapFiller.Fill(dp, snapshot, _ => 1);
         foreach (var k in dp.Conntrack.Keys<CtKeyBpf>()) dp.Conntrack.Delete(k);
         foreach (var k in dp.ConntrackRev.Keys<CtKeyBpf>()) dp.ConntrackRev.Delete(k);
+        // A fresh C# worker: no sessionAffinity bindings, the random sequence from its start.
+        foreach (var k in dp.LbAffinity.Keys<LbAffinityKey>()) dp.LbAffinity.Delete(k);
+        dp.LbRng.Update(0u, MapFiller.RandomSeed);
     }
 
     /// <summary>The BPF side's result of the last <see cref="Compare"/>.</summary>
