@@ -10,7 +10,7 @@ namespace Dataplane.Ebpf.Tests;
 /// the BPF program with conntrack on both sides (512 connections each, so the full-table path is taken too):
 /// every packet must come out identical. Afterwards the BPF per-CPU counters must equal the C# worker's.
 /// </summary>
-public sealed class GeneratedDifferentialTests(DatapathFixture fixture, ITestOutputHelper output) : IClassFixture<DatapathFixture>
+public class GeneratedDifferentialTests(DatapathFixture fixture, ITestOutputHelper output) : IClassFixture<DatapathFixture>
 {
     /// <summary>Policies with L3, L4, port ranges, ICMP, CIDRs, entities and denies over the conformance cluster.</summary>
     public const string Policies = """
@@ -56,7 +56,7 @@ public sealed class GeneratedDifferentialTests(DatapathFixture fixture, ITestOut
         DatapathFixture.RequireRoot();
         using var cluster = new PolicyCluster(Policies);
         var dp = fixture.Tracked;
-        using var dual = new DualPipeline(dp, cluster.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(dp, cluster.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         dual.ResetBpfCounters();
         var gen = new PacketGenerator(cluster, seed: 20261126);
         var failures = new List<string>();
@@ -104,7 +104,7 @@ public sealed class GeneratedDifferentialTests(DatapathFixture fixture, ITestOut
             dataplaneSpecExtra: "  masquerade: {nonMasqueradeCIDRs: [198.18.200.0/24]}\n  overlay: {mode: vxlan}\n");
         Assert.Empty(Maps.OffloadSupport.Unsupported(cluster.Snapshot));
         var dp = fixture.Tracked;
-        using var dual = new DualPipeline(dp, cluster.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(dp, cluster.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         dual.ResetBpfCounters();
         var gen = new PacketGenerator(cluster, seed: 20261127);
         var failures = new List<string>();
@@ -135,3 +135,6 @@ public sealed class GeneratedDifferentialTests(DatapathFixture fixture, ITestOut
         Assert.True(snat > 0, "no connection was SNATed");
     }
 }
+
+/// <summary>The same tests through the TC entry point (dp_tc over an skb) instead of XDP.</summary>
+public sealed class GeneratedDifferentialTcTests(TcDatapathFixture fixture, ITestOutputHelper output) : GeneratedDifferentialTests(fixture, output), IClassFixture<TcDatapathFixture>;

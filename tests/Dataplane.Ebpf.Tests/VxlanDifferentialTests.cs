@@ -12,7 +12,7 @@ namespace Dataplane.Ebpf.Tests;
 /// pipeline with the VNI as source identity; from an unknown sender it drops with 172, with a VNI naming no
 /// identity with 183; to another address it is transit UDP. Every frame through both pipelines must agree.
 /// </summary>
-public sealed class VxlanDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
+public class VxlanDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
 {
     private const ulong RouterMac = 0x02_00_00_00_00_99, Eth0Mac = 0x02_00_00_00_0a_01, NodeBMac = 0x02_00_00_00_0b_01;
     private const ushort VxlanPort = 8472, Eth0 = 0;
@@ -33,7 +33,7 @@ public sealed class VxlanDifferentialTests(DatapathFixture fixture) : IClassFixt
     {
         DatapathFixture.RequireRoot();
         using var c = new PolicyCluster(GeneratedDifferentialTests.Policies);
-        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         uint web3 = c.Snapshot.IpCache.Lookup(IPAddress.Parse("10.0.2.10"));
         uint web3v6 = c.Snapshot.IpCache.Lookup(IPAddress.Parse("fd00:2::10"));
         Assert.True(c.Snapshot.Overlay.IsValidVni(web3), "the remote pod's identity must be a valid VNI");
@@ -75,3 +75,6 @@ public sealed class VxlanDifferentialTests(DatapathFixture fixture) : IClassFixt
         Assert.Contains(((byte)PacketVerdict.Drop, (byte)183, false), seen);
     }
 }
+
+/// <summary>The same tests through the TC entry point (dp_tc over an skb) instead of XDP.</summary>
+public sealed class VxlanDifferentialTcTests(TcDatapathFixture fixture) : VxlanDifferentialTests(fixture), IClassFixture<TcDatapathFixture>;
