@@ -72,6 +72,20 @@ public sealed unsafe partial class EbpfDatapath
         }
     }
 
+    /// <summary>
+    /// True for a frame the kernel's skb BPF_PROG_TEST_RUN refuses with EINVAL before the program runs: an IPv4
+    /// EtherType with less than an IPv4 header (20 bytes) after Ethernet, or an IPv6 one with less than 40 (the
+    /// test run sets up the network header from skb->protocol). A real tc ingress can still see such frames
+    /// (it runs before ip_rcv drops them); only this way of testing cannot produce them.
+    /// </summary>
+    public static bool SkbTestRunRefuses(ReadOnlySpan<byte> frame)
+    {
+        if (frame.Length < 14) return true;
+        int ethertype = (frame[12] << 8) | frame[13];
+        int l3 = frame.Length - 14;
+        return (ethertype == 0x0800 && l3 < 20) || (ethertype == 0x86dd && l3 < 40);
+    }
+
     private (uint, byte[]) RunTc(ReadOnlySpan<byte> frame, ushort inPort, uint nowSeconds, uint token)
     {
         if (TcProgramFd < 0) throw new InvalidOperationException("the TC program was not loaded: load with EbpfOptions.TcProgram = true");

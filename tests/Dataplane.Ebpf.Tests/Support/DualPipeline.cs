@@ -85,9 +85,24 @@ public sealed class DualPipeline : IDisposable
         return _dp.TestRun(frame, inPort, now, Hook);
     }
 
-    /// <summary>Null when both pipelines agree on the frame, else what differs plus the frame in hex.</summary>
+    /// <summary>
+    /// Frames neither side ran because the TC entry point cannot be test-run on them
+    /// (<see cref="EbpfDatapath.SkbTestRunRefuses"/>: truncated IPv4/IPv6 headers); always 0 for XDP.
+    /// </summary>
+    public int NotRunOnTc { get; private set; }
+
+    /// <summary>
+    /// Null when both pipelines agree on the frame, else what differs plus the frame in hex. Under TC, a frame the
+    /// skb test run refuses is run on neither side (so counters and conntrack stay comparable) and counted in
+    /// <see cref="NotRunOnTc"/>, which the callers bound.
+    /// </summary>
     public string? Compare(byte[] frame, ushort inPort, uint now)
     {
+        if (Hook == BpfHook.Tc && EbpfDatapath.SkbTestRunRefuses(frame))
+        {
+            NotRunOnTc++;
+            return null;
+        }
         var (m, csOut) = RunCsharp(frame, inPort, now);
         var bpf = RunBpf(frame, inPort, now);
         LastBpf = bpf;
