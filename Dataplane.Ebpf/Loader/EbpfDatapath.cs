@@ -237,7 +237,7 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
                 string where = options.PinDirectory == null || mapsOf != null ? "" :
                     $" (maps pinned under {options.PinDirectory}: is bpffs mounted at /sys/fs/bpf, and do pinned maps of an older build differ?)";
                 string step = problem.Length > 0 ? $" ({problem})" : "";
-                throw new EbpfLoadException($"loading the {what} eBPF datapath failed{step}: {Marshal.GetPInvokeErrorMessage(-rc)} (errno {-rc}){where}",
+                throw new EbpfLoadException($"loading the eBPF datapath{(mapsOf == null ? "" : $" ({what} program)")} failed{step}: {Marshal.GetPInvokeErrorMessage(-rc)} (errno {-rc}){where}",
                     (verifier + "\n" + libbpfLog).Trim());
             }
             void* loaded = obj;
