@@ -38,7 +38,7 @@ public sealed class NodeAgent : IDisposable
     private DateTimeOffset _applied = DateTimeOffset.UtcNow;
     private ConfigErrorStatus? _lastError;
     private readonly Dataplane.Dpdk.DpdkSession? _dpdk;
-    /// <summary>--backend ebpf: the XDP program forwards; the agent has no worker lanes, only this.</summary>
+    /// <summary>--backend ebpf: the XDP (or TC) program forwards; the agent has no worker lanes, only this.</summary>
     private readonly Ebpf.EbpfBackend? _ebpf;
     private Mesh.MeshLink? _mesh;
 
