@@ -41,6 +41,30 @@ public static unsafe partial class Bpf
     [LibraryImport(Lib)]
     public static partial int libbpf_num_possible_cpus();
 
+    /// <summary>enum bpf_attach_type: BPF_TCX_INGRESS (kernel 6.6+; newer than Debian's libbpf 1.1 headers).</summary>
+    public const int BPF_TCX_INGRESS = 46;
+
+    /// <summary>
+    /// BPF_LINK_CREATE. libbpf 1.1 has no bpf_program__attach_tcx (1.3+), but its bpf_link_create passes an
+    /// attach type it does not know straight to the kernel with target_fd as the ifindex, which is what a tcx
+    /// link needs (no options: attached after whatever is already there).
+    /// </summary>
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int bpf_link_create(int progFd, int targetFd, int attachType, void* opts);
+
+    [LibraryImport(Lib)]
+    public static partial int bpf_map__reuse_fd(void* map, int fd);
+
+    [LibraryImport(Lib)]
+    [return: MarshalAs(UnmanagedType.U1)]
+    public static partial bool bpf_map__is_internal(void* map);
+
+    [LibraryImport(Lib)]
+    public static partial byte* bpf_map__name(void* map);
+
+    [LibraryImport(Lib)]
+    public static partial void* bpf_object__next_map(void* obj, void* prev);
+
     [LibraryImport(Lib)]
     public static partial void* ring_buffer__new(int mapFd, delegate* unmanaged<void*, void*, nuint, int> sample, void* ctx, void* opts);
 
@@ -104,6 +128,36 @@ public struct xdp_md
     public uint ingress_ifindex;
     public uint rx_queue_index;
     public uint egress_ifindex;
+}
+
+/// <summary>
+/// The start of struct __sk_buff, up to and including cb[]: what an skb BPF_PROG_TEST_RUN takes as ctx_in (the
+/// kernel zero-fills the rest and refuses non-zero fields other than mark, priority, ifindexes, cb and tstamp).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct sk_buff_test_ctx
+{
+    public uint len;
+    public uint pkt_type;
+    public uint mark;
+    public uint queue_mapping;
+    public uint protocol;
+    public uint vlan_present;
+    public uint vlan_tci;
+    public uint vlan_proto;
+    public uint priority;
+    public uint ingress_ifindex;
+    public uint ifindex;
+    public uint tc_index;
+    public fixed uint cb[5];
+}
+
+/// <summary>The TC actions the datapath's TC program returns (linux/pkt_cls.h).</summary>
+public enum TcAction : uint
+{
+    Ok = 0,
+    Shot = 2,
+    Redirect = 7,
 }
 
 /// <summary>XDP return codes.</summary>

@@ -4,8 +4,25 @@ using Dataplane.Ebpf.Maps;
 
 namespace Dataplane.Ebpf.Loader;
 
-/// <summary>What one BPF_PROG_TEST_RUN of the datapath produced.</summary>
-public sealed record TestRunResult(XdpAction Action, byte[] Output, DpVerdict Verdict);
+/// <summary>Which entry point of the datapath runs a packet: the XDP program or the TC (sched_cls) one.</summary>
+public enum BpfHook
+{
+    Xdp,
+    Tc,
+}
+
+/// <summary>
+/// What one BPF_PROG_TEST_RUN of the datapath produced: the program's return code (an XDP action or a TC
+/// action, by <see cref="Hook"/>), the packet as the program left it and the program's own record of the verdict.
+/// </summary>
+public sealed record TestRunResult(BpfHook Hook, uint ReturnCode, byte[] Output, DpVerdict Verdict)
+{
+    /// <summary>The XDP action; null for a TC run.</summary>
+    public XdpAction? Action => Hook == BpfHook.Xdp ? (XdpAction)ReturnCode : null;
+
+    /// <summary>The TC action; null for an XDP run.</summary>
+    public TcAction? TcAction => Hook == BpfHook.Tc ? (TcAction)ReturnCode : null;
+}
 
 public sealed unsafe partial class EbpfDatapath
 {
@@ -14,15 +31,23 @@ public sealed unsafe partial class EbpfDatapath
     /// <summary>
     /// Runs one frame through the loaded program with BPF_PROG_TEST_RUN (no interface involved): the frame as
     /// received on <paramref name="inPort"/> at Unix time <paramref name="nowSeconds"/> (0: the program's own
-    /// clock, bpf_ktime_get_ns + the filler's offset), both passed in the XDP metadata (honoured only with <see cref="EbpfOptions.TestRunMetadata"/>). Returns the XDP action, the
-    /// packet as the program left it and the program's own record of the verdict.
+    /// clock, bpf_ktime_get_ns + the filler's offset), both passed as test metadata (honoured only with
+    /// <see cref="EbpfOptions.TestRunMetadata"/>): XDP metadata in front of the frame for the XDP program,
+    /// skb->cb[] for the TC one (<see cref="EbpfOptions.TcProgram"/>).
     /// </summary>
-    public TestRunResult TestRun(ReadOnlySpan<byte> frame, ushort inPort, uint nowSeconds)
+    public TestRunResult TestRun(ReadOnlySpan<byte> frame, ushort inPort, uint nowSeconds, BpfHook hook = BpfHook.Xdp)
     {
-        // Drivers drop runts before XDP, and BPF_PROG_TEST_RUN refuses them too.
-        if (frame.Length < 14) throw new ArgumentException("an XDP program never sees a frame shorter than an Ethernet header", nameof(frame));
-        int meta = sizeof(DpTestMeta);
+        // Drivers drop runts before XDP, and BPF_PROG_TEST_RUN refuses them too (an skb run needs the Ethernet
+        // header for eth_type_trans).
+        if (frame.Length < 14) throw new ArgumentException("the datapath never sees a frame shorter than an Ethernet header", nameof(frame));
         uint token = ++_token;
+        var (rc, output) = hook == BpfHook.Xdp ? RunXdp(frame, inPort, nowSeconds, token) : RunTc(frame, inPort, nowSeconds, token);
+        return new TestRunResult(hook, rc, output, LastVerdict(token));
+    }
+
+    private (uint, byte[]) RunXdp(ReadOnlySpan<byte> frame, ushort inPort, uint nowSeconds, uint token)
+    {
+        int meta = sizeof(DpTestMeta);
         var input = new byte[meta + frame.Length];
         var tm = new DpTestMeta { Magic = DpTestMeta.MagicValue, Token = token, Now = nowSeconds, InPort = inPort };
         Unsafe.WriteUnaligned(ref input[0], tm);
@@ -43,8 +68,49 @@ public sealed unsafe partial class EbpfDatapath
             int rc = Bpf.bpf_prog_test_run_opts(ProgramFd, &opts);
             if (rc != 0) throw new EbpfMapException($"BPF_PROG_TEST_RUN of a {frame.Length}-byte frame failed: errno {Bpf.Err(rc)}");
             // The output starts at the metadata, which the program leaves alone.
-            var packet = output.AsSpan(meta, (int)opts.data_size_out - meta).ToArray();
-            return new TestRunResult((XdpAction)opts.retval, packet, LastVerdict(token));
+            return (opts.retval, output.AsSpan(meta, (int)opts.data_size_out - meta).ToArray());
+        }
+    }
+
+    /// <summary>
+    /// True for a frame the kernel's skb BPF_PROG_TEST_RUN refuses with EINVAL before the program runs: an IPv4
+    /// EtherType with less than an IPv4 header (20 bytes) after Ethernet, or an IPv6 one with less than 40 (the
+    /// test run sets up the network header from skb->protocol). A real tc ingress can still see such frames
+    /// (it runs before ip_rcv drops them); only this way of testing cannot produce them.
+    /// </summary>
+    public static bool SkbTestRunRefuses(ReadOnlySpan<byte> frame)
+    {
+        if (frame.Length < 14) return true;
+        int ethertype = (frame[12] << 8) | frame[13];
+        int l3 = frame.Length - 14;
+        return (ethertype == 0x0800 && l3 < 20) || (ethertype == 0x86dd && l3 < 40);
+    }
+
+    private (uint, byte[]) RunTc(ReadOnlySpan<byte> frame, ushort inPort, uint nowSeconds, uint token)
+    {
+        if (TcProgramFd < 0) throw new InvalidOperationException("the TC program was not loaded: load with EbpfOptions.TcProgram = true");
+        var input = frame.ToArray();
+        // Room for the largest push (SRv6 with its segment list) on top of the frame.
+        var output = new byte[input.Length + 512];
+        var ctx = new sk_buff_test_ctx();
+        ctx.cb[0] = DpTestMeta.MagicValue;
+        ctx.cb[1] = token;
+        ctx.cb[2] = nowSeconds;
+        ctx.cb[3] = inPort;
+        fixed (byte* i = input)
+        fixed (byte* o = output)
+        {
+            var opts = new bpf_test_run_opts
+            {
+                sz = (nuint)sizeof(bpf_test_run_opts),
+                data_in = i, data_size_in = (uint)input.Length,
+                data_out = o, data_size_out = (uint)output.Length,
+                ctx_in = &ctx, ctx_size_in = (uint)sizeof(sk_buff_test_ctx),
+                repeat = 1,
+            };
+            int rc = Bpf.bpf_prog_test_run_opts(TcProgramFd, &opts);
+            if (rc != 0) throw new EbpfMapException($"BPF_PROG_TEST_RUN (TC) of a {frame.Length}-byte frame failed: errno {Bpf.Err(rc)}");
+            return (opts.retval, output.AsSpan(0, (int)opts.data_size_out).ToArray());
         }
     }
 

@@ -9,7 +9,8 @@ namespace Dataplane.Ebpf.Loader;
 
 /// <summary>
 /// The compiled datapath (bpf/dataplane.bpf.c, embedded at build time) loaded into the kernel: its XDP
-/// program and maps. Verifier rejections become <see cref="EbpfLoadException"/> with the verifier log. With a
+/// program and maps, and with <see cref="EbpfOptions.TcProgram"/> the same pipeline as a TC program (the
+/// -DDP_TC build of the same source) using the very same maps. Verifier rejections become <see cref="EbpfLoadException"/> with the verifier log. With a
 /// <see cref="EbpfOptions.PinDirectory"/> the maps are pinned there and reused by the next load. Attachments
 /// are made through netlink, not a BPF link, so the program keeps forwarding when the agent exits; a restarted
 /// agent loads again (same pinned maps) and replaces the program in place.
@@ -19,20 +20,26 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
     public const string ResourceName = "dataplane.bpf.o";
     public const string ProgramName = "dp_xdp";
     public const string PassProgramName = "dp_xdp_pass";
+    public const string TcResourceName = "dataplane.tc.bpf.o";
+    public const string TcProgramName = "dp_tc";
     private const int LogSize = 16 << 20;
 
     private void* _obj;
+    private void* _tcObj;
 
-    private EbpfDatapath(void* obj, EbpfOptions options)
+    private EbpfDatapath(void* obj, void* tcObj, EbpfOptions options)
     {
         _obj = obj;
+        _tcObj = tcObj;
         Options = options;
+        TcProgramFd = tcObj == null ? -1 : LibBpf.bpf_program__fd(LibBpf.bpf_object__find_program_by_name(tcObj, TcProgramName));
         ProgramFd = LibBpf.bpf_program__fd(LibBpf.bpf_object__find_program_by_name(obj, ProgramName));
         PassProgramFd = LibBpf.bpf_program__fd(LibBpf.bpf_object__find_program_by_name(obj, PassProgramName));
         Config = MapOf("dp_config", false);
         Ports = MapOf("dp_ports", false);
         IfIndex = MapOf("dp_ifindex", false);
         TxPorts = MapOf("dp_tx_ports", false);
+        TxIfIndex = MapOf("dp_tx_ifindex", false);
         Endpoints = MapOf("dp_endpoints", false);
         Routes4 = MapOf("dp_routes4", false);
         Routes6 = MapOf("dp_routes6", false);
@@ -103,12 +110,16 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
 
     public EbpfOptions Options { get; }
     public int ProgramFd { get; }
+    /// <summary>dp_tc, the TC entry point (tcx ingress); -1 unless loaded with <see cref="EbpfOptions.TcProgram"/>.</summary>
+    public int TcProgramFd { get; }
     /// <summary>dp_xdp_pass: attach it to the far end of a veth the datapath redirects to (veth needs it to deliver).</summary>
     public int PassProgramFd { get; }
     public BpfMap Config { get; }
     public BpfMap Ports { get; }
     public BpfMap IfIndex { get; }
     public BpfMap TxPorts { get; }
+    /// <summary>dp_tx_ifindex: port number → ifindex for the TC program's bpf_redirect (dp_tx_ports' content).</summary>
+    public BpfMap TxIfIndex { get; }
     public BpfMap Endpoints { get; }
     public BpfMap Routes4 { get; }
     public BpfMap Routes6 { get; }
@@ -134,24 +145,53 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
     }
 
     /// <summary>Loads the embedded program; throws <see cref="EbpfLoadException"/> with the verifier log when refused.</summary>
-    public static EbpfDatapath Load(EbpfOptions options)
+    public static EbpfDatapath Load(EbpfOptions options) =>
+        Load(Resource(ResourceName), options, options.TcProgram ? Resource(TcResourceName) : null);
+
+    private static byte[] Resource(string name)
     {
-        using var stream = typeof(EbpfDatapath).Assembly.GetManifestResourceStream(ResourceName)
-            ?? throw new PlatformNotSupportedException("the eBPF datapath was not built (clang was missing at build time)");
+        using var stream = typeof(EbpfDatapath).Assembly.GetManifestResourceStream(name)
+            ?? throw new PlatformNotSupportedException($"the eBPF datapath ({name}) was not built (clang was missing at build time)");
         var bytes = new byte[stream.Length];
         stream.ReadExactly(bytes);
-        return Load(bytes, options);
+        return bytes;
     }
 
-    /// <summary>Loads a compiled datapath object (the embedded one, or another build of bpf/dataplane.bpf.c).</summary>
-    public static EbpfDatapath Load(byte[] objectFile, EbpfOptions options)
+    /// <summary>
+    /// Loads a compiled datapath object (the embedded one, or another build of bpf/dataplane.bpf.c), and the TC
+    /// build of it when <paramref name="tcObjectFile"/> is given: its maps are not created but taken over from
+    /// the XDP object (bpf_map__reuse_fd), so one filler run configures both programs and they share conntrack.
+    /// </summary>
+    public static EbpfDatapath Load(byte[] objectFile, EbpfOptions options, byte[]? tcObjectFile = null)
+    {
+        void* obj = OpenAndLoad(objectFile, options, null, "XDP");
+        void* tcObj = null;
+        try
+        {
+            if (tcObjectFile != null) tcObj = OpenAndLoad(tcObjectFile, options, obj, "TC");
+            var dp = new EbpfDatapath(obj, tcObj, options);
+            obj = null;
+            tcObj = null;
+            return dp;
+        }
+        finally
+        {
+            if (tcObj != null) LibBpf.bpf_object__close(tcObj);
+            if (obj != null) LibBpf.bpf_object__close(obj);
+        }
+    }
+
+    /// <summary>Opens and loads one object; with <paramref name="mapsOf"/>, every map of it is that object's map.</summary>
+    private static void* OpenAndLoad(byte[] objectFile, EbpfOptions options, void* mapsOf, string what)
     {
         byte* log = (byte*)NativeMemory.AllocZeroed(LogSize);
-        byte* pinRoot = options.PinDirectory == null ? null : Utf8(options.PinDirectory);
+        // The TC object pins nothing: its maps are the XDP object's, pinned (or not) by that load.
+        byte* pinRoot = options.PinDirectory == null || mapsOf != null ? null : Utf8(options.PinDirectory);
         void* obj = null;
         try
         {
             int rc = 0;
+            string problem = "";
             string libbpfLog = LibbpfLog.Capture(() =>
             {
                 fixed (byte* data = objectFile)
@@ -166,26 +206,43 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
                 if (obj == null) { rc = -Marshal.GetLastPInvokeError(); return; }
                 // Every map of the object, not a list of names: a map the list missed would be pinned under libbpf's
                 // default /sys/fs/bpf and shared by every unpinned load on the machine.
-                if (options.PinDirectory == null)
-                    for (void* m = bpf_object__next_map(obj, null); m != null; m = bpf_object__next_map(obj, m))
+                if (pinRoot == null)
+                    for (void* m = Bpf.bpf_object__next_map(obj, null); m != null; m = Bpf.bpf_object__next_map(obj, m))
                         bpf_map__set_pin_path(m, null);
-                void* ct = LibBpf.bpf_object__find_map_by_name(obj, "dp_ct");
-                if (ct != null) rc = Bpf.bpf_map__set_max_entries(ct, options.ConntrackMaxEntries);
+                if (mapsOf != null)
+                {
+                    // Named maps only: internal ones (.rodata and the like) are per object and named after it.
+                    for (void* m = Bpf.bpf_object__next_map(obj, null); m != null && rc == 0; m = Bpf.bpf_object__next_map(obj, m))
+                    {
+                        if (Bpf.bpf_map__is_internal(m)) continue;
+                        string name = Marshal.PtrToStringUTF8((nint)Bpf.bpf_map__name(m)) ?? "";
+                        void* same = LibBpf.bpf_object__find_map_by_name(mapsOf, name);
+                        if (same == null) { problem = $"map {name} is not in the XDP object"; rc = -22; return; }
+                        rc = Bpf.bpf_map__reuse_fd(m, LibBpf.bpf_map__fd(same));
+                        if (rc != 0) problem = $"taking over map {name}";
+                    }
+                }
+                else
+                {
+                    void* ct = LibBpf.bpf_object__find_map_by_name(obj, "dp_ct");
+                    if (ct != null) rc = Bpf.bpf_map__set_max_entries(ct, options.ConntrackMaxEntries);
+                }
                 if (rc == 0) rc = LibBpf.bpf_object__load(obj);
             });
             string verifier = Marshal.PtrToStringUTF8((nint)log) ?? "";
             if (obj == null)
-                throw new EbpfLoadException($"bpf_object__open_mem failed (errno {-rc})", libbpfLog);
+                throw new EbpfLoadException($"bpf_object__open_mem of the {what} object failed (errno {-rc})", libbpfLog);
             if (rc != 0)
             {
-                string where = options.PinDirectory == null ? "" :
+                string where = options.PinDirectory == null || mapsOf != null ? "" :
                     $" (maps pinned under {options.PinDirectory}: is bpffs mounted at /sys/fs/bpf, and do pinned maps of an older build differ?)";
-                throw new EbpfLoadException($"loading the eBPF datapath failed: {Marshal.GetPInvokeErrorMessage(-rc)} (errno {-rc}){where}",
+                string step = problem.Length > 0 ? $" ({problem})" : "";
+                throw new EbpfLoadException($"loading the eBPF datapath{(mapsOf == null ? "" : $" ({what} program)")} failed{step}: {Marshal.GetPInvokeErrorMessage(-rc)} (errno {-rc}){where}",
                     (verifier + "\n" + libbpfLog).Trim());
             }
-            var dp = new EbpfDatapath(obj, options);
+            void* loaded = obj;
             obj = null;
-            return dp;
+            return loaded;
         }
         finally
         {
@@ -194,9 +251,6 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
             if (pinRoot != null) NativeMemory.Free(pinRoot);
         }
     }
-
-    [LibraryImport("libbpf.so.1")]
-    private static partial void* bpf_object__next_map(void* obj, void* prev);
 
     [LibraryImport("libbpf.so.1")]
     private static partial int bpf_map__set_pin_path(void* map, byte* path);
@@ -241,9 +295,35 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
         Bpf.bpf_xdp_detach(ifindex, flags, null);
     }
 
-    /// <summary>Closes the object (program and map fds). Attached programs and pinned maps stay.</summary>
+    /// <summary>
+    /// Attaches dp_tc to the interface's ingress as a tcx link (BPF_TCX_INGRESS, kernel 6.6+), after any program
+    /// already there. Unlike the XDP attachment the link lives as long as the returned handle: the kernel detaches
+    /// the program when the link's last fd is closed.
+    /// </summary>
+    public TcxLink AttachTcIngress(int ifindex)
+    {
+        if (TcProgramFd < 0)
+            throw new InvalidOperationException("the TC program was not loaded: load with EbpfOptions.TcProgram = true");
+        int fd = Bpf.bpf_link_create(TcProgramFd, ifindex, Bpf.BPF_TCX_INGRESS, null);
+        if (fd < 0)
+        {
+            int err = Bpf.Err(fd);
+            string why = err switch
+            {
+                22 => " (EINVAL: is the kernel older than 6.6, without tcx?)",
+                19 => " (ENODEV: no such interface)",
+                1 or 13 => " (needs CAP_NET_ADMIN and CAP_BPF)",
+                _ => "",
+            };
+            throw new EbpfMapException($"attaching the TC program to ifindex {ifindex} (tcx ingress) failed: {Marshal.GetPInvokeErrorMessage(err)} (errno {err}){why}");
+        }
+        return new TcxLink(fd, ifindex);
+    }
+
+    /// <summary>Closes the objects (program and map fds). Attached XDP programs and pinned maps stay.</summary>
     public void Dispose()
     {
+        if (_tcObj != null) { LibBpf.bpf_object__close(_tcObj); _tcObj = null; }
         if (_obj != null) { LibBpf.bpf_object__close(_obj); _obj = null; }
     }
 }

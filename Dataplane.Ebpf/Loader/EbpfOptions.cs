@@ -27,4 +27,10 @@ public sealed record EbpfOptions
     /// Never set on a program attached to real interfaces.
     /// </summary>
     public bool TestRunMetadata { get; init; }
+
+    /// <summary>
+    /// Also load the TC entry point (dp_tc, the -DDP_TC build of the same pipeline) for tcx ingress attachment and
+    /// TC test runs. It shares every map with the XDP program. Off by default: it doubles the verification time.
+    /// </summary>
+    public bool TcProgram { get; init; }
 }

@@ -27,6 +27,8 @@ public static unsafe class MapFiller
         Sync(dp.IfIndex, content.IfIndex);
         for (int i = 0; i < content.Ports.Length; i++) dp.Ports.Update((uint)i, content.Ports[i]);
         foreach (var (port, ifindex) in content.TxPorts) dp.TxPorts.Update(port, ifindex);
+        // The TC program's copy (a devmap cannot be shared with it); 0 where a port has no interface.
+        for (uint i = 0; i < content.Ports.Length; i++) dp.TxIfIndex.Update(i, content.TxPorts.GetValueOrDefault(i));
         for (int i = 0; i < content.Endpoints.Length; i++) dp.Endpoints.Update((uint)i, content.Endpoints[i]);
         for (int i = 0; i < content.NextHops.Length; i++) dp.NextHops.Update((uint)i, content.NextHops[i]);
         Sync(dp.Routes4, content.Routes4);

@@ -94,7 +94,7 @@ static __always_inline __u8 ct_update(struct ct_value *e, const struct dp_pkt *p
 
 /// The tuple of the packet an ICMP error quotes, as that packet's sender saw it (RFC 792/4443: its IP header
 /// and first 8 bytes of L4). 0 when the quote is truncated or not TCP/UDP/SCTP/ICMP echo.
-static __always_inline int ct_inner_key(struct xdp_md *ctx, const struct dp_pkt *p, struct ct_key *k)
+static __always_inline int ct_inner_key(DP_CTX *ctx, const struct dp_pkt *p, struct ct_key *k)
 {
 	int off = p->payload, end = p->len;
 	__u8 proto;
@@ -143,7 +143,7 @@ static __always_inline int ct_tracked(const struct dp_pkt *p)
 	return p->verdict == V_CONTINUE && p->ip_version != 0 && !(p->flags & F_NDP);
 }
 
-DP_STAGE int conntrack_stage(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_config *cfg)
+DP_STAGE int conntrack_stage(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *cfg)
 {
 	__u32 zero = 0;
 	struct ct_scratch *s = bpf_map_lookup_elem(&dp_ct_scratch, &zero);

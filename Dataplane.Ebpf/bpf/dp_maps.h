@@ -42,6 +42,16 @@ struct {
 	__type(value, __u32);
 } dp_tx_ports SEC(".maps");
 
+// port number → ifindex for the TC program's bpf_redirect (0: none). The same content as dp_tx_ports, but a
+// devmap cannot be shared: the kernel refuses a TC program that uses a devmap an XDP program already uses.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_PORTS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dp_tx_ifindex SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MAX_ENDPOINTS);

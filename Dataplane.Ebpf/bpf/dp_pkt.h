@@ -4,6 +4,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "dp_types.h"
+#include "dp_ctx.h"
 
 struct dp_pkt {
 	__u32 len;
@@ -61,16 +62,6 @@ static __always_inline void dp_drop(struct dp_pkt *p, __u8 reason)
 static __always_inline __u16 be16(const __u8 *b)
 {
 	return (__u16)((b[0] << 8) | b[1]);
-}
-
-static __always_inline int dp_load(struct xdp_md *ctx, __u32 off, void *buf, __u32 len)
-{
-	return bpf_xdp_load_bytes(ctx, off, buf, len);
-}
-
-static __always_inline int dp_store(struct xdp_md *ctx, __u32 off, void *buf, __u32 len)
-{
-	return bpf_xdp_store_bytes(ctx, off, buf, len);
 }
 
 static __always_inline int addr_eq(const __u8 *a, const __u8 *b, int n)

@@ -5,7 +5,7 @@
 // (dp_tunnels, resolved by the filler; none → 160), the MTU check (too big → ICMP fragmentation-needed /
 // packet-too-big back out of the in-port, or 157), then the inner Ethernet header rewritten to the peer's
 // VXLAN MAC, Ethernet padding trimmed, and the outer Ethernet + IP + UDP + VXLAN headers pushed in front with
-// bpf_xdp_adjust_head: the VNI carries the source identity (or the peer's fixed VNI), the UDP source port and the
+// dp_adjust_head: the VNI carries the source identity (or the peer's fixed VNI), the UDP source port and the
 // outer IPv6 flow label come from the inner flow hash (hash.h). The parsed offsets keep describing the inner
 // packet, as in C#, so accounting and flow events show the pod addresses.
 #pragma once
@@ -18,7 +18,7 @@
 /// sums host-order words; a one's-complement sum of byte-swapped words is the byte-swapped sum, so on a
 /// little-endian host the folded result is swapped once at the end. -1 when the bytes cannot be read (or the
 /// frame is over 16 KiB: the packet is then dropped with 141).
-DP_STAGE int csum_packet(struct xdp_md *ctx, __u32 off, __u32 len)
+DP_STAGE int csum_packet(DP_CTX *ctx, __u32 off, __u32 len)
 {
 	__u32 zero = 0;
 	struct csum_scratch *s = bpf_map_lookup_elem(&dp_csum_scratch, &zero);
@@ -38,7 +38,7 @@ DP_STAGE int csum_packet(struct xdp_md *ctx, __u32 off, __u32 len)
 		// A tail that is no multiple of 4 is summed with zeros after it.
 		if (n & 3)
 			*(__u32 *)(s->b + (n & (CSUM_CHUNK - 4))) = 0;
-		if (bpf_xdp_load_bytes(ctx, at, s->b, n))
+		if (dp_load(ctx, at, s->b, n))
 			return -1;
 		__s64 part = bpf_csum_diff(NULL, 0, (__be32 *)s->b, (n + 3) & ~3u, 0);
 		if (part < 0)
@@ -101,15 +101,15 @@ static __always_inline void too_big_finish(struct dp_pkt *p, __u32 length, __u8 
 }
 
 /// Moves the frame to `want` bytes from the end (the quote is shorter than the packet it quotes).
-static __always_inline int trim_to(struct xdp_md *ctx, __u32 want)
+static __always_inline int trim_to(DP_CTX *ctx, __u32 want)
 {
-	int cur = (int)(ctx->data_end - ctx->data);
-	return cur > (int)want ? bpf_xdp_adjust_tail(ctx, (int)want - cur) : 0;
+	int cur = (int)dp_len(ctx);
+	return cur > (int)want ? dp_adjust_tail(ctx, (int)want - cur) : 0;
 }
 
 /// IcmpTooBig.Reply4: fragmentation needed (3/4, RFC 1191) from the overlay's IPv4 ICMP source, quoting up to
 /// 576 bytes in all (RFC 1812); without DF (not ours to fragment) or without a source: 157.
-DP_STAGE int too_big4(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_tunnel *t, int mtu)
+DP_STAGE int too_big4(DP_CTX *ctx, struct dp_pkt *p, const struct dp_tunnel *t, int mtu)
 {
 	if (!ctx || !p || !t)
 		return 0;
@@ -119,7 +119,7 @@ DP_STAGE int too_big4(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_tunn
 	__u32 src;
 	__builtin_memcpy(&src, t->icmp_source4, 4);
 	if (!(o[6] & 0x40) || src == 0) { dp_drop(p, DROP_FRAG_NOT_SUPPORTED); return 0; }
-	if (p->l3 != 14 || bpf_xdp_adjust_head(ctx, -28)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (p->l3 != 14 || dp_adjust_head(ctx, -28)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
 	int quote = ip_len < 576 - 28 ? ip_len : 576 - 28;
 	int total = 28 + quote;
 	__u8 *h = scratch();
@@ -162,7 +162,7 @@ DP_STAGE int too_big4(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_tunn
 
 /// IcmpTooBig.Reply6: packet too big (2/0, RFC 8201) from the overlay's IPv6 ICMP source, quoting up to 1280
 /// bytes in all (RFC 4443); without a source: 157.
-DP_STAGE int too_big6(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_tunnel *t, int mtu)
+DP_STAGE int too_big6(DP_CTX *ctx, struct dp_pkt *p, const struct dp_tunnel *t, int mtu)
 {
 	if (!ctx || !p || !t)
 		return 0;
@@ -175,7 +175,7 @@ DP_STAGE int too_big6(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_tunn
 	if (dp_load(ctx, p->l3, ip, 40)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
 	int ip_len = 40 + be16(ip + 4);
 	if (addr_zero16(t->icmp_source6)) { dp_drop(p, DROP_FRAG_NOT_SUPPORTED); return 0; }
-	if (p->l3 != 14 || bpf_xdp_adjust_head(ctx, -48)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (p->l3 != 14 || dp_adjust_head(ctx, -48)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
 	int quote = ip_len < 1280 - 48 ? ip_len : 1280 - 48;
 	int payload = 8 + quote;
 	__builtin_memcpy(ip + 24, ip + 8, 16); // to the original sender
@@ -215,7 +215,7 @@ DP_STAGE int too_big6(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_tunn
 
 /// Encapsulation.Vxlan: the outer headers from the peer's template, lengths, checksums, source port and VNI
 /// patched in.
-DP_STAGE int vxlan_push(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_tunnel *t, __u32 vni, __u32 inner_l3)
+DP_STAGE int vxlan_push(DP_CTX *ctx, struct dp_pkt *p, const struct dp_tunnel *t, __u32 vni, __u32 inner_l3)
 {
 	if (!ctx || !p || !t)
 		return 0;
@@ -226,7 +226,7 @@ DP_STAGE int vxlan_push(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_tu
 	}
 	int v6 = t->outer_ipv6;
 	int hdr = v6 ? 56 : 36;
-	if (bpf_xdp_adjust_head(ctx, -(14 + hdr))) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (dp_adjust_head(ctx, -(14 + hdr))) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
 	__u32 fh = p->flow_hash;
 	__u32 udp_len = 16 + inner_frame;
 	__u8 *b = scratch();
@@ -279,7 +279,7 @@ DP_STAGE int vxlan_push(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_tu
 /// too_big6 → csum_packet) must fit the verifier's 512 bytes combined.
 /// Encapsulation.Srv6 (H.Encaps, L3): the inner Ethernet header gives way to the outer one, the peer's IPv6 + SRH
 /// template goes between, its flow label from the inner flow hash and its payload length patched.
-DP_STAGE int srv6_push(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_tunnel *t, const struct dp_srv6 *s6,
+DP_STAGE int srv6_push(DP_CTX *ctx, struct dp_pkt *p, const struct dp_tunnel *t, const struct dp_srv6 *s6,
 		       __u32 inner_l3)
 {
 	if (!ctx || !p || !t || !s6)
@@ -288,7 +288,7 @@ DP_STAGE int srv6_push(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_tun
 	__u32 len = (p->ip_version == 4 ? s6->len4 : s6->len6) & 0xff;
 	__u32 inner_frame = 14 + (inner_l3 & 0xffff);
 	if (len < 40 || len > SRV6_MAX_TEMPLATE || (len & 7)) { dp_drop(p, DROP_NO_SID); return 0; }
-	if (trim_to(ctx, inner_frame) || bpf_xdp_adjust_head(ctx, -(int)len)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (trim_to(ctx, inner_frame) || dp_adjust_head(ctx, -(int)len)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
 	// The template in 8-byte pieces (it is a multiple of 8), then the Ethernet header and the patched fields.
 	for (__u32 i = 0; i < SRV6_MAX_TEMPLATE / 8; i++) {
 		if (i * 8 >= len)
@@ -315,7 +315,7 @@ DP_STAGE int srv6_push(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_tun
 	return 0;
 }
 
-static __always_inline int overlay_encap(struct xdp_md *ctx, struct dp_pkt *p)
+static __always_inline int overlay_encap(DP_CTX *ctx, struct dp_pkt *p)
 {
 	__u32 idx = p->nexthop;
 	struct dp_tunnel *t = bpf_map_lookup_elem(&dp_tunnels, &idx);

@@ -51,7 +51,7 @@ static __always_inline __u16 udp_fix(__u16 before, __u16 after)
 /// NatRewrite.Destination / Source: address, port (ICMP echo: the identifier) and the checksums covering them —
 /// the IPv4 header's, TCP/UDP's (pseudo-header and port), ICMP's (identifier; ICMPv6's also the addresses); the
 /// parsed tuple follows.
-DP_STAGE int nat_rewrite(struct xdp_md *ctx, struct dp_pkt *p, const struct lb_slot *to, int source)
+DP_STAGE int nat_rewrite(DP_CTX *ctx, struct dp_pkt *p, const struct lb_slot *to, int source)
 {
 	if (!ctx || !p || !to)
 		return 0;

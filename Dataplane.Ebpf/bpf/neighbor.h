@@ -31,7 +31,7 @@ static __always_inline __u64 neigh_owner_mac(struct dp_pkt *p, const struct dp_c
 	return nh && nh->kind == NH_HOST ? mac : 0;
 }
 
-DP_STAGE int neigh_arp(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_config *cfg)
+DP_STAGE int neigh_arp(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *cfg)
 {
 	if (!p || !cfg)
 		return 0;
@@ -58,7 +58,7 @@ DP_STAGE int neigh_arp(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_con
 	return 0;
 }
 
-DP_STAGE int neigh_ndp(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_config *cfg)
+DP_STAGE int neigh_ndp(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *cfg)
 {
 	if (!p || !cfg)
 		return 0;
@@ -74,7 +74,7 @@ DP_STAGE int neigh_ndp(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_con
 	if (dp_load(ctx, 0, eth, 12)) { p->verdict = V_LOCAL; return 0; }
 	// The advertisement (24 bytes + target link-layer address option) right after the fixed IPv6 header.
 	int delta = (int)(p->l3 + 40 + 32) - (int)p->len;
-	if (delta != 0 && bpf_xdp_adjust_tail(ctx, delta)) { p->verdict = V_LOCAL; return 0; }
+	if (delta != 0 && dp_adjust_tail(ctx, delta)) { p->verdict = V_LOCAL; return 0; }
 	p->len += delta;
 
 	struct {
@@ -121,7 +121,7 @@ DP_STAGE int neigh_ndp(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_con
 	return 0;
 }
 
-DP_STAGE int neighbor_stage(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_config *cfg)
+DP_STAGE int neighbor_stage(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *cfg)
 {
 	if (!p || !cfg)
 		return 0;

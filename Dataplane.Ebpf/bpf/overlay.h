@@ -31,7 +31,7 @@ static __always_inline int vni_valid(__u32 vni)
 	return bits && (*bits & (1ull << (vni & 63)));
 }
 
-DP_STAGE int overlay_decap(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_config *cfg)
+DP_STAGE int overlay_decap(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *cfg)
 {
 	if (!p || !cfg)
 		return 0;
@@ -53,7 +53,7 @@ DP_STAGE int overlay_decap(struct xdp_md *ctx, struct dp_pkt *p, const struct dp
 	int inner = p->inner;
 	__u16 in_port = p->in_port;
 	__u32 now = p->now;
-	if (bpf_xdp_adjust_head(ctx, inner)) {
+	if (dp_adjust_head(ctx, inner)) {
 		dp_drop(p, DROP_INVALID);
 		return 0;
 	}
@@ -61,7 +61,7 @@ DP_STAGE int overlay_decap(struct xdp_md *ctx, struct dp_pkt *p, const struct dp
 	__builtin_memset(p, 0, sizeof(*p));
 	p->in_port = in_port;
 	p->now = now;
-	p->len = (__u32)(ctx->data_end - ctx->data);
+	p->len = dp_len(ctx);
 	p->reparse = 1;
 	parse_packet(ctx, p, cfg);
 	p->reparse = 0;

@@ -24,7 +24,7 @@
 
 #define MAX_IPV6_EXT 8
 
-DP_STAGE int parse_vxlan(struct xdp_md *ctx, struct dp_pkt *p, int avail)
+DP_STAGE int parse_vxlan(DP_CTX *ctx, struct dp_pkt *p, int avail)
 {
 	if (!p)
 		return 0;
@@ -43,7 +43,7 @@ DP_STAGE int parse_vxlan(struct xdp_md *ctx, struct dp_pkt *p, int avail)
 	return 0;
 }
 
-DP_STAGE int parse_l4(struct xdp_md *ctx, struct dp_pkt *p, int l4, int end,
+DP_STAGE int parse_l4(DP_CTX *ctx, struct dp_pkt *p, int l4, int end,
 				     const struct dp_config *cfg)
 {
 	if (!p || !cfg)
@@ -117,7 +117,7 @@ DP_STAGE int parse_l4(struct xdp_md *ctx, struct dp_pkt *p, int l4, int end,
 	return 0;
 }
 
-DP_STAGE int parse_ipv4(struct xdp_md *ctx, struct dp_pkt *p, int off,
+DP_STAGE int parse_ipv4(DP_CTX *ctx, struct dp_pkt *p, int off,
 				       const struct dp_config *cfg)
 {
 	if (!p || !cfg)
@@ -169,7 +169,7 @@ static __always_inline int is_ext_header(__u8 next)
 	return next == P_HOPOPTS || next == P_ROUTING || next == P_FRAGMENT || next == P_DSTOPTS || next == P_AH;
 }
 
-DP_STAGE int parse_ipv6(struct xdp_md *ctx, struct dp_pkt *p, int off,
+DP_STAGE int parse_ipv6(DP_CTX *ctx, struct dp_pkt *p, int off,
 				       const struct dp_config *cfg)
 {
 	if (!p || !cfg)
@@ -222,7 +222,7 @@ DP_STAGE int parse_ipv6(struct xdp_md *ctx, struct dp_pkt *p, int off,
 	return 0;
 }
 
-DP_STAGE int parse_arp(struct xdp_md *ctx, struct dp_pkt *p, int off)
+DP_STAGE int parse_arp(DP_CTX *ctx, struct dp_pkt *p, int off)
 {
 	if (!p)
 		return 0;
@@ -237,7 +237,7 @@ DP_STAGE int parse_arp(struct xdp_md *ctx, struct dp_pkt *p, int off)
 	return 0;
 }
 
-DP_STAGE int parse_packet(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_config *cfg)
+DP_STAGE int parse_packet(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *cfg)
 {
 	if (!p || !cfg)
 		return 0;

@@ -29,7 +29,7 @@ static __always_inline struct dp_nexthop *route_lookup(__u8 ip_version, const __
 /// Routed packets leave untagged: the MAC addresses and the EtherType move in front of L3 and the tags leave the
 /// frame. The MACs matter where routing does not rewrite them: a Tunnel hop (its ICMP too-big error goes back to
 /// the sender's MAC) and a packet dropped later, whose bytes the differential tests compare.
-static __always_inline int strip_vlan(struct xdp_md *ctx, struct dp_pkt *p)
+static __always_inline int strip_vlan(DP_CTX *ctx, struct dp_pkt *p)
 {
 	int tag_bytes = p->l3 - 14;
 	__u8 eth[14];
@@ -39,7 +39,7 @@ static __always_inline int strip_vlan(struct xdp_md *ctx, struct dp_pkt *p)
 		return -1;
 	eth[12] = p->ethertype >> 8;
 	eth[13] = p->ethertype;
-	if (dp_store(ctx, tag_bytes, eth, 14) || bpf_xdp_adjust_head(ctx, tag_bytes))
+	if (dp_store(ctx, tag_bytes, eth, 14) || dp_adjust_head(ctx, tag_bytes))
 		return -1;
 	p->len -= tag_bytes;
 	p->l3 -= tag_bytes;
@@ -50,7 +50,7 @@ static __always_inline int strip_vlan(struct xdp_md *ctx, struct dp_pkt *p)
 	return 0;
 }
 
-DP_STAGE int forward(struct xdp_md *ctx, struct dp_pkt *p, struct dp_nexthop *nh)
+DP_STAGE int forward(DP_CTX *ctx, struct dp_pkt *p, struct dp_nexthop *nh)
 {
 	if (!p || !nh)
 		return 0;
@@ -97,7 +97,7 @@ DP_STAGE int forward(struct xdp_md *ctx, struct dp_pkt *p, struct dp_nexthop *nh
 	return 0;
 }
 
-DP_STAGE int route_stage(struct xdp_md *ctx, struct dp_pkt *p)
+DP_STAGE int route_stage(DP_CTX *ctx, struct dp_pkt *p)
 {
 	if (!p)
 		return 0;

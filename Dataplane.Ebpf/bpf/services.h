@@ -27,7 +27,7 @@ static __always_inline __u32 lb_random(void)
 	return (__u32)((x * 0x2545F4914F6CDD1Dull) >> 32);
 }
 
-DP_STAGE int service_stage(struct xdp_md *ctx, struct dp_pkt *p)
+DP_STAGE int service_stage(DP_CTX *ctx, struct dp_pkt *p)
 {
 	__u32 zero = 0;
 	struct ct_scratch *s = bpf_map_lookup_elem(&dp_ct_scratch, &zero);

@@ -87,7 +87,7 @@ DP_STAGE int masquerade_stage(struct dp_pkt *p, const struct dp_config *cfg)
 /// ConntrackCommitStage.TrySnat, after conntrack_commit made any DNAT entry: a free source port for the packet's
 /// tuple translated to p->snat_addr, the SNAT entry (CT_CHAIN_REPLY when it continues a DNATed connection, whose
 /// entry then goes if no port is free) and its reply index, then the packet's source rewritten.
-DP_STAGE int snat_commit(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_config *cfg)
+DP_STAGE int snat_commit(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *cfg)
 {
 	__u32 zero = 0;
 	struct ct_scratch *s = bpf_map_lookup_elem(&dp_ct_scratch, &zero);

@@ -11,7 +11,7 @@
 #include "parse.h"
 #include "hash.h"
 
-DP_STAGE int srv6_stage(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_config *cfg)
+DP_STAGE int srv6_stage(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *cfg)
 {
 	if (!ctx || !p || !cfg)
 		return 0;
@@ -67,14 +67,14 @@ DP_STAGE int srv6_stage(struct xdp_md *ctx, struct dp_pkt *p, const struct dp_co
 	if (l2 < 0 || dp_load(ctx, 0, eth, 12)) { dp_drop(p, DROP_INVALID); return 0; }
 	eth[12] = ethertype >> 8;
 	eth[13] = ethertype;
-	if (dp_store(ctx, l2, eth, 14) || bpf_xdp_adjust_head(ctx, l2)) { dp_drop(p, DROP_INVALID); return 0; }
+	if (dp_store(ctx, l2, eth, 14) || dp_adjust_head(ctx, l2)) { dp_drop(p, DROP_INVALID); return 0; }
 	// As if just received on the same port (OverlayDecapStage.Reparse), no VXLAN recognition.
 	__u16 in_port = p->in_port;
 	__u32 now = p->now;
 	__builtin_memset(p, 0, sizeof(*p));
 	p->in_port = in_port;
 	p->now = now;
-	p->len = (__u32)(ctx->data_end - ctx->data);
+	p->len = dp_len(ctx);
 	p->reparse = 1;
 	parse_packet(ctx, p, cfg);
 	p->reparse = 0;

@@ -58,12 +58,14 @@ var flowsFileOpt = new Option<string>("--flows-file") { Description = "Write eve
 var metricsPortOpt = new Option<int>("--metrics-port") { Description = "Serve Prometheus metrics (Cilium's names) on this TCP port; 0 = off", DefaultValueFactory = _ => 0 };
 var metricsAddressOpt = new Option<string>("--metrics-address") { Description = "Address the metrics endpoint listens on", DefaultValueFactory = _ => "127.0.0.1" };
 var bpfPinOpt = new Option<string>("--bpf-pin-dir") { Description = "ebpf: bpffs directory the maps are pinned in and reused from after a restart; empty = no pinning", DefaultValueFactory = _ => RunOptions.DefaultBpfPinDir };
+var ebpfHookOpt = new Option<string>("--ebpf-hook") { Description = "ebpf: attach point: xdp (default) or tc (tcx ingress; detached when the agent exits)", DefaultValueFactory = _ => "xdp" };
+ebpfHookOpt.AcceptOnlyFromAmong("xdp", "tc");
 var bpfDetachOpt = new Option<bool>("--bpf-detach-on-exit") { Description = "ebpf: on exit detach the XDP program and remove the pinned maps (default: leave them, so forwarding continues while the agent is down)" };
 var clusterMeshOpt = new Option<string>("--clustermesh") { Description = "A ClusterMeshConfig (dataplane.io/v1alpha1) file: join this cluster's etcd and watch the remote clusters'", DefaultValueFactory = _ => "" };
 var run = new Command("run", "The node agent: forward between the node's and its pods' interfaces, follow the config directory and the CNI plugin's endpoints, serve the local API; until SIGTERM/SIGINT")
 {
     runConfigOpt, backendOpt, sleepOpt, statsOpt, xdpModeOpt, queuesOpt, ctMaxOpt, socketOpt, stateDirOpt,
-    flowsFileOpt, metricsPortOpt, metricsAddressOpt, dpdkArgsOpt, pollSpinOpt, bpfPinOpt, bpfDetachOpt, pollModeOpt, coalesceOpt, clusterMeshOpt,
+    flowsFileOpt, metricsPortOpt, metricsAddressOpt, dpdkArgsOpt, pollSpinOpt, bpfPinOpt, bpfDetachOpt, ebpfHookOpt, pollModeOpt, coalesceOpt, clusterMeshOpt,
 };
 run.SetAction(parse =>
 {
@@ -84,6 +86,7 @@ run.SetAction(parse =>
             PollSpin = Math.Clamp(parse.GetValue(pollSpinOpt), 0, 1 << 20),
             BpfPinDir = parse.GetValue(bpfPinOpt) ?? "",
             BpfDetachOnExit = parse.GetValue(bpfDetachOpt),
+            EbpfHook = parse.GetValue(ebpfHookOpt) == "tc" ? Dataplane.Ebpf.Loader.BpfHook.Tc : Dataplane.Ebpf.Loader.BpfHook.Xdp,
             PollMode = parse.GetValue(pollModeOpt) switch { "busy" => PollMode.Busy, "adaptive" => PollMode.Adaptive, _ => PollMode.Interrupt },
             PollCoalesceMicros = Math.Clamp(parse.GetValue(coalesceOpt), -1, 1_000_000),
             ClusterMeshFile = parse.GetValue(clusterMeshOpt) is { Length: > 0 } cm ? Path.GetFullPath(cm) : "",

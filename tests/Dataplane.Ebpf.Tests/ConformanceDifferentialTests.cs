@@ -8,7 +8,7 @@ namespace Dataplane.Ebpf.Tests;
 /// program must give the scenario's expected outcome and agree with the C# pipeline on bytes, action, drop
 /// reason, identities, endpoints, rules and direction — statelessly and with conntrack.
 /// </summary>
-public sealed class ConformanceDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
+public class ConformanceDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
 {
     public static TheoryData<string> Names()
     {
@@ -28,7 +28,7 @@ public sealed class ConformanceDifferentialTests(DatapathFixture fixture) : ICla
         foreach (bool tracked in new[] { false, true })
         {
             var dp = tracked ? fixture.Tracked : fixture.Stateless;
-            using var dual = new DualPipeline(dp, cluster.Snapshot, tracked ? DatapathFixture.CtFlows : 0);
+            using var dual = new DualPipeline(dp, cluster.Snapshot, tracked ? DatapathFixture.CtFlows : 0) { Hook = fixture.Hook };
             foreach (var probe in s.Probes)
             {
                 var (lhs, expectText) = (probe[..probe.IndexOf('=')].Trim(), probe[(probe.IndexOf('=') + 1)..].Trim());
@@ -48,3 +48,6 @@ public sealed class ConformanceDifferentialTests(DatapathFixture fixture) : ICla
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 }
+
+/// <summary>The same tests through the TC entry point (dp_tc over an skb) instead of XDP.</summary>
+public sealed class ConformanceDifferentialTcTests(TcDatapathFixture fixture) : ConformanceDifferentialTests(fixture), IClassFixture<TcDatapathFixture>;

@@ -10,7 +10,7 @@ namespace Dataplane.Ebpf.Tests;
 /// related ICMP errors, and a full table (155). The server's replies would be denied as new connections
 /// (web admits no ingress), so every reply that passes proves the conntrack path on both sides.
 /// </summary>
-public sealed class ConntrackDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
+public class ConntrackDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
 {
     private const string Policies = """
         apiVersion: cilium.io/v2
@@ -52,7 +52,7 @@ public sealed class ConntrackDifferentialTests(DatapathFixture fixture) : IClass
     {
         DatapathFixture.RequireRoot();
         using var c = new PolicyCluster(Policies);
-        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         const uint t = 2_000_000;
         Assert.Equal((CtState.New, PacketVerdict.Tx, (byte)0), Step(dual, c, t, "prod/web", "prod/db", "tcp", 5432, 41000, 0x02, v6));
         Assert.Equal((CtState.Reply, PacketVerdict.Tx, (byte)0), Step(dual, c, t, "prod/db", "prod/web", "tcp", 41000, 5432, 0x12, v6));
@@ -82,7 +82,7 @@ public sealed class ConntrackDifferentialTests(DatapathFixture fixture) : IClass
         DatapathFixture.RequireRoot();
         using var c = new PolicyCluster(Policies);
         var dp = fixture.Tracked;
-        using var dual = new DualPipeline(dp, c.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(dp, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         dual.ResetBpfCounters();
         const uint t = 3_000_000;
         for (int i = 0; i < DatapathFixture.CtFlows + 40; i++)
@@ -111,12 +111,13 @@ public sealed class ConntrackDifferentialTests(DatapathFixture fixture) : IClass
         DatapathFixture.RequireRoot();
         using var c = new PolicyCluster(Policies);
         var dp = fixture.Tracked;
-        using var dual = new DualPipeline(dp, c.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(dp, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         var (frame, inPort) = ProbeFrames.Build(c, "prod/web", "prod/db", "udp", 6001, sport: 33333);
         long before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var r = dp.TestRun(frame, inPort, nowSeconds: 0);
+        var r = dp.TestRun(frame, inPort, nowSeconds: 0, fixture.Hook);
         long after = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        Assert.Equal(Interop.XdpAction.Redirect, r.Action);
+        if (fixture.Hook == BpfHook.Xdp) Assert.Equal(Interop.XdpAction.Redirect, r.Action);
+        else Assert.Equal(Interop.TcAction.Redirect, r.TcAction);
         var entry = dp.Conntrack.Keys<Maps.CtKeyBpf>().Select(k => { dp.Conntrack.TryLookup(k, out Maps.CtValueBpf v); return v; }).Single();
         Assert.InRange((long)entry.Expires, before + 60 - 1, after + 60 + 1);
     }
@@ -134,3 +135,6 @@ public sealed class ConntrackDifferentialTests(DatapathFixture fixture) : IClass
         return (frame, f.Port);
     }
 }
+
+/// <summary>The same tests through the TC entry point (dp_tc over an skb) instead of XDP.</summary>
+public sealed class ConntrackDifferentialTcTests(TcDatapathFixture fixture) : ConntrackDifferentialTests(fixture), IClassFixture<TcDatapathFixture>;

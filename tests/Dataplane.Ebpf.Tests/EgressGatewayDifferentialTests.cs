@@ -15,7 +15,7 @@ namespace Dataplane.Ebpf.Tests;
 /// SNATed to the egress IP (or the interface's address) and replies come back. Every packet must leave both
 /// pipelines with the same bytes, verdict, drop reason and metadata.
 /// </summary>
-public sealed class EgressGatewayDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
+public class EgressGatewayDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
 {
     private const string World = "198.18.9.9";
 
@@ -60,7 +60,7 @@ public sealed class EgressGatewayDifferentialTests(DatapathFixture fixture) : IC
         using var c = new ServiceCluster(Policy("  egressGateways:\n  - nodeSelector: {matchLabels: {gw: \"yes\"}}"), Nodes(down));
         Assert.True(c.Snapshot.Services.EgressGateway.Any);
         Assert.Empty(OffloadSupport.Unsupported(c.Snapshot));
-        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         const uint t = 9_000_000;
         string client = c.Ip("prod/client");
         var outcomes = new HashSet<(byte Verdict, byte Reason, bool Preset)>();
@@ -90,7 +90,7 @@ public sealed class EgressGatewayDifferentialTests(DatapathFixture fixture) : IC
         DatapathFixture.RequireRoot();
         using var c = new ServiceCluster(Policy($"  egressGateway: {{nodeSelector: {{matchLabels: {{kubernetes.io/hostname: node-a}}}}, {egress}}}"), NodeAGateway);
         Assert.Empty(OffloadSupport.Unsupported(c.Snapshot));
-        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         const uint t = 9_100_000;
         foreach (var (from, src) in new[] { ("prod/client", c.Ip("prod/client")), ("10.0.2.30", "10.0.2.30") })
         {
@@ -109,3 +109,6 @@ public sealed class EgressGatewayDifferentialTests(DatapathFixture fixture) : IC
         Assert.Equal(dual.CsharpConnections, ConntrackGc.Count(fixture.Tracked));
     }
 }
+
+/// <summary>The same tests through the TC entry point (dp_tc over an skb) instead of XDP.</summary>
+public sealed class EgressGatewayDifferentialTcTests(TcDatapathFixture fixture) : EgressGatewayDifferentialTests(fixture), IClassFixture<TcDatapathFixture>;

@@ -13,7 +13,7 @@ namespace Dataplane.Ebpf.Tests;
 /// must leave both pipelines with the same bytes, verdict, drop reason and metadata; a difference prints the
 /// packet in hex.
 /// </summary>
-public sealed class ServiceDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
+public class ServiceDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
 {
     private static readonly string Docs = ServiceYaml.Docs(
         // web-3 (node-b) not ready: every backend is on this node (a remote one would be SNATed for outside
@@ -80,7 +80,7 @@ public sealed class ServiceDifferentialTests(DatapathFixture fixture) : IClassFi
         DatapathFixture.RequireRoot();
         using var c = new ServiceCluster(Docs);
         Assert.Empty(OffloadSupport.Unsupported(c.Snapshot));
-        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         const uint t = 4_000_000;
         string from = outside ? "198.18.7.7" : "prod/client";
         string client = c.Ip(from, v6);
@@ -117,7 +117,7 @@ public sealed class ServiceDifferentialTests(DatapathFixture fixture) : IClassFi
     {
         DatapathFixture.RequireRoot();
         using var c = new ServiceCluster(Docs);
-        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         for (ushort sport = 42000; sport < 42004; sport++)
         {
             var (syn, inPort) = Frame(c, "prod/client", c.Ip("prod/client"), "198.18.50.12", sport, 80, 0x02, false, false);
@@ -126,3 +126,6 @@ public sealed class ServiceDifferentialTests(DatapathFixture fixture) : IClassFi
         }
     }
 }
+
+/// <summary>The same tests through the TC entry point (dp_tc over an skb) instead of XDP.</summary>
+public sealed class ServiceDifferentialTcTests(TcDatapathFixture fixture) : ServiceDifferentialTests(fixture), IClassFixture<TcDatapathFixture>;

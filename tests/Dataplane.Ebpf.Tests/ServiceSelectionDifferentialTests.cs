@@ -15,7 +15,7 @@ namespace Dataplane.Ebpf.Tests;
 /// SYN, the backend's reply and the client's ACK must leave both pipelines with the same bytes, verdict and
 /// metadata, so the same backend; both tables must hold as many connections.
 /// </summary>
-public sealed class ServiceSelectionDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
+public class ServiceSelectionDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
 {
     private static readonly string Docs = ServiceYaml.Docs(
         ServiceYaml.Service("rnd", "  clusterIP: 198.18.50.20\n  externalIPs: [198.18.61.20]\n  ports: [{name: http, port: 80, targetPort: http}]",
@@ -61,7 +61,7 @@ public sealed class ServiceSelectionDifferentialTests(DatapathFixture fixture) :
     private DualPipeline Dual(ServiceCluster c)
     {
         Assert.Empty(OffloadSupport.Unsupported(c.Snapshot));
-        return new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows);
+        return new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
     }
 
     [Fact]
@@ -120,3 +120,6 @@ public sealed class ServiceSelectionDifferentialTests(DatapathFixture fixture) :
         Assert.Equal("10.0.2.10", Connect(dual, c, "prod/client", "198.18.50.24", 46101, 8_200_000));
     }
 }
+
+/// <summary>The same tests through the TC entry point (dp_tc over an skb) instead of XDP.</summary>
+public sealed class ServiceSelectionDifferentialTcTests(TcDatapathFixture fixture) : ServiceSelectionDifferentialTests(fixture), IClassFixture<TcDatapathFixture>;

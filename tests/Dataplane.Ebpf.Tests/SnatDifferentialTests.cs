@@ -15,7 +15,7 @@ namespace Dataplane.Ebpf.Tests;
 /// chained entries) and from a pod (DNAT only). Every packet must leave both pipelines with the same bytes — so
 /// the same NAT port — verdict, drop reason and metadata, and both tables must hold as many connections.
 /// </summary>
-public sealed class SnatDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
+public class SnatDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
 {
     private const string World = "198.18.9.9", World6 = "2001:db8:9::9", Node = "198.18.0.1", Node6 = "2001:db8:0:1::1";
 
@@ -56,7 +56,7 @@ public sealed class SnatDifferentialTests(DatapathFixture fixture) : IClassFixtu
         DatapathFixture.RequireRoot();
         using var c = new ServiceCluster("", dataplaneSpecExtra: "  masquerade: {nonMasqueradeCIDRs: [198.18.200.0/24, \"2001:db8:200::/48\"]}\n");
         Assert.Empty(OffloadSupport.Unsupported(c.Snapshot));
-        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         const uint t = 7_000_000;
         string world = v6 ? World6 : World, node = v6 ? Node6 : Node;
         bool echo = proto is 1 or 58;
@@ -99,7 +99,7 @@ public sealed class SnatDifferentialTests(DatapathFixture fixture) : IClassFixtu
     {
         DatapathFixture.RequireRoot();
         using var c = new ServiceCluster("", dataplaneSpecExtra: "  masquerade: {portRange: {min: 40000, max: 40003}}\n");
-        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         const uint t = 7_100_000;
         var reasons = new List<byte>();
         for (ushort sport = 1; sport <= 6; sport++)
@@ -136,7 +136,7 @@ public sealed class SnatDifferentialTests(DatapathFixture fixture) : IClassFixtu
         DatapathFixture.RequireRoot();
         using var c = new ServiceCluster(RemoteBackends);
         Assert.Empty(OffloadSupport.Unsupported(c.Snapshot));
-        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         const uint t = 7_200_000;
         string from = outside ? "198.18.7.7" : "prod/client";
         string client = c.Ip(from);
@@ -193,7 +193,7 @@ public sealed class SnatDifferentialTests(DatapathFixture fixture) : IClassFixtu
         using var c = new ServiceCluster(NodePorts);
         Assert.Contains(c.Snapshot.Services.Frontends.All(), f => f.Kind == Core.Services.FrontendKind.NodePort);
         Assert.Empty(OffloadSupport.Unsupported(c.Snapshot));
-        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         const uint t = 7_300_000;
         const string client = "198.18.7.7";
         byte proto = udp ? (byte)17 : (byte)6;
@@ -219,3 +219,6 @@ public sealed class SnatDifferentialTests(DatapathFixture fixture) : IClassFixtu
         SameConnections(dual);
     }
 }
+
+/// <summary>The same tests through the TC entry point (dp_tc over an skb) instead of XDP.</summary>
+public sealed class SnatDifferentialTcTests(TcDatapathFixture fixture) : SnatDifferentialTests(fixture), IClassFixture<TcDatapathFixture>;

@@ -18,7 +18,7 @@ namespace Dataplane.Ebpf.Tests;
 /// pipelines with the same bytes (outer headers, VNI, UDP source port and IPv6 flow label from the inner flow hash,
 /// checksums), verdict, drop reason and metadata; a difference prints the frame in hex.
 /// </summary>
-public sealed class VxlanEncapDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
+public class VxlanEncapDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
 {
     private const ushort Web = OverlayNode.WebPort, Uplink = OverlayNode.Uplink;
 
@@ -56,7 +56,7 @@ public sealed class VxlanEncapDifferentialTests(DatapathFixture fixture) : IClas
         using var node = new OverlayNode(Yaml(overlay));
         Assert.True(node.Snapshot.NextHops.Any(nh => nh.Kind == NextHopKind.Tunnel), name);
         Assert.Empty(OffloadSupport.Unsupported(node.Snapshot));
-        using var dual = new DualPipeline(fixture.Tracked, node.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(fixture.Tracked, node.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         const uint t = 6_000_000;
         var frames = new List<(byte[] Frame, ushort Port)>();
         foreach (var dst in new[] { "198.18.101.20", "198.18.102.7" })
@@ -125,7 +125,7 @@ public sealed class VxlanEncapDifferentialTests(DatapathFixture fixture) : IClas
                 - {endpoint: 198.18.0.5, mode: vxlan, vni: 100, innerMac: "02:00:00:00:77:01", prefixes: ["198.18.60.0/24"]}
             """).Replace("  - {ip: 198.18.0.3,", "  - {ip: 198.18.0.5, mac: \"02:00:00:00:0e:05\"}\n  - {ip: 198.18.0.3,", StringComparison.Ordinal));
         Assert.Empty(OffloadSupport.Unsupported(node.Snapshot));
-        using var dual = new DualPipeline(fixture.Tracked, node.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(fixture.Tracked, node.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         for (ushort sport = 1; sport < 9; sport++)
         {
             Same(dual, FromWeb4("198.18.60.9", 17, Udp(sport, 2)), Web, 6_100_000);
@@ -142,7 +142,7 @@ public sealed class VxlanEncapDifferentialTests(DatapathFixture fixture) : IClas
         b.AddRoute(System.Net.IPNetwork.Parse("0.0.0.0/0"), new NextHop(NextHopKind.Tunnel, eth0, 0, 0, 0, 0xC6120063, false));
         var snapshot = b.Build();
         Assert.Empty(OffloadSupport.Unsupported(snapshot));
-        using var dual = new DualPipeline(fixture.Tracked, snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(fixture.Tracked, snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         Same(dual, Eth4(Ipv4("198.19.0.1", "198.19.9.9", 17, Udp(1, 2))), eth0, 6_200_000);
         Assert.Equal(160, dual.LastBpf!.Verdict.DropReason);
     }
@@ -160,7 +160,7 @@ public sealed class VxlanEncapDifferentialTests(DatapathFixture fixture) : IClas
         using var node = new OverlayNode(yaml);
         Assert.Contains(node.Snapshot.Overlay.Peers, p => p.Mode == Core.Overlay.TunnelMode.Srv6);
         Assert.Empty(OffloadSupport.Unsupported(node.Snapshot));
-        using var dual = new DualPipeline(fixture.Tracked, node.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(fixture.Tracked, node.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         const uint t = 6_300_000;
         var frames = new List<byte[]>();
         for (ushort sport = 7000; sport < 7012; sport++)
@@ -207,7 +207,7 @@ public sealed class VxlanEncapDifferentialTests(DatapathFixture fixture) : IClas
         using var node = new OverlayNode();
         Assert.True(node.Snapshot.Overlay.HasSids);
         Assert.Empty(OffloadSupport.Unsupported(node.Snapshot));
-        using var dual = new DualPipeline(fixture.Tracked, node.Snapshot, DatapathFixture.CtFlows);
+        using var dual = new DualPipeline(fixture.Tracked, node.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
         const uint t = 6_400_000;
         byte[] inner4 = Ipv4("198.18.102.7", "198.18.100.10", 17, Udp(7, 8, new byte[4]));
         byte[] inner6 = Ipv6("fd00:102::7", "fd00:100::10", 17, Udp(7, 8, new byte[4]));
@@ -236,3 +236,6 @@ public sealed class VxlanEncapDifferentialTests(DatapathFixture fixture) : IClas
         Assert.Equal([0, 0, 0, 0, 0, 139, 156, 0, 0, 185, 185, 196], reasons);
     }
 }
+
+/// <summary>The same tests through the TC entry point (dp_tc over an skb) instead of XDP.</summary>
+public sealed class VxlanEncapDifferentialTcTests(TcDatapathFixture fixture) : VxlanEncapDifferentialTests(fixture), IClassFixture<TcDatapathFixture>;

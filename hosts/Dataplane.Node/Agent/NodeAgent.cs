@@ -38,7 +38,7 @@ public sealed class NodeAgent : IDisposable
     private DateTimeOffset _applied = DateTimeOffset.UtcNow;
     private ConfigErrorStatus? _lastError;
     private readonly Dataplane.Dpdk.DpdkSession? _dpdk;
-    /// <summary>--backend ebpf: the XDP program forwards; the agent has no worker lanes, only this.</summary>
+    /// <summary>--backend ebpf: the XDP (or TC) program forwards; the agent has no worker lanes, only this.</summary>
     private readonly Ebpf.EbpfBackend? _ebpf;
     private Mesh.MeshLink? _mesh;
 
@@ -166,7 +166,7 @@ public sealed class NodeAgent : IDisposable
         _mesh?.Start();
         int portCount = _ports.Names.Count();
         string workers = $"{_lanes.Count} worker(s), {_options.DescribePolling()}";
-        if (_ebpf is not null) (portCount, workers) = (_ebpf.Attachments.Count, "the XDP program forwards, no worker threads");
+        if (_ebpf is not null) (portCount, workers) = (_ebpf.Attachments.Count, "the eBPF program forwards, no worker threads");
         _log.WriteLine($"run: forwarding on {portCount} port(s), backend {Runner.Name(_options.Backend)}, {workers}; SIGUSR1 prints counters, SIGTERM stops");
         _log.WriteLine($"agent: generation {Generation}, {Snapshot.Endpoints.Count(e => e is not null)} endpoint(s); watching {_options.ConfigDir}");
 

@@ -6,15 +6,21 @@ using Dataplane.Linux.AfXdp;
 namespace Dataplane.Node.Ebpf;
 
 /// <summary>
-/// Where the XDP program is attached: one record per interface name with the ifindex it was attached at and the
+/// Where the program is attached: one record per interface name with the ifindex it was attached at and the
 /// mode the kernel accepted. An interface that vanished took its attachment with it; one that came back (new
-/// ifindex) is attached again. Auto mode is native with generic fallback, except on veths (see
-/// <see cref="DriverName"/>), which get generic mode directly.
+/// ifindex) is attached again. XDP (the default hook): Auto mode is native with generic fallback, except on veths
+/// (see <see cref="DriverName"/>), which get generic mode directly. TC (--ebpf-hook tc): a tcx ingress link per
+/// interface, held here; closing it (or the agent exiting) detaches the program.
 /// </summary>
-internal sealed class EbpfAttachments(XdpAttachMode requested, TextWriter log)
+internal sealed class EbpfAttachments(XdpAttachMode requested, BpfHook hook, TextWriter log)
 {
-    /// <summary>Mode Auto with an <paramref name="Error"/>: the kernel refused the attachment (not retried until the interface changes).</summary>
-    public sealed record Attachment(int IfIndex, XdpAttachMode Mode, string? Error = null);
+    /// <summary>
+    /// Mode Auto with an <paramref name="Error"/>: the kernel refused the attachment (not retried until the interface
+    /// changes). <paramref name="Link"/>: the tcx link of a TC attachment (Mode is then meaningless).
+    /// </summary>
+    public sealed record Attachment(int IfIndex, XdpAttachMode Mode, string? Error = null, TcxLink? Link = null);
+
+    public BpfHook Hook => hook;
 
     private readonly Dictionary<string, Attachment> _attached = [];
 
@@ -42,9 +48,25 @@ internal sealed class EbpfAttachments(XdpAttachMode requested, TextWriter log)
         foreach (var p in s.Ports)
         {
             int ifindex = IfIndexOf(p);
-            if (ifindex == 0) { _attached.Remove(p.Name); continue; }
+            if (ifindex == 0) { Forget(p.Name); continue; }
             wanted.Add(p.Name);
             if (_attached.TryGetValue(p.Name, out var a) && a.IfIndex == ifindex) continue;
+            // A recreated interface: the old link's device is gone (the kernel detached it); release its fd.
+            Forget(p.Name);
+            if (hook == BpfHook.Tc)
+            {
+                try
+                {
+                    _attached[p.Name] = new Attachment(ifindex, XdpAttachMode.Auto, Link: dp.AttachTcIngress(ifindex));
+                    log.WriteLine($"ebpf: TC attached to {p.Name} (ifindex {ifindex}), tcx ingress");
+                }
+                catch (EbpfMapException e)
+                {
+                    _attached[p.Name] = new Attachment(ifindex, XdpAttachMode.Auto, e.Message);
+                    log.WriteLine($"ebpf: {p.Name}: {e.Message}");
+                }
+                continue;
+            }
             var mode = requested == XdpAttachMode.Auto && DriverName.Of(p.Name) == "veth" ? XdpAttachMode.Generic : requested;
             try
             {
@@ -62,18 +84,33 @@ internal sealed class EbpfAttachments(XdpAttachMode requested, TextWriter log)
         // A port the config no longer names: its interface keeps no program of ours.
         foreach (var name in _attached.Keys.Where(n => !wanted.Contains(n)).ToList())
         {
-            var a = _attached[name];
-            if (a.Error is null && NetDevice.IndexOf(name) == a.IfIndex) EbpfDatapath.Detach(a.IfIndex, a.Mode);
+            Detach(name, _attached[name]);
             _attached.Remove(name);
-            log.WriteLine($"ebpf: XDP detached from {name}");
+            log.WriteLine($"ebpf: {(hook == BpfHook.Tc ? "TC" : "XDP")} detached from {name}");
         }
+    }
+
+    private void Forget(string name)
+    {
+        if (_attached.Remove(name, out var a)) a.Link?.Dispose();
+    }
+
+    private static void Detach(string name, Attachment a)
+    {
+        if (a.Link is not null) a.Link.Dispose();
+        else if (a.Error is null && NetDevice.IndexOf(name) == a.IfIndex) EbpfDatapath.Detach(a.IfIndex, a.Mode);
+    }
+
+    /// <summary>Closes the tcx links (TC): the program leaves those interfaces. XDP attachments are not touched.</summary>
+    public void CloseLinks()
+    {
+        foreach (var a in _attached.Values) a.Link?.Dispose();
     }
 
     /// <summary>Removes the program from every interface it is still attached to (--bpf-detach-on-exit).</summary>
     public void DetachAll()
     {
-        foreach (var (name, a) in _attached)
-            if (a.Error is null && NetDevice.IndexOf(name) == a.IfIndex) EbpfDatapath.Detach(a.IfIndex, a.Mode);
+        foreach (var (name, a) in _attached) Detach(name, a);
         _attached.Clear();
     }
 

@@ -11,7 +11,7 @@ using Dataplane.Node.Run;
 namespace Dataplane.Node.Ebpf;
 
 /// <summary>
-/// `run --backend ebpf`: the XDP program forwards, the agent only keeps it fed. Where the C# backends have worker
+/// `run --backend ebpf`: the XDP program (or with --ebpf-hook tc the TC one) forwards, the agent only keeps it fed. Where the C# backends have worker
 /// lanes, this has one object: it loads the program (maps pinned under --bpf-pin-dir and reused), writes the maps
 /// from every snapshot the agent swaps in (refused as a whole — unsupported feature, full map — before anything is
 /// written, so the running config keeps forwarding), attaches to the node's and pods' interfaces as they come
@@ -42,7 +42,7 @@ internal sealed class EbpfBackend : IDisposable
         _options = options;
         _log = log;
         _dp = dp;
-        _attachments = new EbpfAttachments(options.XdpMode, log);
+        _attachments = new EbpfAttachments(options.XdpMode, options.EbpfHook, log);
         if (options.FlowsFile.Length > 0)
         {
             _reader = new EbpfFlowReader(dp);
@@ -60,6 +60,7 @@ internal sealed class EbpfBackend : IDisposable
             PinDirectory = pins,
             ConntrackMaxEntries = (uint)options.ConntrackMaxFlows,
             FlowEvents = options.FlowsFile.Length > 0,
+            TcProgram = options.EbpfHook == BpfHook.Tc,
         });
         var backend = new EbpfBackend(options, log, dp);
         try
@@ -124,10 +125,13 @@ internal sealed class EbpfBackend : IDisposable
         get
         {
             var a = _attachments.Current.Values;
+            int failed = a.Count(x => x.Error is not null);
+            string refused = failed > 0 ? $", {failed} refused" : "";
+            if (_attachments.Hook == BpfHook.Tc)
+                return $"ebpf, tc (tcx ingress) on {_attachments.Current.Count - failed} interface(s){refused}";
             int native = a.Count(x => x.Error is null && x.Mode == XdpAttachMode.Native);
             int generic = a.Count(x => x.Error is null && x.Mode == XdpAttachMode.Generic);
-            int failed = a.Count(x => x.Error is not null);
-            return $"ebpf, xdp native on {native}, generic on {generic} interface(s){(failed > 0 ? $", {failed} refused" : "")}";
+            return $"ebpf, xdp native on {native}, generic on {generic} interface(s){refused}";
         }
     }
 
@@ -175,7 +179,7 @@ internal sealed class EbpfBackend : IDisposable
     public ulong GcRemoved => Interlocked.Read(ref _gcRemoved);
 
     /// <summary>The kernel's run count and time of the program (kernel.bpf_stats_enabled=1), as text.</summary>
-    public string ProgramRunTime => ProgramStats.Describe(_dp.ProgramFd);
+    public string ProgramRunTime => ProgramStats.Describe(_attachments.Hook == BpfHook.Tc ? _dp.TcProgramFd : _dp.ProgramFd);
 
     /// <summary>One thread: drains the ring buffer every <see cref="FlowPollMs"/> at most, and runs the conntrack GC.</summary>
     private void Housekeeping()
@@ -230,6 +234,13 @@ internal sealed class EbpfBackend : IDisposable
                 Directory.Delete(_options.BpfPinDir);
             }
             _log.WriteLine("ebpf: program detached (--bpf-detach-on-exit)");
+        }
+        else if (_attachments.Hook == BpfHook.Tc)
+        {
+            // tcx links are not pinned: they end with the agent, and so does forwarding (unlike XDP's netlink attachment).
+            _attachments.CloseLinks();
+            if (_attachments.Current.Count > 0)
+                _log.WriteLine($"ebpf: TC program detached from {string.Join(", ", _attachments.Current.Keys)} (tcx links end with the agent)");
         }
         else if (_attachments.Current.Count > 0)
             _log.WriteLine($"ebpf: program left attached to {string.Join(", ", _attachments.Current.Keys)}; it keeps forwarding until the next agent replaces it (--bpf-detach-on-exit to remove it)");

@@ -81,6 +81,9 @@ public sealed record RunOptions(string ConfigDir, Backend Backend, int PollSleep
     /// <summary>ebpf: on exit remove the program from the interfaces and the pinned maps (default: leave them, forwarding continues).</summary>
     public bool BpfDetachOnExit { get; init; }
 
+    /// <summary>ebpf: the attach point, XDP (default) or TC (tcx ingress; the program detaches when the agent exits).</summary>
+    public Dataplane.Ebpf.Loader.BpfHook EbpfHook { get; init; } = Dataplane.Ebpf.Loader.BpfHook.Xdp;
+
     /// <summary>A ClusterMeshConfig file: the agent joins Cluster Mesh (see <see cref="Mesh.MeshLink"/>); empty = off.</summary>
     public string ClusterMeshFile { get; init; } = "";
 

@@ -1,0 +1,76 @@
+using Dataplane.Linux.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Dataplane.Linux.Tests;
+
+/// <summary>
+/// `dataplane-node run --backend ebpf --ebpf-hook tc`: the agent attaches the TC program with tcx ingress links to
+/// the pods' lxc interfaces instead of XDP. Ping and allowed TCP pass, a denied connection is dropped and counted as
+/// POLICY_DENIED in the status; on SIGTERM the links close with the agent, so the program leaves the interfaces
+/// (unlike XDP's netlink attachment) and the pods no longer reach each other.
+/// </summary>
+public sealed class AgentEbpfTcTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Refused = TimeSpan.FromSeconds(4);
+
+    private const string Policies = """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: server-allow-8080, namespace: default}
+        spec:
+          endpointSelector: {matchLabels: {app: server}}
+          ingress:
+          - fromEndpoints: [{matchLabels: {app: client}}]
+            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+          - fromEndpoints: [{matchLabels: {app: client}}]
+            icmps: [{fields: [{type: 8, family: IPv4}]}]
+        """;
+
+    [Fact]
+    public void TcHookForwardsDropsAndDetachesWithTheAgent()
+    {
+        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("ping") && Sh.Has("python3")))
+            Assert.Fail("needs root, iproute2, iputils-ping and python3 (run as root; .ci/run installs the packages)");
+        using var topo = new PodTopology(Policies);
+        string socket = PodTopology.SocketOf(topo.ConfigDir);
+        string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
+        var fwd = topo.StartForwarder("ebpf", "--ebpf-hook", "tc", "--bpf-pin-dir", "");
+        try
+        {
+            Assert.True(fwd.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "agent did not start:\n" + fwd.Output);
+            var client = topo["client"];
+            var server = topo["server"];
+            var status = AgentApi.Status(socket);
+            Assert.Equal("ebpf, tc (tcx ingress) on 2 interface(s)", status.Mode);
+            Assert.All(status.Ports, p => Assert.True(p.Attached, $"{p.Name} has no TC program"));
+
+            var ping = Ping(topo, client, server, 3);
+            Assert.True(ping.Ok, "ping through the TC program failed:\n" + ping.Output + fwd.Output);
+            var allowed = topo.Start(server.Ns, "python3", echo, "tcp-server", "8080");
+            var denied = topo.Start(server.Ns, "python3", echo, "tcp-server", "9090");
+            Assert.True(allowed.WaitFor("listening", Short) && denied.WaitFor("listening", Short), allowed.Output + denied.Output);
+            var ok = topo.Exec(client.Ns, Short, "python3", echo, "tcp-client", server.Ip, "8080", "100000");
+            Assert.True(ok.Ok && ok.Output.Contains("echoed 100000"), $"allowed TCP failed: {ok.Output}\n{fwd.Output}");
+            var no = topo.Exec(client.Ns, Refused, "python3", echo, "tcp-client", server.Ip, "9090", "1000");
+            Assert.False(no.Ok, "denied connection succeeded: " + no.Output);
+
+            var counted = AgentApi.Status(socket);
+            Assert.True(counted.DropsByReason.TryGetValue("POLICY_DENIED (133)", out ulong drops) && drops >= 1,
+                "no POLICY_DENIED in the status: " + string.Join(", ", counted.DropsByReason));
+            Assert.True(counted.TxPackets > 20, $"only {counted.TxPackets} packets forwarded by the program");
+
+            Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), "agent did not stop on SIGTERM:\n" + fwd.Output);
+            Assert.Equal(0, fwd.ExitCode);
+            Assert.Contains("ebpf: TC program detached", fwd.Output);
+            Assert.False(Ping(topo, client, server, 1).Ok, "pods still reach each other with the agent gone:\n" + fwd.Output);
+        }
+        finally
+        {
+            output.WriteLine(fwd.Output);
+        }
+    }
+
+    private static Sh.Result Ping(PodTopology topo, PodTopology.Pod from, PodTopology.Pod to, int count) =>
+        topo.Exec(from.Ns, Short, "ping", "-c", count.ToString(), "-i", "0.2", "-W", "1", to.Ip);
+}
