@@ -52,6 +52,17 @@ public static unsafe partial class Bpf
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int bpf_link_create(int progFd, int targetFd, int attachType, void* opts);
 
+    /// <summary>Pins an object (here: a tcx link) in bpffs so it outlives every fd — the agent's restart.</summary>
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int bpf_obj_pin(int fd, string path);
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int bpf_obj_get(string path);
+
+    /// <summary>Replaces a link's program in place (tcx supports it): no moment without a program on the interface.</summary>
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int bpf_link_update(int linkFd, int newProgFd, void* opts);
+
     [LibraryImport(Lib)]
     public static partial int bpf_map__reuse_fd(void* map, int fd);
 

@@ -297,13 +297,26 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
 
     /// <summary>
     /// Attaches dp_tc to the interface's ingress as a tcx link (BPF_TCX_INGRESS, kernel 6.6+), after any program
-    /// already there. Unlike the XDP attachment the link lives as long as the returned handle: the kernel detaches
-    /// the program when the link's last fd is closed.
+    /// already there. A link lives as long as its last fd or its bpffs pin: without <paramref name="pinPath"/> the
+    /// kernel detaches the program when the returned handle is closed; with it the link is pinned there, and a
+    /// link an earlier load pinned at that path is taken over — its program replaced by this load's in place
+    /// (bpf_link_update), so forwarding never pauses across an agent restart, as with XDP's netlink attachment.
+    /// Put the ifindex in the path: a pinned link of a deleted interface is defunct and is replaced.
     /// </summary>
-    public TcxLink AttachTcIngress(int ifindex)
+    public TcxLink AttachTcIngress(int ifindex, string? pinPath = null)
     {
         if (TcProgramFd < 0)
             throw new InvalidOperationException("the TC program was not loaded: load with EbpfOptions.TcProgram = true");
+        if (pinPath is not null && File.Exists(pinPath))
+        {
+            int old = Bpf.bpf_obj_get(pinPath);
+            if (old >= 0)
+            {
+                if (Bpf.bpf_link_update(old, TcProgramFd, null) == 0) return new TcxLink(old, ifindex, pinPath, reused: true);
+                TcxLink.Close(old);
+            }
+            File.Delete(pinPath); // not a live link of ours any more: replaced below
+        }
         int fd = Bpf.bpf_link_create(TcProgramFd, ifindex, Bpf.BPF_TCX_INGRESS, null);
         if (fd < 0)
         {
@@ -317,7 +330,13 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
             };
             throw new EbpfMapException($"attaching the TC program to ifindex {ifindex} (tcx ingress) failed: {Marshal.GetPInvokeErrorMessage(err)} (errno {err}){why}");
         }
-        return new TcxLink(fd, ifindex);
+        if (pinPath is not null && Bpf.bpf_obj_pin(fd, pinPath) != 0)
+        {
+            int err = Marshal.GetLastPInvokeError();
+            TcxLink.Close(fd);
+            throw new EbpfMapException($"pinning the tcx link of ifindex {ifindex} at {pinPath} failed: {Marshal.GetPInvokeErrorMessage(err)} (errno {err}; is it on a bpffs?)");
+        }
+        return new TcxLink(fd, ifindex, pinPath);
     }
 
     /// <summary>Closes the objects (program and map fds). Attached XDP programs and pinned maps stay.</summary>

@@ -58,7 +58,7 @@ var flowsFileOpt = new Option<string>("--flows-file") { Description = "Write eve
 var metricsPortOpt = new Option<int>("--metrics-port") { Description = "Serve Prometheus metrics (Cilium's names) on this TCP port; 0 = off", DefaultValueFactory = _ => 0 };
 var metricsAddressOpt = new Option<string>("--metrics-address") { Description = "Address the metrics endpoint listens on", DefaultValueFactory = _ => "127.0.0.1" };
 var bpfPinOpt = new Option<string>("--bpf-pin-dir") { Description = "ebpf: bpffs directory the maps are pinned in and reused from after a restart; empty = no pinning", DefaultValueFactory = _ => RunOptions.DefaultBpfPinDir };
-var ebpfHookOpt = new Option<string>("--ebpf-hook") { Description = "ebpf: attach point: xdp (default) or tc (tcx ingress; detached when the agent exits)", DefaultValueFactory = _ => "xdp" };
+var ebpfHookOpt = new Option<string>("--ebpf-hook") { Description = "ebpf: attach point: xdp (default) or tc (tcx ingress links, pinned in --bpf-pin-dir so they outlive the agent; without one they end with it)", DefaultValueFactory = _ => "xdp" };
 ebpfHookOpt.AcceptOnlyFromAmong("xdp", "tc");
 var bpfDetachOpt = new Option<bool>("--bpf-detach-on-exit") { Description = "ebpf: on exit detach the XDP program and remove the pinned maps (default: leave them, so forwarding continues while the agent is down)" };
 var clusterMeshOpt = new Option<string>("--clustermesh") { Description = "A ClusterMeshConfig (dataplane.io/v1alpha1) file: join this cluster's etcd and watch the remote clusters'", DefaultValueFactory = _ => "" };

@@ -6,8 +6,9 @@ namespace Dataplane.Linux.Tests;
 /// <summary>
 /// `dataplane-node run --backend ebpf --ebpf-hook tc`: the agent attaches the TC program with tcx ingress links to
 /// the pods' lxc interfaces instead of XDP. Ping and allowed TCP pass, a denied connection is dropped and counted as
-/// POLICY_DENIED in the status; on SIGTERM the links close with the agent, so the program leaves the interfaces
-/// (unlike XDP's netlink attachment) and the pods no longer reach each other.
+/// POLICY_DENIED in the status. Without a pin directory the links close with the agent, so the program leaves the
+/// interfaces and the pods no longer reach each other; with one the links are pinned, outlive the agent (the pods
+/// keep talking while it is down) and the next agent takes them over in place.
 /// </summary>
 public sealed class AgentEbpfTcTests(ITestOutputHelper output)
 {
@@ -68,6 +69,52 @@ public sealed class AgentEbpfTcTests(ITestOutputHelper output)
         finally
         {
             output.WriteLine(fwd.Output);
+        }
+    }
+
+    [Fact]
+    public void PinnedTcLinksOutliveTheAgentAndTheNextAgentTakesThemOver()
+    {
+        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("ping") && Sh.Has("mount")))
+            Assert.Fail("needs root, iproute2, iputils-ping and mount (run as root; .ci/run installs the packages)");
+        using var topo = new PodTopology(Policies);
+        // A bpffs of the test's own, mounted outside /sys: `ip netns exec` remounts /sys for the agent (a bpffs the
+        // agent mounted there would vanish with its mount namespace) but inherits this mount.
+        string fs = Path.Combine(Path.GetTempPath(), $"dpt-bpffs-{topo.Suffix}");
+        string pins = Path.Combine(fs, "dataplane");
+        Directory.CreateDirectory(fs);
+        Sh.Must("mount", "-t", "bpf", "bpf", fs);
+        Background? first = null, second = null;
+        try
+        {
+            var client = topo["client"];
+            var server = topo["server"];
+            first = topo.StartForwarder("ebpf", "--ebpf-hook", "tc", "--bpf-pin-dir", pins);
+            Assert.True(first.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "agent did not start:\n" + first.Output);
+            Assert.True(Ping(topo, client, server, 2).Ok, "ping through the TC program failed:\n" + first.Output);
+            Assert.True(first.Stop(TimeSpan.FromSeconds(20)), "agent did not stop on SIGTERM:\n" + first.Output);
+            Assert.Contains("ebpf: TC program left attached", first.Output);
+            Assert.Equal(2, Directory.EnumerateFiles(pins, "tcx_*").Count());
+            // No agent: the pinned links keep the program on the interfaces.
+            Assert.True(Ping(topo, client, server, 3).Ok, "pods cut off while the agent was down:\n" + first.Output);
+
+            second = topo.StartForwarder("ebpf", "--ebpf-hook", "tc", "--bpf-pin-dir", pins, "--bpf-detach-on-exit");
+            Assert.True(second.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "second agent did not start:\n" + second.Output);
+            Assert.Equal(2, second.Output.Split('\n').Count(l => l.Contains("ebpf: TC taken over", StringComparison.Ordinal)));
+            Assert.True(Ping(topo, client, server, 2).Ok, "ping failed after the take-over:\n" + second.Output);
+            // --bpf-detach-on-exit: the pins go, and with them the links and the program.
+            Assert.True(second.Stop(TimeSpan.FromSeconds(20)), "second agent did not stop:\n" + second.Output);
+            Assert.False(Directory.Exists(pins), "pins left behind by --bpf-detach-on-exit");
+            Assert.False(Ping(topo, client, server, 1).Ok, "pods still reach each other after --bpf-detach-on-exit:\n" + second.Output);
+        }
+        finally
+        {
+            output.WriteLine(first?.Output ?? "");
+            output.WriteLine(second?.Output ?? "");
+            second?.Stop(TimeSpan.FromSeconds(10));
+            first?.Stop(TimeSpan.FromSeconds(10));
+            Sh.Run("umount", fs);
+            try { Directory.Delete(fs, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
 

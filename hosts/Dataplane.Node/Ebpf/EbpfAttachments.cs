@@ -10,9 +10,11 @@ namespace Dataplane.Node.Ebpf;
 /// mode the kernel accepted. An interface that vanished took its attachment with it; one that came back (new
 /// ifindex) is attached again. XDP (the default hook): Auto mode is native with generic fallback, except on veths
 /// (see <see cref="DriverName"/>), which get generic mode directly. TC (--ebpf-hook tc): a tcx ingress link per
-/// interface, held here; closing it (or the agent exiting) detaches the program.
+/// interface, pinned in the agent's pin directory (when it has one) as <c>tcx_IFNAME_IFINDEX</c>, so that — like
+/// the XDP attachment — it outlives the agent and the next agent takes it over; without a pin directory the
+/// link ends with the agent.
 /// </summary>
-internal sealed class EbpfAttachments(XdpAttachMode requested, BpfHook hook, TextWriter log)
+internal sealed class EbpfAttachments(XdpAttachMode requested, BpfHook hook, TextWriter log, string? pinDir = null)
 {
     /// <summary>
     /// Mode Auto with an <paramref name="Error"/>: the kernel refused the attachment (not retried until the interface
@@ -57,8 +59,11 @@ internal sealed class EbpfAttachments(XdpAttachMode requested, BpfHook hook, Tex
             {
                 try
                 {
-                    _attached[p.Name] = new Attachment(ifindex, XdpAttachMode.Auto, Link: dp.AttachTcIngress(ifindex));
-                    log.WriteLine($"ebpf: TC attached to {p.Name} (ifindex {ifindex}), tcx ingress");
+                    string? pin = pinDir is null ? null : Path.Combine(pinDir, $"tcx_{p.Name}_{ifindex}");
+                    if (pinDir is not null) RemoveStalePins(p.Name, pin!);
+                    var link = dp.AttachTcIngress(ifindex, pin);
+                    _attached[p.Name] = new Attachment(ifindex, XdpAttachMode.Auto, Link: link);
+                    log.WriteLine($"ebpf: TC {(link.Reused ? "taken over (pinned link of the previous agent) on" : "attached to")} {p.Name} (ifindex {ifindex}), tcx ingress{(pin is null ? "" : ", pinned")}");
                 }
                 catch (EbpfMapException e)
                 {
@@ -92,16 +97,26 @@ internal sealed class EbpfAttachments(XdpAttachMode requested, BpfHook hook, Tex
 
     private void Forget(string name)
     {
-        if (_attached.Remove(name, out var a)) a.Link?.Dispose();
+        if (_attached.Remove(name, out var a)) a.Link?.Detach();
+    }
+
+    /// <summary>Pins of this interface at an older ifindex: links of a deleted device, defunct.</summary>
+    private void RemoveStalePins(string name, string keep)
+    {
+        foreach (var f in Directory.EnumerateFiles(pinDir!, $"tcx_{name}_*"))
+            if (f != keep && int.TryParse(f.AsSpan(f.LastIndexOf('_') + 1), out _))
+            {
+                try { File.Delete(f); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            }
     }
 
     private static void Detach(string name, Attachment a)
     {
-        if (a.Link is not null) a.Link.Dispose();
+        if (a.Link is not null) a.Link.Detach();
         else if (a.Error is null && NetDevice.IndexOf(name) == a.IfIndex) EbpfDatapath.Detach(a.IfIndex, a.Mode);
     }
 
-    /// <summary>Closes the tcx links (TC): the program leaves those interfaces. XDP attachments are not touched.</summary>
+    /// <summary>Closes the tcx links' fds (TC): pinned ones stay attached, unpinned ones end. XDP attachments are not touched.</summary>
     public void CloseLinks()
     {
         foreach (var a in _attached.Values) a.Link?.Dispose();

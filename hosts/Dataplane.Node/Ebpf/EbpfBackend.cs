@@ -42,7 +42,7 @@ internal sealed class EbpfBackend : IDisposable
         _options = options;
         _log = log;
         _dp = dp;
-        _attachments = new EbpfAttachments(options.XdpMode, options.EbpfHook, log);
+        _attachments = new EbpfAttachments(options.XdpMode, options.EbpfHook, log, options.BpfPinDir.Length > 0 ? options.BpfPinDir : null);
         if (options.FlowsFile.Length > 0)
         {
             _reader = new EbpfFlowReader(dp);
@@ -235,12 +235,18 @@ internal sealed class EbpfBackend : IDisposable
             }
             _log.WriteLine("ebpf: program detached (--bpf-detach-on-exit)");
         }
-        else if (_attachments.Hook == BpfHook.Tc)
+        else if (_attachments.Hook == BpfHook.Tc && _options.BpfPinDir.Length == 0)
         {
-            // tcx links are not pinned: they end with the agent, and so does forwarding (unlike XDP's netlink attachment).
+            // Unpinned tcx links end with the agent, and so does forwarding (no --bpf-pin-dir).
             _attachments.CloseLinks();
             if (_attachments.Current.Count > 0)
-                _log.WriteLine($"ebpf: TC program detached from {string.Join(", ", _attachments.Current.Keys)} (tcx links end with the agent)");
+                _log.WriteLine($"ebpf: TC program detached from {string.Join(", ", _attachments.Current.Keys)} (tcx links not pinned: no --bpf-pin-dir)");
+        }
+        else if (_attachments.Hook == BpfHook.Tc)
+        {
+            _attachments.CloseLinks();
+            if (_attachments.Current.Count > 0)
+                _log.WriteLine($"ebpf: TC program left attached to {string.Join(", ", _attachments.Current.Keys)} (tcx links pinned under {_options.BpfPinDir}); it keeps forwarding until the next agent takes the links over (--bpf-detach-on-exit to remove it)");
         }
         else if (_attachments.Current.Count > 0)
             _log.WriteLine($"ebpf: program left attached to {string.Join(", ", _attachments.Current.Keys)}; it keeps forwarding until the next agent replaces it (--bpf-detach-on-exit to remove it)");
