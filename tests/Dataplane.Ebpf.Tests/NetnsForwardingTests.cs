@@ -19,7 +19,8 @@ namespace Dataplane.Ebpf.Tests;
 /// </summary>
 public sealed class NetnsForwardingTests(ITestOutputHelper output)
 {
-    private const string ServerAllows8080 = """
+    /// <summary>Also the TC test's policy (<see cref="TcNetnsForwardingTests"/>): the same pods, the same verdicts.</summary>
+    internal const string ServerAllows8080 = """
         apiVersion: cilium.io/v2
         kind: CiliumNetworkPolicy
         metadata: {name: server-allow-8080, namespace: default}

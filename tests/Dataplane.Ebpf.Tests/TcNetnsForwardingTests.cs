@@ -17,25 +17,7 @@ namespace Dataplane.Ebpf.Tests;
 /// </summary>
 public sealed class TcNetnsForwardingTests(ITestOutputHelper output)
 {
-    private const string ServerAllows8080 = """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: server-allow-8080, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: server}}
-          ingress:
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            icmps: [{fields: [{type: 8, family: IPv4}]}]
-        ---
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: client-no-ingress, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: client}}
-          ingress: [{}]
-        """;
+    private const string ServerAllows8080 = NetnsForwardingTests.ServerAllows8080;
 
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
     /// <summary>How long a connection the policy drops is given: its SYNs vanish, so it can only time out.</summary>

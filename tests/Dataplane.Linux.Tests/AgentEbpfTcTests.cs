@@ -15,18 +15,7 @@ public sealed class AgentEbpfTcTests(ITestOutputHelper output)
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan Refused = TimeSpan.FromSeconds(4);
 
-    private const string Policies = """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: server-allow-8080, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: server}}
-          ingress:
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            icmps: [{fields: [{type: 8, family: IPv4}]}]
-        """;
+    private const string Policies = AgentEbpfTests.Policies;
 
     [Fact]
     public void TcHookForwardsDropsAndDetachesWithTheAgent()
@@ -119,5 +108,5 @@ public sealed class AgentEbpfTcTests(ITestOutputHelper output)
     }
 
     private static Sh.Result Ping(PodTopology topo, PodTopology.Pod from, PodTopology.Pod to, int count) =>
-        topo.Exec(from.Ns, Short, "ping", "-c", count.ToString(), "-i", "0.2", "-W", "1", to.Ip);
+        AgentEbpfTests.Ping(topo, from, to, count);
 }

@@ -18,7 +18,8 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
     /// <summary>How long a connection the policy drops is given: its SYNs vanish, so it can only time out.</summary>
     private static readonly TimeSpan Refused = TimeSpan.FromSeconds(4);
 
-    private const string Policies = """
+    /// <summary>Also <see cref="AgentEbpfTcTests"/>' policy.</summary>
+    internal const string Policies = """
         apiVersion: cilium.io/v2
         kind: CiliumNetworkPolicy
         metadata: {name: server-allow-8080, namespace: default}
@@ -139,6 +140,6 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
         }
     }
 
-    private static Sh.Result Ping(PodTopology topo, PodTopology.Pod from, PodTopology.Pod to, int count) =>
+    internal static Sh.Result Ping(PodTopology topo, PodTopology.Pod from, PodTopology.Pod to, int count) =>
         topo.Exec(from.Ns, Short, "ping", "-c", count.ToString(), "-i", "0.2", "-W", "1", to.Ip);
 }
