@@ -112,7 +112,7 @@ public sealed class ServiceNetnsTests(ITestOutputHelper output) : IDisposable
     private static void Offloads(string ns, string dev)
     {
         Sh.Must("ip", "-n", ns, "link", "set", dev, "up");
-        Offloads.Disable(ns, dev);
+        Support.Offloads.Disable(ns, dev);
     }
 
     private void Build()
