@@ -82,8 +82,8 @@ public static class ConfigLoader
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
             // YamlDotNet fails this way on some malformed input: truncated (an unclosed "["), or an event its
-            // node builder does not expect. The last event read, else the scanner's position, is where to point.
-            var at = parser.Current?.Start ?? scanner.CurrentPosition;
+            // node builder does not expect. The scanner's position (for that, the event's) is where to point.
+            var at = e is ArgumentException && parser.Current is { } ev ? ev.Start : scanner.CurrentPosition;
             throw new ConfigException(new SourceLocation(file, (int)at.Line, (int)at.Column), "invalid YAML syntax");
         }
 
