@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Dataplane.Core.Services;
 
-namespace Dataplane.Benchmarks.LoadBalancing;
+namespace Dataplane.Benchmarks.Services;
 
 /// <summary>Maglev ring build time; Google's paper reports 1.8 ms for M = 65537 with 100 backends.</summary>
 [MemoryDiagnoser]
