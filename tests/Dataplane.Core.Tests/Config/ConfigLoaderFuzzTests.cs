@@ -1,6 +1,6 @@
 using System.Text;
-using Dataplane.Core.Config;
-using Dataplane.Core.Control;
+using Dataplane.Control.Config;
+using Dataplane.Control.Compiler;
 using Dataplane.Core.Tests.Overlay;
 using Dataplane.Core.Tests.Services;
 using Dataplane.Core.Tests.Support;
