@@ -177,7 +177,8 @@ internal abstract class LaneBackend : IPacketBackend
             {
                 var s = p.Stats;
                 string q = _lanes.Count > 1 ? $" queue {lane.Queue}" : "";
-                log.WriteLine($"{what}:   port {p.Name}{q}: rx {s.RxPackets}, tx {s.TxPackets}, tx-dropped {s.TxDropped}, rx-skipped {s.RxSkipped}, kernel-drops {s.KernelDrops}");
+                log.WriteLine($"{what}:   port {p.Name}{q}: rx {s.RxPackets}, tx {s.TxPackets}, tx-dropped {s.TxDropped}, rx-skipped {s.RxSkipped}, kernel-drops {s.KernelDrops}"
+                    + $", csum-completed {s.RxChecksumsCompleted}, gso-segmented {s.RxGsoSegmented}, offload-refused {s.RxOffloadRefused}");
             }
     }
 
