@@ -1,100 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-// Shared types of the Dataplane eBPF datapath. Every struct that crosses into user space has a C# mirror in
-// Dataplane.Ebpf/Maps/MapLayouts.cs with the same size and field offsets (pinned by a layout test).
+// The structs the datapath shares with user space: map keys and values, the verdict record, flow events, test
+// metadata. Every one has a C# mirror in Dataplane.Ebpf/Maps/MapLayouts.cs with the same size and field offsets
+// (MapLayoutTests reads them from the BTF of the compiled object).
 #pragma once
 #include <linux/types.h>
-
-// Verdicts, as Dataplane.Core.Packets.PacketVerdict.
-#define V_CONTINUE 0
-#define V_TX 1
-#define V_DROP 2
-#define V_LOCAL 3
-
-// Conntrack states, as CtState.
-#define CT_NONE 0
-#define CT_NEW 1
-#define CT_ESTABLISHED 2
-#define CT_REPLY 3
-#define CT_RELATED 4
-
-// Traffic direction (Hubble).
-#define DIR_UNKNOWN 0
-#define DIR_INGRESS 1
-#define DIR_EGRESS 2
-
-// PacketFlags bits.
-#define F_VLAN (1 << 0)
-#define F_QINQ (1 << 1)
-#define F_ARP (1 << 2)
-#define F_FRAGMENT (1 << 3)
-#define F_LATER_FRAGMENT (1 << 4)
-#define F_IPV4_OPTIONS (1 << 5)
-#define F_IPV6_EXT (1 << 6)
-#define F_SRH (1 << 7)
-#define F_VXLAN (1 << 8)
-#define F_ICMP_ERROR (1 << 9)
-#define F_NDP (1 << 10)
-#define F_L2_MULTICAST (1 << 11)
-#define F_NEXTHOP_PRESET (1 << 12)
-#define F_TUNNEL_ENCAP (1 << 13)
-#define F_TUNNEL_IDENTITY (1 << 14)
-#define F_DECAPSULATED (1 << 15)
-
-// Cilium drop reasons used here (Dataplane.Core/Drops/DropReason.cs).
-#define DROP_INVALID_SOURCE_IP 132
-#define DROP_POLICY 133
-#define DROP_INVALID 134
-#define DROP_CT_INVALID_HDR 135
-#define DROP_UNSUPPORTED_L3 139
-#define DROP_NO_LOCAL_ENDPOINT 152
-#define DROP_ERROR_WRITING 141
-#define DROP_INVALID_L3_CSUM 153
-#define DROP_CT_MAP_FULL 155
-#define DROP_FRAG_NOT_SUPPORTED 157
-#define DROP_SERVICE_BACKEND_NOT_FOUND 158
-#define DROP_INVALID_EXTHDR 156
-#define DROP_NO_TUNNEL_ENDPOINT 160
-#define DROP_NO_NAT_MAPPING 167
-#define DROP_NAT_UNSUPPORTED_PROTO 168
-#define DROP_UNSUPPORTED_L2 166
-#define DROP_FIB_LOOKUP 169
-#define DROP_UNKNOWN_SENDER 172
-#define DROP_POLICY_DENY 181
-#define DROP_INVALID_VNI 183
-#define DROP_NO_SID 185
-#define DROP_NO_EGRESS_GATEWAY 194
-#define DROP_TTL_EXCEEDED 196
-
-// Next-hop kinds (NextHopKind) and port kinds (PortKind).
-#define NH_UNRESOLVED 0
-#define NH_PORT 1
-#define NH_ENDPOINT 2
-#define NH_HOST 3
-#define NH_NO_ENDPOINT 4
-#define NH_TUNNEL 5
-#define PORT_INTERFACE 0
-#define PORT_ENDPOINT 1
-
-// Reserved identities: the host, the world (a VXLAN source identity outside the 24-bit VNI).
-#define ID_HOST 1
-#define ID_WORLD 2
-
-#define MAX_PORTS 1024
-#define MAX_ENDPOINTS 4096
-#define MAX_NEXTHOPS 65536
-#define POLICY_RANGES 64
-
-// Per-endpoint policy modes: no map (endpoint outside the policy arrays), a map that does not enforce
-// default-deny, an enforcing map.
-#define POL_NONE 0
-#define POL_OPEN 1
-#define POL_ENFORCED 2
-
-// dp_config.overlay bits: Tunnel next hops (compute the flow hash encapsulation needs), local SRv6 SIDs or
-// locators, local underlay addresses (VXLAN to them is terminated, and never looked at as SRv6).
-#define OVERLAY_TUNNELS (1 << 0)
-#define OVERLAY_SIDS (1 << 1)
-#define OVERLAY_LOCAL (1 << 2)
+#include "dp_consts.h"
 
 /// Everything the datapath reads that is not a table: one array slot, written by the map filler.
 struct dp_config {
@@ -143,10 +53,8 @@ struct dp_nexthop {
 	__u8 pad;
 };
 
-// Overlay address table key: an address in its IPv4-mapped IPv6 form (::ffff:a.b.c.d), as the C# AddressIndex keys
-// it, and which set it belongs to: this node's underlay addresses, or tunnel peers (value: the peer's fixed VNI).
-#define OVL_LOCAL 0
-#define OVL_PEER 1
+/// Overlay address table key: an address in its IPv4-mapped IPv6 form (::ffff:a.b.c.d), as the C# AddressIndex
+/// keys it, and which set it belongs to (OVL_*).
 struct ovl_key {
 	__u8 addr[16];
 	__u8 kind;
@@ -210,19 +118,6 @@ struct ct_value {
 	__u16 nat_port;
 	__u16 pad;
 };
-
-// Entry flags, as CtFlags: the translation (nat_addr:nat_port is the backend for DNAT, the translated source for
-// SNAT) and, for a connection of two chained entries (DNAT then SNAT), which packets continue into the other.
-#define CT_DNAT (1 << 0)
-#define CT_SNAT (1 << 1)
-#define CT_CHAIN_FORWARD (1 << 2)
-#define CT_CHAIN_REPLY (1 << 3)
-#define CT_NAT (CT_DNAT | CT_SNAT)
-
-// Egress gateway (egress.h): at most 64 policies (the source map holds a 64-bit mask), each with at most 8
-// gateway nodes (MapFiller refuses more).
-#define EGW_MAX_POLICIES 64
-#define EGW_MAX_GATEWAYS 8
 
 /// dp_egw_dst / dp_egw_excl key: a policy's destination (or excluded) IPv4 prefix; prefixlen counts the policy
 /// byte too (8 + the prefix length), so a lookup matches only that policy's prefixes.
@@ -302,7 +197,7 @@ struct lb_slot {
 /// A Tunnel next hop's VXLAN peer (dp_tunnels value, keyed by the next hop's index), resolved by the filler from
 /// OverlayState.Peers: TunnelPeer's pre-built outer headers plus the overlay's ICMP error sources.
 struct dp_tunnel {
-	__u8 template[56];      // outer IPv4 (36 bytes used) or IPv6 (56) + UDP + VXLAN, lengths/checksums zero
+	__u8 template[TUNNEL_TEMPLATE_BYTES];    // outer IPv4 (36 bytes used) or IPv6 (56) + UDP + VXLAN, lengths/checksums zero
 	__u8 eth[12];           // outer destination, source MAC
 	__u8 inner_eth[12];     // inner destination (the peer's VXLAN MAC), source (our router MAC)
 	__u32 pseudo_sum;       // TunnelPeer.PseudoSum
@@ -317,9 +212,6 @@ struct dp_tunnel {
 
 // An SRv6 peer's H.Encaps headers (dp_srv6 value, keyed like dp_tunnels): outer IPv6 + SRH per inner family,
 // TunnelPeer.Srv6Template4/6 (length 0: no SID for that family, 185). Both are multiples of 8 bytes.
-#define TUNNEL_VXLAN 1
-#define TUNNEL_SRV6 2
-#define SRV6_MAX_TEMPLATE 120
 struct dp_srv6 {
 	__u8 template4[SRV6_MAX_TEMPLATE];
 	__u8 template6[SRV6_MAX_TEMPLATE];
@@ -327,33 +219,13 @@ struct dp_srv6 {
 	__u16 len6;
 };
 
-// Local SID behaviours (Srv6Behavior) and a local SID (dp_srv6_sid value; End.X: its adjacency).
-#define SRV6_END 1
-#define SRV6_END_X 2
-#define SRV6_END_DT4 3
-#define SRV6_END_DT6 4
-#define SRV6_END_DT46 5
+/// A local SID (dp_srv6_sid value): its behaviour (SRV6_*) and, for End.X, its adjacency.
 struct srv6_sid {
 	__u8 behavior;
 	__u8 pad;
 	__u16 port;
 	__u8 eth[12];
 };
-
-#define TCP_SEEN_REPLY (1 << 0)
-#define TCP_SEEN_NON_SYN (1 << 1)
-#define TCP_FIN_FORWARD (1 << 2)
-#define TCP_FIN_REPLY (1 << 3)
-#define TCP_RESET (1 << 4)
-
-/// Counter slots of the per-CPU stats array.
-#define STAT_RX_PACKETS 0
-#define STAT_RX_BYTES 1
-#define STAT_TX_PACKETS 2
-#define STAT_TX_BYTES 3
-#define STAT_LOCAL_PACKETS 4
-#define STAT_EVENTS_LOST 5
-#define STAT_COUNT 8
 
 struct drop_counter {
 	__u64 packets;
@@ -418,4 +290,3 @@ struct dp_test_meta {
 	__u16 in_port;
 	__u16 pad;
 };
-#define DP_TEST_MAGIC 0x44504d54 // "DPMT"
