@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Host.Run;
 using Dataplane.Node.Replay;
 using Dataplane.Node.Run;

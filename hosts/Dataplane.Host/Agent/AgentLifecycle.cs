@@ -1,4 +1,4 @@
-using Dataplane.Core.Control;
+using Dataplane.Control.Compiler;
 using Dataplane.Host.Api;
 using Dataplane.Host.Backends;
 using Dataplane.Host.Observe;

@@ -1,4 +1,4 @@
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Microsoft.AspNetCore.Routing;
 
 namespace Dataplane.Host.Agent;

@@ -21,7 +21,7 @@ public static class BackendCatalog
     /// <summary>
     /// Creates the backend <paramref name="options"/> names, set up for <paramref name="first"/> (the eBPF program is
     /// loaded, filled and attached; the lanes' ports open when the agent starts them). Throws
-    /// <see cref="Dataplane.Core.Config.ConfigException"/> when the backend cannot run that configuration.
+    /// <see cref="Dataplane.Control.Config.ConfigException"/> when the backend cannot run that configuration.
     /// </summary>
     public static IPacketBackend Create(RunOptions options, DatapathSnapshot first, TextWriter log) => options.PacketIo.Name switch
     {

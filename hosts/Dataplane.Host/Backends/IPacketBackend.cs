@@ -31,7 +31,7 @@ public interface IPacketBackend : IDisposable
     IReadOnlyList<FlowRing> FlowRings { get; }
 
     /// <summary>
-    /// Takes <paramref name="next"/> before the agent swaps it in. Throws <see cref="Dataplane.Core.Config.ConfigException"/>
+    /// Takes <paramref name="next"/> before the agent swaps it in. Throws <see cref="Dataplane.Control.Config.ConfigException"/>
     /// when this backend cannot run it; then nothing of the change is applied anywhere.
     /// </summary>
     void Prepare(DatapathSnapshot next);
@@ -41,7 +41,7 @@ public interface IPacketBackend : IDisposable
 
     /// <summary>
     /// Once a second and after every change of the files: interfaces of <paramref name="current"/> that appeared,
-    /// vanished or were recreated are attached or let go. Throws <see cref="Dataplane.Core.Config.ConfigException"/>
+    /// vanished or were recreated are attached or let go. Throws <see cref="Dataplane.Control.Config.ConfigException"/>
     /// when the snapshot cannot be re-applied for them (retried next time).
     /// </summary>
     void Poll(DatapathSnapshot current);

@@ -1,4 +1,4 @@
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Host.Agent;
 using Dataplane.Host.Api;
 using Dataplane.Node.Api;
