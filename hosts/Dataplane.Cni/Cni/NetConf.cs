@@ -70,7 +70,7 @@ public sealed record NetConf(string CniVersion, string Name, string AgentSocket,
         string ns = Str(root, "namespace") ?? "default";
         if (!Identifiers.IsObjectName(ns, 63))
             throw new CniException(CniCode.InvalidNetworkConfig, $"namespace '{ns}' is not a namespace name (up to 63 of A-Z a-z 0-9 _ . -)");
-        return new NetConf(version, name, Str(root, "agentSocket") ?? Dataplane.Node.Api.AgentSocket.DefaultPath,
+        return new NetConf(version, name, Str(root, "agentSocket") ?? Dataplane.Host.Api.AgentSocket.DefaultPath,
             ns, mtu, subnets, dataDir, ReadLabels(root), root);
     }
 
