@@ -71,7 +71,7 @@ internal static class MeshScale
             }
 
             // A pod appears in a remote cluster: etcd → remote cache → compiled ipcache (what the datapath uses).
-            var model = Dataplane.Control.Config.ConfigLoader.Load([("n.yaml", LocalNodeYaml)]);
+            var model = Dataplane.Control.Config.ConfigLoader.Load([("n.yaml", MeshRig.LocalNode_)]);
             var toCache = new List<double>();
             var toIpcache = new List<double>();
             for (int s = 0; s < 5; s++)
@@ -182,18 +182,4 @@ internal static class MeshScale
 
     private static LabelSet Labels(int k, int j) =>
         LabelKeys.InCluster(new LabelSet([new Label("k8s", "app", $"app-{j}"), new Label("k8s", "io.kubernetes.pod.namespace", "shop")]), Name(k));
-
-    private const string LocalNodeYaml = """
-        apiVersion: dataplane.io/v1alpha1
-        kind: DataplaneNode
-        metadata: {name: node-a}
-        spec:
-          interfaces: [{name: eth0, mac: "02:00:00:00:0a:01", addresses: ["198.18.0.1/24"]}]
-        ---
-        apiVersion: v1
-        kind: Node
-        metadata: {name: node-a}
-        spec: {podCIDRs: ["198.18.121.0/24"]}
-        status: {addresses: [{type: InternalIP, address: 198.18.0.1}]}
-        """;
 }
