@@ -18,7 +18,7 @@ public sealed unsafe class SnatPortAllocatorTests
     private const uint NodeAddress = 0xC6120001;            // 198.18.0.1
     private const uint World = 0xC6120909;                  // 198.18.9.9
 
-    private static void WithPackets(int count, Action<PacketPool, PacketMeta[]> body)
+    private static void WithPackets(int count, Action<PacketMeta[]> body)
     {
         using var pool = new PacketPool(count, 2048, 256);
         var metas = new PacketMeta[count];
@@ -28,7 +28,7 @@ public sealed unsafe class SnatPortAllocatorTests
             Assert.True(pool.TryLoad(ref metas[i], frame, (ushort)i));
             PacketParser.Parse(ref metas[i], 0);
         }
-        body(pool, metas);
+        body(metas);
     }
 
     private static (uint Src, ushort Port) SourceOnWire(in PacketMeta p)
@@ -40,7 +40,7 @@ public sealed unsafe class SnatPortAllocatorTests
     [Fact]
     public void OriginalPortIsKeptWhenInRangeAndTheSourceIsRewritten()
     {
-        WithPackets(1, (_, m) =>
+        WithPackets(1, m =>
         {
             using var ct = new ConntrackTable(64);
             var key = ConntrackStage.KeyOf(m[0]);
@@ -53,7 +53,7 @@ public sealed unsafe class SnatPortAllocatorTests
     [Fact]
     public void SmallRangeIsHandedOutOncePerPortThenDrops167()
     {
-        WithPackets(3, (_, m) =>
+        WithPackets(3, m =>
         {
             using var ct = new ConntrackTable(64);
             var ports = new HashSet<ushort>();
@@ -76,7 +76,7 @@ public sealed unsafe class SnatPortAllocatorTests
     [Fact]
     public void FullTableDrops155()
     {
-        WithPackets(1, (_, m) =>
+        WithPackets(1, m =>
         {
             using var ct = new ConntrackTable(1);
             Assert.True(ct.TryInsert(new CtKey(0x0A000163, World, 1, 1, 17, 4), 100, out _));
