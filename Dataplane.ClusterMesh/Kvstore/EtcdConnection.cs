@@ -127,7 +127,7 @@ public sealed class EtcdConnection : IDisposable
             if (config.SourceFile != null) config = Dataplane.ClusterMesh.Config.EtcdConfigFile.Load(config.SourceFile);
             tls = config.UsesTls ? TlsMaterial.Load(config) : null;
         }
-        catch (Exception e) when (e is Dataplane.Core.Config.ConfigException or InvalidDataException)
+        catch (Exception e) when (e is Dataplane.Control.Config.ConfigException or InvalidDataException)
         {
             ConfigProblem = $"changed etcd configuration not loaded, keeping the previous one: {e.Message}";
             return false;
