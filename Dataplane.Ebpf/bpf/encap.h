@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // VXLAN and SRv6 (H.Encaps) encapsulation toward Tunnel next hops, after policy and conntrack have seen the inner
-// packet, as Dataplane.Core/Overlay/OverlayEncapStage.cs with Encapsulation.Vxlan/Srv6 and IcmpTooBig. VXLAN:
+// packet, as Dataplane.Core/Pipeline/OverlayEncapStage.cs with Encapsulation.Vxlan/Srv6 and IcmpTooBig. VXLAN:
 // the next hop's peer
 // (dp_tunnels, resolved by the filler; none → 160), the MTU check (too big → ICMP fragmentation-needed /
 // packet-too-big back out of the in-port, or 157), then the inner Ethernet header rewritten to the peer's
