@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using Dataplane.Dpdk.Tests.Support;
-using Dataplane.Linux.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Dataplane.Dpdk.Tests;

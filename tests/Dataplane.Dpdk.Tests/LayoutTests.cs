@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using Dataplane.Dpdk.Ethdev;
 using Dataplane.Dpdk.Interop;
 using Dataplane.Dpdk.Tests.Support;
-using Dataplane.Linux.Tests.Support;
 
 namespace Dataplane.Dpdk.Tests;
 

@@ -1,4 +1,3 @@
-using Dataplane.Core.Tests.Policy;
 using Dataplane.Ebpf.Tests.Support;
 
 namespace Dataplane.Ebpf.Tests;

@@ -1,5 +1,4 @@
 using Dataplane.Core.Packets;
-using Dataplane.Core.Tests.Policy;
 using Dataplane.Ebpf.Loader;
 using Dataplane.Ebpf.Tests.Support;
 
@@ -130,8 +129,8 @@ public class ConntrackDifferentialTests(DatapathFixture fixture) : IClassFixture
         icmp[0] = v6 ? (byte)1 : (byte)3; icmp[1] = v6 ? (byte)4 : (byte)3;
         quoted.CopyTo(icmp, 8);
         var frame = v6
-            ? Core.Tests.Support.PacketBuilder.Eth6(Core.Tests.Support.PacketBuilder.Ipv6(f.Ip6!, t.Ip6!, 58, icmp), f.DstMac, f.Mac)
-            : Core.Tests.Support.PacketBuilder.Eth4(Core.Tests.Support.PacketBuilder.Ipv4(f.Ip4, t.Ip4, 1, icmp), f.DstMac, f.Mac);
+            ? PacketBuilder.Eth6(PacketBuilder.Ipv6(f.Ip6!, t.Ip6!, 58, icmp), f.DstMac, f.Mac)
+            : PacketBuilder.Eth4(PacketBuilder.Ipv4(f.Ip4, t.Ip4, 1, icmp), f.DstMac, f.Mac);
         return (frame, f.Port);
     }
 }

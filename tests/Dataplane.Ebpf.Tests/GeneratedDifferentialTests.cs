@@ -1,4 +1,3 @@
-using Dataplane.Core.Tests.Policy;
 using Dataplane.Ebpf.Loader;
 using Dataplane.Ebpf.Tests.Support;
 using Xunit.Abstractions;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Dataplane.Core.Flows;
-using Dataplane.Core.Tests.Policy;
 using Dataplane.Ebpf.Flows;
 using Dataplane.Ebpf.Loader;
 using Dataplane.Ebpf.Maps;

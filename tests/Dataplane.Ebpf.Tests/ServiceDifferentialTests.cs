@@ -1,6 +1,4 @@
 using Dataplane.Core.Packets;
-using Dataplane.Core.Tests.Services;
-using Dataplane.Core.Tests.Support;
 using Dataplane.Ebpf.Maps;
 using Dataplane.Ebpf.Tests.Support;
 

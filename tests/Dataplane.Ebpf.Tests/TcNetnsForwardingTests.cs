@@ -4,7 +4,6 @@ using Dataplane.Core.Drops;
 using Dataplane.Ebpf.Loader;
 using Dataplane.Ebpf.Maps;
 using Dataplane.Ebpf.Tests.Support;
-using Dataplane.Linux.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Dataplane.Ebpf.Tests;

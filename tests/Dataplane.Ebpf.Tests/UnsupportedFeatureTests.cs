@@ -1,5 +1,3 @@
-using Dataplane.Core.Tests.Policy;
-using Dataplane.Core.Tests.Services;
 using Dataplane.Ebpf.Loader;
 using Dataplane.Ebpf.Maps;
 using Dataplane.Ebpf.Tests.Support;

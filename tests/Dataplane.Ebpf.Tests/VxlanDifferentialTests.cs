@@ -1,8 +1,7 @@
 using System.Net;
 using Dataplane.Core.Packets;
-using Dataplane.Core.Tests.Policy;
 using Dataplane.Ebpf.Tests.Support;
-using static Dataplane.Core.Tests.Support.PacketBuilder;
+using static Dataplane.Testing.Packets.PacketBuilder;
 
 namespace Dataplane.Ebpf.Tests;
 

@@ -2,10 +2,9 @@ using System.Text.RegularExpressions;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Routing;
 using Dataplane.Core.Snapshot;
-using Dataplane.Core.Tests.Overlay;
 using Dataplane.Ebpf.Maps;
 using Dataplane.Ebpf.Tests.Support;
-using static Dataplane.Core.Tests.Support.PacketBuilder;
+using static Dataplane.Testing.Packets.PacketBuilder;
 
 namespace Dataplane.Ebpf.Tests;
 

@@ -8,12 +8,7 @@ internal static class ExternalTool
 {
     public static string Require(string name)
     {
-        string[] dirs = [.. (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries), "/usr/bin", "/usr/sbin"];
-        foreach (string dir in dirs)
-        {
-            string candidate = Path.Combine(dir, name);
-            if (File.Exists(candidate)) return candidate;
-        }
+        if (Sh.Which(name) is { } path) return path;
         Assert.Fail($"'{name}' was not found on PATH or in /usr/bin, /usr/sbin. This independent pcap check needs it: " +
                     "install it (Debian: apt-get install tshark tcpdump; CI installs them) rather than skipping the test.");
         return name;
@@ -22,7 +17,7 @@ internal static class ExternalTool
     /// <summary>Runs the tool and returns stdout; a non-zero exit fails the test with stderr.</summary>
     public static string Run(string name, params string[] args)
     {
-        var (exit, stdout, stderr) = Support.Tool.Run(Require(name), args);
+        var (exit, stdout, stderr) = Sh.Run(TimeSpan.FromSeconds(60), Require(name), args);
         Assert.True(exit == 0, $"{name} {string.Join(' ', args)} exited {exit}: {stderr}");
         return stdout;
     }

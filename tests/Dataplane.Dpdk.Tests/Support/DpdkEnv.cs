@@ -1,4 +1,3 @@
-using Dataplane.Linux.Tests.Support;
 
 namespace Dataplane.Dpdk.Tests.Support;
 

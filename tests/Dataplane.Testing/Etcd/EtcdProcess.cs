@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Dataplane.ClusterMesh.Kvstore;
 
-namespace Dataplane.ClusterMesh.Tests.Support;
+namespace Dataplane.Testing.Etcd;
 
 /// <summary>
 /// A real etcd (Debian's etcd-server) on loopback with random free ports and its own temporary data dir.

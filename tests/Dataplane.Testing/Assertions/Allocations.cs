@@ -1,4 +1,4 @@
-namespace Dataplane.Core.Tests.Support;
+namespace Dataplane.Testing.Assertions;
 
 /// <summary>
 /// The hot-path rule "no allocation per packet", as a test: after warm-up, two windows of <c>passes</c> batches

@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Dataplane.Linux.Tests.Support;
+using Dataplane.Testing.Processes;
+
+namespace Dataplane.Testing.Netns;
 
 /// <summary>
 /// Two pods on one node: each pod is a network namespace whose eth0 is a veth to the dataplane namespace,
@@ -14,23 +16,26 @@ public sealed class PodTopology : IDisposable
 {
     public sealed record Pod(string Name, string Ns, string Ip, string Mac, string Labels);
 
-    public string Suffix { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
-    public string DataplaneNs { get; }
-    public string ConfigDir { get; }
-    public IReadOnlyList<Pod> Pods { get; }
-    private readonly List<Background> _children = [];
+    private readonly NetnsSet _set = new();
+    public string Suffix => _set.Suffix;
+    public string DataplaneNs { get; } = "";
+    public string ConfigDir { get; } = "";
+    public IReadOnlyList<Pod> Pods { get; } = [];
 
     /// <param name="policies">CiliumNetworkPolicy YAML added to the node's config.</param>
     public PodTopology(string policies)
     {
-        DataplaneNs = $"dpt-d-{Suffix}";
-        ConfigDir = Path.Combine(Path.GetTempPath(), $"dpt-pods-{Suffix}");
-        Pods =
-        [
-            new("client", $"dpt-pc-{Suffix}", "198.18.100.10", "02:00:00:00:c1:01", "{app: client}"),
-            new("server", $"dpt-ps-{Suffix}", "198.18.100.20", "02:00:00:00:c1:02", "{app: server}"),
-        ];
-        try { Build(policies); }
+        try
+        {
+            ConfigDir = _set.Dir("pods");
+            DataplaneNs = _set.Add("d");
+            Pods =
+            [
+                new("client", _set.Add("pc"), "198.18.100.10", "02:00:00:00:c1:01", "{app: client}"),
+                new("server", _set.Add("ps"), "198.18.100.20", "02:00:00:00:c1:02", "{app: server}"),
+            ];
+            Build(policies);
+        }
         catch { Dispose(); throw; }
     }
 
@@ -42,9 +47,7 @@ public sealed class PodTopology : IDisposable
 
     private void Build(string policies)
     {
-        Sh.Must("ip", "netns", "add", DataplaneNs);
-        Sh.Must("ip", "-n", DataplaneNs, "link", "set", "lo", "up");
-        Sh.Must("ip", "netns", "exec", DataplaneNs, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+        NetnsSet.KernelStaysOff(DataplaneNs);
         var yaml = new StringBuilder("""
             apiVersion: v1
             kind: Node
@@ -61,17 +64,11 @@ public sealed class PodTopology : IDisposable
         foreach (var pod in Pods)
         {
             string lxc = LxcName("default", pod.Name);
-            Sh.Must("ip", "netns", "add", pod.Ns);
-            Sh.Must("ip", "link", "add", lxc, "netns", DataplaneNs, "type", "veth", "peer", "name", "eth0", "netns", pod.Ns);
+            _set.Veth(lxc, DataplaneNs, "eth0", pod.Ns);
             Sh.Must("ip", "-n", pod.Ns, "link", "set", "eth0", "address", pod.Mac);
-            Sh.Must("ip", "-n", pod.Ns, "link", "set", "lo", "up");
             Sh.Must("ip", "-n", pod.Ns, "addr", "add", $"{pod.Ip}/24", "dev", "eth0");
-            foreach (var (ns, dev) in new[] { (pod.Ns, "eth0"), (DataplaneNs, lxc) })
-            {
-                Sh.Must("ip", "-n", ns, "link", "set", dev, "up");
-                // Full checksums and no GSO: the forwarder sees and sends complete frames.
-                if (Sh.Has("ethtool")) Sh.Run("ip", "netns", "exec", ns, "ethtool", "-K", dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off");
-            }
+            NetnsSet.Up(pod.Ns, "eth0");
+            NetnsSet.Up(DataplaneNs, lxc);
             yaml.Append($"""
                 ---
                 apiVersion: v1
@@ -86,19 +83,13 @@ public sealed class PodTopology : IDisposable
 
                 """);
         }
-        Directory.CreateDirectory(ConfigDir);
         File.WriteAllText(Path.Combine(ConfigDir, "cluster.yaml"), yaml.ToString());
         File.WriteAllText(Path.Combine(ConfigDir, "policy.yaml"), policies);
     }
 
-    public Sh.Result Exec(string ns, TimeSpan timeout, params string[] cmd) => Sh.Run(timeout, "ip", ["netns", "exec", ns, .. cmd]);
+    public Sh.Result Exec(string ns, TimeSpan timeout, params string[] cmd) => _set.Exec(ns, timeout, cmd);
 
-    public Background Start(string ns, params string[] cmd)
-    {
-        var b = new Background("ip", ["netns", "exec", ns, .. cmd]);
-        lock (_children) _children.Add(b);
-        return b;
-    }
+    public Background Start(string ns, params string[] cmd) => _set.Start(ns, cmd);
 
     /// <summary>The agent's socket and state under the (per-run) config directory, so parallel agents never share them.</summary>
     public static string[] AgentArgs(string configDir) =>
@@ -112,24 +103,5 @@ public sealed class PodTopology : IDisposable
         return Start(DataplaneNs, ["dotnet", dll, "run", "--config", ConfigDir, "--backend", backend, "--ct-max", "4096", .. AgentArgs(ConfigDir), .. extra]);
     }
 
-    public void Dispose()
-    {
-        lock (_children)
-        {
-            foreach (var c in _children)
-            {
-                try { c.Dispose(); } catch (Exception) { /* teardown continues whatever one child did */ }
-            }
-            _children.Clear();
-        }
-        foreach (var ns in Pods.Select(p => p.Ns).Append(DataplaneNs))
-        {
-            var pids = Sh.Run("ip", "netns", "pids", ns);
-            if (pids.Ok)
-                foreach (var line in pids.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                    if (int.TryParse(line, out int pid)) Sh.kill(pid, 9);
-            Sh.Run("ip", "netns", "del", ns);
-        }
-        try { Directory.Delete(ConfigDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
+    public void Dispose() => _set.Dispose();
 }
