@@ -24,7 +24,7 @@ public class ConfigTests
         """;
 
     [Fact]
-    public void Valid_config_loads_whole()
+    public void ValidConfigLoadsWhole()
     {
         var c = ClusterMeshConfigLoader.Load("mesh.yaml", Valid);
         Assert.Equal("cluster1", c.Cluster);
@@ -48,7 +48,7 @@ public class ConfigTests
     [InlineData("    leaseTTLSeconds: 30\n", "    leaseTTL: 30\n", 11, 5, "unknown field leaseTTL")]
     [InlineData("kind: ClusterMeshConfig", "kind: ClusterMesh", 2, 7, "unsupported kind ClusterMesh")]
     [InlineData("  remoteClusters:\n", "  remoteClusters:\n  - [\n", 14, 0, "")]
-    public void Invalid_config_names_file_line_and_column(string find, string replace, int line, int col, string reason)
+    public void InvalidConfigNamesFileLineAndColumn(string find, string replace, int line, int col, string reason)
     {
         var text = Valid.Replace("\r\n", "\n") + "\n";
         Assert.Contains(find, text);
@@ -60,7 +60,7 @@ public class ConfigTests
     }
 
     [Fact]
-    public void Duplicate_remote_names_and_missing_fields_are_rejected()
+    public void DuplicateRemoteNamesAndMissingFieldsAreRejected()
     {
         var dup = Valid + "\n    - {name: cluster2, id: 3, endpoints: [\"http://198.18.2.10:2379\"]}\n";
         var e = Assert.Throws<ConfigException>(() => ClusterMeshConfigLoader.Load("m.yaml", dup));

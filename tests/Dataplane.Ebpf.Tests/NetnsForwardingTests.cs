@@ -19,25 +19,7 @@ namespace Dataplane.Ebpf.Tests;
 public sealed class NetnsForwardingTests(ITestOutputHelper output)
 {
     /// <summary>Also the TC test's policy (<see cref="TcNetnsForwardingTests"/>): the same pods, the same verdicts.</summary>
-    internal const string ServerAllows8080 = """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: server-allow-8080, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: server}}
-          ingress:
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            icmps: [{fields: [{type: 8, family: IPv4}]}]
-        ---
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: client-no-ingress, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: client}}
-          ingress: [{}]
-        """;
+    internal static readonly string ServerAllows8080 = PodPolicies.Join(PodPolicies.ServerAllowsTcp8080AndPing, PodPolicies.ClientAdmitsNothing);
 
     private const string ServerAdmitsNothing = """
         apiVersion: cilium.io/v2
@@ -52,11 +34,10 @@ public sealed class NetnsForwardingTests(ITestOutputHelper output)
     /// <summary>How long a connection the policy drops is given: its SYNs vanish, so it can only time out.</summary>
     private static readonly TimeSpan Refused = TimeSpan.FromSeconds(4);
 
-    [Fact]
+    [SkippableFact]
     public void ForwardsPingAndTcpEnforcesPolicyAndSurvivesAgentRestart()
     {
-        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("python3") && Sh.Has("ping")))
-            Assert.Fail("needs root, iproute2, iputils-ping and python3 (.ci/run installs them)");
+        Requires.RootAnd("ip", "python3", "ping");
         if (!Sh.Run("mountpoint", "-q", "/sys/fs/bpf").Ok) Sh.Must("mount", "-t", "bpf", "bpf", "/sys/fs/bpf");
         using var topo = new PodTopology(ServerAllows8080);
         string pins = $"/sys/fs/bpf/dpt-{topo.Suffix}";

@@ -16,17 +16,16 @@ namespace Dataplane.Ebpf.Tests;
 /// </summary>
 public sealed class TcNetnsForwardingTests(ITestOutputHelper output)
 {
-    private const string ServerAllows8080 = NetnsForwardingTests.ServerAllows8080;
+    private static readonly string ServerAllows8080 = NetnsForwardingTests.ServerAllows8080;
 
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
     /// <summary>How long a connection the policy drops is given: its SYNs vanish, so it can only time out.</summary>
     private static readonly TimeSpan Refused = TimeSpan.FromSeconds(4);
 
-    [Fact]
+    [SkippableFact]
     public void TcxIngressForwardsPingAndTcpAndDropsDenied()
     {
-        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("python3") && Sh.Has("ping")))
-            Assert.Fail("needs root, iproute2, iputils-ping and python3 (.ci/run installs them)");
+        Requires.RootAnd("ip", "python3", "ping");
         using var topo = new PodTopology(ServerAllows8080);
         string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
         var links = new List<TcxLink>();

@@ -15,13 +15,12 @@ public sealed class AgentEbpfTcTests(ITestOutputHelper output)
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan Refused = TimeSpan.FromSeconds(4);
 
-    private const string Policies = AgentEbpfTests.Policies;
+    private const string Policies = PodPolicies.ServerAllowsTcp8080AndPing;
 
-    [Fact]
+    [SkippableFact]
     public void TcHookForwardsDropsAndDetachesWithTheAgent()
     {
-        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("ping") && Sh.Has("python3")))
-            Assert.Fail("needs root, iproute2, iputils-ping and python3 (run as root; .ci/run installs the packages)");
+        Requires.RootAnd("ip", "ping", "python3");
         using var topo = new PodTopology(Policies);
         string socket = PodTopology.SocketOf(topo.ConfigDir);
         string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
@@ -61,11 +60,10 @@ public sealed class AgentEbpfTcTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void PinnedTcLinksOutliveTheAgentAndTheNextAgentTakesThemOver()
     {
-        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("ping") && Sh.Has("mount")))
-            Assert.Fail("needs root, iproute2, iputils-ping and mount (run as root; .ci/run installs the packages)");
+        Requires.RootAnd("ip", "ping", "mount");
         using var topo = new PodTopology(Policies);
         // A bpffs of the test's own, mounted outside /sys: `ip netns exec` remounts /sys for the agent (a bpffs the
         // agent mounted there would vanish with its mount namespace) but inherits this mount.

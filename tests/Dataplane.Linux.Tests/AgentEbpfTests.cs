@@ -18,20 +18,6 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
     /// <summary>How long a connection the policy drops is given: its SYNs vanish, so it can only time out.</summary>
     private static readonly TimeSpan Refused = TimeSpan.FromSeconds(4);
 
-    /// <summary>Also <see cref="AgentEbpfTcTests"/>' policy.</summary>
-    internal const string Policies = """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: server-allow-8080, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: server}}
-          ingress:
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            icmps: [{fields: [{type: 8, family: IPv4}]}]
-        """;
-
     /// <summary>
     /// Valid config the XDP program cannot hold: one egress gateway policy over nine gateway nodes, one more than its
     /// maps have room for per policy (OffloadSupport refuses it; a C# backend would run it).
@@ -52,12 +38,11 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
           egressGateways: [{nodeSelector: {matchLabels: {gw: "yes"}}}]
         """));
 
-    [Fact]
+    [SkippableFact]
     public void EbpfBackendForwardsCountsDropsExportsFlowsAndRefusesWhatItCannotRun()
     {
-        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("ping") && Sh.Has("python3")))
-            Assert.Fail("needs root, iproute2, iputils-ping and python3 (run as root; .ci/run installs the packages)");
-        using var topo = new PodTopology(Policies);
+        Requires.RootAnd("ip", "ping", "python3");
+        using var topo = new PodTopology(PodPolicies.ServerAllowsTcp8080AndPing);
         string flows = Path.Combine(topo.ConfigDir, ".agent", "flows.jsonl");
         string socket = PodTopology.SocketOf(topo.ConfigDir);
         int metricsPort = 20000 + Random.Shared.Next(20000);

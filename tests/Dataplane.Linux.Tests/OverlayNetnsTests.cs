@@ -16,12 +16,11 @@ public sealed class OverlayNetnsTests(ITestOutputHelper output)
 
     private static void RequireTools()
     {
-        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("ping") && Sh.Has("python3")))
-            Assert.Fail("needs root, iproute2, iputils-ping and python3 (run as root; .ci/run installs the packages)");
+        Requires.RootAnd("ip", "ping", "python3");
     }
 
     /// <summary>(a) Our VXLAN (IPv4 underlay) is received by a kernel vxlan device: ping and TCP from the pod.</summary>
-    [Fact]
+    [SkippableFact]
     public void OurVxlanIsDecapsulatedByTheKernel()
     {
         RequireTools();
@@ -36,7 +35,7 @@ public sealed class OverlayNetnsTests(ITestOutputHelper output)
     }
 
     /// <summary>(b) The kernel's vxlan device (IPv6 underlay) sends to us; we decapsulate and deliver to the pod.</summary>
-    [Fact]
+    [SkippableFact]
     public void KernelVxlanIsDecapsulatedByUs()
     {
         RequireTools();
@@ -52,10 +51,12 @@ public sealed class OverlayNetnsTests(ITestOutputHelper output)
 
     /// <summary>(c) Our SRv6 H.Encaps is decapsulated by the kernel's seg6local End.DT4 (End.DX4 where the kernel
     /// has no VRF support) and End.DT6.</summary>
-    [Fact]
+    [SkippableFact]
     public void OurSrv6IsDecapsulatedByKernelEndDt4AndEndDt6()
     {
         RequireTools();
+        // The kernel side is seg6/seg6local routes: without CONFIG_IPV6_SEG6_LWTUNNEL there is no peer to test against.
+        Requires.Kernel(KernelProbe.Seg6Lwtunnel);
         using var topo = new OverlayTopology(OverlayTopology.Kind.Srv6);
         RunWith(topo, () =>
         {
@@ -68,10 +69,12 @@ public sealed class OverlayNetnsTests(ITestOutputHelper output)
     }
 
     /// <summary>(d) A kernel `seg6 mode encap` route sends to our End.DT4 and End.DT6 SIDs.</summary>
-    [Fact]
+    [SkippableFact]
     public void KernelSeg6EncapReachesOurEndDt4AndEndDt6()
     {
         RequireTools();
+        // The kernel side is seg6/seg6local routes: without CONFIG_IPV6_SEG6_LWTUNNEL there is no peer to test against.
+        Requires.Kernel(KernelProbe.Seg6Lwtunnel);
         using var topo = new OverlayTopology(OverlayTopology.Kind.Srv6);
         RunWith(topo, () =>
         {

@@ -11,34 +11,15 @@ namespace Dataplane.Linux.Tests;
 /// </summary>
 public sealed class PolicyNetnsTests(ITestOutputHelper output)
 {
-    private const string ServerAllows8080 = """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: server-allow-8080, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: server}}
-          ingress:
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
-        ---
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: client-no-ingress, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: client}}
-          ingress: [{}]
-        """;
-
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("af_packet")]
     [InlineData("af_xdp")]
     public void AllowedTcpPassesAndDeniedTcpIsDroppedBeforeTheServer(string backend)
     {
-        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("python3")))
-            Assert.Fail("needs root, iproute2 and python3 (run as root; .ci/run installs the packages)");
-        using var topo = new PodTopology(ServerAllows8080);
+        Requires.RootAnd("ip", "python3");
+        using var topo = new PodTopology(PodPolicies.Join(PodPolicies.ServerAllowsTcp8080, PodPolicies.ClientAdmitsNothing));
         string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
         var fwd = topo.StartForwarder(backend);
         try

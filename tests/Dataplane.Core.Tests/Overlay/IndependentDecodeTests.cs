@@ -36,7 +36,7 @@ public class IndependentDecodeTests
         return (path, v4.IdentityOf("web"));
     }
 
-    [Fact]
+    [SkippableFact]
     public void TsharkDecodesVxlanAndSrv6WithValidChecksums()
     {
         using var dir = new TempDir();
@@ -89,7 +89,7 @@ public class IndependentDecodeTests
             print('%d %s checked=%s %s' % (i + 1, 'OK' if ok else 'BAD', '+'.join(names), ' '.join(desc)))
         """;
 
-    [Fact]
+    [SkippableFact]
     public void ScapyRecomputesTheSameChecksumsAndReadsTheHeaders()
     {
         using var dir = new TempDir();

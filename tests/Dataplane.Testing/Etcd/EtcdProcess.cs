@@ -32,6 +32,7 @@ public sealed class EtcdProcess : IAsyncDisposable
 
     public static async Task<EtcdProcess> StartAsync()
     {
+        Kernel.Requires.Tools("etcd");
         var e = new EtcdProcess(FreePort(), FreePort());
         try { await e.StartAgainAsync(); }
         catch { await e.DisposeAsync(); throw; }

@@ -30,6 +30,7 @@ public sealed class NetnsSet : IDisposable
     /// <param name="prefix">Starts every namespace name (keep it short: interface names share the suffix).</param>
     public NetnsSet(string prefix = "dpt")
     {
+        Kernel.Requires.RootAnd("ip");
         Prefix = prefix;
         Suffix = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
         lock (Live) Live.Add(this);
