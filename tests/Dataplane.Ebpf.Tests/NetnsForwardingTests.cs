@@ -52,18 +52,9 @@ public sealed class NetnsForwardingTests(ITestOutputHelper output)
             var client = topo["client"];
             var server = topo["server"];
 
-            var ping = topo.Exec(client.Ns, Short, "ping", "-c", "3", "-i", "0.2", "-W", "2", server.Ip);
+            var ping = topo.Ping(client, server, 3);
             Assert.True(ping.Ok, "ping through the eBPF datapath failed: " + ping.Output);
-
-            var allowed = topo.Start(server.Ns, "python3", echo, "tcp-server", "8080");
-            var denied = topo.Start(server.Ns, "python3", echo, "tcp-server", "9090");
-            Assert.True(allowed.WaitFor("listening", Short) && denied.WaitFor("listening", Short), allowed.Output + denied.Output);
-            var ok = topo.Exec(client.Ns, Short, "python3", echo, "tcp-client", server.Ip, "8080", "200000");
-            Assert.True(ok.Ok && ok.Output.Contains("echoed 200000"), $"allowed TCP failed: {ok.Output}");
-            Assert.True(allowed.WaitFor("served 200000", Short), allowed.Output);
-            var no = topo.Exec(client.Ns, Refused, "python3", echo, "tcp-client", server.Ip, "9090", "1000");
-            Assert.False(no.Ok, "denied connection succeeded: " + no.Output);
-            Assert.DoesNotContain("served", denied.Output);
+            topo.AssertTcp8080PassesAnd9090IsDropped(200000, () => "");
             var counters = EbpfCounters.Read(dp);
             output.WriteLine($"rx {counters.RxPackets} tx {counters.TxPackets} local {counters.LocalPackets} drops " +
                 string.Join(", ", counters.Drops.Select(d => $"{(int)d.Key}={d.Value.Packets}")));
@@ -73,7 +64,6 @@ public sealed class NetnsForwardingTests(ITestOutputHelper output)
             // A long-lived connection, then the agent goes away: the attached program keeps forwarding.
             // The echo server frees port 8080 first, and the client starts only once the new server listens
             // (started together, the client could connect first and be refused).
-            allowed.Dispose();
             var psrv = topo.Start(server.Ns, "python3", persist, "server", "8080");
             Assert.True(psrv.WaitFor("listening", Short), psrv.Output);
             var pcli = topo.Start(client.Ns, "python3", persist, "client", server.Ip, "8080", flags);

@@ -45,7 +45,7 @@ public sealed class AgentReloadTests(ITestOutputHelper output)
             Assert.True(fwd.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "agent did not start:\n" + fwd.Output);
             var client = topo["client"];
             var server = topo["server"];
-            Assert.True(Ping(topo, client, server, 2).Ok, "no connectivity before any change:\n" + fwd.Output);
+            Assert.True(topo.Ping(client, server, 2).Ok, "no connectivity before any change:\n" + fwd.Output);
             long gen0 = AgentApi.Status(socket).Generation;
 
             // A good swap under traffic: the running ping's connection is established and keeps passing.
@@ -58,7 +58,7 @@ public sealed class AgentReloadTests(ITestOutputHelper output)
             PingAssert.EveryRequestAnswered(stream.Output, sent: 400);
 
             // The flip took effect: a new ICMP connection is denied and counted.
-            Assert.False(Ping(topo, client, server, 2).Ok, "new ping passed a policy that allows only TCP 8080:\n" + fwd.Output);
+            Assert.False(topo.Ping(client, server, 2).Ok, "new ping passed a policy that allows only TCP 8080:\n" + fwd.Output);
             var denied = AgentApi.Status(socket);
             Assert.True(denied.DropsByReason.TryGetValue("POLICY_DENIED (133)", out ulong drops) && drops >= 2,
                 "no POLICY_DENIED drops: " + string.Join(", ", denied.DropsByReason));
@@ -74,7 +74,7 @@ public sealed class AgentReloadTests(ITestOutputHelper output)
             Assert.Equal(gen1, afterBad.Generation);
             Assert.NotNull(afterBad.LastConfigError);
             Assert.Matches(@"zz-broken\.yaml:1[45]:\d+", afterBad.LastConfigError!.Message);
-            Assert.False(Ping(topo, client, server, 2).Ok, "the bad file's allow-all was applied:\n" + fwd.Output);
+            Assert.False(topo.Ping(client, server, 2).Ok, "the bad file's allow-all was applied:\n" + fwd.Output);
             // `dataplane-node status` shows it too.
             var cli = Sh.Run(Short, "dotnet", Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll"), "status", "--socket", socket);
             Assert.True(cli.Ok, cli.Output);
@@ -87,7 +87,7 @@ public sealed class AgentReloadTests(ITestOutputHelper output)
             File.Delete(broken);
             WriteAtomically(policyFile, "");
             Assert.True(WaitGeneration(socket, gen1 + 1), "fix not applied:\n" + fwd.Output);
-            var ok = Ping(topo, client, server, 3);
+            var ok = topo.Ping(client, server, 3);
             Assert.True(ok.Ok, "ping denied after the policy was removed:\n" + ok.Output + fwd.Output);
 
             Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), "agent did not stop on SIGTERM:\n" + fwd.Output);
@@ -95,9 +95,6 @@ public sealed class AgentReloadTests(ITestOutputHelper output)
         }
         finally { output.WriteLine(fwd.Output); }
     }
-
-    private static Sh.Result Ping(PodTopology topo, PodTopology.Pod from, PodTopology.Pod to, int count) =>
-        topo.Exec(from.Ns, Short, "ping", "-c", count.ToString(), "-i", "0.2", "-W", "1", to.Ip);
 
     /// <summary>As editors and ConfigMap updates do: a complete file appears at once.</summary>
     private static void WriteAtomically(string path, string text)

@@ -11,7 +11,6 @@ namespace Dataplane.Linux.Tests;
 /// </summary>
 public sealed class PolicyNetnsTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
 
     [SkippableTheory]
     [InlineData("af_packet")]
@@ -20,23 +19,11 @@ public sealed class PolicyNetnsTests(ITestOutputHelper output)
     {
         Requires.RootAnd("ip", "python3");
         using var topo = new PodTopology(PodPolicies.Join(PodPolicies.ServerAllowsTcp8080, PodPolicies.ClientAdmitsNothing));
-        string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
         var fwd = topo.StartForwarder(backend);
         try
         {
             Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(30)), "forwarder did not start:\n" + fwd.Output);
-            var server = topo["server"];
-            var allowed = topo.Start(server.Ns, "python3", echo, "tcp-server", "8080");
-            var denied = topo.Start(server.Ns, "python3", echo, "tcp-server", "9090");
-            Assert.True(allowed.WaitFor("listening", Short) && denied.WaitFor("listening", Short), allowed.Output + denied.Output);
-
-            var ok = topo.Exec(topo["client"].Ns, Short, "python3", echo, "tcp-client", server.Ip, "8080", "100000");
-            Assert.True(ok.Ok && ok.Output.Contains("echoed 100000"), $"allowed connection failed: {ok.Output}\n{fwd.Output}");
-            Assert.True(allowed.WaitFor("served 100000", Short), "server did not see the allowed connection: " + allowed.Output);
-
-            var no = topo.Exec(topo["client"].Ns, Short, "python3", echo, "tcp-client", server.Ip, "9090", "1000");
-            Assert.False(no.Ok, "denied connection succeeded: " + no.Output);
-            Assert.DoesNotContain("served", denied.Output);
+            topo.AssertTcp8080PassesAnd9090IsDropped(100000, () => fwd.Output);
 
             Assert.True(fwd.Stop(TimeSpan.FromSeconds(15)), "forwarder did not stop:\n" + fwd.Output);
             output.WriteLine(fwd.Output);

@@ -89,6 +89,42 @@ public sealed class PodTopology : IDisposable
 
     public Sh.Result Exec(string ns, TimeSpan timeout, params string[] cmd) => _set.Exec(ns, timeout, cmd);
 
+    private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
+
+    /// <summary>How long a connection the policy drops is given: its SYNs vanish, so it can only time out.</summary>
+    public static readonly TimeSpan Refused = TimeSpan.FromSeconds(4);
+
+    /// <summary>The test traffic helper (TCP echo client and server) shipped next to the tests.</summary>
+    public static string Echo => Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
+
+    /// <summary>Pings <paramref name="to"/> from <paramref name="from"/>, <paramref name="count"/> requests 0.2 s apart.</summary>
+    public Sh.Result Ping(Pod from, Pod to, int count) =>
+        Exec(from.Ns, Short, "ping", "-c", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "-i", "0.2", "-W", "2", to.Ip);
+
+    /// <summary>
+    /// The standard policy check of <see cref="Fixtures.PodPolicies.ServerAllowsTcp8080"/>: the client's TCP
+    /// connection to the server's port 8080 completes and echoes <paramref name="bytes"/> bytes (its replies pass
+    /// through conntrack), one to port 9090 never reaches the server. <paramref name="context"/> (the forwarder's
+    /// output) is added to a failure.
+    /// </summary>
+    public void AssertTcp8080PassesAnd9090IsDropped(int bytes, Func<string> context)
+    {
+        var client = this["client"];
+        var server = this["server"];
+        string n = bytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var allowed = Start(server.Ns, "python3", Echo, "tcp-server", "8080");
+        var denied = Start(server.Ns, "python3", Echo, "tcp-server", "9090");
+        Assert.True(allowed.WaitFor("listening", Short) && denied.WaitFor("listening", Short), allowed.Output + denied.Output);
+        var ok = Exec(client.Ns, Short, "python3", Echo, "tcp-client", server.Ip, "8080", n);
+        Assert.True(ok.Ok && ok.Output.Contains($"echoed {n}"), $"allowed TCP failed: {ok.Output}\n{context()}");
+        Assert.True(allowed.WaitFor($"served {n}", Short), "the server did not see the allowed connection: " + allowed.Output);
+        var no = Exec(client.Ns, Refused, "python3", Echo, "tcp-client", server.Ip, "9090", "1000");
+        Assert.False(no.Ok, "denied connection succeeded: " + no.Output);
+        Assert.DoesNotContain("served", denied.Output);
+        allowed.Dispose();
+        denied.Dispose();
+    }
+
     public Background Start(string ns, params string[] cmd) => _set.Start(ns, cmd);
 
     /// <summary>The agent's socket and state under the (per-run) config directory, so parallel agents never share them.</summary>
