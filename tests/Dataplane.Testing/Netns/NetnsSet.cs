@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Dataplane.Linux;
 using Dataplane.Testing.Processes;
 
 namespace Dataplane.Testing.Netns;
@@ -90,8 +91,11 @@ public sealed class NetnsSet : IDisposable
     public static void Up(string ns, string dev)
     {
         Sh.Must("ip", "-n", ns, "link", "set", dev, "up");
-        if (Sh.Has("ethtool")) Sh.Run("ip", "netns", "exec", ns, "ethtool", "-K", dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off");
+        DisableOffloads(ns, dev);
     }
+
+    /// <summary>Turns a link's offloads off with SIOCETHTOOL from inside its namespace (no ethtool binary needed).</summary>
+    public static void DisableOffloads(string ns, string dev) => NetNamespace.Run(ns, () => DeviceOffloads.DisableAll(dev));
 
     /// <summary>Keeps the namespace's kernel out of a forwarder's links: no IPv6 addresses, no router solicitations.</summary>
     public static void KernelStaysOff(string ns) =>
