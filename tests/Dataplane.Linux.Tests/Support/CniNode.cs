@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Dataplane.Host.Api;
 using Dataplane.Node.Api;
 
 namespace Dataplane.Linux.Tests.Support;

@@ -1,3 +1,4 @@
+using Dataplane.Host.Api;
 using Dataplane.Node.Api;
 
 namespace Dataplane.Linux.Tests.Support;
