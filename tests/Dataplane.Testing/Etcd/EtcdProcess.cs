@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Dataplane.ClusterMesh.Kvstore;
 
-namespace Dataplane.ClusterMesh.Tests.Support;
+namespace Dataplane.Testing.Etcd;
 
 /// <summary>TLS of a test etcd: its server certificate and key and the CA its clients' certificates must come from.</summary>
 public sealed record EtcdTls(string Ca, string Cert, string Key);
@@ -50,6 +50,7 @@ public sealed class EtcdProcess : IAsyncDisposable
 
     public static async Task<EtcdProcess> StartAsync(EtcdTls? tls = null)
     {
+        Kernel.Requires.Tools("etcd");
         var e = new EtcdProcess("n1", tls);
         try { await e.StartAgainAsync(); }
         catch { await e.DisposeAsync(); throw; }

@@ -2,7 +2,7 @@ using Dataplane.ClusterMesh.Kvstore;
 using Etcdserverpb;
 using Grpc.Net.Client;
 
-namespace Dataplane.ClusterMesh.Tests.Support;
+namespace Dataplane.Testing.Etcd;
 
 /// <summary>
 /// A replicated etcd: several real etcd members on loopback (unique ports, own data dirs) forming one raft cluster.

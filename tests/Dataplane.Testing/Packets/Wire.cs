@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
-using Dataplane.Core.Tests.Checksums;
 
-namespace Dataplane.Core.Tests.Services;
+namespace Dataplane.Testing.Packets;
 
 /// <summary>
 /// An output frame read back independently of the dataplane's parser: addresses, ports (ICMP: the echo
@@ -13,7 +12,7 @@ public sealed record Wire(string Src, string Dst, ushort SrcPort, ushort DstPort
     public static Wire Read(byte[] frame)
     {
         var f = frame.AsSpan();
-        ulong dstMac = Support.PacketBuilder.ReadMac(f);
+        ulong dstMac = PacketBuilder.ReadMac(f);
         ushort type = BinaryPrimitives.ReadUInt16BigEndian(f[12..]);
         var ip = f[14..];
         bool v4 = type == 0x0800;

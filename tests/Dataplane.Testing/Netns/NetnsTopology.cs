@@ -1,6 +1,6 @@
-using System.Security.Cryptography;
+using Dataplane.Testing.Processes;
 
-namespace Dataplane.Linux.Tests.Support;
+namespace Dataplane.Testing.Netns;
 
 /// <summary>
 /// client — dataplane — server in three network namespaces joined by two veth pairs, with names unique to this
@@ -15,7 +15,7 @@ public sealed class NetnsTopology : IDisposable
     public const string ClientIp4 = "198.18.1.2", ClientGw4 = "198.18.1.1", ClientIp6 = "2001:db8:1::2", ClientGw6 = "2001:db8:1::1";
     public const string ServerIp4 = "198.18.2.2", ServerGw4 = "198.18.2.1", ServerIp6 = "2001:db8:2::2", ServerGw6 = "2001:db8:2::1";
 
-    public string Suffix { get; }
+    public string Suffix => _set.Suffix;
     public string ClientNs { get; }
     public string DataplaneNs { get; }
     public string ServerNs { get; }
@@ -29,7 +29,7 @@ public sealed class NetnsTopology : IDisposable
     /// <summary>The veths keep the kernel's default offloads (checksum offload, TSO/GSO on).</summary>
     public bool DefaultOffloads { get; }
 
-    private readonly List<Background> _children = [];
+    private readonly NetnsSet _set = new();
 
     /// <param name="queues">rx/tx queues of every veth (multi-queue workers).</param>
     /// <param name="defaultOffloads">leave every veth's offloads as the kernel set them.</param>
@@ -37,34 +37,31 @@ public sealed class NetnsTopology : IDisposable
     {
         Queues = queues;
         DefaultOffloads = defaultOffloads;
-        Suffix = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
-        ClientNs = $"dpt-c-{Suffix}"; DataplaneNs = $"dpt-d-{Suffix}"; ServerNs = $"dpt-s-{Suffix}";
         ClientIf = $"dpc{Suffix}"; DpClientIf = $"dpa{Suffix}"; ServerIf = $"dps{Suffix}"; DpServerIf = $"dpb{Suffix}";
-        ConfigDir = Path.Combine(Path.GetTempPath(), $"dpt-{Suffix}");
-        try { Build(); }
+        try
+        {
+            ConfigDir = _set.Dir("cfg");
+            ClientNs = _set.Add("c"); DataplaneNs = _set.Add("d"); ServerNs = _set.Add("s");
+            Build();
+        }
         catch { Dispose(); throw; }
     }
 
     private void Build()
     {
-        foreach (var ns in new[] { ClientNs, DataplaneNs, ServerNs }) Sh.Must("ip", "netns", "add", ns);
-        string q = Queues.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        Sh.Must("ip", "link", "add", ClientIf, "numtxqueues", q, "numrxqueues", q, "netns", ClientNs, "type", "veth",
-            "peer", "name", DpClientIf, "numtxqueues", q, "numrxqueues", q, "netns", DataplaneNs);
-        Sh.Must("ip", "link", "add", ServerIf, "numtxqueues", q, "numrxqueues", q, "netns", ServerNs, "type", "veth",
-            "peer", "name", DpServerIf, "numtxqueues", q, "numrxqueues", q, "netns", DataplaneNs);
-        foreach (var ns in new[] { ClientNs, DataplaneNs, ServerNs }) Sh.Must("ip", "-n", ns, "link", "set", "lo", "up");
+        _set.Veth(ClientIf, ClientNs, DpClientIf, DataplaneNs, Queues);
+        _set.Veth(ServerIf, ServerNs, DpServerIf, DataplaneNs, Queues);
         // The kernel in the dataplane namespace must not answer or originate anything on the forwarder's links.
-        Sh.Must("ip", "netns", "exec", DataplaneNs, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+        NetnsSet.KernelStaysOff(DataplaneNs);
         Sh.Must("ip", "-n", ClientNs, "addr", "add", $"{ClientIp4}/24", "dev", ClientIf);
         Sh.Must("ip", "-n", ClientNs, "addr", "add", $"{ClientIp6}/64", "dev", ClientIf, "nodad");
         Sh.Must("ip", "-n", ServerNs, "addr", "add", $"{ServerIp4}/24", "dev", ServerIf);
         Sh.Must("ip", "-n", ServerNs, "addr", "add", $"{ServerIp6}/64", "dev", ServerIf, "nodad");
         foreach (var (ns, dev) in new[] { (ClientNs, ClientIf), (DataplaneNs, DpClientIf), (DataplaneNs, DpServerIf), (ServerNs, ServerIf) })
         {
-            Sh.Must("ip", "-n", ns, "link", "set", dev, "up");
             // Checksum offload would leave partial checksums in the frames we forward; GSO/GRO would hand us 64 KiB frames.
-            if (!DefaultOffloads) Offloads.Disable(ns, dev);
+            if (DefaultOffloads) Sh.Must("ip", "-n", ns, "link", "set", dev, "up");
+            else NetnsSet.Up(ns, dev);
         }
         Sh.Must("ip", "-n", ClientNs, "route", "add", "default", "via", ClientGw4);
         Sh.Must("ip", "-n", ClientNs, "-6", "route", "add", "default", "via", ClientGw6);
@@ -73,15 +70,10 @@ public sealed class NetnsTopology : IDisposable
         WriteConfig();
     }
 
-    public string Mac(string ns, string dev)
-    {
-        var text = Sh.Must("ip", "-n", ns, "-br", "link", "show", dev);
-        return text.Split(' ', StringSplitOptions.RemoveEmptyEntries)[2];
-    }
+    public string Mac(string ns, string dev) => NetnsSet.Mac(ns, dev);
 
     private void WriteConfig()
     {
-        Directory.CreateDirectory(ConfigDir);
         string ma = Mac(DataplaneNs, DpClientIf), mb = Mac(DataplaneNs, DpServerIf);
         string mc = Mac(ClientNs, ClientIf), ms = Mac(ServerNs, ServerIf);
         File.WriteAllText(Path.Combine(ConfigDir, "node.yaml"), $"""
@@ -108,16 +100,10 @@ public sealed class NetnsTopology : IDisposable
     }
 
     /// <summary>Runs a command inside a namespace with a bound.</summary>
-    public Sh.Result Exec(string ns, TimeSpan timeout, params string[] cmd) =>
-        Sh.Run(timeout, "ip", ["netns", "exec", ns, .. cmd]);
+    public Sh.Result Exec(string ns, TimeSpan timeout, params string[] cmd) => _set.Exec(ns, timeout, cmd);
 
     /// <summary>Starts a long-running command inside a namespace; killed at the latest on Dispose.</summary>
-    public Background Start(string ns, params string[] cmd)
-    {
-        var b = new Background("ip", ["netns", "exec", ns, .. cmd]);
-        lock (_children) _children.Add(b);
-        return b;
-    }
+    public Background Start(string ns, params string[] cmd) => _set.Start(ns, cmd);
 
     /// <summary>The forwarder: `dataplane-node run` in the dataplane namespace.</summary>
     public Background StartForwarder(string backend, params string[] extra)
@@ -126,25 +112,5 @@ public sealed class NetnsTopology : IDisposable
         return Start(DataplaneNs, ["dotnet", dll, "run", "--config", ConfigDir, "--backend", backend, .. PodTopology.AgentArgs(ConfigDir), .. extra]);
     }
 
-    public void Dispose()
-    {
-        lock (_children)
-        {
-            foreach (var c in _children)
-            {
-                try { c.Dispose(); } catch (Exception) { /* teardown continues whatever one child did */ }
-            }
-            _children.Clear();
-        }
-        foreach (var ns in new[] { ClientNs, DataplaneNs, ServerNs })
-        {
-            // Anything still running inside (a stray server) would keep the namespace's links alive.
-            var pids = Sh.Run("ip", "netns", "pids", ns);
-            if (pids.Ok)
-                foreach (var line in pids.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                    if (int.TryParse(line, out int pid)) Sh.kill(pid, 9);
-            Sh.Run("ip", "netns", "del", ns);
-        }
-        try { Directory.Delete(ConfigDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
+    public void Dispose() => _set.Dispose();
 }

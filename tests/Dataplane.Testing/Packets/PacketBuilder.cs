@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 
-namespace Dataplane.Core.Tests.Support;
+namespace Dataplane.Testing.Packets;
 
 /// <summary>
 /// Builds test frames byte by byte (Ethernet, VLAN, ARP, IPv4, IPv6 + extension headers, TCP, UDP, ICMP,
@@ -185,7 +185,7 @@ public static class PacketBuilder
     }
 
     /// <summary>Plain RFC 1071 reference (the tests' own, not the library's).</summary>
-    public static ushort Checksum(ReadOnlySpan<byte> data, uint initial = 0) => Checksums.ReferenceChecksum.Checksum(data, initial);
+    public static ushort Checksum(ReadOnlySpan<byte> data, uint initial = 0) => ReferenceChecksum.Checksum(data, initial);
 
     private static void FixL4Checksum4(byte[] ip, int ihl, byte proto)
     {

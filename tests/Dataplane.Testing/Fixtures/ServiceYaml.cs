@@ -1,7 +1,7 @@
-namespace Dataplane.Core.Tests.Services;
+namespace Dataplane.Testing.Fixtures;
 
 /// <summary>Services and slices over <see cref="ServiceCluster"/>'s pods (web-1, web-2 on node-a; web-3 on node-b).</summary>
-internal static class ServiceYaml
+public static class ServiceYaml
 {
     /// <summary>An EndpointSlice of service <paramref name="service"/> in prod: web-1..3 at port 8080 named http,
     /// with per-endpoint condition overrides (null = ready).</summary>

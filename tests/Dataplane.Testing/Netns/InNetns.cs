@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Dataplane.Ebpf.Tests.Support;
+namespace Dataplane.Testing.Netns;
 
 /// <summary>
 /// Runs code inside a named network namespace (/var/run/netns/NAME) on a thread of its own: setns changes only

@@ -4,9 +4,9 @@ using Dataplane.Control.Compiler;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Pipeline;
 using Dataplane.Core.Snapshot;
-using Dataplane.Core.Tests.Support;
+using Dataplane.Testing.Packets;
 
-namespace Dataplane.Core.Tests.Services;
+namespace Dataplane.Testing.Fixtures;
 
 /// <summary>
 /// A three-node cluster seen from node-a, compiled by the real loader and compiler and driven through the real
@@ -189,7 +189,7 @@ public sealed class ServiceCluster : IDisposable
     /// <summary>The last transmitted frame as it left (empty when the last packet was not transmitted).</summary>
     public byte[] LastFrame { get; private set; } = [];
 
-    public ulong Drops(Drops.DropReason reason) => Context.Counters.Drops[(byte)reason];
+    public ulong Drops(Core.Drops.DropReason reason) => Context.Counters.Drops[(byte)reason];
 
     public void Dispose() { _pool.Dispose(); _batch.Dispose(); Context.Conntrack?.Dispose(); }
 }

@@ -4,7 +4,7 @@ using Dataplane.Core.Packets;
 using Dataplane.Core.Pipeline;
 using Dataplane.Core.Snapshot;
 
-namespace Dataplane.Core.Tests.Overlay;
+namespace Dataplane.Testing.Fixtures;
 
 /// <summary>
 /// node-a as the overlay tests see it, compiled from YAML the way a user writes it: eth0 (port 0) on the underlay

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
+using Dataplane.Testing.Processes;
 
-namespace Dataplane.Linux.Tests.Support;
+namespace Dataplane.Testing.Netns;
 
 /// <summary>Bulk TCP through a <see cref="NetnsTopology"/>, checked end to end by SHA-256 (echo.py bulk-*).</summary>
 public static partial class BulkTcp

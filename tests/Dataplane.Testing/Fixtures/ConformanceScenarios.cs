@@ -1,4 +1,4 @@
-namespace Dataplane.Core.Tests.Policy;
+namespace Dataplane.Testing.Fixtures;
 
 /// <summary>
 /// Policy conformance scenarios written from Cilium's documented semantics (docs "Layer 3/4 examples",

@@ -6,9 +6,9 @@ using Dataplane.Core.Packets;
 using Dataplane.Core.Pipeline;
 using Dataplane.Core.Snapshot;
 using Dataplane.Core.Flows;
-using Dataplane.Core.Tests.Support;
+using Dataplane.Testing.Packets;
 
-namespace Dataplane.Core.Tests.Policy;
+namespace Dataplane.Testing.Fixtures;
 
 /// <summary>What a probe expects: forwarded (or delivered to the host), or dropped with 133 / 181.</summary>
 public enum Expect { Allow, NoAllow, Deny }

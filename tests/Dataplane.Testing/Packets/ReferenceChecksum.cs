@@ -1,10 +1,10 @@
-namespace Dataplane.Core.Tests.Checksums;
+namespace Dataplane.Testing.Packets;
 
 /// <summary>
 /// RFC 1071 written the obvious way, independent of the code under test: big-endian words, odd byte padded,
 /// end-around carry folded at the end.
 /// </summary>
-internal static class ReferenceChecksum
+public static class ReferenceChecksum
 {
     public static ushort FoldedSum(ReadOnlySpan<byte> data, ulong initial = 0)
     {
