@@ -12,7 +12,8 @@ public static class ConfigLoader
     /// <summary>
     /// Loads every <c>*.yaml</c>/<c>*.yml</c> file directly in <paramref name="dir"/>, in ordinal path order
     /// so the result (and the first error reported) does not depend on directory enumeration order.
-    /// Dot-files are skipped: editors and Kubernetes ConfigMap volumes leave hidden entries behind.
+    /// Dot-files are skipped: editors and Kubernetes ConfigMap volumes leave hidden entries behind. So is anything
+    /// that is not a regular file (a FIFO would block every reload): see <see cref="ConfigFiles"/>.
     /// </summary>
     public static ConfigModel LoadDirectory(string dir)
     {
@@ -22,7 +23,9 @@ public static class ConfigLoader
             .Where(f => !Path.GetFileName(f).StartsWith('.')
                         && (f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".yml", StringComparison.Ordinal)))
             .Order(StringComparer.Ordinal)
-            .Select(f => (f, File.ReadAllText(f)))
+            .Select(f => (File: f, Text: ConfigFiles.ReadRegular(f)))
+            .Where(d => d.Text is not null)
+            .Select(d => (d.File, d.Text!))
             .ToList();
         return Load(files, new SourceLocation(dir, 0, 0));
     }
@@ -59,24 +62,28 @@ public static class ConfigLoader
         };
     }
 
-    /// <summary>The non-empty documents of one file, as located nodes.</summary>
+    /// <summary>The non-empty documents of one file, as located nodes; size, depth and aliases bounded.</summary>
     private static List<YNode> ParseYaml(string file, string text)
     {
+        if (text.Length > BoundedYamlParser.MaxFileBytes)
+            throw new ConfigException(new SourceLocation(file, 1, 1),
+                $"document is {text.Length} characters, more than the {BoundedYamlParser.MaxFileBytes >> 20} MiB a config file may have");
         var scanner = new Scanner(new StringReader(text));
+        var parser = new BoundedYamlParser(file, new Parser(scanner));
         var stream = new YamlStream();
         try
         {
-            stream.Load(new Parser(scanner));
+            stream.Load(parser);
         }
         catch (YamlException e)
         {
             throw new ConfigException(new SourceLocation(file, (int)e.Start.Line, (int)e.Start.Column), e.Message);
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet's scanner can fail this way on truncated input (e.g. an unclosed "[");
-            // the scanner's position is still the best place to point at.
-            var at = scanner.CurrentPosition;
+            // YamlDotNet fails this way on some malformed input: truncated (an unclosed "["), or an event its
+            // node builder does not expect. The scanner's position (for that, the event's) is where to point.
+            var at = e is ArgumentException && parser.Current is { } ev ? ev.Start : scanner.CurrentPosition;
             throw new ConfigException(new SourceLocation(file, (int)at.Line, (int)at.Column), "invalid YAML syntax");
         }
 

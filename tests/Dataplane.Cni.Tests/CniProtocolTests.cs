@@ -84,4 +84,56 @@ public sealed class CniProtocolTests
         var err = CniResult.Error("1.0.0", 7, "bad", null);
         Assert.Equal("""{"cniVersion":"1.0.0","code":7,"msg":"bad"}""", err.ToJsonString());
     }
+
+    /// <summary>The issue's reproduction: a newline in a container id split the plugin's log line; it is refused, code 4.</summary>
+    [Theory]
+    [InlineData("CNI_CONTAINERID", "abc\ndataplane-cni: forged line")]
+    [InlineData("CNI_CONTAINERID", "../../etc")]
+    [InlineData("CNI_CONTAINERID", "_leading")]
+    [InlineData("CNI_IFNAME", "eth0\n")]
+    [InlineData("CNI_IFNAME", "a:b")]
+    [InlineData("CNI_ARGS", "K8S_POD_NAME=web\nx")]
+    [InlineData("CNI_ARGS", "K8S_POD_NAME=a/b")]
+    [InlineData("CNI_ARGS", "K8S_POD_NAMESPACE=has space")]
+    public void IdentifiersAreValidatedAtTheBoundary(string variable, string value)
+    {
+        var env = new Dictionary<string, string?>
+        {
+            ["CNI_COMMAND"] = "ADD", ["CNI_CONTAINERID"] = "c0ffee", ["CNI_NETNS"] = "/nonexistent", ["CNI_IFNAME"] = "eth0",
+        };
+        env[variable] = value;
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit = CniMain.Run(k => env.GetValueOrDefault(k), new StringReader("""{"cniVersion":"1.0.0","name":"n","agentSocket":"/nonexistent.sock"}"""), stdout, stderr);
+        Assert.Equal(1, exit);
+        var error = System.Text.Json.Nodes.JsonNode.Parse(stdout.ToString())!;
+        Assert.Equal(CniCode.InvalidEnvironment, error["code"]!.GetValue<int>());
+        Assert.Single(stderr.ToString().TrimEnd('\n').Split('\n'));   // one log line, whatever the value held
+    }
+
+    [Theory]
+    [InlineData("quirky_hopper")]   // podman passes container names in K8S_POD_NAME
+    [InlineData("web-7d9f8b6c5-x2x4z")]
+    [InlineData("a.b")]
+    public void RuntimeNamesThatArePlainAreAccepted(string name)
+    {
+        var env = new Dictionary<string, string?>
+        {
+            ["CNI_COMMAND"] = "ADD", ["CNI_CONTAINERID"] = "0123456789abcdef", ["CNI_NETNS"] = "/nonexistent-netns", ["CNI_IFNAME"] = "eth0",
+            ["CNI_ARGS"] = $"IgnoreUnknown=1;K8S_POD_NAMESPACE={name};K8S_POD_NAME={name}",
+        };
+        var stdout = new StringWriter();
+        CniMain.Run(k => env.GetValueOrDefault(k), new StringReader("""{"cniVersion":"1.0.0","name":"n"}"""), stdout, new StringWriter());
+        // Past the names, it fails on the namespace that does not exist.
+        Assert.Equal(CniCode.ContainerUnknown, System.Text.Json.Nodes.JsonNode.Parse(stdout.ToString())!["code"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void OversizedStdinIsADecodeFailure()
+    {
+        var stdout = new StringWriter();
+        int exit = CniMain.Run(k => k == "CNI_COMMAND" ? "VERSION" : null, new StringReader(new string(' ', CniMain.MaxStdinChars + 1)), stdout, new StringWriter());
+        Assert.Equal(1, exit);
+        Assert.Equal(CniCode.DecodeFailure, System.Text.Json.Nodes.JsonNode.Parse(stdout.ToString())!["code"]!.GetValue<int>());
+    }
 }

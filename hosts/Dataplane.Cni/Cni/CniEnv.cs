@@ -23,8 +23,10 @@ public sealed record CniEnv(string Command, string ContainerId, string Netns, st
     public void Require(bool netns)
     {
         if (ContainerId.Length == 0) throw new CniException(CniCode.InvalidEnvironment, "CNI_CONTAINERID is not set");
+        if (!Identifiers.IsContainerId(ContainerId))
+            throw new CniException(CniCode.InvalidEnvironment, $"CNI_CONTAINERID '{ContainerId}' is not a container id (an alphanumeric, then alphanumerics, '_', '.' or '-'; at most 256)");
         if (IfName.Length == 0) throw new CniException(CniCode.InvalidEnvironment, "CNI_IFNAME is not set");
-        if (IfName.Length > 15 || IfName.Contains('/') || IfName.Any(char.IsWhiteSpace))
+        if (!Identifiers.IsInterfaceName(IfName))
             throw new CniException(CniCode.InvalidEnvironment, $"CNI_IFNAME '{IfName}' is not a valid interface name");
         if (netns && Netns.Length == 0) throw new CniException(CniCode.InvalidEnvironment, "CNI_NETNS is not set");
     }

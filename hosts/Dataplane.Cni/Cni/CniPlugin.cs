@@ -42,12 +42,11 @@ public static class CniPlugin
 
     private static JsonObject Add(CniEnv env, NetConf conf)
     {
+        var (ns, name) = PodName(env, conf);
         RequireNetns(env);
         using var agent = new AgentClient(conf.AgentSocket);
         var node = agent.Node();
         var subnets = Subnets(conf, node);
-        string ns = env.Arg("K8S_POD_NAMESPACE") ?? conf.Namespace;
-        string name = env.Arg("K8S_POD_NAME") ?? env.ContainerId[..Math.Min(12, env.ContainerId.Length)];
         string hostIf = HostIf(env);
 
         using var ipam = new HostLocalIpam(conf.DataDir, conf.Name, LockWait);
@@ -104,6 +103,18 @@ public static class CniPlugin
             throw new CniException(CniCode.Other, $"the agent's endpoint has {string.Join(",", reg.Ips)}, IPAM holds {string.Join(",", ips.Select(a => a.Address))}");
         if (PodLink.Verify(env.Netns, env.IfName, HostIf(env), ips) is { } problem)
             throw new CniException(CniCode.Other, problem);
+    }
+
+    /// <summary>The pod's namespace and name from CNI_ARGS (as kubelet and podman pass them), validated as object names.</summary>
+    private static (string Namespace, string Name) PodName(CniEnv env, NetConf conf)
+    {
+        string ns = env.Arg("K8S_POD_NAMESPACE") ?? conf.Namespace;
+        if (!Identifiers.IsObjectName(ns, 63))
+            throw new CniException(CniCode.InvalidEnvironment, $"K8S_POD_NAMESPACE '{ns}' is not a namespace name (up to 63 of A-Z a-z 0-9 _ . -)");
+        string name = env.Arg("K8S_POD_NAME") ?? env.ContainerId[..Math.Min(12, env.ContainerId.Length)];   // the id is validated
+        if (!Identifiers.IsObjectName(name, 253))
+            throw new CniException(CniCode.InvalidEnvironment, $"K8S_POD_NAME '{name}' is not a pod name (up to 253 of A-Z a-z 0-9 _ . -)");
+        return (ns, name);
     }
 
     private static string HostIf(CniEnv env) => PodLink.HostName($"{env.ContainerId}/{env.IfName}");

@@ -67,8 +67,11 @@ public sealed record NetConf(string CniVersion, string Name, string AgentSocket,
                 }
             }
         }
+        string ns = Str(root, "namespace") ?? "default";
+        if (!Identifiers.IsObjectName(ns, 63))
+            throw new CniException(CniCode.InvalidNetworkConfig, $"namespace '{ns}' is not a namespace name (up to 63 of A-Z a-z 0-9 _ . -)");
         return new NetConf(version, name, Str(root, "agentSocket") ?? Dataplane.Host.Api.AgentSocket.DefaultPath,
-            Str(root, "namespace") ?? "default", mtu, subnets, dataDir, ReadLabels(root), root);
+            ns, mtu, subnets, dataDir, ReadLabels(root), root);
     }
 
     /// <summary>CNI's label convention: "labels": [{"key","value"}] under runtimeConfig or args.cni.</summary>
@@ -83,6 +86,8 @@ public sealed record NetConf(string CniVersion, string Name, string AgentSocket,
             {
                 string? k = item is JsonObject o ? Str(o, "key") : null, v = item is JsonObject o2 ? Str(o2, "value") : null;
                 if (k is null || v is null) throw new CniException(CniCode.InvalidNetworkConfig, $"label {item?.ToJsonString()} needs string key and value");
+                if (!Identifiers.IsLabelKey(k) || !Identifiers.IsLabelValue(v))
+                    throw new CniException(CniCode.InvalidNetworkConfig, $"label {item!.ToJsonString()} is not a Kubernetes label (key [prefix/]name, value up to 63 of A-Z a-z 0-9 _ . -)");
                 labels[k] = v;
             }
         }
