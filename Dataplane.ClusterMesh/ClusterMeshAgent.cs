@@ -21,7 +21,7 @@ public sealed class ClusterMeshAgent : IAsyncDisposable
     public ClusterMeshAgent(ClusterMeshConfig config, string nodeName, IPAddress nodeIp, EtcdOptions? options = null)
     {
         Config = config;
-        Local = new LocalNode(new EtcdConnection(config.Endpoints, options), config.Cluster, config.ClusterId, nodeName,
+        Local = new LocalNode(new EtcdConnection(config.EtcdClient, options), config.Cluster, config.ClusterId, nodeName,
             nodeIp.ToString(), config.LeaseTtl, ownsConnection: true);
         View = new ClusterMeshView(config, options);
     }

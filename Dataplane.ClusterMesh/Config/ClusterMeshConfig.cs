@@ -1,3 +1,4 @@
+using Dataplane.ClusterMesh.Kvstore;
 using Dataplane.Core.Config;
 
 namespace Dataplane.ClusterMesh.Config;
@@ -7,7 +8,21 @@ namespace Dataplane.ClusterMesh.Config;
 /// clusters it connects to. Validated whole by <see cref="ClusterMeshConfigLoader"/>.
 /// </summary>
 public sealed record ClusterMeshConfig(string Cluster, uint ClusterId, IReadOnlyList<string> Endpoints, TimeSpan LeaseTtl,
-    IReadOnlyList<RemoteClusterConfig> RemoteClusters, SourceLocation Source);
+    IReadOnlyList<RemoteClusterConfig> RemoteClusters, SourceLocation Source)
+{
+    /// <summary>This cluster's etcd with TLS and auth when read from an etcd config file; plain endpoints otherwise.</summary>
+    public EtcdClientConfig? Etcd { get; init; }
+    public EtcdClientConfig EtcdClient => Etcd ?? new EtcdClientConfig(Endpoints);
+}
 
-/// <summary>A remote cluster: its name and ID (as it calls itself) and its etcd endpoints.</summary>
-public sealed record RemoteClusterConfig(string Name, uint Id, IReadOnlyList<string> Endpoints, SourceLocation Source = default);
+/// <summary>
+/// A remote cluster: its name and ID (as it calls itself) and its etcd. An <see cref="Id"/> of 0 is learned from
+/// the cluster's own <c>cilium/cluster-config/&lt;name&gt;</c> key, as Cilium does for the clusters of a
+/// clustermesh directory.
+/// </summary>
+public sealed record RemoteClusterConfig(string Name, uint Id, IReadOnlyList<string> Endpoints, SourceLocation Source = default)
+{
+    /// <summary>The cluster's etcd with TLS and auth when read from an etcd config file; plain endpoints otherwise.</summary>
+    public EtcdClientConfig? Etcd { get; init; }
+    public EtcdClientConfig EtcdClient => Etcd ?? new EtcdClientConfig(Endpoints);
+}

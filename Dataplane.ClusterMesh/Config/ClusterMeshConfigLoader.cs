@@ -11,7 +11,9 @@ namespace Dataplane.ClusterMesh.Config;
 /// Reads the ClusterMeshConfig document (its own file: the node's config directory loader does not know this
 /// kind). Every error is a <see cref="ConfigException"/> at file:line:col; nothing is returned unless the whole
 /// document is valid: cluster names as Cilium accepts them (≤ 32 lowercase alphanumerics and '-'), IDs 1–255,
-/// no name or ID used twice, endpoints http(s)://host:port.
+/// no name or ID used twice, endpoints http(s)://host:port. An etcd may instead be given as Cilium's etcd config
+/// file (<c>config:</c>, TLS and auth) and the remote clusters as Cilium's clustermesh directory
+/// (<c>clustermeshDir:</c>, see <see cref="EtcdConfigFile"/>).
 /// </summary>
 public static partial class ClusterMeshConfigLoader
 {
@@ -43,7 +45,7 @@ public static partial class ClusterMeshConfigLoader
         if (kind != Kind) throw Error(file, root["kind"], $"unsupported kind {kind}; expected {Kind}");
         if (api != ApiVersion) throw Error(file, root["apiVersion"], $"{Kind} requires apiVersion {ApiVersion}");
         var spec = Map(file, Need(file, root, "spec"), "spec");
-        Only(file, spec, "cluster", "etcd", "remoteClusters");
+        Only(file, spec, "cluster", "etcd", "remoteClusters", "clustermeshDir");
 
         var cluster = Map(file, Need(file, spec, "cluster"), "spec.cluster");
         Only(file, cluster, "name", "id");
@@ -51,8 +53,9 @@ public static partial class ClusterMeshConfigLoader
         var id = Id(file, Need(file, cluster, "id"));
 
         var etcd = Map(file, Need(file, spec, "etcd"), "spec.etcd");
-        Only(file, etcd, "endpoints", "leaseTTLSeconds");
-        var endpoints = Endpoints(file, Need(file, etcd, "endpoints"));
+        Only(file, etcd, "endpoints", "config", "leaseTTLSeconds");
+        var local = Etcd(file, etcd, "spec.etcd");
+        var endpoints = local?.Endpoints ?? Endpoints(file, Need(file, etcd, "endpoints"));
         var ttl = TimeSpan.FromSeconds(15 * 60);   // Cilium's default lease TTL: 15 minutes
         if (etcd.Children.TryGetValue("leaseTTLSeconds", out var ttlNode))
         {
@@ -70,16 +73,43 @@ public static partial class ClusterMeshConfigLoader
             foreach (var item in seq.Children)
             {
                 var rc = Map(file, item, "remote cluster");
-                Only(file, rc, "name", "id", "endpoints");
+                Only(file, rc, "name", "id", "endpoints", "config");
                 var rcName = Name(file, Need(file, rc, "name"));
-                var rcId = Id(file, Need(file, rc, "id"));
+                var rcEtcd = Etcd(file, rc, $"remote cluster {rcName}");
+                // With an etcd config file the ID may be left to the cluster's own cluster-config key.
+                var rcId = rcEtcd != null && !rc.Children.ContainsKey("id") ? 0 : Id(file, Need(file, rc, "id"));
                 if (!names.Add(rcName)) throw Error(file, rc["name"], rcName == name ? $"remote cluster {rcName} has this cluster's name" : $"cluster name {rcName} is used twice");
-                if (!ids.Add(rcId)) throw Error(file, rc["id"], rcId == id ? $"remote cluster {rcName} has this cluster's ID {rcId}" : $"cluster ID {rcId} is used twice");
-                remotes.Add(new RemoteClusterConfig(rcName, rcId, Endpoints(file, Need(file, rc, "endpoints")), At(file, item.Start)));
+                if (rcId != 0 && !ids.Add(rcId)) throw Error(file, rc["id"], rcId == id ? $"remote cluster {rcName} has this cluster's ID {rcId}" : $"cluster ID {rcId} is used twice");
+                remotes.Add(new RemoteClusterConfig(rcName, rcId, rcEtcd?.Endpoints ?? Endpoints(file, Need(file, rc, "endpoints")), At(file, item.Start)) { Etcd = rcEtcd });
             }
         }
-        return new ClusterMeshConfig(name, id, endpoints, ttl, remotes, At(file, root.Start));
+        if (spec.Children.TryGetValue("clustermeshDir", out var dirNode))
+        {
+            // Cilium's layout: one etcd config file per remote cluster, named after it; IDs from each cluster's etcd.
+            var dir = Path.GetFullPath(Str(file, dirNode, "clustermeshDir"), BaseDir(file));
+            if (!Directory.Exists(dir)) throw Error(file, dirNode, $"clustermeshDir {dir} does not exist");
+            var names = remotes.Select(r => r.Name).Append(name).ToHashSet(StringComparer.Ordinal);
+            foreach (var (rcName, path) in EtcdConfigFile.ClustersIn(dir, name))
+            {
+                if (rcName.Length > 32 || !ClusterName().IsMatch(rcName))
+                    throw new ConfigException(new SourceLocation(path, 0, 0), $"invalid cluster name {rcName} (the file's name): at most 32 lowercase letters, digits and '-'");
+                if (!names.Add(rcName)) throw Error(file, dirNode, $"remote cluster {rcName} in {dir} is also listed in remoteClusters");
+                var rcEtcd = EtcdConfigFile.Load(path);
+                remotes.Add(new RemoteClusterConfig(rcName, 0, rcEtcd.Endpoints, new SourceLocation(path, 0, 0)) { Etcd = rcEtcd });
+            }
+        }
+        return new ClusterMeshConfig(name, id, endpoints, ttl, remotes, At(file, root.Start)) { Etcd = local };
     }
+
+    /// <summary>An etcd config file named by <c>config:</c> (relative to this file), or null when endpoints are given inline.</summary>
+    private static Kvstore.EtcdClientConfig? Etcd(string file, YamlMappingNode map, string what)
+    {
+        var hasFile = map.Children.TryGetValue("config", out var node);
+        if (hasFile && map.Children.ContainsKey("endpoints")) throw Error(file, node!, $"{what}: give endpoints or an etcd config file, not both");
+        return hasFile ? EtcdConfigFile.Load(Path.GetFullPath(Str(file, node!, "config"), BaseDir(file))) : null;
+    }
+
+    private static string BaseDir(string file) => Path.GetDirectoryName(Path.GetFullPath(file)) ?? "/";
 
     private static string Name(string file, YamlNode node)
     {

@@ -6,29 +6,53 @@ using Grpc.Net.Client;
 namespace Dataplane.ClusterMesh.Kvstore;
 
 /// <summary>
-/// One etcd v3 cluster reached over gRPC (dotnet-etcd's generated clients on a Grpc.Net channel per endpoint).
-/// Unary calls carry a deadline and are turned into <see cref="KvStoreUnavailableException"/> when etcd is
-/// down; the next call then tries the next endpoint. Streams (watch, lease keep-alive) are opened by their
-/// owners through <see cref="Clients"/>.
+/// One etcd v3 cluster reached over gRPC (dotnet-etcd's generated clients on a Grpc.Net channel per endpoint),
+/// in plaintext or over TLS (the configuration's CA, client certificate and server name, verified by
+/// <see cref="TlsMaterial"/>), with etcd user auth when the configuration has a user. Unary calls carry a deadline
+/// and are turned into <see cref="KvStoreUnavailableException"/> when etcd is down or refuses this client; the next
+/// call then tries the next endpoint. Streams (watch, lease keep-alive) are opened by their owners through
+/// <see cref="Clients"/>. When the configuration came from files, they are checked for changes every
+/// <see cref="EtcdOptions.FileCheckPeriod"/>: a changed configuration or certificate is loaded and every channel is
+/// reopened with it (open streams break and their owners reconnect); one that does not load is reported in
+/// <see cref="ConfigProblem"/> and the previous one stays in use.
 /// </summary>
 public sealed class EtcdConnection : IDisposable
 {
-    private readonly string[] _endpoints;
-    private readonly GrpcChannel?[] _channels;
     private readonly object _gate = new();
+    private readonly Timer? _fileCheck;
+    private EtcdClientConfig _config;
+    private TlsMaterial? _tls;
+    private EtcdAuth? _auth;
+    private GrpcChannel?[] _channels;
+    private Dictionary<string, (DateTime, long)> _stamps;
     private int _current;
+    private bool _disposed;
 
     public EtcdOptions Options { get; }
-    public IReadOnlyList<string> Endpoints => _endpoints;
+    public IReadOnlyList<string> Endpoints { get { lock (_gate) return _config.Endpoints; } }
+    public EtcdClientConfig Config { get { lock (_gate) return _config; } }
+    /// <summary>Why a changed configuration or certificate file was not loaded (null once one loads).</summary>
+    public string? ConfigProblem { get; private set; }
+    /// <summary>How many times changed files were loaded and the channels reopened.</summary>
+    public int Reloads { get; private set; }
 
     /// <param name="endpoints">http://host:port URLs of the cluster's members.</param>
-    public EtcdConnection(IEnumerable<string> endpoints, EtcdOptions? options = null)
+    public EtcdConnection(IEnumerable<string> endpoints, EtcdOptions? options = null) : this(new EtcdClientConfig([.. endpoints]), options) { }
+
+    public EtcdConnection(EtcdClientConfig config, EtcdOptions? options = null)
     {
-        _endpoints = [.. endpoints];
-        if (_endpoints.Length == 0) throw new ArgumentException("at least one etcd endpoint is required", nameof(endpoints));
-        _channels = new GrpcChannel?[_endpoints.Length];
+        if (config.Endpoints.Count == 0) throw new ArgumentException("at least one etcd endpoint is required", nameof(config));
         Options = options ?? new EtcdOptions();
+        _config = config;
+        _tls = config.UsesTls ? TlsMaterial.Load(config) : null;
+        _auth = Auth(config);
+        _channels = new GrpcChannel?[config.Endpoints.Count];
+        _stamps = Stamps(config);
+        if (_stamps.Count > 0) _fileCheck = new Timer(_ => CheckFiles(), null, Options.FileCheckPeriod, Options.FileCheckPeriod);
     }
+
+    /// <summary>A connection configured by a Cilium etcd config file (see <see cref="Config.EtcdConfigFile"/>), re-read when it changes.</summary>
+    public static EtcdConnection FromFile(string path, EtcdOptions? options = null) => new(Dataplane.ClusterMesh.Config.EtcdConfigFile.Load(path), options);
 
     /// <summary>The generated clients on the current endpoint's channel.</summary>
     public EtcdClients Clients
@@ -37,44 +61,115 @@ public sealed class EtcdConnection : IDisposable
         {
             lock (_gate)
             {
-                var ch = _channels[_current] ??= GrpcChannel.ForAddress(_endpoints[_current], new GrpcChannelOptions
-                {
-                    HttpHandler = new SocketsHttpHandler
-                    {
-                        ConnectTimeout = Options.ConnectTimeout,
-                        KeepAlivePingDelay = Options.KeepAlivePing,
-                        KeepAlivePingTimeout = Options.KeepAliveTimeout,
-                        KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-                        EnableMultipleHttp2Connections = true,
-                    },
-                    MaxReceiveMessageSize = 64 << 20,
-                });
+                var ch = _channels[_current] ??= Open(_config.Endpoints[_current]);
                 return new EtcdClients(new KV.KVClient(ch), new Watch.WatchClient(ch), new Lease.LeaseClient(ch),
                     new V3Lockpb.Lock.LockClient(ch));
             }
         }
     }
 
+    private GrpcChannel Open(string endpoint)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = Options.ConnectTimeout,
+            KeepAlivePingDelay = Options.KeepAlivePing,
+            KeepAlivePingTimeout = Options.KeepAliveTimeout,
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            EnableMultipleHttp2Connections = true,
+        };
+        if (_tls != null) handler.SslOptions = _tls.ClientOptions(new Uri(endpoint).IdnHost);
+        var options = new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true, MaxReceiveMessageSize = 64 << 20 };
+        if (_auth != null)
+        {
+            options.Credentials = ChannelCredentials.Create(_tls != null ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure, _auth.Credentials);
+            // etcd's own clients send the token over plaintext too when the cluster is plaintext.
+            options.UnsafeUseInsecureChannelCallCredentials = true;
+        }
+        return GrpcChannel.ForAddress(endpoint, options);
+    }
+
+    private EtcdAuth? Auth(EtcdClientConfig config) => config.UsesAuth
+        ? new EtcdAuth(config.Username!, config.Password ?? "", () => new Etcdserverpb.Auth.AuthClient(CurrentChannel()), Options.RequestTimeout)
+        : null;
+
+    private GrpcChannel CurrentChannel()
+    {
+        lock (_gate) return _channels[_current] ??= Open(_config.Endpoints[_current]);
+    }
+
+    private static Dictionary<string, (DateTime, long)> Stamps(EtcdClientConfig config)
+    {
+        var d = new Dictionary<string, (DateTime, long)>(StringComparer.Ordinal);
+        foreach (var f in config.Files())
+        {
+            var info = new FileInfo(f);   // follows symlinks: a mounted Secret swaps its ..data link
+            d[f] = info.Exists ? (info.LastWriteTimeUtc, info.Length) : default;
+        }
+        return d;
+    }
+
+    /// <summary>Reloads the configuration and certificates if any of their files changed.</summary>
+    public bool CheckFiles()
+    {
+        EtcdClientConfig config;
+        lock (_gate)
+        {
+            if (_disposed) return false;
+            config = _config;
+        }
+        var stamps = Stamps(config);
+        if (stamps.Count == _stamps.Count && stamps.All(kv => _stamps.TryGetValue(kv.Key, out var old) && old == kv.Value)) return false;
+        _stamps = stamps;
+        TlsMaterial? tls;
+        try
+        {
+            if (config.SourceFile != null) config = Dataplane.ClusterMesh.Config.EtcdConfigFile.Load(config.SourceFile);
+            tls = config.UsesTls ? TlsMaterial.Load(config) : null;
+        }
+        catch (Exception e) when (e is Dataplane.Core.Config.ConfigException or InvalidDataException)
+        {
+            ConfigProblem = $"changed etcd configuration not loaded, keeping the previous one: {e.Message}";
+            return false;
+        }
+        GrpcChannel?[] old;
+        lock (_gate)
+        {
+            if (_disposed) { tls?.Dispose(); return false; }
+            _config = config;
+            _tls = tls;   // the previous material is left to the GC: a handshake in flight may still use it
+            _auth = Auth(config);
+            old = _channels;
+            _channels = new GrpcChannel?[config.Endpoints.Count];
+            _current = 0;
+            _stamps = Stamps(config);
+            ConfigProblem = null;
+            Reloads++;
+        }
+        foreach (var ch in old) ch?.Dispose();
+        return true;
+    }
+
     /// <summary>After a failure: the next call goes to the next endpoint (if there are several).</summary>
     public void Failover()
     {
-        lock (_gate) _current = (_current + 1) % _endpoints.Length;
+        lock (_gate) _current = (_current + 1) % _channels.Length;
     }
 
     public CallOptions Call(CancellationToken ct, TimeSpan? timeout = null) =>
         new(deadline: DateTime.UtcNow + (timeout ?? Options.RequestTimeout), cancellationToken: ct);
 
-    /// <summary>Runs one unary call; transport failures become <see cref="KvStoreUnavailableException"/>.</summary>
+    /// <summary>Runs one unary call; transport and auth failures become <see cref="KvStoreUnavailableException"/>.</summary>
     public async Task<T> RunAsync<T>(Func<EtcdClients, CallOptions, Task<T>> call, CancellationToken ct, TimeSpan? timeout = null)
     {
         try
         {
             return await call(Clients, Call(ct, timeout)).ConfigureAwait(false);
         }
-        catch (RpcException e) when (IsTransport(e, ct))
+        catch (RpcException e) when (IsTransport(e, ct) || IsRefusal(e))
         {
             Failover();
-            throw new KvStoreUnavailableException($"etcd at {string.Join(",", _endpoints)} unavailable: {e.Status.StatusCode} {e.Status.Detail}", e);
+            throw Unavailable(e);
         }
     }
 
@@ -82,6 +177,52 @@ public sealed class EtcdConnection : IDisposable
     public static bool IsTransport(RpcException e, CancellationToken ct) => !ct.IsCancellationRequested &&
         e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal
             or StatusCode.Unknown or StatusCode.Cancelled or StatusCode.Aborted;
+
+    /// <summary>etcd refused this client (bad or expired token, wrong user, no permission): retried like an outage.</summary>
+    private static bool IsRefusal(RpcException e) =>
+        e.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied;
+
+    /// <summary>
+    /// etcd ended the TLS session during or right after the handshake (TLS 1.3 reports a refused client certificate
+    /// only then): an alert, or HTTP/2 never started on a connection whose server certificate we accepted.
+    /// </summary>
+    private static bool ClosedByServer(Exception e) =>
+        e.ToString() is var text && (text.Contains("alert bad certificate", StringComparison.Ordinal)
+            || text.Contains("alert certificate required", StringComparison.Ordinal)
+            || text.Contains("did not complete the HTTP/2 handshake", StringComparison.Ordinal));
+
+    /// <summary>
+    /// The failure as an operator should read it: the gRPC status, the innermost transport error and what this
+    /// connection knows about it — a server certificate refused and why, this client's certificate expired, auth
+    /// refused, a changed file not loaded.
+    /// </summary>
+    public KvStoreUnavailableException Unavailable(Exception e)
+    {
+        if (e is KvStoreUnavailableException k) return k;
+        if (e is RpcException { StatusCode: StatusCode.Unauthenticated }) _auth?.Invalidate();
+        var parts = new List<string>();
+        if (e is RpcException r)
+        {
+            parts.Add(r.Status.Detail is { Length: > 0 } d ? $"{r.StatusCode}: {d}" : r.StatusCode.ToString());
+            var inner = r.Status.DebugException;
+            while (inner?.InnerException != null) inner = inner.InnerException;
+            if (inner != null && !parts[0].Contains(inner.Message, StringComparison.Ordinal)) parts.Add(inner.Message);
+        }
+        else parts.Add(e.Message);
+        TlsMaterial? tls;
+        EtcdAuth? auth;
+        lock (_gate) (tls, auth) = (_tls, _auth);
+        if (tls?.ServerProblem is { } sp) parts.Add(sp);
+        if (tls?.ClientProblem() is { } cp) parts.Add(cp);
+        else if (tls != null && tls.ServerProblem == null && ClosedByServer(e)) parts.Add(tls.RefusedByServer());
+        if (auth?.Problem is { } ap) parts.Add(ap);
+        if (ConfigProblem is { } c) parts.Add(c);
+        var said = new List<string>();
+        foreach (var p in parts)
+            if (!said.Any(x => x.Contains(p, StringComparison.Ordinal))) said.Add(p);
+        var text = string.Join("; ", said).ReplaceLineEndings(" ");
+        return new KvStoreUnavailableException($"etcd at {string.Join(",", Endpoints)} unavailable: {text}", e);
+    }
 
     // ---- the operations the mesh needs ----
 
@@ -153,8 +294,13 @@ public sealed class EtcdConnection : IDisposable
 
     public void Dispose()
     {
+        _fileCheck?.Dispose();
         lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
             foreach (var ch in _channels) ch?.Dispose();
+        }
     }
 }
 

@@ -13,4 +13,6 @@ public sealed record EtcdOptions
     /// <summary>Reconnect backoff: doubles from Min up to Max, with ±20 % jitter so nodes do not reconnect in step.</summary>
     public TimeSpan BackoffMin { get; init; } = TimeSpan.FromMilliseconds(100);
     public TimeSpan BackoffMax { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>How often a file-based configuration and its certificates are checked for changes.</summary>
+    public TimeSpan FileCheckPeriod { get; init; } = TimeSpan.FromSeconds(2);
 }

@@ -89,7 +89,8 @@ public sealed class PrefixWatcher : IAsyncDisposable
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
             catch (Exception e) when (e is KvStoreUnavailableException or RpcException or IOException or InvalidOperationException)
             {
-                LastError = e;
+                // Said as an operator reads it (a refused certificate, an expired one, auth refused), not just "Unavailable".
+                LastError = _etcd.Unavailable(e);
                 // A broken stream says nothing about the other members: try the next endpoint (unary failures rotate already).
                 if (e is not KvStoreUnavailableException) _etcd.Failover();
             }

@@ -27,7 +27,11 @@ public sealed class ClusterMeshView : IAsyncDisposable
         foreach (var r in _remotes) r.Changed += _ => Changed?.Invoke();
     }
 
-    public ClusterMeshView(ClusterMeshConfig config, EtcdOptions? options = null) : this(config.RemoteClusters, options) { }
+    public ClusterMeshView(ClusterMeshConfig config, EtcdOptions? options = null) : this(config.RemoteClusters, options)
+    {
+        foreach (var r in _remotes)
+            r.IdUsedBy = id => id == config.ClusterId ? config.Cluster : _remotes.FirstOrDefault(o => o != r && o.ClusterId == id)?.Name;
+    }
 
     /// <summary>Starts every remote cluster's watches and waits until each listed once.</summary>
     public Task StartAsync(CancellationToken ct) => Task.WhenAll(_remotes.Select(r => r.StartAsync(ct)));

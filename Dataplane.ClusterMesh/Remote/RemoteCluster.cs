@@ -24,10 +24,16 @@ public sealed class RemoteCluster : IAsyncDisposable
     private readonly Dictionary<string, NodeRecord> _nodeRecords = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ClusterService> _serviceRecords = new(StringComparer.Ordinal);
     private long _rejected;
+    private volatile bool _watchesStarted;
 
     public RemoteClusterConfig Config { get; }
     public string Name => Config.Name;
-    public uint ClusterId => Config.Id;
+    /// <summary>The configured ID, or (configured as 0) the one the cluster advertises, learned on start.</summary>
+    public uint ClusterId { get; private set; }
+    /// <summary>Which other cluster of the mesh has this ID (null: none); checked before an ID is learned.</summary>
+    public Func<uint, string?>? IdUsedBy { get; set; }
+    /// <summary>This cluster's etcd connection (its TLS and auth state, file reloads).</summary>
+    public EtcdConnection Etcd => _etcd;
     /// <summary>Raised (on a watcher task) after any table changed.</summary>
     public event Action<RemoteCluster>? Changed;
     public long Rejected => Interlocked.Read(ref _rejected);
@@ -39,7 +45,8 @@ public sealed class RemoteCluster : IAsyncDisposable
     public RemoteCluster(RemoteClusterConfig config, EtcdOptions? options = null)
     {
         Config = config;
-        _etcd = new EtcdConnection(config.Endpoints, options);
+        ClusterId = config.Id;
+        _etcd = new EtcdConnection(config.EtcdClient, options);
         _identities = Watch(CiliumKeys.IdentityIds, OnIdentity);
         _ipcache = Watch(CiliumKeys.IpCache, OnIpCache);
         _nodes = Watch(CiliumKeys.NodePrefix(config.Name), OnNode);
@@ -59,21 +66,30 @@ public sealed class RemoteCluster : IAsyncDisposable
 
     /// <summary>
     /// Checks the cluster's advertised configuration (<c>cilium/cluster-config/&lt;name&gt;</c>, when it has one)
-    /// against ours — a different ID would put its identities in the wrong range — then starts the watches and
-    /// waits until each has listed once.
+    /// against ours — a different ID would put its identities in the wrong range — or, configured without an ID,
+    /// takes its ID from there (then the key is required); then starts the watches and waits until each has listed once.
     /// </summary>
     public async Task StartAsync(CancellationToken ct)
     {
         var kv = await _etcd.GetAsync(CiliumKeys.ClusterConfigOf(Name), ct).ConfigureAwait(false);
+        if (kv == null && ClusterId == 0)
+            throw new InvalidOperationException($"remote cluster {Name}: no cluster config at {CiliumKeys.ClusterConfigOf(Name)} to learn its ID from (give it an id)");
         if (kv != null)
         {
             var cfg = ClusterConfigRecord.Parse(kv.Value.ToStringUtf8())
                       ?? throw new InvalidOperationException($"remote cluster {Name}: malformed cluster config at {CiliumKeys.ClusterConfigOf(Name)}");
+            if (ClusterId == 0 && cfg.Id is >= 1 and <= IdentityRange.MaxClusterId && !_watchesStarted)
+            {
+                if (IdUsedBy?.Invoke(cfg.Id) is { } other)
+                    throw new InvalidOperationException($"remote cluster {Name} advertises cluster ID {cfg.Id}, which cluster {other} has");
+                ClusterId = cfg.Id;
+            }
             if (cfg.Id != ClusterId)
                 throw new InvalidOperationException($"remote cluster {Name} advertises cluster ID {cfg.Id}, configured as {ClusterId}");
             if (cfg.Capabilities.MaxConnectedClusters is not (0 or 255))
                 throw new InvalidOperationException($"remote cluster {Name} uses maxConnectedClusters {cfg.Capabilities.MaxConnectedClusters}; only 255 (16-bit identity shift) is supported");
         }
+        _watchesStarted = true;
         await Task.WhenAll(Watchers.Select(w => w.WaitSyncedAsync(ct))).ConfigureAwait(false);
     }
 

@@ -63,4 +63,10 @@ public sealed class PortStats
     public ulong RxSkipped;
     /// <summary>Drops the kernel reports for this port (ring overrun), when the backend can read them.</summary>
     public ulong KernelDrops;
+    /// <summary>Received frames whose partial transport checksum (sender's checksum offload) was completed.</summary>
+    public ulong RxChecksumsCompleted;
+    /// <summary>Received GSO super-frames cut into wire-sized segments.</summary>
+    public ulong RxGsoSegmented;
+    /// <summary>Received frames with offload state the port cannot complete (e.g. UFO, bad offsets): not forwarded.</summary>
+    public ulong RxOffloadRefused;
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Dataplane.Core.Checksums;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Ports;
 using Dataplane.Dpdk.Interop;
@@ -81,6 +82,9 @@ public sealed unsafe class DpdkPort : IPort
             p.Capacity = (ushort)(m->buf_len - m->data_off);
             p.Timestamp = now;
             p.ResetForRx(Id);
+            // PMDs over veths/taps (af_packet, af_xdp) do not pass the kernel's CHECKSUM_PARTIAL mark on: a sum the
+            // sender left to offload is recognised and completed.
+            if (PartialChecksum.TryCompleteGuessed(p.Data, p.Length)) Stats.RxChecksumsCompleted++;
             bytes += m->data_len;
         }
         if (skipped != 0)

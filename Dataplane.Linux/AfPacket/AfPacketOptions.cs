@@ -18,4 +18,9 @@ public sealed record AfPacketOptions
     public int SendBufferBytes { get; init; } = 4 << 20;
     /// <summary>PACKET_FANOUT group id (0 = none): sockets of one group split the interface's traffic by flow hash.</summary>
     public ushort FanoutGroup { get; init; }
+    /// <summary>
+    /// PACKET_VNET_HDR: receive each frame's checksum/segmentation offload state, so partial sums are completed and
+    /// GSO super-frames segmented. Off only for tests of the old behaviour.
+    /// </summary>
+    public bool VnetHeader { get; init; } = true;
 }

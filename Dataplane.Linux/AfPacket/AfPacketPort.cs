@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Dataplane.Core.Checksums;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Ports;
 using Dataplane.Linux.Interop;
@@ -11,6 +12,13 @@ namespace Dataplane.Linux.AfPacket;
 /// once every packet of the block has been released), transmit with one sendmmsg per burst straight from the
 /// packets' buffers (the kernel copies; we do not). Frames the host itself sent are ignored.
 /// </summary>
+/// <remarks>
+/// Offloads: with PACKET_VNET_HDR the kernel tells, per frame, what a sender with checksum or segmentation
+/// offload left undone (a veth or NIC at its default settings). A partial checksum (CHECKSUM_PARTIAL,
+/// csum_start/csum_offset) is completed in place; a GSO super-frame (TSO/USO, up to 64 KiB) is cut into
+/// wire-sized segments by <see cref="GsoSegmenter"/>; what cannot be handled (UFO, bad offsets) is counted in
+/// <see cref="PortStats.RxOffloadRefused"/> and not forwarded. Devices' offload settings are never touched.
+/// </remarks>
 public sealed unsafe class AfPacketPort : IPort
 {
     private const int MaxBurst = Batch.MaxSize;
@@ -32,6 +40,13 @@ public sealed unsafe class AfPacketPort : IPort
 
     private readonly mmsghdr* _msgs;
     private readonly iovec* _iov;
+    private readonly int _iovPerMsg;
+    private readonly virtio_net_hdr* _zeroVnet;
+
+    // PACKET_VNET_HDR: frames come with the kernel's offload state (partial sums completed, GSO segmented here).
+    private readonly bool _vnet;
+    private readonly int _frameOffset;
+    private readonly GsoSegmenter? _segmenter;
 
     public AfPacketPort(ushort id, string ifName, AfPacketOptions? options = null)
     {
@@ -49,6 +64,10 @@ public sealed unsafe class AfPacketPort : IPort
             _fd = LibC.socket(LibC.AF_PACKET, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, 0);
             Errno.Check(_fd, "socket(AF_PACKET)");
             Errno.Check(LibC.SetInt(_fd, SOL_PACKET, PACKET_VERSION, TPACKET_V3), "setsockopt(PACKET_VERSION)");
+            // Before the ring exists (the kernel refuses it after): the skb's checksum/GSO state with every frame.
+            _vnet = o.VnetHeader && LibC.SetInt(_fd, SOL_PACKET, PACKET_VNET_HDR, 1) == 0;
+            _frameOffset = Tpacket3HdrLen + (_vnet ? sizeof(virtio_net_hdr) : 0);
+            if (_vnet) _segmenter = new GsoSegmenter();
             if (o.Reserve > 0)
                 Errno.Check(LibC.SetInt(_fd, SOL_PACKET, PACKET_RESERVE, o.Reserve), "setsockopt(PACKET_RESERVE)");
             tpacket_req3 req = default;
@@ -86,12 +105,21 @@ public sealed unsafe class AfPacketPort : IPort
                 Errno.Check(LibC.setsockopt(_fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, (uint)sizeof(packet_mreq)), "setsockopt(PACKET_ADD_MEMBERSHIP)");
             }
 
+            // With PACKET_VNET_HDR every frame sent starts with a virtio_net_hdr too: ours is all zero (a complete
+            // frame, no offload asked), one shared header in front of each frame's own iovec.
+            _iovPerMsg = _vnet ? 2 : 1;
             _msgs = (mmsghdr*)NativeMemory.AllocZeroed(MaxBurst, (nuint)sizeof(mmsghdr));
-            _iov = (iovec*)NativeMemory.AllocZeroed(MaxBurst, (nuint)sizeof(iovec));
+            _iov = (iovec*)NativeMemory.AllocZeroed((nuint)(MaxBurst * _iovPerMsg), (nuint)sizeof(iovec));
+            _zeroVnet = (virtio_net_hdr*)NativeMemory.AllocZeroed((nuint)sizeof(virtio_net_hdr));
             for (int i = 0; i < MaxBurst; i++)
             {
-                _msgs[i].msg_hdr.msg_iov = &_iov[i];
-                _msgs[i].msg_hdr.msg_iovlen = 1;
+                _msgs[i].msg_hdr.msg_iov = &_iov[i * _iovPerMsg];
+                _msgs[i].msg_hdr.msg_iovlen = (nuint)_iovPerMsg;
+                if (_vnet)
+                {
+                    _iov[i * 2].iov_base = _zeroVnet;
+                    _iov[i * 2].iov_len = (nuint)sizeof(virtio_net_hdr);
+                }
             }
         }
         catch
@@ -106,6 +134,8 @@ public sealed unsafe class AfPacketPort : IPort
     public int IfIndex { get; }
     public int Fd => _fd;
     public bool QdiscBypass { get; }
+    /// <summary>Whether the kernel hands frames with their offload state (PACKET_VNET_HDR).</summary>
+    public bool VnetHeader => _vnet;
     public PortStats Stats { get; } = new();
 
     private byte* BlockAt(int b) => _ring + (nint)b * _blockSize;
@@ -135,9 +165,32 @@ public sealed unsafe class AfPacketPort : IPort
                 continue;
             }
             byte* h = _pkt;
-            uint next = *(uint*)(h + H3_next_offset);
-            _pkt = h + next;
             byte* bdStart = BlockAt(_block);
+            uint next = *(uint*)(h + H3_next_offset);
+            uint snap = *(uint*)(h + H3_snaplen);
+            int mac = *(ushort*)(h + H3_mac);
+            bool skip = h[H3_sll_pkttype] == PACKET_OUTGOING || snap != *(uint*)(h + H3_len);
+            GsoSegmenter.Plan plan = default;
+            bool gso = false;
+            if (!skip && _vnet)
+            {
+                // The kernel wrote the skb's offload state just in front of the frame.
+                ref virtio_net_hdr vh = ref *(virtio_net_hdr*)(h + mac - sizeof(virtio_net_hdr));
+                if (vh.gso_type != virtio_net_hdr.VIRTIO_NET_HDR_GSO_NONE)
+                {
+                    gso = GsoSegmenter.TryPlan(h + mac, (int)snap, vh, out plan) && plan.Segments <= cap && _segmenter!.FitsEver(plan);
+                    if (!gso) { Stats.RxOffloadRefused++; skip = true; }
+                    // Not room for every segment in this burst: leave the frame for the next one.
+                    else if (plan.Segments > cap - n || !_segmenter!.Fits(plan)) break;
+                }
+                else if ((vh.flags & virtio_net_hdr.VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0)
+                {
+                    if (PartialChecksum.Complete(h + mac, (int)snap, vh.csum_start, vh.csum_offset)) Stats.RxChecksumsCompleted++;
+                    else { Stats.RxOffloadRefused++; skip = true; }
+                }
+            }
+            if (!gso && snap > ushort.MaxValue) skip = true;
+            _pkt = h + next;
             if (--_left == 0)
             {
                 // Last packet of the block handed out: the block goes back at this burst's Release.
@@ -145,21 +198,28 @@ public sealed unsafe class AfPacketPort : IPort
                 _inBlock = false;
                 if (++_block == _blockCount) _block = 0;
             }
-            uint snap = *(uint*)(h + H3_snaplen);
-            if (h[H3_sll_pkttype] == PACKET_OUTGOING || snap != *(uint*)(h + H3_len) || snap > ushort.MaxValue)
+            if (skip)
             {
                 Stats.RxSkipped++;
                 continue;
             }
-            int mac = *(ushort*)(h + H3_mac);
+            long timestamp = *(uint*)(h + H3_sec) * 1_000_000_000L + *(uint*)(h + H3_nsec);
+            if (gso)
+            {
+                _segmenter!.Segment(h + mac, (int)snap, plan, metas + n, Id, timestamp);
+                n += plan.Segments;
+                Stats.RxGsoSegmented++;
+                bytes += snap;
+                continue;
+            }
             long room = next != 0 ? next - mac : _blockSize - (h - bdStart) - mac;
             ref PacketMeta m = ref metas[n++];
             m.Data = h + mac;
             m.BufferHandle = (ulong)(h - _ring);
             m.Length = (ushort)snap;
-            m.Headroom = (ushort)Math.Max(0, mac - Tpacket3HdrLen);
+            m.Headroom = (ushort)Math.Max(0, mac - _frameOffset);
             m.Capacity = (ushort)Math.Min(room, ushort.MaxValue);
-            m.Timestamp = *(uint*)(h + H3_sec) * 1_000_000_000L + *(uint*)(h + H3_nsec);
+            m.Timestamp = timestamp;
             m.ResetForRx(Id);
             bytes += snap;
         }
@@ -178,8 +238,9 @@ public sealed unsafe class AfPacketPort : IPort
         for (int k = 0; k < total; k++)
         {
             ref PacketMeta m = ref metas[indices[k]];
-            _iov[k].iov_base = m.Data;
-            _iov[k].iov_len = m.Length;
+            iovec* v = _iov + k * _iovPerMsg + (_iovPerMsg - 1);
+            v->iov_base = m.Data;
+            v->iov_len = m.Length;
             bytes += m.Length;
         }
         int at = 0;
@@ -202,6 +263,7 @@ public sealed unsafe class AfPacketPort : IPort
     /// <summary>Returns every block whose packets have all been handed out (called every iteration, even with no packets).</summary>
     public void Release(Batch batch, int start, int count)
     {
+        _segmenter?.Reset();
         for (int i = 0; i < _doneCount; i++)
             Volatile.Write(ref *(uint*)(BlockAt(_done[i]) + BD_block_status), TP_STATUS_KERNEL);
         _doneCount = 0;
@@ -223,6 +285,8 @@ public sealed unsafe class AfPacketPort : IPort
         if (_fd >= 0) { LibC.close(_fd); _fd = -1; }
         if (_msgs != null) NativeMemory.Free(_msgs);
         if (_iov != null) NativeMemory.Free(_iov);
+        if (_zeroVnet != null) NativeMemory.Free(_zeroVnet);
+        _segmenter?.Dispose();
         GC.SuppressFinalize(this);
     }
 }

@@ -15,6 +15,7 @@ public static class IfPacket
     public const int PACKET_VERSION = 10;
     public const int PACKET_RESERVE = 12;
     public const int PACKET_TX_RING = 13;
+    public const int PACKET_VNET_HDR = 15;
     public const int PACKET_QDISC_BYPASS = 20;
     public const int PACKET_FANOUT = 18;
     public const int PACKET_IGNORE_OUTGOING = 23;

@@ -71,3 +71,58 @@ public class ConfigTests
         Assert.Contains("missing field id", e.Message);
     }
 }
+
+/// <summary>Cilium's etcd config file: what it accepts and how it refuses the rest.</summary>
+public class EtcdConfigFileTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "dp-etcdcfg-" + Guid.NewGuid().ToString("N")[..10]);
+
+    public EtcdConfigFileTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Write(string text)
+    {
+        var path = Path.Combine(_dir, "c2");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Fact]
+    public void Plain_endpoints_user_and_password_load()
+    {
+        var c = EtcdConfigFile.Load(Write("endpoints:\n- http://198.18.0.10:2379\n- http://198.18.0.11:2379\nusername: cilium\npassword: pw\n"));
+        Assert.Equal(["http://198.18.0.10:2379", "http://198.18.0.11:2379"], c.Endpoints);
+        Assert.Equal(("cilium", "pw"), (c.Username, c.Password));
+        Assert.False(c.UsesTls);
+        Assert.Equal(Path.Combine(_dir, "c2"), c.SourceFile);
+    }
+
+    [Theory]
+    [InlineData("endpoints: [http://198.18.0.10:2379]\nca-cert: x\n", 2, "unknown field ca-cert")]
+    [InlineData("endpoints: []\n", 1, "endpoints must be a non-empty list")]
+    [InlineData("endpoints: [198.18.0.10:2379]\n", 1, "invalid etcd endpoint")]
+    [InlineData("endpoints: [http://198.18.0.10:2379, https://198.18.0.11:2379]\n", 1, "endpoints mix http and https")]
+    [InlineData("endpoints: [http://198.18.0.10:2379]\nserver-name: etcd\n", 1, "TLS settings given but the endpoints are http://")]
+    [InlineData("endpoints: [https://198.18.0.10:2379]\ncert-file: c.crt\n", 1, "cert-file and key-file go together")]
+    [InlineData("endpoints: [https://198.18.0.10:2379]\ntrusted-ca-file: missing-ca.crt\n", 0, "missing-ca.crt")]
+    [InlineData("endpoints: [http://198.18.0.10:2379]\nusername: u\n", 1, "username without password")]
+    public void Invalid_files_are_refused_with_the_reason(string text, int line, string reason)
+    {
+        var e = Assert.Throws<ConfigException>(() => EtcdConfigFile.Load(Write(text)));
+        Assert.Equal(Path.Combine(_dir, "c2"), e.Location.File);
+        Assert.Equal(line, e.Location.Line);
+        Assert.Contains(reason, e.Reason);
+    }
+
+    [Fact]
+    public void A_clustermesh_directory_lists_only_other_clusters_config_files()
+    {
+        File.WriteAllText(Path.Combine(_dir, "c2"), "endpoints:\n- http://198.18.0.10:2379\n");
+        File.WriteAllText(Path.Combine(_dir, "c3"), "endpoints:\n- http://198.18.0.11:2379\n");
+        File.WriteAllText(Path.Combine(_dir, "c1"), "endpoints:\n- http://198.18.0.12:2379\n");        // this cluster
+        File.WriteAllText(Path.Combine(_dir, "..data"), "endpoints:\n- http://198.18.0.13:2379\n");    // a Secret's link
+        File.WriteAllText(Path.Combine(_dir, "c2.etcd-client.crt"), "-----BEGIN CERTIFICATE-----\n");  // beside them
+        Assert.Equal(["c2", "c3"], EtcdConfigFile.ClustersIn(_dir, "c1").Select(c => c.Name));
+    }
+}

@@ -349,7 +349,7 @@ internal sealed class OverlayTopology : IDisposable
     {
         Sh.Must("ip", "-n", ns, "link", "set", dev, "up");
         // Complete checksums and no GSO/GRO: every frame the forwarder sees or sends is whole.
-        if (Sh.Has("ethtool")) Sh.Run("ip", "netns", "exec", ns, "ethtool", "-K", dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off");
+        Offloads.Disable(ns, dev);
     }
 
     private static void Ns(string ns, params string[] cmd) => Sh.Must("ip", ["netns", "exec", ns, .. cmd]);

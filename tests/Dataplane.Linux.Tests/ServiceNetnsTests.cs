@@ -112,7 +112,7 @@ public sealed class ServiceNetnsTests(ITestOutputHelper output) : IDisposable
     private static void Offloads(string ns, string dev)
     {
         Sh.Must("ip", "-n", ns, "link", "set", dev, "up");
-        if (Sh.Has("ethtool")) Sh.Run("ip", "netns", "exec", ns, "ethtool", "-K", dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off");
+        Support.Offloads.Disable(ns, dev);
     }
 
     private void Build()

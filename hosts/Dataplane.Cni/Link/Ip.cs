@@ -4,7 +4,7 @@ using Dataplane.Cni.Cni;
 namespace Dataplane.Cni.Link;
 
 /// <summary>
-/// Runs iproute2 (and ethtool), in the plugin's network namespace or — through nsenter — in the container's.
+/// Runs iproute2, in the plugin's network namespace or — through nsenter — in the container's.
 /// Every call is bounded in time; a failure becomes a CNI error carrying the command's own message.
 /// </summary>
 internal static class Ip
@@ -64,15 +64,5 @@ internal static class Ip
         var json = Must(netns, "-j", "link", "show", "dev", name);
         var arr = System.Text.Json.Nodes.JsonNode.Parse(json) as System.Text.Json.Nodes.JsonArray;
         return arr?[0]?["address"]?.GetValue<string>() ?? throw new CniException(CniCode.Other, $"no MAC for {name}");
-    }
-
-    /// <summary>
-    /// Full checksums and no segmentation offload: the dataplane forwards frames as they are, so the veth
-    /// must hand it complete frames. Best effort: without ethtool, TCP through AF_PACKET may carry partial sums.
-    /// </summary>
-    public static void DisableOffloads(string? netns, string name)
-    {
-        try { Try(netns, "ethtool", "-K", name, "tx", "off", "tso", "off", "gso", "off", "gro", "off"); }
-        catch (CniException) { }
     }
 }

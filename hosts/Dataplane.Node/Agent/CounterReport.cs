@@ -38,7 +38,8 @@ internal static class CounterReport
                 {
                     var s = p.Stats;
                     string q = agent.Lanes.Count > 1 ? $" queue {lane.Queue}" : "";
-                    log.WriteLine($"{what}:   port {p.Name}{q}: rx {s.RxPackets}, tx {s.TxPackets}, tx-dropped {s.TxDropped}, rx-skipped {s.RxSkipped}, kernel-drops {s.KernelDrops}");
+                    log.WriteLine($"{what}:   port {p.Name}{q}: rx {s.RxPackets}, tx {s.TxPackets}, tx-dropped {s.TxDropped}, rx-skipped {s.RxSkipped}, kernel-drops {s.KernelDrops}"
+                        + $", csum-completed {s.RxChecksumsCompleted}, gso-segmented {s.RxGsoSegmented}, offload-refused {s.RxOffloadRefused}");
                 }
             log.Flush();
         }

@@ -80,7 +80,7 @@ public sealed class TapTopology : IDisposable
             Sh.Must("ip", "-n", ns, "addr", "add", $"{ip4}/24", "dev", tap);
             Sh.Must("ip", "-n", ns, "addr", "add", $"{ip6}/64", "dev", tap, "nodad");
             Sh.Must("ip", "-n", ns, "link", "set", tap, "up");
-            if (Sh.Has("ethtool")) Sh.Run("ip", "netns", "exec", ns, "ethtool", "-K", tap, "tx", "off", "tso", "off", "gso", "off", "gro", "off");
+            Offloads.Disable(ns, tap);
             Sh.Must("ip", "-n", ns, "route", "add", "default", "via", gw4);
             Sh.Must("ip", "-n", ns, "-6", "route", "add", "default", "via", gw6);
         }

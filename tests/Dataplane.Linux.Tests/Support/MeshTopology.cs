@@ -256,7 +256,7 @@ public sealed class MeshTopology : IAsyncDisposable
     {
         Sh.Must("ip", "-n", ns, "link", "set", dev, "up");
         // Complete checksums and no GSO/GRO: every frame the forwarders see or send is whole.
-        if (Sh.Has("ethtool")) Sh.Run("ip", "netns", "exec", ns, "ethtool", "-K", dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off");
+        Offloads.Disable(ns, dev);
     }
 
     private static string Mac(string ns, string dev) =>

@@ -6,7 +6,8 @@ namespace Dataplane.Linux.Tests.Support;
 /// client — dataplane — server in three network namespaces joined by two veth pairs, with names unique to this
 /// run. The dataplane namespace's veths carry no addresses (the forwarder owns them, the kernel stays out);
 /// client and server use the dataplane's addresses as their gateway. Addresses only from 198.18.0.0/15 and
-/// 2001:db8::/32. Offloads are off so frames on the wire are complete (checksums, no GSO super-frames).
+/// 2001:db8::/32. Offloads are off so frames on the wire are complete (checksums, no GSO super-frames), unless
+/// the topology is built with <c>defaultOffloads</c>: then nothing touches the veths' offload settings.
 /// Dispose kills every process left in the namespaces and deletes them, which removes the veths.
 /// </summary>
 public sealed class NetnsTopology : IDisposable
@@ -25,13 +26,17 @@ public sealed class NetnsTopology : IDisposable
     public string DpServerIf { get; }
     public string ConfigDir { get; }
     public int Queues { get; }
+    /// <summary>The veths keep the kernel's default offloads (checksum offload, TSO/GSO on).</summary>
+    public bool DefaultOffloads { get; }
 
     private readonly List<Background> _children = [];
 
     /// <param name="queues">rx/tx queues of every veth (multi-queue workers).</param>
-    public NetnsTopology(int queues = 1)
+    /// <param name="defaultOffloads">leave every veth's offloads as the kernel set them.</param>
+    public NetnsTopology(int queues = 1, bool defaultOffloads = false)
     {
         Queues = queues;
+        DefaultOffloads = defaultOffloads;
         Suffix = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
         ClientNs = $"dpt-c-{Suffix}"; DataplaneNs = $"dpt-d-{Suffix}"; ServerNs = $"dpt-s-{Suffix}";
         ClientIf = $"dpc{Suffix}"; DpClientIf = $"dpa{Suffix}"; ServerIf = $"dps{Suffix}"; DpServerIf = $"dpb{Suffix}";
@@ -59,7 +64,7 @@ public sealed class NetnsTopology : IDisposable
         {
             Sh.Must("ip", "-n", ns, "link", "set", dev, "up");
             // Checksum offload would leave partial checksums in the frames we forward; GSO/GRO would hand us 64 KiB frames.
-            if (Sh.Has("ethtool")) Sh.Run("ip", "netns", "exec", ns, "ethtool", "-K", dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off");
+            if (!DefaultOffloads) Offloads.Disable(ns, dev);
         }
         Sh.Must("ip", "-n", ClientNs, "route", "add", "default", "via", ClientGw4);
         Sh.Must("ip", "-n", ClientNs, "-6", "route", "add", "default", "via", ClientGw6);

@@ -70,7 +70,7 @@ public sealed class PodTopology : IDisposable
             {
                 Sh.Must("ip", "-n", ns, "link", "set", dev, "up");
                 // Full checksums and no GSO: the forwarder sees and sends complete frames.
-                if (Sh.Has("ethtool")) Sh.Run("ip", "netns", "exec", ns, "ethtool", "-K", dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off");
+                Offloads.Disable(ns, dev);
             }
             yaml.Append($"""
                 ---

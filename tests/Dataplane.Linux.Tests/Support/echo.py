@@ -1,6 +1,7 @@
 # Bounded TCP/UDP echo peers for the namespace tests. Every socket call has a timeout.
 #   tcp-server PORT | tcp-client HOST PORT BYTES | udp-server PORT | udp-client HOST PORT COUNT
-import socket, sys
+#   bulk-server PORT | bulk-client HOST PORT BYTES  (random bytes; both sides print byte count and SHA-256)
+import hashlib, os, socket, sys
 
 def family(host):
     return socket.AF_INET6 if ':' in host else socket.AF_INET
@@ -25,6 +26,33 @@ elif mode == 'tcp-client':
     s = socket.socket(family(host)); s.settimeout(10); s.connect((host, port))
     s.sendall(b'x' * size); s.shutdown(socket.SHUT_WR)
     print('echoed', s.recv(100).decode(), flush=True)
+elif mode == 'bulk-server':
+    s = socket.socket(socket.AF_INET6)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('::', int(sys.argv[2]))); s.listen(8); s.settimeout(60)
+    print('listening', flush=True)
+    while True:
+        c, _ = s.accept(); c.settimeout(20); n = 0; h = hashlib.sha256()
+        while True:
+            d = c.recv(1 << 20)
+            if not d: break
+            n += len(d); h.update(d)
+        reply = 'got %d %s' % (n, h.hexdigest())
+        c.sendall(reply.encode()); c.close()
+        print(reply, flush=True)
+elif mode == 'bulk-client':
+    host, port, size = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    data = os.urandom(size)
+    s = socket.socket(family(host)); s.settimeout(20); s.connect((host, port))
+    s.sendall(data); s.shutdown(socket.SHUT_WR)
+    print('sent %d %s' % (size, hashlib.sha256(data).hexdigest()), flush=True)
+    reply = b''
+    while True:
+        d = s.recv(200)
+        if not d: break
+        reply += d
+    print(reply.decode(), flush=True)
 elif mode == 'udp-server':
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
