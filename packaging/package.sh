@@ -82,7 +82,7 @@ Description: userspace packet dataplane with Cilium semantics: node agent and CN
  dataplane-node.service starts the agent once /etc/dataplane holds the node's configuration.
 EOF
 deb="$OUT/dataplane_${version}_${arch}.deb"
-dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >/dev/null || die "dpkg-deb failed"
+dpkg-deb --root-owner-group -Zgzip --build "$stage" "$deb" >/dev/null || die "dpkg-deb failed"
 step "wrote $deb"
 
 # --- NuGet ----------------------------------------------------------------------------------------------------

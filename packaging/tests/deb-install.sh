@@ -103,8 +103,10 @@ if [ \$up = 1 ]; then
           /usr/lib/cni/dataplane-cni; }
   conf='{"cniVersion":"1.0.0","name":"pods","type":"dataplane-cni","namespace":"deb","agentSocket":"/run/dataplane/agent.sock"}'
   echo "\$conf" | cni ADD >"$work/cni-add.json" 2>"$work/cni-add.err"; echo \$? >"$work/cni-add.rc"
+  ip -n $pod_ns -o addr show dev eth0 >"$work/pod-addr.txt" 2>&1
   /usr/bin/dataplane-node status --socket /run/dataplane/agent.sock >"$work/status-pod.txt" 2>&1
   echo "\$conf" | cni DEL >"$work/cni-del.json" 2>"$work/cni-del.err"; echo \$? >"$work/cni-del.rc"
+  ip -n $pod_ns link show dev eth0 >"$work/pod-after-del.txt" 2>&1; echo \$? >"$work/pod-after-del.rc"
 fi
 kill -TERM \$agent 2>/dev/null
 wait \$agent; echo \$? >"$work/agent.rc"
@@ -124,8 +126,9 @@ say "ok   the unit's command line runs the agent: $(grep -m1 '^backend:' "$work/
 [ "$(cat "$work/cni-add.rc")" = 0 ] || { show "$work/cni-add.json"; show "$work/cni-add.err"; fail "dataplane-cni ADD failed"; }
 grep -q '"198\.18\.210\.' "$work/cni-add.json" || { show "$work/cni-add.json"; fail "ADD's result has no address from the node's pod CIDR"; }
 grep -q "deb/deb-$id" "$work/status-pod.txt" || { show "$work/status-pod.txt"; fail "the agent does not list the pod dataplane-cni added"; }
-ip -n "$pod_ns" -o addr show dev eth0 | grep -q '198\.18\.210\.' || fail "the pod's eth0 got no address"
+grep -q 'inet 198\.18\.210\.' "$work/pod-addr.txt" || { show "$work/pod-addr.txt"; fail "the pod's eth0 got no address"; }
 [ "$(cat "$work/cni-del.rc")" = 0 ] || { show "$work/cni-del.err"; fail "dataplane-cni DEL failed"; }
+[ "$(cat "$work/pod-after-del.rc")" != 0 ] || fail "the pod's eth0 is still there after DEL"
 say "ok   the NativeAOT dataplane-cni added and deleted a pod through the agent's API"
 [ "$(cat "$work/agent.rc")" = 0 ] || { show "$work/agent.log"; fail "the agent exited $(cat "$work/agent.rc") on SIGTERM"; }
 say "ok   SIGTERM stops the agent with exit 0"
