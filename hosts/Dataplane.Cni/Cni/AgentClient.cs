@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
+using Dataplane.Host.Api;
 using Dataplane.Node.Api;
 
 namespace Dataplane.Cni.Cni;
@@ -11,19 +12,19 @@ internal sealed class AgentClient(string socketPath) : IDisposable
 {
     private readonly HttpClient _http = AgentSocket.CreateClient(socketPath, TimeSpan.FromSeconds(30));
 
-    public NodeInfo Node() => Call(() => _http.GetFromJsonAsync("v1/node", AgentJson.Default.NodeInfo))
+    public NodeInfo Node() => Call(() => _http.GetFromJsonAsync("v1/node", EndpointJson.Default.NodeInfo))
         ?? throw new CniException(CniCode.TryAgainLater, "agent sent no node information");
 
     public EndpointResult Register(EndpointRegistration reg)
     {
-        using var resp = Call(() => _http.PutAsJsonAsync("v1/endpoints", reg, AgentJson.Default.EndpointRegistration));
+        using var resp = Call(() => _http.PutAsJsonAsync("v1/endpoints", reg, EndpointJson.Default.EndpointRegistration));
         if (resp.StatusCode == HttpStatusCode.BadRequest)
         {
             var err = Call(() => resp.Content.ReadFromJsonAsync(AgentJson.Default.ApiError));
             throw new CniException(CniCode.Other, "agent refused the endpoint", err?.Error);
         }
         Ensure(resp);
-        return Call(() => resp.Content.ReadFromJsonAsync(AgentJson.Default.EndpointResult))
+        return Call(() => resp.Content.ReadFromJsonAsync(EndpointJson.Default.EndpointResult))
             ?? throw new CniException(CniCode.Other, "agent sent an empty answer");
     }
 
@@ -32,7 +33,7 @@ internal sealed class AgentClient(string socketPath) : IDisposable
         using var resp = Call(() => _http.GetAsync($"v1/endpoints/{Uri.EscapeDataString(containerId)}/{Uri.EscapeDataString(ifName)}"));
         if (resp.StatusCode == HttpStatusCode.NotFound) return null;
         Ensure(resp);
-        return Call(() => resp.Content.ReadFromJsonAsync(AgentJson.Default.EndpointRegistration));
+        return Call(() => resp.Content.ReadFromJsonAsync(EndpointJson.Default.EndpointRegistration));
     }
 
     public void Unregister(string containerId, string ifName)
