@@ -28,18 +28,31 @@ public sealed class NetnsTopology : IDisposable
     public int Queues { get; }
     /// <summary>The veths keep the kernel's default offloads (checksum offload, TSO/GSO on).</summary>
     public bool DefaultOffloads { get; }
+    /// <summary>
+    /// Client side as a shared segment: a bridge in a switch namespace joins the client, the dataplane's client-side
+    /// port and a third host (<see cref="OtherNs"/>, <see cref="OtherIp4"/>), so the dataplane sees the other hosts' frames.
+    /// </summary>
+    public bool SharedSegment { get; }
+    public const string OtherIp4 = "198.18.1.3", OtherIp6 = "2001:db8:1::3";
+    public string OtherNs { get; }
+    public string SwitchNs { get; }
+    public string OtherIf { get; }
+    private string[] Namespaces => SharedSegment ? [ClientNs, DataplaneNs, ServerNs, OtherNs, SwitchNs] : [ClientNs, DataplaneNs, ServerNs];
 
     private readonly List<Background> _children = [];
 
     /// <param name="queues">rx/tx queues of every veth (multi-queue workers).</param>
     /// <param name="defaultOffloads">leave every veth's offloads as the kernel set them.</param>
-    public NetnsTopology(int queues = 1, bool defaultOffloads = false)
+    /// <param name="sharedSegment">client side on a bridge shared with a third host.</param>
+    public NetnsTopology(int queues = 1, bool defaultOffloads = false, bool sharedSegment = false)
     {
         Queues = queues;
         DefaultOffloads = defaultOffloads;
+        SharedSegment = sharedSegment;
         Suffix = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
         ClientNs = $"dpt-c-{Suffix}"; DataplaneNs = $"dpt-d-{Suffix}"; ServerNs = $"dpt-s-{Suffix}";
         ClientIf = $"dpc{Suffix}"; DpClientIf = $"dpa{Suffix}"; ServerIf = $"dps{Suffix}"; DpServerIf = $"dpb{Suffix}";
+        OtherNs = $"dpt-o-{Suffix}"; SwitchNs = $"dpt-w-{Suffix}"; OtherIf = $"dpo{Suffix}";
         ConfigDir = Path.Combine(Path.GetTempPath(), $"dpt-{Suffix}");
         try { Build(); }
         catch { Dispose(); throw; }
@@ -47,13 +60,15 @@ public sealed class NetnsTopology : IDisposable
 
     private void Build()
     {
-        foreach (var ns in new[] { ClientNs, DataplaneNs, ServerNs }) Sh.Must("ip", "netns", "add", ns);
+        foreach (var ns in Namespaces) Sh.Must("ip", "netns", "add", ns);
         string q = Queues.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        Sh.Must("ip", "link", "add", ClientIf, "numtxqueues", q, "numrxqueues", q, "netns", ClientNs, "type", "veth",
-            "peer", "name", DpClientIf, "numtxqueues", q, "numrxqueues", q, "netns", DataplaneNs);
+        if (SharedSegment) BuildSegment(q);
+        else
+            Sh.Must("ip", "link", "add", ClientIf, "numtxqueues", q, "numrxqueues", q, "netns", ClientNs, "type", "veth",
+                "peer", "name", DpClientIf, "numtxqueues", q, "numrxqueues", q, "netns", DataplaneNs);
         Sh.Must("ip", "link", "add", ServerIf, "numtxqueues", q, "numrxqueues", q, "netns", ServerNs, "type", "veth",
             "peer", "name", DpServerIf, "numtxqueues", q, "numrxqueues", q, "netns", DataplaneNs);
-        foreach (var ns in new[] { ClientNs, DataplaneNs, ServerNs }) Sh.Must("ip", "-n", ns, "link", "set", "lo", "up");
+        foreach (var ns in Namespaces) Sh.Must("ip", "-n", ns, "link", "set", "lo", "up");
         // The kernel in the dataplane namespace must not answer or originate anything on the forwarder's links.
         Sh.Must("ip", "netns", "exec", DataplaneNs, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
         Sh.Must("ip", "-n", ClientNs, "addr", "add", $"{ClientIp4}/24", "dev", ClientIf);
@@ -71,6 +86,22 @@ public sealed class NetnsTopology : IDisposable
         Sh.Must("ip", "-n", ServerNs, "route", "add", "default", "via", ServerGw4);
         Sh.Must("ip", "-n", ServerNs, "-6", "route", "add", "default", "via", ServerGw6);
         WriteConfig();
+    }
+
+    /// <summary>A bridge in the switch namespace with one port each to the client, the dataplane and the other host.</summary>
+    private void BuildSegment(string q)
+    {
+        Sh.Must("ip", "-n", SwitchNs, "link", "add", "br0", "type", "bridge");
+        foreach (var (ns, dev, sw) in new[] { (ClientNs, ClientIf, "pc"), (DataplaneNs, DpClientIf, "pd"), (OtherNs, OtherIf, "po") })
+        {
+            Sh.Must("ip", "link", "add", dev, "numtxqueues", q, "numrxqueues", q, "netns", ns, "type", "veth",
+                "peer", "name", sw, "netns", SwitchNs);
+            Sh.Must("ip", "-n", SwitchNs, "link", "set", sw, "master", "br0", "up");
+        }
+        Sh.Must("ip", "-n", SwitchNs, "link", "set", "br0", "up");
+        Sh.Must("ip", "-n", OtherNs, "addr", "add", $"{OtherIp4}/24", "dev", OtherIf);
+        Sh.Must("ip", "-n", OtherNs, "addr", "add", $"{OtherIp6}/64", "dev", OtherIf, "nodad");
+        Sh.Must("ip", "-n", OtherNs, "link", "set", OtherIf, "up");
     }
 
     public string Mac(string ns, string dev)
@@ -136,7 +167,7 @@ public sealed class NetnsTopology : IDisposable
             }
             _children.Clear();
         }
-        foreach (var ns in new[] { ClientNs, DataplaneNs, ServerNs })
+        foreach (var ns in Namespaces)
         {
             // Anything still running inside (a stray server) would keep the namespace's links alive.
             var pids = Sh.Run("ip", "netns", "pids", ns);
