@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Dataplane.ClusterMesh.Identity;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

@@ -1,5 +1,5 @@
 using Dataplane.ClusterMesh.Kvstore;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

@@ -127,7 +127,7 @@ public sealed class EtcdConnection : IDisposable
             if (config.SourceFile != null) config = Dataplane.ClusterMesh.Config.EtcdConfigFile.Load(config.SourceFile);
             tls = config.UsesTls ? TlsMaterial.Load(config) : null;
         }
-        catch (Exception e) when (e is Dataplane.Core.Config.ConfigException or InvalidDataException)
+        catch (Exception e) when (e is Dataplane.Control.Config.ConfigException or InvalidDataException)
         {
             ConfigProblem = $"changed etcd configuration not loaded, keeping the previous one: {e.Message}";
             return false;
@@ -150,6 +150,13 @@ public sealed class EtcdConnection : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Metadata for streams (watch, lease keep-alive): a member that loses its leader (a partitioned minority of a
+    /// replicated etcd) ends them with "no leader" instead of keeping them open and silent, so the owner moves to a
+    /// member of the majority — what etcd's clientv3.WithRequireLeader does, and Cilium's watches use.
+    /// </summary>
+    public static Metadata RequireLeader { get; } = new() { { "hasleader", "true" } };
+
     /// <summary>After a failure: the next call goes to the next endpoint (if there are several).</summary>
     public void Failover()
     {
@@ -159,17 +166,27 @@ public sealed class EtcdConnection : IDisposable
     public CallOptions Call(CancellationToken ct, TimeSpan? timeout = null) =>
         new(deadline: DateTime.UtcNow + (timeout ?? Options.RequestTimeout), cancellationToken: ct);
 
-    /// <summary>Runs one unary call; transport and auth failures become <see cref="KvStoreUnavailableException"/>.</summary>
+    /// <summary>
+    /// Runs one unary call; transport and auth failures become <see cref="KvStoreUnavailableException"/>. A member
+    /// that is down or has no leader (<c>Unavailable</c>: the request was not carried out) is skipped and the next
+    /// one tried, once each, so a replicated etcd that still has a majority serves the call; a timeout is not retried
+    /// (the request may have been applied).
+    /// </summary>
     public async Task<T> RunAsync<T>(Func<EtcdClients, CallOptions, Task<T>> call, CancellationToken ct, TimeSpan? timeout = null)
     {
-        try
+        int members = Endpoints.Count;
+        for (int attempt = 1; ; attempt++)
         {
-            return await call(Clients, Call(ct, timeout)).ConfigureAwait(false);
-        }
-        catch (RpcException e) when (IsTransport(e, ct) || IsRefusal(e))
-        {
-            Failover();
-            throw Unavailable(e);
+            try
+            {
+                return await call(Clients, Call(ct, timeout)).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (IsTransport(e, ct) || IsRefusal(e))
+            {
+                Failover();
+                if (attempt < members && e.StatusCode == StatusCode.Unavailable) continue;
+                throw Unavailable(e);
+            }
         }
     }
 
@@ -217,6 +234,8 @@ public sealed class EtcdConnection : IDisposable
         else if (tls != null && tls.ServerProblem == null && ClosedByServer(e)) parts.Add(tls.RefusedByServer());
         if (auth?.Problem is { } ap) parts.Add(ap);
         if (ConfigProblem is { } c) parts.Add(c);
+        if (Endpoints.Count > 1 && e.ToString().Contains("deadline exceeded", StringComparison.OrdinalIgnoreCase))
+            parts.Add("no member answered in time: a replicated etcd that lost its majority answers nothing until quorum returns");
         var said = new List<string>();
         foreach (var p in parts)
             if (!said.Any(x => x.Contains(p, StringComparison.Ordinal))) said.Add(p);

@@ -77,7 +77,7 @@ public sealed class LeaseSession : IAsyncDisposable
     /// <summary>Refreshes the lease every TTL/3 on one stream until the stream fails or the lease is gone.</summary>
     private async Task KeepAliveAsync(CancellationToken ct)
     {
-        using var call = _etcd.Clients.Lease.LeaseKeepAlive(cancellationToken: ct);
+        using var call = _etcd.Clients.Lease.LeaseKeepAlive(EtcdConnection.RequireLeader, cancellationToken: ct);
         var period = Ttl / 3;
         while (!ct.IsCancellationRequested)
         {

@@ -134,7 +134,7 @@ public sealed class PrefixWatcher : IAsyncDisposable
     /// <summary>Watches from the last applied revision + 1 until the stream breaks (throws) or history is gone (false).</summary>
     private async Task<bool> WatchAsync(Backoff backoff, CancellationToken ct)
     {
-        using var call = _etcd.Clients.Watch.Watch(cancellationToken: ct);
+        using var call = _etcd.Clients.Watch.Watch(EtcdConnection.RequireLeader, cancellationToken: ct);
         await call.RequestStream.WriteAsync(new WatchRequest
         {
             CreateRequest = new WatchCreateRequest

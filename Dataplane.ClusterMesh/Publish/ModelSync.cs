@@ -2,9 +2,10 @@ using System.Net;
 using System.Net.Sockets;
 using Dataplane.ClusterMesh.Identity;
 using Dataplane.ClusterMesh.Model;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Core.Identity;
 using Dataplane.Core.Policy;
+using Dataplane.Control.Compiler;
 
 namespace Dataplane.ClusterMesh.Publish;
 

@@ -4,6 +4,7 @@ using Dataplane.ClusterMesh.Kvstore;
 using Dataplane.Core.Identity;
 using Dataplane.Core.IpCache;
 using Dataplane.Core.Policy;
+using Dataplane.Control.Compiler;
 
 namespace Dataplane.ClusterMesh.Remote;
 

@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
-using Dataplane.Core.Config;
 
 namespace Dataplane.Core.Identity;
 
@@ -16,17 +15,19 @@ public static class IdentityLabels
 
     /// <summary>
     /// A pod's identity labels: its own labels, its namespace, its service account, the labels of its
-    /// Namespace object and the cluster name, all from source <c>k8s</c>.
+    /// Namespace object and the cluster name, all from source <c>k8s</c>. Takes the pod's fields, not the
+    /// config model's pod, so identities stay on the datapath side of the control/datapath split.
     /// </summary>
-    public static LabelSet ForPod(PodSpec pod, ImmutableSortedDictionary<string, string>? namespaceLabels)
+    public static LabelSet ForPod(IEnumerable<KeyValuePair<string, string>> podLabels, string podNamespace,
+        string serviceAccount, ImmutableSortedDictionary<string, string>? namespaceLabels)
     {
         var labels = new List<Label>();
-        foreach (var (k, v) in pod.Labels)
+        foreach (var (k, v) in podLabels)
             if (!IsPerInstance(k)) labels.Add(new Label(Label.SourceK8s, k, v));
         if (namespaceLabels != null)
             foreach (var (k, v) in namespaceLabels) labels.Add(new Label(Label.SourceK8s, NamespaceLabelPrefix + k, v));
-        labels.Add(new Label(Label.SourceK8s, NamespaceLabel, pod.Namespace));
-        labels.Add(new Label(Label.SourceK8s, ServiceAccountLabel, pod.ServiceAccount));
+        labels.Add(new Label(Label.SourceK8s, NamespaceLabel, podNamespace));
+        labels.Add(new Label(Label.SourceK8s, ServiceAccountLabel, serviceAccount));
         labels.Add(new Label(Label.SourceK8s, ClusterLabel, DefaultCluster));
         return new LabelSet(labels);
     }

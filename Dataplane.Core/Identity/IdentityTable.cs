@@ -1,5 +1,4 @@
 using System.Net;
-using Dataplane.Core.Config;
 
 namespace Dataplane.Core.Identity;
 

@@ -66,6 +66,6 @@ public static unsafe class Srv6Endpoint
         byte* d = p.Data;
         Buffer.MemoryCopy(d, d + l2, 12, 12);
         d[l2 + 12] = (byte)(etherType >> 8); d[l2 + 13] = (byte)etherType;
-        OverlayDecapStage.Reparse(ref p, l2);
+        Decapsulation.Reparse(ref p, l2);
     }
 }

@@ -26,7 +26,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         c.Batches++;
         context.NowSeconds = ClockSeconds(batch);
         Run<ParseStage>(batch, snapshot, context);
-        Run<Overlay.OverlayDecapStage>(batch, snapshot, context);
+        Run<OverlayDecapStage>(batch, snapshot, context);
         Run<NeighborStage>(batch, snapshot, context);
         Run<EndpointStage>(batch, snapshot, context);
         Run<ConntrackStage>(batch, snapshot, context);
@@ -37,7 +37,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         Run<MasqueradeStage>(batch, snapshot, context);
         Run<PolicyStage>(batch, snapshot, context);
         Run<ConntrackCommitStage>(batch, snapshot, context);
-        Run<Overlay.OverlayEncapStage>(batch, snapshot, context);
+        Run<OverlayEncapStage>(batch, snapshot, context);
         Account(batch, context);
         context.Conntrack?.Collect(context.NowSeconds, context.CollectBudget);
     }

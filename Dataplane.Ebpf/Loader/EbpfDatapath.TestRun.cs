@@ -49,7 +49,7 @@ public sealed unsafe partial class EbpfDatapath
     {
         int meta = sizeof(DpTestMeta);
         var input = new byte[meta + frame.Length];
-        var tm = new DpTestMeta { Magic = DpTestMeta.MagicValue, Token = token, Now = nowSeconds, InPort = inPort };
+        var tm = new DpTestMeta { Magic = DpTestMeta.TestMagic, Token = token, Now = nowSeconds, InPort = inPort };
         Unsafe.WriteUnaligned(ref input[0], tm);
         frame.CopyTo(input.AsSpan(meta));
         var output = new byte[input.Length + 256];
@@ -93,7 +93,7 @@ public sealed unsafe partial class EbpfDatapath
         // Room for the largest push (SRv6 with its segment list) on top of the frame.
         var output = new byte[input.Length + 512];
         var ctx = new sk_buff_test_ctx();
-        ctx.cb[0] = DpTestMeta.MagicValue;
+        ctx.cb[0] = DpTestMeta.TestMagic;
         ctx.cb[1] = token;
         ctx.cb[2] = nowSeconds;
         ctx.cb[3] = inPort;

@@ -239,8 +239,8 @@ public static unsafe class MapFiller
         }
         var dst = new Dictionary<EgwLpmKey, byte>(BytewiseComparer<EgwLpmKey>.Instance);
         var excl = new Dictionary<EgwLpmKey, byte>(BytewiseComparer<EgwLpmKey>.Instance);
-        var count = new uint[EgwGateway.MaxPolicies];
-        var gateways = new EgwGateway[EgwGateway.MaxPolicies * EgwGateway.MaxGateways];
+        var count = new uint[DatapathLimits.EgwMaxPolicies];
+        var gateways = new EgwGateway[DatapathLimits.EgwMaxPolicies * DatapathLimits.EgwMaxGateways];
         for (int p = 0; p < st.Policies.Length; p++)
         {
             var policy = st.Policies[p];
@@ -250,7 +250,7 @@ public static unsafe class MapFiller
             for (int i = 0; i < policy.Gateways.Length; i++)
             {
                 var g = policy.Gateways[i];
-                ref EgwGateway d = ref gateways[p * EgwGateway.MaxGateways + i];
+                ref EgwGateway d = ref gateways[p * DatapathLimits.EgwMaxGateways + i];
                 fixed (byte* ip = d.EgressIp) BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(ip, 4), (uint)g.EgressIp);
                 d.NextHop = g.NextHop;
                 d.Seed = g.Seed;
@@ -335,14 +335,14 @@ public static unsafe class MapFiller
             if (t.Mode == Core.Overlay.TunnelMode.Srv6)
             {
                 var e = new DpSrv6 { Len4 = (ushort)(t.Srv6Template4?.Length ?? 0), Len6 = (ushort)(t.Srv6Template6?.Length ?? 0) };
-                t.Srv6Template4?.CopyTo(new Span<byte>(e.Template4, DpSrv6.MaxTemplate));
-                t.Srv6Template6?.CopyTo(new Span<byte>(e.Template6, DpSrv6.MaxTemplate));
+                t.Srv6Template4?.CopyTo(new Span<byte>(e.Template4, DatapathLimits.Srv6MaxTemplate));
+                t.Srv6Template6?.CopyTo(new Span<byte>(e.Template6, DatapathLimits.Srv6MaxTemplate));
                 srv6[(uint)i] = e;
             }
             else
             {
                 byte[] template = t.VxlanTemplate ?? throw new InvalidOperationException($"tunnel peer {t.Name} has no VXLAN template");
-                template.CopyTo(new Span<byte>(d.Template, DpTunnel.TemplateBytes));
+                template.CopyTo(new Span<byte>(d.Template, DatapathLimits.TunnelTemplateBytes));
             }
             // The C# stage writes these words straight into the frame: their in-memory bytes are the header.
             Unsafe.WriteUnaligned(d.Eth, t.EthWord0);
@@ -446,9 +446,9 @@ public static unsafe class MapFiller
         {
             foreach (var (identity, proto, entries) in maps[ep].Keys())
             {
-                if (entries.Length > PolicyValue.MaxRanges)
-                    throw new EbpfMapFullException("dp_policy", PolicyValue.MaxRanges,
-                        $"endpoint {ep} {(egress ? "egress" : "ingress")}: {entries.Length} port ranges for peer identity {identity} protocol {proto}; the eBPF policy map holds at most {PolicyValue.MaxRanges} per (peer, protocol)");
+                if (entries.Length > DatapathLimits.PolicyRanges)
+                    throw new EbpfMapFullException("dp_policy", DatapathLimits.PolicyRanges,
+                        $"endpoint {ep} {(egress ? "egress" : "ingress")}: {entries.Length} port ranges for peer identity {identity} protocol {proto}; the eBPF policy map holds at most {DatapathLimits.PolicyRanges} per (peer, protocol)");
                 var v = new PolicyValue { Count = (uint)entries.Length };
                 for (int i = 0; i < entries.Length; i++)
                     v[i] = new PolicyRange { Low = entries[i].Low, High = entries[i].High, Rule = entries[i].Rule, Deny = entries[i].Deny };

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Dataplane.Ebpf.Maps;
 
-// C# mirrors of the structs in bpf/dp_types.h, field for field: MapLayoutTests checks every size and field
+// C# mirrors of the structs in bpf/dp_structs.h, field for field: MapLayoutTests checks every size and field
 // offset against the BTF of the compiled object (C names without underscores = C# names, case aside).
 
 [StructLayout(LayoutKind.Explicit, Size = 56)]
@@ -52,7 +52,7 @@ public unsafe struct DpEndpoint
     [FieldOffset(27)] public byte EgressMode;
 }
 
-/// <summary>Per-endpoint policy modes (POL_* in dp_types.h).</summary>
+/// <summary>Per-endpoint policy modes (POL_* in bpf/dp_consts.h).</summary>
 public enum PolicyMode : byte { None = 0, Open = 1, Enforced = 2 }
 
 [StructLayout(LayoutKind.Explicit, Size = 20)]
@@ -68,6 +68,7 @@ public unsafe struct DpNextHop
 [StructLayout(LayoutKind.Explicit, Size = 20)]
 public unsafe struct OvlKey
 {
+    /// <summary>Kinds (OVL_* in bpf/dp_consts.h): this node's underlay address, a tunnel peer's.</summary>
     public const byte Local = 0, Peer = 1;
     [FieldOffset(0)] public fixed byte Addr[16];
     [FieldOffset(16)] public byte Kind;
@@ -105,13 +106,11 @@ public struct PolicyRange
     [FieldOffset(8)] public byte Deny;
 }
 
-[StructLayout(LayoutKind.Explicit, Size = 8 + MaxRanges * 12)]
+[StructLayout(LayoutKind.Explicit, Size = 8 + DatapathLimits.PolicyRanges * 12)]
 public unsafe struct PolicyValue
 {
-    /// <summary>POLICY_RANGES: port ranges one (peer, protocol) key can hold.</summary>
-    public const int MaxRanges = 64;
     [FieldOffset(0)] public uint Count;
-    [FieldOffset(8)] public fixed byte Ranges[MaxRanges * 12];
+    [FieldOffset(8)] public fixed byte Ranges[DatapathLimits.PolicyRanges * 12];
 
     public ref PolicyRange this[int i] => ref System.Runtime.CompilerServices.Unsafe.As<byte, PolicyRange>(ref Ranges[i * 12]);
 }
@@ -205,9 +204,8 @@ public unsafe struct LbSlot
 [StructLayout(LayoutKind.Explicit, Size = 116)]
 public unsafe struct DpTunnel
 {
-    public const int TemplateBytes = 56;
     /// <summary>Outer IP + UDP + VXLAN template (TunnelPeer.VxlanTemplate, 36 or 56 bytes).</summary>
-    [FieldOffset(0)] public fixed byte Template[TemplateBytes];
+    [FieldOffset(0)] public fixed byte Template[DatapathLimits.TunnelTemplateBytes];
     /// <summary>Outer destination and source MAC, as TunnelPeer.EthWord0/1 lie in memory.</summary>
     [FieldOffset(56)] public fixed byte Eth[12];
     /// <summary>Inner destination (the peer's VXLAN MAC) and source MAC (InnerEthWord0/1).</summary>
@@ -228,14 +226,13 @@ public unsafe struct DpTunnel
 [StructLayout(LayoutKind.Explicit, Size = 244)]
 public unsafe struct DpSrv6
 {
-    public const int MaxTemplate = 120;
-    [FieldOffset(0)] public fixed byte Template4[MaxTemplate];
-    [FieldOffset(120)] public fixed byte Template6[MaxTemplate];
+    [FieldOffset(0)] public fixed byte Template4[DatapathLimits.Srv6MaxTemplate];
+    [FieldOffset(120)] public fixed byte Template6[DatapathLimits.Srv6MaxTemplate];
     [FieldOffset(240)] public ushort Len4;
     [FieldOffset(242)] public ushort Len6;
 }
 
-/// <summary>dp_config.overlay bits (OVERLAY_* in dp_types.h).</summary>
+/// <summary>dp_config.overlay bits (OVERLAY_* in bpf/dp_consts.h).</summary>
 public static class OverlayBits
 {
     /// <summary>Tunnel next hops: the program computes the flow hash encapsulation uses.</summary>
@@ -277,7 +274,6 @@ public unsafe struct EgwLpmKey
 [StructLayout(LayoutKind.Explicit, Size = 16)]
 public unsafe struct EgwGateway
 {
-    public const int MaxPolicies = 64, MaxGateways = 8;
     [FieldOffset(0)] public fixed byte EgressIp[4];
     [FieldOffset(4)] public uint NextHop;
     [FieldOffset(8)] public uint Seed;
@@ -347,15 +343,18 @@ public unsafe struct DpFlowEvent
 [StructLayout(LayoutKind.Explicit, Size = 16)]
 public struct DpTestMeta
 {
-    public const uint MagicValue = 0x44504d54;
+    /// <summary>DP_TEST_MAGIC ("DPMT"): the program trusts the metadata only behind it.</summary>
+    public const uint TestMagic = 0x44504d54;
     [FieldOffset(0)] public uint Magic;
     [FieldOffset(4)] public uint Token;
     [FieldOffset(8)] public uint Now;
     [FieldOffset(12)] public ushort InPort;
 }
 
-/// <summary>Slots of the per-CPU dp_stats array (STAT_* in dp_types.h).</summary>
+/// <summary>Slots of the per-CPU dp_stats array (STAT_* in bpf/dp_consts.h).</summary>
 public enum StatSlot : uint
 {
     RxPackets = 0, RxBytes = 1, TxPackets = 2, TxBytes = 3, LocalPackets = 4, EventsLost = 5,
+    /// <summary>Slots in the array (STAT_COUNT; the last ones unused).</summary>
+    Count = 8,
 }

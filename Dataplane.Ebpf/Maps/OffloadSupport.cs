@@ -18,16 +18,16 @@ public static class OffloadSupport
         var missing = new List<string>();
         var services = s.Services;
         var egw = services.EgressGateway;
-        if (egw.Policies.Length > EgwGateway.MaxPolicies)
-            missing.Add($"{egw.Policies.Length} egress gateway policies (the eBPF maps hold {EgwGateway.MaxPolicies})");
+        if (egw.Policies.Length > DatapathLimits.EgwMaxPolicies)
+            missing.Add($"{egw.Policies.Length} egress gateway policies (the eBPF maps hold {DatapathLimits.EgwMaxPolicies})");
         foreach (var policy in egw.Policies)
-            if (policy.Gateways.Length > EgwGateway.MaxGateways)
-                missing.Add($"egress gateway policy {policy.Name} with {policy.Gateways.Length} gateways (the eBPF maps hold {EgwGateway.MaxGateways})");
+            if (policy.Gateways.Length > DatapathLimits.EgwMaxGateways)
+                missing.Add($"egress gateway policy {policy.Name} with {policy.Gateways.Length} gateways (the eBPF maps hold {DatapathLimits.EgwMaxGateways})");
         // Tunnel next hops are encapsulated by encap.h, VXLAN or SRv6 H.Encaps (one toward no known peer drops with
         // 160 on both sides); local SIDs run in srv6.h.
         foreach (var peer in s.Overlay.Peers)
-            if (peer.Mode == TunnelMode.Srv6 && Math.Max(peer.Srv6Template4?.Length ?? 0, peer.Srv6Template6?.Length ?? 0) > DpSrv6.MaxTemplate)
-                missing.Add($"SRv6 peer {peer.Name} with more segments than the eBPF template holds ({DpSrv6.MaxTemplate} bytes)");
+            if (peer.Mode == TunnelMode.Srv6 && Math.Max(peer.Srv6Template4?.Length ?? 0, peer.Srv6Template6?.Length ?? 0) > DatapathLimits.Srv6MaxTemplate)
+                missing.Add($"SRv6 peer {peer.Name} with more segments than the eBPF template holds ({DatapathLimits.Srv6MaxTemplate} bytes)");
         // dp_vni is a 65 536-bit map: cluster-scoped identities (Cluster Mesh) would be dropped as INVALID_VNI in BPF
         // where the C# pipeline accepts them — refused rather than silently different.
         if (s.Overlay.HasClusterScopedIdentities)

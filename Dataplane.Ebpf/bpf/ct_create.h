@@ -26,7 +26,7 @@ DP_STAGE int conntrack_commit(struct dp_pkt *p, const struct dp_config *cfg)
 		v.policy_rule = p->policy_rule;
 		ct_update(&v, p, 0, 1, cfg);
 		if (bpf_map_update_elem(&dp_ct, &k, &v, BPF_NOEXIST))
-			dp_drop(p, DROP_CT_MAP_FULL);
+			dp_drop(p, DROP_CT_CREATE_FAILED);
 		return 0;
 	}
 	// A DNATed connection: keyed by client → frontend, indexed for replies under backend → client, which no
@@ -43,12 +43,12 @@ DP_STAGE int conntrack_commit(struct dp_pkt *p, const struct dp_config *cfg)
 	v.nat_port = p->dport;
 	v.flags = CT_DNAT | (p->snat ? CT_CHAIN_FORWARD : 0); // the SNAT leg follows (snat_commit)
 	if (ct_find(&reply_key, &reply, &orig) || bpf_map_update_elem(&dp_ct, &fk, &v, BPF_NOEXIST)) {
-		dp_drop(p, DROP_CT_MAP_FULL);
+		dp_drop(p, DROP_CT_CREATE_FAILED);
 		return 0;
 	}
 	if (bpf_map_update_elem(&dp_ct_rev, &reply_key, &fk, BPF_ANY)) {
 		bpf_map_delete_elem(&dp_ct, &fk);
-		dp_drop(p, DROP_CT_MAP_FULL);
+		dp_drop(p, DROP_CT_CREATE_FAILED);
 		return 0;
 	}
 	// Second leg: the DNATed tuple (client → backend) SNATed to this node.

@@ -12,7 +12,8 @@
 // TC_ACT_OK; drop → XDP_DROP / TC_ACT_SHOT, with the Cilium reason counted in dp_drops.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "dp_types.h"
+#include "dp_structs.h"
+#include "drop_reasons.h"
 #include "dp_pkt.h"
 #include "dp_maps.h"
 #include "parse.h"

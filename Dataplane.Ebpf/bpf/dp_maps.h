@@ -5,7 +5,8 @@
 #pragma once
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "dp_types.h"
+#include "dp_structs.h"
+#include "drop_reasons.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -3,7 +3,8 @@
 #pragma once
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "dp_types.h"
+#include "dp_structs.h"
+#include "drop_reasons.h"
 #include "dp_ctx.h"
 
 struct dp_pkt {

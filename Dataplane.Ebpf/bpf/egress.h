@@ -13,11 +13,6 @@
 #include "conntrack.h"
 #include "hash.h"
 
-#define ID_WORLD_IPV4 9
-#define ID_WORLD_IPV6 10
-#define ID_LOCAL_SCOPE (1u << 24)
-#define ID_SCOPE_MASK 0xff000000u
-
 static __always_inline int egw_in(void *map, __u32 policy, const __u8 *dst)
 {
 	struct egw_lpm_key k = { .prefixlen = 8 + 32, .policy = (__u8)policy };
@@ -41,7 +36,7 @@ DP_STAGE int egress_gateway_stage(struct dp_pkt *p)
 		return 0;
 	__u32 dst_id = p->dst_identity;
 	if (!(dst_id == ID_WORLD || dst_id == ID_WORLD_IPV4 || dst_id == ID_WORLD_IPV6
-	      || (dst_id & ID_SCOPE_MASK) == ID_LOCAL_SCOPE))
+	      || (dst_id & ID_SCOPE_MASK) == ID_LOCAL_SCOPE_FLAG))
 		return 0;
 	__u32 src;
 	__builtin_memcpy(&src, p->src, 4);

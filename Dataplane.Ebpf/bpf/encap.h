@@ -114,19 +114,19 @@ DP_STAGE int too_big4(DP_CTX *ctx, struct dp_pkt *p, const struct dp_tunnel *t, 
 	if (!ctx || !p || !t)
 		return 0;
 	__u8 o[20];
-	if (dp_load(ctx, p->l3, o, 20)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (dp_load(ctx, p->l3, o, 20)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	int ip_len = be16(o + 2);
 	__u32 src;
 	__builtin_memcpy(&src, t->icmp_source4, 4);
-	if (!(o[6] & 0x40) || src == 0) { dp_drop(p, DROP_FRAG_NOT_SUPPORTED); return 0; }
-	if (p->l3 != 14 || dp_adjust_head(ctx, -28)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (!(o[6] & 0x40) || src == 0) { dp_drop(p, DROP_FRAG_NOSUPPORT); return 0; }
+	if (p->l3 != 14 || dp_adjust_head(ctx, -28)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	int quote = ip_len < 576 - 28 ? ip_len : 576 - 28;
 	int total = 28 + quote;
 	__u8 *h = scratch();
 	__u8 mac[12];
-	if (!h) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (!h) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	__builtin_memset(h, 0, 42);
-	if (dp_load(ctx, 28, mac, 12) || trim_to(ctx, 14 + total)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (dp_load(ctx, 28, mac, 12) || trim_to(ctx, 14 + total)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	__builtin_memcpy(h, mac + 6, 6);       // to the sender's MAC, from the one it addressed (ours)
 	__builtin_memcpy(h + 6, mac, 6);
 	h[12] = 0x08;
@@ -145,17 +145,17 @@ DP_STAGE int too_big4(DP_CTX *ctx, struct dp_pkt *p, const struct dp_tunnel *t, 
 	icmp[0] = 3;
 	icmp[1] = 4;
 	put16(icmp + 6, mtu);
-	if (dp_store(ctx, 0, h, 42)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (dp_store(ctx, 0, h, 42)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	// The scratch buffer is the checksum's next: take what is still needed from it first.
 	__builtin_memset(p->src, 0, 16);
 	__builtin_memset(p->dst, 0, 16);
 	__builtin_memcpy(p->src, ip + 12, 4);
 	__builtin_memcpy(p->dst, ip + 16, 4);
 	int c = csum_packet(ctx, 34, 8 + quote);
-	if (c < 0) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (c < 0) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	__u8 cb[2];
 	put16(cb, csum_final(c));
-	if (dp_store(ctx, 36, cb, 2)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (dp_store(ctx, 36, cb, 2)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	too_big_finish(p, 14 + total, 1, 3, 4, 20);
 	return 0;
 }
@@ -169,20 +169,20 @@ DP_STAGE int too_big6(DP_CTX *ctx, struct dp_pkt *p, const struct dp_tunnel *t, 
 	// Assembled in the scratch buffer from the start: the quoted addresses go there at once rather than being
 	// held in registers across the helper calls below (spilled, past the stack budget).
 	__u8 *h = scratch();
-	if (!h) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (!h) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	__builtin_memset(h, 0, 62);
 	__u8 *ip = h + 14;
-	if (dp_load(ctx, p->l3, ip, 40)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (dp_load(ctx, p->l3, ip, 40)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	int ip_len = 40 + be16(ip + 4);
-	if (addr_zero16(t->icmp_source6)) { dp_drop(p, DROP_FRAG_NOT_SUPPORTED); return 0; }
-	if (p->l3 != 14 || dp_adjust_head(ctx, -48)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (addr_zero16(t->icmp_source6)) { dp_drop(p, DROP_FRAG_NOSUPPORT); return 0; }
+	if (p->l3 != 14 || dp_adjust_head(ctx, -48)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	int quote = ip_len < 1280 - 48 ? ip_len : 1280 - 48;
 	int payload = 8 + quote;
 	__builtin_memcpy(ip + 24, ip + 8, 16); // to the original sender
 	__builtin_memcpy(ip + 8, t->icmp_source6, 16);
 	__builtin_memset(ip, 0, 8);
 	__builtin_memset(ip + 40, 0, 8);
-	if (dp_load(ctx, 48, h + 62, 12) || trim_to(ctx, 14 + 40 + payload)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (dp_load(ctx, 48, h + 62, 12) || trim_to(ctx, 14 + 40 + payload)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	__builtin_memcpy(h, h + 62 + 6, 6);     // to the sender's MAC, from the one it addressed (ours)
 	__builtin_memcpy(h + 6, h + 62, 6);
 	h[12] = 0x86;
@@ -197,18 +197,18 @@ DP_STAGE int too_big6(DP_CTX *ctx, struct dp_pkt *p, const struct dp_tunnel *t, 
 	icmp[5] = (__u32)mtu >> 16;
 	icmp[6] = (__u32)mtu >> 8;
 	icmp[7] = mtu;
-	if (dp_store(ctx, 0, h, 62)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (dp_store(ctx, 0, h, 62)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	// The new addresses for the flow event, read back by the helper straight into the packet state: copied
 	// through registers, 32 bytes would be spilled past the stack budget of the deepest call chain.
-	if (dp_load(ctx, 14 + 8, p->src, 16) || dp_load(ctx, 14 + 24, p->dst, 16)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (dp_load(ctx, 14 + 8, p->src, 16) || dp_load(ctx, 14 + 24, p->dst, 16)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	// Pseudo-header: the two addresses (summed where they lie in the packet) + length + next header.
 	int a = csum_packet(ctx, 14 + 8, 32);
 	int c = csum_packet(ctx, 54, payload);
-	if (a < 0 || c < 0) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (a < 0 || c < 0) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	__u64 sum = (__u64)payload + 58 + a + c;
 	__u8 cb[2];
 	put16(cb, csum_final(sum));
-	if (dp_store(ctx, 56, cb, 2)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (dp_store(ctx, 56, cb, 2)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	too_big_finish(p, 14 + 40 + payload, 58, 2, 0, 40);
 	return 0;
 }
@@ -221,16 +221,16 @@ DP_STAGE int vxlan_push(DP_CTX *ctx, struct dp_pkt *p, const struct dp_tunnel *t
 		return 0;
 	__u32 inner_frame = 14 + (inner_l3 & 0xffff);
 	if (trim_to(ctx, inner_frame) || dp_store(ctx, 0, (void *)t->inner_eth, 12)) {
-		dp_drop(p, DROP_ERROR_WRITING);
+		dp_drop(p, DROP_WRITE_ERROR);
 		return 0;
 	}
 	int v6 = t->outer_ipv6;
 	int hdr = v6 ? 56 : 36;
-	if (dp_adjust_head(ctx, -(14 + hdr))) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (dp_adjust_head(ctx, -(14 + hdr))) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	__u32 fh = p->flow_hash;
 	__u32 udp_len = 16 + inner_frame;
 	__u8 *b = scratch();
-	if (!b) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (!b) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	__builtin_memcpy(b, t->eth, 12);
 	__builtin_memcpy(b + 14, t->template, 56);
 	__u8 *ip = b + 14, *udp;
@@ -256,15 +256,15 @@ DP_STAGE int vxlan_push(DP_CTX *ctx, struct dp_pkt *p, const struct dp_tunnel *t
 	udp[13] = vni >> 8;
 	udp[14] = vni;
 	int stored = v6 ? dp_store(ctx, 0, b, 70) : dp_store(ctx, 0, b, 50);
-	if (stored) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (stored) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	if (v6) {
 		// IPv6 UDP needs a real checksum (RFC 8200 §8.1): over UDP + VXLAN + inner frame and the pseudo-header.
 		int c = csum_packet(ctx, 54, udp_len);
-		if (c < 0) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+		if (c < 0) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 		__u16 f = csum_final((__u64)t->pseudo_sum + udp_len + c);
 		__u8 cb[2];
 		put16(cb, f == 0 ? 0xffff : f);
-		if (dp_store(ctx, 54 + 6, cb, 2)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+		if (dp_store(ctx, 54 + 6, cb, 2)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	}
 	__u32 pushed = 14 + hdr;
 	p->len = pushed + inner_frame;
@@ -288,12 +288,12 @@ DP_STAGE int srv6_push(DP_CTX *ctx, struct dp_pkt *p, const struct dp_tunnel *t,
 	__u32 len = (p->ip_version == 4 ? s6->len4 : s6->len6) & 0xff;
 	__u32 inner_frame = 14 + (inner_l3 & 0xffff);
 	if (len < 40 || len > SRV6_MAX_TEMPLATE || (len & 7)) { dp_drop(p, DROP_NO_SID); return 0; }
-	if (trim_to(ctx, inner_frame) || dp_adjust_head(ctx, -(int)len)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (trim_to(ctx, inner_frame) || dp_adjust_head(ctx, -(int)len)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	// The template in 8-byte pieces (it is a multiple of 8), then the Ethernet header and the patched fields.
 	for (__u32 i = 0; i < SRV6_MAX_TEMPLATE / 8; i++) {
 		if (i * 8 >= len)
 			break;
-		if (dp_store(ctx, 14 + i * 8, (void *)(tmpl + i * 8), 8)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+		if (dp_store(ctx, 14 + i * 8, (void *)(tmpl + i * 8), 8)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	}
 	__u32 fh = p->flow_hash;
 	__u32 payload = len - 40 + (inner_l3 & 0xffff);
@@ -306,7 +306,7 @@ DP_STAGE int srv6_push(DP_CTX *ctx, struct dp_pkt *p, const struct dp_tunnel *t,
 	h[16] = fh >> 8;
 	h[17] = fh;
 	put16(h + 18, payload);
-	if (dp_store(ctx, 0, h, 20)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (dp_store(ctx, 0, h, 20)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	p->len = len + inner_frame;
 	p->l3 += len;
 	p->l4 += len;
@@ -321,7 +321,7 @@ static __always_inline int overlay_encap(DP_CTX *ctx, struct dp_pkt *p)
 	struct dp_tunnel *t = bpf_map_lookup_elem(&dp_tunnels, &idx);
 	if (!t) { dp_drop(p, DROP_NO_TUNNEL_ENDPOINT); return 0; }
 	__u8 h[6];
-	if (dp_load(ctx, p->l3, h, 6)) { dp_drop(p, DROP_ERROR_WRITING); return 0; }
+	if (dp_load(ctx, p->l3, h, 6)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	int inner_l3 = p->ip_version == 4 ? be16(h + 2) : 40 + be16(h + 4);
 	int mtu = (int)t->mtu;
 	struct dp_srv6 *s6 = NULL;
@@ -338,7 +338,7 @@ static __always_inline int overlay_encap(DP_CTX *ctx, struct dp_pkt *p)
 	if (inner_l3 + overhead > mtu) {
 		if (p->flags & F_ICMP_ERROR)
 			// Never an ICMP error about an ICMP error (RFC 1122 §3.2.2, RFC 4443 §2.4).
-			dp_drop(p, DROP_FRAG_NOT_SUPPORTED);
+			dp_drop(p, DROP_FRAG_NOSUPPORT);
 		else if (p->ip_version == 4)
 			too_big4(ctx, p, t, mtu - overhead);
 		else

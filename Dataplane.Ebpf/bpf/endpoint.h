@@ -24,12 +24,12 @@ DP_STAGE int endpoint_stage(struct dp_pkt *p, const struct dp_config *cfg)
 	p->src_identity = ep->identity;
 	if (p->ip_version == 4) {
 		if (!ep->has4 || !addr_eq(p->src, ep->ipv4, 4))
-			dp_drop(p, DROP_INVALID_SOURCE_IP);
+			dp_drop(p, DROP_INVALID_SIP);
 	} else if (p->ip_version == 6) {
 		if (addr_zero16(p->src) || is_link_local6(p->src))
 			return 0;
 		if (!ep->has6 || !addr_eq(p->src, ep->ipv6, 16))
-			dp_drop(p, DROP_INVALID_SOURCE_IP);
+			dp_drop(p, DROP_INVALID_SIP);
 	}
 	return 0;
 }

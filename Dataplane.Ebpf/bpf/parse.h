@@ -139,7 +139,7 @@ DP_STAGE int parse_ipv4(DP_CTX *ctx, struct dp_pkt *p, int off,
 #pragma unroll
 	for (int i = 0; i < 20; i += 2)
 		sum += be16(h + i);
-	if (csum_fold_nc(sum) != 0xffff) { dp_drop(p, DROP_INVALID_L3_CSUM); return 0; }
+	if (csum_fold_nc(sum) != 0xffff) { dp_drop(p, DROP_CSUM_L3); return 0; }
 
 	p->ip_version = 4;
 	p->ttl = h[8];
@@ -197,7 +197,7 @@ DP_STAGE int parse_ipv6(DP_CTX *ctx, struct dp_pkt *p, int off,
 		if (end - cur < 8 || dp_load(ctx, cur, e, 8)) { dp_drop(p, DROP_INVALID_EXTHDR); return 0; }
 		int hlen = next == P_AH ? (e[1] + 2) * 4 : next == P_FRAGMENT ? 8 : (e[1] + 1) * 8;
 		if (hlen > end - cur) { dp_drop(p, DROP_INVALID_EXTHDR); return 0; }
-		p->flags |= F_IPV6_EXT;
+		p->flags |= F_IPV6_EXT_HEADERS;
 		if (next == P_ROUTING && e[2] == 4) {
 			// RFC 8754 §2: room for Last Entry + 1 segments, Segments Left within them.
 			int last = e[4];
@@ -273,6 +273,6 @@ DP_STAGE int parse_packet(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config 
 	else if (type == ETH_P_ARP_)
 		parse_arp(ctx, p, off);
 	else
-		dp_drop(p, DROP_UNSUPPORTED_L3);
+		dp_drop(p, DROP_UNKNOWN_L3);
 	return 0;
 }

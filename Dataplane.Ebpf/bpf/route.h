@@ -56,8 +56,8 @@ DP_STAGE int forward(DP_CTX *ctx, struct dp_pkt *p, struct dp_nexthop *nh)
 		return 0;
 	switch (nh->kind) {
 	case NH_HOST: p->verdict = V_LOCAL; return 0;
-	case NH_UNRESOLVED: dp_drop(p, DROP_FIB_LOOKUP); return 0;
-	case NH_NO_ENDPOINT: dp_drop(p, DROP_NO_LOCAL_ENDPOINT); return 0;
+	case NH_UNRESOLVED: dp_drop(p, DROP_NO_FIB); return 0;
+	case NH_NO_ENDPOINT: dp_drop(p, DROP_NO_LXC); return 0;
 	}
 	if (p->ip_version == 4) {
 		__u8 h[4]; // TTL, protocol, checksum: one 16-bit word and the checksum
@@ -105,7 +105,7 @@ DP_STAGE int route_stage(DP_CTX *ctx, struct dp_pkt *p)
 		// Steered before routing (egress.h): the next hop is already chosen.
 		__u32 index = p->nexthop;
 		struct dp_nexthop *preset = bpf_map_lookup_elem(&dp_nexthops, &index);
-		if (!preset) { dp_drop(p, DROP_FIB_LOOKUP); return 0; }
+		if (!preset) { dp_drop(p, DROP_NO_FIB); return 0; }
 		forward(ctx, p, preset);
 		return 0;
 	}
@@ -125,7 +125,7 @@ DP_STAGE int route_stage(DP_CTX *ctx, struct dp_pkt *p)
 		return 0;
 	}
 	struct dp_nexthop *nh = route_lookup(p->ip_version, p->dst, &p->nexthop);
-	if (!nh) { dp_drop(p, DROP_FIB_LOOKUP); return 0; }
+	if (!nh) { dp_drop(p, DROP_NO_FIB); return 0; }
 	forward(ctx, p, nh);
 	return 0;
 }

@@ -45,7 +45,7 @@ DP_STAGE int service_stage(DP_CTX *ctx, struct dp_pkt *p)
 	if (!fe)
 		return 0;
 	if (fe->backend_count == 0) {
-		dp_drop(p, DROP_SERVICE_BACKEND_NOT_FOUND);
+		dp_drop(p, DROP_NO_SERVICE);
 		return 0;
 	}
 	__u32 timeout = fe->affinity_timeout;
@@ -84,7 +84,7 @@ DP_STAGE int service_stage(DP_CTX *ctx, struct dp_pkt *p)
 		}
 	}
 	if (!be) {
-		dp_drop(p, DROP_SERVICE_BACKEND_NOT_FOUND);
+		dp_drop(p, DROP_NO_SERVICE);
 		return 0;
 	}
 	struct lb_slot *to = &s->to;

@@ -57,18 +57,18 @@ DP_STAGE int masquerade_stage(struct dp_pkt *p, const struct dp_config *cfg)
 	int translatable = p->proto == 6 || p->proto == 17 || (p->proto == 1 && p->icmp_type == 8)
 			   || (p->proto == 58 && p->icmp_type == 128);
 	if (p->flags & F_LATER_FRAGMENT) {
-		dp_drop(p, DROP_FRAG_NOT_SUPPORTED);
+		dp_drop(p, DROP_FRAG_NOSUPPORT);
 		return 0;
 	}
 	if (!translatable) {
-		dp_drop(p, DROP_NAT_UNSUPPORTED_PROTO);
+		dp_drop(p, DROP_NAT_UNSUPP_PROTO);
 		return 0;
 	}
 	if (addr_zero16(p->snat_addr)) {
 		// The egress gateway's egress IP, else the interface's own address.
 		struct masq_addr *a = bpf_map_lookup_elem(&dp_masq_addr, &port);
 		if (!a) {
-			dp_drop(p, DROP_NO_NAT_MAPPING);
+			dp_drop(p, DROP_NAT_NO_MAPPING);
 			return 0;
 		}
 		if (p->ip_version == 4)
@@ -77,7 +77,7 @@ DP_STAGE int masquerade_stage(struct dp_pkt *p, const struct dp_config *cfg)
 			__builtin_memcpy(p->snat_addr, a->ipv6, 16);
 	}
 	if (addr_zero16(p->snat_addr)) {
-		dp_drop(p, DROP_NO_NAT_MAPPING);
+		dp_drop(p, DROP_NAT_NO_MAPPING);
 		return 0;
 	}
 	p->snat = 1;
@@ -131,12 +131,12 @@ DP_STAGE int snat_commit(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *
 		v->nat_port = port;
 		ct_update(v, p, 0, 1, cfg);
 		if (bpf_map_update_elem(&dp_ct, key, v, BPF_NOEXIST)) {
-			dp_drop(p, DROP_CT_MAP_FULL);
+			dp_drop(p, DROP_CT_CREATE_FAILED);
 			break;
 		}
 		if (bpf_map_update_elem(&dp_ct_rev, rk, key, BPF_ANY)) {
 			bpf_map_delete_elem(&dp_ct, key);
-			dp_drop(p, DROP_CT_MAP_FULL);
+			dp_drop(p, DROP_CT_CREATE_FAILED);
 			break;
 		}
 		struct lb_slot *to = &s->to;
@@ -147,7 +147,7 @@ DP_STAGE int snat_commit(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *
 		return 0;
 	}
 	if (p->verdict != V_DROP)
-		dp_drop(p, DROP_NO_NAT_MAPPING);
+		dp_drop(p, DROP_NAT_NO_MAPPING);
 	if (p->svc_dnat) {
 		// The DNAT entry (client → frontend) and its reply index (backend → client) go too.
 		ct_reverse(key, rk);

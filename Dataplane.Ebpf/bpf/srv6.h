@@ -54,13 +54,13 @@ DP_STAGE int srv6_stage(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *c
 		return 0;
 	}
 	if (sl != 0) { dp_drop(p, DROP_INVALID_EXTHDR); return 0; }
-	if (p->flags & F_FRAGMENT) { dp_drop(p, DROP_FRAG_NOT_SUPPORTED); return 0; }
+	if (p->flags & F_FRAGMENT) { dp_drop(p, DROP_FRAG_NOSUPPORT); return 0; }
 	__u16 ethertype;
 	if (p->proto == 4 && (behavior == SRV6_END_DT4 || behavior == SRV6_END_DT46))
 		ethertype = 0x0800;
 	else if (p->proto == 41 && (behavior == SRV6_END_DT6 || behavior == SRV6_END_DT46))
 		ethertype = 0x86dd;
-	else { dp_drop(p, DROP_UNSUPPORTED_L3); return 0; }
+	else { dp_drop(p, DROP_UNKNOWN_L3); return 0; }
 	// The inner IP header is at l4: the 12 MAC bytes and the new EtherType go right in front of it.
 	int l2 = p->l4 - 14;
 	__u8 eth[14];

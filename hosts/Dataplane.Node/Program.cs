@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Core.Ports;
 using Dataplane.Node.Api;
 using Dataplane.Node.Replay;

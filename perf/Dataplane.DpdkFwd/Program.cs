@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Dataplane.Benchmarks.Routing;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Core.Conntrack;
-using Dataplane.Core.Control;
+using Dataplane.Control.Compiler;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Pipeline;
 using Dataplane.Core.Ports;

@@ -4,7 +4,7 @@ using Dataplane.ClusterMesh.Keys;
 using Dataplane.ClusterMesh.Publish;
 using Dataplane.ClusterMesh.Remote;
 using Dataplane.ClusterMesh.Tests.Support;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Core.Identity;
 
 namespace Dataplane.ClusterMesh.Tests;

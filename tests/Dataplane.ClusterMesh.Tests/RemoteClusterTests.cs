@@ -6,9 +6,10 @@ using Dataplane.ClusterMesh.Publish;
 using Dataplane.ClusterMesh.Remote;
 using Dataplane.ClusterMesh.Services;
 using Dataplane.ClusterMesh.Tests.Support;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Core.Identity;
 using Dataplane.Core.Policy;
+using Dataplane.Control.Compiler;
 
 namespace Dataplane.ClusterMesh.Tests;
 

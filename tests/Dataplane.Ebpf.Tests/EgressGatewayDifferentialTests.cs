@@ -20,8 +20,8 @@ public class EgressGatewayDifferentialTests(DatapathFixture fixture) : IClassFix
     private const string World = "198.18.9.9";
 
     private static string Nodes(bool down = false) => ServiceCluster.Base
-        .Replace("metadata: {name: node-b, labels: {role: worker}}", $"metadata: {{name: node-b, labels: {{role: worker, gw: \"yes\"{(down ? $", {Core.EgressGateway.EgressGatewayCompiler.DownLabel}: \"true\"" : "")}}}}}")
-        .Replace("metadata: {name: node-c, labels: {role: worker}}", $"metadata: {{name: node-c, labels: {{role: worker, gw: \"yes\"{(down ? $", {Core.EgressGateway.EgressGatewayCompiler.DownLabel}: \"true\"" : "")}}}}}");
+        .Replace("metadata: {name: node-b, labels: {role: worker}}", $"metadata: {{name: node-b, labels: {{role: worker, gw: \"yes\"{(down ? $", {Dataplane.Control.Compiler.EgressGatewayCompiler.DownLabel}: \"true\"" : "")}}}}}")
+        .Replace("metadata: {name: node-c, labels: {role: worker}}", $"metadata: {{name: node-c, labels: {{role: worker, gw: \"yes\"{(down ? $", {Dataplane.Control.Compiler.EgressGatewayCompiler.DownLabel}: \"true\"" : "")}}}}}");
 
     private static string NodeAGateway => ServiceCluster.Base.Replace("metadata: {name: node-a, labels: {role: worker}}",
         "metadata: {name: node-a, labels: {role: worker, kubernetes.io/hostname: node-a}}")

@@ -1,5 +1,5 @@
-using Dataplane.Core.Config;
-using Dataplane.Core.Control;
+using Dataplane.Control.Config;
+using Dataplane.Control.Compiler;
 using Dataplane.Core.Drops;
 using Dataplane.Ebpf.Loader;
 using Dataplane.Ebpf.Maps;

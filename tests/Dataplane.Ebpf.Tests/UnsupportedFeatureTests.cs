@@ -95,9 +95,9 @@ public sealed class UnsupportedFeatureTests
         using var c = new ServiceCluster("");
         var labels = new Dataplane.Core.Identity.LabelSet([new("k8s", "app", "web"),
             new("k8s", Dataplane.Core.Identity.IdentityLabels.ClusterLabel, "c2")]);
-        var external = new Dataplane.Core.Policy.ExternalIdentities(
+        var external = new Dataplane.Control.Compiler.ExternalIdentities(
             [new Dataplane.Core.Identity.SecurityIdentity((2u << 16) + 7, labels)], []);
-        var meshed = Dataplane.Core.Control.SnapshotCompiler.Compile(c.Model, 2, external: external);
+        var meshed = Dataplane.Control.Compiler.SnapshotCompiler.Compile(c.Model, 2, external: external);
         Assert.True(meshed.Overlay.IsValidVni((2u << 16) + 7));
         Assert.Contains(OffloadSupport.Unsupported(meshed), f => f.Contains("Cluster Mesh identities", StringComparison.Ordinal));
         Assert.False(c.Snapshot.Overlay.HasClusterScopedIdentities);

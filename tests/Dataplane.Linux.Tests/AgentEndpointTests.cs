@@ -1,4 +1,4 @@
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Node.Agent;
 using Dataplane.Node.Api;
 
@@ -51,7 +51,7 @@ public sealed class AgentEndpointTests : IDisposable
         var web = Assert.Single(merged.Pods, p => p.Name == "web");
         Assert.Equal(("web", "dp"), (web.Labels["app"], web.NodeName));
         Assert.Equal(3, merged.Pods.Length);
-        var snapshot = Dataplane.Core.Control.SnapshotCompiler.Compile(merged);
+        var snapshot = Dataplane.Control.Compiler.SnapshotCompiler.Compile(merged);
         Assert.Contains(snapshot.Ports, p => p.Name == "lxc0000000000c1");
     }
 

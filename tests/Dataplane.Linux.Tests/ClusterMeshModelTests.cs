@@ -1,8 +1,8 @@
 using System.Net;
 using Dataplane.ClusterMesh.Model;
 using Dataplane.ClusterMesh.Remote;
-using Dataplane.Core.Config;
-using Dataplane.Core.Control;
+using Dataplane.Control.Config;
+using Dataplane.Control.Compiler;
 using Dataplane.Core.Identity;
 using Dataplane.Core.IpCache;
 using Dataplane.Core.Policy;

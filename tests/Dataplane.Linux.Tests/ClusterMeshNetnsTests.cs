@@ -134,10 +134,54 @@ public sealed partial class ClusterMeshNetnsTests(ITestOutputHelper output)
         finally { Report(topo); }
     }
 
-    /// <summary>Both agents forwarding, each with its pods' etcd identities and the other cluster's node and pods.</summary>
-    private static async Task<MeshTopology> Meshed(int leaseTtl = 10)
+    /// <summary>
+    /// Cluster c2's etcd is a 3-member cluster. Its leader is killed: with two members left node-b's change (client-b
+    /// removed) still reaches node-a. A second member is killed: no quorum — node-a keeps forwarding to web-b on its
+    /// cache (20 pings, no loss) and reports c2 disconnected, node-b's next change (web-b2 removed) queues. A member
+    /// returns: node-a ends with exactly c2's entries, and client-b, re-added, gets an identity and is reached.
+    /// </summary>
+    [Fact]
+    public async Task ReplicatedEtcdLosingItsLeaderThenQuorumKeepsForwardingAndResumes()
     {
-        var topo = await MeshTopology.StartAsync("local", leaseTtl);
+        RequireTools();
+        await using var topo = await Meshed(replicatedEtcd2: true);
+        try
+        {
+            Ping(topo, "client-a", topo["web-b"].Ip);
+            var cluster = topo.Etcd2Cluster!;
+            var leader = await cluster.LeaderAsync();
+            output.WriteLine($"killing etcd2 leader {leader.Name}");
+            await leader.StopAsync();
+            topo.WritePods("node-b", ["web-b", "web-b2"]);
+            topo.WaitStatus("node-a", s => s.ClusterMesh is { RemoteEntries: 2 } m && m.Remotes[0].Connected, "node-a seeing c2's change with two members", seconds: 60);
+
+            var second = cluster.Members.First(m => m.Running);
+            output.WriteLine($"killing {second.Name}: etcd2 has no quorum");
+            await second.StopAsync();
+            topo.WaitStatus("node-a", s => s.ClusterMesh is { } m && !m.Remotes[0].Connected, "node-a seeing c2 without quorum", seconds: 60);
+            var ping = topo.Exec(topo["client-a"].Ns, Short, "ping", "-c", "20", "-i", "0.1", "-W", "1", topo["web-b"].Ip);
+            Assert.True(ping.Ok && ping.Output.Contains(" 0% packet loss"), $"ping without quorum: {ping.Output}");
+            // A withdrawal needs no new identity: it queues (a pod needing a new identity would wait for etcd).
+            topo.WritePods("node-b", ["web-b"]);
+            topo.WaitStatus("node-b", s => s.ClusterMesh is { Pending: > 0 }, "node-b's withdrawal queued");
+            Assert.Equal(2, topo.Status("node-a")!.ClusterMesh!.RemoteEntries);
+
+            output.WriteLine($"restarting {leader.Name}");
+            await leader.StartAgainAsync();
+            topo.WaitStatus("node-b", s => s.ClusterMesh is { Connected: true, Pending: 0 }, "node-b flushed", seconds: 60);
+            topo.WaitStatus("node-a", s => s.ClusterMesh is { RemoteEntries: 1 } m && m.Remotes[0].Connected, "node-a caught up", seconds: 60);
+            // With quorum back a new identity is allocated again and reaches the other cluster.
+            topo.WritePods("node-b", ["client-b", "web-b"]);
+            topo.WaitStatus("node-a", s => s.ClusterMesh is { RemoteEntries: 2 }, "client-b back on node-a", seconds: 60);
+            Ping(topo, "client-a", topo["client-b"].Ip);
+        }
+        finally { Report(topo); }
+    }
+
+    /// <summary>Both agents forwarding, each with its pods' etcd identities and the other cluster's node and pods.</summary>
+    private static async Task<MeshTopology> Meshed(int leaseTtl = 10, bool replicatedEtcd2 = false)
+    {
+        var topo = await MeshTopology.StartAsync("local", leaseTtl, replicatedEtcd2);
         try
         {
             foreach (var (agent, node) in new[] { (topo.AgentA!, "node-a"), (topo.AgentB!, "node-b") })

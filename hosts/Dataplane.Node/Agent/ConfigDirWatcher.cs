@@ -42,7 +42,7 @@ internal sealed class ConfigDirWatcher : IDisposable
         return true;
     }
 
-    /// <summary>The files <see cref="Dataplane.Core.Config.ConfigLoader.LoadDirectory"/> reads, with size and mtime.</summary>
+    /// <summary>The files <see cref="Dataplane.Control.Config.ConfigLoader.LoadDirectory"/> reads, with size and mtime.</summary>
     private static string Fingerprint(string dir)
     {
         try

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using System.Net;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Node.Api;
 
 namespace Dataplane.Node.Agent;

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
-using Dataplane.Core.Config;
-using Dataplane.Core.Control;
+using Dataplane.Control.Config;
+using Dataplane.Control.Compiler;
 using Dataplane.Core.Snapshot;
 using Dataplane.Linux.AfXdp;
 using Dataplane.Node.Api;

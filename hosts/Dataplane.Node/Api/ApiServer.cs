@@ -1,5 +1,5 @@
 using System.Net.Sockets;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Node.Agent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

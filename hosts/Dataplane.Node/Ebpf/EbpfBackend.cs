@@ -1,4 +1,4 @@
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Core.Counters;
 using Dataplane.Core.Flows;
 using Dataplane.Core.Snapshot;

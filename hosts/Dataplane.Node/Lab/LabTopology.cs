@@ -68,7 +68,7 @@ public sealed class LabTopology
         foreach (var p in Pods)
         {
             var node = NodeOf(p);
-            string lxc = Core.Config.PodParser.InterfaceName(p.Namespace, p.Name);
+            string lxc = Control.Config.PodParser.InterfaceName(p.Namespace, p.Name);
             Shell.Must("ip", "link", "add", lxc, "netns", node.Netns, "type", "veth", "peer", "name", "eth0", "netns", p.Netns);
             // IPv4-only pods: no router solicitations or MLD reports in the lab's flow log.
             Shell.Must("ip", "netns", "exec", p.Netns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");

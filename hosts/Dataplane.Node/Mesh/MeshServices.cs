@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Dataplane.ClusterMesh.Model;
 using Dataplane.ClusterMesh.Services;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Core.Parsing;
 
 namespace Dataplane.Node.Mesh;

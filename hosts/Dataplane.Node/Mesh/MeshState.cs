@@ -2,6 +2,7 @@ using Dataplane.ClusterMesh.Model;
 using Dataplane.ClusterMesh.Remote;
 using Dataplane.Core.Identity;
 using Dataplane.Core.Policy;
+using Dataplane.Control.Compiler;
 
 namespace Dataplane.Node.Mesh;
 

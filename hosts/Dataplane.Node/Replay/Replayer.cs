@@ -1,8 +1,8 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Core.Conntrack;
-using Dataplane.Core.Control;
+using Dataplane.Control.Compiler;
 using Dataplane.Core.Flows;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Parsing;

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Core.Conntrack;
-using Dataplane.Core.Control;
+using Dataplane.Control.Compiler;
 using Dataplane.Core.Counters;
 using Dataplane.Core.Drops;
 using Dataplane.Core.Pipeline;

@@ -70,10 +70,10 @@ internal static class MeshRig
             await all.Task.WaitAsync(TimeSpan.FromMinutes(5));
             double visibleMs = sw.Elapsed.TotalMilliseconds;
             // What the datapath needs next: the ipcache built by Core's compiler with the remote entries.
-            var model = Dataplane.Core.Config.ConfigLoader.Load([("n.yaml", LocalNode_)]);
+            var model = Dataplane.Control.Config.ConfigLoader.Load([("n.yaml", LocalNode_)]);
             var sw2 = Stopwatch.StartNew();
             var input = view.PolicyInput();
-            var state = Dataplane.Core.Policy.PolicyCompiler.Compile(model, [null], input);
+            var state = Dataplane.Control.Compiler.PolicyCompiler.Compile(model, [null], input);
             double compileMs = sw2.Elapsed.TotalMilliseconds;
             if (state.IpCache.Lookup(Ip(endpoints - 1)) != (2u << 16) + 1) throw new InvalidOperationException("ipcache misses a remote endpoint");
             Console.WriteLine($"| Cluster Mesh publish → remote cache | {endpoints} | {writeMs:F0} | {visibleMs:F0} | {visibleMs / RawVisibleMs:F2}× |");

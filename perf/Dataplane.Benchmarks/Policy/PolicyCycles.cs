@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Dataplane.Benchmarks.Routing;
-using Dataplane.Core.Control;
+using Dataplane.Control.Compiler;
 using Dataplane.Core.Policy;
 using Dataplane.Core.Snapshot;
 

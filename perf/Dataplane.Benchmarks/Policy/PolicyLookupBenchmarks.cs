@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Dataplane.Core.Control;
+using Dataplane.Control.Compiler;
 using Dataplane.Core.Policy;
 using Dataplane.Core.Snapshot;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 
 namespace Dataplane.Benchmarks.Policy;
 

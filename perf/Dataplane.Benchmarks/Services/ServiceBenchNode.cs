@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Core.Conntrack;
-using Dataplane.Core.Control;
+using Dataplane.Control.Compiler;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Pipeline;
 using Dataplane.Core.Snapshot;

@@ -141,11 +141,20 @@ public sealed class EtcdProcess : IAsyncDisposable
         FileCheckPeriod = TimeSpan.FromMilliseconds(200),
     };
 
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>A free loopback port never handed out before in this process (the kernel may offer a just-closed one again).</summary>
     public static int FreePort()
     {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
+        for (int i = 0; i < 100; i++)
+        {
+            using var l = new TcpListener(IPAddress.Loopback, 0);
+            l.Start();
+            var port = ((IPEndPoint)l.LocalEndpoint).Port;
+            lock (HandedOut)
+                if (HandedOut.Add(port)) return port;
+        }
+        throw new InvalidOperationException("no fresh loopback port in 100 tries");
     }
 
     public async ValueTask DisposeAsync()

@@ -1,4 +1,4 @@
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using static Dataplane.Core.Tests.Config.DocumentErrorTests;
 
 namespace Dataplane.Core.Tests.Config;

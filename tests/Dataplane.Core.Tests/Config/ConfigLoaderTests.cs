@@ -1,7 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 
 namespace Dataplane.Core.Tests.Config;
 

@@ -1,4 +1,4 @@
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 
 namespace Dataplane.Core.Tests.Config;
 

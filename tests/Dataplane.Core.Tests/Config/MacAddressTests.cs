@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 
 namespace Dataplane.Core.Tests.Config;
 

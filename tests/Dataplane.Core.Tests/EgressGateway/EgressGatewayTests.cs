@@ -3,6 +3,7 @@ using Dataplane.Core.EgressGateway;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Routing;
 using Dataplane.Core.Tests.Services;
+using Dataplane.Control.Compiler;
 
 namespace Dataplane.Core.Tests.EgressGateway;
 

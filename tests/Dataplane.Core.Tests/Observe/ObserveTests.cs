@@ -103,8 +103,8 @@ public class ObserveTests
     public void ExporterRotatesAndFollowingReaderSeesEveryFlowAcrossRotations()
     {
         using var tmp = new Tool.TempDir();
-        var cfg = Dataplane.Core.Config.ConfigLoader.LoadDirectory(Path.Combine(ExampleDir, "config"));
-        var snapshot = Dataplane.Core.Control.SnapshotCompiler.Compile(cfg);
+        var cfg = Dataplane.Control.Config.ConfigLoader.LoadDirectory(Path.Combine(ExampleDir, "config"));
+        var snapshot = Dataplane.Control.Compiler.SnapshotCompiler.Compile(cfg);
         var ring = new Dataplane.Core.Flows.FlowRing(1024);
         string path = tmp["flows.jsonl"];
         using var tail = new StringWriter();

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using Dataplane.Core.Drops;
 using Dataplane.Core.Packets;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using static Dataplane.Core.Tests.Support.PacketBuilder;
 
 namespace Dataplane.Core.Tests.Overlay;

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Dataplane.Core.Drops;
 using Dataplane.Core.Packets;
 
 namespace Dataplane.Core.Tests.Packets;
@@ -53,27 +52,6 @@ public unsafe class PacketMetaLayoutTests
         Assert.Equal(94, Off(ref m, ref m.DecidedBy));
         Assert.Equal(96, Off(ref m, ref m.PolicyRule));
         Assert.Equal(100, Off(ref m, ref m.IngressPolicyRule));
-    }
-
-    [Fact]
-    public void DropReasonCodesAreCiliums()
-    {
-        Assert.Equal(133, (int)DropReason.PolicyDenied);
-        Assert.Equal(134, (int)DropReason.InvalidPacketDropped);
-        Assert.Equal(135, (int)DropReason.CtTruncatedOrInvalidHeader);
-        Assert.Equal(139, (int)DropReason.UnsupportedL3Protocol);
-        Assert.Equal(153, (int)DropReason.InvalidL3Checksum);
-        Assert.Equal(154, (int)DropReason.InvalidL4Checksum);
-        Assert.Equal(155, (int)DropReason.CtMapInsertionFailed);
-        Assert.Equal(156, (int)DropReason.InvalidIpv6ExtensionHeader);
-        Assert.Equal(158, (int)DropReason.ServiceBackendNotFound);
-        Assert.Equal(166, (int)DropReason.UnsupportedL2Protocol);
-        Assert.Equal(172, (int)DropReason.UnknownSender);
-        Assert.Equal(181, (int)DropReason.PolicyDeny);
-        Assert.Equal(183, (int)DropReason.InvalidVni);
-        Assert.Equal(196, (int)DropReason.TtlExceeded);
-        foreach (DropReason r in Enum.GetValues<DropReason>())
-            Assert.NotEqual("DROP_REASON_UNKNOWN", r == DropReason.None ? "x" : DropReasonNames.Describe(r));
     }
 
     [Fact]

@@ -28,7 +28,7 @@ public class IdentityTests
     {
         using var c = new PolicyCluster("");
         var web = c.Model.Pods.Single(p => p.Name == "web");
-        var labels = Dataplane.Core.Policy.PolicyCompiler.PodLabels(c.Model)[web];
+        var labels = Dataplane.Control.Compiler.PolicyCompiler.PodLabels(c.Model)[web];
         Assert.Equal(
             "k8s:app=web;k8s:io.cilium.k8s.namespace.labels.env=production;k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=prod;" +
             "k8s:io.cilium.k8s.namespace.labels.team=shop;k8s:io.cilium.k8s.policy.cluster=default;" +

@@ -1,6 +1,6 @@
 using System.Net;
-using Dataplane.Core.Config;
-using Dataplane.Core.Control;
+using Dataplane.Control.Config;
+using Dataplane.Control.Compiler;
 using Dataplane.Core.Drops;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Pipeline;

@@ -1,4 +1,4 @@
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Core.Tests.Config;
 
 namespace Dataplane.Core.Tests.Policy;

@@ -1,5 +1,5 @@
-using Dataplane.Core.Config;
-using Dataplane.Core.Control;
+using Dataplane.Control.Config;
+using Dataplane.Control.Compiler;
 
 namespace Dataplane.Core.Tests.Policy;
 

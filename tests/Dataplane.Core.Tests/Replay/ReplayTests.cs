@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Core.Tests.Support;
 using Dataplane.Node.Replay;
 

@@ -56,7 +56,7 @@ public sealed class MaglevDisruptionTests
     [Fact]
     public void MoreBackendsThanMaglevSlotsIsAConfigError()
     {
-        var e = Assert.Throws<Core.Config.ConfigException>(() => new ServiceCluster(Docs(Svc, Slice(251)),
+        var e = Assert.Throws<Control.Config.ConfigException>(() => new ServiceCluster(Docs(Svc, Slice(251)),
             dataplaneSpecExtra: "  loadBalancing: {maglevTableSize: 251}\n"));
         Assert.Contains("251 backends do not fit a Maglev table of 251", e.Message);
     }

@@ -1,6 +1,6 @@
-using Dataplane.Core.Config;
+using Dataplane.Control.Config;
 using Dataplane.Core.Conntrack;
-using Dataplane.Core.Control;
+using Dataplane.Control.Compiler;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Pipeline;
 using Dataplane.Core.Snapshot;

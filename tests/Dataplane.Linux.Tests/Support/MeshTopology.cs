@@ -34,9 +34,13 @@ public sealed class MeshTopology : IAsyncDisposable
     private readonly List<string> _namespaces = [];
     private readonly string _affinity;
     private readonly int _leaseTtl;
+    private readonly bool _replicated;
 
     public EtcdProcess Etcd1 { get; private set; } = null!;
     public EtcdProcess Etcd2 { get; private set; } = null!;
+    /// <summary>With a replicated etcd2: its three members (Etcd2 is the first).</summary>
+    public EtcdCluster? Etcd2Cluster { get; private set; }
+    private IReadOnlyList<EtcdProcess> Etcd2Members => Etcd2Cluster?.Members ?? [Etcd2];
     public string Root { get; }
     public string NsA { get; }
     public string NsB { get; }
@@ -44,8 +48,9 @@ public sealed class MeshTopology : IAsyncDisposable
     public Background? AgentA { get; private set; }
     public Background? AgentB { get; private set; }
 
-    private MeshTopology(string affinity, int leaseTtl)
+    private MeshTopology(string affinity, int leaseTtl, bool replicated)
     {
+        _replicated = replicated;
         _affinity = affinity;
         _leaseTtl = leaseTtl;
         Root = Path.Combine(Path.GetTempPath(), $"dpm-{_sfx}");
@@ -53,9 +58,10 @@ public sealed class MeshTopology : IAsyncDisposable
         NsB = $"dpm-b-{_sfx}";
     }
 
-    public static async Task<MeshTopology> StartAsync(string affinity = "local", int leaseTtlSeconds = 10)
+    /// <param name="replicatedEtcd2">Cluster c2's etcd is a 3-member cluster (both agents get all three endpoints).</param>
+    public static async Task<MeshTopology> StartAsync(string affinity = "local", int leaseTtlSeconds = 10, bool replicatedEtcd2 = false)
     {
-        var t = new MeshTopology(affinity, leaseTtlSeconds);
+        var t = new MeshTopology(affinity, leaseTtlSeconds, replicatedEtcd2);
         try { await t.BuildAsync(); }
         catch { await t.DisposeAsync(); throw; }
         return t;
@@ -68,7 +74,12 @@ public sealed class MeshTopology : IAsyncDisposable
     private async Task BuildAsync()
     {
         Etcd1 = await EtcdProcess.StartAsync();
-        Etcd2 = await EtcdProcess.StartAsync();
+        if (_replicated)
+        {
+            Etcd2Cluster = await EtcdCluster.StartAsync(3);
+            Etcd2 = Etcd2Cluster.Members[0];
+        }
+        else Etcd2 = await EtcdProcess.StartAsync();
         Directory.CreateDirectory(Root);
         foreach (var ns in new[] { NsA, NsB })
         {
@@ -76,7 +87,7 @@ public sealed class MeshTopology : IAsyncDisposable
             // The node namespaces' kernels must stay out of the forwarders' links (no IPv6 chatter, no addresses).
             Sh.Must("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
             _relays.Add(new NetnsRelay(ns, Etcd1.ClientPort));
-            _relays.Add(new NetnsRelay(ns, Etcd2.ClientPort));
+            foreach (var m in Etcd2Members) _relays.Add(new NetnsRelay(ns, m.ClientPort));
         }
         string ua = $"mua{_sfx}", ub = $"mub{_sfx}";
         Sh.Must("ip", "link", "add", ua, "netns", NsA, "type", "veth", "peer", "name", ub, "netns", NsB);
@@ -122,8 +133,8 @@ public sealed class MeshTopology : IAsyncDisposable
               ingress:
               - fromEndpoints: [{matchLabels: {io.cilium.k8s.policy.cluster: c2}}]
             """);
-        WriteMesh("node-a", "c1", 1, Etcd1, "c2", 2, Etcd2);
-        WriteMesh("node-b", "c2", 2, Etcd2, "c1", 1, Etcd1);
+        WriteMesh("node-a", "c1", 1, [Etcd1], "c2", 2, Etcd2Members);
+        WriteMesh("node-b", "c2", 2, Etcd2Members, "c1", 1, [Etcd1]);
         AgentA = StartAgent("node-a");
         AgentB = StartAgent("node-b");
     }
@@ -191,17 +202,20 @@ public sealed class MeshTopology : IAsyncDisposable
             - {addresses: [{{backend}}], nodeName: {{node}}, conditions: {ready: {{(ready ? "true" : "false")}} } }
             """);
 
-    private void WriteMesh(string node, string cluster, int id, EtcdProcess etcd, string remote, int remoteId, EtcdProcess remoteEtcd) =>
+    private void WriteMesh(string node, string cluster, int id, IReadOnlyList<EtcdProcess> etcd, string remote, int remoteId,
+        IReadOnlyList<EtcdProcess> remoteEtcd) =>
         File.WriteAllText(Path.Combine(Root, $"{node}-mesh.yaml"), $$"""
             apiVersion: dataplane.io/v1alpha1
             kind: ClusterMeshConfig
             metadata: {name: mesh}
             spec:
               cluster: {name: {{cluster}}, id: {{id}}}
-              etcd: {endpoints: ["{{etcd.Endpoint}}"], leaseTTLSeconds: {{_leaseTtl}}}
+              etcd: {endpoints: [{{Urls(etcd)}}], leaseTTLSeconds: {{_leaseTtl}}}
               remoteClusters:
-              - {name: {{remote}}, id: {{remoteId}}, endpoints: ["{{remoteEtcd.Endpoint}}"]}
+              - {name: {{remote}}, id: {{remoteId}}, endpoints: [{{Urls(remoteEtcd)}}]}
             """);
+
+    private static string Urls(IEnumerable<EtcdProcess> members) => string.Join(", ", members.Select(m => $"\"{m.Endpoint}\""));
 
     /// <summary>Rename into place: the agent's watcher never reads a half-written file.</summary>
     private static void WriteAtomically(string path, string text)
@@ -282,7 +296,8 @@ public sealed class MeshTopology : IAsyncDisposable
             Sh.Run("ip", "netns", "del", ns);
         }
         if (Etcd1 != null) await Etcd1.DisposeAsync();
-        if (Etcd2 != null) await Etcd2.DisposeAsync();
+        if (Etcd2Cluster != null) await Etcd2Cluster.DisposeAsync();
+        else if (Etcd2 != null) await Etcd2.DisposeAsync();
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

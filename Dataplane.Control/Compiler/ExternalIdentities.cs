@@ -1,0 +1,21 @@
+using Dataplane.Core.Identity;
+using Dataplane.Core.IpCache;
+using Dataplane.Core.Policy;
+
+namespace Dataplane.Control.Compiler;
+
+/// <summary>
+/// Identities and ipcache entries that come from outside the configuration — Cluster Mesh learns them from
+/// other clusters' kvstores — with numbers fixed by whoever allocated them. Selectors in policy match their
+/// labels like any pod's (e.g. <c>io.cilium.k8s.policy.cluster</c>).
+/// </summary>
+public sealed record ExternalIdentities(IReadOnlyList<SecurityIdentity> Identities, IReadOnlyList<IpCacheEntry> IpCache)
+{
+    /// <summary>
+    /// This cluster's own pods' identities when the kvstore numbers them (Cluster Mesh: a VXLAN VNI carries the
+    /// number, so every cluster must agree on it), keyed by the <see cref="LabelSet.Key"/> that
+    /// <see cref="IdentityLabels.ForPod"/> gives the pod. The value's labels name the real cluster (they replace
+    /// the config's <c>io.cilium.k8s.policy.cluster=default</c>). Label sets not in here are numbered locally.
+    /// </summary>
+    public IReadOnlyDictionary<string, SecurityIdentity> Pinned { get; init; } = new Dictionary<string, SecurityIdentity>();
+}

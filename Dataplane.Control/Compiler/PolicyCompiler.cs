@@ -1,0 +1,272 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Net.Sockets;
+using Dataplane.Control.Config;
+using Dataplane.Core.Identity;
+using Dataplane.Core.IpCache;
+using Dataplane.Core.Policy;
+
+namespace Dataplane.Control.Compiler;
+
+/// <summary>
+/// Identities, ipcache and per-endpoint policy maps from a validated model, off the hot path.
+/// Semantics (pkg/policy): a direction is default-deny for an endpoint once a rule with that direction
+/// (allow or deny) selects it, unless that rule sets enableDefaultDeny false for the direction; peers are
+/// resolved to identities here (selectors against every known label set), so the datapath only matches
+/// numbers; deny entries win over allows at lookup time whatever their specificity.
+/// </summary>
+public static class PolicyCompiler
+{
+    /// <summary>Label sets of the pods, computed once (local and remote pods alike).</summary>
+    public static Dictionary<PodSpec, LabelSet> PodLabels(ConfigModel model)
+    {
+        var nsLabels = model.Namespaces.ToDictionary(n => n.Name, n => n.Labels, StringComparer.Ordinal);
+        var result = new Dictionary<PodSpec, LabelSet>(ReferenceEqualityComparer.Instance);
+        foreach (var pod in model.Pods)
+        {
+            var labels = nsLabels.TryGetValue(pod.Namespace, out var l) ? l : YNode.EmptyMap;
+            // Kubernetes labels every namespace with its own name (kubernetes.io/metadata.name, since 1.21).
+            labels = labels.SetItem("kubernetes.io/metadata.name", pod.Namespace);
+            result[pod] = IdentityLabels.ForPod(pod.Labels, pod.Namespace, pod.ServiceAccount, labels);
+        }
+        return result;
+    }
+
+    public static bool IsDualStack(ConfigModel model)
+    {
+        var node = model.LocalNode;
+        var families = node.PodCidrs.Select(c => c.BaseAddress.AddressFamily)
+            .Concat(node.InternalIps.Select(i => i.AddressFamily)).ToHashSet();
+        return families.Contains(AddressFamily.InterNetwork) && families.Contains(AddressFamily.InterNetworkV6);
+    }
+
+    /// <param name="model">The validated configuration.</param>
+    /// <param name="localEndpoints">Local pods by endpoint id (index 0 unused), as the snapshot numbers them.</param>
+    /// <param name="external">Identities and ipcache entries learned outside the config (Cluster Mesh), or null.</param>
+    public static PolicyState Compile(ConfigModel model, IReadOnlyList<PodSpec?> localEndpoints, ExternalIdentities? external = null)
+    {
+        bool dual = IsDualStack(model);
+        var podLabels = PodLabels(model);
+        var cidrs = new List<IPNetwork>();
+        foreach (var p in model.Policies)
+            foreach (var r in p.Rules)
+                foreach (var peer in r.Ingress.Concat(r.Egress).Concat(r.IngressDeny).Concat(r.EgressDeny))
+                    foreach (var c in peer.Cidrs) { cidrs.Add(c.Prefix); cidrs.AddRange(c.Except); }
+        var identities = IdentityTable.Build(podLabels.Values, cidrs, dual, external?.Identities, external?.Pinned);
+
+        // ipcache: policy CIDRs, then node addresses, then pods (a more specific owner replaces a CIDR).
+        var entries = new List<IpCacheEntry>();
+        foreach (var (prefix, id) in identities.CidrIdentities)
+            if (prefix.PrefixLength > 0) entries.Add(new IpCacheEntry(prefix, id, null));
+        var nodeIp = new Dictionary<(string, AddressFamily), IPAddress>();
+        foreach (var n in model.Nodes)
+        {
+            uint id = n.Name == model.Local.Name ? NumericIdentity.Host : NumericIdentity.RemoteNode;
+            foreach (var ip in n.InternalIps)
+            {
+                nodeIp.TryAdd((n.Name, ip.AddressFamily), ip);
+                entries.Add(new IpCacheEntry(HostPrefix(ip), id, ip));
+            }
+        }
+        foreach (var itf in model.Local.Interfaces)
+            foreach (var a in itf.Addresses)
+                entries.Add(new IpCacheEntry(HostPrefix(a.Address), NumericIdentity.Host, a.Address));
+        // Learned entries (remote clusters) come before this cluster's pods: the local config wins a collision.
+        if (external != null) entries.AddRange(external.IpCache);
+        foreach (var pod in model.Pods)
+        {
+            if (pod.NodeName.Length == 0) continue;
+            uint id = identities.IdOf(podLabels[pod]);
+            foreach (var ip in pod.Ips)
+                entries.Add(new IpCacheEntry(HostPrefix(ip), id, nodeIp.GetValueOrDefault((pod.NodeName, ip.AddressFamily))));
+        }
+        var ipCache = new IpCacheMap(entries, IdentityLabels.WorldIdentity(false, dual), IdentityLabels.WorldIdentity(true, dual));
+
+        var rules = new List<PolicyRuleRef?> { null };
+        var ruleIds = new Dictionary<(PolicySpec, PolicyDirection, bool), uint>(new RuleKeyComparer());
+        uint RuleId(PolicySpec p, PolicyDirection d, bool deny)
+        {
+            if (ruleIds.TryGetValue((p, d, deny), out var id)) return id;
+            id = (uint)rules.Count;
+            rules.Add(new PolicyRuleRef(id, p.Kind, p.Name, p.Namespace, d, deny));
+            ruleIds[(p, d, deny)] = id;
+            return id;
+        }
+
+        var ctx = new Resolver(identities);
+        var endpointIds = new uint[localEndpoints.Count];
+        var ingress = new PolicyMap[localEndpoints.Count];
+        var egress = new PolicyMap[localEndpoints.Count];
+        ingress[0] = egress[0] = PolicyMap.Unenforced;
+        for (int ep = 1; ep < localEndpoints.Count; ep++)
+        {
+            var pod = localEndpoints[ep];
+            if (pod == null) { ingress[ep] = egress[ep] = PolicyMap.Unenforced; continue; }
+            var labels = podLabels[pod];
+            endpointIds[ep] = identities.IdOf(labels);
+            var selecting = new List<(PolicySpec Policy, PolicyRuleSpec Rule)>();
+            foreach (var p in model.Policies)
+                foreach (var r in p.Rules)
+                    if (!r.SelectsNodes && r.Subject.Matches(labels)) selecting.Add((p, r));
+            var mode = model.Local.PolicyEnforcement;
+            ingress[ep] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Ingress, ctx, RuleId, mode == PolicyEnforcement.Always);
+            egress[ep] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Egress, ctx, RuleId, mode == PolicyEnforcement.Always);
+        }
+        return new PolicyState(identities, ipCache, ingress, egress, [.. rules], endpointIds);
+    }
+
+    private static PolicyMap BuildMap(List<(PolicySpec Policy, PolicyRuleSpec Rule)> selecting, PolicyDirection dir,
+        Resolver ctx, Func<PolicySpec, PolicyDirection, bool, uint> ruleId, bool always)
+    {
+        bool enforced = always;
+        var requires = new List<EndpointSelector>();
+        foreach (var (_, r) in selecting)
+        {
+            bool has = dir == PolicyDirection.Ingress ? r.HasIngressSection : r.HasEgressSection;
+            bool? dd = dir == PolicyDirection.Ingress ? r.DefaultDenyIngress : r.DefaultDenyEgress;
+            if (has && dd != false) enforced = true;
+            // A NetworkPolicy listing a policy type enforces it even with no rules of that type.
+            if (dd == true && !has) enforced = true;
+            foreach (var peer in dir == PolicyDirection.Ingress ? r.Ingress : r.Egress) requires.AddRange(peer.Requires);
+        }
+
+        var entries = new List<(uint, byte, PolicyEntry)>();
+        foreach (var (p, r) in selecting)
+        {
+            foreach (var (list, deny) in dir == PolicyDirection.Ingress
+                         ? new[] { (r.Ingress, false), (r.IngressDeny, true) }
+                         : new[] { (r.Egress, false), (r.EgressDeny, true) })
+            {
+                uint rule = ruleId(p, dir, deny);
+                foreach (var peer in list)
+                {
+                    var ids = ctx.Peers(peer, deny ? [] : requires);
+                    if (ids.Count == 0) continue;
+                    var ports = peer.HasPorts ? peer.Ports : [PortProto.Any];
+                    foreach (var id in ids)
+                        foreach (var pp in ports)
+                            entries.Add((id, pp.Protocol, new PolicyEntry { Low = pp.Low, High = pp.High, Rule = rule, Deny = deny ? (byte)1 : (byte)0 }));
+                }
+            }
+        }
+        return enforced || entries.Count > 0 ? new PolicyMap(enforced, entries) : PolicyMap.Unenforced;
+    }
+
+    private static IPNetwork HostPrefix(IPAddress a) => new(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
+
+    /// <summary>
+    /// Peer → the identities it selects (0 = every identity). Selector results are cached by the selector's
+    /// text (many rules share selectors, as in Cilium's selector cache), and CIDR identities are kept sorted
+    /// by address so a CIDR peer visits only the prefixes inside it.
+    /// </summary>
+    private sealed class Resolver
+    {
+        private readonly IdentityTable _identities;
+        private readonly SecurityIdentity[] _all;
+        private readonly Dictionary<string, uint[]> _selectorCache = new(StringComparer.Ordinal);
+        private readonly (UInt128 Addr, int Len, uint Id)[] _cidr4, _cidr6;
+
+        public Resolver(IdentityTable identities)
+        {
+            _identities = identities;
+            _all = [.. identities.All.Where(i => !NumericIdentity.IsLocalScope(i.Id)).OrderBy(i => i.Id)];
+            _cidr4 = Sorted(identities, AddressFamily.InterNetwork);
+            _cidr6 = Sorted(identities, AddressFamily.InterNetworkV6);
+        }
+
+        private static (UInt128, int, uint)[] Sorted(IdentityTable t, AddressFamily family) =>
+            [.. t.CidrIdentities.Where(kv => kv.Key.BaseAddress.AddressFamily == family && kv.Key.PrefixLength > 0)
+                .Select(kv => (Key(kv.Key), kv.Key.PrefixLength, kv.Value)).OrderBy(x => x.Item1).ThenBy(x => x.Item2)];
+
+        private static UInt128 Key(IPNetwork n) => n.BaseAddress.AddressFamily == AddressFamily.InterNetwork
+            ? Core.Routing.RoutePrefix.ToUInt32(n.BaseAddress) : Core.Routing.RoutePrefix.ToUInt128(n.BaseAddress);
+
+        public SortedSet<uint> Peers(PeerRule peer, List<EndpointSelector> requires)
+        {
+            var ids = new SortedSet<uint>();
+            if (peer.AllPeers || (!peer.HasL3 && peer.HasPorts)) { ids.Add(0); return ids; }
+            foreach (var sel in peer.Endpoints)
+            {
+                var s = sel;
+                foreach (var req in requires) s = s.With(req);
+                var key = s.ToString();
+                if (!_selectorCache.TryGetValue(key, out var matched))
+                {
+                    var list = new List<uint>();
+                    foreach (var i in _all)
+                        if (s.Matches(i.Labels)) list.Add(i.Id);
+                    _selectorCache[key] = matched = [.. list];
+                }
+                foreach (var id in matched) ids.Add(id);
+            }
+            foreach (var e in peer.Entities) Entity(e, ids);
+            foreach (var c in peer.Cidrs) Cidr(c, ids);
+            return ids;
+        }
+
+        private void Entity(string name, SortedSet<uint> ids)
+        {
+            switch (name)
+            {
+                case "all": ids.Add(0); break;
+                case "world":
+                    ids.Add(NumericIdentity.World); ids.Add(NumericIdentity.WorldIpv4); ids.Add(NumericIdentity.WorldIpv6);
+                    foreach (var (_, id) in _identities.CidrIdentities) ids.Add(id);
+                    break;
+                case "cluster":
+                    foreach (var id in new[] { NumericIdentity.Host, NumericIdentity.RemoteNode, NumericIdentity.Init,
+                                 NumericIdentity.Health, NumericIdentity.Unmanaged, NumericIdentity.KubeApiServer, NumericIdentity.Ingress })
+                        ids.Add(id);
+                    foreach (var i in _all)
+                        if (i.Labels.TryGet(Label.SourceK8s, IdentityLabels.ClusterLabel, out var c) && c == IdentityLabels.DefaultCluster)
+                            ids.Add(i.Id);
+                    break;
+                case "host": ids.Add(NumericIdentity.Host); break;
+                case "remote-node": ids.Add(NumericIdentity.RemoteNode); break;
+                case "kube-apiserver": ids.Add(NumericIdentity.KubeApiServer); break;
+                case "init": ids.Add(NumericIdentity.Init); break;
+                case "health": ids.Add(NumericIdentity.Health); break;
+                case "unmanaged": ids.Add(NumericIdentity.Unmanaged); break;
+                case "ingress": ids.Add(NumericIdentity.Ingress); break;
+            }
+        }
+
+        /// <summary>CIDR identities inside the prefix and outside every exception; /0 also selects the world.</summary>
+        private void Cidr(CidrPeer c, SortedSet<uint> ids)
+        {
+            bool v4 = c.Prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork;
+            var table = v4 ? _cidr4 : _cidr6;
+            int bits = v4 ? 32 : 128;
+            UInt128 start = Key(c.Prefix);
+            UInt128 end = c.Prefix.PrefixLength == 0 ? (v4 ? uint.MaxValue : UInt128.MaxValue)
+                : start | ((UInt128.One << (bits - c.Prefix.PrefixLength)) - 1);
+            // First entry with address >= start, then every entry up to the end of the prefix.
+            int lo = 0, hi = table.Length;
+            while (lo < hi) { int mid = (lo + hi) >> 1; if (table[mid].Addr < start) lo = mid + 1; else hi = mid; }
+            for (int i = lo; i < table.Length && table[i].Addr <= end; i++)
+            {
+                var (addr, len, id) = table[i];
+                if (len < c.Prefix.PrefixLength) continue;
+                bool excepted = false;
+                foreach (var x in c.Except)
+                {
+                    if (len < x.PrefixLength) continue;
+                    UInt128 xs = Key(x), xe = xs | ((UInt128.One << (bits - x.PrefixLength)) - 1);
+                    if (addr >= xs && addr <= xe) { excepted = true; break; }
+                }
+                if (!excepted) ids.Add(id);
+            }
+            // Addresses no prefix covers are world; an exception always has its own CIDR identity.
+            if (c.Prefix.PrefixLength == 0)
+                ids.Add(IdentityLabels.WorldIdentity(!v4, _identities.DualStack));
+        }
+    }
+
+    private sealed class RuleKeyComparer : IEqualityComparer<(PolicySpec, PolicyDirection, bool)>
+    {
+        public bool Equals((PolicySpec, PolicyDirection, bool) a, (PolicySpec, PolicyDirection, bool) b) =>
+            ReferenceEquals(a.Item1, b.Item1) && a.Item2 == b.Item2 && a.Item3 == b.Item3;
+        public int GetHashCode((PolicySpec, PolicyDirection, bool) k) =>
+            HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(k.Item1), k.Item2, k.Item3);
+    }
+}

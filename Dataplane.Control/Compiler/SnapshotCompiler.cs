@@ -1,0 +1,107 @@
+using System.Net;
+using System.Net.Sockets;
+using Dataplane.Control.Config;
+using Dataplane.Core.Policy;
+using Dataplane.Core.Routing;
+using Dataplane.Core.Snapshot;
+
+namespace Dataplane.Control.Compiler;
+
+/// <summary>
+/// Compiles a validated <see cref="ConfigModel"/> into a <see cref="DatapathSnapshot"/>. Route precedence comes
+/// from prefix length alone (LPM), so the order below only matters for resolving gateways:
+/// connected subnets (unresolved until a neighbour is known) → the node's own addresses (host) → static
+/// neighbours → static routes → this node's pod CIDRs (no endpoint unless a pod has the address) → local pods
+/// → peer nodes' pod CIDRs routed natively toward the peer's InternalIP, or through a tunnel (VXLAN/SRv6, see
+/// <see cref="OverlayCompiler"/>).
+/// A peer that cannot be reached through a known neighbour is a config error, not a silent black hole.
+/// Identities, the ipcache and each local endpoint's policy maps come from <see cref="PolicyCompiler"/>.
+/// </summary>
+public static class SnapshotCompiler
+{
+    /// <summary>Cilium's VXLAN port; recognised on receive so tunnel traffic is classified.</summary>
+    public const ushort DefaultVxlanPort = 8472;
+
+    /// <summary>Compiles <paramref name="model"/>; pass the snapshot being replaced as <paramref name="previous"/>
+    /// so its routing tables are reused when the routes did not change, and identities learned outside the config
+    /// (Cluster Mesh) as <paramref name="external"/>.</summary>
+    public static DatapathSnapshot Compile(ConfigModel model, long generation = 1, DatapathSnapshot? previous = null,
+        ExternalIdentities? external = null)
+    {
+        var local = model.Local;
+        var b = new SnapshotBuilder
+        {
+            RouterMac = local.RouterMac.Value,
+            NodeName = local.Name,
+            Generation = generation,
+            VxlanPort = DefaultVxlanPort,
+        };
+
+        var ports = new Dictionary<string, (ushort Port, ulong Mac)>(StringComparer.Ordinal);
+        foreach (var itf in local.Interfaces)
+            ports[itf.Name] = (b.AddInterface(itf.Name, itf.Mac.Value, itf.Mtu), itf.Mac.Value);
+
+        foreach (var itf in local.Interfaces)
+            foreach (var a in itf.Addresses)
+                b.AddRoute(a.Network, NextHop.Unresolved);
+        foreach (var itf in local.Interfaces)
+            foreach (var a in itf.Addresses)
+                b.AddRoute(HostPrefix(a.Address), NextHop.Host);
+
+        foreach (var n in local.Neighbors)
+        {
+            var (port, mac) = ports[n.Interface];
+            b.AddRoute(HostPrefix(n.Ip), new NextHop(NextHopKind.Port, port, n.Mac.Value, mac, 0));
+        }
+
+        foreach (var r in local.Routes)
+        {
+            if (r.Via is null) { b.AddRoute(r.Destination, NextHop.Unresolved); continue; }
+            var gw = b.Resolve(r.Via);
+            if (gw is not { Kind: NextHopKind.Port } nh)
+                throw new ConfigException(r.Source, $"route {r.Destination}: gateway {r.Via} has no neighbour entry");
+            b.AddRoute(r.Destination, nh);
+        }
+
+        var localNode = model.LocalNode;
+        foreach (var cidr in localNode.PodCidrs) b.AddRoute(cidr, NextHop.NoEndpoint);
+
+        // Ports of pods in a stable order, so the same config always numbers ports the same way.
+        var localPods = model.LocalPods.OrderBy(p => p.Namespace, StringComparer.Ordinal).ThenBy(p => p.Name, StringComparer.Ordinal).ToList();
+        var endpointPods = new List<PodSpec?> { null };
+        endpointPods.AddRange(localPods);
+        // Identities, ipcache and policy maps; endpoint ids are the pods' positions in endpointPods.
+        var policy = PolicyCompiler.Compile(model, endpointPods, external);
+        for (int i = 0; i < localPods.Count; i++)
+        {
+            var pod = localPods[i];
+            b.AddEndpoint(pod.Namespace, pod.Name, pod.Labels, pod.InterfaceName, pod.Mac.Value, pod.Ips,
+                policy.EndpointIdentities[i + 1]);
+        }
+        b.Policy = policy;
+
+        foreach (var peer in model.Nodes)
+        {
+            if (peer.Name == local.Name) continue;
+            if (OverlayCompiler.ModeOf(model, peer) != Core.Overlay.TunnelMode.Native) continue;   // tunnel routes: below
+            foreach (var cidr in peer.PodCidrs)
+            {
+                var family = cidr.BaseAddress.AddressFamily;
+                var nodeIp = peer.InternalIps.FirstOrDefault(ip => ip.AddressFamily == family)
+                    ?? throw new ConfigException(peer.Source,
+                        $"node {peer.Name}: pod CIDR {cidr} needs an InternalIP of the same family for native routing");
+                var via = b.Resolve(nodeIp);
+                if (via is not { Kind: NextHopKind.Port } nh)
+                    throw new ConfigException(peer.Source,
+                        $"node {peer.Name}: InternalIP {nodeIp} is not reachable through a known neighbour (add a neighbors entry or a route)");
+                b.AddRoute(cidr, nh);
+            }
+        }
+        b.Services = ServiceCompiler.Compile(model, b);
+        b.Overlay = OverlayCompiler.Compile(model, b, policy);
+        return b.Build(previous);
+    }
+
+    private static IPNetwork HostPrefix(IPAddress a) =>
+        new(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
+}

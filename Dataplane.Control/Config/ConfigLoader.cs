@@ -1,0 +1,132 @@
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Dataplane.Control.Config;
+
+/// <summary>
+/// YAML files → validated <see cref="ConfigModel"/>, or a <see cref="ConfigException"/> naming the first
+/// problem. Nothing is returned unless every document parses and every whole-model rule holds.
+/// </summary>
+public static class ConfigLoader
+{
+    /// <summary>
+    /// Loads every <c>*.yaml</c>/<c>*.yml</c> file directly in <paramref name="dir"/>, in ordinal path order
+    /// so the result (and the first error reported) does not depend on directory enumeration order.
+    /// Dot-files are skipped: editors and Kubernetes ConfigMap volumes leave hidden entries behind.
+    /// </summary>
+    public static ConfigModel LoadDirectory(string dir)
+    {
+        if (!Directory.Exists(dir))
+            throw new ConfigException(new SourceLocation(dir, 0, 0), "configuration directory does not exist");
+        var files = Directory.EnumerateFiles(dir)
+            .Where(f => !Path.GetFileName(f).StartsWith('.')
+                        && (f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".yml", StringComparison.Ordinal)))
+            .Order(StringComparer.Ordinal)
+            .Select(f => (f, File.ReadAllText(f)))
+            .ToList();
+        return Load(files, new SourceLocation(dir, 0, 0));
+    }
+
+    /// <summary>Loads in-memory documents; they are ordered by file name (stable for equal names).</summary>
+    public static ConfigModel Load(IEnumerable<(string File, string Text)> documents)
+    {
+        var list = documents.ToList();
+        var first = list.Select(d => d.File).Order(StringComparer.Ordinal).FirstOrDefault() ?? "<config>";
+        return Load(list, new SourceLocation(first, 0, 0));
+    }
+
+    /// <param name="documents">(file, text) pairs; each text may hold several "---" documents.</param>
+    /// <param name="origin">Blamed for errors about the configuration as a whole (e.g. no DataplaneNode).</param>
+    private static ConfigModel Load(IEnumerable<(string File, string Text)> documents, SourceLocation origin)
+    {
+        var builder = new ModelBuilder();
+        foreach (var (file, text) in documents.OrderBy(d => d.File, StringComparer.Ordinal))
+            foreach (var root in ParseYaml(file, text))
+                LoadDocument(root, builder);
+
+        ModelValidator.Validate(builder, origin);
+        var localNode = builder.LocalNodes[0].Spec;
+        return new ConfigModel(localNode,
+            [.. builder.Nodes.Select(n => n.Spec)],
+            [.. builder.Namespaces.Select(n => n.Spec)],
+            [.. builder.Pods.Select(p => p.Spec)],
+            [.. builder.Policies],
+            [.. builder.Srv6Vrfs], [.. builder.Srv6EgressPolicies])
+        {
+            Services = [.. builder.Services],
+            EndpointSlices = [.. builder.EndpointSlices],
+            EgressGatewayPolicies = [.. builder.EgressPolicies],
+        };
+    }
+
+    /// <summary>The non-empty documents of one file, as located nodes.</summary>
+    private static List<YNode> ParseYaml(string file, string text)
+    {
+        var scanner = new Scanner(new StringReader(text));
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new Parser(scanner));
+        }
+        catch (YamlException e)
+        {
+            throw new ConfigException(new SourceLocation(file, (int)e.Start.Line, (int)e.Start.Column), e.Message);
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner can fail this way on truncated input (e.g. an unclosed "[");
+            // the scanner's position is still the best place to point at.
+            var at = scanner.CurrentPosition;
+            throw new ConfigException(new SourceLocation(file, (int)at.Line, (int)at.Column), "invalid YAML syntax");
+        }
+
+        var roots = new List<YNode>();
+        foreach (var doc in stream.Documents)
+        {
+            var root = new YNode(file, doc.RootNode, "");
+            if (!root.IsNull)   // "---" followed by nothing, or only comments
+                roots.Add(root);
+        }
+        return roots;
+    }
+
+    private static void LoadDocument(YNode root, ModelBuilder builder)
+    {
+        if (root.Node is not YamlMappingNode)
+            throw new ConfigException(root.At, "a document must be a mapping with apiVersion, kind and metadata");
+
+        var apiNode = root.Get("apiVersion");
+        var kindNode = root.Get("kind");
+        var apiVersion = apiNode.String();
+        var kind = kindNode.String();
+        if (!KindRegistry.Kinds.TryGetValue((apiVersion, kind), out var info))
+        {
+            var known = KindRegistry.ApiVersionsOf(kind).ToList();
+            throw known.Count == 0
+                ? new ConfigException(root.At, $"unsupported kind {kind} (apiVersion {apiVersion})")
+                : new ConfigException(apiNode.At,
+                    $"unsupported kind {kind} (apiVersion {apiVersion}); {kind} requires apiVersion {string.Join(" or ", known)}");
+        }
+
+        var metadata = root.Get("metadata");
+        metadata.Mapping();
+        var nameNode = metadata.Get("name");
+        var name = nameNode.String();
+        if (name.Length == 0)
+            throw nameNode.Error("must not be empty");
+        var ns = "";
+        if (info.Namespaced)
+        {
+            ns = metadata.OptString("namespace") ?? "default";
+            if (ns.Length == 0)
+                ns = "default";
+        }
+
+        var doc = new ConfigDocument
+        {
+            Root = root, Kind = info, Metadata = metadata, NameNode = nameNode, Name = name, Namespace = ns,
+        };
+        builder.Register(doc);
+        info.Parse(doc, builder);
+    }
+}

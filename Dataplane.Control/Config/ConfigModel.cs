@@ -1,0 +1,22 @@
+using System.Collections.Immutable;
+
+namespace Dataplane.Control.Config;
+
+/// <summary>
+/// The whole validated configuration. Only <see cref="ConfigLoader"/> produces instances that are known to
+/// be consistent. Arrays are in source order: files by ordinal path, then documents within a file.
+/// </summary>
+public sealed record ConfigModel(LocalNodeSpec Local, ImmutableArray<NodeSpec> Nodes,
+    ImmutableArray<NamespaceSpec> Namespaces, ImmutableArray<PodSpec> Pods, ImmutableArray<PolicySpec> Policies,
+    ImmutableArray<Srv6VrfSpec> Srv6Vrfs = default, ImmutableArray<Srv6EgressPolicySpec> Srv6EgressPolicies = default)
+{
+    public ImmutableArray<ServiceSpec> Services { get; init; } = [];
+    public ImmutableArray<EndpointSliceSpec> EndpointSlices { get; init; } = [];
+    public ImmutableArray<EgressGatewayPolicySpec> EgressGatewayPolicies { get; init; } = [];
+
+    /// <summary>The Node object for this node (validation guarantees it exists).</summary>
+    public NodeSpec LocalNode => Nodes.First(n => n.Name == Local.Name);
+
+    /// <summary>Pods scheduled on this node: the endpoints this dataplane delivers to directly.</summary>
+    public IEnumerable<PodSpec> LocalPods => Pods.Where(p => p.NodeName == Local.Name);
+}

@@ -1,0 +1,58 @@
+using System.Collections.Immutable;
+using System.Net;
+using Dataplane.Core.Policy;
+using Dataplane.Control.Config;
+
+namespace Dataplane.Control.Config;
+
+/// <summary>A CIDR peer with its exceptions (fromCIDR is a CIDR set without exceptions).</summary>
+public sealed record CidrPeer(IPNetwork Prefix, ImmutableArray<IPNetwork> Except);
+
+/// <summary>
+/// One port match: IP protocol (0 = the L3-only wildcard) and an inclusive port range; for ICMP/ICMPv6 the
+/// "port" is the ICMP type, as in Cilium's policy map key.
+/// </summary>
+public readonly record struct PortProto(byte Protocol, ushort Low, ushort High)
+{
+    public static PortProto Any => new(0, 0, ushort.MaxValue);
+}
+
+/// <summary>
+/// One element of ingress/egress/ingressDeny/egressDeny. The L3 peers (endpoints, entities, CIDRs) are ORed;
+/// when none is given and ports are, the rule is L4-only (any peer). <see cref="AllPeers"/> is the explicit
+/// wildcard (NetworkPolicy's empty from/to). A rule with no peer and no port allows nothing.
+/// </summary>
+public sealed record PeerRule(
+    ImmutableArray<EndpointSelector> Endpoints,
+    ImmutableArray<string> Entities,
+    ImmutableArray<CidrPeer> Cidrs,
+    ImmutableArray<EndpointSelector> Requires,
+    ImmutableArray<PortProto> Ports,
+    bool AllPeers,
+    bool HasL3,
+    SourceLocation Source)
+{
+    public bool HasPorts => !Ports.IsEmpty;
+}
+
+/// <summary>
+/// One Cilium rule (a CNP's spec or one of its specs, or a NetworkPolicy translated to the same shape).
+/// <see cref="Subject"/> is already namespace-scoped for namespaced policies. A null default-deny flag means
+/// "the rule turns on enforcement for each direction it has rules for" (Cilium's default).
+/// </summary>
+public sealed record PolicyRuleSpec(
+    EndpointSelector Subject,
+    bool SelectsNodes,
+    ImmutableArray<PeerRule> Ingress,
+    ImmutableArray<PeerRule> Egress,
+    ImmutableArray<PeerRule> IngressDeny,
+    ImmutableArray<PeerRule> EgressDeny,
+    bool? DefaultDenyIngress,
+    bool? DefaultDenyEgress,
+    bool HasIngressSection,
+    bool HasEgressSection,
+    SourceLocation Source);
+
+/// <summary>A parsed policy object.</summary>
+public sealed record PolicySpec(PolicyKind Kind, string Name, string Namespace, ImmutableArray<PolicyRuleSpec> Rules,
+    SourceLocation Source);

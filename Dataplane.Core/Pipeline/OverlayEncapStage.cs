@@ -1,0 +1,72 @@
+using Dataplane.Core.Drops;
+using Dataplane.Core.Identity;
+using Dataplane.Core.Packets;
+using Dataplane.Core.Routing;
+using Dataplane.Core.Snapshot;
+using Dataplane.Core.Overlay;
+
+namespace Dataplane.Core.Pipeline;
+
+/// <summary>
+/// Encapsulates every packet routing marked for a tunnel (<see cref="PacketFlags.TunnelEncap"/>), after policy
+/// and conntrack have seen the inner packet. The tunnel is found by the next hop's endpoint address, so any
+/// Tunnel next hop works — pod CIDRs of remote nodes, SRv6 egress policies, egress-gateway steering — as long as
+/// the endpoint is a known peer (else 160). VXLAN carries the source identity in the VNI as Cilium does (or the
+/// peer's fixed VNI); SRv6 uses the peer's SID list for the inner family (none → 185). A packet that would not fit
+/// the underlay MTU gets an ICMP fragmentation-needed / packet-too-big back instead.
+/// </summary>
+public readonly struct OverlayEncapStage : IStage
+{
+    public static StageId Id => StageId.OverlayEncap;
+
+    public static unsafe int Process(Batch batch, DatapathSnapshot snapshot, WorkerContext context)
+    {
+        OverlayState overlay = snapshot.Overlay;
+        NextHop[] nextHops = snapshot.NextHops;
+        PacketMeta* m = batch.Meta;
+        int n = batch.Count, seen = 0;
+        for (int i = 0; i < n; i++)
+        {
+            ref PacketMeta p = ref m[i];
+            if (p.Verdict != PacketVerdict.Tx || (p.Flags & PacketFlags.TunnelEncap) == 0) continue;
+            seen++;
+            Encap(ref p, overlay, nextHops);
+        }
+        return seen;
+    }
+
+    private static unsafe void Encap(ref PacketMeta p, OverlayState overlay, NextHop[] nextHops)
+    {
+        if (p.NextHop >= (uint)nextHops.Length) { p.Drop(DropReason.NoTunnelOrEncapsulationEndpoint); return; }
+        ref readonly NextHop nh = ref nextHops[p.NextHop];
+        UInt128 key = nh.TunnelIsIpv6 ? nh.TunnelEndpoint : AddressIndex.V4((uint)nh.TunnelEndpoint);
+        int peer = overlay.PeerIndex.Find(key);
+        if (peer < 0) { p.Drop(DropReason.NoTunnelOrEncapsulationEndpoint); return; }
+        ref readonly TunnelPeer t = ref overlay.Peers[peer];
+
+        byte* ip = p.Data + p.L3Offset;
+        int innerL3 = p.IpVersion == 4 ? (ip[2] << 8) | ip[3] : Parsing.HeaderSizes.Ipv6 + ((ip[4] << 8) | ip[5]);
+        if (t.Mode == TunnelMode.Vxlan)
+        {
+            int overhead = t.OuterIpv6 ? OverlayState.VxlanOverhead6 : OverlayState.VxlanOverhead4;
+            // The outer IP packet is outer IP + UDP + VXLAN + inner Ethernet + inner IP: the inner IP plus 50/70.
+            if (innerL3 + overhead > t.Mtu)
+            {
+                IcmpTooBig.Reply(ref p, overlay, t.Mtu - overhead);
+                return;
+            }
+            uint vni = t.FixedVni != 0 ? t.FixedVni
+                : p.SrcIdentity is > 0 and < (1u << 24) ? p.SrcIdentity : NumericIdentity.World;
+            Encapsulation.Vxlan(ref p, in t, vni, innerL3);
+            return;
+        }
+        byte[]? template = p.IpVersion == 4 ? t.Srv6Template4 : t.Srv6Template6;
+        if (template is null) { p.Drop(DropReason.NoSid); return; }
+        if (innerL3 + template.Length > t.Mtu)
+        {
+            IcmpTooBig.Reply(ref p, overlay, t.Mtu - template.Length);
+            return;
+        }
+        Encapsulation.Srv6(ref p, in t, template, innerL3);
+    }
+}

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+// Cilium's drop reasons, spelled as in its bpf/lib/drop_reasons.h (codes no longer used there keep their last
+// name). Cilium returns them negated; here a packet carries the positive code in dp_pkt.drop_reason, which is
+// the byte Dataplane.Core.Drops.DropReason holds. An enum, not #defines, so that the values land in the BTF:
+// ConstantsTests compares every one with the C# table (Dataplane.Core/Drops/DropReasonTable.cs).
+#pragma once
+
+enum drop_reason {
+	DROP_INVALID_SMAC = 130,
+	DROP_INVALID_DMAC = 131,
+	DROP_INVALID_SIP = 132,
+	DROP_POLICY = 133,
+	DROP_INVALID = 134,
+	DROP_CT_INVALID_HDR = 135,
+	DROP_FRAG_NEEDED = 136,
+	DROP_CT_UNKNOWN_PROTO = 137,
+	DROP_CT_CANT_CREATE = 138,
+	DROP_UNKNOWN_L3 = 139,
+	DROP_WRITE_ERROR = 141,
+	DROP_UNKNOWN_L4 = 142,
+	DROP_UNKNOWN_ICMP4_CODE = 143,
+	DROP_UNKNOWN_ICMP4_TYPE = 144,
+	DROP_UNKNOWN_ICMP6_CODE = 145,
+	DROP_UNKNOWN_ICMP6_TYPE = 146,
+	DROP_NO_TUNNEL_KEY = 147,
+	DROP_UNKNOWN_TARGET = 150,
+	DROP_UNROUTABLE = 151,
+	DROP_NO_LXC = 152,
+	DROP_CSUM_L3 = 153,
+	DROP_CSUM_L4 = 154,
+	DROP_CT_CREATE_FAILED = 155,
+	DROP_INVALID_EXTHDR = 156,
+	DROP_FRAG_NOSUPPORT = 157,
+	DROP_NO_SERVICE = 158,
+	DROP_NO_TUNNEL_ENDPOINT = 160,
+	DROP_UNSUPPORTED_L2 = 166,
+	DROP_NAT_NO_MAPPING = 167,
+	DROP_NAT_UNSUPP_PROTO = 168,
+	DROP_NO_FIB = 169,
+	DROP_ENCAP_PROHIBITED = 170,
+	DROP_INVALID_IDENTITY = 171,
+	DROP_UNKNOWN_SENDER = 172,
+	DROP_NAT_NOT_NEEDED = 173,
+	DROP_NOT_IN_SRC_RANGE = 177,
+	DROP_POLICY_DENY = 181,
+	DROP_VLAN_FILTERED = 182,
+	DROP_INVALID_VNI = 183,
+	DROP_NO_SID = 185,
+	DROP_MISSING_SRV6_STATE = 186,
+	DROP_INVALID_CLUSTER_ID = 192,
+	DROP_NO_EGRESS_GATEWAY = 194,
+	DROP_TTL_EXCEEDED = 196,
+};
