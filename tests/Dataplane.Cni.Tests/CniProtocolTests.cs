@@ -52,7 +52,7 @@ public sealed class CniProtocolTests
             """);
         Assert.Equal([IPNetwork.Parse("198.18.64.0/24"), IPNetwork.Parse("fd00:18::/64")], c.Subnets);
         Assert.Equal(new Dictionary<string, string> { ["tier"] = "db", ["app"] = "web" }, c.Labels);
-        Assert.Equal((1500, "default", NetConf.DefaultDataDir, Dataplane.Node.Api.AgentSocket.DefaultPath), (c.Mtu, c.Namespace, c.DataDir, c.AgentSocket));
+        Assert.Equal((1500, "default", NetConf.DefaultDataDir, Dataplane.Host.Api.AgentSocket.DefaultPath), (c.Mtu, c.Namespace, c.DataDir, c.AgentSocket));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Dataplane.Control.Config;
-using Dataplane.Node.Agent;
+using Dataplane.Node.Endpoints;
+using Dataplane.Host.Api;
 using Dataplane.Node.Api;
 
 namespace Dataplane.Linux.Tests;

@@ -7,7 +7,7 @@ using Dataplane.Core.Identity;
 using Dataplane.Core.IpCache;
 using Dataplane.Core.Policy;
 using Dataplane.Core.Routing;
-using Dataplane.Node.Mesh;
+using Dataplane.Host.Mesh;
 
 namespace Dataplane.Linux.Tests;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
+using Dataplane.Host.Api;
 using Dataplane.Node.Api;
 
 namespace Dataplane.Cni.Cni;

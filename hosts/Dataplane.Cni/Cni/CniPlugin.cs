@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Dataplane.Cni.Ipam;
 using Dataplane.Cni.Link;
+using Dataplane.Host.Api;
 using Dataplane.Node.Api;
 
 namespace Dataplane.Cni.Cni;

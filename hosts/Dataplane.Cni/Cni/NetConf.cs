@@ -67,7 +67,7 @@ public sealed record NetConf(string CniVersion, string Name, string AgentSocket,
                 }
             }
         }
-        return new NetConf(version, name, Str(root, "agentSocket") ?? Dataplane.Node.Api.AgentSocket.DefaultPath,
+        return new NetConf(version, name, Str(root, "agentSocket") ?? Dataplane.Host.Api.AgentSocket.DefaultPath,
             Str(root, "namespace") ?? "default", mtu, subnets, dataDir, ReadLabels(root), root);
     }
 

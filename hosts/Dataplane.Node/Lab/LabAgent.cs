@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using Dataplane.Node.Api;
+using Dataplane.Host.Api;
 
 namespace Dataplane.Node.Lab;
 

@@ -1,5 +1,5 @@
 using Dataplane.Core.Tests.Support;
-using Dataplane.Node.Observe;
+using Dataplane.Host.Observe;
 using Dataplane.Node.Replay;
 using Prometheus;
 

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Dataplane.Host.Api;
 using Dataplane.Node.Api;
 
 namespace Dataplane.Linux.Tests.Support;

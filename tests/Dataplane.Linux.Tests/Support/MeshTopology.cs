@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Dataplane.ClusterMesh.Tests.Support;
+using Dataplane.Host.Api;
 using Dataplane.Node.Api;
 
 namespace Dataplane.Linux.Tests.Support;

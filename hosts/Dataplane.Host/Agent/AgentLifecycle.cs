@@ -1,0 +1,135 @@
+using Dataplane.Control.Compiler;
+using Dataplane.Host.Api;
+using Dataplane.Host.Backends;
+using Dataplane.Host.Observe;
+using Dataplane.Host.Run;
+
+namespace Dataplane.Host.Agent;
+
+/// <summary>
+/// A host's `run` from start to exit: load and compile the directory, create the backend, join Cluster Mesh,
+/// start forwarding and the services (flow export, metrics, the local API), then follow the directory — a change
+/// is debounced, validated, compiled and swapped in by <see cref="HostAgent"/>, interfaces are polled once a
+/// second — until SIGTERM/SIGINT or the caller's token; then stop in order and print the exit counters.
+/// </summary>
+public static class AgentLifecycle
+{
+    private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(200), PollInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Runs the agent until SIGTERM/SIGINT or <paramref name="stop"/>. Exit code: 0, 1 (failure); a bad first config throws ConfigException.</summary>
+    public static int Run(HostProfile profile, RunOptions options, TextWriter log, CancellationToken stop)
+    {
+        using var wake = new Wakeup();
+        using var watcher = new ConfigDirWatcher(options.ConfigDir, wake.Changed);
+        var files = profile.Load(options.ConfigDir);
+        profile.Starting(files, log);
+        var merged = profile.Extend(files);
+        var snapshot = SnapshotCompiler.Compile(merged, 1);
+        using var agent = new HostAgent(profile, options, log, files, snapshot, BackendCatalog.Create(options, snapshot, log));
+        if (options.ClusterMeshFile.Length > 0) agent.JoinMesh(merged);
+        return Serve(agent, watcher, wake, stop);
+    }
+
+    /// <summary>Wakes the loop: a file event (dirty, to be debounced) or a stop.</summary>
+    private sealed class Wakeup : IDisposable
+    {
+        private volatile bool _dirty;
+        public AutoResetEvent Event { get; } = new(false);
+        public void Changed()
+        {
+            _dirty = true;
+            Event.Set();
+        }
+        public void Set() => Event.Set();
+        public bool WaitOne(TimeSpan t) => Event.WaitOne(t);
+        public bool TakeDirty()
+        {
+            if (!_dirty) return false;
+            _dirty = false;
+            return true;
+        }
+        public void Dispose() => Event.Dispose();
+    }
+
+    private static int Serve(HostAgent agent, ConfigDirWatcher watcher, Wakeup wake, CancellationToken stop)
+    {
+        var options = agent.Options;
+        var log = agent.Log;
+        var backend = agent.PacketIo;
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        using var signals = new Signals(() => { cts.Cancel(); wake.Set(); }, () => CounterReport.Print(log, "stats", agent));
+
+        agent.Locked(() => backend.Start(agent.Snapshot, cts));
+        agent.Mesh?.Start();
+        log.WriteLine($"run: forwarding on {backend.DescribeForwarding()}; SIGUSR1 prints counters, SIGTERM stops");
+        log.WriteLine($"agent: generation {agent.Generation}, {agent.Snapshot.Endpoints.Count(e => e is not null)} endpoint(s); watching {options.ConfigDir}");
+
+        ApiServer? api = null;
+        FlowExporter? flows = null;
+        MetricsEndpoint? metrics = null;
+        bool stopped;
+        try
+        {
+            if (options.FlowsFile.Length > 0)
+            {
+                flows = new FlowExporter(backend.FlowRings, () => agent.Snapshot, options.FlowsFile);
+                agent.FlowsFile = flows.Path;
+                log.WriteLine($"agent: flow events to {flows.Path}");
+            }
+            if (options.MetricsPort > 0)
+            {
+                var registry = Prometheus.Metrics.NewCustomRegistry();
+                _ = new CiliumMetrics(registry, () => CounterReport.Sample(agent));
+                metrics = new MetricsEndpoint(options.MetricsAddress, options.MetricsPort, registry);
+                agent.MetricsUrl = metrics.Url;
+                log.WriteLine($"agent: metrics on {metrics.Url}");
+            }
+            if (options.SocketPath.Length > 0)
+            {
+                api = ApiServer.Start(agent, options.SocketPath);
+                log.WriteLine($"agent: API on unix:{options.SocketPath}");
+            }
+            log.Flush();
+
+            var nextStats = options.StatsIntervalSeconds > 0 ? DateTime.UtcNow.AddSeconds(options.StatsIntervalSeconds) : DateTime.MaxValue;
+            while (!cts.IsCancellationRequested)
+            {
+                wake.WaitOne(PollInterval);
+                if (cts.IsCancellationRequested) break;
+                if (wake.TakeDirty())
+                {
+                    // Debounce: an editor or `kubectl cp` writes a file in several steps.
+                    while (wake.WaitOne(Debounce) && !cts.IsCancellationRequested) { }
+                }
+                if (watcher.TakeChange()) agent.ReloadFiles();
+                agent.PollInterfaces();
+                if (DateTime.UtcNow >= nextStats)
+                {
+                    CounterReport.Print(log, "stats", agent);
+                    nextStats = DateTime.UtcNow.AddSeconds(options.StatsIntervalSeconds);
+                }
+            }
+        }
+        finally
+        {
+            // The mesh first: its loop may be recompiling, which waits for the workers to adopt the result.
+            agent.Mesh?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            // Also when the API cannot start: no worker may outlive this method (its sockets are disposed after it).
+            cts.Cancel();
+            api?.Dispose();
+            metrics?.Dispose();
+            // Workers joined (ebpf: the ring buffer's last events drained) before the exporter writes its last events.
+            stopped = backend.Stop();
+            flows?.Dispose();
+        }
+        CounterReport.Print(log, "exit", agent);
+        backend.PrintExit(log);
+        if (!stopped) return 1;
+        if (backend.Failure is { } failure)
+        {
+            log.WriteLine($"run: worker failed: {failure}");
+            return 1;
+        }
+        return 0;
+    }
+}

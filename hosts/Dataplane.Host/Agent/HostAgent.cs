@@ -1,0 +1,188 @@
+using Dataplane.Control.Config;
+using Dataplane.Control.Compiler;
+using Dataplane.Core.Snapshot;
+using Dataplane.Host.Api;
+using Dataplane.Host.Backends;
+using Dataplane.Host.Mesh;
+using Dataplane.Host.Run;
+
+namespace Dataplane.Host.Agent;
+
+/// <summary>
+/// The agent behind a host's `run`: owns the backend, the config directory and the configuration in force, and
+/// keeps them consistent. Every change (a YAML file, something the host merges in such as a registered pod, the
+/// Cluster Mesh state, an interface appearing or vanishing) is applied by <see cref="Apply"/> under one lock —
+/// load and validate the whole directory, extend it as the host does, compile against the running snapshot, let
+/// the backend take it (it may refuse: then nothing is applied), swap, let the backend adopt it. A change that
+/// does not validate is reported and nothing is applied. The lifecycle (signals, services, the watch loop) is in
+/// <see cref="AgentLifecycle"/>.
+/// </summary>
+public sealed class HostAgent : IDisposable
+{
+    private readonly RunOptions _options;
+    private readonly HostProfile _profile;
+    private readonly TextWriter _log;
+    private readonly Lock _apply = new();
+    private ConfigModel _files;
+    private DatapathSnapshot _snapshot;
+    private long _generation = 1;
+    private DateTimeOffset _applied = DateTimeOffset.UtcNow;
+    private ConfigErrorStatus? _lastError;
+    private MeshLink? _mesh;
+
+    internal HostAgent(HostProfile profile, RunOptions options, TextWriter log, ConfigModel files, DatapathSnapshot snapshot, IPacketBackend backend)
+    {
+        _profile = profile;
+        _options = options;
+        _log = log;
+        _files = files;
+        _snapshot = snapshot;
+        PacketIo = backend;
+    }
+
+    public DatapathSnapshot Snapshot => Volatile.Read(ref _snapshot);
+    /// <summary>The directory's model that was last applied (without what the host merges in).</summary>
+    public ConfigModel Files => Volatile.Read(ref _files);
+    public long Generation => Interlocked.Read(ref _generation);
+    public DateTimeOffset LastApplied => _applied;
+    public ConfigErrorStatus? LastError => _lastError;
+    public IPacketBackend PacketIo { get; }
+    public RunOptions Options => _options;
+    public HostProfile Profile => _profile;
+    internal MeshLink? Mesh => _mesh;
+    internal TextWriter Log => _log;
+
+    /// <summary>Where flow events go (null = not exported) and where metrics are served (null = off).</summary>
+    public string? FlowsFile { get; internal set; }
+    public string? MetricsUrl { get; internal set; }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> under the apply lock, so a host can apply a change and record what caused it
+    /// (e.g. store a registration) with no other change in between. The lock is reentrant: <see cref="Apply"/> may be called inside.
+    /// </summary>
+    public T Locked<T>(Func<T> action)
+    {
+        lock (_apply) return action();
+    }
+
+    public void Locked(Action action)
+    {
+        lock (_apply) action();
+    }
+
+    /// <summary>
+    /// Cluster Mesh from <see cref="RunOptions.ClusterMeshFile"/>: the node is published under its first
+    /// InternalIP (IPv4 preferred), the suffix of its identity keys as in Cilium. Forwarding starts on the local
+    /// config at once; the mesh's contribution follows as soon as etcd answers.
+    /// </summary>
+    internal void JoinMesh(ConfigModel merged)
+    {
+        var config = Dataplane.ClusterMesh.Config.ClusterMeshConfigLoader.LoadFile(_options.ClusterMeshFile);
+        var ips = merged.LocalNode.InternalIps;
+        var nodeIp = ips.FirstOrDefault(i => i.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) ?? ips.FirstOrDefault()
+            ?? throw new ConfigException(config.Source, $"clustermesh: node {merged.Local.Name} has no InternalIP to publish");
+        _mesh = new MeshLink(config, merged.Local.Name, nodeIp, RefreshMesh, _log);
+        _mesh.ModelChanged(merged);
+        _log.WriteLine($"agent: clustermesh: cluster {config.Cluster} (id {config.ClusterId}), {config.RemoteClusters.Count} remote cluster(s), from {_options.ClusterMeshFile}");
+    }
+
+    /// <summary>The mesh captured a new state: recompile with it (files and what the host merges unchanged).</summary>
+    private void RefreshMesh()
+    {
+        lock (_apply)
+        {
+            try
+            {
+                Apply(null, fromMesh: true);
+                _log.WriteLine($"agent: clustermesh state {_mesh!.Good.Version} applied: generation {Generation}");
+            }
+            catch (ConfigException e)
+            {
+                ReportError(e.Message);
+            }
+            _log.Flush();
+        }
+    }
+
+    /// <summary>Re-reads the directory; a file that does not validate is reported and changes nothing.</summary>
+    public void ReloadFiles()
+    {
+        lock (_apply)
+        {
+            try
+            {
+                var files = _profile.Load(_options.ConfigDir);
+                Apply(_profile.Extend(files), files);
+                _log.WriteLine($"agent: config reloaded: generation {Generation}, {_snapshot.Endpoints.Count(e => e is not null)} endpoint(s)");
+            }
+            catch (ConfigException e)
+            {
+                ReportError(e.Message);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A file vanished or became unreadable between listing and reading: reported, the next change retries.
+                ReportError($"{_options.ConfigDir}: {e.Message}");
+            }
+            _log.Flush();
+        }
+    }
+
+    /// <summary>Kept as the status's last config error and logged; the configuration in force stays.</summary>
+    public void ReportError(string message)
+    {
+        _lastError = new ConfigErrorStatus(message, DateTimeOffset.UtcNow);
+        _log.WriteLine($"agent: config error, keeping generation {Generation}: {message}");
+    }
+
+    /// <summary>
+    /// Compiles <paramref name="merged"/> (null: the running files extended as the host does now) against the
+    /// running snapshot and puts it in force; throws <see cref="ConfigException"/> and changes nothing when it does
+    /// not compile or the backend cannot run it. <paramref name="files"/>, when given, becomes <see cref="Files"/>.
+    /// </summary>
+    public void Apply(ConfigModel? merged, ConfigModel? files = null, bool fromMesh = false)
+    {
+        lock (_apply)
+        {
+            merged ??= _profile.Extend(files ?? _files);
+            var next = _mesh is { } mesh
+                ? mesh.Compile(merged, Generation + 1, _snapshot)
+                : SnapshotCompiler.Compile(merged, Generation + 1, _snapshot);
+            // The backend takes it first: if it cannot, nothing of this change is applied anywhere.
+            PacketIo.Prepare(next);
+            Interlocked.Increment(ref _generation);
+            Volatile.Write(ref _snapshot, next);
+            if (files is not null) Volatile.Write(ref _files, files);
+            _applied = DateTimeOffset.UtcNow;
+            PacketIo.Adopt(next);
+            // A swap the mesh caused publishes nothing new; one from files or the host's additions does.
+            if (!fromMesh) _mesh?.ModelChanged(merged);
+        }
+    }
+
+    /// <summary>Once a second: interfaces that came or went are attached or let go by the backend.</summary>
+    internal void PollInterfaces()
+    {
+        lock (_apply)
+        {
+            try { PacketIo.Poll(_snapshot); }
+            catch (ConfigException e)
+            {
+                // Retried every second while the interfaces differ: reported once per distinct error, not each time.
+                if (_lastError?.Message != e.Message) ReportError(e.Message);
+            }
+        }
+    }
+
+    internal ClusterMeshStatus? MeshStatus() => _mesh?.Status();
+
+    public AgentStatus Status()
+    {
+        List<PortStatus> ports;
+        lock (_apply) ports = PacketIo.PortStatus(Snapshot);
+        return StatusReport.Build(this, ports);
+    }
+
+    /// <summary>After the lifecycle ended: the backend and what it holds.</summary>
+    public void Dispose() => PacketIo.Dispose();
+}

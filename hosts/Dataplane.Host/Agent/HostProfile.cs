@@ -1,0 +1,29 @@
+using Dataplane.Control.Config;
+using Microsoft.AspNetCore.Routing;
+
+namespace Dataplane.Host.Agent;
+
+/// <summary>
+/// What a host program adds to the runtime: how its config directory becomes a validated model (its config
+/// kinds), what it merges into that model before compilation (the node: pods the CNI plugin registered), and the
+/// routes it adds to the local API. Everything else — backends, the watch → validate → compile → swap loop,
+/// status, metrics, flows, signals, Cluster Mesh — is the same for every host. The defaults are a host with
+/// nothing of its own.
+/// </summary>
+public class HostProfile
+{
+    /// <summary>Loads and validates the whole directory; throws <see cref="ConfigException"/> (file:line) and returns nothing partial.</summary>
+    public virtual ConfigModel Load(string configDir) => ConfigLoader.LoadDirectory(configDir);
+
+    /// <summary>Once, with the first model that validated, before anything is compiled (restore state kept across restarts).</summary>
+    public virtual void Starting(ConfigModel files, TextWriter log) { }
+
+    /// <summary>The model the datapath is compiled from: <paramref name="files"/> plus what the host holds beside them.</summary>
+    public virtual ConfigModel Extend(ConfigModel files) => files;
+
+    /// <summary>Where an endpoint of the status came from ("config": a Pod in the directory).</summary>
+    public virtual string EndpointSource(string ns, string name) => "config";
+
+    /// <summary>Adds the host's own routes to the local API (next to GET /v1/status).</summary>
+    public virtual void MapApi(IEndpointRouteBuilder api, HostAgent agent) { }
+}

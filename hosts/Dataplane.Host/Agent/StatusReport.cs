@@ -1,0 +1,45 @@
+using Dataplane.Core.Drops;
+using Dataplane.Core.Snapshot;
+using Dataplane.Host.Api;
+
+namespace Dataplane.Host.Agent;
+
+/// <summary>Builds the API's status answer from the running agent (counters may be a poll stale).</summary>
+public static class StatusReport
+{
+    internal static AgentStatus Build(HostAgent agent, List<PortStatus> ports)
+    {
+        var snapshot = agent.Snapshot;
+        var profile = agent.Profile;
+        var endpoints = new List<EndpointStatus>();
+        foreach (var e in snapshot.Endpoints)
+        {
+            if (e is null) continue;
+            var port = snapshot.Ports[e.Port];
+            var ips = new List<string>();
+            if (e.HasIpv4) ips.Add(new System.Net.IPAddress(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(e.Ipv4)).ToString());
+            if (e.HasIpv6)
+            {
+                var bytes = new byte[16];
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(bytes, e.Ipv6);
+                ips.Add(new System.Net.IPAddress(bytes).ToString());
+            }
+            endpoints.Add(new EndpointStatus(e.Namespace, e.Name, port.Name, FormatMac(e.Mac), ips, e.Identity, profile.EndpointSource(e.Namespace, e.Name)));
+        }
+
+        var c = CounterReport.Sum(agent, out _);
+        var backend = agent.PacketIo;
+        var (ctEntries, ctCapacity) = backend.Conntrack;
+        var drops = new Dictionary<string, ulong>();
+        for (int r = 0; r < c.Drops.Length; r++)
+            if (c.Drops[r] != 0) drops[$"{DropReasonNames.Describe((DropReason)r)} ({r})"] = c.Drops[r];
+
+        return new AgentStatus(snapshot.NodeName, backend.Name, backend.Mode, backend.Workers, snapshot.Generation, agent.LastApplied, agent.LastError,
+            ports, endpoints, ctEntries, ctCapacity, c.RxPackets, c.TxPackets, c.LocalPackets, c.TotalDrops, drops,
+            agent.FlowsFile, agent.MetricsUrl, agent.MeshStatus());
+    }
+
+    /// <summary>aa:bb:cc:dd:ee:ff from the 48-bit value the snapshot keeps.</summary>
+    public static string FormatMac(ulong mac) =>
+        string.Join(':', Enumerable.Range(0, 6).Select(i => ((mac >> (40 - 8 * i)) & 0xff).ToString("x2")));
+}

@@ -1,0 +1,99 @@
+using System.Net.Sockets;
+
+// Shared source: compiled into the host runtime (server) and dataplane-cni (client), so both sides agree on the wire.
+// What every host's API answers; the node's endpoint registrations are in hosts/Dataplane.Node/Api/EndpointContracts.cs.
+namespace Dataplane.Host.Api;
+
+/// <summary>An error answer of the API.</summary>
+public sealed record ApiError(string Error);
+
+public sealed record PortStatus(int Id, string Name, string Kind, bool Attached, ulong RxPackets, ulong TxPackets, ulong TxDropped);
+
+public sealed record EndpointStatus(string Namespace, string Name, string HostInterface, string Mac, List<string> Ips,
+    uint Identity, string Source);
+
+public sealed record ConfigErrorStatus(string Message, DateTimeOffset At);
+
+public sealed record AgentStatus(
+    string Node,
+    string Backend,
+    string Mode,
+    int Workers,
+    long Generation,
+    DateTimeOffset LastApplied,
+    ConfigErrorStatus? LastConfigError,
+    List<PortStatus> Ports,
+    List<EndpointStatus> Endpoints,
+    long ConntrackEntries,
+    long ConntrackCapacity,
+    ulong RxPackets,
+    ulong TxPackets,
+    ulong LocalPackets,
+    ulong DroppedPackets,
+    Dictionary<string, ulong> DropsByReason,
+    string? FlowsFile = null,
+    string? MetricsUrl = null,
+    ClusterMeshStatus? ClusterMesh = null);
+
+/// <summary>
+/// Cluster Mesh as the agent runs it: this cluster's etcd (connected, keys published, writes pending), the remote
+/// state in force (its version, nodes and ipcache entries; a newer one that failed to compile is reported in
+/// <see cref="LastError"/> and not applied) and each remote cluster's watch.
+/// </summary>
+public sealed record ClusterMeshStatus(string Cluster, uint ClusterId, bool Connected, int Published, int Pending,
+    int LocalIdentities, long StateVersion, int RemoteNodes, int RemoteEntries, List<RemoteClusterStatus> Remotes,
+    string? LastError, DateTimeOffset? LastErrorAt);
+
+public sealed record RemoteClusterStatus(string Name, uint Id, bool Connected, int Nodes, int Endpoints, int Identities,
+    int Services, long Rejected, string? LastError);
+
+/// <summary>How clients reach the agent's API: HTTP/1.1 over its unix socket.</summary>
+public static class AgentSocket
+{
+    public const string DefaultPath = "/run/dataplane/agent.sock";
+
+    /// <summary>An HTTP client whose every connection goes to <paramref name="socketPath"/>.</summary>
+    public static HttpClient CreateClient(string socketPath, TimeSpan timeout)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, ct) =>
+            {
+                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await s.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
+                    return new NetworkStream(s, ownsSocket: true);
+                }
+                catch
+                {
+                    s.Dispose();
+                    throw;
+                }
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = new Uri("http://agent/"), Timeout = timeout };
+    }
+
+    /// <summary>
+    /// The agent's status answer (and its raw JSON), or null with the reason in <paramref name="error"/> when no
+    /// agent answers on <paramref name="socketPath"/>.
+    /// </summary>
+    public static AgentStatus? FetchStatus(string socketPath, TimeSpan timeout, out string raw, out string? error)
+    {
+        raw = "";
+        try
+        {
+            using var http = CreateClient(socketPath, timeout);
+            raw = http.GetStringAsync("v1/status").GetAwaiter().GetResult();
+            var s = System.Text.Json.JsonSerializer.Deserialize<AgentStatus>(raw, System.Text.Json.JsonSerializerOptions.Web);
+            error = s is null ? $"empty answer from {socketPath}" : null;
+            return s;
+        }
+        catch (Exception e) when (e is HttpRequestException or SocketException or TaskCanceledException or System.Text.Json.JsonException or IOException)
+        {
+            error = $"no agent answers on {socketPath}: {e.Message}";
+            return null;
+        }
+    }
+}

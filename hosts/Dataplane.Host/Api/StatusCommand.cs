@@ -1,0 +1,56 @@
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace Dataplane.Host.Api;
+
+/// <summary>`dataplane-node status`: asks the running agent over its socket and prints what it answers.</summary>
+public static class StatusCommand
+{
+    public static int Run(string socketPath, bool json, TextWriter output, TextWriter error)
+    {
+        var s = AgentSocket.FetchStatus(socketPath, TimeSpan.FromSeconds(10), out string raw, out string? problem);
+        if (s is null)
+        {
+            error.WriteLine($"error: {problem}");
+            return 1;
+        }
+        if (json)
+        {
+            output.WriteLine(raw);
+            return 0;
+        }
+        Print(s, output);
+        return 0;
+    }
+
+    private static void Print(AgentStatus s, TextWriter o)
+    {
+        o.WriteLine($"node:        {s.Node}");
+        o.WriteLine($"backend:     {s.Backend} ({s.Mode}), {s.Workers} worker(s)");
+        o.WriteLine($"generation:  {s.Generation} (policy revision), applied {s.LastApplied:u}");
+        o.WriteLine(s.LastConfigError is { } err
+            ? $"config:      last error at {err.At:u}: {err.Message}"
+            : "config:      ok");
+        o.WriteLine($"conntrack:   {s.ConntrackEntries} / {s.ConntrackCapacity} entries");
+        o.WriteLine($"packets:     rx {s.RxPackets}, tx {s.TxPackets}, to host {s.LocalPackets}, dropped {s.DroppedPackets}");
+        foreach (var (reason, count) in s.DropsByReason.OrderByDescending(d => d.Value))
+            o.WriteLine($"  drop {reason}: {count}");
+        o.WriteLine($"flows:       {s.FlowsFile ?? "not exported (run --flows-file)"}");
+        o.WriteLine($"metrics:     {s.MetricsUrl ?? "off (run --metrics-port)"}");
+        if (s.ClusterMesh is { } m)
+        {
+            o.WriteLine($"clustermesh: cluster {m.Cluster} (id {m.ClusterId}), etcd {(m.Connected ? "connected" : "unreachable")}, {m.Published} key(s) published, {m.Pending} pending, {m.LocalIdentities} pod identit(ies)");
+            o.WriteLine($"  state {m.StateVersion}: {m.RemoteNodes} remote node(s), {m.RemoteEntries} remote ipcache entries");
+            foreach (var r in m.Remotes)
+                o.WriteLine($"  {r.Name} (id {r.Id}): {(r.Connected ? "connected" : "disconnected")}, {r.Nodes} node(s), {r.Endpoints} endpoint(s), {r.Identities} identit(ies), {r.Services} service(s), {r.Rejected} rejected{(r.LastError is { } re ? $", last error: {re}" : "")}");
+            if (m.LastError is { } me) o.WriteLine($"  last error at {m.LastErrorAt:u}: {me}");
+        }
+        o.WriteLine($"interfaces:  {s.Ports.Count}");
+        foreach (var p in s.Ports)
+            o.WriteLine($"  {p.Id,3} {p.Name,-16} {p.Kind,-9} {(p.Attached ? "attached" : "absent"),-8} rx {p.RxPackets} tx {p.TxPackets} tx-dropped {p.TxDropped}");
+        o.WriteLine($"endpoints:   {s.Endpoints.Count}");
+        foreach (var e in s.Endpoints)
+            o.WriteLine($"  {e.Namespace}/{e.Name,-24} identity {e.Identity,-6} {e.HostInterface,-16} {e.Mac} {string.Join(",", e.Ips)} ({e.Source})");
+    }
+}

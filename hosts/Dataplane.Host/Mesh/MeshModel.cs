@@ -1,0 +1,48 @@
+using System.Collections.Immutable;
+using System.Net;
+using Dataplane.Control.Config;
+using Dataplane.Core.Overlay;
+
+namespace Dataplane.Host.Mesh;
+
+/// <summary>
+/// Folds a <see cref="MeshState"/> into the node's validated model, so the ordinary compilers do the rest: every
+/// remote cluster's node becomes a Node reached over VXLAN (its pod CIDRs become Tunnel routes, its InternalIPs
+/// accepted tunnel senders, and the VNI carries the source identity as between this cluster's nodes), and global
+/// services get their merged backend lists (<see cref="MeshServices"/>). Pure: no I/O, same input, same model.
+/// </summary>
+public static class MeshModel
+{
+    /// <summary>Marks what the mesh added, for error messages (there is no YAML behind it).</summary>
+    public static SourceLocation Source(string cluster) => new($"clustermesh:{cluster}", 0, 0);
+
+    public static ConfigModel Augment(ConfigModel model, MeshState state, string localCluster, uint localClusterId)
+    {
+        if (ReferenceEquals(state, MeshState.Empty)) return model;
+        var nodes = model.Nodes.ToBuilder();
+        var names = model.Nodes.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        var ours = model.Nodes.SelectMany(n => n.PodCidrs).ToList();
+        var taken = new List<IPNetwork>(ours);
+        foreach (var t in state.Nodes.OrderBy(t => t.ClusterId).ThenBy(t => t.Node, StringComparer.Ordinal))
+        {
+            // A name this cluster already uses, or pod CIDRs overlapping ours or an earlier remote's, cannot be
+            // routed by address: such a node is left out (its pods stay reachable to nobody rather than to the
+            // wrong one). Cilium requires non-overlapping pod CIDRs across a mesh for the same reason.
+            if (t.Addresses.Count == 0 || !names.Add(t.Node)) continue;
+            var cidrs = t.PodCidrs.Where(c => !taken.Any(o => Overlaps(o, c))).ToImmutableArray();
+            if (cidrs.IsEmpty) continue;   // nothing of it can be routed: not a tunnel peer either
+            taken.AddRange(cidrs);
+            nodes.Add(new NodeSpec(t.Node, ImmutableSortedDictionary<string, string>.Empty,
+                ImmutableSortedDictionary<string, string>.Empty, cidrs, [.. t.Addresses], Source(t.Cluster),
+                new NodeTunnelSpec(TunnelMode.Vxlan, null, null, null)));
+        }
+        return model with
+        {
+            Nodes = nodes.ToImmutable(),
+            EndpointSlices = MeshServices.MergedSlices(model, state.Services, localCluster, localClusterId),
+        };
+    }
+
+    private static bool Overlaps(IPNetwork a, IPNetwork b) =>
+        a.BaseAddress.AddressFamily == b.BaseAddress.AddressFamily && (a.Contains(b.BaseAddress) || b.Contains(a.BaseAddress));
+}

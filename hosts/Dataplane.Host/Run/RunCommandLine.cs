@@ -1,0 +1,103 @@
+using System.CommandLine;
+using Dataplane.Control.Config;
+using Dataplane.Core.Ports;
+using Dataplane.Ebpf.Loader;
+using Dataplane.Host.Api;
+using Dataplane.Host.Backends;
+using Dataplane.Linux.AfXdp;
+
+namespace Dataplane.Host.Run;
+
+/// <summary>
+/// The options of `run` every host has (config directory, backend and its knobs, polling, API socket, flows,
+/// metrics, Cluster Mesh), their parsing into <see cref="RunOptions"/>, and the exit codes `run` answers with.
+/// A host adds its own options to the same command.
+/// </summary>
+public sealed class RunCommandLine
+{
+    private readonly Option<DirectoryInfo> _config = new("--config") { Description = "Directory of YAML (Node, Pod, DataplaneNode …)", Required = true };
+    private readonly Option<string> _backend = new("--backend") { Description = "Packet I/O backend", DefaultValueFactory = _ => BackendCatalog.Default };
+    private readonly Option<string?> _dpdkArgs = new("--dpdk-args") { Description = "dpdk: EAL arguments, e.g. \"--vdev net_af_packet0,iface=eth1\" (defaults: --no-huge -m 256 without free hugepages, an af_packet vdev per interface nothing else serves)" };
+    private readonly Option<int> _sleep = new("--poll-sleep-us") { Description = "adaptive: longest wait on the sockets per empty poll in microseconds (0 = busy poll in every mode)", DefaultValueFactory = _ => 50 };
+    private readonly Option<string> _pollMode = new("--poll-mode") { Description = "How workers wait for packets: interrupt (block on the sockets, coalesce while traffic lasts, busy under full batches: least CPU), adaptive (spin, then short waits), busy (a whole core)", DefaultValueFactory = _ => "interrupt" };
+    private readonly Option<int> _coalesce = new("--poll-coalesce-us") { Description = "interrupt: sleep between polls while traffic lasts, so a wake-up takes a batch (adds up to this much latency); default af_xdp 50, af_packet 0 (its block timeout coalesces)", DefaultValueFactory = _ => -1 };
+    private readonly Option<int> _stats = new("--stats-interval") { Description = "Print counters every N seconds (0 = only on SIGUSR1 and exit)", DefaultValueFactory = _ => 0 };
+    private readonly Option<string> _xdpMode = new("--xdp-mode") { Description = "af_xdp, ebpf: attach the XDP program natively, generically, or native with generic fallback (ebpf: generic on veths)", DefaultValueFactory = _ => "auto" };
+    private readonly Option<int> _queues = new("--queues") { Description = "Queues per interface, one worker thread each", DefaultValueFactory = _ => 1 };
+    private readonly Option<int> _ctMax = new("--ct-max") { Description = "Connections tracked per worker (a full table drops new connections with CT_MAP_INSERTION_FAILED)", DefaultValueFactory = _ => RunOptions.DefaultConntrackFlows };
+    private readonly Option<string> _socket = new("--socket") { Description = "The agent's API socket (unix); empty = no API", DefaultValueFactory = _ => AgentSocket.DefaultPath };
+    private readonly Option<int> _pollSpin = new("--poll-spin") { Description = "adaptive: empty polls spun through before waiting on the sockets (0 = wait at once)", DefaultValueFactory = _ => 256 };
+    private readonly Option<string> _flowsFile = new("--flows-file") { Description = "Write every packet's flow event as a hubble JSON line to this file, rotated at 10 MB (5 backups); read it with `observe`", DefaultValueFactory = _ => "" };
+    private readonly Option<int> _metricsPort = new("--metrics-port") { Description = "Serve Prometheus metrics (Cilium's names) on this TCP port; 0 = off", DefaultValueFactory = _ => 0 };
+    private readonly Option<string> _metricsAddress = new("--metrics-address") { Description = "Address the metrics endpoint listens on", DefaultValueFactory = _ => "127.0.0.1" };
+    private readonly Option<string> _bpfPin = new("--bpf-pin-dir") { Description = "ebpf: bpffs directory the maps are pinned in and reused from after a restart; empty = no pinning", DefaultValueFactory = _ => BackendOptions.DefaultBpfPinDir };
+    private readonly Option<string> _bpfHook = new("--ebpf-hook") { Description = "ebpf: attach point: xdp (default) or tc (tcx ingress links, pinned in --bpf-pin-dir so they outlive the agent; without one they end with it)", DefaultValueFactory = _ => "xdp" };
+    private readonly Option<bool> _bpfDetach = new("--bpf-detach-on-exit") { Description = "ebpf: on exit detach the XDP program and remove the pinned maps (default: leave them, so forwarding continues while the agent is down)" };
+    private readonly Option<string> _clusterMesh = new("--clustermesh") { Description = "A ClusterMeshConfig (dataplane.io/v1alpha1) file: join this cluster's etcd and watch the remote clusters'", DefaultValueFactory = _ => "" };
+
+    public RunCommandLine()
+    {
+        _backend.AcceptOnlyFromAmong([.. BackendCatalog.Names]);
+        _pollMode.AcceptOnlyFromAmong("interrupt", "adaptive", "busy");
+        _xdpMode.AcceptOnlyFromAmong("auto", "native", "generic");
+        _bpfHook.AcceptOnlyFromAmong("xdp", "tc");
+    }
+
+    /// <summary>Adds the common options to <paramref name="run"/>.</summary>
+    public void AddTo(Command run)
+    {
+        foreach (var o in new Option[] { _config, _backend, _sleep, _stats, _xdpMode, _queues, _ctMax, _socket,
+            _flowsFile, _metricsPort, _metricsAddress, _dpdkArgs, _pollSpin, _bpfPin, _bpfDetach, _bpfHook, _pollMode, _coalesce, _clusterMesh })
+            run.Options.Add(o);
+    }
+
+    /// <summary>What the command line asked for (values clamped to their ranges).</summary>
+    public RunOptions Read(ParseResult parse)
+    {
+        var io = new BackendOptions(parse.GetValue(_backend)!)
+        {
+            XdpMode = parse.GetValue(_xdpMode) switch { "native" => XdpAttachMode.Native, "generic" => XdpAttachMode.Generic, _ => XdpAttachMode.Auto },
+            DpdkArgs = parse.GetValue(_dpdkArgs),
+            BpfPinDir = parse.GetValue(_bpfPin) ?? "",
+            BpfDetachOnExit = parse.GetValue(_bpfDetach),
+            EbpfHook = parse.GetValue(_bpfHook) == "tc" ? BpfHook.Tc : BpfHook.Xdp,
+        };
+        return new RunOptions(parse.GetValue(_config)!.FullName, io,
+            Math.Max(0, parse.GetValue(_sleep)), Math.Max(0, parse.GetValue(_stats)),
+            Math.Clamp(parse.GetValue(_queues), 1, 64), Math.Clamp(parse.GetValue(_ctMax), 1, 1 << 26))
+        {
+            SocketPath = parse.GetValue(_socket) ?? "",
+            FlowsFile = parse.GetValue(_flowsFile) is { Length: > 0 } ff ? Path.GetFullPath(ff) : "",
+            MetricsPort = Math.Clamp(parse.GetValue(_metricsPort), 0, 65535),
+            MetricsAddress = parse.GetValue(_metricsAddress)!,
+            PollSpin = Math.Clamp(parse.GetValue(_pollSpin), 0, 1 << 20),
+            PollMode = parse.GetValue(_pollMode) switch { "busy" => PollMode.Busy, "adaptive" => PollMode.Adaptive, _ => PollMode.Interrupt },
+            PollCoalesceMicros = Math.Clamp(parse.GetValue(_coalesce), -1, 1_000_000),
+            ClusterMeshFile = parse.GetValue(_clusterMesh) is { Length: > 0 } cm ? Path.GetFullPath(cm) : "",
+        };
+    }
+
+    /// <summary>
+    /// Runs <paramref name="run"/> and maps what it throws to `run`'s exit codes: 2 for a configuration that does
+    /// not validate, 1 for what the system refused (an interface, a socket, DPDK, the eBPF program), with the
+    /// message on stderr.
+    /// </summary>
+    public static int Invoke(Func<int> run)
+    {
+        try
+        {
+            return run();
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (Exception e) when (e is Dataplane.Linux.Interop.LinuxException or Dataplane.Dpdk.DpdkException or PlatformNotSupportedException or IOException or UnauthorizedAccessException
+            or EbpfLoadException or EbpfMapException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,28 @@
+using System.CommandLine;
+using Dataplane.Host.Agent;
+using Dataplane.Host.Run;
+using Dataplane.Node.Agent;
+
+namespace Dataplane.Node.Run;
+
+/// <summary>
+/// `dataplane-node run`: the node agent on the host runtime — the common run options plus --state-dir, where the
+/// endpoints the CNI plugin registered are kept across restarts.
+/// </summary>
+public static class RunVerb
+{
+    public static Command Create()
+    {
+        var common = new RunCommandLine();
+        var stateDirOpt = new Option<string>("--state-dir") { Description = "Where endpoints registered by the CNI plugin are kept across restarts", DefaultValueFactory = _ => RunOptions.DefaultStateDir };
+        var run = new Command("run", "The node agent: forward between the node's and its pods' interfaces, follow the config directory and the CNI plugin's endpoints, serve the local API; until SIGTERM/SIGINT");
+        common.AddTo(run);
+        run.Options.Add(stateDirOpt);
+        run.SetAction(parse => RunCommandLine.Invoke(() =>
+        {
+            var options = common.Read(parse) with { StateDir = parse.GetValue(stateDirOpt)! };
+            return AgentLifecycle.Run(new NodeProfile(options.StateDir, Console.Out), options, Console.Out, CancellationToken.None);
+        }));
+        return run;
+    }
+}
