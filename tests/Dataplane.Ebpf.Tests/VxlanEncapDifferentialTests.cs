@@ -142,7 +142,7 @@ public class VxlanEncapDifferentialTests(DatapathFixture fixture) : IClassFixtur
         var snapshot = b.Build();
         Assert.Empty(OffloadSupport.Unsupported(snapshot));
         using var dual = new DualPipeline(fixture.Tracked, snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
-        Same(dual, Eth4(Ipv4("198.19.0.1", "198.19.9.9", 17, Udp(1, 2))), eth0, 6_200_000);
+        Same(dual, Eth4(Ipv4("198.19.0.1", "198.19.9.9", 17, Udp(1, 2)), OverlayNode.Eth0Mac), eth0, 6_200_000);
         Assert.Equal(160, dual.LastBpf!.Verdict.DropReason);
     }
 

@@ -28,20 +28,33 @@ public sealed class NetnsTopology : IDisposable
     public int Queues { get; }
     /// <summary>The veths keep the kernel's default offloads (checksum offload, TSO/GSO on).</summary>
     public bool DefaultOffloads { get; }
+    /// <summary>
+    /// Client side as a shared segment: a bridge in a switch namespace joins the client, the dataplane's client-side
+    /// port and a third host (<see cref="OtherNs"/>, <see cref="OtherIp4"/>), so the dataplane sees the other hosts' frames.
+    /// </summary>
+    public bool SharedSegment { get; }
+    public const string OtherIp4 = "198.18.1.3", OtherIp6 = "2001:db8:1::3";
+    public string OtherNs { get; }
+    public string SwitchNs { get; }
+    public string OtherIf { get; }
 
     private readonly NetnsSet _set = new();
 
     /// <param name="queues">rx/tx queues of every veth (multi-queue workers).</param>
     /// <param name="defaultOffloads">leave every veth's offloads as the kernel set them.</param>
-    public NetnsTopology(int queues = 1, bool defaultOffloads = false)
+    /// <param name="sharedSegment">client side on a bridge shared with a third host.</param>
+    public NetnsTopology(int queues = 1, bool defaultOffloads = false, bool sharedSegment = false)
     {
         Queues = queues;
         DefaultOffloads = defaultOffloads;
+        SharedSegment = sharedSegment;
         ClientIf = $"dpc{Suffix}"; DpClientIf = $"dpa{Suffix}"; ServerIf = $"dps{Suffix}"; DpServerIf = $"dpb{Suffix}";
+        OtherIf = $"dpo{Suffix}";
         try
         {
             ConfigDir = _set.Dir("cfg");
             ClientNs = _set.Add("c"); DataplaneNs = _set.Add("d"); ServerNs = _set.Add("s");
+            OtherNs = sharedSegment ? _set.Add("o") : ""; SwitchNs = sharedSegment ? _set.Add("w") : "";
             Build();
         }
         catch { Dispose(); throw; }
@@ -49,7 +62,8 @@ public sealed class NetnsTopology : IDisposable
 
     private void Build()
     {
-        _set.Veth(ClientIf, ClientNs, DpClientIf, DataplaneNs, Queues);
+        if (SharedSegment) BuildSegment();
+        else _set.Veth(ClientIf, ClientNs, DpClientIf, DataplaneNs, Queues);
         _set.Veth(ServerIf, ServerNs, DpServerIf, DataplaneNs, Queues);
         // The kernel in the dataplane namespace must not answer or originate anything on the forwarder's links.
         NetnsSet.KernelStaysOff(DataplaneNs);
@@ -68,6 +82,21 @@ public sealed class NetnsTopology : IDisposable
         Sh.Must("ip", "-n", ServerNs, "route", "add", "default", "via", ServerGw4);
         Sh.Must("ip", "-n", ServerNs, "-6", "route", "add", "default", "via", ServerGw6);
         WriteConfig();
+    }
+
+    /// <summary>A bridge in the switch namespace with one port each to the client, the dataplane and the other host.</summary>
+    private void BuildSegment()
+    {
+        Sh.Must("ip", "-n", SwitchNs, "link", "add", "br0", "type", "bridge");
+        foreach (var (ns, dev, sw) in new[] { (ClientNs, ClientIf, "pc"), (DataplaneNs, DpClientIf, "pd"), (OtherNs, OtherIf, "po") })
+        {
+            _set.Veth(dev, ns, sw, SwitchNs, Queues);
+            Sh.Must("ip", "-n", SwitchNs, "link", "set", sw, "master", "br0", "up");
+        }
+        Sh.Must("ip", "-n", SwitchNs, "link", "set", "br0", "up");
+        Sh.Must("ip", "-n", OtherNs, "addr", "add", $"{OtherIp4}/24", "dev", OtherIf);
+        Sh.Must("ip", "-n", OtherNs, "addr", "add", $"{OtherIp6}/64", "dev", OtherIf, "nodad");
+        Sh.Must("ip", "-n", OtherNs, "link", "set", OtherIf, "up");
     }
 
     public string Mac(string ns, string dev) => NetnsSet.Mac(ns, dev);
