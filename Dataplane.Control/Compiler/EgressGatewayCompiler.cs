@@ -26,9 +26,6 @@ public static class EgressGatewayCompiler
 
     public const int MaxPolicies = 64;
 
-    public static LabelSet NodeLabels(NodeSpec node) =>
-        new(node.Labels.Select(kv => new Label(Label.SourceK8s, kv.Key, kv.Value)));
-
     public static bool IsDown(NodeSpec node) => node.Labels.TryGetValue(DownLabel, out var v) && v == "true";
 
     public static EgressGatewayState Compile(ConfigModel model, SnapshotBuilder builder)
@@ -66,7 +63,7 @@ public static class EgressGatewayCompiler
         for (int gi = 0; gi < spec.Gateways.Length; gi++)
         {
             var g = spec.Gateways[gi];
-            var matched = nodes.Where(n => g.NodeSelector.Matches(NodeLabels(n))).ToList();
+            var matched = nodes.Where(n => g.NodeSelector.Matches(n.SelectorLabels())).ToList();
             // The first entry is spec.egressGateway when present: one node, as OSS Cilium.
             if (gi == 0 && spec.SingleGateway) matched = matched.Where(n => !IsDown(n)).Take(1).ToList();
             foreach (var node in matched)

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Net;
+using Dataplane.Core.Identity;
 
 namespace Dataplane.Control.Config;
 
@@ -9,7 +10,11 @@ namespace Dataplane.Control.Config;
 /// <summary>A Kubernetes Node: where pods live and which pod CIDRs route (or tunnel) to it.</summary>
 public sealed record NodeSpec(string Name, ImmutableSortedDictionary<string, string> Labels,
     ImmutableSortedDictionary<string, string> Annotations, ImmutableArray<IPNetwork> PodCidrs,
-    ImmutableArray<IPAddress> InternalIps, SourceLocation Source, NodeTunnelSpec? Tunnel = null);
+    ImmutableArray<IPAddress> InternalIps, SourceLocation Source, NodeTunnelSpec? Tunnel = null)
+{
+    /// <summary>The node's labels as a label set (source <c>k8s</c>), what node selectors match.</summary>
+    public LabelSet SelectorLabels() => new(Labels.Select(kv => new Label(Label.SourceK8s, kv.Key, kv.Value)));
+}
 
 /// <summary>A Kubernetes Namespace; its labels feed namespace selectors in policy.</summary>
 public sealed record NamespaceSpec(string Name, ImmutableSortedDictionary<string, string> Labels,

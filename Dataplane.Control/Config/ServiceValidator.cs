@@ -65,7 +65,7 @@ internal static class ServiceValidator
             foreach (var g in p.Gateways)
             {
                 if (g.EgressIp is null) continue;
-                var matched = m.Nodes.Where(n => g.NodeSelector.Matches(Compiler.EgressGatewayCompiler.NodeLabels(n.Spec))).ToList();
+                var matched = m.Nodes.Where(n => g.NodeSelector.Matches(n.Spec.SelectorLabels())).ToList();
                 if (matched.Count > 1)
                     throw new ConfigException(g.Source,
                         $"CiliumEgressGatewayPolicy {p.Name}: egressIP {g.EgressIp} is one node's address but the nodeSelector matches {matched.Count} nodes ({string.Join(", ", matched.Select(n => n.Spec.Name))})");

@@ -39,6 +39,9 @@ public sealed class WorkerCounters
     /// <summary>Packets each stage was given (indexed by stage id), counted once per batch.</summary>
     public readonly ulong[] StagePackets = new ulong[MaxStages];
 
+    /// <summary>Packets each stage dropped (indexed by stage id, <see cref="Packets.PacketMeta.DecidedBy"/>): VPP's per-node error counts.</summary>
+    public readonly ulong[] StageDrops = new ulong[MaxStages];
+
     public ulong TotalDrops
     {
         get { ulong s = 0; foreach (var d in Drops) s += d; return s; }
@@ -50,7 +53,7 @@ public sealed class WorkerCounters
         TxPackets += other.TxPackets; TxBytes += other.TxBytes;
         LocalPackets += other.LocalPackets; Batches += other.Batches;
         for (int i = 0; i < 256; i++) { Drops[i] += other.Drops[i]; DropBytes[i] += other.DropBytes[i]; }
-        for (int i = 0; i < MaxStages; i++) StagePackets[i] += other.StagePackets[i];
+        for (int i = 0; i < MaxStages; i++) { StagePackets[i] += other.StagePackets[i]; StageDrops[i] += other.StageDrops[i]; }
         for (int i = 0; i < DirectionalDrops.Length; i++)
         {
             DirectionalDrops[i] += other.DirectionalDrops[i];

@@ -73,7 +73,10 @@ public unsafe struct PacketMeta
     [FieldOffset(91)] public PacketVerdict Verdict;
     [FieldOffset(92)] public DropReason DropReason;
     [FieldOffset(93)] public TrafficDirection Direction;
-    /// <summary>Stage that decided the verdict (index in the pipeline), for flow records and traces.</summary>
+    /// <summary>
+    /// For a dropped packet, the stage that dropped it (a <c>Pipeline.StageId</c>): what the per-stage drop counters
+    /// count, as VPP counts each node's errors. Written by <see cref="Drop"/> from <see cref="RunningStage"/>.
+    /// </summary>
     [FieldOffset(94)] public byte DecidedBy;
     [FieldOffset(95)] public byte Reserved1;
     /// <summary>
@@ -93,11 +96,21 @@ public unsafe struct PacketMeta
     /// <summary>Span over the packet bytes.</summary>
     public readonly Span<byte> Bytes => new(Data, Length);
 
-    /// <summary>Marks the packet dropped with Cilium's reason; the dispatcher counts it.</summary>
+    [ThreadStatic] private static byte t_runningStage;
+
+    /// <summary>
+    /// The stage the pipeline runs on this thread (a <c>Pipeline.StageId</c>), set once per stage and batch by the
+    /// dispatcher, so that a drop anywhere inside a stage (its helpers, the parser it calls) is attributed to it
+    /// without every call site naming its stage: one thread-local read and one byte store per drop.
+    /// </summary>
+    public static byte RunningStage { get => t_runningStage; set => t_runningStage = value; }
+
+    /// <summary>Marks the packet dropped with Cilium's reason, by the running stage; the dispatcher counts it.</summary>
     public void Drop(DropReason reason)
     {
         Verdict = PacketVerdict.Drop;
         DropReason = reason;
+        DecidedBy = t_runningStage;
     }
 
     /// <summary>Resets everything the pipeline computes, keeping the buffer fields.</summary>

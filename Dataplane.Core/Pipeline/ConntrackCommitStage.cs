@@ -12,19 +12,13 @@ namespace Dataplane.Core.Pipeline;
 /// Creates the conntrack entry of every new connection policy let through (Cilium's ct_create after the
 /// policy verdict), with the translation the service / egress gateway / masquerade stages decided: a DNATed
 /// connection is keyed by its original tuple (client → VIP) and indexed for replies under backend → client; an
-/// SNATed one gets a source port from the NAT range whose reply tuple no connection uses (the table's index is
-/// the allocator: a candidate is tried, collisions move on, up to <see cref="SnatRetries"/> tries as Cilium's
-/// SNAT_COLLISION_RETRIES), then the packet's source is rewritten. A DNAT that must also be SNATed (service
-/// reached from outside, remote backend) is two chained entries. A full table drops with
-/// CT_MAP_INSERTION_FAILED (155) and an exhausted port range with NO_MAPPING_FOR_NAT_MASQUERADE (167), counted,
-/// never an exception.
+/// SNATed one gets its source port from <see cref="SnatPortAllocator"/> and its source rewritten. A DNAT that
+/// must also be SNATed (service reached from outside, remote backend) is two chained entries. A full table drops
+/// with CT_MAP_INSERTION_FAILED (155), counted, never an exception.
 /// </summary>
 public readonly struct ConntrackCommitStage : IStage
 {
     public static StageId Id => StageId.ConntrackCommit;
-
-    /// <summary>Random probes of the port range before giving up (a range this small or smaller is scanned whole).</summary>
-    public const int SnatRetries = 32;
 
     public static unsafe int Process(Batch batch, DatapathSnapshot snapshot, WorkerContext context)
     {
@@ -69,7 +63,7 @@ public readonly struct ConntrackCommitStage : IStage
             }
             else if (intent.Snat)
             {
-                if (!TrySnat(ref p, ct, key, intent.SnatAddr, masq.PortMin, masq.PortMax, now, out e)) continue;
+                if (!SnatPortAllocator.TryAllocate(ref p, ct, key, intent.SnatAddr, masq.PortMin, masq.PortMax, now, out e)) continue;
             }
             else if (!ct.TryInsert(key, now, out e))
             {
@@ -81,7 +75,7 @@ public readonly struct ConntrackCommitStage : IStage
             {
                 // Second leg: the DNATed tuple (client → backend) SNATed to this node.
                 var inner = ConntrackStage.KeyOf(in p);
-                if (!TrySnat(ref p, ct, inner, intent.SnatAddr, masq.PortMin, masq.PortMax, now, out uint e2))
+                if (!SnatPortAllocator.TryAllocate(ref p, ct, inner, intent.SnatAddr, masq.PortMin, masq.PortMax, now, out uint e2))
                 {
                     ct.Remove(e);
                     p.CtIndex = uint.MaxValue;
@@ -102,39 +96,5 @@ public readonly struct ConntrackCommitStage : IStage
         entry.PolicyRule = p.PolicyRule;
         TcpTracker.Update(ref entry, p.L4Proto, p.TcpFlags, reply: false, created: true, now, timeouts);
         p.CtIndex = e;
-    }
-
-    /// <summary>
-    /// Allocates a source port (ICMP: identifier) for <paramref name="key"/> translated to <paramref name="addr"/>,
-    /// inserts the SNAT connection and rewrites the packet's source. The original port is tried first when it is
-    /// inside the range (as Cilium does), then pseudo-random candidates derived from the tuple.
-    /// </summary>
-    private static bool TrySnat(ref PacketMeta p, ConntrackTable ct, in CtKey key, UInt128 addr, ushort min, ushort max,
-        uint now, out uint entry)
-    {
-        entry = 0;
-        bool icmp = key.Proto is IpProtocols.Icmp or IpProtocols.Icmpv6;
-        uint range = (uint)(max - min) + 1;
-        uint start = (uint)(key.Hash() % range);
-        bool scan = range <= SnatRetries;
-        int tries = scan ? (int)range : SnatRetries + 1;
-        for (int t = 0; t < tries; t++)
-        {
-            ushort port;
-            if (t == 0 && !scan && key.SrcPort >= min && key.SrcPort <= max) port = key.SrcPort;
-            else if (scan) port = (ushort)(min + (start + (uint)t) % range);
-            else port = (ushort)(min + (uint)((start + (ulong)t * 0x9E3779B1u) % range));
-            var replyKey = new CtKey(key.Dst, addr, icmp ? port : key.DstPort, port, key.Proto, key.Family);
-            if (ct.TryLookup(replyKey, out _, out _)) continue;
-            if (!ct.TryInsert(key, new CtNat(CtNatKind.Snat, addr, port), now, out entry))
-            {
-                p.Drop(DropReason.CtMapInsertionFailed);
-                return false;
-            }
-            NatRewrite.Source(ref p, addr, port);
-            return true;
-        }
-        p.Drop(DropReason.NoMappingForNatMasquerade);
-        return false;
     }
 }

@@ -56,6 +56,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
     private static void Run<TStage>(Batch batch, DatapathSnapshot snapshot, WorkerContext context)
         where TStage : struct, IStage
     {
+        PacketMeta.RunningStage = (byte)TStage.Id;
         int seen = TStage.Process(batch, snapshot, context);
         context.Counters.StagePackets[(int)TStage.Id] += (ulong)seen;
     }
@@ -100,6 +101,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         byte r = (byte)p.DropReason;
         c.Drops[r]++; c.DropBytes[r] += p.Length;
         c.DirectionalDrops[dir * 256 + r]++; c.DirectionalDropBytes[dir * 256 + r] += p.Length;
+        c.StageDrops[p.DecidedBy % WorkerCounters.MaxStages]++;
     }
 
     private static void Emit(FlowRing ring, ref PacketMeta p, ulong seq)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// VXLAN termination, right after parsing, as Dataplane.Core/Overlay/OverlayDecapStage.cs: a VXLAN packet addressed
+// VXLAN termination, right after parsing, as Dataplane.Core/Pipeline/OverlayDecapStage.cs: a VXLAN packet addressed
 // to one of this node's underlay addresses must come from a known tunnel peer (else 172) with a valid VNI (the
 // peer's fixed one, or one naming a known identity; else 183); it is stripped to its inner frame and parsed again
 // (no nested VXLAN), and the VNI becomes its source identity. Inner ARP / neighbour discovery go to the host.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // Source NAT, as Dataplane.Core/Pipeline/MasqueradeStage.cs (the decision, after routing) and
-// ConntrackCommitStage.TrySnat (the translation, at conntrack create): pod traffic leaving through a node
+// SnatPortAllocator.TryAllocate (the translation, at conntrack create): pod traffic leaving through a node
 // interface to a destination outside the exempt CIDRs when masquerading is on, and a client from outside DNATed
 // to a backend behind an interface (NodePort SNAT mode: replies must come back here), get the interface's
 // address and a source port (ICMP echo: identifier) from the NAT range whose reply tuple no connection uses. The
@@ -17,7 +17,7 @@
 #include "hash.h"
 #include "nat.h"
 
-// Cilium's SNAT_COLLISION_RETRIES, as ConntrackCommitStage.SnatRetries.
+// Cilium's SNAT_COLLISION_RETRIES, as SnatPortAllocator.Retries.
 #define SNAT_RETRIES 32
 
 /// MasqueradeState.Exempt.Contains(destination).
@@ -84,7 +84,7 @@ DP_STAGE int masquerade_stage(struct dp_pkt *p, const struct dp_config *cfg)
 	return 0;
 }
 
-/// ConntrackCommitStage.TrySnat, after conntrack_commit made any DNAT entry: a free source port for the packet's
+/// SnatPortAllocator.TryAllocate, after conntrack_commit made any DNAT entry: a free source port for the packet's
 /// tuple translated to p->snat_addr, the SNAT entry (CT_CHAIN_REPLY when it continues a DNATed connection, whose
 /// entry then goes if no port is free) and its reply index, then the packet's source rewritten.
 DP_STAGE int snat_commit(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *cfg)

@@ -9,6 +9,8 @@ if (args.Length > 0 && args[0] == "policy-cycles") return Dataplane.Benchmarks.P
 if (args.Length > 0 && args[0] == "bgp-table") return Dataplane.Benchmarks.Bgp.FullTableRace.Run(args[1..]);
 // `mesh-rig [endpoints] [identities]`: Cluster Mesh over two real etcds (needs etcd-server).
 if (args.Length > 0 && args[0] == "mesh-rig") return await Dataplane.Benchmarks.ClusterMesh.MeshRig.RunAsync(args[1..]);
+// `mesh-scale [clusters] [nodes] [pods] [labelSets]`: one agent's view of a simulated mesh (32 × 100 × 100; needs etcd-server).
+if (args.Length > 0 && args[0] == "mesh-scale") return await Dataplane.Benchmarks.ClusterMesh.MeshScale.RunAsync(args[1..]);
 // `overlay-cpu [rounds]`: overlay encap/decap vs L3 interleaved, in thread CPU time (ratios on a shared machine).
 if (args.Length > 0 && args[0] == "overlay-cpu") return Dataplane.Benchmarks.Overlay.OverlayCpuTime.Run(args[1..]);
 // `pktgen IFACE DST_MAC SRC_IP DST_IP SIZE PPS SECONDS`: paced AF_PACKET generator for perf/forward-rig.sh (GEN=paced).

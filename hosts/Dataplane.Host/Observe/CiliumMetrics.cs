@@ -18,7 +18,7 @@ public sealed class CiliumMetrics
 
     private readonly Func<MetricsSample> _sample;
     private readonly Counter _dropCount, _dropBytes, _forwardCount, _forwardBytes;
-    private readonly Counter _rxPackets, _rxBytes, _localPackets, _stagePackets;
+    private readonly Counter _rxPackets, _rxBytes, _localPackets, _stagePackets, _stageDrops;
     private readonly Gauge _ctEntries, _ctCapacity, _generation;
 
     public CiliumMetrics(CollectorRegistry registry, Func<MetricsSample> sample)
@@ -35,6 +35,8 @@ public sealed class CiliumMetrics
         _rxBytes = f.CreateCounter("dataplane_rx_bytes_total", "Bytes received by the pipeline");
         _localPackets = f.CreateCounter("dataplane_local_packets_total", "Packets handed to the host stack");
         _stagePackets = f.CreateCounter("dataplane_stage_packets_total", "Packets each pipeline stage processed",
+            new CounterConfiguration { LabelNames = ["stage"] });
+        _stageDrops = f.CreateCounter("dataplane_stage_drops_total", "Packets each pipeline stage dropped (VPP's per-node errors; the reason is in cilium_drop_count_total)",
             new CounterConfiguration { LabelNames = ["stage"] });
         _ctEntries = f.CreateGauge("dataplane_conntrack_entries", "Connections tracked, all workers");
         _ctCapacity = f.CreateGauge("dataplane_conntrack_capacity", "Connection table capacity, all workers");
@@ -65,7 +67,10 @@ public sealed class CiliumMetrics
         _rxBytes.IncTo(c.RxBytes);
         _localPackets.IncTo(c.LocalPackets);
         for (int i = 0; i < s.StageNames.Count && i < WorkerCounters.MaxStages; i++)
+        {
             if (c.StagePackets[i] != 0) _stagePackets.WithLabels(s.StageNames[i]).IncTo(c.StagePackets[i]);
+            if (c.StageDrops[i] != 0) _stageDrops.WithLabels(s.StageNames[i]).IncTo(c.StageDrops[i]);
+        }
         _ctEntries.Set(s.ConntrackEntries);
         _ctCapacity.Set(s.ConntrackCapacity);
         _generation.Set(s.ConfigGeneration);

@@ -43,11 +43,14 @@ public sealed class RunCommandLine
         _bpfHook.AcceptOnlyFromAmong("xdp", "tc");
     }
 
-    /// <summary>Adds the common options to <paramref name="run"/>.</summary>
-    public void AddTo(Command run)
+    /// <summary>Adds the common options to <paramref name="run"/>, the host's own (<paramref name="hostOptions"/>) after --socket.</summary>
+    public void AddTo(Command run, params Option[] hostOptions)
     {
-        foreach (var o in new Option[] { _config, _backend, _sleep, _stats, _xdpMode, _queues, _ctMax, _socket,
-            _flowsFile, _metricsPort, _metricsAddress, _dpdkArgs, _pollSpin, _bpfPin, _bpfDetach, _bpfHook, _pollMode, _coalesce, _clusterMesh })
+        foreach (var o in new Option[] { _config, _backend, _sleep, _stats, _xdpMode, _queues, _ctMax, _socket })
+            run.Options.Add(o);
+        foreach (var o in hostOptions) run.Options.Add(o);
+        foreach (var o in new Option[] { _flowsFile, _metricsPort, _metricsAddress, _dpdkArgs, _pollSpin, _bpfPin, _bpfDetach, _bpfHook,
+            _pollMode, _coalesce, _clusterMesh })
             run.Options.Add(o);
     }
 

@@ -16,8 +16,7 @@ public static class RunVerb
         var common = new RunCommandLine();
         var stateDirOpt = new Option<string>("--state-dir") { Description = "Where endpoints registered by the CNI plugin are kept across restarts", DefaultValueFactory = _ => RunOptions.DefaultStateDir };
         var run = new Command("run", "The node agent: forward between the node's and its pods' interfaces, follow the config directory and the CNI plugin's endpoints, serve the local API; until SIGTERM/SIGINT");
-        common.AddTo(run);
-        run.Options.Add(stateDirOpt);
+        common.AddTo(run, stateDirOpt);
         run.SetAction(parse => RunCommandLine.Invoke(() =>
         {
             var options = common.Read(parse) with { StateDir = parse.GetValue(stateDirOpt)! };

@@ -135,7 +135,8 @@ internal static class MeshRig
         return tcs.Task;
     }
 
-    private const string LocalNode_ = """
+    /// <summary>The watching node's own config (its ipcache gets the remote entries).</summary>
+    internal const string LocalNode_ = """
         apiVersion: dataplane.io/v1alpha1
         kind: DataplaneNode
         metadata: {name: node-a}

@@ -48,6 +48,12 @@ public class ObserveTests
         Assert.True(values["cilium_drop_bytes_total{reason=\"Policy denied\",direction=\"EGRESS\"}"] >= 54);
         Assert.Equal(10, values["dataplane_rx_packets_total"]);
         Assert.Equal(10, values["dataplane_stage_packets_total{stage=\"Parse\"}"]);
+        // Each drop is counted against the stage that decided it, as VPP counts errors per node.
+        Assert.Equal(1, values["dataplane_stage_drops_total{stage=\"Policy\"}"]);
+        Assert.Equal(1, values["dataplane_stage_drops_total{stage=\"Endpoint\"}"]);
+        Assert.True(values["dataplane_stage_drops_total{stage=\"Route\"}"] >= 1);
+        double stageDrops = values.Where(kv => kv.Key.StartsWith("dataplane_stage_drops_total{", StringComparison.Ordinal)).Sum(kv => kv.Value);
+        Assert.Equal(result.Dropped, (long)stageDrops);
         Assert.Equal(3, values["dataplane_conntrack_entries"]);
         Assert.Equal(7, values["dataplane_config_generation"]);
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using Dataplane.Core.Drops;
 using Dataplane.Core.Packets;
+using Dataplane.Core.Pipeline;
 using Dataplane.Core.Tests.Support;
 using static Dataplane.Core.Tests.Support.PacketBuilder;
 
@@ -60,6 +61,7 @@ public class PipelineTests : IDisposable
         var (m, _) = _node.Run(Eth4(Ipv4("198.19.1.1", dst, 17, Udp(1, 2)), dst: TestNode.Eth0Mac), TestNode.Uplink);
         Assert.Equal(verdict, m.Verdict);
         Assert.Equal(reason, m.DropReason);
+        if (verdict == PacketVerdict.Drop) Assert.Equal((byte)StageId.Route, m.DecidedBy);
     }
 
     [Fact]
@@ -144,6 +146,10 @@ public class PipelineTests : IDisposable
         Assert.Equal(1ul, c.Drops[(int)DropReason.NoMatchingLocalContainerFound]);
         Assert.Equal(1ul, c.Drops[(int)DropReason.InvalidPacketDropped]);
         Assert.Equal(4ul, c.StagePackets[0]);
+        // The runt never got past parsing; the address nobody has was dropped by routing.
+        Assert.Equal(1ul, c.StageDrops[(int)StageId.Parse]);
+        Assert.Equal(1ul, c.StageDrops[(int)StageId.Route]);
+        Assert.Equal(2ul, c.StageDrops.Aggregate(0ul, (a, b) => a + b));
         Assert.Equal(4, _node.Context.Flows!.Count);
         Assert.True(_node.Context.Flows.TryRead(out var first));
         Assert.Equal(PacketVerdict.Tx, first.Verdict);

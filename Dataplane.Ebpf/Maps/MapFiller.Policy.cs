@@ -1,0 +1,34 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using Dataplane.Core.Routing;
+using Dataplane.Core.Snapshot;
+using Dataplane.Ebpf.Loader;
+
+namespace Dataplane.Ebpf.Maps;
+
+// Policy: each endpoint's ingress and egress PolicyMap as dp_policy keys, and its enforcement mode.
+public static unsafe partial class MapFiller
+{
+    private static PolicyMode ModeOf(Core.Policy.PolicyMap[] maps, int id) =>
+        id >= maps.Length ? PolicyMode.None : maps[id].Enforced ? PolicyMode.Enforced : PolicyMode.Open;
+
+    private static void AddPolicy(Dictionary<PolicyKey, PolicyValue> policy, Core.Policy.PolicyMap[] maps, bool egress)
+    {
+        for (int ep = 1; ep < maps.Length; ep++)
+        {
+            foreach (var (identity, proto, entries) in maps[ep].Keys())
+            {
+                if (entries.Length > DatapathLimits.PolicyRanges)
+                    throw new EbpfMapFullException("dp_policy", DatapathLimits.PolicyRanges,
+                        $"endpoint {ep} {(egress ? "egress" : "ingress")}: {entries.Length} port ranges for peer identity {identity} protocol {proto}; the eBPF policy map holds at most {DatapathLimits.PolicyRanges} per (peer, protocol)");
+                var v = new PolicyValue { Count = (uint)entries.Length };
+                for (int i = 0; i < entries.Length; i++)
+                    v[i] = new PolicyRange { Low = entries[i].Low, High = entries[i].High, Rule = entries[i].Rule, Deny = entries[i].Deny };
+                policy[new PolicyKey { Endpoint = (uint)ep, Identity = identity, Proto = proto, Egress = egress ? (byte)1 : (byte)0 }] = v;
+            }
+        }
+    }
+}
