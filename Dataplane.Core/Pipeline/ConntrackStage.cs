@@ -39,16 +39,20 @@ public readonly struct ConntrackStage : IStage
             keys[i] = KeyOf(in p);
             ct.Prefetch(in keys[i]);
         }
+        ulong* dependencySlots = stackalloc ulong[BatchDependencies.Slots];
+        var earlier = new BatchDependencies(dependencySlots);
         for (int i = 0; i < n; i++)
         {
             ref PacketMeta p = ref m[i];
             if (!Tracked(in p)) continue;
-            seen++;
             if ((p.Flags & PacketFlags.IcmpError) != 0)
             {
                 // An ICMP error quoting a packet of a tracked connection (port unreachable, fragmentation
                 // needed, time exceeded …) is related to it and passes, as in Cilium; any other is new.
-                if (TryInnerKey(in p, out var inner) && ct.TryLookup(inner, out uint rel, out _))
+                bool quoted = TryInnerKey(in p, out var inner);
+                if (quoted && earlier.DependsOnEarlier(in inner)) return EndWindow(batch, i, seen);
+                seen++;
+                if (quoted && ct.TryLookup(inner, out uint rel, out _))
                 {
                     p.CtState = CtState.Related;
                     p.CtIndex = rel;
@@ -64,8 +68,25 @@ public readonly struct ConntrackStage : IStage
                 if (!reply) p.PolicyRule = entry.PolicyRule;
                 if ((entry.Flags & CtFlags.Nat) != 0) Translate(ref p, ct, e, reply, now, timeouts);
             }
-            else p.CtState = CtState.New;
+            else
+            {
+                if (earlier.DependsOnEarlier(in keys[i])) return EndWindow(batch, i, seen);
+                earlier.Add(in keys[i]);
+                p.CtState = CtState.New;
+            }
+            seen++;
         }
+        return seen;
+    }
+
+    /// <summary>
+    /// Ends the pipeline's window before packet <paramref name="at"/>, which may belong to a connection an
+    /// earlier packet of the window opens: it and the rest are looked up again in the next window, after this
+    /// one's commit. Never the window's first packet (nothing precedes it), so every window makes progress.
+    /// </summary>
+    private static int EndWindow(Batch batch, int at, int seen)
+    {
+        batch.Count = at;
         return seen;
     }
 

@@ -29,15 +29,26 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         Run<OverlayDecapStage>(batch, snapshot, context);
         Run<NeighborStage>(batch, snapshot, context);
         Run<EndpointStage>(batch, snapshot, context);
-        Run<ConntrackStage>(batch, snapshot, context);
-        Run<ServiceStage>(batch, snapshot, context);
-        Run<IdentityStage>(batch, snapshot, context);
-        Run<EgressGatewayStage>(batch, snapshot, context);
-        Run<RouteStage>(batch, snapshot, context);
-        Run<MasqueradeStage>(batch, snapshot, context);
-        Run<PolicyStage>(batch, snapshot, context);
-        Run<ConntrackCommitStage>(batch, snapshot, context);
-        Run<OverlayEncapStage>(batch, snapshot, context);
+        // Conntrack ends a window early at a packet that may belong to a connection an earlier packet of the
+        // window opens (BatchDependencies); the rest runs as the next window, once that connection is committed,
+        // so every packet is judged as if it had arrived alone after the ones before it.
+        int total = batch.Count;
+        for (int start = 0; start < total;)
+        {
+            batch.View(start, total - start);
+            Run<ConntrackStage>(batch, snapshot, context);
+            int window = batch.Count;
+            Run<ServiceStage>(batch, snapshot, context);
+            Run<IdentityStage>(batch, snapshot, context);
+            Run<EgressGatewayStage>(batch, snapshot, context);
+            Run<RouteStage>(batch, snapshot, context);
+            Run<MasqueradeStage>(batch, snapshot, context);
+            Run<PolicyStage>(batch, snapshot, context);
+            Run<ConntrackCommitStage>(batch, snapshot, context);
+            Run<OverlayEncapStage>(batch, snapshot, context);
+            start += window;
+        }
+        batch.View(0, total);
         Account(batch, context);
         context.Conntrack?.Collect(context.NowSeconds, context.CollectBudget);
     }
