@@ -28,8 +28,11 @@ public sealed class DpdkSession : IDisposable
 
     private DpdkSession() { }
 
+    /// <summary>The initialised EAL (arguments, runtime directory) this session owns.</summary>
     public DpdkEal Eal => _eal ?? throw new ObjectDisposedException(nameof(DpdkSession));
+    /// <summary>The one mbuf pool every port receives into.</summary>
     public MbufPool Pool => _pool ?? throw new ObjectDisposedException(nameof(DpdkSession));
+    /// <summary>Every started device, in the order they were mapped to interfaces.</summary>
     public IReadOnlyList<EthDev> Devices => _devices;
 
     /// <summary>Descriptors per rx and per tx queue (drivers may adjust).</summary>
@@ -128,6 +131,7 @@ public sealed class DpdkSession : IDisposable
     /// <summary>True when the interface has a DPDK port.</summary>
     public bool Serves(string iface) => _byInterface.ContainsKey(iface);
 
+    /// <summary>The device serving the interface; a <see cref="DpdkException"/> when none does.</summary>
     public EthDev DeviceFor(string iface) => _byInterface.TryGetValue(iface, out var d) ? d
         : throw new DpdkException($"DPDK: no port serves interface {iface}");
 
@@ -153,6 +157,7 @@ public sealed class DpdkSession : IDisposable
         lock (_registered) _registered.Add(Environment.CurrentManagedThreadId);
     }
 
+    /// <summary>Undoes <see cref="RegisterThread"/> for the calling thread (nothing when it was not registered).</summary>
     public void UnregisterThread()
     {
         lock (_registered) if (!_registered.Remove(Environment.CurrentManagedThreadId)) return;

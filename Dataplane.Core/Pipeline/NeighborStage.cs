@@ -1,4 +1,5 @@
 using Dataplane.Core.Checksums;
+using Dataplane.Core.Drops;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Parsing;
 using Dataplane.Core.Routing;
@@ -12,6 +13,13 @@ namespace Dataplane.Core.Pipeline;
 /// Cilium's lxc ARP/NDP responder does, so all pod traffic goes through the dataplane); node interfaces get an
 /// answer for the node's own addresses. Everything else of ARP/NDP is handed to the host stack.
 /// </summary>
+/// <remarks>
+/// L2 as a router sees it: a port receives every frame on its segment (AF_PACKET and AF_XDP run promiscuous), but
+/// only frames addressed to the port's MAC are routed. A unicast frame for another host's MAC (what the kernel marks
+/// PACKET_OTHERHOST) and a broadcast or multicast frame carrying a unicast IP destination are dropped with
+/// INVALID_DESTINATION_MAC (131). Broadcast ARP and multicast NDP go on to the responder. Frames that came out of
+/// a tunnel are not checked (their inner MACs are the remote node's business), nor are ports with no MAC known.
+/// </remarks>
 public readonly struct NeighborStage : IStage
 {
     public static StageId Id => StageId.Neighbor;
@@ -27,10 +35,32 @@ public readonly struct NeighborStage : IStage
             ref PacketMeta p = ref m[i];
             if (p.Verdict != PacketVerdict.Continue) continue;
             seen++;
+            if ((p.Flags & PacketFlags.Decapsulated) == 0 && !AddressedToUs(ref p, snapshot))
+            {
+                p.Drop(DropReason.InvalidDestinationMac);
+                continue;
+            }
             if ((p.Flags & PacketFlags.Arp) != 0) Arp(ref p, snapshot);
             else if ((p.Flags & PacketFlags.Ndp) != 0) Ndp(ref p, snapshot);
         }
         return seen;
+    }
+
+    /// <summary>Whether a router would take this frame: addressed to the port's MAC, or link-layer broadcast/multicast
+    /// for ARP, NDP or a multicast/broadcast IP destination.</summary>
+    private static unsafe bool AddressedToUs(ref PacketMeta p, DatapathSnapshot s)
+    {
+        if ((p.Flags & PacketFlags.L2Multicast) != 0)
+        {
+            if ((p.Flags & (PacketFlags.Arp | PacketFlags.Ndp)) != 0) return true;
+            return p.IpVersion == 4 ? Addr.IsMulticastOrBroadcast4(Addr.Dst4(p))
+                : p.IpVersion != 6 || Addr.IsMulticast6(Addr.Dst6(p));
+        }
+        ulong mine = (uint)p.InPort < (uint)s.PortMacs.Length ? s.PortMacs[p.InPort] : 0;
+        if (mine == 0) return true;
+        byte* d = p.Data;
+        ulong dst = ((ulong)d[0] << 40) | ((ulong)d[1] << 32) | ((ulong)d[2] << 24) | ((ulong)d[3] << 16) | ((ulong)d[4] << 8) | d[5];
+        return dst == mine;
     }
 
     /// <summary>MAC we answer with on this port and whether we own <paramref name="target"/> there.</summary>

@@ -42,12 +42,18 @@ public sealed unsafe class DpdkPort : IPort
         _scratch = (rte_mbuf**)NativeMemory.AlignedAlloc((nuint)(Batch.MaxSize * sizeof(rte_mbuf*)), 64);
     }
 
+    /// <summary>The port number packets carry in their metadata (the config's, not DPDK's).</summary>
     public ushort Id { get; }
+    /// <summary>The interface name this queue serves (device name, with /queue beyond queue 0, when none was given).</summary>
     public string Name { get; }
+    /// <summary>The device whose queue this is.</summary>
     public EthDev Device { get; }
+    /// <summary>The rx/tx queue pair of <see cref="Device"/> this port polls.</summary>
     public ushort Queue { get; }
+    /// <summary>Packets and bytes received and transmitted through this queue, and transmits the driver refused.</summary>
     public PortStats Stats { get; } = new();
 
+    /// <summary>Appends up to the batch's free room from the driver in one burst (the packets stay in their mbufs); returns how many were appended (a chained mbuf is not).</summary>
     public int RxBurst(Batch batch)
     {
         int start = batch.Count, room = batch.Capacity - start;
@@ -93,6 +99,7 @@ public sealed unsafe class DpdkPort : IPort
         return delivered;
     }
 
+    /// <summary>Transmits the indexed packets in one driver burst; returns how many the driver took.</summary>
     public int TxBurst(Batch batch, ReadOnlySpan<ushort> indices)
     {
         int total = indices.Length;

@@ -20,6 +20,7 @@ public sealed unsafe class EthDev : IDisposable
     private static rte_eth_fp_ops* s_fpOps;
     private bool _started, _closed;
 
+    /// <summary>Configures port <paramref name="portId"/> with <paramref name="queues"/> rx/tx queue pairs filled from <paramref name="pool"/> and starts it; on failure everything is undone and a <see cref="DpdkException"/> says why.</summary>
     public EthDev(ushort portId, MbufPool pool, int queues = 1, ushort rxDescriptors = 1024, ushort txDescriptors = 1024)
     {
         PortId = portId;
@@ -58,10 +59,15 @@ public sealed unsafe class EthDev : IDisposable
         _started = true;
     }
 
+    /// <summary>DPDK's port id.</summary>
     public ushort PortId { get; }
+    /// <summary>DPDK's device name (e.g. net_af_packet0, 0000:03:00.0).</summary>
     public string Name { get; }
+    /// <summary>The driver's name (e.g. net_af_packet, net_af_xdp, net_ring).</summary>
     public string Driver { get; private set; } = "";
+    /// <summary>The number of rx/tx queue pairs configured.</summary>
     public int Queues { get; private set; }
+    /// <summary>The port's MAC address (zeros when the driver has none).</summary>
     public byte[] Mac { get; }
 
     /// <summary>The DPDK port id of device <paramref name="name"/> (e.g. net_af_packet0, 0000:03:00.0), or null.</summary>
@@ -83,12 +89,14 @@ public sealed unsafe class EthDev : IDisposable
         return names;
     }
 
+    /// <summary>DPDK's name of port <paramref name="portId"/>, or "portN" when it has none.</summary>
     public static string NameOf(ushort portId)
     {
         byte* buf = stackalloc byte[RteSizes.EthNameMax];
         return Rte.rte_eth_dev_get_name_by_port(portId, buf) == 0 ? Marshal.PtrToStringUTF8((nint)buf) ?? "" : $"port{portId}";
     }
 
+    /// <summary>The link state now (not waiting for autonegotiation); default when the driver cannot tell.</summary>
     public LinkStatus Link
     {
         get
@@ -98,6 +106,7 @@ public sealed unsafe class EthDev : IDisposable
         }
     }
 
+    /// <summary>The device's counters (rte_eth_stats_get): packets, bytes, missed, errors, mbuf allocation failures.</summary>
     public EthStats Stats()
     {
         rte_eth_stats s = default;
@@ -105,6 +114,7 @@ public sealed unsafe class EthDev : IDisposable
         return new EthStats(s.ipackets, s.opackets, s.ibytes, s.obytes, s.imissed, s.ierrors, s.oerrors, s.rx_nombuf);
     }
 
+    /// <summary>Zeroes the device's counters.</summary>
     public void ResetStats() => Rte.rte_eth_stats_reset(PortId);
 
     /// <summary>

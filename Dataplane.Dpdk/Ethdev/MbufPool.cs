@@ -32,14 +32,18 @@ public sealed unsafe class MbufPool : IDisposable
         DataRoom = dataRoom;
     }
 
+    /// <summary>The mempool's name (unique in the process).</summary>
     public string Name { get; }
+    /// <summary>How many mbufs the pool holds.</summary>
     public uint Count { get; }
+    /// <summary>Bytes of data room per mbuf, headroom included.</summary>
     public ushort DataRoom { get; }
     internal void* Handle => _mp;
 
     /// <summary>Mbufs in the pool (including per-lcore caches), i.e. not held by a queue or the pipeline.</summary>
     public uint Available => Rte.rte_mempool_avail_count(_mp);
 
+    /// <summary>Mbufs currently out of the pool (received and not yet freed or transmitted).</summary>
     public uint InUse => Rte.rte_mempool_in_use_count(_mp);
 
     /// <summary>Frees the pool; every port using it must be closed first.</summary>

@@ -1,11 +1,7 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Dataplane.Core.Routing;
 using Dataplane.Core.Snapshot;
-using Dataplane.Ebpf.Loader;
 
 namespace Dataplane.Ebpf.Maps;
 

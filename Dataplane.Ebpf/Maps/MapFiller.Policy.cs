@@ -1,10 +1,3 @@
-using System.Buffers.Binary;
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Runtime.CompilerServices;
-using Dataplane.Core.Routing;
-using Dataplane.Core.Snapshot;
 using Dataplane.Ebpf.Loader;
 
 namespace Dataplane.Ebpf.Maps;

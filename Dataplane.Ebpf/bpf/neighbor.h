@@ -2,6 +2,7 @@
 // ARP and IPv6 neighbour-solicitation responder, as Dataplane.Core/Pipeline/NeighborStage.cs: pods get the
 // router MAC for every address but their own, node interfaces an answer for the node's own addresses; the
 // request becomes the reply in place and leaves by the port it came in on. Other ARP/NDP goes to the host.
+// Before that, frames not addressed to the port's MAC are dropped (131), as the C# stage does.
 #pragma once
 #include "dp_pkt.h"
 #include "dp_maps.h"
@@ -121,10 +122,38 @@ DP_STAGE int neigh_ndp(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *cf
 	return 0;
 }
 
+/// As NeighborStage.AddressedToUs: a router routes only frames for its port's MAC; link-layer broadcast and
+/// multicast only for ARP, NDP or a multicast/broadcast IP destination. Ports with no MAC are not checked.
+static __always_inline int neigh_addressed_to_us(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *cfg)
+{
+	if (p->flags & F_L2_MULTICAST) {
+		if (p->flags & (F_ARP | F_NDP))
+			return 1;
+		if (p->ip_version == 4)
+			return (p->dst[0] & 0xF0) == 0xE0 || (p->dst[0] & p->dst[1] & p->dst[2] & p->dst[3]) == 0xFF;
+		return p->ip_version != 6 || p->dst[0] == 0xFF;
+	}
+	if (p->in_port >= cfg->port_count)
+		return 1;
+	__u32 k = p->in_port;
+	struct dp_port *port = bpf_map_lookup_elem(&dp_ports, &k);
+	if (!port || port->mac == 0)
+		return 1;
+	__u8 d[6];
+	if (dp_load(ctx, 0, d, 6))
+		return 1;
+	__u64 dst = ((__u64)d[0] << 40) | ((__u64)d[1] << 32) | ((__u64)d[2] << 24) | ((__u64)d[3] << 16) | ((__u64)d[4] << 8) | d[5];
+	return dst == port->mac;
+}
+
 DP_STAGE int neighbor_stage(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *cfg)
 {
 	if (!p || !cfg)
 		return 0;
+	if (!(p->flags & F_DECAPSULATED) && !neigh_addressed_to_us(ctx, p, cfg)) {
+		dp_drop(p, DROP_INVALID_DMAC);
+		return 0;
+	}
 	if (p->flags & F_ARP)
 		neigh_arp(ctx, p, cfg);
 	else if (p->flags & F_NDP)

@@ -24,7 +24,7 @@ public class ConfigTests
         """;
 
     [Fact]
-    public void Valid_config_loads_whole()
+    public void ValidConfigLoadsWhole()
     {
         var c = ClusterMeshConfigLoader.Load("mesh.yaml", Valid);
         Assert.Equal("cluster1", c.Cluster);
@@ -48,7 +48,7 @@ public class ConfigTests
     [InlineData("    leaseTTLSeconds: 30\n", "    leaseTTL: 30\n", 11, 5, "unknown field leaseTTL")]
     [InlineData("kind: ClusterMeshConfig", "kind: ClusterMesh", 2, 7, "unsupported kind ClusterMesh")]
     [InlineData("  remoteClusters:\n", "  remoteClusters:\n  - [\n", 14, 0, "")]
-    public void Invalid_config_names_file_line_and_column(string find, string replace, int line, int col, string reason)
+    public void InvalidConfigNamesFileLineAndColumn(string find, string replace, int line, int col, string reason)
     {
         var text = Valid.Replace("\r\n", "\n") + "\n";
         Assert.Contains(find, text);
@@ -60,7 +60,7 @@ public class ConfigTests
     }
 
     [Fact]
-    public void Duplicate_remote_names_and_missing_fields_are_rejected()
+    public void DuplicateRemoteNamesAndMissingFieldsAreRejected()
     {
         var dup = Valid + "\n    - {name: cluster2, id: 3, endpoints: [\"http://198.18.2.10:2379\"]}\n";
         var e = Assert.Throws<ConfigException>(() => ClusterMeshConfigLoader.Load("m.yaml", dup));
@@ -89,7 +89,7 @@ public class EtcdConfigFileTests : IDisposable
     }
 
     [Fact]
-    public void Plain_endpoints_user_and_password_load()
+    public void PlainEndpointsUserAndPasswordLoad()
     {
         var c = EtcdConfigFile.Load(Write("endpoints:\n- http://198.18.0.10:2379\n- http://198.18.0.11:2379\nusername: cilium\npassword: pw\n"));
         Assert.Equal(["http://198.18.0.10:2379", "http://198.18.0.11:2379"], c.Endpoints);
@@ -107,7 +107,7 @@ public class EtcdConfigFileTests : IDisposable
     [InlineData("endpoints: [https://198.18.0.10:2379]\ncert-file: c.crt\n", 1, "cert-file and key-file go together")]
     [InlineData("endpoints: [https://198.18.0.10:2379]\ntrusted-ca-file: missing-ca.crt\n", 0, "missing-ca.crt")]
     [InlineData("endpoints: [http://198.18.0.10:2379]\nusername: u\n", 1, "username without password")]
-    public void Invalid_files_are_refused_with_the_reason(string text, int line, string reason)
+    public void InvalidFilesAreRefusedWithTheReason(string text, int line, string reason)
     {
         var e = Assert.Throws<ConfigException>(() => EtcdConfigFile.Load(Write(text)));
         Assert.Equal(Path.Combine(_dir, "c2"), e.Location.File);
@@ -116,7 +116,7 @@ public class EtcdConfigFileTests : IDisposable
     }
 
     [Fact]
-    public void A_clustermesh_directory_lists_only_other_clusters_config_files()
+    public void AClustermeshDirectoryListsOnlyOtherClustersConfigFiles()
     {
         File.WriteAllText(Path.Combine(_dir, "c2"), "endpoints:\n- http://198.18.0.10:2379\n");
         File.WriteAllText(Path.Combine(_dir, "c3"), "endpoints:\n- http://198.18.0.11:2379\n");

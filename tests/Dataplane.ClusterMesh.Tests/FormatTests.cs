@@ -11,7 +11,7 @@ namespace Dataplane.ClusterMesh.Tests;
 public class FormatTests
 {
     [Fact]
-    public void Key_layout_is_ciliums()
+    public void KeyLayoutIsCiliums()
     {
         // Documentation/kvstore.rst and pkg/kvstore/allocator (id/, value/<key>/<suffix>, locks/ under the base path).
         Assert.Equal("cilium/state/identities/v1/id/65536", CiliumKeys.IdentityId(65536));
@@ -29,7 +29,7 @@ public class FormatTests
     [InlineData(1u, 65536u, 131071u)]
     [InlineData(2u, 131072u, 196607u)]
     [InlineData(255u, 16711680u, 16777215u)]
-    public void Identity_ranges_are_scoped_by_cluster_id(uint cluster, uint min, uint max)
+    public void IdentityRangesAreScopedByClusterId(uint cluster, uint min, uint max)
     {
         Assert.Equal(min, IdentityRange.Min(cluster));
         Assert.Equal(max, IdentityRange.Max(cluster));
@@ -39,7 +39,7 @@ public class FormatTests
     }
 
     [Fact]
-    public void Node_example_from_ciliums_kvstore_documentation_decodes()
+    public void NodeExampleFromCiliumsKvstoreDocumentationDecodes()
     {
         // Verbatim value from Documentation/kvstore.rst ("cilium kvstore get --recursive cilium/state/nodes/").
         const string json = """{"Name":"runtime1","IPAddresses":[{"AddressType":"InternalIP","IP":"10.0.2.15"}],"IPv4AllocCIDR":{"IP":"10.11.0.0","Mask":"//8AAA=="},"IPv6AllocCIDR":{"IP":"f00d::a0f:0:0:0","Mask":"//////////////////8AAA=="},"IPv4HealthIP":"","IPv6HealthIP":""}""";
@@ -50,7 +50,7 @@ public class FormatTests
     }
 
     [Fact]
-    public void Node_json_uses_ciliums_field_names_and_go_encodings()
+    public void NodeJsonUsesCiliumsFieldNamesAndGoEncodings()
     {
         var node = new NodeRecord
         {
@@ -71,7 +71,7 @@ public class FormatTests
     }
 
     [Fact]
-    public void Ipcache_entry_matches_ciliums_ip_identity_pair()
+    public void IpcacheEntryMatchesCiliumsIpIdentityPair()
     {
         // pkg/identity IPIdentityPair: json tags IP, Mask, HostIP, ID, Key, Metadata, K8sNamespace/K8sPodName/NamedPorts omitempty;
         // an endpoint entry has a nil Mask (null) and the key is the bare IP.
@@ -89,7 +89,7 @@ public class FormatTests
     }
 
     [Fact]
-    public void Cluster_service_json_has_ciliums_lowercase_fields_and_l4addr()
+    public void ClusterServiceJsonHasCiliumsLowercaseFieldsAndL4addr()
     {
         var s = new ClusterService
         {
@@ -109,7 +109,7 @@ public class FormatTests
     }
 
     [Fact]
-    public void Label_keys_round_trip_through_etcds_value_format()
+    public void LabelKeysRoundTripThroughEtcdsValueFormat()
     {
         var labels = new LabelSet([new Label("k8s", "app", "web"), new Label("k8s", "io.kubernetes.pod.namespace", "shop"),
             new Label("k8s", "io.cilium.k8s.policy.cluster", "cluster2")]);

@@ -6,7 +6,7 @@ namespace Dataplane.Dpdk.Tests;
 public sealed class ArgsAndMappingTests
 {
     [Fact]
-    public void Split_HonoursQuotes_AndRejectsAnOpenOne()
+    public void SplitHonoursQuotesAndRejectsAnOpenOne()
     {
         Assert.Equal(["--vdev", "net_tap0,iface=a b", "-l", "1"], EalArgs.Split("  --vdev 'net_tap0,iface=a b'   -l \"1\" "));
         Assert.Empty(EalArgs.Split("   "));
@@ -15,7 +15,7 @@ public sealed class ArgsAndMappingTests
     }
 
     [Fact]
-    public void Defaults_NoHugeWithoutHugepages_HugepagesWhenFree_UserChoicesKept()
+    public void DefaultsNoHugeWithoutHugepagesHugepagesWhenFreeUserChoicesKept()
     {
         var none = EalArgs.WithDefaults(["--vdev", "net_null0"], hugepagesFree: 0, firstCpu: 1, pid: 42);
         Assert.Equal(["--vdev", "net_null0", "--no-huge", "-m", "256", "--file-prefix=dataplane-42", "-l", "1", "--no-pci", "--no-telemetry"], none);
@@ -29,7 +29,7 @@ public sealed class ArgsAndMappingTests
     }
 
     [Fact]
-    public void RuntimeDir_FollowsTheFilePrefix()
+    public void RuntimeDirFollowsTheFilePrefix()
     {
         Assert.EndsWith("/dpdk/abc", DpdkEal.ExpectedRuntimeDir(["--file-prefix", "abc"]));
         Assert.EndsWith("/dpdk/def", DpdkEal.ExpectedRuntimeDir(["--file-prefix=def"]));
@@ -37,7 +37,7 @@ public sealed class ArgsAndMappingTests
     }
 
     [Fact]
-    public void Mapping_IfaceVdev_DeviceName_ThenAutomaticAfPacket()
+    public void MappingIfaceVdevDeviceNameThenAutomaticAfPacket()
     {
         string[] user = ["--vdev", "net_af_xdp0,iface=eth1", "--vdev=net_memif0,role=server", "-a", "0000:03:00.0"];
         string[] ifaces = ["eth1", "net_memif0", "0000:03:00.0", "lxc1", "gone"];
@@ -50,7 +50,7 @@ public sealed class ArgsAndMappingTests
     }
 
     [Fact]
-    public void PoolSize_CoversEveryRing_AsTwoToTheKMinusOne()
+    public void PoolSizeCoversEveryRingAsTwoToTheKMinusOne()
     {
         Assert.Equal(8191u, DpdkSession.PoolSize(2, 1));
         Assert.Equal(4095u, DpdkSession.PoolSize(1, 1));

@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using Dataplane.Dpdk.Tests.Support;
-using Dataplane.Linux.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Dataplane.Dpdk.Tests;
@@ -16,10 +15,10 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
     private static readonly string Echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("af_packet")]
     [InlineData("af_xdp")]
-    public void VethVdevs_ForwardPingTcpUdp_CountTtlDrop_CleanUp(string driver)
+    public void VethVdevsForwardPingTcpUdpCountTtlDropCleanUp(string driver)
     {
         DpdkEnv.Require(namespaces: true);
         long huge0 = DpdkEnv.HugepagesTotal();
@@ -67,8 +66,8 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
     /// 8 MiB TCP transfer over IPv4 and IPv6 arrives with the same SHA-256. (net_af_packet is not offered: that PMD
     /// reads a TPACKET_V2 ring without the virtio header, so a TSO super-frame reaches it truncated to its frame size.)
     /// </summary>
-    [Fact]
-    public void AfXdpVdevs_DefaultOffloads_BulkTcp_ArrivesIntact()
+    [SkippableFact]
+    public void AfXdpVdevsDefaultOffloadsBulkTcpArrivesIntact()
     {
         DpdkEnv.Require(namespaces: true);
         long huge0 = DpdkEnv.HugepagesTotal();
@@ -88,8 +87,8 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
         finally { fwd.Dispose(); }
     }
 
-    [Fact]
-    public void NetTap_ForwardsPingAndTcp()
+    [SkippableFact]
+    public void NetTapForwardsPingAndTcp()
     {
         DpdkEnv.Require(namespaces: true);
         long huge0 = DpdkEnv.HugepagesTotal();
@@ -117,8 +116,8 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
     }
 
     /// <summary>--queues 2 with the default mapping: af_packet vdevs with qpairs=2 (PACKET_FANOUT), one worker per queue.</summary>
-    [Fact]
-    public void TwoQueues_DefaultMapping_TwoWorkers_Forward()
+    [SkippableFact]
+    public void TwoQueuesDefaultMappingTwoWorkersForward()
     {
         DpdkEnv.Require(namespaces: true);
         using var topo = new NetnsTopology(queues: 2);
@@ -144,23 +143,12 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
         finally { fwd.Dispose(); }
     }
 
-    private const string ServerAllows8080 = """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: server-allow-8080, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: server}}
-          ingress:
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
-        """;
-
     /// <summary>No --dpdk-args at all: every pod interface gets an af_packet vdev; the policy's drop is counted.</summary>
-    [Fact]
-    public void DefaultMapping_PodPolicy_AllowedPasses_DeniedIsCounted()
+    [SkippableFact]
+    public void DefaultMappingPodPolicyAllowedPassesDeniedIsCounted()
     {
         DpdkEnv.Require(namespaces: true);
-        using var topo = new PodTopology(ServerAllows8080);
+        using var topo = new PodTopology(PodPolicies.ServerAllowsTcp8080);
         var fwd = topo.StartForwarder("dpdk");
         try
         {
@@ -186,11 +174,11 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
         finally { fwd.Dispose(); }
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("--vdev net_bogus0", "failed to parse device \"net_bogus0\"")]
     [InlineData("--vdev net_af_packet0,iface=nosuchif0", "--vdev net_af_packet0,iface=nosuchif0 did not create a port")]
     [InlineData("--no-huge -m 8", "cannot create mbuf pool")]
-    public void DpdkSetupErrors_AreClearMessages_NotCrashes(string args, string expected)
+    public void DpdkSetupErrorsAreClearMessagesNotCrashes(string args, string expected)
     {
         DpdkEnv.Require(namespaces: true);
         using var topo = new NetnsTopology();

@@ -1,4 +1,3 @@
-using Dataplane.Core.Tests.Policy;
 using Dataplane.Ebpf.Tests.Support;
 
 namespace Dataplane.Ebpf.Tests;
@@ -17,7 +16,7 @@ public class ConformanceDifferentialTests(DatapathFixture fixture) : IClassFixtu
         return d;
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Names))]
     public void Scenario(string name)
     {

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Dataplane.Core.Flows;
-using Dataplane.Core.Tests.Policy;
 using Dataplane.Ebpf.Flows;
 using Dataplane.Ebpf.Loader;
 using Dataplane.Ebpf.Maps;
@@ -13,7 +12,7 @@ public sealed class LoaderTests
 {
     private const string MasqueradeAndVxlan = "  masquerade: {nonMasqueradeCIDRs: [198.18.200.0/24]}\n  overlay: {mode: vxlan}\n";
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("", BpfHook.Xdp)]
     [InlineData("", BpfHook.Tc)]
     // Translated and encapsulated packets too: SNATed sources, inner addresses of VXLAN, ICMP too-big errors.
@@ -58,7 +57,7 @@ public sealed class LoaderTests
     /// The TC object takes over the XDP object's maps: a connection the XDP program opens is known to the TC
     /// program (its reply is Reply, not a new connection checked by policy), and the other way round.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public void TcAndXdpProgramsShareConntrack()
     {
         DatapathFixture.RequireRoot();
@@ -80,7 +79,7 @@ public sealed class LoaderTests
         Assert.Equal(2, ConntrackGc.Count(dp));
     }
 
-    [Fact]
+    [SkippableFact]
     public void TcAttachErrorsAreClear()
     {
         DatapathFixture.RequireRoot();
@@ -101,7 +100,7 @@ public sealed class LoaderTests
     private static string Dump(FlowEvent e) =>
         string.Join(" ", typeof(FlowEvent).GetFields().Select(f => $"{f.Name}={f.GetValue(e)}"));
 
-    [Fact]
+    [SkippableFact]
     public void SnapshotThatDoesNotFitIsRefusedBeforeAnythingIsWritten()
     {
         DatapathFixture.RequireRoot();
@@ -130,7 +129,7 @@ public sealed class LoaderTests
         Assert.Equal(policyKeys, dp.Policy.Keys<PolicyKey>().Count);
     }
 
-    [Fact]
+    [SkippableFact]
     public void WithoutAPinDirectoryNoMapIsPinned()
     {
         // libbpf pins every LIBBPF_PIN_BY_NAME map under /sys/fs/bpf unless told otherwise: two unpinned loads
@@ -141,11 +140,11 @@ public sealed class LoaderTests
         Assert.Empty(Directory.GetDirectories("/sys/fs/bpf", "dp_*"));
     }
 
-    [Fact]
+    [SkippableFact]
     public void VerifierRefusalIsAClearErrorWithTheVerifierLog()
     {
         DatapathFixture.RequireRoot();
-        if (!File.Exists("/usr/bin/clang")) Assert.Fail("needs clang (.ci/run installs it)");
+        Requires.Tools("/usr/bin/clang");
         // Reads a packet byte without checking the packet's end: the verifier must refuse it.
         string dir = Directory.CreateTempSubdirectory("dp-ebpf-bad-").FullName;
         try

@@ -1,6 +1,4 @@
 using Dataplane.Core.Packets;
-using Dataplane.Core.Tests.Services;
-using Dataplane.Core.Tests.Support;
 using Dataplane.Ebpf.Loader;
 using Dataplane.Ebpf.Maps;
 using Dataplane.Ebpf.Tests.Support;
@@ -64,7 +62,7 @@ public class ServiceSelectionDifferentialTests(DatapathFixture fixture) : IClass
         return new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
     }
 
-    [Fact]
+    [SkippableFact]
     public void RandomSelectionPicksTheSameBackendsInTheSameOrder()
     {
         DatapathFixture.RequireRoot();
@@ -78,7 +76,7 @@ public class ServiceSelectionDifferentialTests(DatapathFixture fixture) : IClass
         Assert.Equal(dual.CsharpConnections, ConntrackGc.Count(fixture.Tracked));
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("198.18.50.21")]
     [InlineData("198.18.50.22")]
     public void ClientIpAffinityHoldsAcrossConnectionsAndIsRenewedAfterItsTimeout(string vip)
@@ -104,7 +102,7 @@ public class ServiceSelectionDifferentialTests(DatapathFixture fixture) : IClass
         Assert.True(fixture.Tracked.LbAffinity.Keys<LbAffinityKey>().Count >= 2);
     }
 
-    [Fact]
+    [SkippableFact]
     public void LocalTrafficPoliciesNarrowTheBackendsOrDrop158()
     {
         DatapathFixture.RequireRoot();

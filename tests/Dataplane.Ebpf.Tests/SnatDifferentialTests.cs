@@ -1,6 +1,4 @@
 using Dataplane.Core.Packets;
-using Dataplane.Core.Tests.Services;
-using Dataplane.Core.Tests.Support;
 using Dataplane.Ebpf.Loader;
 using Dataplane.Ebpf.Maps;
 using Dataplane.Ebpf.Tests.Support;
@@ -49,7 +47,7 @@ public class SnatDifferentialTests(DatapathFixture fixture) : IClassFixture<Data
 
     public static TheoryData<byte, bool> Protocols => new() { { 6, false }, { 6, true }, { 17, false }, { 17, true }, { 1, false }, { 58, true } };
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Protocols))]
     public void MasqueradedConnectionsAndTheirRepliesMatchPacketForPacket(byte proto, bool v6)
     {
@@ -94,7 +92,7 @@ public class SnatDifferentialTests(DatapathFixture fixture) : IClassFixture<Data
         SameConnections(dual);
     }
 
-    [Fact]
+    [SkippableFact]
     public void SmallPortRangeIsScannedThenExhaustedAndUntranslatablePacketsDrop()
     {
         DatapathFixture.RequireRoot();
@@ -128,7 +126,7 @@ public class SnatDifferentialTests(DatapathFixture fixture) : IClassFixture<Data
             "{service.cilium.io/lb-algorithm: maglev}"),
         ServiceYaml.WebSlice("ext"));
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(true)]
     [InlineData(false)]
     public void RemoteBackendsAreDnatedAndFromOutsideSnatedAsTwoChainedEntries(bool outside)
@@ -184,7 +182,7 @@ public class SnatDifferentialTests(DatapathFixture fixture) : IClassFixture<Data
         - {addresses: [10.0.2.10], nodeName: node-b}
         """);
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]
     public void NodePortFromOutsideReachesLocalAndRemoteBackendsAndRepliesComeBack(bool udp)

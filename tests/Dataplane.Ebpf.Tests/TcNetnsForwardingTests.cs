@@ -4,7 +4,6 @@ using Dataplane.Core.Drops;
 using Dataplane.Ebpf.Loader;
 using Dataplane.Ebpf.Maps;
 using Dataplane.Ebpf.Tests.Support;
-using Dataplane.Linux.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Dataplane.Ebpf.Tests;
@@ -17,19 +16,15 @@ namespace Dataplane.Ebpf.Tests;
 /// </summary>
 public sealed class TcNetnsForwardingTests(ITestOutputHelper output)
 {
-    private const string ServerAllows8080 = NetnsForwardingTests.ServerAllows8080;
+    private static readonly string ServerAllows8080 = NetnsForwardingTests.ServerAllows8080;
 
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
-    /// <summary>How long a connection the policy drops is given: its SYNs vanish, so it can only time out.</summary>
-    private static readonly TimeSpan Refused = TimeSpan.FromSeconds(4);
 
-    [Fact]
+    [SkippableFact]
     public void TcxIngressForwardsPingAndTcpAndDropsDenied()
     {
-        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("python3") && Sh.Has("ping")))
-            Assert.Fail("needs root, iproute2, iputils-ping and python3 (.ci/run installs them)");
+        Requires.RootAnd("ip", "python3", "ping");
         using var topo = new PodTopology(ServerAllows8080);
-        string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
         var links = new List<TcxLink>();
         EbpfDatapath? dp = null;
         try
@@ -51,18 +46,9 @@ public sealed class TcNetnsForwardingTests(ITestOutputHelper output)
             var client = topo["client"];
             var server = topo["server"];
 
-            var ping = topo.Exec(client.Ns, Short, "ping", "-c", "3", "-i", "0.2", "-W", "2", server.Ip);
+            var ping = topo.Ping(client, server, 3);
             Assert.True(ping.Ok, "ping through the TC datapath failed: " + ping.Output);
-
-            var allowed = topo.Start(server.Ns, "python3", echo, "tcp-server", "8080");
-            var denied = topo.Start(server.Ns, "python3", echo, "tcp-server", "9090");
-            Assert.True(allowed.WaitFor("listening", Short) && denied.WaitFor("listening", Short), allowed.Output + denied.Output);
-            var ok = topo.Exec(client.Ns, Short, "python3", echo, "tcp-client", server.Ip, "8080", "200000");
-            Assert.True(ok.Ok && ok.Output.Contains("echoed 200000"), $"allowed TCP failed: {ok.Output}");
-            Assert.True(allowed.WaitFor("served 200000", Short), allowed.Output);
-            var no = topo.Exec(client.Ns, Refused, "python3", echo, "tcp-client", server.Ip, "9090", "1000");
-            Assert.False(no.Ok, "denied connection succeeded: " + no.Output);
-            Assert.DoesNotContain("served", denied.Output);
+            topo.AssertTcp8080PassesAnd9090IsDropped(200000, () => "");
 
             var counters = EbpfCounters.Read(dp);
             output.WriteLine($"rx {counters.RxPackets} tx {counters.TxPackets} local {counters.LocalPackets} drops " +

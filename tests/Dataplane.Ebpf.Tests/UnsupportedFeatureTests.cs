@@ -1,5 +1,3 @@
-using Dataplane.Core.Tests.Policy;
-using Dataplane.Core.Tests.Services;
 using Dataplane.Ebpf.Loader;
 using Dataplane.Ebpf.Maps;
 using Dataplane.Ebpf.Tests.Support;
@@ -47,7 +45,7 @@ public sealed class UnsupportedFeatureTests
         ServiceYaml.Docs(ServiceYaml.Service("web", spec + $"  ports: [{{name: http, port: 80, targetPort: 8080{nodePort}}}]", annotations),
             ServiceYaml.WebSlice("web"));
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Configs))]
     public void SnapshotWithFeaturesTheProgramLacksIsRefusedBeforeAnythingIsWritten(string feature, string docs, string nodeExtra)
     {
@@ -68,7 +66,7 @@ public sealed class UnsupportedFeatureTests
         Assert.Equal(routes, dp.Routes4.Keys<Lpm4Key>().Count);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("  clusterIP: 198.18.50.10\n", "{service.cilium.io/lb-algorithm: random}", "")]
     [InlineData("  clusterIP: 198.18.50.10\n  sessionAffinity: ClientIP\n", "{service.cilium.io/lb-algorithm: maglev}", "")]
     [InlineData("  clusterIP: 198.18.50.10\n  internalTrafficPolicy: Local\n", "{service.cilium.io/lb-algorithm: maglev}", "")]
@@ -88,7 +86,7 @@ public sealed class UnsupportedFeatureTests
         Assert.Equal(dp.LbBackends.Keys<uint>().Count, dp.LbMember.Keys<LbMemberKey>().Count);
     }
 
-    [Fact]
+    [SkippableFact]
     public void ClusterScopedIdentitiesAsVnisAreRefusedNotSilentlyDropped()
     {
         // A Cluster Mesh identity of cluster 2 is valid in a received VNI for the C# pipeline; dp_vni holds 16 bits.
@@ -104,7 +102,7 @@ public sealed class UnsupportedFeatureTests
         Assert.Empty(OffloadSupport.Unsupported(c.Snapshot));
     }
 
-    [Fact]
+    [SkippableFact]
     public void LocalTrafficPolicyWithOnlyLocalBackendsDoesNotChangeSelectionAndStaysInTheSlice()
     {
         // web-3 (the remote endpoint) is not ready: every active backend is on this node.
@@ -116,7 +114,7 @@ public sealed class UnsupportedFeatureTests
         Assert.Empty(features);
     }
 
-    [Fact]
+    [SkippableFact]
     public void VxlanTunnelRoutesAreOffloadedAndFilled()
     {
         // Pod CIDRs of node-b and node-c through VXLAN: every Tunnel next hop gets its peer in dp_tunnels.
@@ -130,7 +128,7 @@ public sealed class UnsupportedFeatureTests
         Assert.Equal(tunnels, dp.Tunnels.Keys<uint>().Count);
     }
 
-    [Fact]
+    [SkippableFact]
     public void EveryDifferentialConfigurationIsFullyOffloaded()
     {
         // The policy scenarios the differential tests run: nothing of them may be left out of the BPF side.

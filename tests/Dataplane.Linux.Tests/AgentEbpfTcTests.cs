@@ -12,19 +12,14 @@ namespace Dataplane.Linux.Tests;
 /// </summary>
 public sealed class AgentEbpfTcTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
-    private static readonly TimeSpan Refused = TimeSpan.FromSeconds(4);
+    private const string Policies = PodPolicies.ServerAllowsTcp8080AndPing;
 
-    private const string Policies = AgentEbpfTests.Policies;
-
-    [Fact]
+    [SkippableFact]
     public void TcHookForwardsDropsAndDetachesWithTheAgent()
     {
-        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("ping") && Sh.Has("python3")))
-            Assert.Fail("needs root, iproute2, iputils-ping and python3 (run as root; .ci/run installs the packages)");
+        Requires.RootAnd("ip", "ping", "python3");
         using var topo = new PodTopology(Policies);
         string socket = PodTopology.SocketOf(topo.ConfigDir);
-        string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
         var fwd = topo.StartForwarder("ebpf", "--ebpf-hook", "tc", "--bpf-pin-dir", "");
         try
         {
@@ -35,15 +30,9 @@ public sealed class AgentEbpfTcTests(ITestOutputHelper output)
             Assert.Equal("ebpf, tc (tcx ingress) on 2 interface(s)", status.Mode);
             Assert.All(status.Ports, p => Assert.True(p.Attached, $"{p.Name} has no TC program"));
 
-            var ping = Ping(topo, client, server, 3);
+            var ping = topo.Ping(client, server, 3);
             Assert.True(ping.Ok, "ping through the TC program failed:\n" + ping.Output + fwd.Output);
-            var allowed = topo.Start(server.Ns, "python3", echo, "tcp-server", "8080");
-            var denied = topo.Start(server.Ns, "python3", echo, "tcp-server", "9090");
-            Assert.True(allowed.WaitFor("listening", Short) && denied.WaitFor("listening", Short), allowed.Output + denied.Output);
-            var ok = topo.Exec(client.Ns, Short, "python3", echo, "tcp-client", server.Ip, "8080", "100000");
-            Assert.True(ok.Ok && ok.Output.Contains("echoed 100000"), $"allowed TCP failed: {ok.Output}\n{fwd.Output}");
-            var no = topo.Exec(client.Ns, Refused, "python3", echo, "tcp-client", server.Ip, "9090", "1000");
-            Assert.False(no.Ok, "denied connection succeeded: " + no.Output);
+            topo.AssertTcp8080PassesAnd9090IsDropped(100000, () => fwd.Output);
 
             var counted = AgentApi.Status(socket);
             Assert.True(counted.DropsByReason.TryGetValue("POLICY_DENIED (133)", out ulong drops) && drops >= 1,
@@ -53,7 +42,7 @@ public sealed class AgentEbpfTcTests(ITestOutputHelper output)
             Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), "agent did not stop on SIGTERM:\n" + fwd.Output);
             Assert.Equal(0, fwd.ExitCode);
             Assert.Contains("ebpf: TC program detached", fwd.Output);
-            Assert.False(Ping(topo, client, server, 1).Ok, "pods still reach each other with the agent gone:\n" + fwd.Output);
+            Assert.False(topo.Ping(client, server, 1).Ok, "pods still reach each other with the agent gone:\n" + fwd.Output);
         }
         finally
         {
@@ -61,11 +50,10 @@ public sealed class AgentEbpfTcTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void PinnedTcLinksOutliveTheAgentAndTheNextAgentTakesThemOver()
     {
-        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("ping") && Sh.Has("mount")))
-            Assert.Fail("needs root, iproute2, iputils-ping and mount (run as root; .ci/run installs the packages)");
+        Requires.RootAnd("ip", "ping", "mount");
         using var topo = new PodTopology(Policies);
         // A bpffs of the test's own, mounted outside /sys: `ip netns exec` remounts /sys for the agent (a bpffs the
         // agent mounted there would vanish with its mount namespace) but inherits this mount.
@@ -80,21 +68,21 @@ public sealed class AgentEbpfTcTests(ITestOutputHelper output)
             var server = topo["server"];
             first = topo.StartForwarder("ebpf", "--ebpf-hook", "tc", "--bpf-pin-dir", pins);
             Assert.True(first.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "agent did not start:\n" + first.Output);
-            Assert.True(Ping(topo, client, server, 2).Ok, "ping through the TC program failed:\n" + first.Output);
+            Assert.True(topo.Ping(client, server, 2).Ok, "ping through the TC program failed:\n" + first.Output);
             Assert.True(first.Stop(TimeSpan.FromSeconds(20)), "agent did not stop on SIGTERM:\n" + first.Output);
             Assert.Contains("ebpf: TC program left attached", first.Output);
             Assert.Equal(2, Directory.EnumerateFiles(pins, "tcx_*").Count());
             // No agent: the pinned links keep the program on the interfaces.
-            Assert.True(Ping(topo, client, server, 3).Ok, "pods cut off while the agent was down:\n" + first.Output);
+            Assert.True(topo.Ping(client, server, 3).Ok, "pods cut off while the agent was down:\n" + first.Output);
 
             second = topo.StartForwarder("ebpf", "--ebpf-hook", "tc", "--bpf-pin-dir", pins, "--bpf-detach-on-exit");
             Assert.True(second.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "second agent did not start:\n" + second.Output);
             Assert.Equal(2, second.Output.Split('\n').Count(l => l.Contains("ebpf: TC taken over", StringComparison.Ordinal)));
-            Assert.True(Ping(topo, client, server, 2).Ok, "ping failed after the take-over:\n" + second.Output);
+            Assert.True(topo.Ping(client, server, 2).Ok, "ping failed after the take-over:\n" + second.Output);
             // --bpf-detach-on-exit: the pins go, and with them the links and the program.
             Assert.True(second.Stop(TimeSpan.FromSeconds(20)), "second agent did not stop:\n" + second.Output);
             Assert.False(Directory.Exists(pins), "pins left behind by --bpf-detach-on-exit");
-            Assert.False(Ping(topo, client, server, 1).Ok, "pods still reach each other after --bpf-detach-on-exit:\n" + second.Output);
+            Assert.False(topo.Ping(client, server, 1).Ok, "pods still reach each other after --bpf-detach-on-exit:\n" + second.Output);
         }
         finally
         {
@@ -107,6 +95,4 @@ public sealed class AgentEbpfTcTests(ITestOutputHelper output)
         }
     }
 
-    private static Sh.Result Ping(PodTopology topo, PodTopology.Pod from, PodTopology.Pod to, int count) =>
-        AgentEbpfTests.Ping(topo, from, to, count);
 }

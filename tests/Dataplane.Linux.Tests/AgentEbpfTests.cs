@@ -15,22 +15,6 @@ namespace Dataplane.Linux.Tests;
 public sealed class AgentEbpfTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
-    /// <summary>How long a connection the policy drops is given: its SYNs vanish, so it can only time out.</summary>
-    private static readonly TimeSpan Refused = TimeSpan.FromSeconds(4);
-
-    /// <summary>Also <see cref="AgentEbpfTcTests"/>' policy.</summary>
-    internal const string Policies = """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: server-allow-8080, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: server}}
-          ingress:
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            icmps: [{fields: [{type: 8, family: IPv4}]}]
-        """;
 
     /// <summary>
     /// Valid config the XDP program cannot hold: one egress gateway policy over nine gateway nodes, one more than its
@@ -52,16 +36,14 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
           egressGateways: [{nodeSelector: {matchLabels: {gw: "yes"}}}]
         """));
 
-    [Fact]
+    [SkippableFact]
     public void EbpfBackendForwardsCountsDropsExportsFlowsAndRefusesWhatItCannotRun()
     {
-        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("ping") && Sh.Has("python3")))
-            Assert.Fail("needs root, iproute2, iputils-ping and python3 (run as root; .ci/run installs the packages)");
-        using var topo = new PodTopology(Policies);
+        Requires.RootAnd("ip", "ping", "python3");
+        using var topo = new PodTopology(PodPolicies.ServerAllowsTcp8080AndPing);
         string flows = Path.Combine(topo.ConfigDir, ".agent", "flows.jsonl");
         string socket = PodTopology.SocketOf(topo.ConfigDir);
         int metricsPort = 20000 + Random.Shared.Next(20000);
-        string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
         string pins = $"/sys/fs/bpf/dpt-{topo.Suffix}";
         var fwd = topo.StartForwarder("ebpf", "--flows-file", flows, "--metrics-port", metricsPort.ToString(), "--bpf-pin-dir", pins);
         try
@@ -74,16 +56,9 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
             Assert.Equal("ebpf, xdp native on 0, generic on 2 interface(s)", status.Mode);
             Assert.All(status.Ports, p => Assert.True(p.Attached, $"{p.Name} has no XDP program"));
 
-            var ping = Ping(topo, client, server, 3);
+            var ping = topo.Ping(client, server, 3);
             Assert.True(ping.Ok, "ping through the XDP program failed:\n" + ping.Output + fwd.Output);
-            var allowed = topo.Start(server.Ns, "python3", echo, "tcp-server", "8080");
-            var denied = topo.Start(server.Ns, "python3", echo, "tcp-server", "9090");
-            Assert.True(allowed.WaitFor("listening", Short) && denied.WaitFor("listening", Short), allowed.Output + denied.Output);
-            var ok = topo.Exec(client.Ns, Short, "python3", echo, "tcp-client", server.Ip, "8080", "100000");
-            Assert.True(ok.Ok && ok.Output.Contains("echoed 100000"), $"allowed TCP failed: {ok.Output}\n{fwd.Output}");
-            var no = topo.Exec(client.Ns, Refused, "python3", echo, "tcp-client", server.Ip, "9090", "1000");
-            Assert.False(no.Ok, "denied connection succeeded: " + no.Output);
-            Assert.DoesNotContain("served", denied.Output);
+            topo.AssertTcp8080PassesAnd9090IsDropped(100000, () => fwd.Output);
 
             // The drop, counted: status and Cilium's metric (read inside the agent's namespace, where it listens).
             var counted = AgentApi.Status(socket);
@@ -122,13 +97,13 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
             var refused = AgentApi.Status(socket);
             Assert.Equal(generation, refused.Generation);
             Assert.Contains("egress gateway", refused.LastConfigError?.Message ?? "");
-            Assert.True(Ping(topo, client, server, 2).Ok, "forwarding stopped after a refused config:\n" + fwd.Output);
+            Assert.True(topo.Ping(client, server, 2).Ok, "forwarding stopped after a refused config:\n" + fwd.Output);
 
             // SIGTERM: the agent exits cleanly, the program stays and forwards (documented default).
             Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), "agent did not stop on SIGTERM:\n" + fwd.Output);
             Assert.Equal(0, fwd.ExitCode);
             Assert.Contains("ebpf: program left attached", fwd.Output);
-            var after = Ping(topo, client, server, 2);
+            var after = topo.Ping(client, server, 2);
             Assert.True(after.Ok, "the program stopped forwarding with the agent:\n" + after.Output);
         }
         finally
@@ -140,6 +115,4 @@ public sealed class AgentEbpfTests(ITestOutputHelper output)
         }
     }
 
-    internal static Sh.Result Ping(PodTopology topo, PodTopology.Pod from, PodTopology.Pod to, int count) =>
-        topo.Exec(from.Ns, Short, "ping", "-c", count.ToString(), "-i", "0.2", "-W", "1", to.Ip);
 }

@@ -17,8 +17,7 @@ public sealed partial class ClusterMeshNetnsTests(ITestOutputHelper output)
 
     private static void RequireTools()
     {
-        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("ping") && Sh.Has("python3") && Sh.Has("etcd")))
-            Assert.Fail("needs root, iproute2, iputils-ping, python3 and etcd-server (run as root; .ci/run installs the packages)");
+        Requires.RootAnd("ip", "ping", "python3", "etcd");
     }
 
     /// <summary>
@@ -26,7 +25,7 @@ public sealed partial class ClusterMeshNetnsTests(ITestOutputHelper output)
     /// stays on the local backend while it is ready and moves to cluster c2's once it is not; db-a's policy admits
     /// cluster c2's pods (identities learned from etcd2) and drops its own cluster's.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public async Task GlobalServiceAffinityAndAClusterPolicyWithRealTraffic()
     {
         RequireTools();
@@ -65,7 +64,7 @@ public sealed partial class ClusterMeshNetnsTests(ITestOutputHelper output)
     /// reaches cluster c2's backend). Meanwhile cluster c2 changes — its service backend moves to web-b2 and
     /// client-b is removed — which node-a cannot see. Once etcd is back the resync applies exactly that.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public async Task EtcdDownKeepsForwardingAndResyncAppliesWhatChangedMeanwhile()
     {
         RequireTools();
@@ -113,7 +112,7 @@ public sealed partial class ClusterMeshNetnsTests(ITestOutputHelper output)
     /// node-b dies without a goodbye (SIGKILL): once its lease expires its node, ipcache, identity-value and service
     /// keys are gone from etcd2, and node-a drops the tunnel endpoint and the entries from its state.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public async Task LeaseExpiryOfADeadNodeRemovesItsEntriesEverywhere()
     {
         RequireTools();
@@ -140,7 +139,7 @@ public sealed partial class ClusterMeshNetnsTests(ITestOutputHelper output)
     /// cache (20 pings, no loss) and reports c2 disconnected, node-b's next change (web-b2 removed) queues. A member
     /// returns: node-a ends with exactly c2's entries, and client-b, re-added, gets an identity and is reached.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public async Task ReplicatedEtcdLosingItsLeaderThenQuorumKeepsForwardingAndResumes()
     {
         RequireTools();

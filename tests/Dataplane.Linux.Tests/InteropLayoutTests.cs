@@ -51,7 +51,7 @@ public sealed unsafe class InteropLayoutTests(ITestOutputHelper output)
         """;
 
     [Fact]
-    public void StructsAndConstants_MatchTheSystemHeaders()
+    public void StructsAndConstantsMatchTheSystemHeaders()
     {
         if (!Sh.Has("gcc")) { output.WriteLine("skipped: gcc not installed"); return; }
         string dir = Directory.CreateTempSubdirectory("dp-layout-").FullName;

@@ -11,12 +11,12 @@ namespace Dataplane.Linux.Tests;
 /// </summary>
 public sealed class OffloadNetnsTests(ITestOutputHelper output)
 {
-    [Theory]
+    [SkippableTheory]
     [InlineData("af_packet")]
     [InlineData("af_xdp")]
-    public void DefaultOffloads_BulkTcp_ArrivesIntact(string backend)
+    public void DefaultOffloadsBulkTcpArrivesIntact(string backend)
     {
-        Assert.True(Sh.IsRoot && Sh.Has("ip") && Sh.Has("python3"), "needs root, iproute2 and python3");
+        Requires.RootAnd("ip", "python3");
         using var topo = new NetnsTopology(defaultOffloads: true);
         var fwd = topo.StartForwarder(backend);
         try

@@ -17,11 +17,10 @@ public sealed class PodmanCniTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Slow = TimeSpan.FromSeconds(90);
 
-    [Fact]
+    [SkippableFact]
     public void TwoContainersReachEachOtherThroughTheDataplaneUntilADenyPolicy()
     {
-        if (!(Sh.IsRoot && Sh.Has("podman") && Sh.Has("runc") && Sh.Has("nsenter") && File.Exists("/bin/busybox")))
-            Assert.Fail("needs root, podman, runc, util-linux and busybox-static (.ci/run installs them)");
+        Requires.RootAnd("podman", "runc", "nsenter", "/bin/busybox");
         string suffix = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
         string web = $"web-{suffix}", db = $"db-{suffix}";
         using var node = new CniNode($"""

@@ -11,51 +11,19 @@ namespace Dataplane.Linux.Tests;
 /// </summary>
 public sealed class PolicyNetnsTests(ITestOutputHelper output)
 {
-    private const string ServerAllows8080 = """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: server-allow-8080, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: server}}
-          ingress:
-          - fromEndpoints: [{matchLabels: {app: client}}]
-            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
-        ---
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: client-no-ingress, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: client}}
-          ingress: [{}]
-        """;
 
-    private static readonly TimeSpan Short = TimeSpan.FromSeconds(20);
-
-    [Theory]
+    [SkippableTheory]
     [InlineData("af_packet")]
     [InlineData("af_xdp")]
     public void AllowedTcpPassesAndDeniedTcpIsDroppedBeforeTheServer(string backend)
     {
-        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("python3")))
-            Assert.Fail("needs root, iproute2 and python3 (run as root; .ci/run installs the packages)");
-        using var topo = new PodTopology(ServerAllows8080);
-        string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
+        Requires.RootAnd("ip", "python3");
+        using var topo = new PodTopology(PodPolicies.Join(PodPolicies.ServerAllowsTcp8080, PodPolicies.ClientAdmitsNothing));
         var fwd = topo.StartForwarder(backend);
         try
         {
             Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(30)), "forwarder did not start:\n" + fwd.Output);
-            var server = topo["server"];
-            var allowed = topo.Start(server.Ns, "python3", echo, "tcp-server", "8080");
-            var denied = topo.Start(server.Ns, "python3", echo, "tcp-server", "9090");
-            Assert.True(allowed.WaitFor("listening", Short) && denied.WaitFor("listening", Short), allowed.Output + denied.Output);
-
-            var ok = topo.Exec(topo["client"].Ns, Short, "python3", echo, "tcp-client", server.Ip, "8080", "100000");
-            Assert.True(ok.Ok && ok.Output.Contains("echoed 100000"), $"allowed connection failed: {ok.Output}\n{fwd.Output}");
-            Assert.True(allowed.WaitFor("served 100000", Short), "server did not see the allowed connection: " + allowed.Output);
-
-            var no = topo.Exec(topo["client"].Ns, Short, "python3", echo, "tcp-client", server.Ip, "9090", "1000");
-            Assert.False(no.Ok, "denied connection succeeded: " + no.Output);
-            Assert.DoesNotContain("served", denied.Output);
+            topo.AssertTcp8080PassesAnd9090IsDropped(100000, () => fwd.Output);
 
             Assert.True(fwd.Stop(TimeSpan.FromSeconds(15)), "forwarder did not stop:\n" + fwd.Output);
             output.WriteLine(fwd.Output);

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using Dataplane.Linux.Tests.Support;
 using Xunit.Abstractions;
@@ -18,9 +17,8 @@ public sealed class ServiceNetnsTests(ITestOutputHelper output) : IDisposable
     private const string Vip = "198.18.102.10", NodeIp = "198.18.101.1", OutsideIp = "198.18.101.2";
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(30);
 
-    private readonly string _suffix = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
-    private readonly List<string> _namespaces = [];
-    private readonly List<Background> _children = [];
+    private readonly NetnsSet _set = new();
+    private string _suffix => _set.Suffix;
     private string Dp => $"dpt-sd-{_suffix}";
     private string Outside => $"dpt-so-{_suffix}";
     private string ConfigDir => Path.Combine(Path.GetTempPath(), $"dpt-svc-{_suffix}");
@@ -36,11 +34,10 @@ public sealed class ServiceNetnsTests(ITestOutputHelper output) : IDisposable
 
     private string NsOf(Pod p) => $"dpt-s{p.Name}-{_suffix}";
 
-    [Fact]
+    [SkippableFact]
     public void ClusterIpReachesBothBackendsFromTheVipAndMasqueradeShowsTheNodeAddress()
     {
-        if (!(Sh.IsRoot && Sh.Has("ip") && Sh.Has("python3")))
-            Assert.Fail("needs root, iproute2 and python3 (run as root; .ci/run installs the packages)");
+        Requires.RootAnd("ip", "python3");
         Build();
         string dll = Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
         var fwd = Start(Dp, ["dotnet", dll, "run", "--config", ConfigDir, "--backend", "af_packet", "--ct-max", "4096", .. PodTopology.AgentArgs(ConfigDir)]);
@@ -99,32 +96,22 @@ public sealed class ServiceNetnsTests(ITestOutputHelper output) : IDisposable
         output.WriteLine(fwd.Output);
     }
 
-    private static string LxcName(string name) =>
-        "lxc" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"default/{name}"))).ToLowerInvariant()[..12];
+    private static string LxcName(string name) => PodTopology.LxcName("default", name);
 
-    private void AddNs(string ns)
-    {
-        Sh.Must("ip", "netns", "add", ns);
-        _namespaces.Add(ns);
-        Sh.Must("ip", "-n", ns, "link", "set", "lo", "up");
-    }
+    private void AddNs(string ns) => _set.AddNamed(ns);
 
-    private static void Offloads(string ns, string dev)
-    {
-        Sh.Must("ip", "-n", ns, "link", "set", dev, "up");
-        Support.Offloads.Disable(ns, dev);
-    }
+    private static void Offloads(string ns, string dev) => NetnsSet.Up(ns, dev);
 
     private void Build()
     {
         AddNs(Dp);
-        Sh.Must("ip", "netns", "exec", Dp, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+        NetnsSet.KernelStaysOff(Dp);
         var yaml = new StringBuilder();
         foreach (var pod in Pods)
         {
             string ns = NsOf(pod), lxc = LxcName(pod.Name);
             AddNs(ns);
-            Sh.Must("ip", "link", "add", lxc, "netns", Dp, "type", "veth", "peer", "name", "eth0", "netns", ns);
+            _set.Veth(lxc, Dp, "eth0", ns);
             Sh.Must("ip", "-n", ns, "link", "set", "eth0", "address", pod.Mac);
             Sh.Must("ip", "-n", ns, "addr", "add", $"{pod.Ip}/24", "dev", "eth0");
             Offloads(ns, "eth0");
@@ -136,14 +123,13 @@ public sealed class ServiceNetnsTests(ITestOutputHelper output) : IDisposable
         }
         AddNs(Outside);
         string up = $"dpo{_suffix}";
-        Sh.Must("ip", "link", "add", up, "netns", Dp, "type", "veth", "peer", "name", "eth0", "netns", Outside);
+        _set.Veth(up, Dp, "eth0", Outside);
         Sh.Must("ip", "-n", Outside, "addr", "add", $"{OutsideIp}/24", "dev", "eth0");
         Offloads(Outside, "eth0");
         Offloads(Dp, up);
-        string upMac = Sh.Must("ip", "-n", Dp, "-br", "link", "show", up).Split(' ', StringSplitOptions.RemoveEmptyEntries)[2];
-        string outMac = Sh.Must("ip", "-n", Outside, "-br", "link", "show", "eth0").Split(' ', StringSplitOptions.RemoveEmptyEntries)[2];
+        string upMac = NetnsSet.Mac(Dp, up), outMac = NetnsSet.Mac(Outside, "eth0");
 
-        Directory.CreateDirectory(ConfigDir);
+        _set.Dir("svc");
         File.WriteAllText(Path.Combine(ConfigDir, "cluster.yaml"), $$$"""
             apiVersion: v1
             kind: Node
@@ -177,30 +163,7 @@ public sealed class ServiceNetnsTests(ITestOutputHelper output) : IDisposable
             """ + yaml);
     }
 
-    private Background Start(string ns, params string[] cmd)
-    {
-        var b = new Background("ip", ["netns", "exec", ns, .. cmd]);
-        lock (_children) _children.Add(b);
-        return b;
-    }
+    private Background Start(string ns, params string[] cmd) => _set.Start(ns, cmd);
 
-    public void Dispose()
-    {
-        lock (_children)
-        {
-            foreach (var c in _children)
-            {
-                try { c.Dispose(); } catch (Exception) { /* teardown continues whatever one child did */ }
-            }
-        }
-        foreach (var ns in _namespaces)
-        {
-            var pids = Sh.Run("ip", "netns", "pids", ns);
-            if (pids.Ok)
-                foreach (var line in pids.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                    if (int.TryParse(line, out int pid)) Sh.kill(pid, 9);
-            Sh.Run("ip", "netns", "del", ns);
-        }
-        try { Directory.Delete(ConfigDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
+    public void Dispose() => _set.Dispose();
 }

@@ -12,19 +12,19 @@ internal sealed class AgentClient(string socketPath) : IDisposable
 {
     private readonly HttpClient _http = AgentSocket.CreateClient(socketPath, TimeSpan.FromSeconds(30));
 
-    public NodeInfo Node() => Call(() => _http.GetFromJsonAsync<NodeInfo>("v1/node", JsonSerializerOptions.Web))
+    public NodeInfo Node() => Call(() => _http.GetFromJsonAsync("v1/node", EndpointJson.Default.NodeInfo))
         ?? throw new CniException(CniCode.TryAgainLater, "agent sent no node information");
 
     public EndpointResult Register(EndpointRegistration reg)
     {
-        using var resp = Call(() => _http.PutAsJsonAsync("v1/endpoints", reg, JsonSerializerOptions.Web));
+        using var resp = Call(() => _http.PutAsJsonAsync("v1/endpoints", reg, EndpointJson.Default.EndpointRegistration));
         if (resp.StatusCode == HttpStatusCode.BadRequest)
         {
-            var err = Call(() => resp.Content.ReadFromJsonAsync<ApiError>(JsonSerializerOptions.Web));
+            var err = Call(() => resp.Content.ReadFromJsonAsync(AgentJson.Default.ApiError));
             throw new CniException(CniCode.Other, "agent refused the endpoint", err?.Error);
         }
         Ensure(resp);
-        return Call(() => resp.Content.ReadFromJsonAsync<EndpointResult>(JsonSerializerOptions.Web))
+        return Call(() => resp.Content.ReadFromJsonAsync(EndpointJson.Default.EndpointResult))
             ?? throw new CniException(CniCode.Other, "agent sent an empty answer");
     }
 
@@ -33,7 +33,7 @@ internal sealed class AgentClient(string socketPath) : IDisposable
         using var resp = Call(() => _http.GetAsync($"v1/endpoints/{Uri.EscapeDataString(containerId)}/{Uri.EscapeDataString(ifName)}"));
         if (resp.StatusCode == HttpStatusCode.NotFound) return null;
         Ensure(resp);
-        return Call(() => resp.Content.ReadFromJsonAsync<EndpointRegistration>(JsonSerializerOptions.Web));
+        return Call(() => resp.Content.ReadFromJsonAsync(EndpointJson.Default.EndpointRegistration));
     }
 
     public void Unregister(string containerId, string ifName)

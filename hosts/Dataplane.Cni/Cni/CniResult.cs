@@ -35,8 +35,8 @@ internal static class CniResult
             ip["address"] = $"{a.Address}/{a.Subnet.PrefixLength}";
             ip["gateway"] = a.Gateway.ToString();
             ip["interface"] = 1;
-            ipArray.Add(ip);
-            routes.Add(new JsonObject { ["dst"] = DefaultDst(a), ["gw"] = a.Gateway.ToString() });
+            ipArray.Add((JsonNode)ip);
+            routes.Add((JsonNode)new JsonObject { ["dst"] = DefaultDst(a), ["gw"] = a.Gateway.ToString() });
         }
         return new JsonObject
         {

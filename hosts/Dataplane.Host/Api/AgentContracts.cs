@@ -86,7 +86,7 @@ public static class AgentSocket
         {
             using var http = CreateClient(socketPath, timeout);
             raw = http.GetStringAsync("v1/status").GetAwaiter().GetResult();
-            var s = System.Text.Json.JsonSerializer.Deserialize<AgentStatus>(raw, System.Text.Json.JsonSerializerOptions.Web);
+            var s = System.Text.Json.JsonSerializer.Deserialize(raw, AgentJson.Default.AgentStatus);
             error = s is null ? $"empty answer from {socketPath}" : null;
             return s;
         }

@@ -7,7 +7,7 @@ using Dataplane.ClusterMesh.Kvstore;
 using Dataplane.ClusterMesh.Model;
 using Dataplane.ClusterMesh.Publish;
 using Dataplane.ClusterMesh.Remote;
-using Dataplane.ClusterMesh.Tests.Support;
+using Dataplane.Testing.Etcd;
 using Dataplane.Core.Identity;
 using Etcdserverpb;
 

@@ -6,7 +6,7 @@ using Dataplane.ClusterMesh.Keys;
 using Dataplane.ClusterMesh.Kvstore;
 using Dataplane.ClusterMesh.Model;
 using Dataplane.ClusterMesh.Remote;
-using Dataplane.ClusterMesh.Tests.Support;
+using Dataplane.Testing.Etcd;
 using Dataplane.Core.Identity;
 using Etcdserverpb;
 

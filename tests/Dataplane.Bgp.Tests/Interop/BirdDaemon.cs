@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Dataplane.Bgp.Tests.Interop;
 
 /// <summary>
@@ -13,19 +11,19 @@ internal sealed class BirdDaemon : IDisposable
     public const string Static4 = "198.18.220.0/24";
     public const string Static6 = "2001:db8:220::/48";
     private readonly string _dir;
-    private Process? _process;
+    private readonly Background _process;
 
     public BirdDaemon(uint ourAs)
     {
+        Requires.RootAnd("bird", "birdc");
         Link = new NetnsLink();
-        _dir = Directory.CreateTempSubdirectory("dpbgp-bird-").FullName;
         try
         {
+            _dir = Link.Dir("bird");
             File.WriteAllText(ConfPath, Config(ourAs));
-            _process = Tool.Start(Path.Combine(_dir, "stdout.log"), "ip", "netns", "exec", Link.Namespace, "bird", "-f", "-c", ConfPath, "-s", Socket,
-                "-P", Path.Combine(_dir, "bird.pid"));
+            _process = Link.Start(Path.Combine(_dir, "stdout.log"), "bird", "-f", "-c", ConfPath, "-s", Socket, "-P", Path.Combine(_dir, "bird.pid"));
             var end = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-            while (Birdc("show", "status").Code != 0)
+            while (!Birdc("show", "status").Ok)
             {
                 if (DateTime.UtcNow > end || _process.HasExited) throw new InvalidOperationException("bird did not start: " + Log());
                 Thread.Sleep(100);
@@ -41,7 +39,7 @@ internal sealed class BirdDaemon : IDisposable
     public NetnsLink Link { get; }
     private string ConfPath => Path.Combine(_dir, "bird.conf");
     private string Socket => Path.Combine(_dir, "bird.ctl");
-    public int Pid => _process!.Id;
+    public int Pid => _process.Pid;
 
     private string Config(uint ourAs) => $$"""
         router id {{Link.PeerV4}};
@@ -76,12 +74,12 @@ internal sealed class BirdDaemon : IDisposable
         }
         """;
 
-    public (int Code, string Out, string Err) Birdc(params string[] args) => Link.TryExec("birdc", ["-s", Socket, .. args]);
+    public Sh.Result Birdc(params string[] args) => Link.TryExec("birdc", ["-s", Socket, .. args]);
 
     /// <summary><c>birdc show route all</c> for one protocol's imported routes.</summary>
-    public string Routes(string protocol) => Birdc("show", "route", "all", "protocol", protocol).Out;
+    public string Routes(string protocol) => Birdc("show", "route", "all", "protocol", protocol).Stdout;
 
-    public string Protocols() => Birdc("show", "protocols").Out;
+    public string Protocols() => Birdc("show", "protocols").Stdout;
 
     public string Log()
     {
@@ -89,13 +87,11 @@ internal sealed class BirdDaemon : IDisposable
         return Read("stdout.log") + Read("bird.log");
     }
 
-    public void Signal(string signal) => Tool.Run("kill", $"-{signal}", Pid.ToString());
+    public void Signal(string signal) => Sh.Run("kill", $"-{signal}", Pid.ToString());
 
     public void Dispose()
     {
-        Tool.Kill(_process);
-        _process = null;
+        // The link owns the daemon and the directory: both go with it.
         Link.Dispose();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 
 namespace Dataplane.Bgp.Tests.Interop;
@@ -9,22 +8,22 @@ internal sealed class GobgpDaemon : IDisposable
 {
     public const uint As = 65100;
     private readonly string _dir;
-    private Process? _process;
+    private readonly Background _process;
     private readonly string? _password;
 
     public GobgpDaemon(uint ourAs, string? password = null)
     {
         _password = password;
+        Requires.RootAnd("gobgpd", "gobgp");
         Link = new NetnsLink();
-        _dir = Directory.CreateTempSubdirectory("dpbgp-gobgp-").FullName;
         try
         {
+            _dir = Link.Dir("gobgp");
             File.WriteAllText(Path.Combine(_dir, "gobgpd.toml"), Config(ourAs));
-            _process = Tool.Start(LogPath, "ip", "netns", "exec", Link.Namespace, "gobgpd", "-f", Path.Combine(_dir, "gobgpd.toml"),
-                "--api-hosts", "127.0.0.1:50051");
+            _process = Link.Start(LogPath, "gobgpd", "-f", Path.Combine(_dir, "gobgpd.toml"), "--api-hosts", "127.0.0.1:50051");
             // Ready when its API answers.
             var end = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-            while (Link.TryExec("gobgp", "global").Code != 0)
+            while (!Link.TryExec("gobgp", "global").Ok)
             {
                 if (DateTime.UtcNow > end || _process.HasExited) throw new InvalidOperationException("gobgpd did not start: " + File.ReadAllText(LogPath));
                 Thread.Sleep(100);
@@ -39,7 +38,7 @@ internal sealed class GobgpDaemon : IDisposable
 
     public NetnsLink Link { get; }
     public string LogPath => Path.Combine(_dir, "gobgpd.log");
-    public int Pid => _process!.Id;
+    public int Pid => _process.Pid;
 
     private string Config(uint ourAs)
     {
@@ -80,19 +79,17 @@ internal sealed class GobgpDaemon : IDisposable
     }
 
     /// <summary><c>gobgp global rib -a FAMILY</c> as text.</summary>
-    public string Rib(string family) => Link.TryExec("gobgp", "global", "rib", "-a", family).Out;
+    public string Rib(string family) => Link.TryExec("gobgp", "global", "rib", "-a", family).Stdout;
 
-    public string Neighbors() => Link.TryExec("gobgp", "neighbor").Out;
+    public string Neighbors() => Link.TryExec("gobgp", "neighbor").Stdout;
 
     public void Gobgp(params string[] args) => Link.Exec("gobgp", args);
 
-    public void Signal(string signal) => Tool.Run("kill", $"-{signal}", Pid.ToString());
+    public void Signal(string signal) => Sh.Run("kill", $"-{signal}", Pid.ToString());
 
     public void Dispose()
     {
-        Tool.Kill(_process);
-        _process = null;
+        // The link owns the daemon and the directory: both go with it.
         Link.Dispose();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 }

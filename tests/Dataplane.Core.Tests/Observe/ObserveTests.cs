@@ -12,11 +12,11 @@ namespace Dataplane.Core.Tests.Observe;
 /// </summary>
 public class ObserveTests
 {
-    private static string ExampleDir => Path.Combine(Tool.RepoRoot, "examples", "replay");
+    private static string ExampleDir => Path.Combine(Sh.RepoRoot, "examples", "replay");
 
-    private static ReplayResult Replay(Tool.TempDir tmp)
+    private static ReplayResult Replay(TempDir tmp)
     {
-        var (exit, _, err) = Tool.Run(Tool.Python, [Path.Combine(ExampleDir, "make-pcap.py"), tmp["in.pcap"]]);
+        var (exit, _, err) = Sh.Run(TimeSpan.FromSeconds(60), Sh.Python, [Path.Combine(ExampleDir, "make-pcap.py"), tmp["in.pcap"]]);
         Assert.True(exit == 0, "scapy failed: " + err);
         return Replayer.Run(Path.Combine(ExampleDir, "config"), tmp["in.pcap"], tmp["out.pcap"], tmp["flows.jsonl"], TextWriter.Null);
     }
@@ -24,7 +24,7 @@ public class ObserveTests
     [Fact]
     public async Task MetricsEndpointServesCiliumDropAndForwardCounters()
     {
-        using var tmp = new Tool.TempDir();
+        using var tmp = new TempDir();
         var result = Replay(tmp);
         var registry = Metrics.NewCustomRegistry();
         var stages = Enum.GetNames<Dataplane.Core.Pipeline.StageId>();
@@ -65,7 +65,7 @@ public class ObserveTests
     [Fact]
     public void ObserveFiltersByVerdictAndPodLikeHubble()
     {
-        using var tmp = new Tool.TempDir();
+        using var tmp = new TempDir();
         Replay(tmp);
         string Run(string? verdict, string? pod, bool json)
         {
@@ -108,7 +108,7 @@ public class ObserveTests
     [Fact]
     public void ExporterRotatesAndFollowingReaderSeesEveryFlowAcrossRotations()
     {
-        using var tmp = new Tool.TempDir();
+        using var tmp = new TempDir();
         var cfg = Dataplane.Control.Config.ConfigLoader.LoadDirectory(Path.Combine(ExampleDir, "config"));
         var snapshot = Dataplane.Control.Compiler.SnapshotCompiler.Compile(cfg);
         var ring = new Dataplane.Core.Flows.FlowRing(1024);

@@ -1,5 +1,5 @@
 using Dataplane.Core.Tests.Support;
-using static Dataplane.Core.Tests.Support.PacketBuilder;
+using static Dataplane.Testing.Packets.PacketBuilder;
 
 namespace Dataplane.Core.Tests.Overlay;
 

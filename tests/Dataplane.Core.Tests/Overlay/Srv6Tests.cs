@@ -3,7 +3,7 @@ using System.Net;
 using Dataplane.Core.Drops;
 using Dataplane.Core.Overlay;
 using Dataplane.Core.Packets;
-using static Dataplane.Core.Tests.Support.PacketBuilder;
+using static Dataplane.Testing.Packets.PacketBuilder;
 
 namespace Dataplane.Core.Tests.Overlay;
 

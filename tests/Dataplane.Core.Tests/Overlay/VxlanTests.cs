@@ -3,7 +3,7 @@ using System.Net;
 using Dataplane.Core.Drops;
 using Dataplane.Core.Packets;
 using Dataplane.Control.Config;
-using static Dataplane.Core.Tests.Support.PacketBuilder;
+using static Dataplane.Testing.Packets.PacketBuilder;
 
 namespace Dataplane.Core.Tests.Overlay;
 
@@ -272,7 +272,7 @@ public class VxlanTests : IDisposable
         var snap = b.Build();
         using var pool = new PacketPool(4);
         using var batch = new Batch();
-        Assert.True(pool.TryLoad(ref batch[0], Eth4(Ipv4("198.19.0.1", "198.19.9.9", 17, Udp(1, 2))), 0));
+        Assert.True(pool.TryLoad(ref batch[0], Eth4(Ipv4("198.19.0.1", "198.19.9.9", 17, Udp(1, 2)), dst: OverlayNode.Eth0Mac), 0));
         batch.Count = 1;
         new Dataplane.Core.Pipeline.PacketPipeline(new Dataplane.Core.Snapshot.SnapshotHolder(snap)).Process(batch, new Dataplane.Core.Pipeline.WorkerContext(0));
         Assert.Equal(DropReason.NoTunnelOrEncapsulationEndpoint, batch[0].DropReason);

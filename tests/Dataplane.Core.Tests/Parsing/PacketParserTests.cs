@@ -1,7 +1,7 @@
 using Dataplane.Core.Drops;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Tests.Support;
-using static Dataplane.Core.Tests.Support.PacketBuilder;
+using static Dataplane.Testing.Packets.PacketBuilder;
 
 namespace Dataplane.Core.Tests.Parsing;
 

@@ -1,28 +1,22 @@
 namespace Dataplane.Core.Tests.Pcap;
 
 /// <summary>
-/// Runs Wireshark/tcpdump command-line tools as an independent judge of our files. A missing tool fails the
-/// test with instructions instead of skipping it: the check only means something if it actually runs.
+/// Runs Wireshark/tcpdump command-line tools as an independent judge of our files. A missing tool makes the test
+/// SKIPPED with the reason (and .ci/run, which installs them, fails on such a skip): the check only means
+/// something if it actually runs.
 /// </summary>
 internal static class ExternalTool
 {
     public static string Require(string name)
     {
-        string[] dirs = [.. (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries), "/usr/bin", "/usr/sbin"];
-        foreach (string dir in dirs)
-        {
-            string candidate = Path.Combine(dir, name);
-            if (File.Exists(candidate)) return candidate;
-        }
-        Assert.Fail($"'{name}' was not found on PATH or in /usr/bin, /usr/sbin. This independent pcap check needs it: " +
-                    "install it (Debian: apt-get install tshark tcpdump; CI installs them) rather than skipping the test.");
-        return name;
+        Requires.Tools(name);
+        return Sh.Which(name)!;
     }
 
     /// <summary>Runs the tool and returns stdout; a non-zero exit fails the test with stderr.</summary>
     public static string Run(string name, params string[] args)
     {
-        var (exit, stdout, stderr) = Support.Tool.Run(Require(name), args);
+        var (exit, stdout, stderr) = Sh.Run(TimeSpan.FromSeconds(60), Require(name), args);
         Assert.True(exit == 0, $"{name} {string.Join(' ', args)} exited {exit}: {stderr}");
         return stdout;
     }

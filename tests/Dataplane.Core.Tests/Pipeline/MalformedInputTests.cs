@@ -1,6 +1,6 @@
 using Dataplane.Core.Packets;
 using Dataplane.Core.Tests.Support;
-using static Dataplane.Core.Tests.Support.PacketBuilder;
+using static Dataplane.Testing.Packets.PacketBuilder;
 
 namespace Dataplane.Core.Tests.Pipeline;
 

@@ -4,7 +4,7 @@ using Dataplane.Core.Drops;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Pipeline;
 using Dataplane.Core.Tests.Support;
-using static Dataplane.Core.Tests.Support.PacketBuilder;
+using static Dataplane.Testing.Packets.PacketBuilder;
 
 namespace Dataplane.Core.Tests.Pipeline;
 
@@ -30,7 +30,7 @@ public class PipelineTests : IDisposable
     [Fact]
     public void WorldToPodIsDeliveredOnThePodPort()
     {
-        var (m, o) = _node.Run(Eth6(Ipv6("2001:db8:9::1", "fd00:100::10", 17, Udp(53, 4000))), TestNode.Uplink);
+        var (m, o) = _node.Run(Eth6(Ipv6("2001:db8:9::1", "fd00:100::10", 17, Udp(53, 4000)), dst: TestNode.Eth0Mac), TestNode.Uplink);
         Assert.Equal(PacketVerdict.Tx, m.Verdict);
         Assert.Equal(TestNode.PodPort, m.OutPort);
         Assert.Equal(TestNode.PodMac, ReadMac(o));
@@ -43,7 +43,7 @@ public class PipelineTests : IDisposable
     [Fact]
     public void VlanTagIsRemovedOnForward()
     {
-        var (m, o) = _node.Run(Eth4(Ipv4("198.19.1.1", "198.18.100.10", 1, Icmp(8, 0)), vlans: [42]), TestNode.Uplink);
+        var (m, o) = _node.Run(Eth4(Ipv4("198.19.1.1", "198.18.100.10", 1, Icmp(8, 0)), vlans: [42], dst: TestNode.Eth0Mac), TestNode.Uplink);
         Assert.Equal(PacketVerdict.Tx, m.Verdict);
         Assert.Equal(0x0800, BinaryPrimitives.ReadUInt16BigEndian(o.AsSpan(12)));
         Assert.Equal(14 + 20 + 16, o.Length);
@@ -58,7 +58,7 @@ public class PipelineTests : IDisposable
     [InlineData("224.0.0.5", PacketVerdict.Local, DropReason.None)]
     public void RouteOutcomes(string dst, PacketVerdict verdict, DropReason reason)
     {
-        var (m, _) = _node.Run(Eth4(Ipv4("198.19.1.1", dst, 17, Udp(1, 2))), TestNode.Uplink);
+        var (m, _) = _node.Run(Eth4(Ipv4("198.19.1.1", dst, 17, Udp(1, 2)), dst: TestNode.Eth0Mac), TestNode.Uplink);
         Assert.Equal(verdict, m.Verdict);
         Assert.Equal(reason, m.DropReason);
         if (verdict == PacketVerdict.Drop) Assert.Equal((byte)StageId.Route, m.DecidedBy);
@@ -67,18 +67,18 @@ public class PipelineTests : IDisposable
     [Fact]
     public void TtlExpiryIsDropped()
     {
-        var (m, _) = _node.Run(Eth4(Ipv4("198.19.1.1", "198.18.100.10", 17, Udp(1, 2), ttl: 1)), TestNode.Uplink);
+        var (m, _) = _node.Run(Eth4(Ipv4("198.19.1.1", "198.18.100.10", 17, Udp(1, 2), ttl: 1), dst: TestNode.Eth0Mac), TestNode.Uplink);
         Assert.Equal(DropReason.TtlExceeded, m.DropReason);
-        var (m6, _) = _node.Run(Eth6(Ipv6("2001:db8:9::1", "fd00:100::10", 17, Udp(1, 2), hopLimit: 1)), TestNode.Uplink);
+        var (m6, _) = _node.Run(Eth6(Ipv6("2001:db8:9::1", "fd00:100::10", 17, Udp(1, 2), hopLimit: 1), dst: TestNode.Eth0Mac), TestNode.Uplink);
         Assert.Equal(DropReason.TtlExceeded, m6.DropReason);
     }
 
     [Fact]
     public void SpoofedPodSourceIsDropped()
     {
-        var (m, _) = _node.Run(Eth4(Ipv4("198.18.100.11", "198.19.5.5", 17, Udp(1, 2))), TestNode.PodPort);
+        var (m, _) = _node.Run(Eth4(Ipv4("198.18.100.11", "198.19.5.5", 17, Udp(1, 2)), dst: TestNode.RouterMac), TestNode.PodPort);
         Assert.Equal(DropReason.InvalidSourceIp, m.DropReason);
-        var (m6, _) = _node.Run(Eth6(Ipv6("fd00:100::11", "2001:db8:9::1", 17, Udp(1, 2))), TestNode.PodPort);
+        var (m6, _) = _node.Run(Eth6(Ipv6("fd00:100::11", "2001:db8:9::1", 17, Udp(1, 2)), dst: TestNode.RouterMac), TestNode.PodPort);
         Assert.Equal(DropReason.InvalidSourceIp, m6.DropReason);
     }
 
@@ -133,10 +133,10 @@ public class PipelineTests : IDisposable
     {
         var frames = new List<(byte[], ushort)>
         {
-            (Eth4(Ipv4("198.19.1.1", "198.18.100.10", 17, Udp(1, 2))), TestNode.Uplink),
-            (Eth4(Ipv4("198.19.1.1", "198.18.100.99", 17, Udp(1, 2))), TestNode.Uplink),
+            (Eth4(Ipv4("198.19.1.1", "198.18.100.10", 17, Udp(1, 2)), dst: TestNode.Eth0Mac), TestNode.Uplink),
+            (Eth4(Ipv4("198.19.1.1", "198.18.100.99", 17, Udp(1, 2)), dst: TestNode.Eth0Mac), TestNode.Uplink),
             (new byte[10], TestNode.Uplink),
-            (Eth4(Ipv4("198.19.1.1", "198.18.0.1", 17, Udp(1, 2))), TestNode.Uplink),
+            (Eth4(Ipv4("198.19.1.1", "198.18.0.1", 17, Udp(1, 2)), dst: TestNode.Eth0Mac), TestNode.Uplink),
         };
         _node.RunMany(frames);
         var c = _node.Context.Counters;
@@ -157,10 +157,24 @@ public class PipelineTests : IDisposable
         Assert.Equal(2, first.DstPort);
     }
 
+    [Theory]
+    [InlineData(0x02_00_5e_aa_bb_ccUL)]   // another host's MAC (PACKET_OTHERHOST)
+    [InlineData(0xFF_FF_FF_FF_FF_FFUL)]   // broadcast carrying a unicast IP destination
+    [InlineData(0x01_00_5e_01_02_03UL)]   // a multicast group carrying a unicast IP destination
+    public void FramesNotAddressedToUsAreNotRouted(ulong dstMac)
+    {
+        var (m, _) = _node.Run(Eth4(Ipv4("198.19.1.1", "198.18.100.10", 17, Udp(1, 2)), dst: dstMac), TestNode.Uplink);
+        Assert.Equal(PacketVerdict.Drop, m.Verdict);
+        Assert.Equal(DropReason.InvalidDestinationMac, m.DropReason);
+        // The same frame addressed to the uplink's MAC is delivered to the pod.
+        var (ok, _) = _node.Run(Eth4(Ipv4("198.19.1.1", "198.18.100.10", 17, Udp(1, 2)), dst: TestNode.Eth0Mac), TestNode.Uplink);
+        Assert.Equal(PacketVerdict.Tx, ok.Verdict);
+    }
+
     [Fact]
     public void SnapshotSwapTakesEffectAtTheNextBatch()
     {
-        var frame = Eth4(Ipv4("198.19.1.1", "198.18.100.10", 17, Udp(1, 2)));
+        var frame = Eth4(Ipv4("198.19.1.1", "198.18.100.10", 17, Udp(1, 2)), dst: TestNode.Eth0Mac);
         Assert.Equal(PacketVerdict.Tx, _node.Run(frame, TestNode.Uplink).Meta.Verdict);
         // A new config without the pod: the same packet now finds nobody home in the pod CIDR.
         var b = new Core.Snapshot.SnapshotBuilder { RouterMac = TestNode.RouterMac, Generation = 2 };

@@ -96,8 +96,8 @@ public class ConntrackPolicyTests
         using var c = new PolicyCluster(WebLockedDown, conntrackFlows: 1024);
         var (web, db) = (c.Resolve("prod/web"), c.Resolve("prod/db"));
         byte[] Quote(ushort sport) => v6
-            ? Support.PacketBuilder.Ipv6(web.Ip6!, db.Ip6!, 6, Support.PacketBuilder.Tcp(sport, 5432, Syn))[..48]
-            : Support.PacketBuilder.Ipv4(web.Ip4, db.Ip4, 6, Support.PacketBuilder.Tcp(sport, 5432, Syn))[..28];
+            ? PacketBuilder.Ipv6(web.Ip6!, db.Ip6!, 6, PacketBuilder.Tcp(sport, 5432, Syn))[..48]
+            : PacketBuilder.Ipv4(web.Ip4, db.Ip4, 6, PacketBuilder.Tcp(sport, 5432, Syn))[..28];
 
         Assert.Equal(PacketVerdict.Tx, c.Send("prod/web", "prod/db", "tcp", 5432, v6, sport: 40001, tcpFlags: Syn).Verdict);
         var related = c.SendIcmpError("prod/db", "prod/web", Quote(40001), v6);

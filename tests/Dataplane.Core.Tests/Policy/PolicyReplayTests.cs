@@ -30,7 +30,7 @@ public class PolicyReplayTests
     [Fact]
     public void FlowsNameTheDecidingPolicyAndDropsCarryCiliumReasons()
     {
-        using var tmp = new Tool.TempDir();
+        using var tmp = new TempDir();
         var dir = Path.Combine(tmp["cfg"]);
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "base.yaml"), PolicyCluster.Base);

@@ -17,7 +17,7 @@ public sealed class PollPacerTests
     private static readonly WorkerOptions Interrupt = new() { Mode = PollMode.Interrupt, CoalesceMicros = 40, IdleWaitMicros = 7000 };
 
     [Fact]
-    public void Interrupt_Idle_BlocksOnSockets_ThenCoalescesBeforeTheNextPoll()
+    public void InterruptIdleBlocksOnSocketsThenCoalescesBeforeTheNextPoll()
     {
         var w = new RecordingWaiter();
         var pacer = new PollPacer();
@@ -26,7 +26,7 @@ public sealed class PollPacerTests
     }
 
     [Fact]
-    public void Interrupt_WaitTimedOut_PollsAgainWithoutSleeping()
+    public void InterruptWaitTimedOutPollsAgainWithoutSleeping()
     {
         var w = new RecordingWaiter { Readable = false };
         var pacer = new PollPacer();
@@ -35,7 +35,7 @@ public sealed class PollPacerTests
     }
 
     [Fact]
-    public void Interrupt_PartialBatch_SleepsTheCoalescingTime_FullBatch_PollsAtOnce()
+    public void InterruptPartialBatchSleepsTheCoalescingTimeFullBatchPollsAtOnce()
     {
         var w = new RecordingWaiter();
         var pacer = new PollPacer();
@@ -46,7 +46,7 @@ public sealed class PollPacerTests
     }
 
     [Fact]
-    public void Interrupt_WithoutCoalescing_OnlyBlocksWhenIdle()
+    public void InterruptWithoutCoalescingOnlyBlocksWhenIdle()
     {
         var w = new RecordingWaiter();
         var pacer = new PollPacer();
@@ -57,7 +57,7 @@ public sealed class PollPacerTests
     }
 
     [Fact]
-    public void Adaptive_SpinsThroughEmptyPolls_ThenWaits_AndTrafficResetsTheSpin()
+    public void AdaptiveSpinsThroughEmptyPollsThenWaitsAndTrafficResetsTheSpin()
     {
         var w = new RecordingWaiter();
         var pacer = new PollPacer();
@@ -70,7 +70,7 @@ public sealed class PollPacerTests
     }
 
     [Fact]
-    public void Busy_NeverWaits()
+    public void BusyNeverWaits()
     {
         var w = new RecordingWaiter();
         var pacer = new PollPacer();

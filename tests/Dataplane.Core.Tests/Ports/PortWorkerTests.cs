@@ -3,7 +3,7 @@ using Dataplane.Core.Packets;
 using Dataplane.Core.Pipeline;
 using Dataplane.Core.Ports;
 using Dataplane.Core.Tests.Support;
-using static Dataplane.Core.Tests.Support.PacketBuilder;
+using static Dataplane.Testing.Packets.PacketBuilder;
 
 namespace Dataplane.Core.Tests.Ports;
 
@@ -29,7 +29,7 @@ public sealed class PortWorkerTests : IDisposable
         Eth4(Ipv4("198.18.100.10", "198.19.0.77", 17, Udp(5000, 53)), dst: TestNode.RouterMac, src: TestNode.PodMac);
 
     [Fact]
-    public void RunOnce_ForwardsBothWays_PerOutputPort_AndReturnsEveryBuffer()
+    public void RunOnceForwardsBothWaysPerOutputPortAndReturnsEveryBuffer()
     {
         int free = _node.Pool.Available;
         for (int i = 0; i < 300; i++) _uplink.Inject(ToPod());
@@ -53,7 +53,7 @@ public sealed class PortWorkerTests : IDisposable
     }
 
     [Fact]
-    public void Run_StopsOnCancellation_WithinBound()
+    public void RunStopsOnCancellationWithinBound()
     {
         using var cts = new CancellationTokenSource();
         var t = new Thread(() => _worker.Run(cts.Token)) { IsBackground = true };
@@ -66,7 +66,7 @@ public sealed class PortWorkerTests : IDisposable
     }
 
     [Fact]
-    public void TxToAbsentPort_IsCountedNotLost()
+    public void TxToAbsentPortIsCountedNotLost()
     {
         using var w = new PortWorker(_node.Pipeline, new WorkerContext(1), [_uplink], [_uplink, null]);
         _uplink.Inject(ToPod());

@@ -11,25 +11,25 @@ namespace Dataplane.Core.Tests.Replay;
 /// </summary>
 public class ReplayTests
 {
-    private static string ExampleDir => Path.Combine(Tool.RepoRoot, "examples", "replay");
+    private static string ExampleDir => Path.Combine(Sh.RepoRoot, "examples", "replay");
 
     private static void MakeInput(string path)
     {
-        var (exit, _, err) = Tool.Run(Tool.Python, [Path.Combine(ExampleDir, "make-pcap.py"), path]);
+        var (exit, _, err) = Sh.Run(TimeSpan.FromSeconds(60), Sh.Python, [Path.Combine(ExampleDir, "make-pcap.py"), path]);
         Assert.True(exit == 0, "scapy failed: " + err);
     }
 
     [Fact]
     public void ScapyCaptureIsForwardedAndDecodedByTshark()
     {
-        using var tmp = new Tool.TempDir();
+        using var tmp = new TempDir();
         MakeInput(tmp["in.pcap"]);
         var result = Replayer.Run(Path.Combine(ExampleDir, "config"), tmp["in.pcap"], tmp["out.pcap"], tmp["flows.jsonl"], TextWriter.Null);
         Assert.Equal(10, result.Packets);
         Assert.Equal(5, result.Transmitted);
         Assert.Equal(5, result.Dropped);
 
-        var (exit, json, err) = Tool.Run("tshark", ["-r", tmp["out.pcap"], "-T", "json", "-o", "ip.check_checksum:TRUE",
+        var (exit, json, err) = Sh.Run(TimeSpan.FromSeconds(60), "tshark", ["-r", tmp["out.pcap"], "-T", "json", "-o", "ip.check_checksum:TRUE",
             "-e", "eth.src", "-e", "eth.dst", "-e", "ip.ttl", "-e", "ip.checksum.status", "-e", "ipv6.hlim", "-e", "arp.opcode",
             "-e", "arp.src.proto_ipv4", "-e", "vlan.id", "-e", "tcp.dstport"]);
         Assert.True(exit == 0, err);
@@ -85,7 +85,7 @@ public class ReplayTests
     [Fact]
     public void ScapyAgreesOurChecksumsAreRight()
     {
-        using var tmp = new Tool.TempDir();
+        using var tmp = new TempDir();
         MakeInput(tmp["in.pcap"]);
         Replayer.Run(Path.Combine(ExampleDir, "config"), tmp["in.pcap"], tmp["out.pcap"], null, TextWriter.Null);
         // scapy recomputes each IPv4 header checksum from scratch and compares with what we wrote.
@@ -99,7 +99,7 @@ public class ReplayTests
                     print("ip", p[IP].ttl, ours == IP(bytes(q)).chksum)
             """;
         File.WriteAllText(tmp["check.py"], script);
-        var (exit, stdout, err) = Tool.Run(Tool.Python, [tmp["check.py"], tmp["out.pcap"]]);
+        var (exit, stdout, err) = Sh.Run(TimeSpan.FromSeconds(60), Sh.Python, [tmp["check.py"], tmp["out.pcap"]]);
         Assert.True(exit == 0, err);
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(["ip 63 True", "ip 63 True"], lines);
@@ -108,7 +108,7 @@ public class ReplayTests
     [Fact]
     public void ReplayIsDeterministic()
     {
-        using var tmp = new Tool.TempDir();
+        using var tmp = new TempDir();
         MakeInput(tmp["in.pcap"]);
         var config = Path.Combine(ExampleDir, "config");
         Replayer.Run(config, tmp["in.pcap"], tmp["a.pcap"], tmp["a.jsonl"], TextWriter.Null);
@@ -120,7 +120,7 @@ public class ReplayTests
     [Fact]
     public void BadConfigFailsWithLocationAndWritesNothing()
     {
-        using var tmp = new Tool.TempDir();
+        using var tmp = new TempDir();
         MakeInput(tmp["in.pcap"]);
         var config = Directory.CreateDirectory(tmp["config"]).FullName;
         foreach (var f in Directory.GetFiles(Path.Combine(ExampleDir, "config"))) File.Copy(f, Path.Combine(config, Path.GetFileName(f)));
@@ -134,18 +134,18 @@ public class ReplayTests
     [Fact]
     public void BinaryExitsNonZeroWithFileLineAndReason()
     {
-        using var tmp = new Tool.TempDir();
+        using var tmp = new TempDir();
         MakeInput(tmp["in.pcap"]);
         var config = Directory.CreateDirectory(tmp["config"]).FullName;
         File.WriteAllText(Path.Combine(config, "node.yaml"), "apiVersion: v1\nkind: Node\nmetadata:\n  name: [oops\n");
         var dll = Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
-        var (exit, _, err) = Tool.Run("dotnet", [dll, "replay", "--config", config, "--in", tmp["in.pcap"], "--out", tmp["out.pcap"]]);
+        var (exit, _, err) = Sh.Run(TimeSpan.FromSeconds(60), "dotnet", [dll, "replay", "--config", config, "--in", tmp["in.pcap"], "--out", tmp["out.pcap"]]);
         Assert.Equal(2, exit);
         Assert.Contains("node.yaml:", err);
         Assert.False(File.Exists(tmp["out.pcap"]));
 
         File.WriteAllBytes(tmp["garbage.pcap"], [1, 2, 3, 4, 5]);
-        var (exit2, _, err2) = Tool.Run("dotnet", [dll, "replay", "--config", Path.Combine(ExampleDir, "config"), "--in", tmp["garbage.pcap"], "--out", tmp["out2.pcap"]]);
+        var (exit2, _, err2) = Sh.Run(TimeSpan.FromSeconds(60), "dotnet", [dll, "replay", "--config", Path.Combine(ExampleDir, "config"), "--in", tmp["garbage.pcap"], "--out", tmp["out2.pcap"]]);
         Assert.Equal(1, exit2);
         Assert.Contains("error:", err2);
     }

@@ -49,7 +49,7 @@ public class Lpm4Tests : IDisposable
     }
 
     [Fact]
-    public void Slash24_25_31Boundaries()
+    public void Slash24And25And31Boundaries()
     {
         Add("10.1.2.0/24", 1);
         Add("10.1.2.128/25", 2);

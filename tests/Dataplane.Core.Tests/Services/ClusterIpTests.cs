@@ -1,6 +1,6 @@
 using Dataplane.Core.Drops;
 using Dataplane.Core.Packets;
-using static Dataplane.Core.Tests.Services.ServiceYaml;
+using static Dataplane.Testing.Fixtures.ServiceYaml;
 
 namespace Dataplane.Core.Tests.Services;
 

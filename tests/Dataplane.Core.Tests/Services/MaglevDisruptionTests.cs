@@ -1,4 +1,4 @@
-using static Dataplane.Core.Tests.Services.ServiceYaml;
+using static Dataplane.Testing.Fixtures.ServiceYaml;
 
 namespace Dataplane.Core.Tests.Services;
 

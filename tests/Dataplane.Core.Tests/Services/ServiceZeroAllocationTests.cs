@@ -1,6 +1,6 @@
 using Dataplane.Core.Tests.Support;
-using static Dataplane.Core.Tests.Services.ServiceYaml;
-using static Dataplane.Core.Tests.Support.PacketBuilder;
+using static Dataplane.Testing.Fixtures.ServiceYaml;
+using static Dataplane.Testing.Packets.PacketBuilder;
 
 namespace Dataplane.Core.Tests.Services;
 

@@ -13,7 +13,7 @@ public sealed class EalFixture : IDisposable
 {
     public EalFixture()
     {
-        if (!Linux.Tests.Support.Sh.IsRoot) return; // the tests report the reason
+        if (!Sh.IsRoot) return; // the tests report the reason
         Prefix = DpdkEnv.NewPrefix();
         Eal = DpdkEal.Init(["--no-huge", "-m", "128", "--file-prefix", Prefix,
             "--vdev", "net_ring0", "--vdev", "net_ring1", "--vdev", "net_null0,size=64,copy=1",

@@ -1,4 +1,3 @@
-using Dataplane.Linux.Tests.Support;
 
 namespace Dataplane.Dpdk.Tests.Support;
 
@@ -15,29 +14,23 @@ public sealed class TapTopology : IDisposable
     public const string ServerIp4 = "198.18.12.2", ServerGw4 = "198.18.12.1", ServerIp6 = "2001:db8:12::2", ServerGw6 = "2001:db8:12::1";
     public const string ClientMac = "02:00:00:00:11:02", ServerMac = "02:00:00:00:12:02";
 
-    public string Suffix { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
-    public string ClientNs { get; }
-    public string DataplaneNs { get; }
-    public string ServerNs { get; }
+    private readonly NetnsSet _set = new();
+    public string Suffix => _set.Suffix;
+    public string ClientNs { get; } = "";
+    public string DataplaneNs { get; } = "";
+    public string ServerNs { get; } = "";
     public string ClientTap { get; }
     public string ServerTap { get; }
-    public string ConfigDir { get; }
-    private readonly List<Background> _children = [];
+    public string ConfigDir { get; } = "";
 
     public TapTopology()
     {
-        ClientNs = $"dpt-tc-{Suffix}"; DataplaneNs = $"dpt-td-{Suffix}"; ServerNs = $"dpt-ts-{Suffix}";
         ClientTap = $"tpc{Suffix}"; ServerTap = $"tps{Suffix}";
-        ConfigDir = Path.Combine(Path.GetTempPath(), $"dpt-tap-{Suffix}");
         try
         {
-            foreach (var ns in new[] { ClientNs, DataplaneNs, ServerNs })
-            {
-                Sh.Must("ip", "netns", "add", ns);
-                Sh.Must("ip", "-n", ns, "link", "set", "lo", "up");
-            }
-            Sh.Must("ip", "netns", "exec", DataplaneNs, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
-            Directory.CreateDirectory(ConfigDir);
+            ClientNs = _set.Add("tc"); DataplaneNs = _set.Add("td"); ServerNs = _set.Add("ts");
+            ConfigDir = _set.Dir("tap");
+            NetnsSet.KernelStaysOff(DataplaneNs);
             File.WriteAllText(Path.Combine(ConfigDir, "node.yaml"), $$"""
                 apiVersion: v1
                 kind: Node
@@ -79,21 +72,15 @@ public sealed class TapTopology : IDisposable
             Sh.Must("ip", "-n", ns, "link", "set", tap, "address", mac);
             Sh.Must("ip", "-n", ns, "addr", "add", $"{ip4}/24", "dev", tap);
             Sh.Must("ip", "-n", ns, "addr", "add", $"{ip6}/64", "dev", tap, "nodad");
-            Sh.Must("ip", "-n", ns, "link", "set", tap, "up");
-            Offloads.Disable(ns, tap);
+            NetnsSet.Up(ns, tap);
             Sh.Must("ip", "-n", ns, "route", "add", "default", "via", gw4);
             Sh.Must("ip", "-n", ns, "-6", "route", "add", "default", "via", gw6);
         }
     }
 
-    public Sh.Result Exec(string ns, TimeSpan timeout, params string[] cmd) => Sh.Run(timeout, "ip", ["netns", "exec", ns, .. cmd]);
+    public Sh.Result Exec(string ns, TimeSpan timeout, params string[] cmd) => _set.Exec(ns, timeout, cmd);
 
-    public Background Start(string ns, params string[] cmd)
-    {
-        var b = new Background("ip", ["netns", "exec", ns, .. cmd]);
-        lock (_children) _children.Add(b);
-        return b;
-    }
+    public Background Start(string ns, params string[] cmd) => _set.Start(ns, cmd);
 
     public Background StartForwarder(params string[] extra)
     {
@@ -101,24 +88,5 @@ public sealed class TapTopology : IDisposable
         return Start(DataplaneNs, ["dotnet", dll, "run", "--config", ConfigDir, "--backend", "dpdk", .. PodTopology.AgentArgs(ConfigDir), .. extra]);
     }
 
-    public void Dispose()
-    {
-        lock (_children)
-        {
-            foreach (var c in _children)
-            {
-                try { c.Dispose(); } catch (Exception) { /* teardown continues */ }
-            }
-            _children.Clear();
-        }
-        foreach (var ns in new[] { ClientNs, DataplaneNs, ServerNs })
-        {
-            var pids = Sh.Run("ip", "netns", "pids", ns);
-            if (pids.Ok)
-                foreach (var line in pids.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                    if (int.TryParse(line, out int pid)) Sh.kill(pid, 9);
-            Sh.Run("ip", "netns", "del", ns);
-        }
-        try { Directory.Delete(ConfigDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
+    public void Dispose() => _set.Dispose();
 }

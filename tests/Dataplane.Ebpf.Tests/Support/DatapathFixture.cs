@@ -34,12 +34,8 @@ public class DatapathFixture : IDisposable
 
     public static void RequireRoot()
     {
-        if (Environment.UserName != "root" && geteuid() != 0)
-            Assert.Fail("needs root (BPF_PROG_LOAD); .ci/run runs as root");
+        Requires.Root();
     }
-
-    [System.Runtime.InteropServices.DllImport("libc")]
-    private static extern uint geteuid();
 
     public void Dispose()
     {

@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using Dataplane.Core.Tests.Policy;
-using Dataplane.Core.Tests.Support;
 
 namespace Dataplane.Ebpf.Tests.Support;
 

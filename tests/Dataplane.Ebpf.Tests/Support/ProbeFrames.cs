@@ -1,5 +1,3 @@
-using Dataplane.Core.Tests.Policy;
-using Dataplane.Core.Tests.Support;
 
 namespace Dataplane.Ebpf.Tests.Support;
 

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using Dataplane.ClusterMesh.Tests.Support;
 using Dataplane.Host.Api;
 using Dataplane.Node.Api;
 
@@ -29,10 +27,8 @@ public sealed class MeshTopology : IAsyncDisposable
     public const string ServiceIp = "198.18.130.10";
     public const int ServicePort = 80, BackendPort = 5001;
 
-    private readonly string _sfx = Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
-    private readonly List<Background> _children = [];
-    private readonly List<NetnsRelay> _relays = [];
-    private readonly List<string> _namespaces = [];
+    private readonly NetnsSet _set = new("dpm");
+    private string _sfx => _set.Suffix;
     private readonly string _affinity;
     private readonly int _leaseTtl;
     private readonly bool _replicated;
@@ -54,7 +50,7 @@ public sealed class MeshTopology : IAsyncDisposable
         _replicated = replicated;
         _affinity = affinity;
         _leaseTtl = leaseTtl;
-        Root = Path.Combine(Path.GetTempPath(), $"dpm-{_sfx}");
+        Root = _set.Dir("root");
         NsA = $"dpm-a-{_sfx}";
         NsB = $"dpm-b-{_sfx}";
     }
@@ -81,19 +77,18 @@ public sealed class MeshTopology : IAsyncDisposable
             Etcd2 = Etcd2Cluster.Members[0];
         }
         else Etcd2 = await EtcdProcess.StartAsync();
-        Directory.CreateDirectory(Root);
         foreach (var ns in new[] { NsA, NsB })
         {
-            AddNs(ns);
+            _set.AddNamed(ns);
             // The node namespaces' kernels must stay out of the forwarders' links (no IPv6 chatter, no addresses).
-            Sh.Must("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
-            _relays.Add(new NetnsRelay(ns, Etcd1.ClientPort));
-            foreach (var m in Etcd2Members) _relays.Add(new NetnsRelay(ns, m.ClientPort));
+            NetnsSet.KernelStaysOff(ns);
+            _set.Own(new NetnsRelay(ns, Etcd1.ClientPort));
+            foreach (var m in Etcd2Members) _set.Own(new NetnsRelay(ns, m.ClientPort));
         }
         string ua = $"mua{_sfx}", ub = $"mub{_sfx}";
-        Sh.Must("ip", "link", "add", ua, "netns", NsA, "type", "veth", "peer", "name", ub, "netns", NsB);
-        Up(NsA, ua);
-        Up(NsB, ub);
+        _set.Veth(ua, NsA, ub, NsB);
+        NetnsSet.Up(NsA, ua);
+        NetnsSet.Up(NsB, ub);
 
         Pods.AddRange([
             new Pod("client-a", "node-a", "198.18.110.10", "02:00:00:00:a1:01", "client"),
@@ -105,19 +100,18 @@ public sealed class MeshTopology : IAsyncDisposable
         ]);
         for (int i = 0; i < Pods.Count; i++)
         {
-            var p = Pods[i] = Pods[i] with { Ns = $"dpm-{Pods[i].Name}-{_sfx}" };
-            AddNs(p.Ns);
+            var p = Pods[i] = Pods[i] with { Ns = _set.Add(Pods[i].Name) };
             string lxc = PodTopology.LxcName("default", p.Name);
-            Sh.Must("ip", "link", "add", lxc, "netns", p.Node == "node-a" ? NsA : NsB, "type", "veth", "peer", "name", "eth0", "netns", p.Ns);
+            _set.Veth(lxc, p.Node == "node-a" ? NsA : NsB, "eth0", p.Ns);
             Sh.Must("ip", "-n", p.Ns, "link", "set", "eth0", "address", p.Mac);
             Sh.Must("ip", "-n", p.Ns, "addr", "add", $"{p.Ip}/24", "dev", "eth0");
-            Up(p.Ns, "eth0");
-            Up(p.Node == "node-a" ? NsA : NsB, lxc);
+            NetnsSet.Up(p.Ns, "eth0");
+            NetnsSet.Up(p.Node == "node-a" ? NsA : NsB, lxc);
             // Everything beyond the pod's /24 (the other cluster, the service IP) goes to the dataplane's router.
             Sh.Must("ip", "-n", p.Ns, "route", "add", "default", "via", p.Ip[..p.Ip.LastIndexOf('.')] + ".1");
         }
 
-        string macA = Mac(NsA, ua), macB = Mac(NsB, ub);
+        string macA = NetnsSet.Mac(NsA, ua), macB = NetnsSet.Mac(NsB, ub);
         WriteNode("node-a", "c1", 1, ua, macA, "198.18.0.1", "198.18.0.2", macB, "198.18.110.0/24");
         WriteNode("node-b", "c2", 2, ub, macB, "198.18.0.2", "198.18.0.1", macA, "198.18.120.0/24");
         WritePods("node-a", ["client-a", "web-a", "db-a"]);
@@ -251,54 +245,15 @@ public sealed class MeshTopology : IAsyncDisposable
             (s is null ? "none" : System.Text.Json.JsonSerializer.Serialize(s.ClusterMesh)) + $"\nagent a:\n{AgentA?.Output}\nagent b:\n{AgentB?.Output}");
     }
 
-    public Sh.Result Exec(string ns, TimeSpan timeout, params string[] cmd) => Sh.Run(timeout, "ip", ["netns", "exec", ns, .. cmd]);
+    public Sh.Result Exec(string ns, TimeSpan timeout, params string[] cmd) => _set.Exec(ns, timeout, cmd);
 
-    public Background Start(string ns, params string[] cmd)
-    {
-        var b = new Background("ip", ["netns", "exec", ns, .. cmd]);
-        lock (_children) _children.Add(b);
-        return b;
-    }
-
-    private void AddNs(string ns)
-    {
-        Sh.Must("ip", "netns", "add", ns);
-        _namespaces.Add(ns);
-        Sh.Must("ip", "-n", ns, "link", "set", "lo", "up");
-    }
-
-    private static void Up(string ns, string dev)
-    {
-        Sh.Must("ip", "-n", ns, "link", "set", dev, "up");
-        // Complete checksums and no GSO/GRO: every frame the forwarders see or send is whole.
-        Offloads.Disable(ns, dev);
-    }
-
-    private static string Mac(string ns, string dev) =>
-        Sh.Must("ip", "-n", ns, "-br", "link", "show", dev).Split(' ', StringSplitOptions.RemoveEmptyEntries)[2];
+    public Background Start(string ns, params string[] cmd) => _set.Start(ns, cmd);
 
     public async ValueTask DisposeAsync()
     {
-        lock (_children)
-        {
-            foreach (var c in _children)
-            {
-                try { c.Dispose(); } catch (Exception) { /* teardown continues whatever one child did */ }
-            }
-            _children.Clear();
-        }
-        foreach (var r in _relays) r.Dispose();
-        foreach (var ns in _namespaces)
-        {
-            var pids = Sh.Run("ip", "netns", "pids", ns);
-            if (pids.Ok)
-                foreach (var line in pids.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                    if (int.TryParse(line, out int pid)) Sh.kill(pid, 9);
-            Sh.Run("ip", "netns", "del", ns);
-        }
+        _set.Dispose();
         if (Etcd1 != null) await Etcd1.DisposeAsync();
         if (Etcd2Cluster != null) await Etcd2Cluster.DisposeAsync();
         else if (Etcd2 != null) await Etcd2.DisposeAsync();
-        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
