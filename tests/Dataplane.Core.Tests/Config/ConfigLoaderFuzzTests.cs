@@ -1,9 +1,8 @@
 using System.Text;
 using Dataplane.Control.Config;
 using Dataplane.Control.Compiler;
-using Dataplane.Core.Tests.Overlay;
-using Dataplane.Core.Tests.Services;
-using Dataplane.Core.Tests.Support;
+using Dataplane.Testing.Fixtures;
+using Dataplane.Testing.Processes;
 using Xunit.Abstractions;
 
 namespace Dataplane.Core.Tests.Config;
@@ -32,7 +31,7 @@ public sealed class ConfigLoaderFuzzTests(ITestOutputHelper output)
     /// <summary>Valid configurations (each a set of files that loads and compiles as it is) covering every kind.</summary>
     private static List<List<(string File, string Text)>> Corpus()
     {
-        var example = Directory.EnumerateFiles(Path.Combine(Tool.RepoRoot, "examples", "replay", "config"), "*.yaml")
+        var example = Directory.EnumerateFiles(Path.Combine(Sh.RepoRoot, "examples", "replay", "config"), "*.yaml")
             .Order(StringComparer.Ordinal).Select(f => (Path.GetFileName(f), File.ReadAllText(f))).ToList();
         return
         [

@@ -1,6 +1,6 @@
 using System.Text;
 using Dataplane.Control.Config;
-using Dataplane.Core.Tests.Support;
+using Dataplane.Testing.Processes;
 
 namespace Dataplane.Core.Tests.Config;
 
@@ -11,7 +11,7 @@ namespace Dataplane.Core.Tests.Config;
 /// </summary>
 public sealed class InputBoundsTests : IDisposable
 {
-    private readonly Tool.TempDir _tmp = new();
+    private readonly TempDir _tmp = new();
 
     public void Dispose() => _tmp.Dispose();
 
@@ -98,8 +98,8 @@ public sealed class InputBoundsTests : IDisposable
     public async Task FifoAndDirectoriesInTheConfigDirectoryAreSkippedNotRead()
     {
         WriteValidCluster();
-        var (exit, _, err) = Tool.Run("mkfifo", [_tmp["pipe.yaml"]]);
-        Assert.True(exit == 0, err);
+        var mkfifo = Sh.Run("mkfifo", _tmp["pipe.yaml"]);
+        Assert.True(mkfifo.ExitCode == 0, mkfifo.Output);
         Directory.CreateDirectory(_tmp["dir.yaml"]);
         // A link to a regular file is read (ConfigMap volumes are links); a dangling one is skipped.
         File.WriteAllText(_tmp[".data-ns"], "apiVersion: v1\nkind: Namespace\nmetadata: {name: linked}\n");
@@ -128,14 +128,14 @@ public sealed class InputBoundsTests : IDisposable
         string node = Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
         string expected = $"error: {_tmp["deep.yaml"]}:1:{BoundedYamlParser.MaxDepth + 1}: nesting deeper than";
 
-        var replay = Tool.Run("dotnet", [node, "replay", "--config", _tmp.Path, "--in", _tmp["in.pcap"], "--out", _tmp["out.pcap"]]);
-        Assert.True(replay.Exit == 2, $"replay exit {replay.Exit}: {replay.Stderr}");
+        var replay = Sh.Run(TimeSpan.FromSeconds(60), "dotnet", [node, "replay", "--config", _tmp.Path, "--in", _tmp["in.pcap"], "--out", _tmp["out.pcap"]], stdin: null);
+        Assert.True(replay.ExitCode == 2, $"replay exit {replay.ExitCode}: {replay.Stderr}");
         Assert.StartsWith(expected, replay.Stderr);
         Assert.Single(replay.Stderr.TrimEnd().Split('\n'));
         Assert.False(File.Exists(_tmp["out.pcap"]));
 
-        var run = Tool.Run("dotnet", [node, "run", "--config", _tmp.Path, "--socket", "", "--state-dir", _tmp["state"]]);
-        Assert.True(run.Exit == 2, $"run exit {run.Exit}: {run.Stderr}");
+        var run = Sh.Run(TimeSpan.FromSeconds(60), "dotnet", [node, "run", "--config", _tmp.Path, "--socket", "", "--state-dir", _tmp["state"]], stdin: null);
+        Assert.True(run.ExitCode == 2, $"run exit {run.ExitCode}: {run.Stderr}");
         Assert.StartsWith(expected, run.Stderr);
         Assert.Single(run.Stderr.TrimEnd().Split('\n'));
     }

@@ -4,8 +4,8 @@ using Dataplane.Core.Flows;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Pipeline;
 using Dataplane.Core.Snapshot;
-using Dataplane.Core.Tests.Policy;
-using Dataplane.Core.Tests.Support;
+using Dataplane.Testing.Fixtures;
+using Dataplane.Testing.Packets;
 
 namespace Dataplane.Core.Tests.Pipeline;
 
