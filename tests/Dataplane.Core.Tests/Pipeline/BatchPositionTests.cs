@@ -27,6 +27,7 @@ public sealed class BatchPositionTests : IDisposable
           ingress: [{}]
         """;
     private const string Server = "198.19.5.5", Filler = "198.19.6.6";
+    private const long ReceivedAt = 1_800_000_000L * 1_000_000_000;
 
     private readonly PolicyCluster _cluster = new(IngressEnforced, singleStack: true);
     private readonly PacketPool _pool = new(Batch.MaxSize);
@@ -53,6 +54,8 @@ public sealed class BatchPositionTests : IDisposable
         foreach (var (frame, port) in frames)
         {
             Assert.True(_pool.TryLoad(ref _batch[_batch.Count], frame, port));
+            // A fixed receive time: conntrack's clock stands still, so no entry expires however long the test runs.
+            _batch[_batch.Count].Timestamp = ReceivedAt;
             _batch.Count++;
         }
         _pipeline.Process(_batch, _context);
