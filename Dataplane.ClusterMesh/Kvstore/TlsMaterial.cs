@@ -42,7 +42,9 @@ public sealed class TlsMaterial : IDisposable
                 // Re-imported so the key is usable by SslStream on every platform (an ephemeral PEM key may not be).
                 client = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
             }
-            catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+            // ArgumentException: the key does not match the certificate — also what a reload sees between the
+            // rewrite of cert-file and that of key-file; it must be a config problem, never escape the reload timer.
+            catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
             {
                 throw new InvalidDataException($"cert-file {config.CertFile} / key-file {config.KeyFile}: {e.Message}", e);
             }
