@@ -123,7 +123,7 @@ public sealed class CniFuzzTests(ITestOutputHelper output) : IDisposable
     private string Confine(string stdin)
     {
         JsonNode? root;
-        try { root = JsonNode.Parse(stdin); }
+        try { root = JsonNode.Parse(stdin, documentOptions: NetConf.StrictJson); }
         catch (JsonException) { return stdin; }
         if (root is not JsonObject o) return stdin;
         o["agentSocket"] = Path.Combine(_dir, "agent.sock");

@@ -136,4 +136,16 @@ public sealed class CniProtocolTests
         Assert.Equal(1, exit);
         Assert.Equal(CniCode.DecodeFailure, System.Text.Json.Nodes.JsonNode.Parse(stdout.ToString())!["code"]!.GetValue<int>());
     }
+
+    [Fact]
+    public void AKeyGivenTwiceIsADecodeFailureNotACrash()
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit = CniMain.Run(k => k == "CNI_COMMAND" ? "VERSION" : null,
+            new StringReader("""{"cniVersion":"1.0.0","name":"a","name":"b"}"""), stdout, stderr);
+        Assert.Equal(1, exit);
+        Assert.Equal(CniCode.DecodeFailure, System.Text.Json.Nodes.JsonNode.Parse(stdout.ToString())!["code"]!.GetValue<int>());
+        Assert.DoesNotContain("internal error", stderr.ToString());
+    }
 }

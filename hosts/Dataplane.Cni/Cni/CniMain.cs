@@ -70,7 +70,7 @@ public static class CniMain
     {
         try
         {
-            if (JsonNode.Parse(stdin) is JsonObject o && o["cniVersion"] is JsonValue v && v.TryGetValue(out string? s) && CniVersions.IsSupported(s))
+            if (JsonNode.Parse(stdin, documentOptions: NetConf.StrictJson) is JsonObject o && o["cniVersion"] is JsonValue v && v.TryGetValue(out string? s) && CniVersions.IsSupported(s))
                 return s;
         }
         catch (JsonException) { }

@@ -20,12 +20,18 @@ public sealed record NetConf(string CniVersion, string Name, string AgentSocket,
 {
     public const string DefaultDataDir = "/var/lib/dataplane/ipam";
 
+    /// <summary>
+    /// A key given twice is ambiguous (libcni's Go decoder keeps the last, others the first), so it is a decode
+    /// failure rather than a guess; System.Text.Json would otherwise accept it and throw later, on first access.
+    /// </summary>
+    public static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false, MaxDepth = 64 };
+
     public static NetConf Parse(string json, bool versionOnly = false)
     {
         JsonObject root;
         try
         {
-            root = JsonNode.Parse(json) as JsonObject
+            root = JsonNode.Parse(json, documentOptions: StrictJson) as JsonObject
                 ?? throw new CniException(CniCode.DecodeFailure, "network configuration is not a JSON object");
         }
         catch (JsonException e)
