@@ -30,11 +30,21 @@ public sealed class SnapshotBuilder
 
     public IReadOnlyList<PortInfo> Ports => _ports;
 
-    public ushort AddInterface(string name, ulong mac, int mtu = 1500)
+    public ushort AddInterface(string name, ulong mac, int mtu = 1500, IEnumerable<PortAddress>? addresses = null)
     {
         var id = checked((ushort)_ports.Count);
-        _ports.Add(new PortInfo(id, name, PortKind.Interface, mac, mtu, 0));
+        _ports.Add(new PortInfo(id, name, PortKind.Interface, mac, mtu, 0) { Addresses = [.. addresses ?? []] });
         return id;
+    }
+
+    private readonly List<StaticNeighbor> _staticNeighbors = [];
+
+    /// <summary>A static neighbour: a host route out of its port with its MAC, listed as Permanent.</summary>
+    public void AddStaticNeighbor(IPAddress ip, ushort port, ulong mac)
+    {
+        bool v6 = ip.AddressFamily == AddressFamily.InterNetworkV6;
+        _staticNeighbors.Add(new StaticNeighbor(port, v6, v6 ? RoutePrefix.ToUInt128(ip) : RoutePrefix.ToUInt32(ip), mac));
+        AddRoute(new IPNetwork(ip, v6 ? 128 : 32), new NextHop(NextHopKind.Port, port, mac, _ports[port].Mac, 0));
     }
 
     /// <summary>Adds a local pod with its own port and host routes to each of its addresses.</summary>
@@ -118,6 +128,7 @@ public sealed class SnapshotBuilder
         {
             Services = Services ?? Dataplane.Core.Services.ServiceState.Empty,
             Overlay = Overlay,
+            StaticNeighbors = [.. _staticNeighbors],
         };
     }
 }
