@@ -11,8 +11,9 @@ namespace Dataplane.Control.Compiler;
 /// Compiles a validated <see cref="ConfigModel"/> into a <see cref="DatapathSnapshot"/>. Route precedence comes
 /// from prefix length alone (LPM), so the order below only matters for resolving gateways:
 /// connected subnets (glean: each destination resolved by ARP/ND) → the node's own addresses (host) → static
-/// neighbours (host routes with their MAC, overriding resolution) → static routes (to a gateway resolved by ARP/ND
-/// unless it is a static neighbour) → this node's pod CIDRs (no endpoint unless a pod has the address) → local pods
+/// neighbours (host routes with their MAC, overriding resolution) → routes learned by BGP (ECMP; below everything
+/// configured) → static routes (to a gateway resolved by ARP/ND unless it is a static neighbour) → this node's pod
+/// CIDRs (no endpoint unless a pod has the address) → local pods
 /// → peer nodes' pod CIDRs routed natively toward the peer's InternalIP, or through a tunnel (VXLAN/SRv6, see
 /// <see cref="OverlayCompiler"/>).
 /// A peer that no interface route reaches is a config error, not a silent black hole.
@@ -54,6 +55,8 @@ public static class SnapshotCompiler
         // Static neighbours override resolution: a host route with the MAC written in.
         foreach (var n in local.Neighbors)
             b.AddStaticNeighbor(n.Ip, ports[n.Interface].Port, n.Mac.Value);
+
+        LearnedRoutes(model, b);
 
         foreach (var r in local.Routes)
         {
@@ -122,6 +125,26 @@ public static class SnapshotCompiler
     private static bool IsV6(IPAddress a) => a.AddressFamily == AddressFamily.InterNetworkV6;
 
     private static UInt128 Key(IPAddress a) => IsV6(a) ? RoutePrefix.ToUInt128(a) : RoutePrefix.ToUInt32(a);
+
+    /// <summary>
+    /// Routes learned at run time (BGP) rank below every configured route, as the kernel ranks a BGP route below
+    /// connected and static ones: a learned prefix that is also a connected subnet, one of our addresses or a
+    /// neighbour is skipped here, and static routes, pod CIDRs and endpoints added later replace it. Each next hop
+    /// must be on a connected subnet (resolved by ARP/ND, or a static neighbour); several become one ECMP group; one
+    /// with none reachable is not installed.
+    /// </summary>
+    private static void LearnedRoutes(ConfigModel model, SnapshotBuilder b)
+    {
+        var members = new List<NextHop>();
+        foreach (var r in model.LearnedRoutes)
+        {
+            if (b.HasRoute(r.Prefix)) continue;
+            members.Clear();
+            foreach (var via in r.NextHops)
+                if (Reach(b, via) is { } nh && !members.Contains(nh)) members.Add(nh);
+            if (members.Count > 0) b.AddMultipathRoute(r.Prefix, members);
+        }
+    }
 
     private static IPNetwork HostPrefix(IPAddress a) =>
         new(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);

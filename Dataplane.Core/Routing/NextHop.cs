@@ -17,12 +17,15 @@ public enum NextHopKind : byte
     NoEndpoint = 4,
     /// <summary>Through an overlay tunnel to another node (VXLAN/SRv6 encapsulation).</summary>
     Tunnel = 5,
+    /// <summary>ECMP: one of <see cref="NextHop.Port"/> members stored at next-hop indices <see cref="NextHop.Endpoint"/>
+    /// onward, picked by flow hash (a flow stays on one member; BGP routes learned from several peers).</summary>
+    Multipath = 6,
     /// <summary>A connected subnet on <see cref="NextHop.Port"/>: the packet's own destination is resolved by ARP/ND
     /// (VPP's glean adjacency).</summary>
-    Glean = 6,
+    Glean = 7,
     /// <summary>Out of <see cref="NextHop.Port"/> to the gateway <see cref="NextHop.Via"/>, whose MAC is resolved by
     /// ARP/ND at run time.</summary>
-    Gateway = 7,
+    Gateway = 8,
 }
 
 /// <summary>A resolved next hop: everything the rewrite needs, with no further lookups.</summary>
@@ -53,6 +56,8 @@ public readonly record struct NextHop(
     public static NextHop Host => new(NextHopKind.Host, 0, 0, 0, 0);
     public static NextHop NoEndpoint => new(NextHopKind.NoEndpoint, 0, 0, 0, 0);
 
+    /// <summary>An ECMP group over the <paramref name="count"/> next hops stored from index <paramref name="first"/>.</summary>
+    public static NextHop Multipath(uint first, ushort count) => new(NextHopKind.Multipath, count, 0, 0, first);
     /// <summary>A connected subnet out of <paramref name="port"/> (source MAC <paramref name="portMac"/>).</summary>
     public static NextHop GleanOn(ushort port, ulong portMac) => new(NextHopKind.Glean, port, 0, portMac, 0);
 

@@ -58,8 +58,9 @@ enum next_hop_kind {
 	NH_HOST = 3,
 	NH_NO_ENDPOINT = 4,
 	NH_TUNNEL = 5,
-	NH_GLEAN = 6,
-	NH_GATEWAY = 7,
+	NH_MULTIPATH = 6, // never loaded: the offload refuses ECMP (Maps/OffloadSupport.cs)
+	NH_GLEAN = 7,
+	NH_GATEWAY = 8,
 };
 
 // Dataplane.Core.Snapshot.PortKind.
