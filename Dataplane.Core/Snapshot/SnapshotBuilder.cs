@@ -94,7 +94,8 @@ public sealed class SnapshotBuilder
         if (members.Count == 1) { AddRoute(prefix, members[0]); return; }
         if (members.Count == 0 || members.Count > ushort.MaxValue) throw new ArgumentOutOfRangeException(nameof(members));
         foreach (var m in members)
-            if (m.Kind != NextHopKind.Port) throw new ArgumentException($"ECMP members must be Port next hops, got {m.Kind}", nameof(members));
+            if (m.Kind is not (NextHopKind.Port or NextHopKind.Gateway))
+                throw new ArgumentException($"ECMP members must be Port or Gateway next hops, got {m.Kind}", nameof(members));
         // Members are appended without sharing slots: the group needs them contiguous.
         uint first = (uint)_nextHops.Count;
         _nextHops.AddRange(members);
