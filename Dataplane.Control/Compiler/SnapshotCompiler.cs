@@ -10,8 +10,8 @@ namespace Dataplane.Control.Compiler;
 /// <summary>
 /// Compiles a validated <see cref="ConfigModel"/> into a <see cref="DatapathSnapshot"/>. Route precedence comes
 /// from prefix length alone (LPM), so the order below only matters for resolving gateways:
-/// connected subnets (unresolved until a neighbour is known) → the node's own addresses (host) → static
-/// neighbours → static routes → this node's pod CIDRs (no endpoint unless a pod has the address) → local pods
+/// connected subnets (unresolved until a neighbour is known) → the node's own addresses (host) → static neighbours →
+/// routes learned by BGP (ECMP; below everything configured) → static routes → this node's pod CIDRs (no endpoint unless a pod has the address) → local pods
 /// → peer nodes' pod CIDRs routed natively toward the peer's InternalIP, or through a tunnel (VXLAN/SRv6, see
 /// <see cref="OverlayCompiler"/>).
 /// A peer that cannot be reached through a known neighbour is a config error, not a silent black hole.
@@ -53,6 +53,8 @@ public static class SnapshotCompiler
             var (port, mac) = ports[n.Interface];
             b.AddRoute(HostPrefix(n.Ip), new NextHop(NextHopKind.Port, port, n.Mac.Value, mac, 0));
         }
+
+        LearnedRoutes(model, b);
 
         foreach (var r in local.Routes)
         {
@@ -100,6 +102,25 @@ public static class SnapshotCompiler
         b.Services = ServiceCompiler.Compile(model, b);
         b.Overlay = OverlayCompiler.Compile(model, b, policy);
         return b.Build(previous);
+    }
+
+    /// <summary>
+    /// Routes learned at run time (BGP) rank below every configured route, as the kernel ranks a BGP route below
+    /// connected and static ones: a learned prefix that is also a connected subnet, one of our addresses or a
+    /// neighbour is skipped here, and static routes, pod CIDRs and endpoints added later replace it. Each next hop
+    /// must be a known neighbour (Port); several become one ECMP group; one with none resolvable is not installed.
+    /// </summary>
+    private static void LearnedRoutes(ConfigModel model, SnapshotBuilder b)
+    {
+        var members = new List<NextHop>();
+        foreach (var r in model.LearnedRoutes)
+        {
+            if (b.HasRoute(r.Prefix)) continue;
+            members.Clear();
+            foreach (var via in r.NextHops)
+                if (b.Resolve(via) is { Kind: NextHopKind.Port } nh && !members.Contains(nh)) members.Add(nh);
+            if (members.Count > 0) b.AddMultipathRoute(r.Prefix, members);
+        }
     }
 
     private static IPNetwork HostPrefix(IPAddress a) =>

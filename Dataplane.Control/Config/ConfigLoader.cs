@@ -48,6 +48,11 @@ public static class ConfigLoader
                 LoadDocument(root, builder);
 
         ModelValidator.Validate(builder, origin);
+        var bgp = BgpValidator.Validate(builder);
+        var pools = LbIpPoolValidator.Validate(builder);
+        var lbIpam = LbIpam.Allocate([.. builder.Services], pools,
+            builder.Pods.SelectMany(p => p.Spec.Ips).Concat(builder.Nodes.SelectMany(n => n.Spec.InternalIps))
+                .Concat(builder.LocalNodes[0].Spec.Interfaces.SelectMany(i => i.Addresses.Select(a => a.Address))));
         var localNode = builder.LocalNodes[0].Spec;
         return new ConfigModel(localNode,
             [.. builder.Nodes.Select(n => n.Spec)],
@@ -56,9 +61,13 @@ public static class ConfigLoader
             [.. builder.Policies],
             [.. builder.Srv6Vrfs], [.. builder.Srv6EgressPolicies])
         {
-            Services = [.. builder.Services],
+            Services = lbIpam.Services,
             EndpointSlices = [.. builder.EndpointSlices],
             EgressGatewayPolicies = [.. builder.EgressPolicies],
+            Bgp = bgp,
+            LbIpPools = pools,
+            LbIpAllocations = lbIpam.Allocations,
+            LbIpPending = lbIpam.Pending,
         };
     }
 

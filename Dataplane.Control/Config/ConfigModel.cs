@@ -13,6 +13,14 @@ public sealed record ConfigModel(LocalNodeSpec Local, ImmutableArray<NodeSpec> N
     public ImmutableArray<ServiceSpec> Services { get; init; } = [];
     public ImmutableArray<EndpointSliceSpec> EndpointSlices { get; init; } = [];
     public ImmutableArray<EgressGatewayPolicySpec> EgressGatewayPolicies { get; init; } = [];
+    /// <summary>Cilium BGP resources (passwords resolved from their Secrets); the host's BGP speaker runs them.</summary>
+    public BgpConfigSpec Bgp { get; init; } = BgpConfigSpec.Empty;
+    public ImmutableArray<LbIpPoolSpec> LbIpPools { get; init; } = [];
+    /// <summary>What LB-IPAM gave (already in the services' LoadBalancerIps) and who is still waiting.</summary>
+    public ImmutableArray<LbIpAllocation> LbIpAllocations { get; init; } = [];
+    public ImmutableArray<LbIpPending> LbIpPending { get; init; } = [];
+    /// <summary>Routes learned at run time (BGP), compiled under every configured route; not from the files.</summary>
+    public ImmutableArray<LearnedRouteSpec> LearnedRoutes { get; init; } = [];
 
     /// <summary>The Node object for this node (validation guarantees it exists).</summary>
     public NodeSpec LocalNode => Nodes.First(n => n.Name == Local.Name);

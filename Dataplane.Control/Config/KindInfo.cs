@@ -10,8 +10,8 @@ internal sealed record KindInfo(string ApiVersion, string Kind, bool Namespaced,
 internal static class KindRegistry
 {
     public static readonly IReadOnlyDictionary<(string ApiVersion, string Kind), KindInfo> Kinds =
-        new KindInfo[]
-        {
+        ((KindInfo[])
+        [
             new("v1", "Node", Namespaced: false, NodeParser.Parse),
             new("v1", "Namespace", Namespaced: false, NamespaceParser.Parse),
             new("v1", "Pod", Namespaced: true, PodParser.Parse),
@@ -24,7 +24,17 @@ internal static class KindRegistry
             new("cilium.io/v2", "CiliumEgressGatewayPolicy", Namespaced: false, EgressGatewayPolicyParser.Parse),
             new("cilium.io/v2alpha1", "CiliumSRv6VRF", Namespaced: false, Srv6PolicyParser.ParseVrf),
             new("cilium.io/v2alpha1", "CiliumSRv6EgressPolicy", Namespaced: false, Srv6PolicyParser.ParseEgressPolicy),
-        }.ToDictionary(k => (k.ApiVersion, k.Kind));
+            new("v1", "Secret", Namespaced: true, SecretParser.Parse),
+            // BGP control plane v2 resources and LB-IPAM pools, under both versions Cilium has served them.
+            .. BothVersions("CiliumBGPClusterConfig", BgpClusterConfigParser.Parse),
+            .. BothVersions("CiliumBGPPeerConfig", BgpPeerConfigParser.Parse),
+            .. BothVersions("CiliumBGPAdvertisement", BgpAdvertisementParser.Parse),
+            .. BothVersions("CiliumBGPNodeConfigOverride", BgpNodeOverrideParser.Parse),
+            .. BothVersions("CiliumLoadBalancerIPPool", LbIpPoolParser.Parse),
+        ]).ToDictionary(k => (k.ApiVersion, k.Kind));
+
+    private static KindInfo[] BothVersions(string kind, KindParser parse) =>
+        [new("cilium.io/v2alpha1", kind, Namespaced: false, parse), new("cilium.io/v2", kind, Namespaced: false, parse)];
 
     /// <summary>The apiVersions a kind is known under, to turn "unsupported" into a useful hint.</summary>
     public static IEnumerable<string> ApiVersionsOf(string kind) =>

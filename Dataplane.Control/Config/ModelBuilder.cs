@@ -18,6 +18,12 @@ internal sealed class ModelBuilder
     public List<EgressGatewayPolicySpec> EgressPolicies { get; } = new();
     public List<Srv6VrfSpec> Srv6Vrfs { get; } = new();
     public List<Srv6EgressPolicySpec> Srv6EgressPolicies { get; } = new();
+    public List<BgpClusterConfigSpec> BgpClusterConfigs { get; } = new();
+    public List<BgpPeerConfigSpec> BgpPeerConfigs { get; } = new();
+    public List<BgpAdvertisementSpec> BgpAdvertisements { get; } = new();
+    public List<BgpNodeOverrideSpec> BgpNodeOverrides { get; } = new();
+    public List<LbIpPoolSpec> LbIpPools { get; } = new();
+    public List<SecretSpec> Secrets { get; } = new();
 
     /// <summary>Rejects a second object with the same kind, namespace and name, blaming the later one.</summary>
     public void Register(ConfigDocument doc)

@@ -215,7 +215,7 @@ internal static class PolicyParser
         return n.Cidr();
     }
 
-    private static bool Bool(YNode n) => n.String() switch
+    internal static bool Bool(YNode n) => n.String() switch
     {
         "true" or "True" or "TRUE" => true,
         "false" or "False" or "FALSE" => false,

@@ -86,7 +86,7 @@ internal static class ServiceParser
         }
 
         into.Services.Add(new ServiceSpec(doc.Namespace, doc.Name, type, clusterIps, externalIps, lbIps.ToImmutable(),
-            ports, affinity, timeout, etpLocal, itpLocal, algorithm, doc.Source) { Annotations = MetadataReader.Annotations(doc) });
+            ports, affinity, timeout, etpLocal, itpLocal, algorithm, doc.Source) { Annotations = MetadataReader.Annotations(doc), Labels = MetadataReader.Labels(doc) });
     }
 
     private static bool TrafficPolicy(YNode spec, string key)

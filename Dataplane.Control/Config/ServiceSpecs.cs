@@ -31,6 +31,9 @@ public sealed record ServiceSpec(string Namespace, string Name, ServiceType Type
 
     /// <summary>metadata.annotations, for consumers beyond load balancing (Cluster Mesh's service.cilium.io/global…).</summary>
     public ImmutableSortedDictionary<string, string> Annotations { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
+
+    /// <summary>metadata.labels: what BGP advertisements and LB-IPAM pools select services by.</summary>
+    public ImmutableSortedDictionary<string, string> Labels { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
 }
 
 /// <summary>One endpoint of an EndpointSlice: its addresses, conditions (unset ready = true) and node.</summary>

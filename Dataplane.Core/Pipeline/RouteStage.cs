@@ -64,6 +64,8 @@ public readonly struct RouteStage : IStage
             if (p.Verdict != PacketVerdict.Continue) continue;
             uint nh = result[i];
             if (nh == Lpm4.NotFound) { p.Drop(DropReason.FibLookupFailed); continue; }
+            // ECMP: the flow hash picks a member, so every packet of a flow leaves through the same neighbour.
+            if (nextHops[nh].Kind == NextHopKind.Multipath) nh = nextHops[nh].Endpoint + p.FlowHash % nextHops[nh].Port;
             p.NextHop = nh;
             Forward(ref p, in nextHops[nh], nh);
         }

@@ -17,6 +17,9 @@ public enum NextHopKind : byte
     NoEndpoint = 4,
     /// <summary>Through an overlay tunnel to another node (VXLAN/SRv6 encapsulation).</summary>
     Tunnel = 5,
+    /// <summary>ECMP: one of <see cref="NextHop.Port"/> members stored at next-hop indices <see cref="NextHop.Endpoint"/>
+    /// onward, picked by flow hash (a flow stays on one member; BGP routes learned from several peers).</summary>
+    Multipath = 6,
 }
 
 /// <summary>A resolved next hop: everything the rewrite needs, with no further lookups.</summary>
@@ -41,4 +44,7 @@ public readonly record struct NextHop(
     public static NextHop Unresolved => new(NextHopKind.Unresolved, 0, 0, 0, 0);
     public static NextHop Host => new(NextHopKind.Host, 0, 0, 0, 0);
     public static NextHop NoEndpoint => new(NextHopKind.NoEndpoint, 0, 0, 0, 0);
+
+    /// <summary>An ECMP group over the <paramref name="count"/> next hops stored from index <paramref name="first"/>.</summary>
+    public static NextHop Multipath(uint first, ushort count) => new(NextHopKind.Multipath, count, 0, 0, first);
 }

@@ -74,6 +74,26 @@ public sealed class SnapshotBuilder
         _routes.Add((prefix, idx));
     }
 
+    /// <summary>
+    /// Adds (or replaces) an ECMP route over <paramref name="members"/> (Port next hops, at most 65535): they are
+    /// stored side by side after a group entry the route names, so the route stage picks one with the flow hash.
+    /// One member is a plain route.
+    /// </summary>
+    public void AddMultipathRoute(IPNetwork prefix, IReadOnlyList<NextHop> members)
+    {
+        if (members.Count == 1) { AddRoute(prefix, members[0]); return; }
+        if (members.Count == 0 || members.Count > ushort.MaxValue) throw new ArgumentOutOfRangeException(nameof(members));
+        foreach (var m in members)
+            if (m.Kind != NextHopKind.Port) throw new ArgumentException($"ECMP members must be Port next hops, got {m.Kind}", nameof(members));
+        // Members are appended without sharing slots: the group needs them contiguous.
+        uint first = (uint)_nextHops.Count;
+        _nextHops.AddRange(members);
+        AddRoute(prefix, NextHop.Multipath(first, (ushort)members.Count));
+    }
+
+    /// <summary>Whether a route for exactly <paramref name="prefix"/> exists.</summary>
+    public bool HasRoute(IPNetwork prefix) => _routes.Exists(r => r.Prefix.Equals(prefix));
+
     /// <summary>Longest-prefix match over the routes added so far (control plane: resolving gateways).</summary>
     public NextHop? Resolve(IPAddress address)
     {

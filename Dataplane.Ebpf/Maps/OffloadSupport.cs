@@ -30,6 +30,8 @@ public static class OffloadSupport
                 missing.Add($"SRv6 peer {peer.Name} with more segments than the eBPF template holds ({DatapathLimits.Srv6MaxTemplate} bytes)");
         // dp_vni is a 65 536-bit map: cluster-scoped identities (Cluster Mesh) would be dropped as INVALID_VNI in BPF
         // where the C# pipeline accepts them — refused rather than silently different.
+        if (Array.Exists(s.NextHops, nh => nh.Kind == Core.Routing.NextHopKind.Multipath))
+            missing.Add("ECMP routes (learned by BGP from several peers; route.h picks one next hop per route)");
         if (s.Overlay.HasClusterScopedIdentities)
             missing.Add("Cluster Mesh identities above 65535 as VXLAN VNIs (the eBPF VNI map covers 16 bits)");
         return missing;

@@ -32,18 +32,13 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
             Assert.Contains($"port 0 {topo.DpClientIf} (Interface): dpdk net_{driver}0 (driver net_{driver}", fwd.Output);
             Assert.True(Directory.Exists(DpdkEnv.RuntimeDir(prefix)) || !fwd.Output.Contains("--in-memory"), "EAL runtime directory missing while running");
 
-            Ping(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4);
-            Ping(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp6);
-            var tcpServer = topo.Start(topo.ServerNs, "python3", Echo, "tcp-server", "5001");
-            var udpServer = topo.Start(topo.ServerNs, "python3", Echo, "udp-server", "5002");
-            Assert.True(tcpServer.WaitFor("listening", Short) && udpServer.WaitFor("listening", Short), tcpServer.Output + udpServer.Output);
+            PingAssert.Reaches(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4);
+            PingAssert.Reaches(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp6);
+            EchoTraffic.Serve(topo.Start, topo.ServerNs, udp: true);
             foreach (var ip in new[] { NetnsTopology.ServerIp4, NetnsTopology.ServerIp6 })
             {
-                var tcp = topo.Exec(topo.ClientNs, Short, "python3", Echo, "tcp-client", ip, "5001", "2000000");
-                Assert.True(tcp.Ok && tcp.Output.Contains("echoed 2000000"), $"tcp via {ip}: {tcp.Output}\n{fwd.Output}");
-                var udp = topo.Exec(topo.ClientNs, Short, "python3", Echo, "udp-client", ip, "5002", "20");
-                var m = RepliesRegex().Match(udp.Output);
-                Assert.True(udp.Ok && m.Success && int.Parse(m.Groups[1].Value) >= 18, $"udp via {ip}: {udp.Output}");
+                EchoTraffic.Tcp(topo.Exec, topo.ClientNs, ip, 2000000, context: fwd.Output);
+                EchoTraffic.Udp(topo.Exec, topo.ClientNs, ip, fwd.Output);
             }
             Assert.False(topo.Exec(topo.ClientNs, Short, "ping", "-c", "2", "-i", "0.2", "-t", "1", "-W", "1", NetnsTopology.ServerIp4).Ok);
 
@@ -100,12 +95,10 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
             Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(60)), "forwarder did not start:\n" + fwd.Output);
             Assert.Contains("driver net_tap", fwd.Output);
             topo.Wire();
-            Ping(topo.Exec, topo.ClientNs, TapTopology.ServerIp4);
-            Ping(topo.Exec, topo.ClientNs, TapTopology.ServerIp6);
-            var tcpServer = topo.Start(topo.ServerNs, "python3", Echo, "tcp-server", "5001");
-            Assert.True(tcpServer.WaitFor("listening", Short), tcpServer.Output);
-            var tcp = topo.Exec(topo.ClientNs, Short, "python3", Echo, "tcp-client", TapTopology.ServerIp4, "5001", "2000000");
-            Assert.True(tcp.Ok && tcp.Output.Contains("echoed 2000000"), $"tcp: {tcp.Output}\n{fwd.Output}");
+            PingAssert.Reaches(topo.Exec, topo.ClientNs, TapTopology.ServerIp4);
+            PingAssert.Reaches(topo.Exec, topo.ClientNs, TapTopology.ServerIp6);
+            EchoTraffic.Serve(topo.Start, topo.ServerNs);
+            EchoTraffic.Tcp(topo.Exec, topo.ClientNs, TapTopology.ServerIp4, 2000000, context: fwd.Output);
 
             Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), "forwarder did not stop on SIGTERM:\n" + fwd.Output);
             output.WriteLine(fwd.Output);
@@ -127,14 +120,9 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
             Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(60)), "forwarder did not start:\n" + fwd.Output);
             Assert.Contains("2 worker(s)", fwd.Output);
             Assert.Contains(",qpairs=2", fwd.Output);
-            Ping(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4);
-            var tcpServer = topo.Start(topo.ServerNs, "python3", Echo, "tcp-server", "5001");
-            Assert.True(tcpServer.WaitFor("listening", Short), tcpServer.Output);
-            for (int i = 0; i < 4; i++)
-            {
-                var tcp = topo.Exec(topo.ClientNs, Short, "python3", Echo, "tcp-client", NetnsTopology.ServerIp4, "5001", "500000");
-                Assert.True(tcp.Ok && tcp.Output.Contains("echoed 500000"), $"tcp #{i}: {tcp.Output}\n{fwd.Output}");
-            }
+            PingAssert.Reaches(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4);
+            EchoTraffic.Serve(topo.Start, topo.ServerNs);
+            EchoTraffic.Tcp(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4, 500000, rounds: 4, context: fwd.Output);
             Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), fwd.Output);
             output.WriteLine(fwd.Output);
             Assert.Equal(0, fwd.ExitCode);
@@ -205,20 +193,7 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
         Assert.Equal(hugepagesBefore, DpdkEnv.HugepagesTotal());
     }
 
-    private static void Ping(Func<string, TimeSpan, string[], Sh.Result> exec, string ns, string ip)
-    {
-        // The first echo may race the client's neighbour resolution; a few tries, each bounded.
-        Sh.Result r = default!;
-        for (int i = 0; i < 4; i++)
-        {
-            r = exec(ns, Short, ["ping", "-c", "3", "-i", "0.2", "-W", "2", ip]);
-            if (r.Ok && r.Output.Contains(" 0% packet loss")) return;
-        }
-        Assert.Fail($"ping {ip}: {r.Output}");
-    }
 
-    [GeneratedRegex(@"replies (\d+)")]
-    private static partial Regex RepliesRegex();
 
     [GeneratedRegex(@"exit: rx \d+ packets \(\d+ bytes\), tx (\d+)")]
     private static partial Regex ExitTxRegex();

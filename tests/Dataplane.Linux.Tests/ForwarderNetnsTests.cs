@@ -41,8 +41,8 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
         {
             Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(30)), "forwarder did not start:\n" + fwd.Output);
             Assert.Contains("XDP generic", fwd.Output);
-            Ping(topo, NetnsTopology.ServerIp4);
-            Ping(topo, NetnsTopology.ServerIp6);
+            PingAssert.Reaches(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4);
+            PingAssert.Reaches(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp6);
             Assert.True(fwd.Stop(TimeSpan.FromSeconds(15)), fwd.Output);
             output.WriteLine(fwd.Output);
             Assert.Equal(0, fwd.ExitCode);
@@ -57,21 +57,15 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
     {
         if (!CanRun(output)) return;
         using var topo = new NetnsTopology(queues: 2);
-        string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
         var fwd = topo.StartForwarder(backend, "--queues", "2");
         try
         {
             Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(30)), "forwarder did not start:\n" + fwd.Output);
             Assert.Contains("2 worker(s)", fwd.Output);
-            Ping(topo, NetnsTopology.ServerIp4);
-            Ping(topo, NetnsTopology.ServerIp6);
-            var tcpServer = topo.Start(topo.ServerNs, "python3", echo, "tcp-server", "5001");
-            Assert.True(tcpServer.WaitFor("listening", Short), tcpServer.Output);
-            for (int i = 0; i < 4; i++)
-            {
-                var tcp = topo.Exec(topo.ClientNs, Short, "python3", echo, "tcp-client", NetnsTopology.ServerIp4, "5001", "1000000");
-                Assert.True(tcp.Ok && tcp.Output.Contains("echoed 1000000"), $"tcp #{i}: {tcp.Output}\n{fwd.Output}");
-            }
+            PingAssert.Reaches(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4);
+            PingAssert.Reaches(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp6);
+            EchoTraffic.Serve(topo.Start, topo.ServerNs);
+            EchoTraffic.Tcp(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4, 1000000, rounds: 4, context: fwd.Output);
             Assert.True(fwd.Stop(TimeSpan.FromSeconds(15)), fwd.Output);
             output.WriteLine(fwd.Output);
             Assert.Equal(0, fwd.ExitCode);
@@ -92,18 +86,15 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
     {
         if (!CanRun(output)) return;
         using var topo = new NetnsTopology();
-        string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
         var fwd = topo.StartForwarder(backend, "--poll-mode", "interrupt");
         try
         {
             Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(30)), "forwarder did not start:\n" + fwd.Output);
             Assert.Contains("interrupt polling", fwd.Output);
-            Ping(topo, NetnsTopology.ServerIp4);
-            Ping(topo, NetnsTopology.ServerIp6);
-            var tcpServer = topo.Start(topo.ServerNs, "python3", echo, "tcp-server", "5001");
-            Assert.True(tcpServer.WaitFor("listening", Short), tcpServer.Output);
-            var tcp = topo.Exec(topo.ClientNs, Short, "python3", echo, "tcp-client", NetnsTopology.ServerIp4, "5001", "4000000");
-            Assert.True(tcp.Ok && tcp.Output.Contains("echoed 4000000"), $"tcp: {tcp.Output}\n{fwd.Output}");
+            PingAssert.Reaches(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4);
+            PingAssert.Reaches(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp6);
+            EchoTraffic.Serve(topo.Start, topo.ServerNs);
+            EchoTraffic.Tcp(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4, 4000000, context: fwd.Output);
 
             // Idle: every wake-up of the worker thread is one voluntary context switch. A busy-polling worker never
             // blocks (0 of them); one that only yields or naps for microseconds makes thousands in 2 s. How many
@@ -116,7 +107,7 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
             Assert.InRange(idle, 1, 400);
 
             // And it still forwards after sleeping.
-            Ping(topo, NetnsTopology.ServerIp4);
+            PingAssert.Reaches(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4);
             Assert.True(fwd.Stop(TimeSpan.FromSeconds(15)), fwd.Output);
             output.WriteLine(fwd.Output);
             Assert.Equal(0, fwd.ExitCode);
@@ -142,27 +133,21 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
     {
         if (!CanRun(output)) return;
         using var topo = new NetnsTopology();
-        string echo = Path.Combine(AppContext.BaseDirectory, "Support", "echo.py");
         var fwd = topo.StartForwarder(backend, "--poll-sleep-us", "50");
         try
         {
             Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(30)), "forwarder did not start:\n" + fwd.Output);
 
             // ICMP both families (the first pings also make the client resolve its gateway through our ARP/NDP responder).
-            Ping(topo, NetnsTopology.ServerIp4);
-            Ping(topo, NetnsTopology.ServerIp6);
+            PingAssert.Reaches(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp4);
+            PingAssert.Reaches(topo.Exec, topo.ClientNs, NetnsTopology.ServerIp6);
 
             // TCP: 4 MB client → server, the server echoes the byte count.
-            var tcpServer = topo.Start(topo.ServerNs, "python3", echo, "tcp-server", "5001");
-            var udpServer = topo.Start(topo.ServerNs, "python3", echo, "udp-server", "5002");
-            Assert.True(tcpServer.WaitFor("listening", Short) && udpServer.WaitFor("listening", Short), tcpServer.Output + udpServer.Output);
+            EchoTraffic.Serve(topo.Start, topo.ServerNs, udp: true);
             foreach (var ip in new[] { NetnsTopology.ServerIp4, NetnsTopology.ServerIp6 })
             {
-                var tcp = topo.Exec(topo.ClientNs, Short, "python3", echo, "tcp-client", ip, "5001", "4000000");
-                Assert.True(tcp.Ok && tcp.Output.Contains("echoed 4000000"), $"tcp via {ip}: {tcp.Output}\n{fwd.Output}");
-                var udp = topo.Exec(topo.ClientNs, Short, "python3", echo, "udp-client", ip, "5002", "20");
-                var m = RepliesRegex().Match(udp.Output);
-                Assert.True(udp.Ok && m.Success && int.Parse(m.Groups[1].Value) >= 18, $"udp via {ip}: {udp.Output}");
+                EchoTraffic.Tcp(topo.Exec, topo.ClientNs, ip, 4000000, context: fwd.Output);
+                EchoTraffic.Udp(topo.Exec, topo.ClientNs, ip, fwd.Output);
             }
 
             // Drops with reasons: TTL 1 expires at the forwarder; 198.19.0.1 has no route in its config.
@@ -198,20 +183,7 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
         }
     }
 
-    private void Ping(NetnsTopology topo, string ip)
-    {
-        // The first echo may race the client's neighbour resolution; three tries, each bounded.
-        Sh.Result r = default!;
-        for (int i = 0; i < 3; i++)
-        {
-            r = topo.Exec(topo.ClientNs, Short, "ping", "-c", "3", "-i", "0.2", "-W", "2", ip);
-            if (r.Ok && r.Output.Contains(" 0% packet loss")) return;
-        }
-        Assert.Fail($"ping {ip}: {r.Output}");
-    }
 
-    [GeneratedRegex(@"replies (\d+)")]
-    private static partial Regex RepliesRegex();
 
     [GeneratedRegex(@"exit: rx \d+ packets \(\d+ bytes\), tx (\d+)")]
     private static partial Regex ExitTxRegex();

@@ -1,5 +1,6 @@
 using System.Text;
 using Dataplane.Control.Config;
+using Dataplane.Testing.Fixtures;
 
 namespace Dataplane.Benchmarks.Policy;
 
@@ -10,31 +11,11 @@ namespace Dataplane.Benchmarks.Policy;
 /// </summary>
 internal static class PolicyWorkload
 {
-    public const string Base = """
-        apiVersion: dataplane.io/v1alpha1
-        kind: DataplaneNode
-        metadata: {name: node-a}
-        spec:
-          routerMac: "02:00:00:00:00:99"
-          interfaces:
-            - {name: eth0, mac: "02:00:00:00:0a:01", addresses: ["198.18.0.1/24"]}
-          neighbors:
-            - {ip: 198.18.0.254, mac: "02:00:00:00:00:fe"}
-          routes:
-            - {destination: 0.0.0.0/0, via: 198.18.0.254}
-        ---
-        apiVersion: v1
-        kind: Node
-        metadata: {name: node-a}
-        spec: {podCIDRs: ["10.0.1.0/24"]}
-        status: {addresses: [{type: InternalIP, address: 198.18.0.1}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: web, namespace: prod, labels: {app: web}}
-        spec: {nodeName: node-a}
-        status: {podIPs: [{ip: 10.0.1.10}]}
-        """;
+    public static readonly string Base = ClusterYaml.Docs(
+        ClusterYaml.DataplaneNode("node-a", "02:00:00:00:0a:01", ["198.18.0.1/24"], [("198.18.0.254", "02:00:00:00:00:fe")],
+            [("0.0.0.0/0", "198.18.0.254")]),
+        ClusterYaml.Node("node-a", ["10.0.1.0/24"], ["198.18.0.1"]),
+        ClusterYaml.Pod("prod", "web", "app: web", "node-a", ["10.0.1.10"]));
 
     /// <summary>Source address of rule i (outside the cluster: 100.64.0.0/10).</summary>
     public static string Peer(int i) => $"100.{64 + (i >> 16)}.{(i >> 8) & 0xFF}.{i & 0xFF}";

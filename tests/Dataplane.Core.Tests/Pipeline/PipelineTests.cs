@@ -65,6 +65,25 @@ public class PipelineTests : IDisposable
     }
 
     [Fact]
+    public void EcmpSpreadsFlowsOverBothNextHopsAndKeepsEachFlowOnOne()
+    {
+        var macs = new Dictionary<ushort, ulong>();
+        for (ushort sport = 40000; sport < 40064; sport++)
+        {
+            var (m, o) = _node.Run(Eth4(Ipv4("198.18.100.10", "198.19.64.7", 6, Tcp(sport, 443)), dst: TestNode.RouterMac, src: TestNode.PodMac), TestNode.PodPort);
+            Assert.Equal(PacketVerdict.Tx, m.Verdict);
+            Assert.Equal(TestNode.Uplink, m.OutPort);
+            macs[sport] = ReadMac(o);
+        }
+        Assert.Equal([TestNode.NeighborMac, TestNode.GatewayMac], macs.Values.Distinct().Order());
+        for (ushort sport = 40000; sport < 40064; sport += 7)
+        {
+            var (_, o) = _node.Run(Eth4(Ipv4("198.18.100.10", "198.19.64.7", 6, Tcp(sport, 443)), dst: TestNode.RouterMac, src: TestNode.PodMac), TestNode.PodPort);
+            Assert.Equal(macs[sport], ReadMac(o));
+        }
+    }
+
+    [Fact]
     public void TtlExpiryIsDropped()
     {
         var (m, _) = _node.Run(Eth4(Ipv4("198.19.1.1", "198.18.100.10", 17, Udp(1, 2), ttl: 1), dst: TestNode.Eth0Mac), TestNode.Uplink);

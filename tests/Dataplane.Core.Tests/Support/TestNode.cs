@@ -10,7 +10,8 @@ namespace Dataplane.Core.Tests.Support;
 
 /// <summary>
 /// A small node for pipeline tests: uplink eth0 (198.18.0.1/24, 2001:db8:0:1::1/64) with gateway .254, one
-/// local pod (198.18.100.10, fd00:100::10) on port 1, pod CIDR 198.18.100.0/24 / fd00:100::/64.
+/// local pod (198.18.100.10, fd00:100::10) on port 1, pod CIDR 198.18.100.0/24 / fd00:100::/64, and 198.19.64.0/24
+/// spread (ECMP) over the gateway and neighbour .5.
 /// </summary>
 public sealed class TestNode : IDisposable
 {
@@ -38,6 +39,8 @@ public sealed class TestNode : IDisposable
         b.AddRoute(IPNetwork.Parse("198.18.0.254/32"), gw);
         b.AddRoute(IPNetwork.Parse("198.18.0.5/32"), new NextHop(NextHopKind.Port, eth0, NeighborMac, Eth0Mac, 0));
         b.AddRoute(IPNetwork.Parse("0.0.0.0/0"), gw);
+        // ECMP (a prefix learned by BGP from two peers): the gateway and the neighbour .5.
+        b.AddMultipathRoute(IPNetwork.Parse("198.19.64.0/24"), [gw, new NextHop(NextHopKind.Port, eth0, NeighborMac, Eth0Mac, 0)]);
         b.AddRoute(IPNetwork.Parse("::/0"), new NextHop(NextHopKind.Port, eth0, GatewayMac, Eth0Mac, 0));
         b.AddRoute(IPNetwork.Parse("198.18.100.0/24"), NextHop.NoEndpoint);
         b.AddRoute(IPNetwork.Parse("fd00:100::/64"), NextHop.NoEndpoint);

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Dataplane.Testing.Netns;
+using Dataplane.Testing.Processes;
 
 namespace Dataplane.Testing.Assertions;
 
@@ -23,5 +25,20 @@ public static partial class PingAssert
         int received = int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
         Assert.True(transmitted == sent && received == transmitted,
             $"ping: {transmitted} transmitted (asked for {sent}), {received} received — every request must be answered:\n{pingOutput}");
+    }
+
+    /// <summary>
+    /// Three echoes from <paramref name="ns"/> to <paramref name="ip"/> all answered, within a few bounded tries: the
+    /// first echo may race the client's own neighbour resolution, which is not what the caller tests.
+    /// </summary>
+    public static void Reaches(NetnsExec exec, string ns, string ip, int tries = 4)
+    {
+        Sh.Result r = default!;
+        for (int i = 0; i < tries; i++)
+        {
+            r = exec(ns, TimeSpan.FromSeconds(20), "ping", "-c", "3", "-i", "0.2", "-W", "2", ip);
+            if (r.Ok && r.Output.Contains(" 0% packet loss")) return;
+        }
+        Assert.Fail($"ping {ip} from {ns}: {r.Output}");
     }
 }

@@ -19,11 +19,7 @@ public sealed class OverlayNode : IDisposable
     public const ushort Uplink = 0, WebPort = 1;
 
     public static string Yaml(string overlay = "", string nodeBAnnotations = "dataplane.io/tunnel: vxlan", string extra = "", int mtu = 1500) => $$$"""
-        apiVersion: v1
-        kind: Node
-        metadata: {name: node-a}
-        spec: {podCIDRs: ["198.18.100.0/24", "fd00:100::/64"]}
-        status: {addresses: [{type: InternalIP, address: 198.18.0.1}, {type: InternalIP, address: "2001:db8:0:1::1"}]}
+        {{{ClusterYaml.Node("node-a", ["198.18.100.0/24", "fd00:100::/64"], ["198.18.0.1", "2001:db8:0:1::1"])}}}
         ---
         apiVersion: v1
         kind: Node
@@ -45,17 +41,10 @@ public sealed class OverlayNode : IDisposable
         spec: {podCIDRs: ["198.18.102.0/24", "fd00:102::/64"]}
         status: {addresses: [{type: InternalIP, address: 198.18.0.3}]}
         ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: web, namespace: default, labels: {app: web}, annotations: {dataplane.io/mac: "02:00:00:00:0a:0a"}}
-        spec: {nodeName: node-a}
-        status: {podIPs: [{ip: 198.18.100.10}, {ip: "fd00:100::10"}]}
+        {{{ClusterYaml.Pod("default", "web", "app: web", "node-a", ["198.18.100.10", "fd00:100::10"],
+            metadataExtra: ", annotations: {dataplane.io/mac: \"02:00:00:00:0a:0a\"}")}}}
         ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: db, namespace: default, labels: {app: db}}
-        spec: {nodeName: node-b}
-        status: {podIPs: [{ip: 198.18.101.20}]}
+        {{{ClusterYaml.Pod("default", "db", "app: db", "node-b", ["198.18.101.20"])}}}
         ---
         apiVersion: dataplane.io/v1alpha1
         kind: DataplaneNode

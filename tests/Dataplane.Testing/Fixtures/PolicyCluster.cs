@@ -20,131 +20,34 @@ public enum Expect { Allow, NoAllow, Deny }
 /// </summary>
 public sealed class PolicyCluster : IDisposable
 {
-    public const string Base = """
-        apiVersion: dataplane.io/v1alpha1
-        kind: DataplaneNode
-        metadata: {name: node-a}
-        spec:
-          routerMac: "02:00:00:00:00:99"
-          interfaces:
-            - {name: eth0, mac: "02:00:00:00:0a:01", addresses: ["198.18.0.1/24", "2001:db8:0:1::1/64"]}
-          neighbors:
-            - {ip: 198.18.0.2, mac: "02:00:00:00:0b:01"}
-            - {ip: "2001:db8:0:1::2", mac: "02:00:00:00:0b:01"}
-            - {ip: 198.18.0.254, mac: "02:00:00:00:00:fe"}
-            - {ip: "2001:db8:0:1::fe", mac: "02:00:00:00:00:fe"}
-          routes:
-            - {destination: 0.0.0.0/0, via: 198.18.0.254}
-            - {destination: "::/0", via: "2001:db8:0:1::fe"}
-        ---
-        apiVersion: v1
-        kind: Node
-        metadata: {name: node-a}
-        spec: {podCIDRs: ["10.0.1.0/24", "fd00:1::/64"]}
-        status: {addresses: [{type: InternalIP, address: 198.18.0.1}, {type: InternalIP, address: "2001:db8:0:1::1"}]}
-        ---
-        apiVersion: v1
-        kind: Node
-        metadata: {name: node-b}
-        spec: {podCIDRs: ["10.0.2.0/24", "fd00:2::/64"]}
-        status: {addresses: [{type: InternalIP, address: 198.18.0.2}, {type: InternalIP, address: "2001:db8:0:1::2"}]}
-        ---
-        apiVersion: v1
-        kind: Namespace
-        metadata: {name: prod, labels: {env: production, team: shop}}
-        ---
-        apiVersion: v1
-        kind: Namespace
-        metadata: {name: dev, labels: {env: development}}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: web, namespace: prod, labels: {app: web, tier: frontend}}
-        spec: {nodeName: node-a, serviceAccountName: web-sa}
-        status: {podIPs: [{ip: 10.0.1.10}, {ip: "fd00:1::10"}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: db, namespace: prod, labels: {app: db, tier: backend}}
-        spec: {nodeName: node-a}
-        status: {podIPs: [{ip: 10.0.1.20}, {ip: "fd00:1::20"}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: client, namespace: prod, labels: {app: client, role: frontend}}
-        spec: {nodeName: node-a}
-        status: {podIPs: [{ip: 10.0.1.30}, {ip: "fd00:1::30"}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: client, namespace: dev, labels: {app: client}}
-        spec: {nodeName: node-a}
-        status: {podIPs: [{ip: 10.0.1.40}, {ip: "fd00:1::40"}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: coredns, namespace: kube-system, labels: {k8s-app: kube-dns}}
-        spec: {nodeName: node-a}
-        status: {podIPs: [{ip: 10.0.1.53}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: api, namespace: prod, labels: {app: api}}
-        spec: {nodeName: node-b}
-        status: {podIPs: [{ip: 10.0.2.10}, {ip: "fd00:2::10"}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: tester, namespace: dev, labels: {app: tester}}
-        spec: {nodeName: node-b}
-        status: {podIPs: [{ip: 10.0.2.20}]}
-        """;
+    private static readonly string[] DualStackA = ["198.18.0.1", "2001:db8:0:1::1"], DualStackB = ["198.18.0.2", "2001:db8:0:1::2"];
+
+    public static readonly string Base = ClusterYaml.Docs(
+        ClusterYaml.DataplaneNode("node-a", "02:00:00:00:0a:01", ["198.18.0.1/24", "2001:db8:0:1::1/64"],
+            [("198.18.0.2", "02:00:00:00:0b:01"), ("2001:db8:0:1::2", "02:00:00:00:0b:01"),
+             ("198.18.0.254", "02:00:00:00:00:fe"), ("2001:db8:0:1::fe", "02:00:00:00:00:fe")],
+            [("0.0.0.0/0", "198.18.0.254"), ("::/0", "2001:db8:0:1::fe")]),
+        ClusterYaml.Node("node-a", ["10.0.1.0/24", "fd00:1::/64"], DualStackA),
+        ClusterYaml.Node("node-b", ["10.0.2.0/24", "fd00:2::/64"], DualStackB),
+        ClusterYaml.Namespace("prod", "env: production, team: shop"),
+        ClusterYaml.Namespace("dev", "env: development"),
+        ClusterYaml.Pod("prod", "web", "app: web, tier: frontend", "node-a", ["10.0.1.10", "fd00:1::10"], specExtra: ", serviceAccountName: web-sa"),
+        ClusterYaml.Pod("prod", "db", "app: db, tier: backend", "node-a", ["10.0.1.20", "fd00:1::20"]),
+        ClusterYaml.Pod("prod", "client", "app: client, role: frontend", "node-a", ["10.0.1.30", "fd00:1::30"]),
+        ClusterYaml.Pod("dev", "client", "app: client", "node-a", ["10.0.1.40", "fd00:1::40"]),
+        ClusterYaml.Pod("kube-system", "coredns", "k8s-app: kube-dns", "node-a", ["10.0.1.53"]),
+        ClusterYaml.Pod("prod", "api", "app: api", "node-b", ["10.0.2.10", "fd00:2::10"]),
+        ClusterYaml.Pod("dev", "tester", "app: tester", "node-b", ["10.0.2.20"]));
 
     /// <summary>The same cluster with IPv4 only (single-stack: the world is identity 2).</summary>
-    public const string Base4 = """
-        apiVersion: dataplane.io/v1alpha1
-        kind: DataplaneNode
-        metadata: {name: node-a}
-        spec:
-          routerMac: "02:00:00:00:00:99"
-          interfaces:
-            - {name: eth0, mac: "02:00:00:00:0a:01", addresses: ["198.18.0.1/24"]}
-          neighbors:
-            - {ip: 198.18.0.2, mac: "02:00:00:00:0b:01"}
-            - {ip: 198.18.0.254, mac: "02:00:00:00:00:fe"}
-          routes:
-            - {destination: 0.0.0.0/0, via: 198.18.0.254}
-        ---
-        apiVersion: v1
-        kind: Node
-        metadata: {name: node-a}
-        spec: {podCIDRs: ["10.0.1.0/24"]}
-        status: {addresses: [{type: InternalIP, address: 198.18.0.1}]}
-        ---
-        apiVersion: v1
-        kind: Node
-        metadata: {name: node-b}
-        spec: {podCIDRs: ["10.0.2.0/24"]}
-        status: {addresses: [{type: InternalIP, address: 198.18.0.2}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: web, namespace: prod, labels: {app: web, tier: frontend}}
-        spec: {nodeName: node-a}
-        status: {podIPs: [{ip: 10.0.1.10}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: client, namespace: prod, labels: {app: client, role: frontend}}
-        spec: {nodeName: node-a}
-        status: {podIPs: [{ip: 10.0.1.30}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: api, namespace: prod, labels: {app: api}}
-        spec: {nodeName: node-b}
-        status: {podIPs: [{ip: 10.0.2.10}]}
-        """;
+    public static readonly string Base4 = ClusterYaml.Docs(
+        ClusterYaml.DataplaneNode("node-a", "02:00:00:00:0a:01", ["198.18.0.1/24"],
+            [("198.18.0.2", "02:00:00:00:0b:01"), ("198.18.0.254", "02:00:00:00:00:fe")], [("0.0.0.0/0", "198.18.0.254")]),
+        ClusterYaml.Node("node-a", ["10.0.1.0/24"], ["198.18.0.1"]),
+        ClusterYaml.Node("node-b", ["10.0.2.0/24"], ["198.18.0.2"]),
+        ClusterYaml.Pod("prod", "web", "app: web, tier: frontend", "node-a", ["10.0.1.10"]),
+        ClusterYaml.Pod("prod", "client", "app: client, role: frontend", "node-a", ["10.0.1.30"]),
+        ClusterYaml.Pod("prod", "api", "app: api", "node-b", ["10.0.2.10"]));
 
     public const ulong RouterMac = 0x02_00_00_00_00_99, Eth0Mac = 0x02_00_00_00_0a_01, GatewayMac = 0x02_00_00_00_00_fe;
 

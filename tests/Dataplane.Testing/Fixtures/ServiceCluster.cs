@@ -16,72 +16,19 @@ namespace Dataplane.Testing.Fixtures;
 /// </summary>
 public sealed class ServiceCluster : IDisposable
 {
-    public const string Base = """
-        apiVersion: dataplane.io/v1alpha1
-        kind: DataplaneNode
-        metadata: {name: node-a}
-        spec:
-          routerMac: "02:00:00:00:00:99"
-          interfaces:
-            - {name: eth0, mac: "02:00:00:00:0a:01", addresses: ["198.18.0.1/24", "2001:db8:0:1::1/64"]}
-          neighbors:
-            - {ip: 198.18.0.2, mac: "02:00:00:00:0b:01"}
-            - {ip: 198.18.0.3, mac: "02:00:00:00:0c:01"}
-            - {ip: 198.18.0.254, mac: "02:00:00:00:00:fe"}
-            - {ip: "2001:db8:0:1::2", mac: "02:00:00:00:0b:01"}
-            - {ip: "2001:db8:0:1::fe", mac: "02:00:00:00:00:fe"}
-          routes:
-            - {destination: 0.0.0.0/0, via: 198.18.0.254}
-            - {destination: "::/0", via: "2001:db8:0:1::fe"}
-        ---
-        apiVersion: v1
-        kind: Node
-        metadata: {name: node-a, labels: {role: worker}}
-        spec: {podCIDRs: ["10.0.1.0/24", "fd00:1::/64"]}
-        status: {addresses: [{type: InternalIP, address: 198.18.0.1}, {type: InternalIP, address: "2001:db8:0:1::1"}]}
-        ---
-        apiVersion: v1
-        kind: Node
-        metadata: {name: node-b, labels: {role: worker}}
-        spec: {podCIDRs: ["10.0.2.0/24", "fd00:2::/64"]}
-        status: {addresses: [{type: InternalIP, address: 198.18.0.2}, {type: InternalIP, address: "2001:db8:0:1::2"}]}
-        ---
-        apiVersion: v1
-        kind: Node
-        metadata: {name: node-c, labels: {role: worker}}
-        spec: {podCIDRs: ["10.0.3.0/24"]}
-        status: {addresses: [{type: InternalIP, address: 198.18.0.3}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: client, namespace: prod, labels: {app: client}}
-        spec: {nodeName: node-a}
-        status: {podIPs: [{ip: 10.0.1.30}, {ip: "fd00:1::30"}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: web-1, namespace: prod, labels: {app: web}}
-        spec: {nodeName: node-a}
-        status: {podIPs: [{ip: 10.0.1.10}, {ip: "fd00:1::10"}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: web-2, namespace: prod, labels: {app: web}}
-        spec: {nodeName: node-a}
-        status: {podIPs: [{ip: 10.0.1.11}, {ip: "fd00:1::11"}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: other, namespace: dev, labels: {app: other}}
-        spec: {nodeName: node-a}
-        status: {podIPs: [{ip: 10.0.1.40}]}
-        ---
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: web-3, namespace: prod, labels: {app: web}}
-        spec: {nodeName: node-b}
-        status: {podIPs: [{ip: 10.0.2.10}, {ip: "fd00:2::10"}]}
-        """;
+    public static readonly string Base = ClusterYaml.Docs(
+        ClusterYaml.DataplaneNode("node-a", "02:00:00:00:0a:01", ["198.18.0.1/24", "2001:db8:0:1::1/64"],
+            [("198.18.0.2", "02:00:00:00:0b:01"), ("198.18.0.3", "02:00:00:00:0c:01"), ("198.18.0.254", "02:00:00:00:00:fe"),
+             ("2001:db8:0:1::2", "02:00:00:00:0b:01"), ("2001:db8:0:1::fe", "02:00:00:00:00:fe")],
+            [("0.0.0.0/0", "198.18.0.254"), ("::/0", "2001:db8:0:1::fe")]),
+        ClusterYaml.Node("node-a", ["10.0.1.0/24", "fd00:1::/64"], ["198.18.0.1", "2001:db8:0:1::1"], labels: "role: worker"),
+        ClusterYaml.Node("node-b", ["10.0.2.0/24", "fd00:2::/64"], ["198.18.0.2", "2001:db8:0:1::2"], labels: "role: worker"),
+        ClusterYaml.Node("node-c", ["10.0.3.0/24"], ["198.18.0.3"], labels: "role: worker"),
+        ClusterYaml.Pod("prod", "client", "app: client", "node-a", ["10.0.1.30", "fd00:1::30"]),
+        ClusterYaml.Pod("prod", "web-1", "app: web", "node-a", ["10.0.1.10", "fd00:1::10"]),
+        ClusterYaml.Pod("prod", "web-2", "app: web", "node-a", ["10.0.1.11", "fd00:1::11"]),
+        ClusterYaml.Pod("dev", "other", "app: other", "node-a", ["10.0.1.40"]),
+        ClusterYaml.Pod("prod", "web-3", "app: web", "node-b", ["10.0.2.10", "fd00:2::10"]));
 
     public const ulong RouterMac = 0x02_00_00_00_00_99, Eth0Mac = 0x02_00_00_00_0a_01, GatewayMac = 0x02_00_00_00_00_fe,
         NodeBMac = 0x02_00_00_00_0b_01;
