@@ -25,6 +25,8 @@ public static class AgentLifecycle
         profile.Starting(files, log);
         var merged = profile.Extend(files);
         var snapshot = SnapshotCompiler.Compile(merged, 1);
+        // Before anything is attached: a second agent on these interfaces or this socket stops here.
+        using var locks = AgentLocks.Acquire(snapshot.Ports.Select(p => p.Name), options.SocketPath);
         using var agent = new HostAgent(profile, options, log, files, snapshot, BackendCatalog.Create(options, snapshot, log));
         if (options.ClusterMeshFile.Length > 0) agent.JoinMesh(merged);
         return Serve(agent, watcher, wake, stop);
