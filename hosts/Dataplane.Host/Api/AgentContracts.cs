@@ -37,6 +37,7 @@ public sealed record AgentStatus(
     string? FlowsFile = null,
     string? MetricsUrl = null,
     ClusterMeshStatus? ClusterMesh = null,
+    List<string>? Skipped = null,
     List<NeighborStatus>? Neighbors = null);
 
 /// <summary>
