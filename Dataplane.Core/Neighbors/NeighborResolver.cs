@@ -42,6 +42,8 @@ public sealed class NeighborResolver
     private readonly Queue<(int Slot, long At)> _cooling = new();
     private readonly HashSet<(string Port, ulong Mac, UInt128 Address, bool Ipv6)> _announced = [];
     private ImmutableArray<PortInfo> _ports = [];
+    /// <summary>Reused by <see cref="Tick"/> (entries may be removed while it walks them).</summary>
+    private readonly List<Entry> _walk = [];
     private bool _indexDirty;
 
     public NeighborResolver(NeighborOptions? options = null, Func<long>? clockMillis = null)
@@ -130,7 +132,9 @@ public sealed class NeighborResolver
         lock (_gate)
         {
             long now = _clock();
-            foreach (var e in _entries.Values.ToList())
+            _walk.Clear();
+            _walk.AddRange(_entries.Values);
+            foreach (var e in _walk)
             {
                 if (Table.TakeUsed(e.Slot)) e.LastUsed = now;
                 switch (e.State)
@@ -188,7 +192,11 @@ public sealed class NeighborResolver
         get
         {
             lock (_gate)
-                return _entries.Values.Any(e => e.State is NudState.Incomplete or NudState.Probe or NudState.Delay);
+            {
+                foreach (var e in _entries.Values)
+                    if (e.State is NudState.Incomplete or NudState.Probe or NudState.Delay) return true;
+                return false;
+            }
         }
     }
 

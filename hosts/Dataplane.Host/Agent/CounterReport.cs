@@ -22,7 +22,8 @@ internal static class CounterReport
         var c = Sum(agent, out ulong noPort);
         lock (log)
         {
-            log.WriteLine($"{what}: rx {c.RxPackets} packets ({c.RxBytes} bytes), tx {c.TxPackets}, local {c.LocalPackets}, dropped {c.TotalDrops}, tx-no-port {noPort}");
+            log.WriteLine($"{what}: rx {c.RxPackets} packets ({c.RxBytes} bytes), tx {c.TxPackets}, local {c.LocalPackets}, dropped {c.TotalDrops}, tx-no-port {noPort}"
+                + (c.QueuedPackets != 0 ? $", neighbour-queued {c.QueuedPackets}" : ""));
             for (int r = 0; r < c.Drops.Length; r++)
                 if (c.Drops[r] != 0)
                     log.WriteLine($"{what}:   drop {DropReasonNames.Describe((DropReason)r)} ({r}): {c.Drops[r]}");
