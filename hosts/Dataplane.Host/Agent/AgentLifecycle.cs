@@ -27,6 +27,8 @@ public static class AgentLifecycle
         var snapshot = SnapshotCompiler.Compile(merged, 1);
         using var agent = new HostAgent(profile, options, log, files, snapshot, BackendCatalog.Create(options, snapshot, log));
         if (options.ClusterMeshFile.Length > 0) agent.JoinMesh(merged);
+        agent.Bgp = new Bgp.BgpAgent(agent, log);
+        agent.Bgp.ModelApplied(merged);
         return Serve(agent, watcher, wake, stop);
     }
 
@@ -61,6 +63,7 @@ public static class AgentLifecycle
 
         agent.Locked(() => backend.Start(agent.Snapshot, cts));
         agent.Mesh?.Start();
+        agent.Bgp?.Start();
         log.WriteLine($"run: forwarding on {backend.DescribeForwarding()}; SIGUSR1 prints counters, SIGTERM stops");
         log.WriteLine($"agent: generation {agent.Generation}, {agent.Snapshot.Endpoints.Count(e => e is not null)} endpoint(s); watching {options.ConfigDir}");
 
@@ -112,7 +115,9 @@ public static class AgentLifecycle
         }
         finally
         {
-            // The mesh first: its loop may be recompiling, which waits for the workers to adopt the result.
+            // BGP first, while the node still forwards: peers withdraw our routes before traffic to them would be lost.
+            agent.Bgp?.StopAsync().GetAwaiter().GetResult();
+            // The mesh next: its loop may be recompiling, which waits for the workers to adopt the result.
             agent.Mesh?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             // Also when the API cannot start: no worker may outlive this method (its sockets are disposed after it).
             cts.Cancel();
