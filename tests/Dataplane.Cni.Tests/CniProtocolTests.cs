@@ -71,14 +71,14 @@ public sealed class CniProtocolTests
     public void ResultsHaveTheShapeOfTheRequestedVersion()
     {
         var net = IPNetwork.Parse("198.18.64.0/24");
-        List<HostLocalIpam.Allocation> ips = [new(net, IPAddress.Parse("198.18.64.2"), IPAddress.Parse("198.18.64.1"))];
-        var v1 = CniResult.Build("1.0.0", "lxc0123456789ab", "02:00:00:00:00:01", "eth0", "02:00:00:00:00:02", "/var/run/netns/p", ips);
+        List<Allocation> ips = [new(net, IPAddress.Parse("198.18.64.2"), IPAddress.Parse("198.18.64.1"))];
+        var v1 = CniResult.Build("1.0.0", "lxc0123456789ab", "02:00:00:00:00:01", "eth0", "02:00:00:00:00:02", "/var/run/netns/p", ips, PodRoute.Defaults(ips));
         Assert.Equal("""
             {"cniVersion":"1.0.0","interfaces":[{"name":"lxc0123456789ab","mac":"02:00:00:00:00:01"},{"name":"eth0","mac":"02:00:00:00:00:02","sandbox":"/var/run/netns/p"}],"ips":[{"address":"198.18.64.2/24","gateway":"198.18.64.1","interface":1}],"routes":[{"dst":"0.0.0.0/0","gw":"198.18.64.1"}],"dns":{}}
             """, v1.ToJsonString());
-        var v04 = CniResult.Build("0.4.0", "h", "m", "eth0", "m2", "/p", ips);
+        var v04 = CniResult.Build("0.4.0", "h", "m", "eth0", "m2", "/p", ips, PodRoute.Defaults(ips));
         Assert.Equal("4", v04["ips"]![0]!["version"]!.GetValue<string>());
-        var v02 = CniResult.Build("0.2.0", "h", "m", "eth0", "m2", "/p", ips);
+        var v02 = CniResult.Build("0.2.0", "h", "m", "eth0", "m2", "/p", ips, PodRoute.Defaults(ips));
         Assert.Equal("198.18.64.2/24", v02["ip4"]!["ip"]!.GetValue<string>());
         Assert.Null(v02["interfaces"]);
         var err = CniResult.Error("1.0.0", 7, "bad", null);

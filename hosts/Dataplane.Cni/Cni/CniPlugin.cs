@@ -53,7 +53,8 @@ public static class CniPlugin
         var ips = ipam.Allocate(subnets, env.ContainerId, env.IfName);
         try
         {
-            var link = PodLink.Create(env.Netns, env.IfName, hostIf, conf.Mtu, ips);
+            var routes = PodRoute.Defaults(ips);
+            var link = PodLink.Create(env.Netns, env.IfName, hostIf, conf.Mtu, ips, routes);
             try
             {
                 agent.Register(new EndpointRegistration(env.ContainerId, env.IfName, ns, name, new Dictionary<string, string>(conf.Labels),
@@ -64,7 +65,7 @@ public static class CniPlugin
                 PodLink.Delete(env.Netns, env.IfName, hostIf);
                 throw;
             }
-            return CniResult.Build(conf.CniVersion, hostIf, link.HostMac, env.IfName, link.PodMac, env.Netns, ips);
+            return CniResult.Build(conf.CniVersion, hostIf, link.HostMac, env.IfName, link.PodMac, env.Netns, ips, routes);
         }
         catch
         {
@@ -93,7 +94,7 @@ public static class CniPlugin
         RequireNetns(env);
         using var agent = new AgentClient(conf.AgentSocket);
         var subnets = Subnets(conf, agent.Node());
-        List<HostLocalIpam.Allocation> ips;
+        List<Allocation> ips;
         using (var ipam = new HostLocalIpam(conf.DataDir, conf.Name, LockWait))
             ips = ipam.Find(subnets, env.ContainerId, env.IfName);
         if (ips.Count == 0) throw new CniException(CniCode.Other, $"no address is allocated to {env.ContainerId}/{env.IfName}");
@@ -101,7 +102,7 @@ public static class CniPlugin
             ?? throw new CniException(CniCode.Other, $"the agent has no endpoint {env.ContainerId}/{env.IfName}");
         if (!reg.Ips.Order().SequenceEqual(ips.Select(a => a.Address.ToString()).Order()))
             throw new CniException(CniCode.Other, $"the agent's endpoint has {string.Join(",", reg.Ips)}, IPAM holds {string.Join(",", ips.Select(a => a.Address))}");
-        if (PodLink.Verify(env.Netns, env.IfName, HostIf(env), ips) is { } problem)
+        if (PodLink.Verify(env.Netns, env.IfName, HostIf(env), ips, PodRoute.Defaults(ips)) is { } problem)
             throw new CniException(CniCode.Other, problem);
     }
 

@@ -8,7 +8,7 @@ namespace Dataplane.Cni.Cni;
 internal static class CniResult
 {
     public static JsonObject Build(string version, string hostIf, string hostMac, string ifName, string podMac, string netns,
-        IReadOnlyList<HostLocalIpam.Allocation> ips)
+        IReadOnlyList<Allocation> ips, IReadOnlyList<PodRoute> podRoutes)
     {
         if (CniVersions.IsLegacy(version))
         {
@@ -16,12 +16,11 @@ internal static class CniResult
             foreach (var a in ips)
             {
                 string key = a.Address.AddressFamily == AddressFamily.InterNetwork ? "ip4" : "ip6";
-                legacy[key] = new JsonObject
-                {
-                    ["ip"] = $"{a.Address}/{a.Subnet.PrefixLength}",
-                    ["gateway"] = a.Gateway.ToString(),
-                    ["routes"] = new JsonArray(new JsonObject { ["dst"] = DefaultDst(a) }),
-                };
+                var family = new JsonObject { ["ip"] = $"{a.Address}/{a.Subnet.PrefixLength}" };
+                if (a.Gateway is not null) family["gateway"] = a.Gateway.ToString();
+                family["routes"] = new JsonArray([.. podRoutes.Where(r => r.Destination.BaseAddress.AddressFamily == a.Address.AddressFamily)
+                    .Select(r => (JsonNode)Route(r))]);
+                legacy[key] = family;
             }
             legacy["dns"] = new JsonObject();
             return legacy;
@@ -33,11 +32,11 @@ internal static class CniResult
             var ip = new JsonObject();
             if (CniVersions.HasIpVersionField(version)) ip["version"] = a.Address.AddressFamily == AddressFamily.InterNetwork ? "4" : "6";
             ip["address"] = $"{a.Address}/{a.Subnet.PrefixLength}";
-            ip["gateway"] = a.Gateway.ToString();
+            if (a.Gateway is not null) ip["gateway"] = a.Gateway.ToString();
             ip["interface"] = 1;
             ipArray.Add((JsonNode)ip);
-            routes.Add((JsonNode)new JsonObject { ["dst"] = DefaultDst(a), ["gw"] = a.Gateway.ToString() });
         }
+        foreach (var r in podRoutes) routes.Add((JsonNode)Route(r));
         return new JsonObject
         {
             ["cniVersion"] = version,
@@ -57,6 +56,10 @@ internal static class CniResult
         return e;
     }
 
-    private static string DefaultDst(HostLocalIpam.Allocation a) =>
-        a.Address.AddressFamily == AddressFamily.InterNetwork ? "0.0.0.0/0" : "::/0";
+    private static JsonObject Route(PodRoute r)
+    {
+        var o = new JsonObject { ["dst"] = r.Destination.ToString() };
+        if (r.Gateway is not null) o["gw"] = r.Gateway.ToString();
+        return o;
+    }
 }

@@ -20,8 +20,6 @@ public sealed class HostLocalIpam : IDisposable
     private readonly string _dir;
     private readonly FileStream _lock;
 
-    public sealed record Allocation(IPNetwork Subnet, IPAddress Address, IPAddress Gateway);
-
     /// <summary>Takes the network's lock, waiting up to <paramref name="wait"/>; code 11 when another holder keeps it.</summary>
     public HostLocalIpam(string dataDir, string network, TimeSpan wait)
     {

@@ -7,7 +7,7 @@ using Dataplane.Host.Run;
 namespace Dataplane.Host.Agent;
 
 /// <summary>
-/// A host's `run` from start to exit: load and compile the directory, create the backend, join Cluster Mesh,
+/// A host's `run` from start to exit: load and compile the directory, create the backend, join Cluster Mesh and BGP,
 /// start forwarding and the services (flow export, metrics, the local API), then follow the directory — a change
 /// is debounced, validated, compiled and swapped in by <see cref="HostAgent"/>, interfaces are polled once a
 /// second — until SIGTERM/SIGINT or the caller's token; then stop in order and print the exit counters.
@@ -25,6 +25,8 @@ public static class AgentLifecycle
         profile.Starting(files, log);
         var merged = profile.Extend(files);
         var snapshot = SnapshotCompiler.Compile(merged, 1);
+        // Before anything is attached: a second agent on these interfaces or this socket stops here.
+        using var locks = AgentLocks.Acquire(snapshot.Ports.Select(p => p.Name), options.SocketPath);
         using var agent = new HostAgent(profile, options, log, files, snapshot, BackendCatalog.Create(options, snapshot, log));
         if (options.ClusterMeshFile.Length > 0) agent.JoinMesh(merged);
         agent.Bgp = new Bgp.BgpAgent(agent, log);

@@ -1,4 +1,7 @@
 using System.Net;
+using Dataplane.Linux;
+using Dataplane.Linux.Interop;
+using Dataplane.Linux.Netlink;
 
 namespace Dataplane.Node.Lab;
 
@@ -13,7 +16,7 @@ public sealed record LabNode(int Index, string Name, string Netns, string Underl
     string PodCidr, IPAddress Gateway);
 
 /// <summary>
-/// The lab's network, built with iproute2: two node namespaces joined by an underlay veth (198.18.0.0/24), and
+/// The lab's network, built through rtnetlink (no `ip` process; namespaces made as `ip netns add` makes them): two node namespaces joined by an underlay veth (198.18.0.0/24), and
 /// per pod a namespace whose eth0 is a veth to its node, where the host side carries the pod's lxc name so the
 /// agent attaches it. Pods route everything via their node's gateway address (answered by the dataplane's ARP
 /// responder), with the MTU lowered by the VXLAN overhead as Cilium does. All names carry the run's id, so
@@ -51,61 +54,73 @@ public sealed class LabTopology
 
     public void Build()
     {
-        foreach (var ns in Namespaces)
+        try { BuildWithNetlink(); }
+        catch (Exception e) when (e is NetlinkException or LinuxException or IOException or UnauthorizedAccessException)
         {
-            Shell.Must("ip", "netns", "add", ns);
-            Shell.Must("ip", "-n", ns, "link", "set", "lo", "up");
+            throw new LabException($"building the lab's network: {e.Message}");
         }
+    }
+
+    private void BuildWithNetlink()
+    {
+        foreach (var ns in Namespaces) NetNamespace.Create(ns);
         var (a, b) = (Nodes[0], Nodes[1]);
-        Shell.Must("ip", "link", "add", a.Underlay, "netns", a.Netns, "type", "veth", "peer", "name", b.Underlay, "netns", b.Netns);
+        using (var host = RtNetlink.Open())
+            host.CreateVeth(a.Underlay, b.Underlay, netns: a.Netns, peerNetns: b.Netns);
         foreach (var n in Nodes)
         {
             // The node's kernel keeps out of the way: no IPv6 autoconfiguration on the dataplane's interfaces.
-            Shell.Must("ip", "netns", "exec", n.Netns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
-            Shell.Must("ip", "-n", n.Netns, "link", "set", n.Underlay, "address", n.UnderlayMac);
-            Up(n.Netns, n.Underlay);
+            DisableIpv6(n.Netns);
+            using var nl = RtNetlink.OpenIn(n.Netns);
+            nl.SetMac(n.Underlay, n.UnderlayMac);
+            // Offloads stay as the kernel set them: the AF_PACKET ports complete partial checksums and segment GSO frames.
+            nl.SetUp(n.Underlay);
         }
         foreach (var p in Pods)
         {
             var node = NodeOf(p);
             string lxc = Control.Config.PodParser.InterfaceName(p.Namespace, p.Name);
-            Shell.Must("ip", "link", "add", lxc, "netns", node.Netns, "type", "veth", "peer", "name", "eth0", "netns", p.Netns);
             // IPv4-only pods: no router solicitations or MLD reports in the lab's flow log.
-            Shell.Must("ip", "netns", "exec", p.Netns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
-            Shell.Must("ip", "-n", p.Netns, "link", "set", "eth0", "address", p.Mac, "mtu", PodMtu.ToString());
-            Shell.Must("ip", "-n", p.Netns, "addr", "add", $"{p.Ip}/24", "dev", "eth0");
-            Up(p.Netns, "eth0");
-            Up(node.Netns, lxc);
-            Shell.Must("ip", "-n", p.Netns, "route", "add", "default", "via", node.Gateway.ToString(), "dev", "eth0");
+            DisableIpv6(p.Netns);
+            using (var nodeNl = RtNetlink.OpenIn(node.Netns))
+                nodeNl.CreateVeth(lxc, "eth0", PodMtu, peerNetns: p.Netns);
+            using (var pod = RtNetlink.OpenIn(p.Netns))
+            {
+                pod.SetMac("eth0", p.Mac);
+                pod.AddAddress("eth0", p.Ip, 24);
+                pod.SetUp("eth0");
+                pod.AddRoute(new IPNetwork(IPAddress.Any, 0), node.Gateway, "eth0");
+            }
+            using (var nodeNl = RtNetlink.OpenIn(node.Netns)) nodeNl.SetUp(lxc);
         }
     }
 
-    private static void Up(string ns, string dev)
+    /// <summary>sysctl net.ipv6.conf.{all,default}.disable_ipv6=1 in a namespace: /proc/sys/net is the opening thread's namespace's.</summary>
+    private static void DisableIpv6(string ns) => NetNamespace.Run(ns, () =>
     {
-        // Offloads stay as the kernel set them: the AF_PACKET ports complete partial checksums and segment GSO frames.
-        Shell.Must("ip", "-n", ns, "link", "set", dev, "up");
-    }
+        foreach (var scope in new[] { "all", "default" })
+            File.WriteAllText($"/proc/sys/net/ipv6/conf/{scope}/disable_ipv6", "1");
+    });
 
     /// <summary>Kills whatever runs in the lab's namespaces and deletes them; true when something existed.</summary>
     public static bool Destroy(string id)
     {
-        var list = Shell.Run("ip", "netns", "list");
-        var mine = list.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Split(' ')[0]).Where(n => n.StartsWith($"{Prefix}{id}-", StringComparison.Ordinal)).ToList();
-        foreach (var ns in mine)
-        {
-            var pids = Shell.Run("ip", "netns", "pids", ns);
-            foreach (var line in pids.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                if (int.TryParse(line, out int pid)) Shell.Run("kill", "-TERM", pid.ToString());
-        }
+        var mine = NetNamespace.List().Where(n => n.StartsWith($"{Prefix}{id}-", StringComparison.Ordinal)).ToList();
+        foreach (var ns in mine) Signal(ns, "TERM");
         if (mine.Count > 0) Thread.Sleep(500);
         foreach (var ns in mine)
         {
-            var pids = Shell.Run("ip", "netns", "pids", ns);
-            foreach (var line in pids.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                if (int.TryParse(line, out int pid)) Shell.Run("kill", "-KILL", pid.ToString());
-            Shell.Run("ip", "netns", "del", ns);
+            Signal(ns, "KILL");
+            NetNamespace.Delete(ns);
         }
         return mine.Count > 0;
+    }
+
+    private static void Signal(string ns, string signal)
+    {
+        IReadOnlyList<int> pids;
+        try { pids = NetNamespace.Pids(ns); }
+        catch (Exception e) when (e is IOException or LinuxException or UnauthorizedAccessException) { return; }
+        foreach (int pid in pids) Shell.Run("kill", $"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 }
