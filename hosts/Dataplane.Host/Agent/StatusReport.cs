@@ -36,7 +36,8 @@ public static class StatusReport
 
         return new AgentStatus(snapshot.NodeName, backend.Name, backend.Mode, backend.Workers, snapshot.Generation, agent.LastApplied, agent.LastError,
             ports, endpoints, ctEntries, ctCapacity, c.RxPackets, c.TxPackets, c.LocalPackets, c.TotalDrops, drops,
-            agent.FlowsFile, agent.MetricsUrl, agent.MeshStatus(), agent.Bgp?.Status(), LoadBalancerIps(agent.Files));
+            agent.FlowsFile, agent.MetricsUrl, agent.MeshStatus(), [.. agent.Files.Skipped.Select(d => d.ToString())],
+            agent.Bgp?.Status(), LoadBalancerIps(agent.Files));
     }
 
     private static LoadBalancerIpStatus? LoadBalancerIps(Dataplane.Control.Config.ConfigModel m) =>

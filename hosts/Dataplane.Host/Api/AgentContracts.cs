@@ -34,6 +34,7 @@ public sealed record AgentStatus(
     string? FlowsFile = null,
     string? MetricsUrl = null,
     ClusterMeshStatus? ClusterMesh = null,
+    List<string>? Skipped = null,
     BgpStatus? Bgp = null,
     LoadBalancerIpStatus? LoadBalancerIps = null);
 
