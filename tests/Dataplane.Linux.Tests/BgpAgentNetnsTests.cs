@@ -16,7 +16,7 @@ namespace Dataplane.Linux.Tests;
 /// node has a ready local backend; BIRD killed → the learned route leaves our status and traffic to the server
 /// stops; BIRD back → routes back; SIGTERM → BIRD sees our routes withdrawn before the session closes.
 /// Addresses: pods 198.18.100.0/24, node–ToR 198.18.110.0/24, client 198.18.111.0/24, server 198.18.112.0/24,
-/// VIPs 198.18.120.0/28, cluster IPs 198.18.121.0/24.
+/// VIPs 198.18.120.0/28, cluster IPs 198.18.121.0/24. No static neighbour: the ToR's MAC is resolved by ARP.
 /// </summary>
 public sealed class BgpAgentNetnsTests(ITestOutputHelper output) : IDisposable
 {
@@ -131,13 +131,13 @@ public sealed class BgpAgentNetnsTests(ITestOutputHelper output) : IDisposable
         Assert.True(http.WaitFor("Serving HTTP", Short), http.Output);
 
         string config = _set.Dir("cfg");
-        File.WriteAllText(Path.Combine(config, "node.yaml"), NodeYaml(up, NetnsSet.Mac(dp, up), NetnsSet.Mac(tor, "tdp")));
+        File.WriteAllText(Path.Combine(config, "node.yaml"), NodeYaml(up, NetnsSet.Mac(dp, up)));
         File.WriteAllText(Path.Combine(config, "bgp.yaml"), BgpYaml(password));
         File.WriteAllText(Path.Combine(config, "slice-local.yaml"), Slice("local-web", ready: false));
         return (dp, tor, client, server, pod, config);
     }
 
-    private static string NodeYaml(string up, string upMac, string torMac) => $$$"""
+    private static string NodeYaml(string up, string upMac) => $$$"""
         apiVersion: v1
         kind: Node
         metadata: {name: dp, labels: {rack: r1}}
@@ -150,7 +150,6 @@ public sealed class BgpAgentNetnsTests(ITestOutputHelper output) : IDisposable
         spec:
           routerMac: "02:00:00:00:00:99"
           interfaces: [{name: {{{up}}}, mac: "{{{upMac}}}", addresses: ["{{{NodeIp}}}/24"]}]
-          neighbors: [{ip: {{{TorIp}}}, mac: "{{{torMac}}}"}]
         ---
         apiVersion: v1
         kind: Pod
