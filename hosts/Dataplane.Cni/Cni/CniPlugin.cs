@@ -52,7 +52,9 @@ public static class CniPlugin
         var (ns, name) = PodName(env, conf);
         RequireNetns(env);
         using var agent = new AgentClient(conf.AgentSocket);
+        CniTiming.Mark("start");
         var node = agent.Node();   // before allocating: an agent that is down is "try again later", with nothing to undo
+        CniTiming.Mark("agent-node");
         string hostIf = HostIf(env);
         var records = new AttachmentRecords(conf.AttachmentDir);
 
@@ -66,14 +68,17 @@ public static class CniPlugin
             routes = PodRoute.Defaults(ips);
         }
         else (ips, routes) = delegated!.Add();
+        CniTiming.Mark("ipam");
         try
         {
             records.Save(hostIf, new AttachmentRecords.Attachment(env.ContainerId, env.IfName, ips, routes));
             var link = PodLink.Create(env.Netns, env.IfName, hostIf, conf.Mtu, ips, routes);
+            CniTiming.Mark("addresses-routes");
             try
             {
                 agent.Register(new EndpointRegistration(env.ContainerId, env.IfName, ns, name, new Dictionary<string, string>(conf.Labels),
                     env.Netns, hostIf, link.PodMac, [.. ips.Select(a => a.Address.ToString())]));
+                CniTiming.Mark("agent-register");
             }
             catch
             {
