@@ -10,7 +10,7 @@ namespace Dataplane.Control.Config;
 public static class ConfigLoader
 {
     /// <summary>
-    /// Loads every <c>*.yaml</c>/<c>*.yml</c> file directly in <paramref name="dir"/>, in ordinal path order
+    /// Loads every <c>*.yaml</c>/<c>*.yml</c>/<c>*.json</c> file directly in <paramref name="dir"/>, in ordinal path order
     /// so the result (and the first error reported) does not depend on directory enumeration order.
     /// Dot-files are skipped: editors and Kubernetes ConfigMap volumes leave hidden entries behind. So is anything
     /// that is not a regular file (a FIFO would block every reload): see <see cref="ConfigFiles"/>.
@@ -19,16 +19,21 @@ public static class ConfigLoader
     {
         if (!Directory.Exists(dir))
             throw new ConfigException(new SourceLocation(dir, 0, 0), "configuration directory does not exist");
-        var files = Directory.EnumerateFiles(dir)
-            .Where(f => !Path.GetFileName(f).StartsWith('.')
-                        && (f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".yml", StringComparison.Ordinal)))
-            .Order(StringComparer.Ordinal)
-            .Select(f => (File: f, Text: ConfigFiles.ReadRegular(f)))
+        var files = Files(dir).Select(f => (File: f, Text: ConfigFiles.ReadRegular(f)))
             .Where(d => d.Text is not null)
             .Select(d => (d.File, d.Text!))
             .ToList();
         return Load(files, new SourceLocation(dir, 0, 0));
     }
+
+    /// <summary>The config files of a directory, in the order they are read.</summary>
+    internal static IEnumerable<string> Files(string dir) =>
+        Directory.EnumerateFiles(dir).Where(f => !Path.GetFileName(f).StartsWith('.') && IsConfigFile(f)).Order(StringComparer.Ordinal);
+
+    /// <summary>YAML, and JSON (a YAML subset: what <c>kubectl get -o json</c> writes loads as it is).</summary>
+    public static bool IsConfigFile(string path) =>
+        path.EndsWith(".yaml", StringComparison.Ordinal) || path.EndsWith(".yml", StringComparison.Ordinal)
+        || path.EndsWith(".json", StringComparison.Ordinal);
 
     /// <summary>Loads in-memory documents; they are ordered by file name (stable for equal names).</summary>
     public static ConfigModel Load(IEnumerable<(string File, string Text)> documents)
@@ -46,7 +51,49 @@ public static class ConfigLoader
         foreach (var (file, text) in documents.OrderBy(d => d.File, StringComparer.Ordinal))
             foreach (var root in ParseYaml(file, text))
                 LoadDocument(root, builder);
+        return Build(builder, origin);
+    }
 
+    /// <summary>
+    /// What <c>validate</c> runs: every file and document of <paramref name="dir"/> read as <see cref="LoadDirectory"/>
+    /// reads them, but every document's error collected rather than the first thrown; the whole-model rules run
+    /// when every document read.
+    /// </summary>
+    public static ConfigReport Check(string dir)
+    {
+        var errors = new List<ConfigException>();
+        var builder = new ModelBuilder();
+        var files = new List<string>();
+        if (!Directory.Exists(dir))
+            return new ConfigReport(files, [], [], [new ConfigException(new SourceLocation(dir, 0, 0), "configuration directory does not exist")], null);
+        foreach (var file in Files(dir))
+        {
+            List<YNode> roots;
+            try
+            {
+                if (ConfigFiles.ReadRegular(file) is not { } text) continue;
+                files.Add(file);
+                roots = ParseYaml(file, text);
+            }
+            catch (ConfigException e) { errors.Add(e); continue; }
+            catch (IOException e) { errors.Add(new ConfigException(new SourceLocation(file, 0, 0), e.Message)); continue; }
+            foreach (var root in roots)
+            {
+                try { LoadDocument(root, builder); }
+                catch (ConfigException e) { errors.Add(e); }
+            }
+        }
+        ConfigModel? model = null;
+        if (errors.Count == 0)
+        {
+            try { model = Build(builder, new SourceLocation(dir, 0, 0)); }
+            catch (ConfigException e) { errors.Add(e); }
+        }
+        return new ConfigReport(files, builder.Read, builder.Skipped, errors, model);
+    }
+
+    private static ConfigModel Build(ModelBuilder builder, SourceLocation origin)
+    {
         ModelValidator.Validate(builder, origin);
         var bgp = BgpValidator.Validate(builder);
         var pools = LbIpPoolValidator.Validate(builder);
@@ -63,6 +110,7 @@ public static class ConfigLoader
         {
             Services = lbIpam.Services,
             EndpointSlices = [.. builder.EndpointSlices],
+            Skipped = [.. builder.Skipped],
             EgressGatewayPolicies = [.. builder.EgressPolicies],
             Bgp = bgp,
             LbIpPools = pools,
@@ -115,13 +163,29 @@ public static class ConfigLoader
         var kindNode = root.Get("kind");
         var apiVersion = apiNode.String();
         var kind = kindNode.String();
+        if (apiVersion == "v1" && kind == "List")
+        {
+            // kubectl get -o yaml: the objects are the items, each a document of its own (a List in a List is not).
+            foreach (var item in root.Get("items").Items())
+            {
+                if (item.Node is YamlMappingNode m && m.Children.TryGetValue(new YamlScalarNode("kind"), out var k)
+                    && k is YamlScalarNode { Value: "List" })
+                    throw item.Error("a List inside a List is not a Kubernetes object");
+                LoadDocument(item, builder);
+            }
+            return;
+        }
         if (!KindRegistry.Kinds.TryGetValue((apiVersion, kind), out var info))
         {
             var known = KindRegistry.ApiVersionsOf(kind).ToList();
-            throw known.Count == 0
-                ? new ConfigException(root.At, $"unsupported kind {kind} (apiVersion {apiVersion})")
-                : new ConfigException(apiNode.At,
+            if (known.Count > 0)
+                throw new ConfigException(apiNode.At,
                     $"unsupported kind {kind} (apiVersion {apiVersion}); {kind} requires apiVersion {string.Join(" or ", known)}");
+            // Not ours (a Deployment, a ConfigMap …): a directory holds a whole application, so it is said, not refused.
+            string skippedName = root.TryGet("metadata", out var meta) && meta.Node is YamlMappingNode
+                && meta.TryGet("name", out var n) && n.Node is YamlScalarNode { Value: { } v } ? v : "";
+            builder.Skipped.Add(new SkippedDocument(root.At, apiVersion, kind, skippedName));
+            return;
         }
 
         var metadata = root.Get("metadata");

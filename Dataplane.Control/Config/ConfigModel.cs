@@ -12,6 +12,8 @@ public sealed record ConfigModel(LocalNodeSpec Local, ImmutableArray<NodeSpec> N
 {
     public ImmutableArray<ServiceSpec> Services { get; init; } = [];
     public ImmutableArray<EndpointSliceSpec> EndpointSlices { get; init; } = [];
+    /// <summary>Documents of kinds the dataplane does not read (Deployment, ConfigMap …): kept out, and said.</summary>
+    public ImmutableArray<SkippedDocument> Skipped { get; init; } = [];
     public ImmutableArray<EgressGatewayPolicySpec> EgressGatewayPolicies { get; init; } = [];
     /// <summary>Cilium BGP resources (passwords resolved from their Secrets); the host's BGP speaker runs them.</summary>
     public BgpConfigSpec Bgp { get; init; } = BgpConfigSpec.Empty;
@@ -27,4 +29,10 @@ public sealed record ConfigModel(LocalNodeSpec Local, ImmutableArray<NodeSpec> N
 
     /// <summary>Pods scheduled on this node: the endpoints this dataplane delivers to directly.</summary>
     public IEnumerable<PodSpec> LocalPods => Pods.Where(p => p.NodeName == Local.Name);
+}
+
+/// <summary>A document of a kind the dataplane does not read, skipped rather than refused (a directory holds a whole app).</summary>
+public sealed record SkippedDocument(SourceLocation At, string ApiVersion, string Kind, string Name)
+{
+    public override string ToString() => $"{At}: skipped {Kind} {Name} ({ApiVersion}): not a kind the dataplane reads";
 }

@@ -24,6 +24,9 @@ internal sealed class ModelBuilder
     public List<BgpNodeOverrideSpec> BgpNodeOverrides { get; } = new();
     public List<LbIpPoolSpec> LbIpPools { get; } = new();
     public List<SecretSpec> Secrets { get; } = new();
+    public List<SkippedDocument> Skipped { get; } = new();
+    /// <summary>Every document read, in order: what <c>validate</c> lists.</summary>
+    public List<(SourceLocation At, string Kind, string Name)> Read { get; } = new();
 
     /// <summary>Rejects a second object with the same kind, namespace and name, blaming the later one.</summary>
     public void Register(ConfigDocument doc)
@@ -33,5 +36,6 @@ internal sealed class ModelBuilder
             throw new ConfigException(doc.NameNode.At,
                 $"duplicate {doc.Kind.Kind} {doc.QualifiedName} (first defined at {first})");
         _seen.Add(key, doc.Source);
+        Read.Add((doc.Source, doc.Kind.Kind, doc.QualifiedName));
     }
 }

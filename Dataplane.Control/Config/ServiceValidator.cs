@@ -5,15 +5,13 @@ namespace Dataplane.Control.Config;
 
 /// <summary>
 /// Whole-model rules for services, endpoint slices and egress gateway policies: no two services share a frontend
-/// (address, port, protocol) or a node port, no frontend address is a pod's or a node's, every slice belongs to an
-/// existing service, and an egressIP names one node's address so it selects exactly one node.
+/// (address, port, protocol) or a node port, no frontend address is a pod's or a node's, and an egressIP names one node's address so it selects exactly one node.
 /// </summary>
 internal static class ServiceValidator
 {
     public static void Validate(ModelBuilder m, LocalNodeSpec local)
     {
         FrontendsUnique(m, local);
-        SlicesHaveServices(m);
         EgressIpsSelectOneNode(m);
     }
 
@@ -48,15 +46,6 @@ internal static class ServiceValidator
                 nodePorts[(port.NodePort, port.Protocol)] = s;
             }
         }
-    }
-
-    private static void SlicesHaveServices(ModelBuilder m)
-    {
-        var services = m.Services.Select(s => (s.Namespace, s.Name)).ToHashSet();
-        foreach (var e in m.EndpointSlices)
-            if (!services.Contains((e.Namespace, e.ServiceName)))
-                throw new ConfigException(e.Source,
-                    $"EndpointSlice {e.Namespace}/{e.Name} belongs to service {e.Namespace}/{e.ServiceName}, which does not exist");
     }
 
     private static void EgressIpsSelectOneNode(ModelBuilder m)

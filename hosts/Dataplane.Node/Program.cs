@@ -5,7 +5,7 @@ using Dataplane.Node.Replay;
 using Dataplane.Node.Run;
 
 // dataplane-node: the node host, a thin program over the host runtime (hosts/Dataplane.Host). Verbs: run (the node
-// agent), status and observe (ask the agent), replay (offline pcap through the real pipeline), lab (the embedded demo).
+// agent), validate (a config directory, offline), status and observe (ask the agent), replay (offline pcap through the real pipeline), lab (the embedded demo).
 var root = new RootCommand("Dataplane node: userspace packet dataplane with Cilium semantics");
 
 var configOpt = new Option<DirectoryInfo>("--config") { Description = "Directory of YAML (Node, Pod, DataplaneNode …)", Required = true };
@@ -39,6 +39,7 @@ root.Subcommands.Add(replay);
 root.Subcommands.Add(RunVerb.Create());
 root.Subcommands.Add(HostVerbs.Observe());
 root.Subcommands.Add(HostVerbs.Status());
+root.Subcommands.Add(HostVerbs.Validate(new Dataplane.Host.Agent.HostProfile()));   // the node reads the loader's kinds
 
 var keepOpt = new Option<bool>("--keep") { Description = "Leave the lab running for exploration (it prints how to remove it)" };
 var destroyOpt = new Option<string?>("--destroy") { Description = "Remove a kept lab by its id" };

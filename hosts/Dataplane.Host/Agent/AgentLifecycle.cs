@@ -65,6 +65,7 @@ public static class AgentLifecycle
         agent.Mesh?.Start();
         log.WriteLine($"run: forwarding on {backend.DescribeForwarding()}; SIGUSR1 prints counters, SIGTERM stops");
         log.WriteLine($"agent: generation {agent.Generation}, {agent.Snapshot.Endpoints.Count(e => e is not null)} endpoint(s); watching {options.ConfigDir}");
+        foreach (var skipped in agent.Files.Skipped) log.WriteLine($"agent: {skipped}");
 
         ApiServer? api = null;
         FlowExporter? flows = null;

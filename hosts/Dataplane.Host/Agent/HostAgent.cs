@@ -114,6 +114,7 @@ public sealed class HostAgent : IDisposable
                 var files = _profile.Load(_options.ConfigDir);
                 Apply(_profile.Extend(files), files);
                 _log.WriteLine($"agent: config reloaded: generation {Generation}, {_snapshot.Endpoints.Count(e => e is not null)} endpoint(s)");
+                foreach (var skipped in files.Skipped) _log.WriteLine($"agent: {skipped}");
             }
             catch (ConfigException e)
             {

@@ -15,6 +15,9 @@ public class HostProfile
     /// <summary>Loads and validates the whole directory; throws <see cref="ConfigException"/> (file:line) and returns nothing partial.</summary>
     public virtual ConfigModel Load(string configDir) => ConfigLoader.LoadDirectory(configDir);
 
+    /// <summary>`validate DIR`: every file and document read as <see cref="Load"/> reads them, every error collected.</summary>
+    public virtual ConfigReport Check(string configDir) => ConfigLoader.Check(configDir);
+
     /// <summary>Once, with the first model that validated, before anything is compiled (restore state kept across restarts).</summary>
     public virtual void Starting(ConfigModel files, TextWriter log) { }
 

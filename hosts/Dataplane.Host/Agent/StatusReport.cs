@@ -36,7 +36,7 @@ public static class StatusReport
 
         return new AgentStatus(snapshot.NodeName, backend.Name, backend.Mode, backend.Workers, snapshot.Generation, agent.LastApplied, agent.LastError,
             ports, endpoints, ctEntries, ctCapacity, c.RxPackets, c.TxPackets, c.LocalPackets, c.TotalDrops, drops,
-            agent.FlowsFile, agent.MetricsUrl, agent.MeshStatus());
+            agent.FlowsFile, agent.MetricsUrl, agent.MeshStatus(), [.. agent.Files.Skipped.Select(d => d.ToString())]);
     }
 
     /// <summary>aa:bb:cc:dd:ee:ff from the 48-bit value the snapshot keeps.</summary>

@@ -33,7 +33,8 @@ public sealed record AgentStatus(
     Dictionary<string, ulong> DropsByReason,
     string? FlowsFile = null,
     string? MetricsUrl = null,
-    ClusterMeshStatus? ClusterMesh = null);
+    ClusterMeshStatus? ClusterMesh = null,
+    List<string>? Skipped = null);
 
 /// <summary>
 /// Cluster Mesh as the agent runs it: this cluster's etcd (connected, keys published, writes pending), the remote

@@ -32,6 +32,8 @@ public static class StatusCommand
         o.WriteLine(s.LastConfigError is { } err
             ? $"config:      last error at {err.At:u}: {err.Message}"
             : "config:      ok");
+        foreach (var skipped in s.Skipped ?? [])
+            o.WriteLine($"  {skipped}");
         o.WriteLine($"conntrack:   {s.ConntrackEntries} / {s.ConntrackCapacity} entries");
         o.WriteLine($"packets:     rx {s.RxPackets}, tx {s.TxPackets}, to host {s.LocalPackets}, dropped {s.DroppedPackets}");
         foreach (var (reason, count) in s.DropsByReason.OrderByDescending(d => d.Value))

@@ -4,9 +4,26 @@ using Dataplane.Host.Observe;
 
 namespace Dataplane.Host.Run;
 
-/// <summary>The verbs every host has besides `run`, asking a running agent: `status` and `observe`.</summary>
+/// <summary>The verbs every host has besides `run`: `validate` (offline), and asking a running agent, `status` and `observe`.</summary>
 public static class HostVerbs
 {
+    /// <summary>`validate DIR`: what a user runs in CI over their manifests. Exit 0 when the agent would apply them, 1 when not.</summary>
+    public static Command Validate(Agent.HostProfile profile)
+    {
+        var dirArg = new Argument<DirectoryInfo>("DIR") { Description = "The config directory, as given to run --config" };
+        var validate = new Command("validate", "Read a config directory as run would: each file, what was read, what was skipped, every error (file:line:column)")
+        {
+            dirArg,
+        };
+        validate.SetAction(parse =>
+        {
+            var report = profile.Check(parse.GetValue(dirArg)!.FullName);
+            report.Print(Console.Out);
+            return report.Ok ? 0 : 1;
+        });
+        return validate;
+    }
+
     /// <summary>`status [--socket PATH] [-o table|json]`.</summary>
     public static Command Status()
     {

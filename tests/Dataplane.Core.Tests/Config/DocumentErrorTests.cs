@@ -41,10 +41,6 @@ public class DocumentErrorTests
         Assert.Empty(ConfigYaml.Load("---\n# nothing\n---\n").Pods);
 
     [Theory]
-    [InlineData("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Frobnicator\nmetadata: {name: x}\n",
-        5, "unsupported kind Frobnicator (apiVersion v1)")]
-    [InlineData("apiVersion: cilium.io/v2\nkind: CiliumLocalRedirectPolicy\nmetadata: {name: x}\n",
-        1, "unsupported kind CiliumLocalRedirectPolicy (apiVersion cilium.io/v2)")]
     [InlineData("apiVersion: cilium.io/v1\nkind: CiliumNetworkPolicy\nmetadata: {name: x}\n",
         1, "unsupported kind CiliumNetworkPolicy (apiVersion cilium.io/v1); CiliumNetworkPolicy requires apiVersion cilium.io/v2")]
     [InlineData("apiVersion: v2\nkind: Pod\nmetadata: {name: x}\n",

@@ -146,7 +146,6 @@ public sealed class ServiceConfigTests
     [InlineData("metadata: {name: s1, labels: {kubernetes.io/service-name: web}}\naddressType: FQDN\n", 4, "FQDN is not supported")]
     [InlineData("metadata: {name: s1, labels: {kubernetes.io/service-name: web}}\naddressType: IPv6\nendpoints: [{addresses: [198.19.1.5]}]\n", 5, "does not match addressType IPv6")]
     [InlineData("metadata: {name: s1, labels: {kubernetes.io/service-name: web}}\naddressType: IPv4\nendpoints: [{addresses: [198.19.1.5], conditions: {ready: maybe}}]\n", 5, "expected true or false")]
-    [InlineData("metadata: {name: s1, labels: {kubernetes.io/service-name: nothere}}\naddressType: IPv4\n", 1, "belongs to service default/nothere, which does not exist")]
     public void BadSlices(string body, int line, string reason) =>
         DocumentErrorTests.AssertFails("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n" + body
             + "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {clusterIP: 198.18.50.1, ports: [{port: 80}]}\n", line, reason);
