@@ -14,8 +14,8 @@ namespace Dataplane.Control.Compiler;
 /// InternalIP (so any Tunnel next hop toward a node works, whoever made it); nodes in vxlan/srv6 mode (per peer,
 /// from the Node's annotations, or the overlay default) get their pod CIDRs as Tunnel routes; bare-endpoint peers
 /// and CiliumSRv6EgressPolicies add their own. Local SIDs, locators, our underlay addresses and the identities a VNI
-/// may carry complete the <see cref="OverlayState"/>. A tunnel whose endpoint (VXLAN) or first SID (SRv6) is not
-/// reachable through a known neighbour is a config error.
+/// may carry complete the <see cref="OverlayState"/>. A tunnel whose endpoint (VXLAN) or first SID (SRv6) no interface
+/// route reaches is a config error; its underlay MAC is resolved by ARP/ND unless a static neighbour gives it.
 /// </summary>
 public static class OverlayCompiler
 {
@@ -109,7 +109,10 @@ public static class OverlayCompiler
             var value = Core.Routing.RoutePrefix.ToUInt128(s.Sid);
             if (s.Behavior == Srv6Behavior.EndX)
             {
+                // The adjacency's MAC is written into the SID entry: End.X needs a static neighbour.
                 var adj = Reach(b, s.NextHop!, s.Source, $"End.X {s.Sid}: nexthop {s.NextHop}");
+                if (adj.Kind != NextHopKind.Port)
+                    throw new ConfigException(s.Source, $"End.X {s.Sid}: nexthop {s.NextHop} needs a static neighbors entry (its MAC is part of the SID)");
                 sids.Add(new LocalSid(value, s.Behavior, adj.Port, adj.EthWord0, adj.EthWord1));
             }
             else sids.Add(new LocalSid(value, s.Behavior));
@@ -140,10 +143,10 @@ public static class OverlayCompiler
             if (!required) return null;
             throw new ConfigException(at, $"VXLAN to {name} ({endpoint}): this node has no {Family(endpoint)} address to send from");
         }
-        if (b.Resolve(endpoint) is not { Kind: NextHopKind.Port } via)
+        if (SnapshotCompiler.Reach(b, endpoint) is not { } via)
         {
             if (!required) return null;
-            throw new ConfigException(at, $"VXLAN to {name}: endpoint {endpoint} is not reachable through a known neighbour (add a neighbors entry or a route)");
+            throw new ConfigException(at, $"VXLAN to {name}: endpoint {endpoint} is not on a connected subnet nor behind a route");
         }
         return TunnelPeerFactory.Vxlan(name, endpoint, source, port, via, b.Ports[via.Port].Mtu, innerMac.Value, routerMac, vni);
     }
@@ -157,7 +160,7 @@ public static class OverlayCompiler
         List<IPAddress>? s4 = sid4 is null ? null : [.. transit, sid4];
         List<IPAddress>? s6 = sid6 is null ? null : [.. transit, sid6];
         var first = (s4 ?? s6)?[0];
-        if (!required && (source6 is null || first is null || b.Resolve(first) is not { Kind: NextHopKind.Port })) return null;
+        if (!required && (source6 is null || first is null || SnapshotCompiler.Reach(b, first) is null)) return null;
         if (source6 is null) throw new ConfigException(at, $"SRv6 to {name}: this node has no IPv6 address to encapsulate from");
         if (first is null) throw new ConfigException(at, $"SRv6 to {name}: no SID (set sid4/sid6 or the dataplane.io/srv6-sid4/6 annotations)");
         var via = Reach(b, first, at, $"SRv6 to {name}: first SID {first}");
@@ -167,8 +170,8 @@ public static class OverlayCompiler
     }
 
     private static NextHop Reach(SnapshotBuilder b, IPAddress target, SourceLocation at, string what) =>
-        b.Resolve(target) is { Kind: NextHopKind.Port } via ? via
-            : throw new ConfigException(at, $"{what} is not reachable through a known neighbour (add a neighbors entry or a route)");
+        SnapshotCompiler.Reach(b, target) is { } via ? via
+            : throw new ConfigException(at, $"{what} is not on a connected subnet nor behind a route");
 
     /// <summary>The underlay hop recorded in the Tunnel next hop (informational: the encap stage uses the peer's).</summary>
     private static NextHop UnderlayOf(SnapshotBuilder b, in TunnelPeer t) =>

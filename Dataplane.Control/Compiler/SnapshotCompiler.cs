@@ -10,11 +10,13 @@ namespace Dataplane.Control.Compiler;
 /// <summary>
 /// Compiles a validated <see cref="ConfigModel"/> into a <see cref="DatapathSnapshot"/>. Route precedence comes
 /// from prefix length alone (LPM), so the order below only matters for resolving gateways:
-/// connected subnets (unresolved until a neighbour is known) → the node's own addresses (host) → static neighbours →
-/// routes learned by BGP (ECMP; below everything configured) → static routes → this node's pod CIDRs (no endpoint unless a pod has the address) → local pods
+/// connected subnets (glean: each destination resolved by ARP/ND) → the node's own addresses (host) → static
+/// neighbours (host routes with their MAC, overriding resolution) → routes learned by BGP (ECMP; below everything
+/// configured) → static routes (to a gateway resolved by ARP/ND unless it is a static neighbour) → this node's pod
+/// CIDRs (no endpoint unless a pod has the address) → local pods
 /// → peer nodes' pod CIDRs routed natively toward the peer's InternalIP, or through a tunnel (VXLAN/SRv6, see
 /// <see cref="OverlayCompiler"/>).
-/// A peer that cannot be reached through a known neighbour is a config error, not a silent black hole.
+/// A peer that no interface route reaches is a config error, not a silent black hole.
 /// Identities, the ipcache and each local endpoint's policy maps come from <see cref="PolicyCompiler"/>.
 /// </summary>
 public static class SnapshotCompiler
@@ -39,29 +41,34 @@ public static class SnapshotCompiler
 
         var ports = new Dictionary<string, (ushort Port, ulong Mac)>(StringComparer.Ordinal);
         foreach (var itf in local.Interfaces)
-            ports[itf.Name] = (b.AddInterface(itf.Name, itf.Mac.Value, itf.Mtu), itf.Mac.Value);
+            ports[itf.Name] = (b.AddInterface(itf.Name, itf.Mac.Value, itf.Mtu,
+                itf.Addresses.Select(a => new PortAddress(Key(a.Address), a.Network.PrefixLength, IsV6(a.Address)))), itf.Mac.Value);
 
+        // Connected subnets: the destination itself is resolved by ARP/ND (glean).
         foreach (var itf in local.Interfaces)
             foreach (var a in itf.Addresses)
-                b.AddRoute(a.Network, NextHop.Unresolved);
+                b.AddRoute(a.Network, NextHop.GleanOn(ports[itf.Name].Port, ports[itf.Name].Mac));
         foreach (var itf in local.Interfaces)
             foreach (var a in itf.Addresses)
                 b.AddRoute(HostPrefix(a.Address), NextHop.Host);
 
+        // Static neighbours override resolution: a host route with the MAC written in.
         foreach (var n in local.Neighbors)
-        {
-            var (port, mac) = ports[n.Interface];
-            b.AddRoute(HostPrefix(n.Ip), new NextHop(NextHopKind.Port, port, n.Mac.Value, mac, 0));
-        }
+            b.AddStaticNeighbor(n.Ip, ports[n.Interface].Port, n.Mac.Value);
 
         LearnedRoutes(model, b);
 
         foreach (var r in local.Routes)
         {
-            if (r.Via is null) { b.AddRoute(r.Destination, NextHop.Unresolved); continue; }
-            var gw = b.Resolve(r.Via);
-            if (gw is not { Kind: NextHopKind.Port } nh)
-                throw new ConfigException(r.Source, $"route {r.Destination}: gateway {r.Via} has no neighbour entry");
+            if (r.Via is null)
+            {
+                // On-link through the interface: resolve each destination there.
+                var (port, mac) = ports[r.Interface!];
+                b.AddRoute(r.Destination, NextHop.GleanOn(port, mac));
+                continue;
+            }
+            var nh = Reach(b, r.Via)
+                ?? throw new ConfigException(r.Source, $"route {r.Destination}: gateway {r.Via} is not on a connected subnet");
             b.AddRoute(r.Destination, nh);
         }
 
@@ -92,10 +99,9 @@ public static class SnapshotCompiler
                 var nodeIp = peer.InternalIps.FirstOrDefault(ip => ip.AddressFamily == family)
                     ?? throw new ConfigException(peer.Source,
                         $"node {peer.Name}: pod CIDR {cidr} needs an InternalIP of the same family for native routing");
-                var via = b.Resolve(nodeIp);
-                if (via is not { Kind: NextHopKind.Port } nh)
-                    throw new ConfigException(peer.Source,
-                        $"node {peer.Name}: InternalIP {nodeIp} is not reachable through a known neighbour (add a neighbors entry or a route)");
+                var nh = Reach(b, nodeIp)
+                    ?? throw new ConfigException(peer.Source,
+                        $"node {peer.Name}: InternalIP {nodeIp} is not on a connected subnet nor behind a route");
                 b.AddRoute(cidr, nh);
             }
         }
@@ -105,10 +111,27 @@ public static class SnapshotCompiler
     }
 
     /// <summary>
+    /// The next hop toward <paramref name="target"/> as a neighbour: through a static neighbour (its MAC), the gateway
+    /// of the route covering it, or — on a connected subnet — the target itself as the gateway, resolved by ARP/ND.
+    /// Null when no interface route reaches it.
+    /// </summary>
+    public static NextHop? Reach(SnapshotBuilder b, IPAddress target) => b.Resolve(target) switch
+    {
+        { Kind: NextHopKind.Port or NextHopKind.Gateway } nh => nh,
+        { Kind: NextHopKind.Glean } g => NextHop.GatewayOn(g.Port, g.SrcMac, Key(target), IsV6(target)),
+        _ => null,
+    };
+
+    private static bool IsV6(IPAddress a) => a.AddressFamily == AddressFamily.InterNetworkV6;
+
+    private static UInt128 Key(IPAddress a) => IsV6(a) ? RoutePrefix.ToUInt128(a) : RoutePrefix.ToUInt32(a);
+
+    /// <summary>
     /// Routes learned at run time (BGP) rank below every configured route, as the kernel ranks a BGP route below
     /// connected and static ones: a learned prefix that is also a connected subnet, one of our addresses or a
     /// neighbour is skipped here, and static routes, pod CIDRs and endpoints added later replace it. Each next hop
-    /// must be a known neighbour (Port); several become one ECMP group; one with none resolvable is not installed.
+    /// must be on a connected subnet (resolved by ARP/ND, or a static neighbour); several become one ECMP group; one
+    /// with none reachable is not installed.
     /// </summary>
     private static void LearnedRoutes(ConfigModel model, SnapshotBuilder b)
     {
@@ -118,7 +141,7 @@ public static class SnapshotCompiler
             if (b.HasRoute(r.Prefix)) continue;
             members.Clear();
             foreach (var via in r.NextHops)
-                if (b.Resolve(via) is { Kind: NextHopKind.Port } nh && !members.Contains(nh)) members.Add(nh);
+                if (Reach(b, via) is { } nh && !members.Contains(nh)) members.Add(nh);
             if (members.Count > 0) b.AddMultipathRoute(r.Prefix, members);
         }
     }

@@ -35,7 +35,7 @@ internal static class DataplaneNodeParser
             if (sp2.TryGet("neighbors", out var ns))
                 neighbors = NeighborParser.ParseAll(ns, interfaces);
             if (sp2.TryGet("routes", out var rs))
-                routes = RouteParser.ParseAll(rs, interfaces, neighbors);
+                routes = RouteParser.ParseAll(rs, interfaces);
         }
 
         var enforcement = PolicyEnforcement.Default;

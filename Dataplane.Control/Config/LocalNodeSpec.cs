@@ -8,8 +8,8 @@ public sealed record InterfaceSpec(string Name, MacAddress Mac, ImmutableArray<I
     SourceLocation Source);
 
 /// <summary>
-/// A static neighbour entry. The dataplane does no ARP/ND of its own, so every next hop it forwards to must be
-/// listed here. <see cref="Interface"/> is always resolved, either as written or inferred from the subnet.
+/// A static neighbour entry: overrides ARP/ND for that address (like `ip neigh add … nud permanent`), never ages.
+/// <see cref="Interface"/> is always resolved, either as written or inferred from the subnet.
 /// </summary>
 public sealed record NeighborSpec(IPAddress Ip, MacAddress Mac, string Interface, SourceLocation Source);
 

@@ -29,7 +29,7 @@ internal static class NeighborParser
             }
             else
             {
-                // No ARP/ND here, so the only way to place a neighbour is by the subnet it lives in.
+                // Without an interface, a static neighbour is placed by the subnet it lives in.
                 var candidates = InterfaceParser.Connected(interfaces, ip);
                 ifName = candidates.Count switch
                 {

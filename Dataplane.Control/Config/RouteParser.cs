@@ -4,14 +4,13 @@ using System.Net;
 namespace Dataplane.Control.Config;
 
 /// <summary>
-/// Reads DataplaneNode spec.routes. A route is usable only if its gateway is on a connected subnet and its
-/// MAC is known from spec.neighbors, because the dataplane never resolves next hops itself; both are
-/// checked here so a route that could never forward is rejected at load time.
+/// Reads DataplaneNode spec.routes. A route is usable only if its gateway is on a connected subnet (its MAC is
+/// resolved by ARP/ND, or taken from spec.neighbors when listed there); that is checked here so a route that could
+/// never forward is rejected at load time.
 /// </summary>
 internal static class RouteParser
 {
-    public static ImmutableArray<RouteSpec> ParseAll(YNode list, ImmutableArray<InterfaceSpec> interfaces,
-        ImmutableArray<NeighborSpec> neighbors)
+    public static ImmutableArray<RouteSpec> ParseAll(YNode list, ImmutableArray<InterfaceSpec> interfaces)
     {
         var result = ImmutableArray.CreateBuilder<RouteSpec>();
         var seen = new Dictionary<IPNetwork, SourceLocation>();
@@ -36,7 +35,7 @@ internal static class RouteParser
             if (item.TryGet("via", out var viaNode))
             {
                 via = viaNode.Ip();
-                ifName = ResolveGateway(viaNode, via, dest, ifName, interfaces, neighbors);
+                ifName = ResolveGateway(viaNode, via, dest, ifName, interfaces);
             }
             else if (ifName is null)
             {
@@ -48,9 +47,9 @@ internal static class RouteParser
         return result.ToImmutable();
     }
 
-    /// <summary>Checks the gateway is reachable and known; returns the interface it is reached through.</summary>
+    /// <summary>Checks the gateway is on a connected subnet; returns the interface it is reached through.</summary>
     private static string ResolveGateway(YNode viaNode, IPAddress via, IPNetwork dest, string? ifName,
-        ImmutableArray<InterfaceSpec> interfaces, ImmutableArray<NeighborSpec> neighbors)
+        ImmutableArray<InterfaceSpec> interfaces)
     {
         if (via.AddressFamily != dest.BaseAddress.AddressFamily)
             throw viaNode.Error($"gateway {via} is not the same address family as destination {dest}");
@@ -71,10 +70,6 @@ internal static class RouteParser
                                          $"({string.Join(", ", connected.Select(c => c.Name))}); set 'interface'"),
             };
         }
-
-        if (!neighbors.Any(n => n.Ip.Equals(via) && n.Interface == ifName))
-            throw viaNode.Error($"no neighbor entry for gateway {via} on interface {ifName} " +
-                                "(next hops are not resolved with ARP/ND; add it to spec.neighbors)");
         return ifName;
     }
 }

@@ -16,6 +16,8 @@ public sealed class WorkerCounters
     public ulong TxBytes;
     /// <summary>Handed to the host stack (addressed to the node itself).</summary>
     public ulong LocalPackets;
+    /// <summary>Handed to the neighbour resolver to wait for their next hop's MAC (sent or dropped there).</summary>
+    public ulong QueuedPackets;
     public ulong Batches;
 
     /// <summary>Indexed by <see cref="DropReason"/> code.</summary>
@@ -51,7 +53,7 @@ public sealed class WorkerCounters
     {
         RxPackets += other.RxPackets; RxBytes += other.RxBytes;
         TxPackets += other.TxPackets; TxBytes += other.TxBytes;
-        LocalPackets += other.LocalPackets; Batches += other.Batches;
+        LocalPackets += other.LocalPackets; QueuedPackets += other.QueuedPackets; Batches += other.Batches;
         for (int i = 0; i < 256; i++) { Drops[i] += other.Drops[i]; DropBytes[i] += other.DropBytes[i]; }
         for (int i = 0; i < MaxStages; i++) { StagePackets[i] += other.StagePackets[i]; StageDrops[i] += other.StageDrops[i]; }
         for (int i = 0; i < DirectionalDrops.Length; i++)

@@ -27,6 +27,10 @@ public readonly struct TunnelPeer
     public required ushort Port { get; init; }
     public required ulong EthWord0 { get; init; }
     public required uint EthWord1 { get; init; }
+    /// <summary>4 or 6 when the underlay next hop's MAC is found at run time (ARP/ND): the outer Ethernet destination
+    /// is then left zero and <see cref="NeighborAddress"/> is resolved after encapsulation; 0 = static MAC.</summary>
+    public byte NeighborFamily { get; init; }
+    public UInt128 NeighborAddress { get; init; }
     /// <summary>Underlay MTU (largest outer IP packet).</summary>
     public required int Mtu { get; init; }
 

@@ -57,6 +57,7 @@ public static class TunnelPeerFactory
         {
             Mode = TunnelMode.Vxlan, Endpoint = IndexKey(endpoint), Name = name, Port = via.Port,
             EthWord0 = via.EthWord0, EthWord1 = via.EthWord1, Mtu = mtu, VxlanTemplate = t, OuterIpv6 = v6,
+            NeighborFamily = NeighborOf(via, endpoint).Family, NeighborAddress = NeighborOf(via, endpoint).Address,
             PseudoSum = pseudo, InnerEthWord0 = inner.EthWord0, InnerEthWord1 = inner.EthWord1, FixedVni = fixedVni,
         };
     }
@@ -72,10 +73,25 @@ public static class TunnelPeerFactory
         {
             Mode = TunnelMode.Srv6, Endpoint = IndexKey(key), Name = name, Port = via.Port,
             EthWord0 = via.EthWord0, EthWord1 = via.EthWord1, Mtu = mtu,
+            NeighborFamily = NeighborOf(via, FirstSid(segments4, segments6)).Family,
+            NeighborAddress = NeighborOf(via, FirstSid(segments4, segments6)).Address,
             Srv6Template4 = segments4 is { Count: > 0 } ? Srv6Template(source, segments4, reduced, 4) : null,
             Srv6Template6 = segments6 is { Count: > 0 } ? Srv6Template(source, segments6, reduced, 41) : null,
         };
     }
+
+    /// <summary>The underlay neighbour to resolve toward <paramref name="target"/> through <paramref name="via"/>:
+    /// the gateway of a Gateway hop, the target itself on a connected subnet (Glean); none for a static MAC.</summary>
+    public static (byte Family, UInt128 Address) NeighborOf(in NextHop via, IPAddress? target) => via.Kind switch
+    {
+        NextHopKind.Gateway => (via.ViaIsIpv6 ? (byte)6 : (byte)4, via.Via),
+        NextHopKind.Glean when target is not null => target.AddressFamily == AddressFamily.InterNetwork
+            ? ((byte)4, (UInt128)RoutePrefix.ToUInt32(target)) : ((byte)6, RoutePrefix.ToUInt128(target)),
+        _ => (0, UInt128.Zero),
+    };
+
+    private static IPAddress? FirstSid(IReadOnlyList<IPAddress>? s4, IReadOnlyList<IPAddress>? s6) =>
+        s4 is { Count: > 0 } ? s4[0] : s6 is { Count: > 0 } ? s6[0] : null;
 
     /// <summary>
     /// Outer IPv6 header + SRH (RFC 8754) for H.Encaps: the SRH lists the segments in reverse (Segment List[0] is

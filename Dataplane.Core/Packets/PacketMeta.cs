@@ -78,7 +78,11 @@ public unsafe struct PacketMeta
     /// count, as VPP counts each node's errors. Written by <see cref="Drop"/> from <see cref="RunningStage"/>.
     /// </summary>
     [FieldOffset(94)] public byte DecidedBy;
-    [FieldOffset(95)] public byte Reserved1;
+    /// <summary>
+    /// 4 or 6 when the packet leaves through a next hop whose MAC is resolved at run time (ARP/ND): the neighbour
+    /// resolve stage looks up <see cref="NeighborAddress"/> on <see cref="OutPort"/>; 0 = the MAC is already written.
+    /// </summary>
+    [FieldOffset(95)] public byte NeighborFamily;
     /// <summary>
     /// Rule that allowed or denied on the source endpoint's egress side (index into the snapshot's policy rule
     /// table; 0 = no rule: not evaluated, not enforced, or dropped for lack of an allow).
@@ -88,8 +92,8 @@ public unsafe struct PacketMeta
     [FieldOffset(100)] public uint IngressPolicyRule;
     /// <summary>Receive time in nanoseconds since the Unix epoch (backend clock, or the pcap record in replay).</summary>
     [FieldOffset(104)] public long Timestamp;
-    [FieldOffset(112)] public ulong Reserved4;
-    [FieldOffset(120)] public ulong Reserved5;
+    /// <summary>The neighbour to resolve (IPv4 in the low 32 bits), when <see cref="NeighborFamily"/> is set.</summary>
+    [FieldOffset(112)] public UInt128 NeighborAddress;
 
     public readonly bool IsAlive => Verdict == PacketVerdict.Continue;
 
@@ -182,6 +186,8 @@ public enum PacketVerdict : byte
     Drop = 2,
     /// <summary>Addressed to this host's stack (punted, not forwarded).</summary>
     Local = 3,
+    /// <summary>Copied to the neighbour resolver's queue until its next hop's MAC is known (then sent by it).</summary>
+    Queued = 4,
 }
 
 public enum CtState : byte

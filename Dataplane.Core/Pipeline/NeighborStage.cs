@@ -1,5 +1,6 @@
 using Dataplane.Core.Checksums;
 using Dataplane.Core.Drops;
+using Dataplane.Core.Neighbors;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Parsing;
 using Dataplane.Core.Routing;
@@ -11,7 +12,10 @@ namespace Dataplane.Core.Pipeline;
 /// Answers ARP requests and IPv6 neighbour solicitations in place, turning the request into the reply and
 /// sending it back out of the port it came in on. Pods get the router MAC for every address but their own (as
 /// Cilium's lxc ARP/NDP responder does, so all pod traffic goes through the dataplane); node interfaces get an
-/// answer for the node's own addresses. Everything else of ARP/NDP is handed to the host stack.
+/// answer for the node's own addresses. Everything else of ARP/NDP is handed to the host stack. With neighbour
+/// resolution attached, node interfaces also learn: ARP replies and solicited NAs confirm the neighbour they name,
+/// and a neighbour's own request for our address leaves a stale entry (as the kernel's neigh_event_ns), posted to the
+/// resolver through the worker's ring.
 /// </summary>
 /// <remarks>
 /// L2 as a router sees it: a port receives every frame on its segment (AF_PACKET and AF_XDP run promiscuous), but
@@ -40,8 +44,8 @@ public readonly struct NeighborStage : IStage
                 p.Drop(DropReason.InvalidDestinationMac);
                 continue;
             }
-            if ((p.Flags & PacketFlags.Arp) != 0) Arp(ref p, snapshot);
-            else if ((p.Flags & PacketFlags.Ndp) != 0) Ndp(ref p, snapshot);
+            if ((p.Flags & PacketFlags.Arp) != 0) Arp(ref p, snapshot, context.Neighbors);
+            else if ((p.Flags & PacketFlags.Ndp) != 0) Ndp(ref p, snapshot, context.Neighbors);
         }
         return seen;
     }
@@ -78,18 +82,23 @@ public readonly struct NeighborStage : IStage
         return found && s.NextHops[nh].Kind == NextHopKind.Host;
     }
 
-    private static unsafe void Arp(ref PacketMeta p, DatapathSnapshot s)
+    private static unsafe void Arp(ref PacketMeta p, DatapathSnapshot s, WorkerNeighbors? nb)
     {
         byte* eth = p.Data;
         byte* a = p.Data + p.L3Offset;
         ushort op = (ushort)((a[6] << 8) | a[7]);
         uint spa = (uint)((a[14] << 24) | (a[15] << 16) | (a[16] << 8) | a[17]);
         uint tpa = (uint)((a[24] << 24) | (a[25] << 16) | (a[26] << 8) | a[27]);
+        bool learns = nb is not null && spa != 0 && IsInterface(s, p.InPort);
+        // A reply to our request confirms the neighbour (reachable); the host stack gets it as before.
+        if (op == ArpReply && learns) nb!.Post(FrameKind.Confirmed, p.InPort, false, spa, Addr.ReadMac(a + 8));
         if (op != ArpRequest || !Owns(s, p.InPort, false, tpa, spa, out ulong mac) || mac == 0)
         {
             p.Verdict = PacketVerdict.Local;
             return;
         }
+        // A request for our address names the requester's MAC: the kernel keeps it as a stale entry.
+        if (learns) nb!.Post(FrameKind.Seen, p.InPort, false, spa, Addr.ReadMac(a + 8));
         // Reply: target ← sender, sender ← (our MAC, requested IP). Ethernet: back to the requester.
         Buffer.MemoryCopy(a + 8, a + 18, 10, 10);
         Addr.WriteMac(a + 8, mac);
@@ -101,15 +110,23 @@ public readonly struct NeighborStage : IStage
         p.Verdict = PacketVerdict.Tx;
     }
 
-    private static unsafe void Ndp(ref PacketMeta p, DatapathSnapshot s)
+    private static unsafe void Ndp(ref PacketMeta p, DatapathSnapshot s, WorkerNeighbors? nb)
     {
         byte* ip = p.Data + p.L3Offset;
         byte* icmp = p.Data + p.L4Offset;
+        bool learns = nb is not null && ip[7] == 255 && p.IcmpCode == 0 && IsInterface(s, p.InPort) && p.L4Offset + 24 <= p.Length;
+        // A solicited advertisement confirms the neighbour (RFC 4861 §7.2.5); without a target link-layer option (the
+        // answer to a unicast probe) the MAC stays the one probed.
+        if (p.IcmpType == 136 && learns && (icmp[4] & 0x40) != 0)
+            nb!.Post(FrameKind.Confirmed, p.InPort, true, ReadAddr(icmp + 8), LinkLayerOption(ref p, 2));
         // Only solicitations with hop limit 255 (RFC 4861 §7.1.1) are answered; other NDP goes to the host.
         if (p.IcmpType != 135 || p.IcmpCode != 0 || ip[7] != 255) { p.Verdict = PacketVerdict.Local; return; }
-        var target = System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(new ReadOnlySpan<byte>(icmp + 8, 16));
+        var target = ReadAddr(icmp + 8);
         var src = Addr.Src6(p);
         if (!Owns(s, p.InPort, true, target, src, out ulong mac) || mac == 0) { p.Verdict = PacketVerdict.Local; return; }
+        // A solicitation for our address with the solicitor's link-layer option: a stale entry, as the kernel makes.
+        if (learns && src != UInt128.Zero && LinkLayerOption(ref p, 1) is var sll and not 0)
+            nb!.Post(FrameKind.Seen, p.InPort, true, src, sll);
 
         const int naLen = 32; // 24-byte NA + target link-layer address option
         int l4 = p.L3Offset + HeaderSizes.Ipv6;
@@ -138,6 +155,27 @@ public readonly struct NeighborStage : IStage
         p.Length = (ushort)(l4 + naLen);
         p.OutPort = p.InPort;
         p.Verdict = PacketVerdict.Tx;
+    }
+
+    private static bool IsInterface(DatapathSnapshot s, ushort port) =>
+        (uint)port < (uint)s.PortKinds.Length && s.PortKinds[port] == PortKind.Interface;
+
+    private static unsafe UInt128 ReadAddr(byte* p) =>
+        System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(new ReadOnlySpan<byte>(p, 16));
+
+    /// <summary>The MAC in the NS/NA's source (1) or target (2) link-layer address option; 0 when absent.</summary>
+    private static unsafe ulong LinkLayerOption(ref PacketMeta p, byte type)
+    {
+        int at = p.L4Offset + 24, end = p.Length;
+        for (int guard = 0; guard < 16 && at + 8 <= end; guard++)
+        {
+            byte* o = p.Data + at;
+            int len = o[1] * 8;
+            if (len == 0) return 0;
+            if (o[0] == type && len >= 8) return Addr.ReadMac(o + 2);
+            at += len;
+        }
+        return 0;
     }
 
     private static unsafe void WriteAddr(byte* p, UInt128 a) =>

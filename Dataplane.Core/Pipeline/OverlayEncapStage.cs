@@ -30,12 +30,12 @@ public readonly struct OverlayEncapStage : IStage
             ref PacketMeta p = ref m[i];
             if (p.Verdict != PacketVerdict.Tx || (p.Flags & PacketFlags.TunnelEncap) == 0) continue;
             seen++;
-            Encap(ref p, overlay, nextHops);
+            Encap(ref p, overlay, nextHops, context.Neighbors is not null);
         }
         return seen;
     }
 
-    private static unsafe void Encap(ref PacketMeta p, OverlayState overlay, NextHop[] nextHops)
+    private static unsafe void Encap(ref PacketMeta p, OverlayState overlay, NextHop[] nextHops, bool resolves)
     {
         if (p.NextHop >= (uint)nextHops.Length) { p.Drop(DropReason.NoTunnelOrEncapsulationEndpoint); return; }
         ref readonly NextHop nh = ref nextHops[p.NextHop];
@@ -43,6 +43,9 @@ public readonly struct OverlayEncapStage : IStage
         int peer = overlay.PeerIndex.Find(key);
         if (peer < 0) { p.Drop(DropReason.NoTunnelOrEncapsulationEndpoint); return; }
         ref readonly TunnelPeer t = ref overlay.Peers[peer];
+        // An underlay next hop whose MAC is found at run time: resolved after encap, or (no resolver) never.
+        bool dynamic = (t.EthWord0 & 0xFFFF_FFFF_FFFFUL) == 0;
+        if (dynamic && (!resolves || t.NeighborFamily == 0)) { p.Drop(DropReason.FibLookupFailed); return; }
 
         byte* ip = p.Data + p.L3Offset;
         int innerL3 = p.IpVersion == 4 ? (ip[2] << 8) | ip[3] : Parsing.HeaderSizes.Ipv6 + ((ip[4] << 8) | ip[5]);
@@ -58,6 +61,7 @@ public readonly struct OverlayEncapStage : IStage
             uint vni = t.FixedVni != 0 ? t.FixedVni
                 : p.SrcIdentity is > 0 and < (1u << 24) ? p.SrcIdentity : NumericIdentity.World;
             Encapsulation.Vxlan(ref p, in t, vni, innerL3);
+            if (dynamic) MarkNeighbor(ref p, in t);
             return;
         }
         byte[]? template = p.IpVersion == 4 ? t.Srv6Template4 : t.Srv6Template6;
@@ -68,5 +72,13 @@ public readonly struct OverlayEncapStage : IStage
             return;
         }
         Encapsulation.Srv6(ref p, in t, template, innerL3);
+        if (dynamic) MarkNeighbor(ref p, in t);
+    }
+
+    private static void MarkNeighbor(ref PacketMeta p, in TunnelPeer t)
+    {
+        if (p.Verdict != PacketVerdict.Tx) return;
+        p.NeighborFamily = t.NeighborFamily;
+        p.NeighborAddress = t.NeighborAddress;
     }
 }

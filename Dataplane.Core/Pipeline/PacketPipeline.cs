@@ -11,7 +11,7 @@ namespace Dataplane.Core.Pipeline;
 /// The stage graph run over each received batch: parse → overlay decap (VXLAN/SRv6) → neighbour responder →
 /// endpoint (anti-spoofing) → conntrack lookup (+ NAT of known connections) → service DNAT (new connections) →
 /// identity (ipcache) → egress gateway steering → route + rewrite → masquerade decision → policy (new connections)
-/// → conntrack create (+ SNAT) → overlay encap, then one accounting pass that counts verdicts and emits flow
+/// → conntrack create (+ SNAT) → overlay encap → neighbour resolve (MACs found by ARP/ND), then one accounting pass that counts verdicts and emits flow
 /// events. The snapshot is
 /// loaded once per batch, so a config swap takes effect at the next batch and never mid-batch.
 /// </summary>
@@ -49,6 +49,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
             start += window;
         }
         batch.View(0, total);
+        Run<NeighborResolveStage>(batch, snapshot, context);
         Account(batch, context);
         context.Conntrack?.Collect(context.NowSeconds, context.CollectBudget);
     }
@@ -92,6 +93,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
                     c.ForwardPackets[dir]++; c.ForwardBytes[dir] += p.Length;
                     break;
                 case PacketVerdict.Local: local++; break;
+                case PacketVerdict.Queued: c.QueuedPackets++; break;
                 case PacketVerdict.Drop: CountDrop(c, ref p, dir); break;
                 default:
                     // A packet no stage decided on is a bug in the graph; never let it vanish uncounted.

@@ -10,7 +10,7 @@ namespace Dataplane.Core.Pipeline;
 
 /// <summary>
 /// IP forwarding: LPM on the destination, then act on the next hop — hand to the host, deliver to a local pod,
-/// send to a neighbour, or mark for the overlay encap stage (Tunnel) — with TTL/hop-limit decrement (incremental IPv4 checksum), VLAN tags removed and the
+/// send to a neighbour (MAC known, or marked for the neighbour resolve stage), or mark for the overlay encap stage (Tunnel) — with TTL/hop-limit decrement (incremental IPv4 checksum), VLAN tags removed and the
 /// Ethernet addresses rewritten. Multicast and link-local destinations go to the host stack.
 /// </summary>
 public readonly struct RouteStage : IStage
@@ -24,6 +24,7 @@ public readonly struct RouteStage : IStage
         Lpm4 routes4 = snapshot.Routes4;
         Lpm6 routes6 = snapshot.Routes6;
         NextHop[] nextHops = snapshot.NextHops;
+        bool resolves = context.Neighbors is not null;
 
         // Pass 1: every IPv4 destination of the batch into one bulk LPM lookup (many cache misses in flight);
         // IPv6 and everything that is not routed is settled here directly.
@@ -67,19 +68,21 @@ public readonly struct RouteStage : IStage
             // ECMP: the flow hash picks a member, so every packet of a flow leaves through the same neighbour.
             if (nextHops[nh].Kind == NextHopKind.Multipath) nh = nextHops[nh].Endpoint + p.FlowHash % nextHops[nh].Port;
             p.NextHop = nh;
-            Forward(ref p, in nextHops[nh], nh);
+            Forward(ref p, in nextHops[nh], nh, resolves);
         }
         return seen;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Forward(ref PacketMeta p, in NextHop nh, uint index)
+    private static unsafe void Forward(ref PacketMeta p, in NextHop nh, uint index, bool resolves)
     {
         switch (nh.Kind)
         {
             case NextHopKind.Host: p.Verdict = PacketVerdict.Local; return;
             case NextHopKind.Unresolved: p.Drop(DropReason.FibLookupFailed); return;
             case NextHopKind.NoEndpoint: p.Drop(DropReason.NoMatchingLocalContainerFound); return;
+            // Without a resolver (replay, the eBPF program's twin) a MAC found at run time is never found.
+            case NextHopKind.Glean or NextHopKind.Gateway when !resolves: p.Drop(DropReason.FibLookupFailed); return;
         }
         byte* ip = p.Data + p.L3Offset;
         if (p.IpVersion == 4)
@@ -112,6 +115,14 @@ public readonly struct RouteStage : IStage
         }
         Unsafe.WriteUnaligned(p.Data, nh.EthWord0);
         Unsafe.WriteUnaligned(p.Data + 8, nh.EthWord1);
+        if (nh.IsDynamic)
+        {
+            // The destination MAC is written by the neighbour resolve stage, last: the gateway's, or for a connected
+            // subnet (glean) the destination's own.
+            bool glean = nh.Kind == NextHopKind.Glean;
+            p.NeighborFamily = glean ? p.IpVersion : nh.ViaIsIpv6 ? (byte)6 : (byte)4;
+            p.NeighborAddress = glean ? Addr.Dst(p) : nh.Via;
+        }
         p.OutPort = nh.Port;
         p.DstEndpoint = nh.Endpoint;
         if (nh.Kind == NextHopKind.Endpoint && p.SrcEndpoint == 0) p.Direction = TrafficDirection.Ingress;

@@ -16,4 +16,5 @@ public enum StageId : byte
     Masquerade = 10,
     OverlayDecap = 11,
     OverlayEncap = 12,
+    NeighborResolve = 13,
 }

@@ -33,6 +33,12 @@ public sealed class WorkerContext(int workerId, FlowRing? flows = null, Conntrac
     /// <summary>Per-batch NAT decisions, sessionAffinity state and the random source of load balancing.</summary>
     public Services.LbWorkerState Lb { get; } = new();
 
+    /// <summary>
+    /// Neighbour resolution (ARP/ND) for next hops whose MAC is found at run time; null = none: such packets are
+    /// dropped with FIB_LOOKUP_FAILED (169), as the eBPF program does.
+    /// </summary>
+    public Neighbors.WorkerNeighbors? Neighbors { get; init; }
+
     /// <summary>Conntrack entries examined for expiry after each batch.</summary>
     public int CollectBudget { get; init; } = 64;
 }

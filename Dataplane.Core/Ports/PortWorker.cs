@@ -104,6 +104,10 @@ public sealed class PortWorker : IDisposable
     private readonly int[] _rxCount;
     private readonly ushort[] _touched;
     private int _next;
+    /// <summary>Frames the neighbour resolver hands this worker (solicitations, released packets), copied into a pool
+    /// of its own before transmission; null without neighbour resolution.</summary>
+    private readonly Batch? _fromResolver;
+    private readonly PacketPool? _fromResolverPool;
 
     /// <summary>
     /// A worker over <paramref name="rxPorts"/> (the queues it receives from) transmitting to
@@ -125,6 +129,11 @@ public sealed class PortWorker : IDisposable
         _touched = new ushort[Math.Max(1, _byId.Length)];
         _rxStart = new int[_rx.Length];
         _rxCount = new int[_rx.Length];
+        if (context.Neighbors is not null)
+        {
+            _fromResolver = new Batch(32);
+            _fromResolverPool = new PacketPool(32);
+        }
     }
 
     public WorkerContext Context { get; }
@@ -138,6 +147,7 @@ public sealed class PortWorker : IDisposable
     /// <summary>One poll: receive, process, transmit, release. Returns the packets received.</summary>
     public int RunOnce()
     {
+        if (_fromResolver is not null) SendFromResolver();
         Batch batch = _batch;
         batch.Count = 0;
         // Start at a rotating port so one busy port cannot starve the others of batch space.
@@ -185,6 +195,33 @@ public sealed class PortWorker : IDisposable
         }
     }
 
+    /// <summary>Transmits what the neighbour resolver left in this worker's ring (at most one small batch per poll).</summary>
+    private void SendFromResolver()
+    {
+        var ring = Context.Neighbors!.FromResolver;
+        if (ring.Count == 0) return;
+        Batch b = _fromResolver!;
+        PacketPool pool = _fromResolverPool!;
+        b.Count = 0;
+        while (b.Count < b.Capacity && ring.TryPeek(out var h, out var frame))
+        {
+            ref PacketMeta m = ref b[b.Count];
+            if ((uint)h.Port < (uint)_byId.Length && _byId[h.Port] is not null && pool.TryLoad(ref m, frame, h.Port))
+            {
+                m.OutPort = h.Port;
+                m.Verdict = PacketVerdict.Tx;
+                b.Count++;
+            }
+            else TxNoPort++;
+            ring.Advance();
+        }
+        if (b.Count == 0) return;
+        Transmit(b);
+        // Every port copies a buffer it does not own (AF_PACKET always, AF_XDP outside its UMEM): all come back.
+        for (int i = 0; i < b.Count; i++) pool.Free(in b[i]);
+        b.Count = 0;
+    }
+
     /// <summary>Runs until <paramref name="token"/> is cancelled, waiting between polls as <see cref="WorkerOptions.Mode"/> says.</summary>
     public void Run(CancellationToken token)
     {
@@ -197,5 +234,10 @@ public sealed class PortWorker : IDisposable
         }
     }
 
-    public void Dispose() => _batch.Dispose();
+    public void Dispose()
+    {
+        _batch.Dispose();
+        _fromResolver?.Dispose();
+        _fromResolverPool?.Dispose();
+    }
 }

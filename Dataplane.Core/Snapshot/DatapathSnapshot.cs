@@ -70,6 +70,8 @@ public sealed class DatapathSnapshot
     public ushort VxlanPort { get; }
     /// <summary>Service frontends and backends, masquerade and egress gateway state.</summary>
     public Services.ServiceState Services { get; init; } = Dataplane.Core.Services.ServiceState.Empty;
+    /// <summary>Static neighbours of the config (they override resolution; listed with the learned ones).</summary>
+    public ImmutableArray<StaticNeighbor> StaticNeighbors { get; init; } = [];
     /// <summary>Tunnel peers, local SIDs and decap rules (VXLAN/SRv6); empty = no overlay.</summary>
     public Overlay.OverlayState Overlay { get; init; } = Dataplane.Core.Overlay.OverlayState.Empty;
 }

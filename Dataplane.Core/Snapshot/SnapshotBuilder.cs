@@ -30,11 +30,21 @@ public sealed class SnapshotBuilder
 
     public IReadOnlyList<PortInfo> Ports => _ports;
 
-    public ushort AddInterface(string name, ulong mac, int mtu = 1500)
+    public ushort AddInterface(string name, ulong mac, int mtu = 1500, IEnumerable<PortAddress>? addresses = null)
     {
         var id = checked((ushort)_ports.Count);
-        _ports.Add(new PortInfo(id, name, PortKind.Interface, mac, mtu, 0));
+        _ports.Add(new PortInfo(id, name, PortKind.Interface, mac, mtu, 0) { Addresses = [.. addresses ?? []] });
         return id;
+    }
+
+    private readonly List<StaticNeighbor> _staticNeighbors = [];
+
+    /// <summary>A static neighbour: a host route out of its port with its MAC, listed as Permanent.</summary>
+    public void AddStaticNeighbor(IPAddress ip, ushort port, ulong mac)
+    {
+        bool v6 = ip.AddressFamily == AddressFamily.InterNetworkV6;
+        _staticNeighbors.Add(new StaticNeighbor(port, v6, v6 ? RoutePrefix.ToUInt128(ip) : RoutePrefix.ToUInt32(ip), mac));
+        AddRoute(new IPNetwork(ip, v6 ? 128 : 32), new NextHop(NextHopKind.Port, port, mac, _ports[port].Mac, 0));
     }
 
     /// <summary>Adds a local pod with its own port and host routes to each of its addresses.</summary>
@@ -84,7 +94,8 @@ public sealed class SnapshotBuilder
         if (members.Count == 1) { AddRoute(prefix, members[0]); return; }
         if (members.Count == 0 || members.Count > ushort.MaxValue) throw new ArgumentOutOfRangeException(nameof(members));
         foreach (var m in members)
-            if (m.Kind != NextHopKind.Port) throw new ArgumentException($"ECMP members must be Port next hops, got {m.Kind}", nameof(members));
+            if (m.Kind is not (NextHopKind.Port or NextHopKind.Gateway))
+                throw new ArgumentException($"ECMP members must be Port or Gateway next hops, got {m.Kind}", nameof(members));
         // Members are appended without sharing slots: the group needs them contiguous.
         uint first = (uint)_nextHops.Count;
         _nextHops.AddRange(members);
@@ -138,6 +149,7 @@ public sealed class SnapshotBuilder
         {
             Services = Services ?? Dataplane.Core.Services.ServiceState.Empty,
             Overlay = Overlay,
+            StaticNeighbors = [.. _staticNeighbors],
         };
     }
 }

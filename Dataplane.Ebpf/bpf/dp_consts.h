@@ -10,6 +10,7 @@ enum packet_verdict {
 	V_TX = 1,
 	V_DROP = 2,
 	V_LOCAL = 3,
+	V_QUEUED = 4, // C# only: held for neighbour resolution (the BPF program never resolves)
 };
 
 // Dataplane.Core.Packets.CtState.
@@ -57,6 +58,9 @@ enum next_hop_kind {
 	NH_HOST = 3,
 	NH_NO_ENDPOINT = 4,
 	NH_TUNNEL = 5,
+	NH_MULTIPATH = 6, // never loaded: the offload refuses ECMP (Maps/OffloadSupport.cs)
+	NH_GLEAN = 7,
+	NH_GATEWAY = 8,
 };
 
 // Dataplane.Core.Snapshot.PortKind.

@@ -123,6 +123,9 @@ static __always_inline int overlay_encap(DP_CTX *ctx, struct dp_pkt *p)
 	__u32 idx = p->nexthop;
 	struct dp_tunnel *t = bpf_map_lookup_elem(&dp_tunnels, &idx);
 	if (!t) { dp_drop(p, DROP_NO_TUNNEL_ENDPOINT); return 0; }
+	// An underlay next hop resolved at run time (ARP/ND) has no MAC here: the program does not resolve
+	// (docs/network.md), so it drops as the C# pipeline does without a resolver.
+	if ((t->eth[0] | t->eth[1] | t->eth[2] | t->eth[3] | t->eth[4] | t->eth[5]) == 0) { dp_drop(p, DROP_NO_FIB); return 0; }
 	__u8 h[6];
 	if (dp_load(ctx, p->l3, h, 6)) { dp_drop(p, DROP_WRITE_ERROR); return 0; }
 	int inner_l3 = p->ip_version == 4 ? be16(h + 2) : 40 + be16(h + 4);

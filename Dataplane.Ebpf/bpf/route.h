@@ -57,6 +57,11 @@ DP_STAGE int forward(DP_CTX *ctx, struct dp_pkt *p, struct dp_nexthop *nh)
 	switch (nh->kind) {
 	case NH_HOST: p->verdict = V_LOCAL; return 0;
 	case NH_UNRESOLVED: dp_drop(p, DROP_NO_FIB); return 0;
+	// Next hops whose MAC is resolved at run time (ARP/ND): the program has no resolver (docs/network.md), so
+	// like Cilium's XDP path without a neighbour entry it drops them with DROP_NO_FIB, as the C# pipeline does
+	// when no resolver is attached.
+	case NH_GLEAN: dp_drop(p, DROP_NO_FIB); return 0;
+	case NH_GATEWAY: dp_drop(p, DROP_NO_FIB); return 0;
 	case NH_NO_ENDPOINT: dp_drop(p, DROP_NO_LXC); return 0;
 	}
 	if (p->ip_version == 4) {

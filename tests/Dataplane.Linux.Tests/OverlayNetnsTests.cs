@@ -306,7 +306,8 @@ internal sealed class OverlayTopology : IDisposable
 
     private void WriteConfig(string remoteAnnotations, string overlay)
     {
-        string ma = Mac(DataplaneNs, Underlay), mr = Mac(RemoteNs, RemoteUnderlay);
+        // No neighbours: the remote's underlay MAC is resolved by ARP/ND (its kernel answers).
+        string ma = Mac(DataplaneNs, Underlay);
         File.WriteAllText(Path.Combine(ConfigDir, "cluster.yaml"), $$"""
             apiVersion: v1
             kind: Node
@@ -338,9 +339,6 @@ internal sealed class OverlayTopology : IDisposable
               routerMac: "{{RouterMac}}"
               interfaces:
               - {name: {{Underlay}}, mac: "{{ma}}", addresses: ["198.18.0.1/24", "2001:db8:0:1::1/64"]}
-              neighbors:
-              - {ip: 198.18.0.2, mac: "{{mr}}"}
-              - {ip: "2001:db8:0:1::2", mac: "{{mr}}"}
             {{overlay}}
             """);
     }

@@ -127,7 +127,8 @@ public sealed class ServiceNetnsTests(ITestOutputHelper output) : IDisposable
         Sh.Must("ip", "-n", Outside, "addr", "add", $"{OutsideIp}/24", "dev", "eth0");
         Offloads(Outside, "eth0");
         Offloads(Dp, up);
-        string upMac = NetnsSet.Mac(Dp, up), outMac = NetnsSet.Mac(Outside, "eth0");
+        // No neighbour for the outside host: the dataplane resolves it by ARP.
+        string upMac = NetnsSet.Mac(Dp, up);
 
         _set.Dir("svc");
         File.WriteAllText(Path.Combine(ConfigDir, "cluster.yaml"), $$$"""
@@ -143,7 +144,6 @@ public sealed class ServiceNetnsTests(ITestOutputHelper output) : IDisposable
             spec:
               routerMac: "02:00:00:00:00:99"
               interfaces: [{name: {{{up}}}, mac: "{{{upMac}}}", addresses: ["{{{NodeIp}}}/24"]}]
-              neighbors: [{ip: {{{OutsideIp}}}, mac: "{{{outMac}}}"}]
               masquerade: {enabled: true}
             ---
             apiVersion: v1

@@ -14,6 +14,9 @@ public sealed record EndpointStatus(string Namespace, string Name, string HostIn
 
 public sealed record ConfigErrorStatus(string Message, DateTimeOffset At);
 
+/// <summary>One neighbour entry (like a line of `ip neigh`): state is the kernel's NUD name in lower case.</summary>
+public sealed record NeighborStatus(string Interface, string Ip, string Mac, string State, long AgeMillis, int Queued);
+
 public sealed record AgentStatus(
     string Node,
     string Backend,
@@ -34,7 +37,8 @@ public sealed record AgentStatus(
     string? FlowsFile = null,
     string? MetricsUrl = null,
     ClusterMeshStatus? ClusterMesh = null,
-    List<string>? Skipped = null);
+    List<string>? Skipped = null,
+    List<NeighborStatus>? Neighbors = null);
 
 /// <summary>
 /// Cluster Mesh as the agent runs it: this cluster's etcd (connected, keys published, writes pending), the remote

@@ -51,6 +51,12 @@ public static class StatusCommand
         o.WriteLine($"interfaces:  {s.Ports.Count}");
         foreach (var p in s.Ports)
             o.WriteLine($"  {p.Id,3} {p.Name,-16} {p.Kind,-9} {(p.Attached ? "attached" : "absent"),-8} rx {p.RxPackets} tx {p.TxPackets} tx-dropped {p.TxDropped}");
+        if (s.Neighbors is { Count: > 0 } ns)
+        {
+            o.WriteLine($"neighbours:  {ns.Count}");
+            foreach (var n in ns)
+                o.WriteLine($"  {n.Ip,-28} dev {n.Interface,-16} lladdr {n.Mac} {n.State}{(n.Queued > 0 ? $", {n.Queued} queued" : "")}");
+        }
         o.WriteLine($"endpoints:   {s.Endpoints.Count}");
         foreach (var e in s.Endpoints)
             o.WriteLine($"  {e.Namespace}/{e.Name,-24} identity {e.Identity,-6} {e.HostInterface,-16} {e.Mac} {string.Join(",", e.Ips)} ({e.Source})");

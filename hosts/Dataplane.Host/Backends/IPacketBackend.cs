@@ -72,4 +72,7 @@ public interface IPacketBackend : IDisposable
 
     /// <summary>After the exit counters: what only this backend knows (the drivers' own counters).</summary>
     void PrintExit(TextWriter log);
+
+    /// <summary>The neighbour table (learned and static entries); empty when this backend does not resolve.</summary>
+    List<Dataplane.Core.Neighbors.NeighborListing> Neighbors() => [];
 }

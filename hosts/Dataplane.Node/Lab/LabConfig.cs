@@ -6,7 +6,7 @@ namespace Dataplane.Node.Lab;
 /// The YAML each lab node's agent reads — what a user of Cilium would write: v1 Nodes (VXLAN between them
 /// through the dataplane.io/tunnel annotation), the Pods, a ClusterIP Service with its EndpointSlice, one
 /// CiliumNetworkPolicy that allows web → api on TCP 8080 and one that denies the scanner outright; plus the
-/// node's own DataplaneNode (its underlay interface and neighbour).
+/// node's own DataplaneNode (its underlay interface; the peer's MAC is resolved by ARP).
 /// </summary>
 public static class LabConfig
 {
@@ -116,7 +116,7 @@ public static class LabConfig
 
     private static string DataplaneNode(LabTopology t, LabNode node)
     {
-        var peer = t.Nodes.First(n => n != node);
+        // No neighbours: each node resolves the other's underlay address by ARP (and answers the other's request).
         return $$"""
             apiVersion: dataplane.io/v1alpha1
             kind: DataplaneNode
@@ -125,8 +125,6 @@ public static class LabConfig
               routerMac: "02:00:00:00:{{node.Index:x2}}:99"
               interfaces:
               - {name: {{node.Underlay}}, mac: "{{node.UnderlayMac}}", addresses: ["{{node.UnderlayIp}}/24"]}
-              neighbors:
-              - {ip: {{peer.UnderlayIp}}, mac: "{{peer.UnderlayMac}}"}
               overlay: {vxlanPort: 8472}
 
             """;

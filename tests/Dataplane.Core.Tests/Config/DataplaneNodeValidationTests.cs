@@ -75,10 +75,8 @@ public class DataplaneNodeValidationTests
         19, "gateway 198.18.9.1 is not inside any connected interface subnet")]
     [InlineData(Neigh + "  routes:\n  - destination: 0.0.0.0/0\n    via: 198.18.0.1\n    interface: eth1\n",
         19, "gateway 198.18.0.1 is not inside a connected subnet of interface eth1")]
-    [InlineData(Neigh + "  routes:\n  - destination: 0.0.0.0/0\n    via: 198.18.0.2\n",
-        19, "no neighbor entry for gateway 198.18.0.2 on interface eth0")]
-    [InlineData(Neigh + "  routes:\n  - destination: \"::/0\"\n    via: 2001:db8:1::1\n",
-        19, "no neighbor entry for gateway 2001:db8:1::1 on interface eth0")]
+    [InlineData(Neigh + "  routes:\n  - destination: \"::/0\"\n    via: 2001:db8:9::1\n",
+        19, "gateway 2001:db8:9::1 is not inside any connected interface subnet")]
     [InlineData(Neigh + "  routes:\n  - destination: 198.18.64.0/18\n    interface: eth7\n",
         19, "spec.routes[0].interface: unknown interface 'eth7'")]
     [InlineData(Neigh + "  routes:\n  - destination: 198.18.64.0/18\n    via: 198.18.0.1\n  - destination: 198.18.64.0/18\n    interface: eth1\n",

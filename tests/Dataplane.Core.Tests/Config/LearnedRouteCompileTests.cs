@@ -30,8 +30,10 @@ public class LearnedRouteCompileTests
                 new(IPNetwork.Parse("198.19.2.0/24"), [IPAddress.Parse("198.18.1.254")], "bgp"),
                 // The connected subnet stays connected.
                 new(IPNetwork.Parse("198.18.0.0/24"), [IPAddress.Parse("198.18.1.254")], "bgp"),
-                // No neighbour knows this next hop: not installed.
-                new(IPNetwork.Parse("198.18.65.0/24"), [IPAddress.Parse("198.18.1.77")], "bgp"),
+                // A next hop on a connected subnet but no static neighbour: resolved by ARP/ND at run time.
+                new(IPNetwork.Parse("198.18.66.0/24"), [IPAddress.Parse("198.18.1.77")], "bgp"),
+                // A next hop on no connected subnet: not installed.
+                new(IPNetwork.Parse("198.18.65.0/24"), [IPAddress.Parse("198.18.99.77")], "bgp"),
             ],
         };
         var s = SnapshotCompiler.Compile(m);
@@ -41,7 +43,10 @@ public class LearnedRouteCompileTests
         var members = new[] { s.NextHops[group.Endpoint].DstMac, s.NextHops[group.Endpoint + 1].DstMac };
         Assert.Equal([0x02_00_00_00_00_0bUL, 0x02_00_00_00_00_feUL], members.Order());
         Assert.Equal(0x02_00_00_00_00_0bUL, RouteTo(s, "198.19.2.0/24").DstMac);   // static via 198.18.0.11
-        Assert.Equal(NextHopKind.Unresolved, RouteTo(s, "198.18.0.0/24").Kind);
+        Assert.Equal(NextHopKind.Glean, RouteTo(s, "198.18.0.0/24").Kind);
+        var dynamic = RouteTo(s, "198.18.66.0/24");
+        Assert.Equal(NextHopKind.Gateway, dynamic.Kind);
+        Assert.Equal((UInt128)RoutePrefix.ToUInt32(IPAddress.Parse("198.18.1.77")), dynamic.Via);
         Assert.DoesNotContain(s.Routes, r => r.Prefix.Equals(IPNetwork.Parse("198.18.65.0/24")));
     }
 }

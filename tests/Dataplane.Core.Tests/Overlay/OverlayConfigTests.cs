@@ -52,7 +52,7 @@ public class OverlayConfigTests
     public void UnreachableSid()
     {
         var y = OverlayNode.Yaml(nodeBAnnotations: "{dataplane.io/tunnel: srv6, dataplane.io/srv6-sid4: \"2001:db8:77::4\"}");
-        Fails(y, "first SID 2001:db8:77::4 is not reachable through a known neighbour");
+        Fails(y, "first SID 2001:db8:77::4 is not on a connected subnet nor behind a route");
     }
 
     [Fact]

@@ -12,7 +12,7 @@ namespace Dataplane.Linux.Tests.Support;
 ///   db-a     198.18.110.30 ─┘  198.18.0.1  ── VXLAN ──  198.18.0.2 └─ web-b2   198.18.120.21 (pod, not always a backend)
 /// </code>
 /// Each node is `dataplane-node run --clustermesh` in its own namespace; nothing routes between the clusters but
-/// the agents (the underlay carries only their VXLAN, with static neighbours). Both etcds listen on the host's
+/// the agents (the underlay carries only their VXLAN and their ARP: each resolves the other). Both etcds listen on the host's
 /// loopback and are relayed into each node's namespace at the same port (<see cref="NetnsRelay"/>). Service
 /// default/web (ClusterIP 198.18.130.10:80 → 5001) is global in both clusters with the given affinity. db-a
 /// admits only pods of cluster c2 (CiliumNetworkPolicy). Unique names per run; Dispose kills and removes all.
@@ -112,8 +112,8 @@ public sealed class MeshTopology : IAsyncDisposable
         }
 
         string macA = NetnsSet.Mac(NsA, ua), macB = NetnsSet.Mac(NsB, ub);
-        WriteNode("node-a", "c1", 1, ua, macA, "198.18.0.1", "198.18.0.2", macB, "198.18.110.0/24");
-        WriteNode("node-b", "c2", 2, ub, macB, "198.18.0.2", "198.18.0.1", macA, "198.18.120.0/24");
+        WriteNode("node-a", ua, macA, "198.18.0.1", "198.18.110.0/24");
+        WriteNode("node-b", ub, macB, "198.18.0.2", "198.18.120.0/24");
         WritePods("node-a", ["client-a", "web-a", "db-a"]);
         WritePods("node-b", ["client-b", "web-b", "web-b2"]);
         WriteService("node-a", "198.18.110.20", ready: true);
@@ -134,7 +134,7 @@ public sealed class MeshTopology : IAsyncDisposable
         AgentB = StartAgent("node-b");
     }
 
-    private void WriteNode(string node, string cluster, int id, string itf, string mac, string ip, string peerIp, string peerMac, string podCidr)
+    private void WriteNode(string node, string itf, string mac, string ip, string podCidr)
     {
         Directory.CreateDirectory(ConfigDir(node));
         File.WriteAllText(Path.Combine(ConfigDir(node), "node.yaml"), $$"""
@@ -150,8 +150,6 @@ public sealed class MeshTopology : IAsyncDisposable
             spec:
               interfaces:
               - {name: {{itf}}, mac: "{{mac}}", addresses: ["{{ip}}/24"]}
-              neighbors:
-              - {ip: {{peerIp}}, mac: "{{peerMac}}"}
             """);
     }
 

@@ -103,8 +103,8 @@ public sealed class NetnsTopology : IDisposable
 
     private void WriteConfig()
     {
+        // No neighbours: the dataplane resolves the client and the server by ARP/ND, their kernels answer.
         string ma = Mac(DataplaneNs, DpClientIf), mb = Mac(DataplaneNs, DpServerIf);
-        string mc = Mac(ClientNs, ClientIf), ms = Mac(ServerNs, ServerIf);
         File.WriteAllText(Path.Combine(ConfigDir, "node.yaml"), $"""
             apiVersion: v1
             kind: Node
@@ -120,11 +120,6 @@ public sealed class NetnsTopology : IDisposable
               interfaces:
                 - {"{"}name: {DpClientIf}, mac: "{ma}", addresses: ["{ClientGw4}/24", "{ClientGw6}/64"]{"}"}
                 - {"{"}name: {DpServerIf}, mac: "{mb}", addresses: ["{ServerGw4}/24", "{ServerGw6}/64"]{"}"}
-              neighbors:
-                - {"{"}ip: {ClientIp4}, mac: "{mc}"{"}"}
-                - {"{"}ip: "{ClientIp6}", mac: "{mc}"{"}"}
-                - {"{"}ip: {ServerIp4}, mac: "{ms}"{"}"}
-                - {"{"}ip: "{ServerIp6}", mac: "{ms}"{"}"}
             """);
     }
 

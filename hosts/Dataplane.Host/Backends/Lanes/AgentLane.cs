@@ -28,12 +28,13 @@ internal sealed class AgentLane : IDisposable
     private readonly ManualResetEventSlim _paused = new(false), _resume = new(false);
 
     public AgentLane(int queue, DatapathSnapshot initial, int conntrackFlows, WorkerOptions options,
-        Dataplane.Core.Flows.FlowRing? flows = null, Action? workerStarts = null, Action? workerStops = null)
+        Dataplane.Core.Flows.FlowRing? flows = null, Action? workerStarts = null, Action? workerStops = null,
+        Dataplane.Core.Neighbors.WorkerNeighbors? neighbors = null)
     {
         _starts = workerStarts;
         _stops = workerStops;
         Queue = queue;
-        Context = new WorkerContext(queue, flows, new ConntrackTable(conntrackFlows));
+        Context = new WorkerContext(queue, flows, new ConntrackTable(conntrackFlows)) { Neighbors = neighbors };
         _pipeline = new PacketPipeline(new SnapshotHolder(initial));
         _options = options;
     }

@@ -1,5 +1,6 @@
 using Dataplane.Core.Counters;
 using Dataplane.Core.Flows;
+using Dataplane.Core.Neighbors;
 using Dataplane.Core.Ports;
 using Dataplane.Core.Snapshot;
 using Dataplane.Host.Api;
@@ -24,6 +25,9 @@ internal abstract class LaneBackend : IPacketBackend
     private readonly List<AgentLane> _lanes = [];
     private readonly PortTable _ports;
     private readonly FlowRing[] _flowRings;
+    /// <summary>ARP/ND resolution for next hops found at run time; null when the backend's ports cannot send
+    /// frames they did not receive (dpdk): such next hops then drop with FIB_LOOKUP_FAILED.</summary>
+    private readonly NeighborDriver? _neighbors;
 
     /// <param name="canBlock">Whether the ports have descriptors a worker can wait on (else interrupt polling falls back to adaptive).</param>
     /// <param name="defaultCoalesceMicros">Interrupt polling's coalescing when --poll-coalesce-us is not given.</param>
@@ -34,11 +38,16 @@ internal abstract class LaneBackend : IPacketBackend
         Log = log;
         Polling = options.Worker(canBlock, defaultCoalesceMicros);
         int queues = Math.Max(1, options.Queues);
+        var resolver = ResolvesNeighbors ? new NeighborResolver() : null;
+        var workerNeighbors = new List<WorkerNeighbors>();
         for (int q = 0; q < queues; q++)
         {
             var flows = options.FlowsFile.Length > 0 ? new FlowRing(FlowRingSize) : null;
-            _lanes.Add(new AgentLane(q, first, options.ConntrackMaxFlows, Polling, flows, workerStarts, workerStops));
+            var nb = resolver is null ? null : new WorkerNeighbors(resolver.Table);
+            if (nb is not null) workerNeighbors.Add(nb);
+            _lanes.Add(new AgentLane(q, first, options.ConntrackMaxFlows, Polling, flows, workerStarts, workerStops, nb));
         }
+        if (resolver is not null) _neighbors = new NeighborDriver(workerNeighbors, resolver);
         _flowRings = options.FlowsFile.Length > 0 ? [.. _lanes.Select(l => l.Context.Flows!)] : [];
         _ports = new PortTable(this, _lanes, log);
     }
@@ -49,11 +58,19 @@ internal abstract class LaneBackend : IPacketBackend
 
     protected AgentLane LaneAt(int queue) => _lanes[queue];
 
+    /// <summary>Whether this backend's ports transmit frames from a buffer of another owner (copying them), which
+    /// sending solicitations and released packets needs.</summary>
+    protected virtual bool ResolvesNeighbors => true;
+
     public abstract string Name { get; }
     public abstract string Mode { get; }
     public int Workers => _lanes.Count;
     public IReadOnlyList<FlowRing> FlowRings => _flowRings;
-    public Exception? Failure => _lanes.FirstOrDefault(l => l.Failure is not null)?.Failure;
+    public Exception? Failure => _lanes.FirstOrDefault(l => l.Failure is not null)?.Failure ?? _neighbors?.Failure;
+
+    public List<NeighborListing> Neighbors() => _neighbors?.Resolver.List() ?? [];
+
+    public NeighborResolver? Resolver => _neighbors?.Resolver;
 
     /// <summary>Opens queue <paramref name="queue"/> of <paramref name="p"/>: the port, the descriptor a worker waits on (-1: none) and how it runs.</summary>
     protected internal abstract IPort Open(int queue, PortInfo p, out int fd, out string mode);
@@ -76,7 +93,11 @@ internal abstract class LaneBackend : IPacketBackend
     /// <summary>Snapshots are compiled for any set of ports: nothing here can refuse one.</summary>
     public void Prepare(DatapathSnapshot next) { }
 
-    public void Adopt(DatapathSnapshot snapshot) => Sync(snapshot, start: false);
+    public void Adopt(DatapathSnapshot snapshot)
+    {
+        Sync(snapshot, start: false);
+        _neighbors?.Configure(snapshot);
+    }
 
     public void Poll(DatapathSnapshot current)
     {
@@ -86,7 +107,11 @@ internal abstract class LaneBackend : IPacketBackend
     public void Start(DatapathSnapshot first, CancellationTokenSource stop)
     {
         Sync(first, start: true);
+        // Gratuitous ARP / unsolicited NA for the addresses coming up: the frames wait in a lane's ring until its
+        // worker runs.
+        _neighbors?.Configure(first);
         foreach (var lane in _lanes) lane.Start(stop);
+        _neighbors?.Start();
     }
 
     /// <summary>
@@ -117,6 +142,7 @@ internal abstract class LaneBackend : IPacketBackend
 
     public bool Stop()
     {
+        _neighbors?.Dispose();
         bool stopped = true;
         foreach (var lane in _lanes)
             if (lane.Thread is { } t && !t.Join(JoinTimeout))
@@ -138,6 +164,7 @@ internal abstract class LaneBackend : IPacketBackend
             c.Add(lane.Context.Counters);
             txNoPort += lane.TxNoPort;
         }
+        if (_neighbors is not null) c.Add(_neighbors.Resolver.Counters);
         return txNoPort;
     }
 
