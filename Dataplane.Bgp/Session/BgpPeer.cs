@@ -52,6 +52,11 @@ public sealed partial class BgpPeer
 
     public event Action<BgpPeer, SessionState>? StateChanged;
 
+    /// <summary>Prefixes in the Adj-RIB-In (received, stale ones included) and the Adj-RIB-Out (advertised) of
+    /// the session; read from other threads for status, so a moment old.</summary>
+    public int PrefixesReceived => _adjRibIn.Count;
+    public int PrefixesAdvertised => _adjRibOut.Count;
+
     /// <summary>
     /// Per-peer export policy: maps a local route to what this peer should receive (other attributes, or
     /// null for "not to this peer"). Null policy sends every local route as is. After changing it, call

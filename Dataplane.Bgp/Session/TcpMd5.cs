@@ -9,14 +9,31 @@ namespace Dataplane.Bgp.Session;
 /// TCP MD5 signatures (RFC 2385) for BGP sessions, through Linux's TCP_MD5SIG socket option: the key is
 /// bound to the peer's address, on the connecting socket and on the listening socket alike.
 /// </summary>
-internal static class TcpMd5
+public static class TcpMd5
 {
     private const int IPPROTO_TCP = 6;
     private const int TCP_MD5SIG = 14;
     private const int MaxKeyLength = 80; // TCP_MD5SIG_MAXKEYLEN
 
+    /// <summary>Whether this kernel signs TCP with MD5 (CONFIG_TCP_MD5SIG); when not, <paramref name="reason"/> says why.</summary>
+    public static bool IsSupported(out string reason)
+    {
+        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            SetKey(s, IPAddress.Loopback, "probe");
+            reason = "";
+            return true;
+        }
+        catch (SocketException e)
+        {
+            reason = $"setsockopt(TCP_MD5SIG) failed: {e.Message} (kernel built without CONFIG_TCP_MD5SIG?)";
+            return false;
+        }
+    }
+
     /// <summary>Installs <paramref name="password"/> for <paramref name="peer"/> on <paramref name="socket"/>.</summary>
-    public static void SetKey(Socket socket, IPAddress peer, string password)
+    internal static void SetKey(Socket socket, IPAddress peer, string password)
     {
         var key = Encoding.UTF8.GetBytes(password);
         if (key.Length > MaxKeyLength) throw new ArgumentException($"TCP MD5 keys are at most {MaxKeyLength} bytes");

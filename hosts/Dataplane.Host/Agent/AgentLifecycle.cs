@@ -7,7 +7,7 @@ using Dataplane.Host.Run;
 namespace Dataplane.Host.Agent;
 
 /// <summary>
-/// A host's `run` from start to exit: load and compile the directory, create the backend, join Cluster Mesh,
+/// A host's `run` from start to exit: load and compile the directory, create the backend, join Cluster Mesh and BGP,
 /// start forwarding and the services (flow export, metrics, the local API), then follow the directory — a change
 /// is debounced, validated, compiled and swapped in by <see cref="HostAgent"/>, interfaces are polled once a
 /// second — until SIGTERM/SIGINT or the caller's token; then stop in order and print the exit counters.
@@ -29,6 +29,8 @@ public static class AgentLifecycle
         using var locks = AgentLocks.Acquire(snapshot.Ports.Select(p => p.Name), options.SocketPath);
         using var agent = new HostAgent(profile, options, log, files, snapshot, BackendCatalog.Create(options, snapshot, log));
         if (options.ClusterMeshFile.Length > 0) agent.JoinMesh(merged);
+        agent.Bgp = new Bgp.BgpAgent(agent, log);
+        agent.Bgp.ModelApplied(merged);
         return Serve(agent, watcher, wake, stop);
     }
 
@@ -63,6 +65,7 @@ public static class AgentLifecycle
 
         agent.Locked(() => backend.Start(agent.Snapshot, cts));
         agent.Mesh?.Start();
+        agent.Bgp?.Start();
         log.WriteLine($"run: forwarding on {backend.DescribeForwarding()}; SIGUSR1 prints counters, SIGTERM stops");
         log.WriteLine($"agent: generation {agent.Generation}, {agent.Snapshot.Endpoints.Count(e => e is not null)} endpoint(s); watching {options.ConfigDir}");
         foreach (var skipped in agent.Files.Skipped) log.WriteLine($"agent: {skipped}");
@@ -115,7 +118,9 @@ public static class AgentLifecycle
         }
         finally
         {
-            // The mesh first: its loop may be recompiling, which waits for the workers to adopt the result.
+            // BGP first, while the node still forwards: peers withdraw our routes before traffic to them would be lost.
+            agent.Bgp?.StopAsync().GetAwaiter().GetResult();
+            // The mesh next: its loop may be recompiling, which waits for the workers to adopt the result.
             agent.Mesh?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             // Also when the API cannot start: no worker may outlive this method (its sockets are disposed after it).
             cts.Cancel();

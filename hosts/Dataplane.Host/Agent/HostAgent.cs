@@ -29,6 +29,7 @@ public sealed class HostAgent : IDisposable
     private DateTimeOffset _applied = DateTimeOffset.UtcNow;
     private ConfigErrorStatus? _lastError;
     private MeshLink? _mesh;
+    private System.Collections.Immutable.ImmutableArray<LearnedRouteSpec> _learned = [];
 
     internal HostAgent(HostProfile profile, RunOptions options, TextWriter log, ConfigModel files, DatapathSnapshot snapshot, IPacketBackend backend)
     {
@@ -50,6 +51,8 @@ public sealed class HostAgent : IDisposable
     public RunOptions Options => _options;
     public HostProfile Profile => _profile;
     internal MeshLink? Mesh => _mesh;
+    /// <summary>The BGP speakers (idle while the configuration has no CiliumBGPClusterConfig for this node).</summary>
+    internal Bgp.BgpAgent? Bgp { get; set; }
     internal TextWriter Log => _log;
 
     /// <summary>Where flow events go (null = not exported) and where metrics are served (null = off).</summary>
@@ -146,6 +149,7 @@ public sealed class HostAgent : IDisposable
         lock (_apply)
         {
             merged ??= _profile.Extend(files ?? _files);
+            merged = merged with { LearnedRoutes = _learned };
             var next = _mesh is { } mesh
                 ? mesh.Compile(merged, Generation + 1, _snapshot)
                 : SnapshotCompiler.Compile(merged, Generation + 1, _snapshot);
@@ -158,6 +162,28 @@ public sealed class HostAgent : IDisposable
             PacketIo.Adopt(next);
             // A swap the mesh caused publishes nothing new; one from files or the host's additions does.
             if (!fromMesh) _mesh?.ModelChanged(merged);
+            Bgp?.ModelApplied(merged);
+        }
+    }
+
+    /// <summary>BGP selected other routes: recompile with them (files and what the host merges unchanged).</summary>
+    internal void ApplyLearnedRoutes(System.Collections.Immutable.ImmutableArray<LearnedRouteSpec> routes)
+    {
+        lock (_apply)
+        {
+            var before = _learned;
+            _learned = routes;
+            try
+            {
+                Apply(null);
+                _log.WriteLine($"agent: bgp: {routes.Length} learned route(s) applied: generation {Generation}");
+            }
+            catch (ConfigException e)
+            {
+                _learned = before;
+                ReportError(e.Message);
+            }
+            _log.Flush();
         }
     }
 

@@ -38,8 +38,14 @@ public static class StatusReport
             ports, endpoints, ctEntries, ctCapacity, c.RxPackets, c.TxPackets, c.LocalPackets, c.TotalDrops, drops,
             agent.FlowsFile, agent.MetricsUrl, agent.MeshStatus(), [.. agent.Files.Skipped.Select(d => d.ToString())],
             [.. backend.Neighbors().Select(n => new NeighborStatus(n.Port, n.Key.Ip.ToString(), FormatMac(n.Mac),
-                n.State.ToString().ToLowerInvariant(), n.AgeMillis, n.Queued))]);
+                n.State.ToString().ToLowerInvariant(), n.AgeMillis, n.Queued))],
+            agent.Bgp?.Status(), LoadBalancerIps(agent.Files));
     }
+
+    private static LoadBalancerIpStatus? LoadBalancerIps(Dataplane.Control.Config.ConfigModel m) =>
+        m.LbIpPools.IsEmpty ? null : new(
+            [.. m.LbIpAllocations.Select(a => new LoadBalancerIpAllocation($"{a.Namespace}/{a.Service}", a.Ip.ToString(), a.Pool))],
+            [.. m.LbIpPending.Select(p => new LoadBalancerIpPendingStatus($"{p.Namespace}/{p.Service}", p.Reason))]);
 
     /// <summary>aa:bb:cc:dd:ee:ff from the 48-bit value the snapshot keeps.</summary>
     public static string FormatMac(ulong mac) =>

@@ -38,7 +38,27 @@ public sealed record AgentStatus(
     string? MetricsUrl = null,
     ClusterMeshStatus? ClusterMesh = null,
     List<string>? Skipped = null,
-    List<NeighborStatus>? Neighbors = null);
+    List<NeighborStatus>? Neighbors = null,
+    BgpStatus? Bgp = null,
+    LoadBalancerIpStatus? LoadBalancerIps = null);
+
+/// <summary>BGP as the agent runs it: each instance's peers (session state, prefixes received and advertised), the
+/// learned routes in the datapath's routing table (each with its ECMP next hops) and configuration problems.</summary>
+public sealed record BgpStatus(List<BgpInstanceStatus> Instances, List<BgpLearnedRouteStatus> LearnedRoutes, List<string> Problems);
+
+public sealed record BgpInstanceStatus(string Name, uint LocalAsn, string RouterId, List<BgpPeerStatus> Peers);
+
+public sealed record BgpPeerStatus(string Address, uint PeerAsn, string State, int PrefixesReceived, int PrefixesAdvertised,
+    bool TcpMd5, string? LastError);
+
+public sealed record BgpLearnedRouteStatus(string Prefix, List<string> NextHops);
+
+/// <summary>LB-IPAM: the addresses pools gave LoadBalancer services, and services still waiting for one.</summary>
+public sealed record LoadBalancerIpStatus(List<LoadBalancerIpAllocation> Allocated, List<LoadBalancerIpPendingStatus> Pending);
+
+public sealed record LoadBalancerIpAllocation(string Service, string Ip, string Pool);
+
+public sealed record LoadBalancerIpPendingStatus(string Service, string Reason);
 
 /// <summary>
 /// Cluster Mesh as the agent runs it: this cluster's etcd (connected, keys published, writes pending), the remote

@@ -48,6 +48,25 @@ public static class StatusCommand
                 o.WriteLine($"  {r.Name} (id {r.Id}): {(r.Connected ? "connected" : "disconnected")}, {r.Nodes} node(s), {r.Endpoints} endpoint(s), {r.Identities} identit(ies), {r.Services} service(s), {r.Rejected} rejected{(r.LastError is { } re ? $", last error: {re}" : "")}");
             if (m.LastError is { } me) o.WriteLine($"  last error at {m.LastErrorAt:u}: {me}");
         }
+        if (s.Bgp is { } bgp)
+        {
+            foreach (var i in bgp.Instances)
+            {
+                o.WriteLine($"bgp:         instance {i.Name}, AS {i.LocalAsn}, router-id {i.RouterId}");
+                foreach (var p in i.Peers)
+                    o.WriteLine($"  peer {p.Address,-20} AS {p.PeerAsn,-10} {p.State,-12} received {p.PrefixesReceived}, advertised {p.PrefixesAdvertised}{(p.TcpMd5 ? ", TCP MD5" : "")}{(p.LastError is { } le ? $", last error {le}" : "")}");
+            }
+            o.WriteLine($"  {bgp.LearnedRoutes.Count} learned route(s)");
+            foreach (var r in bgp.LearnedRoutes)
+                o.WriteLine($"  route {r.Prefix} via {string.Join(", ", r.NextHops)}");
+            foreach (var p in bgp.Problems) o.WriteLine($"  problem: {p}");
+        }
+        if (s.LoadBalancerIps is { } lb)
+        {
+            o.WriteLine($"lb-ipam:     {lb.Allocated.Count} allocated, {lb.Pending.Count} pending");
+            foreach (var a in lb.Allocated) o.WriteLine($"  {a.Service} {a.Ip} (pool {a.Pool})");
+            foreach (var p in lb.Pending) o.WriteLine($"  {p.Service} pending: {p.Reason}");
+        }
         o.WriteLine($"interfaces:  {s.Ports.Count}");
         foreach (var p in s.Ports)
             o.WriteLine($"  {p.Id,3} {p.Name,-16} {p.Kind,-9} {(p.Attached ? "attached" : "absent"),-8} rx {p.RxPackets} tx {p.TxPackets} tx-dropped {p.TxDropped}");
