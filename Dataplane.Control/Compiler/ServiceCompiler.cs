@@ -34,7 +34,9 @@ public static class ServiceCompiler
         var sets = new List<BackendSet> { BackendSet.Empty };
         var infos = new List<ServiceInfo>();
         var frontends = new List<Frontend>();
-        var slicesByService = model.EndpointSlices.ToLookup(e => (e.Namespace, e.ServiceName));
+        // Selector services get their pods' endpoints here, after the host merged its own pods (the CNI plugin's).
+        var slicesByService = model.EndpointSlices.Concat(EndpointSliceController.Derive(model.Services, model.Pods))
+            .ToLookup(e => (e.Namespace, e.ServiceName));
 
         foreach (var svc in model.Services)
         {

@@ -27,4 +27,25 @@ public sealed record NamespaceSpec(string Name, ImmutableSortedDictionary<string
 /// </summary>
 public sealed record PodSpec(string Namespace, string Name, ImmutableSortedDictionary<string, string> Labels,
     ImmutableSortedDictionary<string, string> Annotations, string NodeName, string ServiceAccount,
-    ImmutableArray<IPAddress> Ips, MacAddress Mac, string InterfaceName, SourceLocation Source);
+    ImmutableArray<IPAddress> Ips, MacAddress Mac, string InterfaceName, SourceLocation Source)
+{
+    /// <summary>spec.containers[].ports: what a Service's named targetPort and a policy's named port resolve to.</summary>
+    public ImmutableArray<ContainerPortSpec> ContainerPorts { get; init; } = [];
+
+    /// <summary>Whether the pod serves: not ended (phase Succeeded/Failed), not being deleted, Ready condition not False.</summary>
+    public bool Ready { get; init; } = true;
+
+    /// <summary>metadata.deletionTimestamp is set: it keeps its connections but gets no new ones.</summary>
+    public bool Terminating { get; init; }
+
+    /// <summary>The container port named <paramref name="name"/> for <paramref name="protocol"/>, or 0.</summary>
+    public ushort NamedPort(string name, byte protocol)
+    {
+        foreach (var p in ContainerPorts)
+            if (p.Name == name && p.Protocol == protocol) return p.Port;
+        return 0;
+    }
+}
+
+/// <summary>One entry of a container's ports (name may be empty).</summary>
+public sealed record ContainerPortSpec(string Name, byte Protocol, ushort Port);

@@ -21,8 +21,10 @@ public static class PodParser
         string nodeName = "";
         var nodeNameAt = doc.Source;
         string serviceAccount = "default";
+        var containerPorts = ImmutableArray<ContainerPortSpec>.Empty;
         if (doc.Root.TryGet("spec", out var spec))
         {
+            containerPorts = ContainerPorts(spec);
             if (spec.TryGet("nodeName", out var n))
             {
                 nodeName = n.String();
@@ -33,8 +35,12 @@ public static class PodParser
 
         var ips = ImmutableArray.CreateBuilder<IPAddress>();
         var ipAt = ImmutableArray.CreateBuilder<SourceLocation>();
+        bool ready = true;
         if (doc.Root.TryGet("status", out var status))
+        {
             ReadIps(status, ips, ipAt);
+            ready = Ready(status);
+        }
 
         var seed = $"{doc.Namespace}/{doc.Name}";
         var mac = MacAddress.Derive(seed);
@@ -46,7 +52,10 @@ public static class PodParser
         }
 
         var pod = new PodSpec(doc.Namespace, doc.Name, MetadataReader.Labels(doc), annotations, nodeName,
-            serviceAccount, ips.ToImmutable(), mac, InterfaceName(doc.Namespace, doc.Name), doc.Source);
+            serviceAccount, ips.ToImmutable(), mac, InterfaceName(doc.Namespace, doc.Name), doc.Source)
+        {
+            ContainerPorts = containerPorts, Ready = ready, Terminating = doc.Metadata.TryGet("deletionTimestamp", out var del) && !del.IsNull,
+        };
         into.Pods.Add(new ParsedPod(pod, nodeNameAt, ipAt.ToImmutable(), macAt));
     }
 
@@ -59,6 +68,45 @@ public static class PodParser
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{ns}/{name}"));
         return "lxc" + Convert.ToHexStringLower(hash)[..12];
+    }
+
+    /// <summary>spec.containers[].ports[]: name, containerPort, protocol (TCP by default), as the EndpointSlice
+    /// controller and Cilium's named-port resolution read them.</summary>
+    private static ImmutableArray<ContainerPortSpec> ContainerPorts(YNode spec)
+    {
+        if (!spec.TryGet("containers", out var containers)) return [];
+        var ports = ImmutableArray.CreateBuilder<ContainerPortSpec>();
+        foreach (var c in containers.Items())
+        {
+            if (!c.TryGet("ports", out var list)) continue;
+            foreach (var p in list.Items())
+            {
+                string name = p.OptString("name") ?? "";
+                var portNode = p.Get("containerPort");
+                ushort port = (ushort)portNode.Int(1, 65535);
+                byte proto = (p.OptString("protocol") ?? "TCP") switch
+                {
+                    "TCP" => Dataplane.Core.Parsing.IpProtocols.Tcp,
+                    "UDP" => Dataplane.Core.Parsing.IpProtocols.Udp,
+                    "SCTP" => Dataplane.Core.Parsing.IpProtocols.Sctp,
+                    var x => throw p.Get("protocol").Error($"must be TCP, UDP or SCTP, got '{x}'"),
+                };
+                if (name.Length > 0 && ports.Any(x => x.Name == name && x.Protocol == proto))
+                    throw p.Get("name").Error($"duplicate container port name '{name}'");
+                ports.Add(new ContainerPortSpec(name, proto, port));
+            }
+        }
+        return ports.ToImmutable();
+    }
+
+    /// <summary>A pod serves unless it has ended (phase Succeeded or Failed) or its Ready condition is False.</summary>
+    private static bool Ready(YNode status)
+    {
+        if (status.OptString("phase") is "Succeeded" or "Failed") return false;
+        if (!status.TryGet("conditions", out var conditions)) return true;
+        foreach (var c in conditions.Items())
+            if (c.OptString("type") == "Ready") return c.OptString("status") != "False";
+        return true;
     }
 
     private static void ReadIps(YNode status, ImmutableArray<IPAddress>.Builder ips,

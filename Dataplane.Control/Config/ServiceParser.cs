@@ -86,7 +86,16 @@ internal static class ServiceParser
         }
 
         into.Services.Add(new ServiceSpec(doc.Namespace, doc.Name, type, clusterIps, externalIps, lbIps.ToImmutable(),
-            ports, affinity, timeout, etpLocal, itpLocal, algorithm, doc.Source) { Annotations = MetadataReader.Annotations(doc), Labels = MetadataReader.Labels(doc) });
+            ports, affinity, timeout, etpLocal, itpLocal, algorithm, doc.Source) { Annotations = MetadataReader.Annotations(doc), Labels = MetadataReader.Labels(doc), Selector = Selector(spec) });
+    }
+
+    /// <summary>spec.selector (a plain label map, as Services have it); absent or empty = no selector.</summary>
+    private static ImmutableSortedDictionary<string, string>? Selector(YNode spec)
+    {
+        if (!spec.TryGet("selector", out var sel) || sel.IsNull) return null;
+        var labels = ImmutableSortedDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in sel.Entries()) labels[k.String()] = v.String();
+        return labels.Count == 0 ? null : labels.ToImmutable();
     }
 
     private static bool TrafficPolicy(YNode spec, string key)

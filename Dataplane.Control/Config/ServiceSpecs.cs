@@ -32,6 +32,10 @@ public sealed record ServiceSpec(string Namespace, string Name, ServiceType Type
     /// <summary>metadata.annotations, for consumers beyond load balancing (Cluster Mesh's service.cilium.io/global…).</summary>
     public ImmutableSortedDictionary<string, string> Annotations { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
 
+    /// <summary>spec.selector: the pods whose endpoints the service gets (<see cref="EndpointSliceController"/>); null for a
+    /// selector-less service, whose endpoints come from hand-written EndpointSlices.</summary>
+    public ImmutableSortedDictionary<string, string>? Selector { get; init; }
+
     /// <summary>metadata.labels: what BGP advertisements and LB-IPAM pools select services by.</summary>
     public ImmutableSortedDictionary<string, string> Labels { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
 }
