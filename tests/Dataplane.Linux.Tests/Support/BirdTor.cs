@@ -12,10 +12,14 @@ internal sealed class BirdTor : IDisposable
     private readonly string _ns, _dir, _config;
     private Background? _process;
 
-    public BirdTor(NetnsSet set, string ns, string routerIp, string nodeIp, uint nodeAs, string? password)
+    /// <param name="role">Names this router's directory (several may run in one test).</param>
+    /// <param name="announce">BIRD statements of one more protocol, <c>extra</c>, whose routes are announced to the
+    /// node too (e.g. a static route); null: only the connected subnets.</param>
+    public BirdTor(NetnsSet set, string ns, string routerIp, string nodeIp, uint nodeAs, string? password,
+        string role = "bird", string? announce = null)
     {
         _ns = ns;
-        _dir = set.Dir("bird");
+        _dir = set.Dir(role);
         _config = Path.Combine(_dir, "bird.conf");
         File.WriteAllText(_config, $$"""
             router id {{routerIp}};
@@ -23,6 +27,7 @@ internal sealed class BirdTor : IDisposable
             debug protocols { states, routes, events };
             protocol device { scan time 1; }
             protocol direct lan { ipv4; interface "tcl*", "tsv*"; }
+            {{(announce is null ? "" : $"protocol static extra {{ ipv4; {announce} }}")}}
             protocol kernel { ipv4 { import none; export filter { if proto = "node" then accept; reject; }; }; merge paths on; }
             protocol bgp node {
               local {{routerIp}} as {{As}};
@@ -32,7 +37,7 @@ internal sealed class BirdTor : IDisposable
               keepalive time 3;
               graceful restart off;
               {{(password is null ? "" : $"password \"{password}\";")}}
-              ipv4 { import all; export filter { if proto = "lan" then accept; reject; }; };
+              ipv4 { import all; export filter { if proto = "lan" || proto = "extra" then accept; reject; }; };
             }
             """);
         Start(set);
