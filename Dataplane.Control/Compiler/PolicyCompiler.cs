@@ -94,6 +94,7 @@ public static class PolicyCompiler
         }
 
         var ctx = new Resolver(identities);
+        var named = new NamedPorts(model.Pods);
         var endpointIds = new uint[localEndpoints.Count];
         var ingress = new PolicyMap[localEndpoints.Count];
         var egress = new PolicyMap[localEndpoints.Count];
@@ -109,14 +110,14 @@ public static class PolicyCompiler
                 foreach (var r in p.Rules)
                     if (!r.SelectsNodes && r.Subject.Matches(labels)) selecting.Add((p, r));
             var mode = model.Local.PolicyEnforcement;
-            ingress[ep] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Ingress, ctx, RuleId, mode == PolicyEnforcement.Always);
-            egress[ep] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Egress, ctx, RuleId, mode == PolicyEnforcement.Always);
+            ingress[ep] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Ingress, ctx, RuleId, mode == PolicyEnforcement.Always, named.Ingress(pod));
+            egress[ep] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Egress, ctx, RuleId, mode == PolicyEnforcement.Always, named.Egress);
         }
         return new PolicyState(identities, ipCache, ingress, egress, [.. rules], endpointIds);
     }
 
     private static PolicyMap BuildMap(List<(PolicySpec Policy, PolicyRuleSpec Rule)> selecting, PolicyDirection dir,
-        Resolver ctx, Func<PolicySpec, PolicyDirection, bool, uint> ruleId, bool always)
+        Resolver ctx, Func<PolicySpec, PolicyDirection, bool, uint> ruleId, bool always, Func<string, byte, IEnumerable<ushort>> namedPort)
     {
         bool enforced = always;
         var requires = new List<EndpointSelector>();
@@ -145,7 +146,13 @@ public static class PolicyCompiler
                     var ports = peer.HasPorts ? peer.Ports : [PortProto.Any];
                     foreach (var id in ids)
                         foreach (var pp in ports)
-                            entries.Add((id, pp.Protocol, new PolicyEntry { Low = pp.Low, High = pp.High, Rule = rule, Deny = deny ? (byte)1 : (byte)0 }));
+                        {
+                            if (pp.Name is null)
+                                entries.Add((id, pp.Protocol, new PolicyEntry { Low = pp.Low, High = pp.High, Rule = rule, Deny = deny ? (byte)1 : (byte)0 }));
+                            else
+                                foreach (ushort port in namedPort(pp.Name, pp.Protocol))   // a name no pod has allows nothing
+                                    entries.Add((id, pp.Protocol, new PolicyEntry { Low = port, High = port, Rule = rule, Deny = deny ? (byte)1 : (byte)0 }));
+                        }
                 }
             }
         }

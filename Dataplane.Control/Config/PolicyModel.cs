@@ -10,9 +10,11 @@ public sealed record CidrPeer(IPNetwork Prefix, ImmutableArray<IPNetwork> Except
 
 /// <summary>
 /// One port match: IP protocol (0 = the L3-only wildcard) and an inclusive port range; for ICMP/ICMPv6 the
-/// "port" is the ICMP type, as in Cilium's policy map key.
+/// "port" is the ICMP type, as in Cilium's policy map key. A named port ("http") has <see cref="Name"/> set and
+/// no range: the compiler resolves it from pods' container ports (ingress: the selected pod's own; egress: every
+/// pod's, as Cilium's named-port multimap does).
 /// </summary>
-public readonly record struct PortProto(byte Protocol, ushort Low, ushort High)
+public readonly record struct PortProto(byte Protocol, ushort Low, ushort High, string? Name = null)
 {
     public static PortProto Any => new(0, 0, ushort.MaxValue);
 }

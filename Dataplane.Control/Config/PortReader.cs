@@ -12,13 +12,29 @@ internal static class PortReader
     {
         port.AllowOnly("port", "endPort", "protocol");
         ushort lo = 0;
+        string? name = null;
         if (port.TryGet("port", out var pn))
         {
             var text = pn.String();
             if (!ushort.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out lo))
-                throw pn.Error(text.Length > 0 && char.IsLetter(text[0])
-                    ? $"named port '{text}' is not supported yet"
-                    : $"invalid port '{text}' (expected 0..65535)");
+            {
+                if (!ServiceParser.IsPortName(text))
+                    throw pn.Error($"invalid port '{text}' (expected 0..65535 or a port name: lowercase letters, digits, '-', at most 15)");
+                if (protoText is "ICMP" or "ICMPv6") throw pn.Error($"named port '{text}' needs a port protocol, not {protoText}");
+                name = text;
+            }
+        }
+        if (name is not null)
+        {
+            if (port.TryGet("endPort", out var nep) && nep.Int(0, 65535) != 0) throw nep.Error("endPort needs a numeric port");
+            foreach (byte proto in protoText switch
+                     {
+                         "TCP" => [IpProtocols.Tcp], "UDP" => [IpProtocols.Udp], "SCTP" => [IpProtocols.Sctp],
+                         "ANY" => new[] { IpProtocols.Tcp, IpProtocols.Udp, IpProtocols.Sctp },
+                         _ => throw port.Get("protocol").Error($"unknown protocol '{protoText}' (expected TCP, UDP, SCTP, ICMP, ICMPv6 or ANY)"),
+                     })
+                into.Add(new PortProto(proto, 0, 0, name));
+            return;
         }
         ushort hi = lo == 0 ? ushort.MaxValue : lo;
         if (port.TryGet("endPort", out var ep))

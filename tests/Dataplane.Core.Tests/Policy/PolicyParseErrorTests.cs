@@ -19,8 +19,12 @@ public class PolicyParseErrorTests
         7, "'toFQDNs' is not supported yet")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: a, namespace: b}}]\n",
         7, "'toServices' is not supported yet")]
-    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: http}]\n",
-        8, "named port 'http' is not supported yet")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: Http_1}]\n",
+        8, "invalid port 'Http_1' (expected 0..65535 or a port name")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: http, endPort: 90}]\n",
+        8, "endPort needs a numeric port")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: http, protocol: ICMP}]\n",
+        8, "named port 'http' needs a port protocol, not ICMP")]
     // Shape and value errors.
     [InlineData(Head + "spec:\n  ingress: [{}]\n", 5, "exactly one of endpointSelector or nodeSelector is required")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - fromEntities: [wrld]\n", 7, "unknown entity 'wrld'")]
