@@ -23,8 +23,8 @@ public sealed class CniProtocolTests
     {
         var v = CniPlugin.Execute(Env("VERSION"), """{"cniVersion":"0.3.1"}""")!;
         Assert.Equal("0.3.1", v["cniVersion"]!.GetValue<string>());
-        Assert.Equal(["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0"], v["supportedVersions"]!.AsArray().Select(x => x!.GetValue<string>()));
-        Assert.Equal("1.0.0", CniPlugin.Execute(Env("VERSION"), "")!["cniVersion"]!.GetValue<string>());
+        Assert.Equal(["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"], v["supportedVersions"]!.AsArray().Select(x => x!.GetValue<string>()));
+        Assert.Equal("1.1.0", CniPlugin.Execute(Env("VERSION"), "")!["cniVersion"]!.GetValue<string>());
     }
 
     [Theory]
@@ -34,7 +34,7 @@ public sealed class CniProtocolTests
     [InlineData("""{"cniVersion":"1.0.0"}""", CniCode.InvalidNetworkConfig)]
     [InlineData("""{"cniVersion":"1.0.0","name":"a/b"}""", CniCode.InvalidNetworkConfig)]
     [InlineData("""{"cniVersion":"1.0.0","name":"n","mtu":"big"}""", CniCode.InvalidNetworkConfig)]
-    [InlineData("""{"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local"}}""", CniCode.UnsupportedField)]
+    [InlineData("""{"cniVersion":"1.0.0","name":"n","ipam":{"type":"../bin/sh"}}""", CniCode.InvalidNetworkConfig)]
     [InlineData("""{"cniVersion":"1.0.0","name":"n","ipam":{"subnets":["198.18.64.1/24"]}}""", CniCode.InvalidNetworkConfig)]
     [InlineData("""{"cniVersion":"1.0.0","name":"n","ipam":{"subnets":["198.18.64.0/31"]}}""", CniCode.InvalidNetworkConfig)]
     [InlineData("""{"cniVersion":"1.0.0","name":"n","args":{"cni":{"labels":[{"key":"app"}]}}}""", CniCode.InvalidNetworkConfig)]
@@ -64,7 +64,11 @@ public sealed class CniProtocolTests
         Assert.Equal(CniCode.InvalidEnvironment, Assert.Throws<CniException>(() => Env("ADD", "novalue")).Code);
         Assert.Equal(CniCode.InvalidEnvironment, Assert.Throws<CniException>(() => Env("ADD", ifName: "much-too-long-name").Require(netns: true)).Code);
         Assert.Equal(CniCode.InvalidEnvironment, Assert.Throws<CniException>(() => CniEnv.Read(_ => null)).Code);
-        Assert.Equal(CniCode.InvalidEnvironment, Assert.Throws<CniException>(() => CniPlugin.Execute(Env("GC"), "{}")).Code);
+        Assert.Equal(CniCode.InvalidEnvironment, Assert.Throws<CniException>(() => CniPlugin.Execute(Env("BOGUS"), "{}")).Code);
+        // STATUS and GC are CNI 1.1: a 1.0.0 configuration is the wrong version for them.
+        Assert.Equal(CniCode.IncompatibleVersion, Assert.Throws<CniException>(() => CniPlugin.Execute(Env("GC"), """{"cniVersion":"1.0.0","name":"n"}""")).Code);
+        Assert.Equal(CniCode.IncompatibleVersion, Assert.Throws<CniException>(() => CniPlugin.Execute(Env("STATUS"), """{"cniVersion":"1.0.0","name":"n"}""")).Code);
+        Assert.Equal(CniCode.InvalidNetworkConfig, Assert.Throws<CniException>(() => CniPlugin.Execute(Env("GC"), """{"cniVersion":"1.1.0","name":"n"}""")).Code);
     }
 
     [Fact]

@@ -19,12 +19,14 @@ public static class CniMain
     public static int Run(Func<string, string?> environment, TextReader? stdin, TextWriter stdout, TextWriter stderr)
     {
         string input = "";
+        CniTiming.Enabled = !string.IsNullOrEmpty(environment("DATAPLANE_CNI_TIMING"));
         try
         {
             input = ReadBounded(stdin);
             var env = CniEnv.Read(environment);
             var result = CniPlugin.Execute(env, input);
             if (result is not null) stdout.WriteLine(result.ToJsonString(Json));
+            CniTiming.Report(stderr);
             return 0;
         }
         catch (CniException e)

@@ -1,10 +1,10 @@
 namespace Dataplane.Cni.Cni;
 
-/// <summary>The spec versions this plugin speaks: the same range as Cilium's plugin.</summary>
+/// <summary>The spec versions this plugin speaks: Cilium's range and 1.1.0 (STATUS, GC).</summary>
 public static class CniVersions
 {
-    public const string Current = "1.0.0";
-    public static readonly string[] Supported = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0"];
+    public const string Current = "1.1.0";
+    public static readonly string[] Supported = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
 
     public static bool IsSupported(string v) => Supported.Contains(v, StringComparer.Ordinal);
 

@@ -13,11 +13,22 @@ namespace Dataplane.Cni.Cni;
 ///   "mtu": 1500,
 ///   "ipam": { "subnets": ["198.18.64.0/24"], "dataDir": "/var/lib/dataplane/ipam" } }  // subnets default: the node's pod CIDRs
 /// </code>
+/// With <c>ipam.type</c> set (e.g. "host-local") addresses come from that IPAM plugin instead (<see cref="Ipam.DelegatedIpam"/>);
+/// the plugin's own records then live under the top-level <c>dataDir</c> (default <see cref="DefaultDataDir"/>).
 /// Unknown top-level keys are ignored, as the spec asks; labels come from runtimeConfig/args "cni.labels".
 /// </summary>
 public sealed record NetConf(string CniVersion, string Name, string AgentSocket, string Namespace, int Mtu,
     IReadOnlyList<IPNetwork> Subnets, string DataDir, IReadOnlyDictionary<string, string> Labels, JsonObject Raw)
 {
+    /// <summary>The IPAM plugin to delegate to (ipam.type), or null: the built-in IPAM.</summary>
+    public string? IpamType { get; init; }
+
+    /// <summary>Where this plugin records its attachments (for CHECK and GC): one directory per network.</summary>
+    public string AttachmentDir => Path.Combine(DataDir, Name, "attachments");
+
+    /// <summary>1.1.0 and later: STATUS and GC exist.</summary>
+    public bool IsAtLeast11 => CniVersion is not ("0.1.0" or "0.2.0" or "0.3.0" or "0.3.1" or "0.4.0" or "1.0.0");
+
     public const string DefaultDataDir = "/var/lib/dataplane/ipam";
 
     /// <summary>
@@ -52,14 +63,17 @@ public sealed record NetConf(string CniVersion, string Name, string AgentSocket,
             throw new CniException(CniCode.InvalidNetworkConfig, "\"mtu\" must be a number between 576 and 65535");
 
         var subnets = new List<IPNetwork>();
-        string dataDir = DefaultDataDir;
+        string dataDir = Str(root, "dataDir") ?? DefaultDataDir;
+        string? ipamType = null;
         if (root["ipam"] is JsonNode ipamNode)
         {
             if (ipamNode is not JsonObject ipam) throw new CniException(CniCode.InvalidNetworkConfig, "\"ipam\" must be an object");
-            if (Str(ipam, "type") is { } t)
-                throw new CniException(CniCode.UnsupportedField, $"ipam.type '{t}': this plugin allocates addresses itself (omit ipam.type)");
-            dataDir = Str(ipam, "dataDir") ?? dataDir;
-            if (ipam["subnets"] is JsonNode sn)
+            ipamType = Str(ipam, "type");
+            if (ipamType is not null && (ipamType.Length == 0 || ipamType.Contains('/') || ipamType is "." or ".."))
+                throw new CniException(CniCode.InvalidNetworkConfig, $"ipam.type '{ipamType}' is not a plugin name");
+            // A delegated IPAM plugin reads the rest of "ipam" itself (host-local has a dataDir of its own).
+            if (ipamType is null) dataDir = Str(ipam, "dataDir") ?? dataDir;
+            if (ipamType is null && ipam["subnets"] is JsonNode sn)
             {
                 if (sn is not JsonArray arr) throw new CniException(CniCode.InvalidNetworkConfig, "ipam.subnets must be an array of CIDRs");
                 foreach (var s in arr)
@@ -77,7 +91,7 @@ public sealed record NetConf(string CniVersion, string Name, string AgentSocket,
         if (!Identifiers.IsObjectName(ns, 63))
             throw new CniException(CniCode.InvalidNetworkConfig, $"namespace '{ns}' is not a namespace name (up to 63 of A-Z a-z 0-9 _ . -)");
         return new NetConf(version, name, Str(root, "agentSocket") ?? Dataplane.Host.Api.AgentSocket.DefaultPath,
-            ns, mtu, subnets, dataDir, ReadLabels(root), root);
+            ns, mtu, subnets, dataDir, ReadLabels(root), root) { IpamType = ipamType };
     }
 
     /// <summary>CNI's label convention: "labels": [{"key","value"}] under runtimeConfig or args.cni.</summary>

@@ -125,6 +125,16 @@ public sealed class HostLocalIpam : IDisposable
         return any;
     }
 
+    /// <summary>The attachments holding an address (container id, interface), each once.</summary>
+    public List<(string ContainerId, string IfName)> Owners()
+    {
+        var owners = new HashSet<(string, string)>();
+        foreach (var file in Directory.EnumerateFiles(_dir))
+            if (IPAddress.TryParse(Path.GetFileName(file), out _) && ReadOwner(file)?.Split('\n') is [var id, var ifName])
+                owners.Add((id, ifName));
+        return [.. owners];
+    }
+
     private static string Owner(string containerId, string ifName) => $"{containerId}\n{ifName}";
 
     private static string? ReadOwner(string file)

@@ -33,12 +33,14 @@ internal static class PodLink
         // The container end is born in the pod's namespace under its final name: nothing to move or rename, and
         // nothing of it is ever left in the host's namespace.
         Netlink(() => host.CreateVeth(hostIf, ifName, mtu, peerNetns: netns));
+        CniTiming.Mark("veth");
         try
         {
             // Complete, wire-sized frames from the pod (its kernel segments and sums in software): cheaper for the
             // dataplane than completing sums and segmenting 64 KiB frames itself.
             DisableOffloads(null, hostIf);
             DisableOffloads(netns, ifName);
+            CniTiming.Mark("offloads");
             return Netlink(() =>
             {
                 pod.SetUp("lo");

@@ -117,6 +117,9 @@ public sealed class RtNetlinkTests
         // A gateway on no subnet of the link, without onlink: the kernel says why (extended ACK) where it can.
         var unreachable = Assert.Throws<NetlinkException>(() => nl.AddRoute(IPNetwork.Parse("0.0.0.0/0"), IPAddress.Parse("198.18.99.1"), "x0"));
         Assert.Contains("add route default via 198.18.99.1 dev x0", unreachable.Message);
+        Assert.Equal(101 /* ENETUNREACH */, unreachable.Errno);
+        Assert.False(string.IsNullOrEmpty(unreachable.KernelMessage), "the kernel's extended ACK sentence: " + unreachable.Message);
+        Assert.EndsWith(unreachable.KernelMessage!, unreachable.Message);
 
         Assert.Throws<ArgumentException>(() => nl.CreateVeth("a-name-far-too-long", "x3"));
         var noNs = Assert.Throws<NetlinkException>(() => nl.MoveToNamespace("x1", $"nlt-none-{set.Suffix}"));
