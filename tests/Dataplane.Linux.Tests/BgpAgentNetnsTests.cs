@@ -59,6 +59,13 @@ public sealed class BgpAgentNetnsTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(("Established", TorIp, password is not null), (peer.State, peer.Address, peer.TcpMd5));
         Assert.True(peer.PrefixesReceived >= 2 && peer.PrefixesAdvertised >= 2, $"received {peer.PrefixesReceived}, advertised {peer.PrefixesAdvertised}");
         Assert.Equal([TorIp], bgp.LearnedRoutes.Single(r => r.Prefix == "198.18.112.0/24").NextHops);
+        // The same as a user reads it: `dataplane-node status`.
+        var verb = Sh.Run(TimeSpan.FromSeconds(60), "dotnet", dll, "status", "--socket", socket);
+        output.WriteLine(verb.Output);
+        Assert.True(verb.Ok, verb.Output);
+        Assert.Matches($@"peer {TorIp.Replace(".", @"\.")} +AS 65100 +Established +received [1-9]", verb.Output);
+        Assert.Contains("route 198.18.112.0/24 via " + TorIp, verb.Output);
+        Assert.Contains($"default/web {vip} (pool vips)", verb.Output);
 
         // The client behind BIRD reaches the VIP (TCP); the pod reaches the server through the learned route.
         var fetch = Sh.Run(TimeSpan.FromSeconds(30), "ip", "netns", "exec", client, "python3", "-c",

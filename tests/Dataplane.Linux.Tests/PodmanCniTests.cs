@@ -88,6 +88,44 @@ public sealed class PodmanCniTests(ITestOutputHelper output)
         finally { output.WriteLine(agent.Output); }
     }
 
+    /// <summary>
+    /// A conflist as written in the wild, <c>ipam: {type: host-local, ranges, routes}</c>: podman runs our plugin,
+    /// which delegates the addresses to Debian's host-local from CNI_PATH; the containers get host-local's range
+    /// and talk through the dataplane; <c>podman rm</c> (DEL) frees them in host-local's store.
+    /// </summary>
+    [SkippableFact]
+    public void HostLocalIpamConflist_AddressesFromTheStandardPlugin()
+    {
+        Requires.RootAnd("podman", "runc", "nsenter", "/bin/busybox", "/usr/lib/cni/host-local");
+        string suffix = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
+        string a = $"hla-{suffix}", b = $"hlb-{suffix}";
+        using var node = new CniNode();
+        string store = Path.Combine(node.Dir, "host-local");
+        var agent = node.StartAgent();
+        using var podman = new Podman(node, $$$"""
+            {"type": "host-local", "ranges": [[{"subnet": "198.18.100.0/24", "rangeStart": "198.18.100.60", "gateway": "198.18.100.1"}]],
+             "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "{{{store}}}"}
+            """);
+        try
+        {
+            podman.Must("run", "-d", "--name", a, "--network", node.NetworkName, podman.Image, "sleep", "300");
+            podman.Must("run", "-d", "--name", b, "--network", node.NetworkName, podman.Image, "sleep", "300");
+            string aIp = podman.Ipv4Of(a), bIp = podman.Ipv4Of(b);
+            output.WriteLine($"{a} {aIp}, {b} {bIp}");
+            Assert.Equal(["198.18.100.60", "198.18.100.61"], new[] { aIp, bIp }.Order());
+            Assert.True(File.Exists(Path.Combine(store, node.NetworkName, aIp)), "host-local holds the address");
+            var ping = podman.Run("exec", a, "ping", "-c", "3", "-W", "2", bIp);
+            Assert.True(ping.Ok, ping.Output + agent.Output);
+            Assert.Contains("ttl=63", ping.Output);   // routed by the dataplane
+
+            podman.Must("rm", "-f", "-t", "0", a, b);
+            Assert.DoesNotContain(node.Status().Endpoints, e => e.Source == "cni");
+            Assert.DoesNotContain(Directory.EnumerateFiles(Path.Combine(store, node.NetworkName)), f => Regex.IsMatch(Path.GetFileName(f), @"^\d+\.\d+\.\d+\.\d+$"));
+            Assert.DoesNotContain("lxc", Sh.Must("ip", "-n", node.DataplaneNs, "-o", "link"));
+        }
+        finally { output.WriteLine(agent.Output); }
+    }
+
     private static bool Eventually(Func<bool> condition)
     {
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
@@ -113,7 +151,8 @@ public sealed class PodmanCniTests(ITestOutputHelper output)
         private static readonly string[] HostDirs = ["/var/lib/cni", "/var/lib/containers"];
         private readonly string[] _createdHere;
 
-        public Podman(CniNode node)
+        /// <param name="ipam">The conflist's "ipam" object (null: the built-in IPAM in the node's directory).</param>
+        public Podman(CniNode node, string? ipam = null)
         {
             _createdHere = HostDirs.Where(d => !Directory.Exists(d)).ToArray();
             _node = node;
@@ -127,11 +166,12 @@ public sealed class PodmanCniTests(ITestOutputHelper output)
             File.WriteAllText(Path.Combine(plugins, "dataplane-cni"), $"#!/bin/sh\nexec {dotnet} {CniNode.Tool("dataplane-cni.dll")} \"$@\"\n");
             Sh.Must("chmod", "755", Path.Combine(plugins, "dataplane-cni"));
             File.WriteAllText(Path.Combine(_dir, "containers.conf"),
-                $"[containers]\ndefault_ulimits = []\n[network]\nnetwork_backend = \"cni\"\ncni_plugin_dirs = [\"{plugins}\"]\n");
+                $"[containers]\ndefault_ulimits = []\n[network]\nnetwork_backend = \"cni\"\ncni_plugin_dirs = [\"{plugins}\", \"/usr/lib/cni\"]\n");
+            string ipamJson = ipam ?? $$"""{"dataDir": "{{node.IpamDir}}"}""";
             File.WriteAllText(Path.Combine(netd, $"{node.NetworkName}.conflist"), $$$"""
                 {"cniVersion": "1.0.0", "name": "{{{node.NetworkName}}}",
                  "plugins": [{"type": "dataplane-cni", "namespace": "default", "agentSocket": "{{{node.SocketPath}}}",
-                              "ipam": {"dataDir": "{{{node.IpamDir}}}"}}]}
+                              "dataDir": "{{{node.IpamDir}}}", "ipam": {{{ipamJson}}} }]}
                 """);
             foreach (var d in new[] { "bin", "tmp" }) Directory.CreateDirectory(Path.Combine(rootfs, d));
             File.Copy("/bin/busybox", Path.Combine(rootfs, "bin", "busybox"));

@@ -41,6 +41,7 @@ public sealed class ConfigLoaderFuzzTests(ITestOutputHelper output)
              ("docs.yaml", ServiceYaml.Docs(ServiceYaml.Web, ServiceYaml.WebSlice("web"), ServiceYaml.WebSlice6("web"),
                  ServiceYaml.Service("lb", "  type: LoadBalancer\n  clusterIP: 198.18.50.20\n  externalTrafficPolicy: Local\n  sessionAffinity: ClientIP\n  ports: [{port: 443, nodePort: 30443}]\n  selector: {app: web}")))],
             [("overlay.yaml", OverlayNode.Yaml())],
+            [.. example, ("40-bgp.yaml", BgpConfigTests.Bgp), ("50-lb.yaml", LbIpamTests.PoolAndService)],
         ];
     }
 

@@ -31,6 +31,9 @@ public class LbIpamTests
           serviceSelector: {matchLabels: {app: web}}
         """;
 
+    /// <summary>A pool and a LoadBalancer service it serves (a seed of the config fuzz test).</summary>
+    internal static string PoolAndService => Pool + Service("a", clusterIp: "198.19.200.1");
+
     private static Dictionary<string, IPAddress> Ips(ConfigModel m) =>
         m.LbIpAllocations.ToDictionary(a => a.Service, a => a.Ip);
 
