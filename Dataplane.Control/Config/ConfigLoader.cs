@@ -97,9 +97,10 @@ public static class ConfigLoader
         ModelValidator.Validate(builder, origin);
         var bgp = BgpValidator.Validate(builder);
         var pools = LbIpPoolValidator.Validate(builder);
-        var lbIpam = LbIpam.Allocate([.. builder.Services], pools,
-            builder.Pods.SelectMany(p => p.Spec.Ips).Concat(builder.Nodes.SelectMany(n => n.Spec.InternalIps))
-                .Concat(builder.LocalNodes[0].Spec.Interfaces.SelectMany(i => i.Addresses.Select(a => a.Address))));
+        var infrastructure = builder.Pods.SelectMany(p => p.Spec.Ips).Concat(builder.Nodes.SelectMany(n => n.Spec.InternalIps))
+            .Concat(builder.LocalNodes[0].Spec.Interfaces.SelectMany(i => i.Addresses.Select(a => a.Address))).ToList();
+        var services = ServiceIpam.Allocate([.. builder.Services], builder.ServiceCidrs, infrastructure);
+        var lbIpam = LbIpam.Allocate(services, pools, infrastructure);
         var localNode = builder.LocalNodes[0].Spec;
         return new ConfigModel(localNode,
             [.. builder.Nodes.Select(n => n.Spec)],

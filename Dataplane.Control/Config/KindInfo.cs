@@ -25,6 +25,8 @@ internal static class KindRegistry
             new("cilium.io/v2alpha1", "CiliumSRv6VRF", Namespaced: false, Srv6PolicyParser.ParseVrf),
             new("cilium.io/v2alpha1", "CiliumSRv6EgressPolicy", Namespaced: false, Srv6PolicyParser.ParseEgressPolicy),
             new("v1", "Secret", Namespaced: true, SecretParser.Parse),
+            new("networking.k8s.io/v1", "ServiceCIDR", Namespaced: false, ServiceCidrParser.Parse),
+            new("networking.k8s.io/v1beta1", "ServiceCIDR", Namespaced: false, ServiceCidrParser.Parse),
             // BGP control plane v2 resources and LB-IPAM pools, under both versions Cilium has served them.
             .. BothVersions("CiliumBGPClusterConfig", BgpClusterConfigParser.Parse),
             .. BothVersions("CiliumBGPPeerConfig", BgpPeerConfigParser.Parse),

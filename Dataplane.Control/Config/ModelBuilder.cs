@@ -25,6 +25,7 @@ internal sealed class ModelBuilder
     public List<LbIpPoolSpec> LbIpPools { get; } = new();
     public List<SecretSpec> Secrets { get; } = new();
     public List<SkippedDocument> Skipped { get; } = new();
+    public List<ServiceCidrSpec> ServiceCidrs { get; } = new();
     /// <summary>Every document read, in order: what <c>validate</c> lists.</summary>
     public List<(SourceLocation At, string Kind, string Name)> Read { get; } = new();
 

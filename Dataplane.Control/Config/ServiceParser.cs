@@ -34,6 +34,7 @@ internal static class ServiceParser
         }
 
         var clusterIps = ClusterIps(spec);
+        bool allocate = clusterIps.IsEmpty && !IsNone(spec);
         var externalIps = IpList(spec, "externalIPs");
         var lbIps = ImmutableArray.CreateBuilder<IPAddress>();
         if (doc.Root.TryGet("status", out var status) && status.TryGet("loadBalancer", out var lb) && lb.TryGet("ingress", out var ingress))
@@ -86,7 +87,42 @@ internal static class ServiceParser
         }
 
         into.Services.Add(new ServiceSpec(doc.Namespace, doc.Name, type, clusterIps, externalIps, lbIps.ToImmutable(),
-            ports, affinity, timeout, etpLocal, itpLocal, algorithm, doc.Source) { Annotations = MetadataReader.Annotations(doc), Labels = MetadataReader.Labels(doc), Selector = Selector(spec) });
+            ports, affinity, timeout, etpLocal, itpLocal, algorithm, doc.Source) { Annotations = MetadataReader.Annotations(doc), Labels = MetadataReader.Labels(doc), Selector = Selector(spec),
+              ClusterIpRequest = allocate ? FamilyRequest(spec) : null });
+    }
+
+    private static bool IsNone(YNode spec) =>
+        (spec.TryGet("clusterIP", out var c) && c.String() == "None")
+        || (spec.TryGet("clusterIPs", out var l) && l.Items().Any(i => i.String() == "None"));
+
+    /// <summary>spec.ipFamilyPolicy and spec.ipFamilies of a service whose cluster IPs are to be allocated.</summary>
+    private static ClusterIpRequest FamilyRequest(YNode spec)
+    {
+        var policy = IpFamilyPolicy.SingleStack;
+        if (spec.TryGet("ipFamilyPolicy", out var p))
+            policy = p.String() switch
+            {
+                "SingleStack" => IpFamilyPolicy.SingleStack,
+                "PreferDualStack" => IpFamilyPolicy.PreferDualStack,
+                "RequireDualStack" => IpFamilyPolicy.RequireDualStack,
+                var x => throw p.Error($"must be SingleStack, PreferDualStack or RequireDualStack, got '{x}'"),
+            };
+        var families = ImmutableArray.CreateBuilder<System.Net.Sockets.AddressFamily>();
+        if (spec.TryGet("ipFamilies", out var fams))
+            foreach (var f in fams.Items())
+            {
+                var family = f.String() switch
+                {
+                    "IPv4" => System.Net.Sockets.AddressFamily.InterNetwork,
+                    "IPv6" => System.Net.Sockets.AddressFamily.InterNetworkV6,
+                    var x => throw f.Error($"must be IPv4 or IPv6, got '{x}'"),
+                };
+                if (families.Contains(family)) throw f.Error($"{f.String()} is listed twice");
+                families.Add(family);
+            }
+        if (policy == IpFamilyPolicy.SingleStack && families.Count > 1)
+            throw fams.Error("ipFamilyPolicy SingleStack takes one family");
+        return new ClusterIpRequest(policy, families.ToImmutable(), spec.At);
     }
 
     /// <summary>spec.selector (a plain label map, as Services have it); absent or empty = no selector.</summary>
@@ -140,8 +176,7 @@ internal static class ServiceParser
                 else if (!ips[0].Equals(ip)) throw single.Error($"spec.clusterIP {ip} must equal spec.clusterIPs[0] ({ips[0]})");
             }
         }
-        if (!none && ips.Count == 0)
-            throw spec.Error("a service needs spec.clusterIP (an address, or None for a headless service): the dataplane does not allocate cluster IPs");
+        // No address and not None: allocated from the ServiceCIDRs, as the API server does (ServiceIpam).
         return ips.ToImmutable();
     }
 
@@ -202,8 +237,7 @@ internal static class ServiceParser
                 if (type == ServiceType.ClusterIP) throw np.Error("nodePort is only valid for type NodePort or LoadBalancer");
                 nodePort = (ushort)np.Int(NodePortMin, NodePortMax);
             }
-            else if (type == ServiceType.NodePort)
-                throw p.Error("type NodePort needs an explicit nodePort (30000-32767): the dataplane does not allocate node ports");
+            // type NodePort without one: allocated from 30000-32767 (ServiceIpam), as the API server does.
             ports.Add(new ServicePortSpec(name, proto, port, target, targetName, nodePort, p.At));
         }
         return ports.ToImmutable();

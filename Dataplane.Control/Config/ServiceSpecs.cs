@@ -32,6 +32,9 @@ public sealed record ServiceSpec(string Namespace, string Name, ServiceType Type
     /// <summary>metadata.annotations, for consumers beyond load balancing (Cluster Mesh's service.cilium.io/global…).</summary>
     public ImmutableSortedDictionary<string, string> Annotations { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
 
+    /// <summary>Set when the manifest gave no cluster IP (and not None): <see cref="ServiceIpam"/> allocates them.</summary>
+    public ClusterIpRequest? ClusterIpRequest { get; init; }
+
     /// <summary>spec.selector: the pods whose endpoints the service gets (<see cref="EndpointSliceController"/>); null for a
     /// selector-less service, whose endpoints come from hand-written EndpointSlices.</summary>
     public ImmutableSortedDictionary<string, string>? Selector { get; init; }
@@ -91,3 +94,8 @@ public sealed record LoadBalancingSpec(LbAlgorithm Algorithm, int MaglevTableSiz
 {
     public static LoadBalancingSpec Default { get; } = new(LbAlgorithm.Random, Core.Services.Maglev.DefaultSize);
 }
+
+public enum IpFamilyPolicy : byte { SingleStack, PreferDualStack, RequireDualStack }
+
+/// <summary>What a service without cluster IPs asks for: its ipFamilyPolicy and ipFamilies (empty = the cluster's order).</summary>
+public sealed record ClusterIpRequest(IpFamilyPolicy Policy, ImmutableArray<System.Net.Sockets.AddressFamily> Families, SourceLocation Source);

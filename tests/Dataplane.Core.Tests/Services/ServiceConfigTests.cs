@@ -97,13 +97,12 @@ public sealed class ServiceConfigTests
     {
         DocumentErrorTests.AssertFails("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  type: NodePort\n  clusterIP: 198.18.50.1\n  ports: [{port: 80, nodePort: 8080}]\n",
             7, "out of range 30000..32767");
-        DocumentErrorTests.AssertFails("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  type: NodePort\n  clusterIP: 198.18.50.1\n  ports: [{port: 80}]\n",
-            7, "needs an explicit nodePort");
     }
 
     [Fact]
-    public void ServiceWithoutClusterIpIsRejected() =>
-        DocumentErrorTests.AssertFails("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports: [{port: 80}]\n", 5, "needs spec.clusterIP");
+    public void ServiceWithoutClusterIpAndNoServiceCidrIsAnError() =>
+        DocumentErrorTests.AssertFails("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports: [{port: 80}]\n", 5,
+            "service default/s has no spec.clusterIP and there is no ServiceCIDR (networking.k8s.io/v1) to allocate one from");
 
     [Fact]
     public void TwoServicesOnOneFrontendConflict() =>
