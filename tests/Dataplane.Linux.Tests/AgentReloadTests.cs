@@ -29,7 +29,7 @@ public sealed class AgentReloadTests(ITestOutputHelper output)
         spec:
           endpointSelector: {matchLabels: {app: server}}
           ingress:
-          - toPorts: [{ports: [{port: "not-a-port", protocol: TCP}]}]
+          - toPorts: [{ports: [{port: "Not_A_Port", protocol: TCP}]}]
         """;
 
     [SkippableFact]
