@@ -32,7 +32,8 @@ public sealed class NeighborNetnsTests(ITestOutputHelper output)
         try
         {
             Assert.True(fwd.WaitFor("run: forwarding on 2 port(s)", TimeSpan.FromSeconds(30)), "forwarder did not start:\n" + fwd.Output);
-            foreach (var ip in new[] { NetnsTopology.ServerIp4, NetnsTopology.ServerIp6 }) Ping(topo, ip, fwd.Output);
+            // The first echo waits for two resolutions (the client's of us, ours of the server): bounded tries.
+            foreach (var ip in new[] { NetnsTopology.ServerIp4, NetnsTopology.ServerIp6 }) PingAssert.Reaches(topo.Exec, topo.ClientNs, ip);
 
             var tcpServer = topo.Start(topo.ServerNs, "python3", echo, "tcp-server", "5001");
             Assert.True(tcpServer.WaitFor("listening", Short), tcpServer.Output);
@@ -85,16 +86,4 @@ public sealed class NeighborNetnsTests(ITestOutputHelper output)
         s.DropsByReason.Where(d => d.Key.EndsWith("(169)", StringComparison.Ordinal)).Aggregate(0UL, (sum, d) => sum + d.Value);
 
     private static bool FailedNobody(AgentStatus s) => (s.Neighbors ?? []).Any(n => n.Ip == Nobody4 && n.State == "failed");
-
-    private static void Ping(NetnsTopology topo, string ip, string log)
-    {
-        // The first echo waits for two resolutions (the client's of us, ours of the server): three bounded tries.
-        Sh.Result r = default!;
-        for (int i = 0; i < 3; i++)
-        {
-            r = topo.Exec(topo.ClientNs, Short, "ping", "-c", "3", "-i", "0.2", "-W", "2", ip);
-            if (r.Ok && r.Output.Contains(" 0% packet loss")) return;
-        }
-        Assert.Fail($"ping {ip}: {r.Output}\n{log}");
-    }
 }
