@@ -9,21 +9,9 @@ namespace Dataplane.Linux.Tests;
 /// </summary>
 public sealed class ValidateVerbTests(ITestOutputHelper output)
 {
-    private const string Cluster = """
-        apiVersion: dataplane.io/v1alpha1
-        kind: DataplaneNode
-        metadata: {name: node-a}
-        spec:
-          routerMac: "02:00:00:00:00:99"
-          interfaces:
-            - {name: eth0, mac: "02:00:00:00:0a:01", addresses: ["198.18.0.1/24"]}
-        ---
-        apiVersion: v1
-        kind: Node
-        metadata: {name: node-a}
-        spec: {podCIDRs: ["198.19.1.0/24"]}
-        status: {addresses: [{type: InternalIP, address: 198.18.0.1}]}
-        """;
+    private static readonly string Cluster = ClusterYaml.Docs(
+        ClusterYaml.DataplaneNode("node-a", "02:00:00:00:0a:01", ["198.18.0.1/24"], [], []),
+        ClusterYaml.Node("node-a", ["198.19.1.0/24"], ["198.18.0.1"]));
 
     private const string App = """
         apiVersion: apps/v1
