@@ -27,12 +27,7 @@ internal static class PortReader
         if (name is not null)
         {
             if (port.TryGet("endPort", out var nep) && nep.Int(0, 65535) != 0) throw nep.Error("endPort needs a numeric port");
-            foreach (byte proto in protoText switch
-                     {
-                         "TCP" => [IpProtocols.Tcp], "UDP" => [IpProtocols.Udp], "SCTP" => [IpProtocols.Sctp],
-                         "ANY" => new[] { IpProtocols.Tcp, IpProtocols.Udp, IpProtocols.Sctp },
-                         _ => throw port.Get("protocol").Error($"unknown protocol '{protoText}' (expected TCP, UDP, SCTP, ICMP, ICMPv6 or ANY)"),
-                     })
+            foreach (byte proto in Protocols(port, protoText))
                 into.Add(new PortProto(proto, 0, 0, name));
             return;
         }
@@ -47,22 +42,22 @@ internal static class PortReader
                 hi = (ushort)end;
             }
         }
-        switch (protoText)
+        foreach (byte proto in Protocols(port, protoText))
         {
-            case "TCP": into.Add(new PortProto(IpProtocols.Tcp, lo, hi)); break;
-            case "UDP": into.Add(new PortProto(IpProtocols.Udp, lo, hi)); break;
-            case "SCTP": into.Add(new PortProto(IpProtocols.Sctp, lo, hi)); break;
-            case "ICMP": into.Add(new PortProto(IpProtocols.Icmp, lo, hi == ushort.MaxValue ? (ushort)255 : hi)); break;
-            case "ICMPv6": into.Add(new PortProto(IpProtocols.Icmpv6, lo, hi == ushort.MaxValue ? (ushort)255 : hi)); break;
-            case "ANY":
-                // Cilium expands ANY to the port-carrying protocols (TCP, UDP, SCTP), not to ICMP.
-                into.Add(new PortProto(IpProtocols.Tcp, lo, hi));
-                into.Add(new PortProto(IpProtocols.Udp, lo, hi));
-                into.Add(new PortProto(IpProtocols.Sctp, lo, hi));
-                break;
-            default:
-                throw port.Get("protocol").Error($"unknown protocol '{protoText}' (expected TCP, UDP, SCTP, ICMP, ICMPv6 or ANY)");
+            // For ICMP the "port" is the type: a wildcard range stops at 255.
+            bool icmp = proto is IpProtocols.Icmp or IpProtocols.Icmpv6;
+            into.Add(new PortProto(proto, lo, icmp && hi == ushort.MaxValue ? (ushort)255 : hi));
         }
     }
 
+    private static readonly byte[] Tcp = [IpProtocols.Tcp], Udp = [IpProtocols.Udp], Sctp = [IpProtocols.Sctp],
+        Icmp = [IpProtocols.Icmp], Icmpv6 = [IpProtocols.Icmpv6],
+        // Cilium expands ANY to the port-carrying protocols (TCP, UDP, SCTP), not to ICMP.
+        Any = [IpProtocols.Tcp, IpProtocols.Udp, IpProtocols.Sctp];
+
+    private static byte[] Protocols(YNode port, string protoText) => protoText switch
+    {
+        "TCP" => Tcp, "UDP" => Udp, "SCTP" => Sctp, "ICMP" => Icmp, "ICMPv6" => Icmpv6, "ANY" => Any,
+        _ => throw port.Get("protocol").Error($"unknown protocol '{protoText}' (expected TCP, UDP, SCTP, ICMP, ICMPv6 or ANY)"),
+    };
 }
