@@ -12,7 +12,9 @@ namespace Dataplane.Core.Conntrack;
 /// of either direction finds it with one probe sequence, and learns which direction it is.
 /// Nothing is allocated after construction; a full table makes <c>TryInsert</c> return false (the
 /// caller drops with CT_MAP_INSERTION_FAILED). Single writer: the worker that owns the table; expiry runs in
-/// budgeted slices (<see cref="Collect"/>) between bursts.
+/// budgeted slices (<see cref="Collect"/>) between bursts. The entries and translations live either in this
+/// process's memory or in a <see cref="ConntrackFile"/> that outlives it (the index is always private and derived):
+/// the lookup and update paths are the same code over the same pointers either way.
 /// </summary>
 public sealed unsafe class ConntrackTable : IDisposable
 {
@@ -33,14 +35,51 @@ public sealed unsafe class ConntrackTable : IDisposable
     private CtEntry* _entries;
     private CtNat* _nat;
     private uint* _free;
+    private readonly ConntrackFile? _file;
     private readonly uint _bucketMask;
     private int _freeCount;
     private int _tombstones;
     private int _gcCursor;
 
-    public ConntrackTable(int maxFlows)
+    public ConntrackTable(int maxFlows) : this(maxFlows, null)
+    {
+        _entries = (CtEntry*)Routing.TableMemory.AllocZeroed((nuint)maxFlows * 64);
+        _nat = (CtNat*)Routing.TableMemory.AllocZeroed((nuint)maxFlows * (nuint)sizeof(CtNat));
+        for (int i = 0; i < maxFlows; i++) _free[i] = (uint)(maxFlows - 1 - i);
+        _freeCount = maxFlows;
+    }
+
+    /// <summary>
+    /// A table whose connections live in <paramref name="file"/> (shared memory that outlives this process), which
+    /// the table owns from now on. When the file was <see cref="ConntrackFile.Reused"/>, its connections are
+    /// recovered: those still alive at <paramref name="now"/> and well formed are indexed (<see cref="Recovered"/>),
+    /// the rest — expired while nobody tracked them, or torn by a crash mid-write — are cleared. The index and the
+    /// free list are rebuilt from the entries, so nothing of a crashed writer's half-done update survives.
+    /// </summary>
+    public ConntrackTable(ConntrackFile file, uint now) : this(file.Capacity, file)
+    {
+        _entries = file.Entries;
+        _nat = file.Nat;
+        _freeCount = 0;
+        for (int i = file.Capacity - 1; i >= 0; i--)
+        {
+            ref CtEntry ce = ref _entries[i];
+            if (ce.Expires != 0 && file.Reused && ce.Expires > now && WellFormed(in ce, in _nat[i]))
+            {
+                Place(ce.Key.Hash(), (uint)i + 1);
+                Place(ReplyKeyOf((uint)i).Hash(), ((uint)i + 1) | ReplyBit);
+                Recovered++;
+                continue;
+            }
+            if (ce.Expires != 0 || file.Reused) { ce = default; _nat[i] = default; }
+            _free[_freeCount++] = (uint)i;
+        }
+    }
+
+    private ConntrackTable(int maxFlows, ConntrackFile? file)
     {
         if (maxFlows is < 1 or > (1 << 30)) throw new ArgumentOutOfRangeException(nameof(maxFlows));
+        _file = file;
         Capacity = maxFlows;
         long slots = (long)Math.Ceiling(2.0 * maxFlows / IndexLoad);
         BucketCount = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, (slots + SlotsPerBucket - 1) / SlotsPerBucket));
@@ -48,12 +87,27 @@ public sealed unsafe class ConntrackTable : IDisposable
         // Huge-page backed where the kernel allows (Routing.TableMemory): a random lookup into a 1 M-flow table
         // otherwise pays a page walk for the bucket, the entry and the NAT line.
         _buckets = (Bucket*)Routing.TableMemory.AllocZeroed((nuint)BucketCount * 64);
-        _entries = (CtEntry*)Routing.TableMemory.AllocZeroed((nuint)maxFlows * 64);
-        _nat = (CtNat*)Routing.TableMemory.AllocZeroed((nuint)maxFlows * (nuint)sizeof(CtNat));
         _free = (uint*)NativeMemory.Alloc((nuint)maxFlows * sizeof(uint));
-        for (int i = 0; i < maxFlows; i++) _free[i] = (uint)(maxFlows - 1 - i);
-        _freeCount = maxFlows;
     }
+
+    /// <summary>A recovered entry a crash cannot have left half-written: a known family, and a translation exactly when its flags say so.</summary>
+    private static bool WellFormed(in CtEntry ce, in CtNat nat)
+    {
+        if (ce.Key.Family is not (4 or 6)) return false;
+        return (ce.Flags & CtFlags.Nat) switch
+        {
+            0 => nat.Kind == CtNatKind.None,
+            CtFlags.Dnat => nat.Kind == CtNatKind.Dnat,
+            CtFlags.Snat => nat.Kind == CtNatKind.Snat,
+            _ => false,
+        };
+    }
+
+    /// <summary>Connections found alive in the shared file this table re-attached (0 for a table in private memory).</summary>
+    public int Recovered { get; }
+
+    /// <summary>The shared file the connections live in; null when they live in this process's memory only.</summary>
+    public ConntrackFile? File => _file;
 
     public int Capacity { get; }
     public int BucketCount { get; }
@@ -154,9 +208,11 @@ public sealed unsafe class ConntrackTable : IDisposable
         ref CtEntry ce = ref _entries[e];
         ce = default;
         ce.Key = key;
-        ce.Expires = expires == 0 ? 1 : expires;
         ce.Flags = nat.Kind switch { CtNatKind.Dnat => CtFlags.Dnat, CtNatKind.Snat => CtFlags.Snat, _ => 0 };
         _nat[e] = nat;
+        // The expiry commits the entry (0 = free): written last, so a process killed mid-insert leaves a free line
+        // in a shared file, never a live one with half its fields.
+        Volatile.Write(ref ce.Expires, expires == 0 ? 1 : expires);
         Place(key.Hash(), e + 1);
         Place(ReplyKeyOf(e).Hash(), (e + 1) | ReplyBit);
         entry = e;
@@ -263,7 +319,10 @@ public sealed unsafe class ConntrackTable : IDisposable
     private void FreeNative()
     {
         if (_buckets == null) return;
-        Routing.TableMemory.Free(_buckets); Routing.TableMemory.Free(_entries); Routing.TableMemory.Free(_nat);
+        Routing.TableMemory.Free(_buckets);
+        // A shared file is unmapped, not freed: its connections stay for the next process.
+        if (_file is not null) _file.Dispose();
+        else { Routing.TableMemory.Free(_entries); Routing.TableMemory.Free(_nat); }
         NativeMemory.Free(_free);
         _buckets = null; _entries = null; _free = null; _nat = null;
     }
