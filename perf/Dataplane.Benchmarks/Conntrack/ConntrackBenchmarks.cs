@@ -30,7 +30,7 @@ public class ConntrackBenchmarks
         if (Backing == "memory") _ct = new ConntrackTable(Flows + Ops);
         else
         {
-            _file = $"/dev/shm/dp-bench-ct-{Environment.ProcessId}.ct";
+            _file = $"/dev/shm/dp-bench-ct-{Environment.ProcessId}-{Flows}.ct";
             _ct = new ConntrackTable(ConntrackFile.Open(_file, Flows + Ops), 0);
         }
         var rng = new Random(3);
