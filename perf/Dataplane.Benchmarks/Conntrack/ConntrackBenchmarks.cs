@@ -6,7 +6,7 @@ namespace Dataplane.Benchmarks.Conntrack;
 /// <summary>
 /// Conntrack lookups (hit, forward and reply; miss) and insert+remove, at 10 k and 1 M flows, in random
 /// order. One operation = one packet's table access; Mpps = 1000 / ns. <see cref="Backing"/> compares entries in
-/// process memory with entries in a shared file on /dev/shm (what the agent uses to survive a restart): the same
+/// process memory with entries in a shared file on /dev/shm or $DP_BENCH_CT_DIR (what the agent uses to survive a restart): the same
 /// code over different pages.
 /// </summary>
 [MemoryDiagnoser]
@@ -30,7 +30,7 @@ public class ConntrackBenchmarks
         if (Backing == "memory") _ct = new ConntrackTable(Flows + Ops);
         else
         {
-            _file = $"/dev/shm/dp-bench-ct-{Environment.ProcessId}-{Flows}.ct";
+            _file = Path.Combine(Environment.GetEnvironmentVariable("DP_BENCH_CT_DIR") ?? "/dev/shm", $"dp-bench-ct-{Environment.ProcessId}-{Flows}.ct");
             _ct = new ConntrackTable(ConntrackFile.Open(_file, Flows + Ops), 0);
         }
         var rng = new Random(3);
