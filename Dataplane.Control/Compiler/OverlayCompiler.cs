@@ -43,7 +43,7 @@ public static class OverlayCompiler
         {
             var spec = ov.Peers.FirstOrDefault(p => p.Node == node.Name);
             var mode = ModeOf(model, node);
-            var routes = node.PodCidrs.AddRange(spec?.Prefixes ?? []);
+            var routes = model.RoutedTo(node).AddRange(spec?.Prefixes ?? []);
             bool required = mode != TunnelMode.Native && !routes.IsEmpty;
             var endpoint = PickEndpoint(node.InternalIps, ov.UnderlayIpv6);
             if (endpoint is null)

@@ -52,7 +52,8 @@ public static class PolicyCompiler
             foreach (var r in p.Rules)
                 foreach (var peer in r.Ingress.Concat(r.Egress).Concat(r.IngressDeny).Concat(r.EgressDeny))
                     foreach (var c in peer.Cidrs) { cidrs.Add(c.Prefix); cidrs.AddRange(c.Except); }
-        var identities = IdentityTable.Build(podLabels.Values, cidrs, dual, external?.Identities, external?.Pinned);
+        var workloadLabels = ExternalWorkloadIdentity.Labels(model);
+        var identities = IdentityTable.Build(podLabels.Values.Concat(workloadLabels.Values), cidrs, dual, external?.Identities, external?.Pinned);
 
         // ipcache: policy CIDRs, then node addresses, then pods (a more specific owner replaces a CIDR).
         var entries = new List<IpCacheEntry>();
@@ -71,6 +72,14 @@ public static class PolicyCompiler
         foreach (var itf in model.Local.Interfaces)
             foreach (var a in itf.Addresses)
                 entries.Add(new IpCacheEntry(HostPrefix(a.Address), NumericIdentity.Host, a.Address));
+        // External workloads (VMs, servers, subnets): their addresses carry their label identity; the tunnel
+        // endpoint is their gateway's InternalIP.
+        foreach (var (w, labels) in workloadLabels)
+        {
+            uint id = identities.IdOf(labels);
+            foreach (var net in w.Addresses)
+                entries.Add(new IpCacheEntry(net, id, w.Gateway is { } gw ? nodeIp.GetValueOrDefault((gw, net.BaseAddress.AddressFamily)) : null));
+        }
         // Learned entries (remote clusters) come before this cluster's pods: the local config wins a collision.
         if (external != null) entries.AddRange(external.IpCache);
         foreach (var pod in model.Pods)

@@ -117,6 +117,8 @@ public static class ConfigLoader
             LbIpPools = pools,
             LbIpAllocations = lbIpam.Allocations,
             LbIpPending = lbIpam.Pending,
+            ExternalWorkloads = [.. builder.ExternalWorkloads],
+            Gateways = [.. builder.Gateways],
         };
     }
 
