@@ -40,7 +40,7 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
         Assert.True(node.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "node did not start:\n" + node.Output);
         Assert.True(gw.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "gateway did not start:\n" + gw.Output);
         string gwSocket = PodTopology.SocketOf(t.GatewayConfig), nodeSocket = PodTopology.SocketOf(t.NodeConfig);
-        string Context() => $"gateway:\n{gw.Output}\nnode:\n{node.Output}\nbird:\n{_bird.Log()}";
+        string Context() => $"gateway:\n{gw.Output}\n{Counters(gwSocket)}\nnode:\n{node.Output}\n{Counters(nodeSocket)}\nbird:\n{_bird.Log()}";
 
         // BGP: the router learns the mesh's pod CIDR from the gateway; the gateway installs the on-prem subnet.
         await Eventually.True(() => _bird.RoutesFromNode().Contains("198.18.150.0/24"), "BIRD learns the pod CIDR from the gateway\n" + Context(), 60);
@@ -103,6 +103,21 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
         Assert.True(good.Ok, good.Output);
     }
 
+    /// <summary>A running agent's packet and drop counters and its neighbours, for a failure's context.</summary>
+    private static string Counters(string socket)
+    {
+        try
+        {
+            var s = AgentApi.Status(socket);
+            return $"rx {s.RxPackets} tx {s.TxPackets} local {s.LocalPackets} dropped {s.DroppedPackets}: {string.Join(", ", s.DropsByReason)}; "
+                + $"neighbours: {string.Join(", ", (s.Neighbors ?? []).Select(n => n.ToString()))}";
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException or TaskCanceledException)
+        {
+            return "status: " + e.Message;
+        }
+    }
+
     private sealed record Topology(string Gateway, string Router, string Vm, string Node, string Pod, string GatewayConfig, string NodeConfig);
 
     private Topology Build()
@@ -133,39 +148,39 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
         File.WriteAllText(Path.Combine(gwConfig, "cluster.yaml"), ClusterYaml());
         File.WriteAllText(Path.Combine(nodeConfig, "cluster.yaml"), ClusterYaml());
         File.WriteAllText(Path.Combine(gwConfig, "gateway.yaml"), GatewayYaml(gop, gms, NetnsSet.Mac(gw, gop), NetnsSet.Mac(gw, gms)));
-        File.WriteAllText(Path.Combine(nodeConfig, "node.yaml"), $$"""
+        File.WriteAllText(Path.Combine(nodeConfig, "node.yaml"), $$$"""
             apiVersion: dataplane.io/v1alpha1
             kind: DataplaneNode
             metadata: {name: node-1}
             spec:
-              interfaces: [{name: {{nms}}, mac: "{{NetnsSet.Mac(node, nms)}}", addresses: ["{{NodeMesh}}/24"]}]
+              interfaces: [{name: {{{nms}}}, mac: "{{{NetnsSet.Mac(node, nms)}}}", addresses: ["{{{NodeMesh}}}/24"]}]
               overlay: {mode: vxlan}
             """);
         return new Topology(gw, router, vm, node, pod, gwConfig, nodeConfig);
     }
 
-    private static string ClusterYaml() => $$"""
+    private static string ClusterYaml() => $$$"""
         apiVersion: v1
         kind: Node
         metadata: {name: gw-1, labels: {dataplane.io/role: gateway}}
-        status: {addresses: [{type: InternalIP, address: {{GwMesh}}}]}
+        status: {addresses: [{type: InternalIP, address: {{{GwMesh}}}}]}
         ---
         apiVersion: v1
         kind: Node
         metadata: {name: node-1}
         spec: {podCIDRs: ["198.18.150.0/24"]}
-        status: {addresses: [{type: InternalIP, address: {{NodeMesh}}}]}
+        status: {addresses: [{type: InternalIP, address: {{{NodeMesh}}}}]}
         ---
         apiVersion: v1
         kind: Pod
-        metadata: {name: web, namespace: default, labels: {app: web}, annotations: {dataplane.io/mac: "{{PodMac}}"}}
+        metadata: {name: web, namespace: default, labels: {app: web}, annotations: {dataplane.io/mac: "{{{PodMac}}}"}}
         spec: {nodeName: node-1}
-        status: {podIPs: [{ip: {{PodIp}}}]}
+        status: {podIPs: [{ip: {{{PodIp}}}}]}
         ---
         apiVersion: dataplane.io/v1alpha1
         kind: ExternalWorkload
         metadata: {name: billing-vm, namespace: default, labels: {app: billing}}
-        spec: {addresses: ["{{VmIp}}"], gateway: gw-1}
+        spec: {addresses: ["{{{VmIp}}}"], gateway: gw-1}
         ---
         apiVersion: cilium.io/v2
         kind: CiliumNetworkPolicy
@@ -177,22 +192,22 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
             toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
         """;
 
-    private static string GatewayYaml(string gop, string gms, string gopMac, string gmsMac) => $$"""
+    private static string GatewayYaml(string gop, string gms, string gopMac, string gmsMac) => $$$"""
         apiVersion: dataplane.io/v1alpha1
         kind: DataplaneNode
         metadata: {name: gw-1}
         spec:
           interfaces:
-          - {name: {{gop}}, mac: "{{gopMac}}", addresses: ["{{GwOnPrem}}/24"]}
-          - {name: {{gms}}, mac: "{{gmsMac}}", addresses: ["{{GwMesh}}/24"]}
+          - {name: {{{gop}}}, mac: "{{{gopMac}}}", addresses: ["{{{GwOnPrem}}}/24"]}
+          - {name: {{{gms}}}, mac: "{{{gmsMac}}}", addresses: ["{{{GwMesh}}}/24"]}
           overlay: {mode: vxlan}
         ---
         apiVersion: dataplane.io/v1alpha1
         kind: DataplaneGateway
         metadata: {name: gw-1}
         spec:
-          meshInterfaces: [{{gms}}]
-          onPremInterfaces: [{{gop}}]
+          meshInterfaces: [{{{gms}}}]
+          onPremInterfaces: [{{{gop}}}]
           onPremPrefixes: ["198.18.131.0/24"]
         ---
         apiVersion: cilium.io/v2
@@ -204,7 +219,7 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
           - name: onprem
             localASN: 65001
             peers:
-            - {name: router-1, peerAddress: {{RouterIp}}, peerASN: {{BirdTor.As}}, peerConfigRef: {name: router}}
+            - {name: router-1, peerAddress: {{{RouterIp}}}, peerASN: {{{BirdTor.As}}}, peerConfigRef: {name: router}}
         ---
         apiVersion: cilium.io/v2
         kind: CiliumBGPPeerConfig
@@ -212,7 +227,9 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
         spec:
           timers: {holdTimeSeconds: 9, keepAliveTimeSeconds: 3, connectRetryTimeSeconds: 1}
           families:
-          - {afi: ipv4, safi: unicast, advertisements: {matchLabels: {advertise: mesh}}}
+          - afi: ipv4
+            safi: unicast
+            advertisements: {matchLabels: {advertise: mesh} }
         ---
         apiVersion: cilium.io/v2
         kind: CiliumBGPAdvertisement
