@@ -35,6 +35,9 @@ public sealed record PeerRule(
     SourceLocation Source)
 {
     public bool HasPorts => !Ports.IsEmpty;
+
+    /// <summary>fromNodes/toNodes: selectors over Node labels (source <c>node</c>), matched against node identities.</summary>
+    public ImmutableArray<EndpointSelector> Nodes { get; init; } = [];
 }
 
 /// <summary>

@@ -17,6 +17,9 @@ internal static class PolicyParser
 {
     private const string NotSupported = "not supported yet";
 
+    /// <summary>The "namespace" of peers that are left exactly as written (rules selecting reserved:init).</summary>
+    private static readonly string Unscoped = new(['*']);
+
     public static void ParseCnp(ConfigDocument doc, ModelBuilder into) => ParseCilium(doc, into, PolicyKind.CiliumNetworkPolicy);
 
     public static void ParseCcnp(ConfigDocument doc, ModelBuilder into) => ParseCilium(doc, into, PolicyKind.CiliumClusterwideNetworkPolicy);
@@ -50,7 +53,11 @@ internal static class PolicyParser
         if (hasNode)
             throw nodeNode.Error("nodeSelector (host firewall policy) is not supported yet");
         var subject = ParseSelector(hasEp ? epNode : nodeNode);
+        // A rule for initializing endpoints (reserved:init) is special in Cilium's k8s translation: such
+        // endpoints have no namespace label yet, so neither the subject nor the rule's peers are namespace-scoped.
+        bool matchesInit = subject.Requirements.Any(q => q.Source == Label.SourceReserved && q.Key == "init");
         if (hasEp && ns != null) subject = subject.InNamespace(ns);
+        var peerNs = matchesInit ? Unscoped : ns;
 
         bool? ddIngress = null, ddEgress = null;
         if (r.TryGet("enableDefaultDeny", out var dd))
@@ -60,10 +67,10 @@ internal static class PolicyParser
             if (dd.TryGet("egress", out var e)) ddEgress = Bool(e);
         }
 
-        var ingress = Section(r, "ingress", PolicyDirection.Ingress, deny: false, ns);
-        var egress = Section(r, "egress", PolicyDirection.Egress, deny: false, ns);
-        var ingressDeny = Section(r, "ingressDeny", PolicyDirection.Ingress, deny: true, ns);
-        var egressDeny = Section(r, "egressDeny", PolicyDirection.Egress, deny: true, ns);
+        var ingress = Section(r, "ingress", PolicyDirection.Ingress, deny: false, peerNs);
+        var egress = Section(r, "egress", PolicyDirection.Egress, deny: false, peerNs);
+        var ingressDeny = Section(r, "ingressDeny", PolicyDirection.Ingress, deny: true, peerNs);
+        var egressDeny = Section(r, "egressDeny", PolicyDirection.Egress, deny: true, peerNs);
         return new PolicyRuleSpec(subject, hasNode, ingress.Rules, egress.Rules, ingressDeny.Rules, egressDeny.Rules,
             ddIngress, ddEgress, ingress.Present || ingressDeny.Present, egress.Present || egressDeny.Present, r.At);
     }
@@ -184,6 +191,7 @@ internal static class PolicyParser
     /// </summary>
     private static EndpointSelector ScopePeer(EndpointSelector s, string? ns)
     {
+        if (ReferenceEquals(ns, Unscoped)) return s;
         if (ns != null) return s.InNamespace(ns);
         return s.Requirements.IsEmpty
             ? s.With(new SelectorRequirement(Label.SourceK8s, IdentityLabels.NamespaceLabel, SelectorOp.Exists, []))
