@@ -52,6 +52,7 @@ public static class PolicyCompiler
     /// <param name="external">Identities and ipcache entries learned outside the config (Cluster Mesh), or null.</param>
     public static PolicyState Compile(ConfigModel model, IReadOnlyList<PodSpec?> localEndpoints, ExternalIdentities? external = null)
     {
+        model = PeerExpansion.Apply(model);
         bool dual = IsDualStack(model);
         var podLabels = PodLabels(model);
         var cidrs = new List<IPNetwork>();

@@ -115,6 +115,7 @@ public static class ConfigLoader
             EgressGatewayPolicies = [.. builder.EgressPolicies],
             Bgp = bgp,
             LbIpPools = pools,
+            CidrGroups = [.. builder.CidrGroups],
             LbIpAllocations = lbIpam.Allocations,
             LbIpPending = lbIpam.Pending,
             ExternalWorkloads = [.. builder.ExternalWorkloads],

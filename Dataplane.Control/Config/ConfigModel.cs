@@ -18,6 +18,11 @@ public sealed record ConfigModel(LocalNodeSpec Local, ImmutableArray<NodeSpec> N
     /// <summary>Cilium BGP resources (passwords resolved from their Secrets); the host's BGP speaker runs them.</summary>
     public BgpConfigSpec Bgp { get; init; } = BgpConfigSpec.Empty;
     public ImmutableArray<LbIpPoolSpec> LbIpPools { get; init; } = [];
+    /// <summary>CiliumCIDRGroups: named outside prefixes that policies (and other kinds) reference by name or labels.</summary>
+    public ImmutableArray<CidrGroupSpec> CidrGroups { get; init; } = [];
+
+    /// <summary>The CiliumCIDRGroup named <paramref name="name"/>, or null (a reference may precede its group).</summary>
+    public CidrGroupSpec? CidrGroup(string name) => CidrGroups.FirstOrDefault(g => g.Name == name);
     /// <summary>What LB-IPAM gave (already in the services' LoadBalancerIps) and who is still waiting.</summary>
     public ImmutableArray<LbIpAllocation> LbIpAllocations { get; init; } = [];
     public ImmutableArray<LbIpPending> LbIpPending { get; init; } = [];

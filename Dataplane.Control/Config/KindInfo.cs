@@ -29,12 +29,13 @@ internal static class KindRegistry
             new("v1", "Secret", Namespaced: true, SecretParser.Parse),
             new("networking.k8s.io/v1", "ServiceCIDR", Namespaced: false, ServiceCidrParser.Parse),
             new("networking.k8s.io/v1beta1", "ServiceCIDR", Namespaced: false, ServiceCidrParser.Parse),
-            // BGP control plane v2 resources and LB-IPAM pools, under both versions Cilium has served them.
+            // BGP control plane v2 resources, LB-IPAM pools and CIDR groups, under both versions Cilium has served them.
             .. BothVersions("CiliumBGPClusterConfig", BgpClusterConfigParser.Parse),
             .. BothVersions("CiliumBGPPeerConfig", BgpPeerConfigParser.Parse),
             .. BothVersions("CiliumBGPAdvertisement", BgpAdvertisementParser.Parse),
             .. BothVersions("CiliumBGPNodeConfigOverride", BgpNodeOverrideParser.Parse),
             .. BothVersions("CiliumLoadBalancerIPPool", LbIpPoolParser.Parse),
+            .. BothVersions("CiliumCIDRGroup", CidrGroupParser.Parse),
         ]).ToDictionary(k => (k.ApiVersion, k.Kind));
 
     private static KindInfo[] BothVersions(string kind, KindParser parse) =>

@@ -23,6 +23,7 @@ internal sealed class ModelBuilder
     public List<BgpAdvertisementSpec> BgpAdvertisements { get; } = new();
     public List<BgpNodeOverrideSpec> BgpNodeOverrides { get; } = new();
     public List<LbIpPoolSpec> LbIpPools { get; } = new();
+    public List<CidrGroupSpec> CidrGroups { get; } = new();
     public List<SecretSpec> Secrets { get; } = new();
     public List<SkippedDocument> Skipped { get; } = new();
     public List<ServiceCidrSpec> ServiceCidrs { get; } = new();

@@ -114,25 +114,30 @@ internal static class PolicyParser
         var cidrs = ImmutableArray.CreateBuilder<CidrPeer>();
         if (n.TryGet(p + "CIDR", out var cl))
             foreach (var c in cl.Items()) cidrs.Add(new CidrPeer(PolicyCidr(c), []));
+        var groups = ImmutableArray.CreateBuilder<CidrGroupRef>();
         if (n.TryGet(p + "CIDRSet", out var cs))
         {
             foreach (var set in cs.Items())
             {
-                if (set.TryGet("cidrGroupRef", out var g)) throw g.Error($"cidrGroupRef is {NotSupported}");
-                set.AllowOnly("cidr", "except");
-                var prefix = PolicyCidr(set.Get("cidr"));
+                set.AllowOnly("cidr", "cidrGroupRef", "cidrGroupSelector", "except");
+                int given = (set.TryGet("cidr", out _) ? 1 : 0) + (set.TryGet("cidrGroupRef", out _) ? 1 : 0)
+                    + (set.TryGet("cidrGroupSelector", out _) ? 1 : 0);
+                if (given != 1) throw set.Error("exactly one of cidr, cidrGroupRef or cidrGroupSelector is required");
+                IPNetwork? prefix = set.TryGet("cidr", out var cidrNode) ? PolicyCidr(cidrNode) : null;
                 var except = ImmutableArray.CreateBuilder<IPNetwork>();
                 if (set.TryGet("except", out var ex))
                 {
                     foreach (var e in ex.Items())
                     {
                         var x = PolicyCidr(e);
-                        if (x.BaseAddress.AddressFamily != prefix.BaseAddress.AddressFamily || !prefix.Contains(x.BaseAddress) || x.PrefixLength < prefix.PrefixLength)
-                            throw e.Error($"except {x} is not inside {prefix}");
+                        if (prefix is { } pr && (x.BaseAddress.AddressFamily != pr.BaseAddress.AddressFamily || !pr.Contains(x.BaseAddress) || x.PrefixLength < pr.PrefixLength))
+                            throw e.Error($"except {x} is not inside {pr}");
                         except.Add(x);
                     }
                 }
-                cidrs.Add(new CidrPeer(prefix, except.ToImmutable()));
+                if (prefix is { } cidr) cidrs.Add(new CidrPeer(cidr, except.ToImmutable()));
+                else if (set.TryGet("cidrGroupRef", out var g)) groups.Add(new CidrGroupRef(g.String(), null, except.ToImmutable()));
+                else groups.Add(new CidrGroupRef(null, ParseSelector(set.Get("cidrGroupSelector")), except.ToImmutable()));
             }
         }
 
@@ -179,9 +184,9 @@ internal static class PolicyParser
         if (deny && requires.Count > 0)
             throw reqs.Error($"{p}Requires is not allowed in deny rules");
         // As in Cilium (Go slices), an empty peer list is the same as no list: with toPorts the rule is L4-only.
-        bool hasL3 = endpoints.Count > 0 || entities.Count > 0 || cidrs.Count > 0;
+        bool hasL3 = endpoints.Count > 0 || entities.Count > 0 || cidrs.Count > 0 || groups.Count > 0;
         return new PeerRule(endpoints.ToImmutable(), entities.ToImmutable(), cidrs.ToImmutable(), requires.ToImmutable(),
-            ports.ToImmutable(), AllPeers: false, HasL3: hasL3, n.At);
+            ports.ToImmutable(), AllPeers: false, HasL3: hasL3, n.At) { CidrGroups = groups.ToImmutable() };
     }
 
     /// <summary>
