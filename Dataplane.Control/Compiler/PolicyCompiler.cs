@@ -61,7 +61,8 @@ public static class PolicyCompiler
                 foreach (var peer in r.Ingress.Concat(r.Egress).Concat(r.IngressDeny).Concat(r.EgressDeny))
                     foreach (var c in peer.Cidrs) { cidrs.Add(c.Prefix); cidrs.AddRange(c.Except); }
         var metadata = IdentityMetadata.From(model, UsesNodeSelectors(model));
-        var identities = IdentityTable.Build(podLabels.Values, cidrs, dual, external?.Identities, external?.Pinned, metadata.Extras);
+        var workloadLabels = ExternalWorkloadIdentity.Labels(model);
+        var identities = IdentityTable.Build(podLabels.Values.Concat(workloadLabels.Values), cidrs, dual, external?.Identities, external?.Pinned, metadata.Extras);
 
         // ipcache: policy CIDRs, then node, health and ingress addresses, then pods (a more specific owner
         // replaces a CIDR).
@@ -73,6 +74,14 @@ public static class PolicyCompiler
         foreach (var n in model.Nodes)
             foreach (var ip in n.InternalIps)
                 nodeIp.TryAdd((n.Name, ip.AddressFamily), ip);
+        // External workloads (VMs, servers, subnets): their addresses carry their label identity; the tunnel
+        // endpoint is their gateway's InternalIP.
+        foreach (var (w, labels) in workloadLabels)
+        {
+            uint id = identities.IdOf(labels);
+            foreach (var net in w.Addresses)
+                entries.Add(new IpCacheEntry(net, id, w.Gateway is { } gw ? nodeIp.GetValueOrDefault((gw, net.BaseAddress.AddressFamily)) : null));
+        }
         // Learned entries (remote clusters) come before this cluster's pods: the local config wins a collision.
         if (external != null) entries.AddRange(external.IpCache);
         foreach (var pod in model.Pods)
