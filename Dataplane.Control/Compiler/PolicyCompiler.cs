@@ -61,7 +61,8 @@ public static class PolicyCompiler
                 foreach (var peer in r.Ingress.Concat(r.Egress).Concat(r.IngressDeny).Concat(r.EgressDeny))
                     foreach (var c in peer.Cidrs) { cidrs.Add(c.Prefix); cidrs.AddRange(c.Except); }
         var metadata = IdentityMetadata.From(model, UsesNodeSelectors(model));
-        var identities = IdentityTable.Build(podLabels.Values, cidrs, dual, external?.Identities, external?.Pinned, metadata.Extras);
+        var workloadLabels = ExternalWorkloadIdentity.Labels(model);
+        var identities = IdentityTable.Build(podLabels.Values.Concat(workloadLabels.Values), cidrs, dual, external?.Identities, external?.Pinned, metadata.Extras);
 
         // ipcache: policy CIDRs, then node, health and ingress addresses, then pods (a more specific owner
         // replaces a CIDR).
@@ -73,6 +74,14 @@ public static class PolicyCompiler
         foreach (var n in model.Nodes)
             foreach (var ip in n.InternalIps)
                 nodeIp.TryAdd((n.Name, ip.AddressFamily), ip);
+        // External workloads (VMs, servers, subnets): their addresses carry their label identity; the tunnel
+        // endpoint is their gateway's InternalIP.
+        foreach (var (w, labels) in workloadLabels)
+        {
+            uint id = identities.IdOf(labels);
+            foreach (var net in w.Addresses)
+                entries.Add(new IpCacheEntry(net, id, w.Gateway is { } gw ? nodeIp.GetValueOrDefault((gw, net.BaseAddress.AddressFamily)) : null));
+        }
         // Learned entries (remote clusters) come before this cluster's pods: the local config wins a collision.
         if (external != null) entries.AddRange(external.IpCache);
         foreach (var pod in model.Pods)
@@ -209,9 +218,25 @@ public static class PolicyCompiler
                 }
                 foreach (var id in matched) ids.Add(id);
             }
+            foreach (var n in peer.Nodes) Nodes(n, ids);
             foreach (var e in peer.Entities) Entity(e, ids);
             foreach (var c in peer.Cidrs) Cidr(c, ids);
             return ids;
+        }
+
+        /// <summary>fromNodes/toNodes: the node identities (host, remote nodes) whose labels the selector matches.</summary>
+        private void Nodes(EndpointSelector selector, SortedSet<uint> ids)
+        {
+            var key = "nodes:" + selector;
+            if (!_selectorCache.TryGetValue(key, out var matched))
+            {
+                var list = new List<uint>();
+                foreach (var i in _all)
+                    if ((PolicyEntities.Selects("host", i.Labels) || PolicyEntities.Selects("remote-node", i.Labels)) && selector.Matches(i.Labels))
+                        list.Add(i.Id);
+                _selectorCache[key] = matched = [.. list];
+            }
+            foreach (var id in matched) ids.Add(id);
         }
 
         /// <summary>An entity is a set of label selectors (pkg/policy/api/entity.go) over every identity, CIDR ones included.</summary>

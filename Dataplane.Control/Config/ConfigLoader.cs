@@ -118,6 +118,8 @@ public static class ConfigLoader
             CidrGroups = [.. builder.CidrGroups],
             LbIpAllocations = lbIpam.Allocations,
             LbIpPending = lbIpam.Pending,
+            ExternalWorkloads = [.. builder.ExternalWorkloads],
+            Gateways = [.. builder.Gateways],
         };
     }
 

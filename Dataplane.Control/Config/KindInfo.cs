@@ -16,6 +16,8 @@ internal static class KindRegistry
             new("v1", "Namespace", Namespaced: false, NamespaceParser.Parse),
             new("v1", "Pod", Namespaced: true, PodParser.Parse),
             new("dataplane.io/v1alpha1", "DataplaneNode", Namespaced: false, DataplaneNodeParser.Parse),
+            new("dataplane.io/v1alpha1", "ExternalWorkload", Namespaced: true, ExternalWorkloadParser.Parse),
+            new("dataplane.io/v1alpha1", "DataplaneGateway", Namespaced: false, GatewayParser.Parse),
             new("cilium.io/v2", "CiliumNetworkPolicy", Namespaced: true, PolicyParser.ParseCnp),
             new("cilium.io/v2", "CiliumClusterwideNetworkPolicy", Namespaced: false, PolicyParser.ParseCcnp),
             new("networking.k8s.io/v1", "NetworkPolicy", Namespaced: true, NetworkPolicyParser.Parse),

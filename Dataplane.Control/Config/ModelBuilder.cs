@@ -27,6 +27,8 @@ internal sealed class ModelBuilder
     public List<SecretSpec> Secrets { get; } = new();
     public List<SkippedDocument> Skipped { get; } = new();
     public List<ServiceCidrSpec> ServiceCidrs { get; } = new();
+    public List<ExternalWorkloadSpec> ExternalWorkloads { get; } = new();
+    public List<GatewaySpec> Gateways { get; } = new();
     /// <summary>Every document read, in order: what <c>validate</c> lists.</summary>
     public List<(SourceLocation At, string Kind, string Name)> Read { get; } = new();
 
