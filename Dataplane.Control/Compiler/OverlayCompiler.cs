@@ -33,8 +33,13 @@ public static class OverlayCompiler
         var ov = local.Overlay ?? OverlaySpec.Default(local.Source);
         b.VxlanPort = ov.VxlanPort;
         var addresses = local.Interfaces.SelectMany(i => i.Addresses).Select(a => a.Address).ToList();
-        var source4 = ov.Source4 ?? addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork);
-        var source6 = ov.Source6 ?? addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetworkV6 && !a.IsIPv6LinkLocal);
+        // Peers know us by our Node's InternalIP (a VXLAN sender must be one): send from it when it is ours — a host
+        // with several interfaces (a gateway's on-prem and mesh sides) would otherwise send from its first address.
+        var internalIps = model.Nodes.FirstOrDefault(n => n.Name == local.Name)?.InternalIps ?? [];
+        var source4 = ov.Source4 ?? internalIps.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && addresses.Contains(a))
+            ?? addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork);
+        var source6 = ov.Source6 ?? internalIps.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetworkV6 && addresses.Contains(a))
+            ?? addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetworkV6 && !a.IsIPv6LinkLocal);
         ulong routerMac = local.RouterMac.Value;
         var peers = new List<TunnelPeer>();
         var keys = new HashSet<UInt128>();
@@ -43,7 +48,7 @@ public static class OverlayCompiler
         {
             var spec = ov.Peers.FirstOrDefault(p => p.Node == node.Name);
             var mode = ModeOf(model, node);
-            var routes = node.PodCidrs.AddRange(spec?.Prefixes ?? []);
+            var routes = model.RoutedTo(node).AddRange(spec?.Prefixes ?? []);
             bool required = mode != TunnelMode.Native && !routes.IsEmpty;
             var endpoint = PickEndpoint(node.InternalIps, ov.UnderlayIpv6);
             if (endpoint is null)

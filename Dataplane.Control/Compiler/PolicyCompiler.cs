@@ -24,6 +24,8 @@ public static class PolicyCompiler
         var result = new Dictionary<PodSpec, LabelSet>(ReferenceEqualityComparer.Instance);
         foreach (var pod in model.Pods)
         {
+            // An endpoint whose labels are not known yet is reserved:init, as in Cilium until its pod is resolved.
+            if (pod.InitIdentity) { result[pod] = IdentityLabels.Reserved(NumericIdentity.Init); continue; }
             var labels = nsLabels.TryGetValue(pod.Namespace, out var l) ? l : YNode.EmptyMap;
             // Kubernetes labels every namespace with its own name (kubernetes.io/metadata.name, since 1.21).
             labels = labels.SetItem("kubernetes.io/metadata.name", pod.Namespace);
@@ -31,6 +33,11 @@ public static class PolicyCompiler
         }
         return result;
     }
+
+    /// <summary>Whether a policy selects nodes by their labels (fromNodes/toNodes): Cilium's enable-node-selector-labels.</summary>
+    public static bool UsesNodeSelectors(ConfigModel model) =>
+        model.Policies.Any(p => p.Rules.Any(r => r.Ingress.Concat(r.Egress).Concat(r.IngressDeny).Concat(r.EgressDeny)
+            .Any(peer => !peer.Nodes.IsEmpty)));
 
     public static bool IsDualStack(ConfigModel model)
     {
@@ -45,6 +52,7 @@ public static class PolicyCompiler
     /// <param name="external">Identities and ipcache entries learned outside the config (Cluster Mesh), or null.</param>
     public static PolicyState Compile(ConfigModel model, IReadOnlyList<PodSpec?> localEndpoints, ExternalIdentities? external = null)
     {
+        model = PeerExpansion.Apply(model);
         bool dual = IsDualStack(model);
         var podLabels = PodLabels(model);
         var cidrs = new List<IPNetwork>();
@@ -52,25 +60,28 @@ public static class PolicyCompiler
             foreach (var r in p.Rules)
                 foreach (var peer in r.Ingress.Concat(r.Egress).Concat(r.IngressDeny).Concat(r.EgressDeny))
                     foreach (var c in peer.Cidrs) { cidrs.Add(c.Prefix); cidrs.AddRange(c.Except); }
-        var identities = IdentityTable.Build(podLabels.Values, cidrs, dual, external?.Identities, external?.Pinned);
+        var metadata = IdentityMetadata.From(model, UsesNodeSelectors(model));
+        var workloadLabels = ExternalWorkloadIdentity.Labels(model);
+        var identities = IdentityTable.Build(podLabels.Values.Concat(workloadLabels.Values), cidrs, dual, external?.Identities, external?.Pinned, metadata.Extras);
 
-        // ipcache: policy CIDRs, then node addresses, then pods (a more specific owner replaces a CIDR).
+        // ipcache: policy CIDRs, then node, health and ingress addresses, then pods (a more specific owner
+        // replaces a CIDR).
         var entries = new List<IpCacheEntry>();
         foreach (var (prefix, id) in identities.CidrIdentities)
             if (prefix.PrefixLength > 0) entries.Add(new IpCacheEntry(prefix, id, null));
+        entries.AddRange(metadata.Entries(identities));
         var nodeIp = new Dictionary<(string, AddressFamily), IPAddress>();
         foreach (var n in model.Nodes)
-        {
-            uint id = n.Name == model.Local.Name ? NumericIdentity.Host : NumericIdentity.RemoteNode;
             foreach (var ip in n.InternalIps)
-            {
                 nodeIp.TryAdd((n.Name, ip.AddressFamily), ip);
-                entries.Add(new IpCacheEntry(HostPrefix(ip), id, ip));
-            }
+        // External workloads (VMs, servers, subnets): their addresses carry their label identity; the tunnel
+        // endpoint is their gateway's InternalIP.
+        foreach (var (w, labels) in workloadLabels)
+        {
+            uint id = identities.IdOf(labels);
+            foreach (var net in w.Addresses)
+                entries.Add(new IpCacheEntry(net, id, w.Gateway is { } gw ? nodeIp.GetValueOrDefault((gw, net.BaseAddress.AddressFamily)) : null));
         }
-        foreach (var itf in model.Local.Interfaces)
-            foreach (var a in itf.Addresses)
-                entries.Add(new IpCacheEntry(HostPrefix(a.Address), NumericIdentity.Host, a.Address));
         // Learned entries (remote clusters) come before this cluster's pods: the local config wins a collision.
         if (external != null) entries.AddRange(external.IpCache);
         foreach (var pod in model.Pods)
@@ -171,6 +182,7 @@ public static class PolicyCompiler
         private readonly IdentityTable _identities;
         private readonly SecurityIdentity[] _all;
         private readonly Dictionary<string, uint[]> _selectorCache = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, uint[]> _entityCache = new(StringComparer.Ordinal);
         private readonly (UInt128 Addr, int Len, uint Id)[] _cidr4, _cidr6;
 
         public Resolver(IdentityTable identities)
@@ -206,36 +218,39 @@ public static class PolicyCompiler
                 }
                 foreach (var id in matched) ids.Add(id);
             }
+            foreach (var n in peer.Nodes) Nodes(n, ids);
             foreach (var e in peer.Entities) Entity(e, ids);
             foreach (var c in peer.Cidrs) Cidr(c, ids);
             return ids;
         }
 
+        /// <summary>fromNodes/toNodes: the node identities (host, remote nodes) whose labels the selector matches.</summary>
+        private void Nodes(EndpointSelector selector, SortedSet<uint> ids)
+        {
+            var key = "nodes:" + selector;
+            if (!_selectorCache.TryGetValue(key, out var matched))
+            {
+                var list = new List<uint>();
+                foreach (var i in _all)
+                    if ((PolicyEntities.Selects("host", i.Labels) || PolicyEntities.Selects("remote-node", i.Labels)) && selector.Matches(i.Labels))
+                        list.Add(i.Id);
+                _selectorCache[key] = matched = [.. list];
+            }
+            foreach (var id in matched) ids.Add(id);
+        }
+
+        /// <summary>An entity is a set of label selectors (pkg/policy/api/entity.go) over every identity, CIDR ones included.</summary>
         private void Entity(string name, SortedSet<uint> ids)
         {
-            switch (name)
+            if (name == "all") { ids.Add(0); return; }
+            if (!_entityCache.TryGetValue(name, out var matched))
             {
-                case "all": ids.Add(0); break;
-                case "world":
-                    ids.Add(NumericIdentity.World); ids.Add(NumericIdentity.WorldIpv4); ids.Add(NumericIdentity.WorldIpv6);
-                    foreach (var (_, id) in _identities.CidrIdentities) ids.Add(id);
-                    break;
-                case "cluster":
-                    foreach (var id in new[] { NumericIdentity.Host, NumericIdentity.RemoteNode, NumericIdentity.Init,
-                                 NumericIdentity.Health, NumericIdentity.Unmanaged, NumericIdentity.KubeApiServer, NumericIdentity.Ingress })
-                        ids.Add(id);
-                    foreach (var i in _all)
-                        if (i.Labels.TryGet(Label.SourceK8s, IdentityLabels.ClusterLabel, out var c) && c == IdentityLabels.DefaultCluster)
-                            ids.Add(i.Id);
-                    break;
-                case "host": ids.Add(NumericIdentity.Host); break;
-                case "remote-node": ids.Add(NumericIdentity.RemoteNode); break;
-                case "kube-apiserver": ids.Add(NumericIdentity.KubeApiServer); break;
-                case "init": ids.Add(NumericIdentity.Init); break;
-                case "health": ids.Add(NumericIdentity.Health); break;
-                case "unmanaged": ids.Add(NumericIdentity.Unmanaged); break;
-                case "ingress": ids.Add(NumericIdentity.Ingress); break;
+                var list = new List<uint>();
+                foreach (var i in _identities.All)
+                    if (PolicyEntities.Selects(name, i.Labels)) list.Add(i.Id);
+                _entityCache[name] = matched = [.. list];
             }
+            foreach (var id in matched) ids.Add(id);
         }
 
         /// <summary>CIDR identities inside the prefix and outside every exception; /0 also selects the world.</summary>

@@ -93,7 +93,7 @@ public static class SnapshotCompiler
         {
             if (peer.Name == local.Name) continue;
             if (OverlayCompiler.ModeOf(model, peer) != Core.Overlay.TunnelMode.Native) continue;   // tunnel routes: below
-            foreach (var cidr in peer.PodCidrs)
+            foreach (var cidr in model.RoutedTo(peer))
             {
                 var family = cidr.BaseAddress.AddressFamily;
                 var nodeIp = peer.InternalIps.FirstOrDefault(ip => ip.AddressFamily == family)

@@ -35,6 +35,12 @@ public sealed record PodSpec(string Namespace, string Name, ImmutableSortedDicti
     /// <summary>Whether the pod serves: not ended (phase Succeeded/Failed), not being deleted, Ready condition not False.</summary>
     public bool Ready { get; init; } = true;
 
+    /// <summary>
+    /// An endpoint whose labels are not known yet (attached by the CNI plugin with no Pod object and no labels):
+    /// it has Cilium's reserved:init identity (5) until its labels arrive.
+    /// </summary>
+    public bool InitIdentity { get; init; }
+
     /// <summary>metadata.deletionTimestamp is set: it keeps its connections but gets no new ones.</summary>
     public bool Terminating { get; init; }
 

@@ -115,8 +115,11 @@ public static class ConfigLoader
             EgressGatewayPolicies = [.. builder.EgressPolicies],
             Bgp = bgp,
             LbIpPools = pools,
+            CidrGroups = [.. builder.CidrGroups],
             LbIpAllocations = lbIpam.Allocations,
             LbIpPending = lbIpam.Pending,
+            ExternalWorkloads = [.. builder.ExternalWorkloads],
+            Gateways = [.. builder.Gateways],
         };
     }
 

@@ -18,14 +18,33 @@ public sealed record ConfigModel(LocalNodeSpec Local, ImmutableArray<NodeSpec> N
     /// <summary>Cilium BGP resources (passwords resolved from their Secrets); the host's BGP speaker runs them.</summary>
     public BgpConfigSpec Bgp { get; init; } = BgpConfigSpec.Empty;
     public ImmutableArray<LbIpPoolSpec> LbIpPools { get; init; } = [];
+    /// <summary>CiliumCIDRGroups: named outside prefixes that policies (and other kinds) reference by name or labels.</summary>
+    public ImmutableArray<CidrGroupSpec> CidrGroups { get; init; } = [];
+
+    /// <summary>The CiliumCIDRGroup named <paramref name="name"/>, or null (a reference may precede its group).</summary>
+    public CidrGroupSpec? CidrGroup(string name) => CidrGroups.FirstOrDefault(g => g.Name == name);
     /// <summary>What LB-IPAM gave (already in the services' LoadBalancerIps) and who is still waiting.</summary>
     public ImmutableArray<LbIpAllocation> LbIpAllocations { get; init; } = [];
     public ImmutableArray<LbIpPending> LbIpPending { get; init; } = [];
+    /// <summary>VMs, servers and subnets outside Kubernetes with identities from their labels (ExternalWorkload).</summary>
+    public ImmutableArray<ExternalWorkloadSpec> ExternalWorkloads { get; init; } = [];
+    /// <summary>DataplaneGateway documents: read by <c>dataplane-gateway</c> (its own), ignored by a node.</summary>
+    public ImmutableArray<GatewaySpec> Gateways { get; init; } = [];
     /// <summary>Routes learned at run time (BGP), compiled under every configured route; not from the files.</summary>
     public ImmutableArray<LearnedRouteSpec> LearnedRoutes { get; init; } = [];
 
     /// <summary>The Node object for this node (validation guarantees it exists).</summary>
     public NodeSpec LocalNode => Nodes.First(n => n.Name == Local.Name);
+
+    /// <summary>
+    /// What this node routes toward <paramref name="peer"/>: the peer's pod CIDRs and the addresses of the external
+    /// workloads it serves as their gateway (nothing of the local node's own).
+    /// </summary>
+    public ImmutableArray<System.Net.IPNetwork> RoutedTo(NodeSpec peer)
+    {
+        if (peer.Name == Local.Name || ExternalWorkloads.IsEmpty) return peer.PodCidrs;
+        return peer.PodCidrs.AddRange(ExternalWorkloads.Where(w => w.Gateway == peer.Name).SelectMany(w => w.Addresses));
+    }
 
     /// <summary>Pods scheduled on this node: the endpoints this dataplane delivers to directly.</summary>
     public IEnumerable<PodSpec> LocalPods => Pods.Where(p => p.NodeName == Local.Name);

@@ -16,6 +16,8 @@ internal static class KindRegistry
             new("v1", "Namespace", Namespaced: false, NamespaceParser.Parse),
             new("v1", "Pod", Namespaced: true, PodParser.Parse),
             new("dataplane.io/v1alpha1", "DataplaneNode", Namespaced: false, DataplaneNodeParser.Parse),
+            new("dataplane.io/v1alpha1", "ExternalWorkload", Namespaced: true, ExternalWorkloadParser.Parse),
+            new("dataplane.io/v1alpha1", "DataplaneGateway", Namespaced: false, GatewayParser.Parse),
             new("cilium.io/v2", "CiliumNetworkPolicy", Namespaced: true, PolicyParser.ParseCnp),
             new("cilium.io/v2", "CiliumClusterwideNetworkPolicy", Namespaced: false, PolicyParser.ParseCcnp),
             new("networking.k8s.io/v1", "NetworkPolicy", Namespaced: true, NetworkPolicyParser.Parse),
@@ -27,12 +29,13 @@ internal static class KindRegistry
             new("v1", "Secret", Namespaced: true, SecretParser.Parse),
             new("networking.k8s.io/v1", "ServiceCIDR", Namespaced: false, ServiceCidrParser.Parse),
             new("networking.k8s.io/v1beta1", "ServiceCIDR", Namespaced: false, ServiceCidrParser.Parse),
-            // BGP control plane v2 resources and LB-IPAM pools, under both versions Cilium has served them.
+            // BGP control plane v2 resources, LB-IPAM pools and CIDR groups, under both versions Cilium has served them.
             .. BothVersions("CiliumBGPClusterConfig", BgpClusterConfigParser.Parse),
             .. BothVersions("CiliumBGPPeerConfig", BgpPeerConfigParser.Parse),
             .. BothVersions("CiliumBGPAdvertisement", BgpAdvertisementParser.Parse),
             .. BothVersions("CiliumBGPNodeConfigOverride", BgpNodeOverrideParser.Parse),
             .. BothVersions("CiliumLoadBalancerIPPool", LbIpPoolParser.Parse),
+            .. BothVersions("CiliumCIDRGroup", CidrGroupParser.Parse),
         ]).ToDictionary(k => (k.ApiVersion, k.Kind));
 
     private static KindInfo[] BothVersions(string kind, KindParser parse) =>

@@ -23,9 +23,12 @@ internal sealed class ModelBuilder
     public List<BgpAdvertisementSpec> BgpAdvertisements { get; } = new();
     public List<BgpNodeOverrideSpec> BgpNodeOverrides { get; } = new();
     public List<LbIpPoolSpec> LbIpPools { get; } = new();
+    public List<CidrGroupSpec> CidrGroups { get; } = new();
     public List<SecretSpec> Secrets { get; } = new();
     public List<SkippedDocument> Skipped { get; } = new();
     public List<ServiceCidrSpec> ServiceCidrs { get; } = new();
+    public List<ExternalWorkloadSpec> ExternalWorkloads { get; } = new();
+    public List<GatewaySpec> Gateways { get; } = new();
     /// <summary>Every document read, in order: what <c>validate</c> lists.</summary>
     public List<(SourceLocation At, string Kind, string Name)> Read { get; } = new();
 

@@ -22,6 +22,7 @@ internal static class ModelValidator
         LocalMacsDistinct(m.Pods, local);
         ServiceValidator.Validate(m, local.Spec);
         OverlayValidator.Validate(m, local);
+        ExternalWorkloadValidator.Validate(m, nodes);
     }
 
     private static ParsedLocalNode SingleLocalNode(ModelBuilder m, SourceLocation origin)

@@ -35,10 +35,29 @@ internal static class NodeParser
             }
         }
 
+        CiliumAddressAnnotations(doc);
         into.Nodes.Add(new ParsedNode(
             new NodeSpec(doc.Name, MetadataReader.Labels(doc), MetadataReader.Annotations(doc),
                 cidrs.ToImmutable(), ips.ToImmutable(), doc.Source, OverlayParser.NodeAnnotations(doc)),
             cidrAt.ToImmutable(), ipAt.ToImmutable()));
+    }
+
+    /// <summary>
+    /// Cilium's per-node address annotations (health endpoint, ingress proxy, cilium_host router) become ipcache
+    /// entries with reserved identities; a value that is no address is an error at its line, not a silent gap.
+    /// </summary>
+    private static void CiliumAddressAnnotations(ConfigDocument doc)
+    {
+        if (!doc.Metadata.TryGet("annotations", out var annotations)) return;
+        foreach (var (k, v) in annotations.Entries())
+        {
+            var key = k.String();
+            if (!key.StartsWith("network.cilium.io/", StringComparison.Ordinal) && !key.StartsWith("io.cilium.network.", StringComparison.Ordinal))
+                continue;
+            if (key.EndsWith("-health-ip", StringComparison.Ordinal) || key.EndsWith("-Ingress-ip", StringComparison.Ordinal)
+                || key.EndsWith("-cilium-host", StringComparison.Ordinal))
+                v.Ip();
+        }
     }
 
     private static void ReadPodCidrs(YNode spec, ImmutableArray<IPNetwork>.Builder cidrs,

@@ -9,6 +9,12 @@ namespace Dataplane.Control.Config;
 public sealed record CidrPeer(IPNetwork Prefix, ImmutableArray<IPNetwork> Except);
 
 /// <summary>
+/// A CIDR set entry naming CiliumCIDRGroups — by name (cidrGroupRef) or by their labels (cidrGroupSelector) — with
+/// exceptions; the compiler expands it to the groups' prefixes (an exception applies to the prefixes holding it).
+/// </summary>
+public sealed record CidrGroupRef(string? Name, EndpointSelector? Selector, ImmutableArray<IPNetwork> Except);
+
+/// <summary>
 /// One port match: IP protocol (0 = the L3-only wildcard) and an inclusive port range; for ICMP/ICMPv6 the
 /// "port" is the ICMP type, as in Cilium's policy map key. A named port ("http") has <see cref="Name"/> set and
 /// no range: the compiler resolves it from pods' container ports (ingress: the selected pod's own; egress: every
@@ -35,6 +41,12 @@ public sealed record PeerRule(
     SourceLocation Source)
 {
     public bool HasPorts => !Ports.IsEmpty;
+
+    /// <summary>fromNodes/toNodes: selectors over Node labels (source <c>node</c>), matched against node identities.</summary>
+    public ImmutableArray<EndpointSelector> Nodes { get; init; } = [];
+
+    /// <summary>CIDR set entries that name CiliumCIDRGroups, expanded by the compiler.</summary>
+    public ImmutableArray<CidrGroupRef> CidrGroups { get; init; } = [];
 }
 
 /// <summary>

@@ -17,6 +17,9 @@ internal static class PolicyParser
 {
     private const string NotSupported = "not supported yet";
 
+    /// <summary>The "namespace" of peers that are left exactly as written (rules selecting reserved:init).</summary>
+    private static readonly string Unscoped = new(['*']);
+
     public static void ParseCnp(ConfigDocument doc, ModelBuilder into) => ParseCilium(doc, into, PolicyKind.CiliumNetworkPolicy);
 
     public static void ParseCcnp(ConfigDocument doc, ModelBuilder into) => ParseCilium(doc, into, PolicyKind.CiliumClusterwideNetworkPolicy);
@@ -50,7 +53,11 @@ internal static class PolicyParser
         if (hasNode)
             throw nodeNode.Error("nodeSelector (host firewall policy) is not supported yet");
         var subject = ParseSelector(hasEp ? epNode : nodeNode);
+        // A rule for initializing endpoints (reserved:init) is special in Cilium's k8s translation: such
+        // endpoints have no namespace label yet, so neither the subject nor the rule's peers are namespace-scoped.
+        bool matchesInit = subject.Requirements.Any(q => q.Source == Label.SourceReserved && q.Key == "init");
         if (hasEp && ns != null) subject = subject.InNamespace(ns);
+        var peerNs = matchesInit ? Unscoped : ns;
 
         bool? ddIngress = null, ddEgress = null;
         if (r.TryGet("enableDefaultDeny", out var dd))
@@ -60,10 +67,10 @@ internal static class PolicyParser
             if (dd.TryGet("egress", out var e)) ddEgress = Bool(e);
         }
 
-        var ingress = Section(r, "ingress", PolicyDirection.Ingress, deny: false, ns);
-        var egress = Section(r, "egress", PolicyDirection.Egress, deny: false, ns);
-        var ingressDeny = Section(r, "ingressDeny", PolicyDirection.Ingress, deny: true, ns);
-        var egressDeny = Section(r, "egressDeny", PolicyDirection.Egress, deny: true, ns);
+        var ingress = Section(r, "ingress", PolicyDirection.Ingress, deny: false, peerNs);
+        var egress = Section(r, "egress", PolicyDirection.Egress, deny: false, peerNs);
+        var ingressDeny = Section(r, "ingressDeny", PolicyDirection.Ingress, deny: true, peerNs);
+        var egressDeny = Section(r, "egressDeny", PolicyDirection.Egress, deny: true, peerNs);
         return new PolicyRuleSpec(subject, hasNode, ingress.Rules, egress.Rules, ingressDeny.Rules, egressDeny.Rules,
             ddIngress, ddEgress, ingress.Present || ingressDeny.Present, egress.Present || egressDeny.Present, r.At);
     }
@@ -82,14 +89,18 @@ internal static class PolicyParser
         foreach (var (k, _) in n.Entries())
         {
             var name = k.String();
-            if (name is "toFQDNs" or "toServices" or "toGroups" or "fromGroups" or "toNodes" or "fromNodes" or "authentication")
+            if (name is "toFQDNs" or "toServices" or "toGroups" or "fromGroups" or "authentication")
                 throw k.Error($"'{name}' is {NotSupported}");
         }
-        n.AllowOnly(p + "Endpoints", p + "Requires", p + "Entities", p + "CIDR", p + "CIDRSet", "toPorts", "icmps");
+        n.AllowOnly(p + "Endpoints", p + "Requires", p + "Entities", p + "CIDR", p + "CIDRSet", p + "Nodes", "toPorts", "icmps");
 
         var endpoints = ImmutableArray.CreateBuilder<EndpointSelector>();
         if (n.TryGet(p + "Endpoints", out var eps))
             foreach (var s in eps.Items()) endpoints.Add(ScopePeer(ParseSelector(s), ns));
+        // Node selectors match Node labels (Cilium's node: source) and are never namespace-scoped.
+        var nodes = ImmutableArray.CreateBuilder<EndpointSelector>();
+        if (n.TryGet(p + "Nodes", out var nodeList))
+            foreach (var s in nodeList.Items()) nodes.Add(ParseSelector(s));
         var requires = ImmutableArray.CreateBuilder<EndpointSelector>();
         if (n.TryGet(p + "Requires", out var reqs))
             foreach (var s in reqs.Items()) requires.Add(ScopePeer(ParseSelector(s), ns));
@@ -107,25 +118,30 @@ internal static class PolicyParser
         var cidrs = ImmutableArray.CreateBuilder<CidrPeer>();
         if (n.TryGet(p + "CIDR", out var cl))
             foreach (var c in cl.Items()) cidrs.Add(new CidrPeer(PolicyCidr(c), []));
+        var groups = ImmutableArray.CreateBuilder<CidrGroupRef>();
         if (n.TryGet(p + "CIDRSet", out var cs))
         {
             foreach (var set in cs.Items())
             {
-                if (set.TryGet("cidrGroupRef", out var g)) throw g.Error($"cidrGroupRef is {NotSupported}");
-                set.AllowOnly("cidr", "except");
-                var prefix = PolicyCidr(set.Get("cidr"));
+                set.AllowOnly("cidr", "cidrGroupRef", "cidrGroupSelector", "except");
+                int given = (set.TryGet("cidr", out _) ? 1 : 0) + (set.TryGet("cidrGroupRef", out _) ? 1 : 0)
+                    + (set.TryGet("cidrGroupSelector", out _) ? 1 : 0);
+                if (given != 1) throw set.Error("exactly one of cidr, cidrGroupRef or cidrGroupSelector is required");
+                IPNetwork? prefix = set.TryGet("cidr", out var cidrNode) ? PolicyCidr(cidrNode) : null;
                 var except = ImmutableArray.CreateBuilder<IPNetwork>();
                 if (set.TryGet("except", out var ex))
                 {
                     foreach (var e in ex.Items())
                     {
                         var x = PolicyCidr(e);
-                        if (x.BaseAddress.AddressFamily != prefix.BaseAddress.AddressFamily || !prefix.Contains(x.BaseAddress) || x.PrefixLength < prefix.PrefixLength)
-                            throw e.Error($"except {x} is not inside {prefix}");
+                        if (prefix is { } pr && (x.BaseAddress.AddressFamily != pr.BaseAddress.AddressFamily || !pr.Contains(x.BaseAddress) || x.PrefixLength < pr.PrefixLength))
+                            throw e.Error($"except {x} is not inside {pr}");
                         except.Add(x);
                     }
                 }
-                cidrs.Add(new CidrPeer(prefix, except.ToImmutable()));
+                if (prefix is { } cidr) cidrs.Add(new CidrPeer(cidr, except.ToImmutable()));
+                else if (set.TryGet("cidrGroupRef", out var g)) groups.Add(new CidrGroupRef(g.String(), null, except.ToImmutable()));
+                else groups.Add(new CidrGroupRef(null, ParseSelector(set.Get("cidrGroupSelector")), except.ToImmutable()));
             }
         }
 
@@ -172,9 +188,9 @@ internal static class PolicyParser
         if (deny && requires.Count > 0)
             throw reqs.Error($"{p}Requires is not allowed in deny rules");
         // As in Cilium (Go slices), an empty peer list is the same as no list: with toPorts the rule is L4-only.
-        bool hasL3 = endpoints.Count > 0 || entities.Count > 0 || cidrs.Count > 0;
+        bool hasL3 = endpoints.Count > 0 || entities.Count > 0 || cidrs.Count > 0 || groups.Count > 0 || nodes.Count > 0;
         return new PeerRule(endpoints.ToImmutable(), entities.ToImmutable(), cidrs.ToImmutable(), requires.ToImmutable(),
-            ports.ToImmutable(), AllPeers: false, HasL3: hasL3, n.At);
+            ports.ToImmutable(), AllPeers: false, HasL3: hasL3, n.At) { CidrGroups = groups.ToImmutable(), Nodes = nodes.ToImmutable() };
     }
 
     /// <summary>
@@ -184,6 +200,7 @@ internal static class PolicyParser
     /// </summary>
     private static EndpointSelector ScopePeer(EndpointSelector s, string? ns)
     {
+        if (ReferenceEquals(ns, Unscoped)) return s;
         if (ns != null) return s.InNamespace(ns);
         return s.Requirements.IsEmpty
             ? s.With(new SelectorRequirement(Label.SourceK8s, IdentityLabels.NamespaceLabel, SelectorOp.Exists, []))

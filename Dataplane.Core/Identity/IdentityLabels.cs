@@ -40,9 +40,17 @@ public static class IdentityLabels
         or "pod-template-generation" or "statefulset.kubernetes.io/pod-name" or "apps.kubernetes.io/pod-index"
         or "batch.kubernetes.io/job-completion-index" or "batch.kubernetes.io/controller-uid" or "controller-uid";
 
-    /// <summary>The single reserved:&lt;name&gt; label of a reserved identity.</summary>
-    public static LabelSet Reserved(uint id) =>
-        new([new Label(Label.SourceReserved, NumericIdentity.ReservedName(id)!, "")]);
+    /// <summary>
+    /// The labels of a reserved identity as Cilium defines them (pkg/identity reservedIdentityLabels): its
+    /// reserved:&lt;name&gt; label, and for kube-apiserver (7) reserved:remote-node as well — it stands for an
+    /// apiserver on a remote node, so the remote-node entity selects it too.
+    /// </summary>
+    public static LabelSet Reserved(uint id) => id == NumericIdentity.KubeApiServer
+        ? new([ReservedLabel(NumericIdentity.KubeApiServer), ReservedLabel(NumericIdentity.RemoteNode)])
+        : new([ReservedLabel(id)]);
+
+    /// <summary>reserved:&lt;name&gt; of a reserved identity.</summary>
+    public static Label ReservedLabel(uint id) => new(Label.SourceReserved, NumericIdentity.ReservedName(id)!, "");
 
     /// <summary>
     /// A CIDR identity: <c>cidr:&lt;prefix&gt;</c> plus the world label of its family (world-ipv4/world-ipv6

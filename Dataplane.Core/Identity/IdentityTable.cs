@@ -48,20 +48,30 @@ public sealed class IdentityTable
     /// Numbers (and cluster-named labels) for pod label sets allocated through a kvstore, keyed by the pod's
     /// label key here; they must lie outside 256–65535 like <paramref name="external"/> ones.
     /// </param>
+    /// <param name="extras">Labels Cilium's ipcache metadata adds to the host, to prefixes and to remote nodes.</param>
     public static IdentityTable Build(IEnumerable<LabelSet> podLabels, IEnumerable<IPNetwork> cidrs, bool dualStack,
-        IEnumerable<SecurityIdentity>? external = null, IReadOnlyDictionary<string, SecurityIdentity>? pinned = null)
+        IEnumerable<SecurityIdentity>? external = null, IReadOnlyDictionary<string, SecurityIdentity>? pinned = null,
+        IdentityExtras? extras = null)
     {
         var byId = new Dictionary<uint, SecurityIdentity>();
         for (uint id = NumericIdentity.Host; id <= NumericIdentity.WorldIpv6; id++)
             byId[id] = new SecurityIdentity(id, IdentityLabels.Reserved(id));
+        // The host identity keeps its number whatever labels its addresses carry (kube-apiserver, node labels):
+        // Cilium merges them into reserved:host rather than allocating (pkg/ipcache updateReservedHostLabels).
+        if (extras is { HostLabels.Count: > 0 })
+            byId[NumericIdentity.Host] = new SecurityIdentity(NumericIdentity.Host,
+                new LabelSet(IdentityLabels.Reserved(NumericIdentity.Host).Labels.Concat(extras.HostLabels)));
         foreach (var e in external ?? [])
             if (e.Id > NumericIdentity.MaxClusterAllocation && !NumericIdentity.IsLocalScope(e.Id))
                 byId.TryAdd(e.Id, e);
 
         var aliases = new Dictionary<string, uint>(StringComparer.Ordinal);
         uint next = NumericIdentity.MinimalAllocation;
+        var reservedKeys = byId.Values.Select(i => i.Labels.Key).ToHashSet(StringComparer.Ordinal);
         foreach (var set in podLabels.DistinctBy(l => l.Key).OrderBy(l => l.Key, StringComparer.Ordinal))
         {
+            // An endpoint with a reserved label set (reserved:init) is that reserved identity, never a new number.
+            if (reservedKeys.Contains(set.Key)) continue;
             if (pinned != null && pinned.TryGetValue(set.Key, out var pin)
                 && pin.Id > NumericIdentity.MaxClusterAllocation && !NumericIdentity.IsLocalScope(pin.Id))
             {
@@ -75,6 +85,20 @@ public sealed class IdentityTable
             next++;
         }
 
+        // Remote nodes with labels of their own (node selectors in use): remote-node scoped numbers, node-local
+        // like CIDR identities; a label set equal to a reserved one (remote-node alone, or with kube-apiserver)
+        // is that reserved identity, as Cilium's allocator resolves it.
+        uint remote = NumericIdentity.RemoteNodeScopeFlag + 1;
+        foreach (var set in (extras?.RemoteNodes ?? []).DistinctBy(l => l.Key).OrderBy(l => l.Key, StringComparer.Ordinal))
+        {
+            if (set.Key == IdentityLabels.Reserved(NumericIdentity.RemoteNode).Key
+                || set.Key == IdentityLabels.Reserved(NumericIdentity.KubeApiServer).Key) continue;
+            byId[remote] = new SecurityIdentity(remote, set);
+            remote++;
+        }
+
+        var cidrLabels = extras?.CidrLabels;
+        if (cidrLabels != null) cidrs = cidrs.Concat(cidrLabels.Keys);
         var byCidr = new Dictionary<IPNetwork, uint>();
         uint local = NumericIdentity.LocalScopeFlag + 1;
         foreach (var prefix in cidrs.Distinct().OrderBy(p => p.BaseAddress.AddressFamily)
@@ -86,7 +110,10 @@ public sealed class IdentityTable
                 byCidr[prefix] = IdentityLabels.WorldIdentity(prefix.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6, dualStack);
                 continue;
             }
-            byId[local] = new SecurityIdentity(local, IdentityLabels.ForCidr(prefix, dualStack));
+            var labels = IdentityLabels.ForCidr(prefix, dualStack);
+            if (cidrLabels != null && cidrLabels.TryGetValue(prefix, out var more))
+                labels = new LabelSet(labels.Labels.Concat(more));
+            byId[local] = new SecurityIdentity(local, labels);
             byCidr[prefix] = local++;
         }
         return new IdentityTable(byId, byCidr, dualStack, aliases);
@@ -98,3 +125,12 @@ public sealed class IdentityTable
         public int Compare(byte[]? a, byte[]? b) => a.AsSpan().SequenceCompareTo(b);
     }
 }
+
+/// <summary>
+/// What Cilium's ipcache metadata layer adds beyond pods and policy CIDRs: labels merged into the host identity
+/// (reserved:kube-apiserver when the apiserver runs here, the node's labels when node selectors are in use),
+/// labels on prefixes (an apiserver outside the cluster: its CIDR identity carries reserved:kube-apiserver), and
+/// the label sets of remote nodes that get identities of their own.
+/// </summary>
+public sealed record IdentityExtras(IReadOnlyList<Label> HostLabels,
+    IReadOnlyDictionary<IPNetwork, IReadOnlyList<Label>> CidrLabels, IReadOnlyList<LabelSet> RemoteNodes);

@@ -5,25 +5,39 @@ namespace Dataplane.Core.Identity;
 
 /// <summary>
 /// A Cilium label: <c>source:key=value</c>. Sources used here: <c>k8s</c> (pod metadata), <c>reserved</c>
-/// (reserved identities), <c>cidr</c> (CIDR identities), <c>any</c> (selectors only: matches every source).
+/// (reserved identities), <c>cidr</c> (CIDR identities), <c>node</c> (a Node's labels on its identity when
+/// node selectors are in use), <c>cidrgroup</c> (CiliumCIDRGroup names and labels), <c>any</c> (selectors
+/// only: matches every source).
 /// </summary>
 public readonly record struct Label(string Source, string Key, string Value) : IComparable<Label>
 {
-    public const string SourceK8s = "k8s", SourceReserved = "reserved", SourceCidr = "cidr", SourceAny = "any";
+    public const string SourceK8s = "k8s", SourceReserved = "reserved", SourceCidr = "cidr", SourceAny = "any",
+        SourceNode = "node", SourceCidrGroup = "cidrgroup";
 
-    /// <summary>Parses a selector or label key such as <c>k8s:app</c>, <c>app</c> (source any) or <c>reserved:host</c>.</summary>
+    /// <summary>
+    /// Parses a selector or label key such as <c>k8s:app</c>, <c>app</c> (source any) or <c>reserved:host</c>.
+    /// Cilium's short forms of a reserved key are read too (pkg/labels ParseSource): <c>$host</c>, and
+    /// <c>reserved.init</c> — the form a Kubernetes label selector can carry, since ':' is not valid in its keys.
+    /// </summary>
     public static (string Source, string Key) SplitKey(string text)
     {
+        if (text.Length > 1 && text[0] == '$') return (SourceReserved, text[1..]);
         int colon = text.IndexOf(':');
         // A key without a known source prefix keeps its colons (e.g. an IPv6 CIDR label value is never a key).
         if (colon > 0)
         {
             var src = text[..colon];
-            if (src is SourceK8s or SourceReserved or SourceCidr or SourceAny or "container" or "unspec")
+            if (src is SourceK8s or SourceReserved or SourceCidr or SourceAny or SourceNode or SourceCidrGroup or "container" or "unspec")
                 return (src, text[(colon + 1)..]);
+        }
+        else if (colon < 0 && text.StartsWith(ReservedDotPrefix, StringComparison.Ordinal) && text.Length > ReservedDotPrefix.Length)
+        {
+            return (SourceReserved, text[ReservedDotPrefix.Length..]);
         }
         return (SourceAny, text);
     }
+
+    private const string ReservedDotPrefix = "reserved.";
 
     /// <summary>As Cilium prints a label: <c>source:key=value</c>, or <c>source:key</c> when the value is empty.</summary>
     public override string ToString() => Value.Length == 0 ? $"{Source}:{Key}" : $"{Source}:{Key}={Value}";

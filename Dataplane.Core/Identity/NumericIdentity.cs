@@ -16,6 +16,8 @@ public static class NumericIdentity
     public const uint MinimalAllocation = 256;
     public const uint MaxClusterAllocation = (1u << 16) - 1;
     public const uint LocalScopeFlag = 1u << 24;
+    /// <summary>Identities of remote nodes with per-node labels (Cilium's IdentityScopeRemoteNode), node-local.</summary>
+    public const uint RemoteNodeScopeFlag = 2u << 24;
     public const uint ScopeMask = 0xFF00_0000;
 
     /// <summary>Reserved identity names as Cilium spells them (reserved:&lt;name&gt; labels, entities).</summary>
@@ -29,6 +31,8 @@ public static class NumericIdentity
     public static bool IsReserved(uint id) => id is >= Host and <= WorldIpv6;
 
     public static bool IsLocalScope(uint id) => (id & ScopeMask) == LocalScopeFlag;
+
+    public static bool IsRemoteNodeScope(uint id) => (id & ScopeMask) == RemoteNodeScopeFlag;
 
     public static bool IsWorld(uint id) => id is World or WorldIpv4 or WorldIpv6;
 }

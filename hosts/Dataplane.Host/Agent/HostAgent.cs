@@ -149,7 +149,7 @@ public sealed class HostAgent : IDisposable
         lock (_apply)
         {
             merged ??= _profile.Extend(files ?? _files);
-            merged = merged with { LearnedRoutes = _learned };
+            merged = merged with { LearnedRoutes = _profile.AcceptLearned(merged, _learned) };
             var next = _mesh is { } mesh
                 ? mesh.Compile(merged, Generation + 1, _snapshot)
                 : SnapshotCompiler.Compile(merged, Generation + 1, _snapshot);

@@ -27,6 +27,16 @@ public class HostProfile
     /// <summary>Where an endpoint of the status came from ("config": a Pod in the directory).</summary>
     public virtual string EndpointSource(string ns, string name) => "config";
 
+    /// <summary>
+    /// The prefixes a CiliumBGPAdvertisement of type PodCIDR announces from this host: the node announces its own
+    /// pod CIDRs (null: the local Node's); a transit gateway announces the pod CIDRs of the mesh behind it.
+    /// </summary>
+    public virtual IEnumerable<System.Net.IPNetwork>? AdvertisedPodCidrs(ConfigModel merged) => null;
+
+    /// <summary>Which of the routes BGP selected enter the datapath (the node: all; a gateway: those inside the prefixes it serves).</summary>
+    public virtual System.Collections.Immutable.ImmutableArray<LearnedRouteSpec> AcceptLearned(ConfigModel merged,
+        System.Collections.Immutable.ImmutableArray<LearnedRouteSpec> learned) => learned;
+
     /// <summary>Adds the host's own routes to the local API (next to GET /v1/status).</summary>
     public virtual void MapApi(IEndpointRouteBuilder api, HostAgent agent) { }
 }

@@ -76,7 +76,7 @@ public sealed class BgpAgent : IAsyncDisposable
     private async Task ReconcileAsync(ConfigModel m)
     {
         var problems = new List<string>();
-        var desired = BgpPlanning.Plan(m, Log, problems);
+        var desired = BgpPlanning.Plan(m, Log, problems, _agent.Profile.AdvertisedPodCidrs(m));
         foreach (var name in _running.Keys.Where(n => !desired.Any(d => d.Name == n)).ToList())
         {
             await StopInstanceAsync(name).ConfigureAwait(false);

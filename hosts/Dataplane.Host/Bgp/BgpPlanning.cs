@@ -22,12 +22,17 @@ internal sealed record DesiredInstance(string Name, SpeakerConfig Speaker, Ciliu
 /// </summary>
 internal static class BgpPlanning
 {
-    public static List<DesiredInstance> Plan(ConfigModel m, Action<string> log, List<string> problems)
+    /// <param name="podCidrs">What a PodCIDR advertisement announces for this host (null: the local Node's pod CIDRs;
+    /// a gateway announces the mesh's, see <see cref="Agent.HostProfile.AdvertisedPodCidrs"/>).</param>
+    public static List<DesiredInstance> Plan(ConfigModel m, Action<string> log, List<string> problems, IEnumerable<IPNetwork>? podCidrs = null)
     {
         var result = new List<DesiredInstance>();
         if (m.Bgp.IsEmpty) return result;
         var node = m.LocalNode;
-        var plan = CiliumBgpPlanner.Plan(Resources(m), node.Name);
+        var resources = Resources(m);
+        if (podCidrs is not null)
+            resources.Nodes[node.Name] = resources.Nodes[node.Name] with { PodCidrs = [.. podCidrs.Select(c => new BgpPrefix(c.BaseAddress, c.PrefixLength))] };
+        var plan = CiliumBgpPlanner.Plan(resources, node.Name);
         var overrides = m.Bgp.NodeOverrides.FirstOrDefault(o => o.NodeName == node.Name);
         var labels = node.SelectorLabels();
         foreach (var cc in m.Bgp.ClusterConfigs)

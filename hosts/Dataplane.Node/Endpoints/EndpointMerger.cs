@@ -9,7 +9,7 @@ namespace Dataplane.Node.Endpoints;
 /// Adds the endpoints registered through the API to a validated model. A registration for a Pod the YAML also
 /// names (same namespace/name) takes that Pod's labels, annotations and service account and supplies what only
 /// the CNI plugin knows: the real host interface, MAC and addresses. Other registrations become pods of
-/// their own on this node, with the labels the runtime sent. The rules the YAML validator applies to pods'
+/// their own on this node, with the labels the runtime sent (none: reserved:init, see <see cref="PodSpec.InitIdentity"/>). The rules the YAML validator applies to pods'
 /// addresses (unique, inside this node's pod CIDRs) are checked here for registered ones.
 /// </summary>
 public static class EndpointMerger
@@ -45,8 +45,11 @@ public static class EndpointMerger
             }
             else
             {
+                // No Pod object and no labels from the runtime: the endpoint's identity is not resolved yet, which
+                // Cilium calls reserved:init (policies can select it; it gets its real identity once labelled).
                 pod = new PodSpec(r.Namespace, r.Name, r.Labels.ToImmutableSortedDictionary(StringComparer.Ordinal),
-                    ImmutableSortedDictionary<string, string>.Empty, local.Name, "default", ips, mac, r.HostInterface, at);
+                    ImmutableSortedDictionary<string, string>.Empty, local.Name, "default", ips, mac, r.HostInterface, at)
+                { InitIdentity = r.Labels.Count == 0 };
             }
             foreach (var ip in ips)
             {

@@ -63,14 +63,20 @@ public sealed class PolicyCluster : IDisposable
     /// <param name="singleStack">Use <see cref="Base4"/> (IPv4 only) instead of the dual-stack cluster.</param>
     /// <param name="conntrackFlows">Track connections in a table of this size (0: stateless, every packet checked).</param>
     /// <param name="dataplaneSpecExtra">Lines added to node-a's DataplaneNode spec (masquerade, overlay …).</param>
+    /// <param name="editBase">Edits the base cluster's text (labels or annotations on its Nodes …).</param>
+    /// <param name="editModel">Changes the loaded model before compiling (what a host merges in, e.g. CNI endpoints).</param>
+    /// <param name="external">Identities and ipcache entries learned outside the config (Cluster Mesh).</param>
     public PolicyCluster(string policies, string enforcement = "default", bool singleStack = false, int conntrackFlows = 0,
-        string dataplaneSpecExtra = "")
+        string dataplaneSpecExtra = "", Func<string, string>? editBase = null, Func<ConfigModel, ConfigModel>? editModel = null,
+        ExternalIdentities? external = null)
     {
         _context = new WorkerContext(0, new FlowRing(64), conntrackFlows > 0 ? new Core.Conntrack.ConntrackTable(conntrackFlows) : null);
         var baseYaml = (singleStack ? Base4 : Base).Replace("  routerMac: \"02:00:00:00:00:99\"\n",
             $"  routerMac: \"02:00:00:00:00:99\"\n  policyEnforcement: {enforcement}\n{dataplaneSpecExtra}");
+        if (editBase != null) baseYaml = editBase(baseYaml);
         Model = ConfigLoader.Load([("base.yaml", baseYaml), ("policy.yaml", policies)]);
-        Snapshot = SnapshotCompiler.Compile(Model);
+        if (editModel != null) Model = editModel(Model);
+        Snapshot = SnapshotCompiler.Compile(Model, external: external);
         _pipeline = new PacketPipeline(new SnapshotHolder(Snapshot));
     }
 

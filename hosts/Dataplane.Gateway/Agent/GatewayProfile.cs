@@ -1,0 +1,47 @@
+using System.Collections.Immutable;
+using System.Net;
+using Dataplane.Control.Config;
+using Dataplane.Host.Agent;
+
+namespace Dataplane.Gateway.Agent;
+
+/// <summary>
+/// What the transit gateway adds to the host runtime. Its configuration is the loader's kinds (DataplaneNode for
+/// its interfaces, the cluster's Nodes, Pods and policies, Cilium's BGP v2 resources, ExternalWorkloads) plus
+/// exactly one <c>DataplaneGateway</c>, checked by <see cref="GatewayRules"/>: a directory that breaks them is
+/// refused whole. Its BGP announces the mesh's pod CIDRs (every other Node's) where a node announces its own, and
+/// installs only learned routes inside the on-prem prefixes it serves.
+/// </summary>
+public sealed class GatewayProfile : HostProfile
+{
+    public override ConfigModel Load(string configDir)
+    {
+        var model = base.Load(configDir);
+        GatewayRules.Check(model, new SourceLocation(configDir, 0, 0));
+        return model;
+    }
+
+    public override ConfigReport Check(string configDir)
+    {
+        var report = base.Check(configDir);
+        if (report.Model is not { } model) return report;
+        try
+        {
+            GatewayRules.Check(model, new SourceLocation(configDir, 0, 0));
+            return report;
+        }
+        catch (ConfigException e)
+        {
+            return report with { Errors = [.. report.Errors, e], Model = null };
+        }
+    }
+
+    public override IEnumerable<IPNetwork>? AdvertisedPodCidrs(ConfigModel merged) => GatewayRules.MeshPrefixes(merged);
+
+    public override ImmutableArray<LearnedRouteSpec> AcceptLearned(ConfigModel merged, ImmutableArray<LearnedRouteSpec> learned)
+    {
+        var gw = GatewayRules.Gateway(merged);
+        if (gw is null) return [];
+        return [.. learned.Where(r => gw.OnPremPrefixes.Any(p => p.Contains(r.Prefix.BaseAddress) && p.PrefixLength <= r.Prefix.PrefixLength))];
+    }
+}

@@ -1,0 +1,247 @@
+using Dataplane.Linux.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Dataplane.Linux.Tests;
+
+/// <summary>
+/// The transit gateway end to end, with real peers: BIRD is the on-prem router, a VM namespace sits behind it,
+/// `dataplane-gateway run` joins that network to the mesh, `dataplane-node run` hosts a pod, VXLAN between gateway
+/// and node. The VM is an ExternalWorkload with labels; a CiliumNetworkPolicy on the pod allows it (by label) to
+/// port 8080 only. Checked: BIRD learns the mesh's pod CIDR from the gateway and the gateway installs the VM's
+/// subnet from BIRD (no static route, no static neighbour: every MAC is resolved by ARP); VM → pod over TCP on the
+/// allowed port; pod → VM over TCP; VM → pod on 9090 dropped on the node with POLICY_DENIED (133) counted;
+/// SIGTERM → the gateway withdraws its routes and BIRD loses them. A bad gateway config is refused with
+/// file:line by `validate` and by `run`, which starts nothing.
+/// Addresses: pods 198.18.150.0/24, VM subnet 198.18.131.0/24, gateway–router 198.18.140.0/24, mesh underlay
+/// 198.18.141.0/24.
+/// </summary>
+public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
+{
+    private const string GwOnPrem = "198.18.140.1", RouterIp = "198.18.140.2", GwMesh = "198.18.141.1", NodeMesh = "198.18.141.2";
+    private const string VmIp = "198.18.131.10", PodIp = "198.18.150.10", PodMac = "02:00:00:00:c5:10";
+    private static readonly TimeSpan Short = TimeSpan.FromSeconds(30);
+
+    private readonly NetnsSet _set = new("dgw");
+    private BirdTor? _bird;
+
+    private string GatewayDll => Path.Combine(AppContext.BaseDirectory, "dataplane-gateway.dll");
+    private string NodeDll => Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
+
+    [SkippableFact]
+    public async Task VmReachesPodThroughGatewayWithBgpAndPolicy()
+    {
+        Requires.RootAnd("ip", "python3", "bird", "birdc");
+        var t = Build();
+        _bird = new BirdTor(_set, t.Router, RouterIp, GwOnPrem, 65001, password: null);
+
+        var node = _set.Start(t.Node, ["dotnet", NodeDll, "run", "--config", t.NodeConfig, "--backend", "af_packet", "--ct-max", "4096", .. PodTopology.AgentArgs(t.NodeConfig)]);
+        var gw = _set.Start(t.Gateway, ["dotnet", GatewayDll, "run", "--config", t.GatewayConfig, "--backend", "af_packet", "--ct-max", "4096",
+            "--socket", PodTopology.SocketOf(t.GatewayConfig)]);
+        Assert.True(node.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "node did not start:\n" + node.Output);
+        Assert.True(gw.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "gateway did not start:\n" + gw.Output);
+        string gwSocket = PodTopology.SocketOf(t.GatewayConfig), nodeSocket = PodTopology.SocketOf(t.NodeConfig);
+        string Context() => $"gateway:\n{gw.Output}\n{Counters(gwSocket)}\nnode:\n{node.Output}\n{Counters(nodeSocket)}\nbird:\n{_bird.Log()}";
+
+        // BGP: the router learns the mesh's pod CIDR from the gateway; the gateway installs the on-prem subnet.
+        await Eventually.True(() => _bird.RoutesFromNode().Contains("198.18.150.0/24"), "BIRD learns the pod CIDR from the gateway\n" + Context(), 60);
+        output.WriteLine(_bird.Birdc("show", "route", "protocol", "node").Stdout);
+        await Eventually.True(() => AgentApi.Status(gwSocket).Bgp!.LearnedRoutes.Any(r => r.Prefix == "198.18.131.0/24"), "gateway learns the VM subnet\n" + Context());
+        Assert.Equal([RouterIp], AgentApi.Status(gwSocket).Bgp!.LearnedRoutes.Single(r => r.Prefix == "198.18.131.0/24").NextHops);
+        var verb = Sh.Run(TimeSpan.FromSeconds(60), "dotnet", GatewayDll, "status", "--socket", gwSocket);
+        output.WriteLine(verb.Output);
+        Assert.True(verb.Ok, verb.Output);
+        Assert.Contains("route 198.18.131.0/24 via " + RouterIp, verb.Output);
+
+        // VM → pod on the port the policy allows for the VM's labels; pod → VM (its replies through the gateway).
+        var allowed = _set.Start(t.Pod, "python3", "-u", PodTopology.Echo, "tcp-server", "8080");
+        var denied = _set.Start(t.Pod, "python3", "-u", PodTopology.Echo, "tcp-server", "9090");
+        var vmServer = _set.Start(t.Vm, "python3", "-u", PodTopology.Echo, "tcp-server", "9000");
+        Assert.True(allowed.WaitFor("listening", Short) && denied.WaitFor("listening", Short) && vmServer.WaitFor("listening", Short),
+            allowed.Output + denied.Output + vmServer.Output);
+        var vmToPod = _set.Exec(t.Vm, TimeSpan.FromSeconds(60), "python3", PodTopology.Echo, "tcp-client", PodIp, "8080", "100000");
+        Assert.True(vmToPod.Ok && vmToPod.Output.Contains("echoed 100000"), $"VM → pod:8080 failed: {vmToPod.Output}\n{Context()}");
+        var podToVm = _set.Exec(t.Pod, TimeSpan.FromSeconds(60), "python3", PodTopology.Echo, "tcp-client", VmIp, "9000", "100000");
+        Assert.True(podToVm.Ok && podToVm.Output.Contains("echoed 100000"), $"pod → VM failed: {podToVm.Output}\n{Context()}");
+
+        // VM → pod:9090: not allowed for the VM's identity; the node drops it with POLICY_DENIED.
+        var no = _set.Exec(t.Vm, TimeSpan.FromSeconds(60), "python3", PodTopology.Echo, "tcp-client", PodIp, "9090", "1000");
+        Assert.True(!no.Ok && !no.TimedOut && no.Output.Contains("timed out"), $"VM → pod:9090 was not dropped: {no.Output}\n{Context()}");
+        Assert.DoesNotContain("served", denied.Output);
+        var drops = AgentApi.Status(nodeSocket).DropsByReason;
+        Assert.True(drops.Any(d => d.Key.Contains("(133)") && d.Value > 0), "POLICY_DENIED not counted on the node: " + string.Join(", ", drops));
+
+        // Graceful stop: the gateway withdraws what it announced; BIRD loses the pod CIDR.
+        Assert.True(gw.Stop(TimeSpan.FromSeconds(30)), "gateway did not stop:\n" + gw.Output);
+        output.WriteLine(gw.Output);
+        Assert.Matches(@"withdrew [1-9]\d* route\(s\) from 1 established peer", gw.Output);
+        await Eventually.True(() => !_bird.RoutesFromNode().Contains("198.18.150.0/24"), "BIRD dropped the gateway's routes\n" + _bird.Log());
+    }
+
+    [SkippableFact]
+    public void BadGatewayConfigIsRefusedWithFileAndLine()
+    {
+        Requires.RootAnd("ip");
+        string dir = _set.Dir("bad");
+        File.WriteAllText(Path.Combine(dir, "cluster.yaml"), ClusterYaml());
+        File.WriteAllText(Path.Combine(dir, "gateway.yaml"), GatewayYaml("gop0", "gms0", "02:00:00:00:d0:01", "02:00:00:00:d0:02").Replace("onPremInterfaces: [gop0]", "onPremInterfaces: [eth9]"));
+        var check = Sh.Run(TimeSpan.FromSeconds(60), "dotnet", GatewayDll, "validate", dir);
+        output.WriteLine(check.Output);
+        Assert.False(check.Ok, check.Output);
+        int line = File.ReadAllLines(Path.Combine(dir, "gateway.yaml")).ToList().FindIndex(l => l.Contains("eth9")) + 1;
+        Assert.Matches($@"gateway\.yaml:{line}:\d+: error: spec\.onPremInterfaces: eth9 is not an interface of DataplaneNode gw-1", check.Output);
+        Assert.Contains("nothing would be applied", check.Output);
+
+        // run refuses it the same way (exit 2) before attaching anything.
+        var run = Sh.Run(TimeSpan.FromSeconds(60), "dotnet", GatewayDll, "run", "--config", dir, "--backend", "af_packet", "--socket", Path.Combine(dir, "gw.sock"));
+        Assert.Equal(2, run.ExitCode);
+        Assert.Matches($@"error: .*gateway\.yaml:{line}:\d+: spec\.onPremInterfaces: eth9", run.Output);
+        Assert.False(File.Exists(Path.Combine(dir, "gw.sock")));
+
+        // The same directory without the mistake validates.
+        File.WriteAllText(Path.Combine(dir, "gateway.yaml"), GatewayYaml("gop0", "gms0", "02:00:00:00:d0:01", "02:00:00:00:d0:02"));
+        var good = Sh.Run(TimeSpan.FromSeconds(60), "dotnet", GatewayDll, "validate", dir);
+        Assert.True(good.Ok, good.Output);
+    }
+
+    /// <summary>A running agent's packet and drop counters and its neighbours, for a failure's context.</summary>
+    private static string Counters(string socket)
+    {
+        try
+        {
+            var s = AgentApi.Status(socket);
+            return $"rx {s.RxPackets} tx {s.TxPackets} local {s.LocalPackets} dropped {s.DroppedPackets}: {string.Join(", ", s.DropsByReason)}; "
+                + $"neighbours: {string.Join(", ", (s.Neighbors ?? []).Select(n => n.ToString()))}";
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException or TaskCanceledException)
+        {
+            return "status: " + e.Message;
+        }
+    }
+
+    private sealed record Topology(string Gateway, string Router, string Vm, string Node, string Pod, string GatewayConfig, string NodeConfig);
+
+    private Topology Build()
+    {
+        string gw = _set.Add("g"), router = _set.Add("r"), vm = _set.Add("v"), node = _set.Add("n"), pod = _set.Add("p");
+        NetnsSet.KernelStaysOff(gw);
+        NetnsSet.KernelStaysOff(node);
+        string gop = $"gop{_set.Suffix}", gms = $"gms{_set.Suffix}", nms = $"nms{_set.Suffix}", lxc = PodTopology.LxcName("default", "web");
+        _set.Veth(gop, gw, "tgw", router);
+        _set.Veth("tcl", router, "eth0", vm);
+        _set.Veth(gms, gw, nms, node);
+        _set.Veth(lxc, node, "eth0", pod);
+        // The gateway's on-prem address is its kernel's too: the BGP session is the agent's own TCP connection.
+        Sh.Must("ip", "-n", gw, "addr", "add", $"{GwOnPrem}/24", "dev", gop);
+        Sh.Must("ip", "-n", router, "addr", "add", $"{RouterIp}/24", "dev", "tgw");
+        Sh.Must("ip", "-n", router, "addr", "add", "198.18.131.1/24", "dev", "tcl");
+        NetnsSet.Must(router, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+        Sh.Must("ip", "-n", vm, "addr", "add", $"{VmIp}/24", "dev", "eth0");
+        Sh.Must("ip", "-n", pod, "link", "set", "eth0", "address", PodMac);
+        Sh.Must("ip", "-n", pod, "addr", "add", $"{PodIp}/24", "dev", "eth0");
+        foreach (var (ns, dev) in new[] { (gw, gop), (gw, gms), (router, "tgw"), (router, "tcl"), (vm, "eth0"), (node, nms), (node, lxc), (pod, "eth0") })
+            NetnsSet.Up(ns, dev);
+        Sh.Must("ip", "-n", vm, "route", "add", "default", "via", "198.18.131.1");
+        Sh.Must("ip", "-n", pod, "route", "add", "default", "via", "198.18.150.1");
+
+        // The cluster's manifests are the same in both directories (identities are numbered from them alike).
+        string gwConfig = _set.Dir("gwcfg"), nodeConfig = _set.Dir("nodecfg");
+        File.WriteAllText(Path.Combine(gwConfig, "cluster.yaml"), ClusterYaml());
+        File.WriteAllText(Path.Combine(nodeConfig, "cluster.yaml"), ClusterYaml());
+        File.WriteAllText(Path.Combine(gwConfig, "gateway.yaml"), GatewayYaml(gop, gms, NetnsSet.Mac(gw, gop), NetnsSet.Mac(gw, gms)));
+        File.WriteAllText(Path.Combine(nodeConfig, "node.yaml"), $$$"""
+            apiVersion: dataplane.io/v1alpha1
+            kind: DataplaneNode
+            metadata: {name: node-1}
+            spec:
+              interfaces: [{name: {{{nms}}}, mac: "{{{NetnsSet.Mac(node, nms)}}}", addresses: ["{{{NodeMesh}}}/24"]}]
+              overlay: {mode: vxlan}
+            """);
+        return new Topology(gw, router, vm, node, pod, gwConfig, nodeConfig);
+    }
+
+    private static string ClusterYaml() => $$$"""
+        apiVersion: v1
+        kind: Node
+        metadata: {name: gw-1, labels: {dataplane.io/role: gateway}}
+        status: {addresses: [{type: InternalIP, address: {{{GwMesh}}}}]}
+        ---
+        apiVersion: v1
+        kind: Node
+        metadata: {name: node-1}
+        spec: {podCIDRs: ["198.18.150.0/24"]}
+        status: {addresses: [{type: InternalIP, address: {{{NodeMesh}}}}]}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: web, namespace: default, labels: {app: web}, annotations: {dataplane.io/mac: "{{{PodMac}}}"}}
+        spec: {nodeName: node-1}
+        status: {podIPs: [{ip: {{{PodIp}}}}]}
+        ---
+        apiVersion: dataplane.io/v1alpha1
+        kind: ExternalWorkload
+        metadata: {name: billing-vm, namespace: default, labels: {app: billing}}
+        spec: {addresses: ["{{{VmIp}}}"], gateway: gw-1}
+        ---
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: web-from-billing, namespace: default}
+        spec:
+          endpointSelector: {matchLabels: {app: web}}
+          ingress:
+          - fromEndpoints: [{matchLabels: {app: billing}}]
+            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+        """;
+
+    private static string GatewayYaml(string gop, string gms, string gopMac, string gmsMac) => $$$"""
+        apiVersion: dataplane.io/v1alpha1
+        kind: DataplaneNode
+        metadata: {name: gw-1}
+        spec:
+          interfaces:
+          - {name: {{{gop}}}, mac: "{{{gopMac}}}", addresses: ["{{{GwOnPrem}}}/24"]}
+          - {name: {{{gms}}}, mac: "{{{gmsMac}}}", addresses: ["{{{GwMesh}}}/24"]}
+          overlay: {mode: vxlan}
+        ---
+        apiVersion: dataplane.io/v1alpha1
+        kind: DataplaneGateway
+        metadata: {name: gw-1}
+        spec:
+          meshInterfaces: [{{{gms}}}]
+          onPremInterfaces: [{{{gop}}}]
+          onPremPrefixes: ["198.18.131.0/24"]
+        ---
+        apiVersion: cilium.io/v2
+        kind: CiliumBGPClusterConfig
+        metadata: {name: onprem}
+        spec:
+          nodeSelector: {matchLabels: {dataplane.io/role: gateway}}
+          bgpInstances:
+          - name: onprem
+            localASN: 65001
+            peers:
+            - {name: router-1, peerAddress: {{{RouterIp}}}, peerASN: {{{BirdTor.As}}}, peerConfigRef: {name: router}}
+        ---
+        apiVersion: cilium.io/v2
+        kind: CiliumBGPPeerConfig
+        metadata: {name: router}
+        spec:
+          timers: {holdTimeSeconds: 9, keepAliveTimeSeconds: 3, connectRetryTimeSeconds: 1}
+          families:
+          - afi: ipv4
+            safi: unicast
+            advertisements: {matchLabels: {advertise: mesh} }
+        ---
+        apiVersion: cilium.io/v2
+        kind: CiliumBGPAdvertisement
+        metadata: {name: mesh-routes, labels: {advertise: mesh}}
+        spec:
+          advertisements:
+          - advertisementType: PodCIDR
+        """;
+
+    public void Dispose()
+    {
+        _bird?.Dispose();
+        _set.Dispose();
+    }
+}
