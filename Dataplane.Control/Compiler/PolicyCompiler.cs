@@ -236,9 +236,25 @@ public static class PolicyCompiler
                 }
                 foreach (var id in matched) ids.Add(id);
             }
+            foreach (var n in peer.Nodes) Nodes(n, ids);
             foreach (var e in peer.Entities) Entity(e, ids);
             foreach (var c in peer.Cidrs) Cidr(c, ids);
             return ids;
+        }
+
+        /// <summary>fromNodes/toNodes: the node identities (host, remote nodes) whose labels the selector matches.</summary>
+        private void Nodes(EndpointSelector selector, SortedSet<uint> ids)
+        {
+            var key = "nodes:" + selector;
+            if (!_selectorCache.TryGetValue(key, out var matched))
+            {
+                var list = new List<uint>();
+                foreach (var i in _all)
+                    if ((PolicyEntities.Selects("host", i.Labels) || PolicyEntities.Selects("remote-node", i.Labels)) && selector.Matches(i.Labels))
+                        list.Add(i.Id);
+                _selectorCache[key] = matched = [.. list];
+            }
+            foreach (var id in matched) ids.Add(id);
         }
 
         /// <summary>An entity is a set of label selectors (pkg/policy/api/entity.go) over every identity, CIDR ones included.</summary>

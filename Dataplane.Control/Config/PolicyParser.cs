@@ -89,14 +89,18 @@ internal static class PolicyParser
         foreach (var (k, _) in n.Entries())
         {
             var name = k.String();
-            if (name is "toFQDNs" or "toServices" or "toGroups" or "fromGroups" or "toNodes" or "fromNodes" or "authentication")
+            if (name is "toFQDNs" or "toServices" or "toGroups" or "fromGroups" or "authentication")
                 throw k.Error($"'{name}' is {NotSupported}");
         }
-        n.AllowOnly(p + "Endpoints", p + "Requires", p + "Entities", p + "CIDR", p + "CIDRSet", "toPorts", "icmps");
+        n.AllowOnly(p + "Endpoints", p + "Requires", p + "Entities", p + "CIDR", p + "CIDRSet", p + "Nodes", "toPorts", "icmps");
 
         var endpoints = ImmutableArray.CreateBuilder<EndpointSelector>();
         if (n.TryGet(p + "Endpoints", out var eps))
             foreach (var s in eps.Items()) endpoints.Add(ScopePeer(ParseSelector(s), ns));
+        // Node selectors match Node labels (Cilium's node: source) and are never namespace-scoped.
+        var nodes = ImmutableArray.CreateBuilder<EndpointSelector>();
+        if (n.TryGet(p + "Nodes", out var nodeList))
+            foreach (var s in nodeList.Items()) nodes.Add(ParseSelector(s));
         var requires = ImmutableArray.CreateBuilder<EndpointSelector>();
         if (n.TryGet(p + "Requires", out var reqs))
             foreach (var s in reqs.Items()) requires.Add(ScopePeer(ParseSelector(s), ns));
@@ -184,9 +188,9 @@ internal static class PolicyParser
         if (deny && requires.Count > 0)
             throw reqs.Error($"{p}Requires is not allowed in deny rules");
         // As in Cilium (Go slices), an empty peer list is the same as no list: with toPorts the rule is L4-only.
-        bool hasL3 = endpoints.Count > 0 || entities.Count > 0 || cidrs.Count > 0 || groups.Count > 0;
+        bool hasL3 = endpoints.Count > 0 || entities.Count > 0 || cidrs.Count > 0 || groups.Count > 0 || nodes.Count > 0;
         return new PeerRule(endpoints.ToImmutable(), entities.ToImmutable(), cidrs.ToImmutable(), requires.ToImmutable(),
-            ports.ToImmutable(), AllPeers: false, HasL3: hasL3, n.At) { CidrGroups = groups.ToImmutable() };
+            ports.ToImmutable(), AllPeers: false, HasL3: hasL3, n.At) { CidrGroups = groups.ToImmutable(), Nodes = nodes.ToImmutable() };
     }
 
     /// <summary>
