@@ -10,11 +10,14 @@ namespace Dataplane.Core.Conntrack;
 /// 64-byte buckets (eight 32-bit signatures, then eight entry references), in the spirit of DPDK's cuckoo hash
 /// buckets. Every connection has two index references — its forward tuple and its reply tuple — so a packet
 /// of either direction finds it with one probe sequence, and learns which direction it is.
-/// Nothing is allocated after construction; a full table makes <c>TryInsert</c> return false (the
+/// Nothing is allocated after construction; a full table evicts the oldest embryonic connection the inserting
+/// endpoint may take (ConntrackEviction.cs), and only when there is none makes <c>TryInsert</c> return false (the
 /// caller drops with CT_MAP_INSERTION_FAILED). Single writer: the worker that owns the table; expiry runs in
-/// budgeted slices (<see cref="Collect"/>) between bursts.
+/// budgeted slices (<see cref="Collect"/>) between bursts. The entries and translations live either in this
+/// process's memory or in a <see cref="ConntrackFile"/> that outlives it (the index is always private and derived):
+/// the lookup and update paths are the same code over the same pointers either way.
 /// </summary>
-public sealed unsafe class ConntrackTable : IDisposable
+public sealed unsafe partial class ConntrackTable : IDisposable
 {
     private const int SlotsPerBucket = 8;
     /// <summary>Index references: 0 = never used (ends a probe), Tombstone = deleted, else entry+1 | reply bit.</summary>
@@ -33,14 +36,57 @@ public sealed unsafe class ConntrackTable : IDisposable
     private CtEntry* _entries;
     private CtNat* _nat;
     private uint* _free;
+    private readonly ConntrackFile? _file;
     private readonly uint _bucketMask;
     private int _freeCount;
     private int _tombstones;
     private int _gcCursor;
 
-    public ConntrackTable(int maxFlows)
+    public ConntrackTable(int maxFlows) : this(maxFlows, null)
+    {
+        _entries = (CtEntry*)Routing.TableMemory.AllocZeroed((nuint)maxFlows * 64);
+        _nat = (CtNat*)Routing.TableMemory.AllocZeroed((nuint)maxFlows * (nuint)sizeof(CtNat));
+        for (int i = 0; i < maxFlows; i++) _free[i] = (uint)(maxFlows - 1 - i);
+        _freeCount = maxFlows;
+    }
+
+    /// <summary>
+    /// A table whose connections live in <paramref name="file"/> (shared memory that outlives this process), which
+    /// the table owns from now on. When the file was <see cref="ConntrackFile.Reused"/>, its connections are
+    /// recovered: those still alive at <paramref name="now"/> and well formed are indexed (<see cref="Recovered"/>),
+    /// the rest — expired while nobody tracked them, or torn by a crash mid-write — are cleared. The index and the
+    /// free list are rebuilt from the entries, so nothing of a crashed writer's half-done update survives.
+    /// </summary>
+    public ConntrackTable(ConntrackFile file, uint now) : this(file.Capacity, file)
+    {
+        _entries = file.Entries;
+        _nat = file.Nat;
+        _freeCount = 0;
+        var embryonic = new List<(uint Birth, uint Entry)>();
+        for (int i = file.Capacity - 1; i >= 0; i--)
+        {
+            ref CtEntry ce = ref _entries[i];
+            if (ce.Expires != 0 && file.Reused && ce.Expires > now && WellFormed(in ce, in _nat[i]))
+            {
+                Place(ce.Key.Hash(), (uint)i + 1);
+                Place(ReplyKeyOf((uint)i).Hash(), ((uint)i + 1) | ReplyBit);
+                _owned[ce.Owner & OwnerMask]++;
+                if (Embryonic(in ce)) embryonic.Add((ce.Birth, (uint)i));
+                Recovered++;
+                continue;
+            }
+            if (ce.Expires != 0 || file.Reused) { ce = default; _nat[i] = default; }
+            _free[_freeCount++] = (uint)i;
+        }
+        // The age order of the connections that may be evicted, as the previous process left it.
+        embryonic.Sort();
+        foreach (var (_, e) in embryonic) Enqueue(e);
+    }
+
+    private ConntrackTable(int maxFlows, ConntrackFile? file)
     {
         if (maxFlows is < 1 or > (1 << 30)) throw new ArgumentOutOfRangeException(nameof(maxFlows));
+        _file = file;
         Capacity = maxFlows;
         long slots = (long)Math.Ceiling(2.0 * maxFlows / IndexLoad);
         BucketCount = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, (slots + SlotsPerBucket - 1) / SlotsPerBucket));
@@ -48,19 +94,37 @@ public sealed unsafe class ConntrackTable : IDisposable
         // Huge-page backed where the kernel allows (Routing.TableMemory): a random lookup into a 1 M-flow table
         // otherwise pays a page walk for the bucket, the entry and the NAT line.
         _buckets = (Bucket*)Routing.TableMemory.AllocZeroed((nuint)BucketCount * 64);
-        _entries = (CtEntry*)Routing.TableMemory.AllocZeroed((nuint)maxFlows * 64);
-        _nat = (CtNat*)Routing.TableMemory.AllocZeroed((nuint)maxFlows * (nuint)sizeof(CtNat));
         _free = (uint*)NativeMemory.Alloc((nuint)maxFlows * sizeof(uint));
-        for (int i = 0; i < maxFlows; i++) _free[i] = (uint)(maxFlows - 1 - i);
-        _freeCount = maxFlows;
+        _age = (uint*)NativeMemory.Alloc((nuint)maxFlows * sizeof(uint));
+        _owned = (int*)NativeMemory.AllocZeroed(OwnerSlots * sizeof(int));
+        EndpointShare = Math.Max(1, maxFlows / 4);
     }
+
+    /// <summary>A recovered entry a crash cannot have left half-written: a known family, and a translation exactly when its flags say so.</summary>
+    private static bool WellFormed(in CtEntry ce, in CtNat nat)
+    {
+        if (ce.Key.Family is not (4 or 6)) return false;
+        return (ce.Flags & CtFlags.Nat) switch
+        {
+            0 => nat.Kind == CtNatKind.None,
+            CtFlags.Dnat => nat.Kind == CtNatKind.Dnat,
+            CtFlags.Snat => nat.Kind == CtNatKind.Snat,
+            _ => false,
+        };
+    }
+
+    /// <summary>Connections found alive in the shared file this table re-attached (0 for a table in private memory).</summary>
+    public int Recovered { get; }
+
+    /// <summary>The shared file the connections live in; null when they live in this process's memory only.</summary>
+    public ConntrackFile? File => _file;
 
     public int Capacity { get; }
     public int BucketCount { get; }
     public int Count => Capacity - _freeCount;
 
-    /// <summary>Native bytes held: index buckets, entries, NAT translations and the free list.</summary>
-    public long MemoryBytes => (long)BucketCount * 64 + (long)Capacity * (64 + sizeof(CtNat) + sizeof(uint));
+    /// <summary>Native bytes held: index buckets, entries, NAT translations, the free list, the age queue and the owners' counts.</summary>
+    public long MemoryBytes => (long)BucketCount * 64 + (long)Capacity * (64 + sizeof(CtNat) + 2 * sizeof(uint)) + OwnerSlots * sizeof(int);
 
     /// <summary>The address translation of a connection (Kind None unless created with one).</summary>
     public ref CtNat Nat(uint entry) => ref _nat[entry];
@@ -138,25 +202,32 @@ public sealed unsafe class ConntrackTable : IDisposable
     /// Adds a connection whose forward tuple is <paramref name="key"/> (the caller has looked it up and not
     /// found it). False when the pool is exhausted: nothing changes.
     /// </summary>
-    public bool TryInsert(in CtKey key, uint expires, out uint entry) => TryInsert(key, default, expires, out entry);
+    public bool TryInsert(in CtKey key, uint expires, out uint entry, uint owner = 0) => TryInsert(key, default, expires, out entry, owner);
 
     /// <summary>
     /// Adds a connection whose forward tuple is <paramref name="key"/> and whose packets are translated as
     /// <paramref name="nat"/> says: replies are indexed under the translated reply tuple
     /// (<see cref="ReplyKeyOf"/>), e.g. backend → client for a DNATed service connection. The caller has checked
-    /// that neither tuple is taken. False when the pool is exhausted: nothing changes.
+    /// that neither tuple is taken. <paramref name="owner"/> is the local endpoint opening it (0: none). A full pool
+    /// first evicts the oldest embryonic connection <paramref name="owner"/> may take (<see cref="TryEvict"/>); false
+    /// when none: nothing changes.
     /// </summary>
-    public bool TryInsert(in CtKey key, in CtNat nat, uint expires, out uint entry)
+    public bool TryInsert(in CtKey key, in CtNat nat, uint expires, out uint entry, uint owner = 0)
     {
         entry = 0;
-        if (_freeCount == 0) return false;
+        if (_freeCount == 0 && !(EvictsWhenFull && TryEvict(owner))) return false;
         uint e = _free[--_freeCount];
         ref CtEntry ce = ref _entries[e];
         ce = default;
         ce.Key = key;
-        ce.Expires = expires == 0 ? 1 : expires;
+        ce.Owner = owner;
         ce.Flags = nat.Kind switch { CtNatKind.Dnat => CtFlags.Dnat, CtNatKind.Snat => CtFlags.Snat, _ => 0 };
         _nat[e] = nat;
+        _owned[owner & OwnerMask]++;
+        Enqueue(e);
+        // The expiry commits the entry (0 = free): written last, so a process killed mid-insert leaves a free line
+        // in a shared file, never a live one with half its fields.
+        Volatile.Write(ref ce.Expires, expires == 0 ? 1 : expires);
         Place(key.Hash(), e + 1);
         Place(ReplyKeyOf(e).Hash(), (e + 1) | ReplyBit);
         entry = e;
@@ -170,6 +241,7 @@ public sealed unsafe class ConntrackTable : IDisposable
         if (ce.Expires == 0) return;
         Unplace(ce.Key.Hash(), entry + 1);
         Unplace(ReplyKeyOf(entry).Hash(), (entry + 1) | ReplyBit);
+        _owned[ce.Owner & OwnerMask]--;
         ce = default;
         _nat[entry] = default;
         _free[_freeCount++] = entry;
@@ -263,8 +335,11 @@ public sealed unsafe class ConntrackTable : IDisposable
     private void FreeNative()
     {
         if (_buckets == null) return;
-        Routing.TableMemory.Free(_buckets); Routing.TableMemory.Free(_entries); Routing.TableMemory.Free(_nat);
-        NativeMemory.Free(_free);
-        _buckets = null; _entries = null; _free = null; _nat = null;
+        Routing.TableMemory.Free(_buckets);
+        // A shared file is unmapped, not freed: its connections stay for the next process.
+        if (_file is not null) _file.Dispose();
+        else { Routing.TableMemory.Free(_entries); Routing.TableMemory.Free(_nat); }
+        NativeMemory.Free(_free); NativeMemory.Free(_age); NativeMemory.Free(_owned);
+        _buckets = null; _entries = null; _free = null; _nat = null; _age = null; _owned = null;
     }
 }

@@ -16,10 +16,12 @@ public struct CtEntry
     [FieldOffset(44)] public ushort State;
     /// <summary><see cref="CtFlags"/>: the kind of address translation (set by the table on insert) and chaining.</summary>
     [FieldOffset(46)] public ushort Flags;
-    /// <summary>Reverse-NAT / service id for replies (0 = none).</summary>
-    [FieldOffset(48)] public uint RevNat;
-    /// <summary>Backend chosen for this connection (service load balancing).</summary>
-    [FieldOffset(52)] public uint Backend;
+    /// <summary>The table's insert sequence number when this connection was created: its place in the table's
+    /// age order (<see cref="ConntrackTable"/>'s eviction of the oldest embryonic connections).</summary>
+    [FieldOffset(48)] public uint Birth;
+    /// <summary>The local endpoint that opened the connection (0: from outside the node's pods), whose share of the
+    /// table it counts against.</summary>
+    [FieldOffset(52)] public uint Owner;
     /// <summary>Rule that allowed the connection, for flow records of later packets.</summary>
     [FieldOffset(56)] public uint PolicyRule;
     [FieldOffset(60)] public uint Packets;

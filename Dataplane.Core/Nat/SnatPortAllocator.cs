@@ -40,7 +40,7 @@ public static class SnatPortAllocator
             else port = (ushort)(min + (uint)((start + (ulong)t * 0x9E3779B1u) % range));
             var replyKey = new CtKey(key.Dst, addr, icmp ? port : key.DstPort, port, key.Proto, key.Family);
             if (ct.TryLookup(replyKey, out _, out _)) continue;
-            if (!ct.TryInsert(key, new CtNat(CtNatKind.Snat, addr, port), now, out entry))
+            if (!ct.TryInsert(key, new CtNat(CtNatKind.Snat, addr, port), now, out entry, p.SrcEndpoint))
             {
                 p.Drop(DropReason.CtMapInsertionFailed);
                 return false;

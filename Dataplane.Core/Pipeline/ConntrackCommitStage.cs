@@ -13,8 +13,10 @@ namespace Dataplane.Core.Pipeline;
 /// policy verdict), with the translation the service / egress gateway / masquerade stages decided: a DNATed
 /// connection is keyed by its original tuple (client → VIP) and indexed for replies under backend → client; an
 /// SNATed one gets its source port from <see cref="SnatPortAllocator"/> and its source rewritten. A DNAT that
-/// must also be SNATed (service reached from outside, remote backend) is two chained entries. A full table drops
-/// with CT_MAP_INSERTION_FAILED (155), counted, never an exception.
+/// must also be SNATed (service reached from outside, remote backend) is two chained entries. Each connection counts
+/// against the share of the local endpoint that opened it (the packet's source endpoint); a full table evicts the
+/// oldest embryonic connection that endpoint may take and drops with CT_MAP_INSERTION_FAILED (155), counted, never an
+/// exception, only when there is none.
 /// </summary>
 public readonly struct ConntrackCommitStage : IStage
 {
@@ -55,7 +57,7 @@ public readonly struct ConntrackCommitStage : IStage
                 var nat = new CtNat(CtNatKind.Dnat, intent.BackendAddr, intent.BackendPort);
                 // The backend → client tuple must be free, or replies could not tell the connections apart.
                 var replyKey = new CtKey(intent.BackendAddr, key.Src, intent.BackendPort, key.SrcPort, key.Proto, key.Family);
-                if (ct.TryLookup(replyKey, out _, out _) || !ct.TryInsert(key, nat, now, out e))
+                if (ct.TryLookup(replyKey, out _, out _) || !ct.TryInsert(key, nat, now, out e, p.SrcEndpoint))
                 {
                     p.Drop(DropReason.CtMapInsertionFailed);
                     continue;
@@ -65,7 +67,7 @@ public readonly struct ConntrackCommitStage : IStage
             {
                 if (!SnatPortAllocator.TryAllocate(ref p, ct, key, intent.SnatAddr, masq.PortMin, masq.PortMax, now, out e)) continue;
             }
-            else if (!ct.TryInsert(key, now, out e))
+            else if (!ct.TryInsert(key, now, out e, p.SrcEndpoint))
             {
                 p.Drop(DropReason.CtMapInsertionFailed);
                 continue;

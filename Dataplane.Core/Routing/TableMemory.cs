@@ -34,6 +34,13 @@ internal static unsafe partial class TableMemory
         return p;
     }
 
+    /// <summary>Advises huge pages for a block mapped elsewhere (a shared conntrack file): honoured on a tmpfs mounted
+    /// with huge=advise or huge=within_size, ignored otherwise.</summary>
+    public static void AdviseHugePages(void* p, nuint bytes)
+    {
+        if (UseHugePages && OperatingSystem.IsLinux() && bytes >= HugePage) _ = madvise(p, bytes, MadvHugePage);
+    }
+
     public static void Free(void* p)
     {
         if (Sizes.TryRemove((nint)p, out var bytes)) GC.RemoveMemoryPressure((long)bytes);

@@ -13,6 +13,8 @@ if (args.Length > 0 && args[0] == "mesh-rig") return await Dataplane.Benchmarks.
 if (args.Length > 0 && args[0] == "mesh-scale") return await Dataplane.Benchmarks.ClusterMesh.MeshScale.RunAsync(args[1..]);
 // `overlay-cpu [rounds]`: overlay encap/decap vs L3 interleaved, in thread CPU time (ratios on a shared machine).
 if (args.Length > 0 && args[0] == "overlay-cpu") return Dataplane.Benchmarks.Overlay.OverlayCpuTime.Run(args[1..]);
+// `ct-cpu [rounds] [backing …]`: conntrack operations, memory vs shared-file tables, interleaved in thread CPU time.
+if (args.Length > 0 && args[0] == "ct-cpu") return Dataplane.Benchmarks.Conntrack.ConntrackCpuTime.Run(args[1..]);
 // `pktgen IFACE DST_MAC SRC_IP DST_IP SIZE PPS SECONDS`: paced AF_PACKET generator for perf/forward-rig.sh (GEN=paced).
 if (args.Length > 0 && args[0] == "pktgen") return Dataplane.Benchmarks.Rig.PacedGenerator.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

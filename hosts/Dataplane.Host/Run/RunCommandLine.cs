@@ -25,6 +25,7 @@ public sealed class RunCommandLine
     private readonly Option<string> _xdpMode = new("--xdp-mode") { Description = "af_xdp, ebpf: attach the XDP program natively, generically, or native with generic fallback (ebpf: generic on veths)", DefaultValueFactory = _ => "auto" };
     private readonly Option<int> _queues = new("--queues") { Description = "Queues per interface, one worker thread each", DefaultValueFactory = _ => 1 };
     private readonly Option<int> _ctMax = new("--ct-max") { Description = "Connections tracked per worker (a full table drops new connections with CT_MAP_INSERTION_FAILED)", DefaultValueFactory = _ => RunOptions.DefaultConntrackFlows };
+    private readonly Option<string?> _ctDir = new("--ct-dir") { Description = $"Directory on a tmpfs holding each worker's conntrack table, so connections survive an agent restart (default {RunOptions.DefaultConntrackDir} when on a tmpfs); \"\" = memory only" };
     private readonly Option<string> _socket = new("--socket") { Description = "The agent's API socket (unix); empty = no API", DefaultValueFactory = _ => AgentSocket.DefaultPath };
     private readonly Option<int> _pollSpin = new("--poll-spin") { Description = "adaptive: empty polls spun through before waiting on the sockets (0 = wait at once)", DefaultValueFactory = _ => 256 };
     private readonly Option<string> _flowsFile = new("--flows-file") { Description = "Write every packet's flow event as a hubble JSON line to this file, rotated at 10 MB (5 backups); read it with `observe`", DefaultValueFactory = _ => "" };
@@ -46,7 +47,7 @@ public sealed class RunCommandLine
     /// <summary>Adds the common options to <paramref name="run"/>, the host's own (<paramref name="hostOptions"/>) after --socket.</summary>
     public void AddTo(Command run, params Option[] hostOptions)
     {
-        foreach (var o in new Option[] { _config, _backend, _sleep, _stats, _xdpMode, _queues, _ctMax, _socket })
+        foreach (var o in new Option[] { _config, _backend, _sleep, _stats, _xdpMode, _queues, _ctMax, _ctDir, _socket })
             run.Options.Add(o);
         foreach (var o in hostOptions) run.Options.Add(o);
         foreach (var o in new Option[] { _flowsFile, _metricsPort, _metricsAddress, _dpdkArgs, _pollSpin, _bpfPin, _bpfDetach, _bpfHook,
@@ -77,6 +78,8 @@ public sealed class RunCommandLine
             PollMode = parse.GetValue(_pollMode) switch { "busy" => PollMode.Busy, "adaptive" => PollMode.Adaptive, _ => PollMode.Interrupt },
             PollCoalesceMicros = Math.Clamp(parse.GetValue(_coalesce), -1, 1_000_000),
             ClusterMeshFile = parse.GetValue(_clusterMesh) is { Length: > 0 } cm ? Path.GetFullPath(cm) : "",
+            ConntrackDir = parse.GetValue(_ctDir) is { } ct ? (ct.Length > 0 ? Path.GetFullPath(ct) : "") : RunOptions.DefaultConntrackDir,
+            ConntrackDirGiven = parse.GetValue(_ctDir) is not null,
         };
     }
 

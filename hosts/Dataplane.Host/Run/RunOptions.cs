@@ -59,6 +59,18 @@ public sealed record RunOptions(string ConfigDir, BackendOptions PacketIo, int P
     /// <summary>A ClusterMeshConfig file: the agent joins Cluster Mesh (see <see cref="Mesh.MeshLink"/>); empty = off.</summary>
     public string ClusterMeshFile { get; init; } = "";
 
+    /// <summary>
+    /// Where each worker's conntrack table lives in shared memory (a file per worker on a tmpfs), so established
+    /// connections survive an agent restart as Cilium's pinned CT maps do; "" = in process memory only.
+    /// </summary>
+    public string ConntrackDir { get; init; } = DefaultConntrackDir;
+
+    /// <summary>Whether <see cref="ConntrackDir"/> was asked for (--ct-dir): then a directory that is not on a tmpfs is
+    /// a start-up error; the default only falls back to memory with a log line.</summary>
+    public bool ConntrackDirGiven { get; init; }
+
+    public const string DefaultConntrackDir = "/run/dataplane/conntrack";
+
     /// <summary>Cilium's default TCP CT map size (--bpf-ct-global-tcp-max), per worker here.</summary>
     public const int DefaultConntrackFlows = 524288;
 }

@@ -5,7 +5,9 @@ namespace Dataplane.Benchmarks.Conntrack;
 
 /// <summary>
 /// Conntrack lookups (hit, forward and reply; miss) and insert+remove, at 10 k and 1 M flows, in random
-/// order. One operation = one packet's table access; Mpps = 1000 / ns.
+/// order. One operation = one packet's table access; Mpps = 1000 / ns. <see cref="Backing"/> compares entries in
+/// process memory with entries in a shared file on /dev/shm or $DP_BENCH_CT_DIR (what the agent uses to survive a restart): the same
+/// code over different pages.
 /// </summary>
 [MemoryDiagnoser]
 public class ConntrackBenchmarks
@@ -17,10 +19,20 @@ public class ConntrackBenchmarks
     [Params(10_000, 1_000_000)]
     public int Flows;
 
+    [Params("memory", "shared-file")]
+    public string Backing = "memory";
+
+    private string? _file;
+
     [GlobalSetup]
     public void Setup()
     {
-        _ct = new ConntrackTable(Flows + Ops);
+        if (Backing == "memory") _ct = new ConntrackTable(Flows + Ops);
+        else
+        {
+            _file = Path.Combine(Environment.GetEnvironmentVariable("DP_BENCH_CT_DIR") ?? "/dev/shm", $"dp-bench-ct-{Environment.ProcessId}-{Flows}.ct");
+            _ct = new ConntrackTable(ConntrackFile.Open(_file, Flows + Ops), 0);
+        }
         var rng = new Random(3);
         var all = new CtKey[Flows];
         for (int i = 0; i < Flows; i++)
@@ -38,7 +50,11 @@ public class ConntrackBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _ct.Dispose();
+    public void Cleanup()
+    {
+        _ct.Dispose();
+        if (_file is not null) File.Delete(_file);
+    }
 
     [Benchmark(OperationsPerInvoke = Ops)]
     public int LookupHit()

@@ -54,7 +54,7 @@ internal static partial class OverlayCpuTime
     [LibraryImport("libc", EntryPoint = "clock_gettime")]
     private static partial int ClockGettime(int clock, out Timespec ts);
 
-    private static long ThreadCpuNanos()
+    internal static long ThreadCpuNanos()
     {
         const int ClockThreadCputimeId = 3;
         ClockGettime(ClockThreadCputimeId, out var ts);

@@ -27,10 +27,14 @@ public class ConntrackTableTests
     }
 
     [Fact]
-    public void FullTableRefusesInsteadOfThrowing()
+    public void FullTableOfAnsweredConnectionsRefusesInsteadOfThrowing()
     {
         using var ct = new ConntrackTable(100);
-        for (uint i = 0; i < 100; i++) Assert.True(ct.TryInsert(Key(i, 1, 1, 1), 10, out _));
+        for (uint i = 0; i < 100; i++)
+        {
+            Assert.True(ct.TryInsert(Key(i, 1, 1, 1), 10, out uint answered));
+            ct[answered].State = TcpTracker.SeenReply; // not evictable (ConntrackEvictionTests)
+        }
         Assert.False(ct.TryInsert(Key(500, 1, 1, 1), 10, out _));
         Assert.Equal(100, ct.Count);
         Assert.True(ct.TryLookup(Key(99, 1, 1, 1), out var e, out _));
@@ -98,7 +102,11 @@ public class ConntrackTableTests
         using var ct = new ConntrackTable(1_000_000);
         double perFlow = (double)ct.MemoryBytes / ct.Capacity;
         Assert.True(perFlow <= 128, $"{perFlow:F1} bytes per flow");
-        for (uint i = 0; i < 1_000_000; i++) Assert.True(ct.TryInsert(new CtKey(i, 0xC6120001, (ushort)i, 443, 6, 4), 100, out _));
+        for (uint i = 0; i < 1_000_000; i++)
+        {
+            Assert.True(ct.TryInsert(new CtKey(i, 0xC6120001, (ushort)i, 443, 6, 4), 100, out uint e));
+            ct[e].State = TcpTracker.SeenReply; // answered: a full table of these has nothing to evict
+        }
         Assert.True(ct.TryLookup(new CtKey(999_999, 0xC6120001, unchecked((ushort)999_999), 443, 6, 4).Reverse(), out _, out var reply));
         Assert.True(reply);
         Assert.False(ct.TryInsert(new CtKey(5_000_000, 1, 1, 1, 6, 4), 100, out _));

@@ -74,12 +74,13 @@ public sealed unsafe class SnatPortAllocatorTests
     }
 
     [Fact]
-    public void FullTableDrops155()
+    public void FullTableOfAnsweredConnectionsDrops155()
     {
         WithPackets(1, m =>
         {
             using var ct = new ConntrackTable(1);
-            Assert.True(ct.TryInsert(new CtKey(0x0A000163, World, 1, 1, 17, 4), 100, out _));
+            Assert.True(ct.TryInsert(new CtKey(0x0A000163, World, 1, 1, 17, 4), 100, out uint answered));
+            ct[answered].State = TcpTracker.SeenReply; // answered: not evictable
             Assert.False(SnatPortAllocator.TryAllocate(ref m[0], ct, ConntrackStage.KeyOf(m[0]), NodeAddress, 32768, 65535, 100, out _));
             Assert.Equal(DropReason.CtMapInsertionFailed, m[0].DropReason);
         });

@@ -6,7 +6,8 @@ namespace Dataplane.Core.Tests.Policy;
 /// <summary>
 /// Policy with connection tracking, as Cilium enforces it: decided once per connection, replies of an allowed
 /// connection pass whatever the reverse direction's policy says, established connections survive a policy
-/// change, and a full table drops new connections with CT_MAP_INSERTION_FAILED.
+/// change, and a full table evicts the oldest unanswered connection an endpoint may take, dropping new
+/// connections with CT_MAP_INSERTION_FAILED only when there is none.
 /// </summary>
 public class ConntrackPolicyTests
 {
@@ -78,14 +79,39 @@ public class ConntrackPolicyTests
     }
 
     [Fact]
-    public void FullTableDropsNewConnectionsWith155()
+    public void FullTableEvictsTheOldestUnansweredConnectionAndDrops155OnlyWhenNoneIsLeft()
     {
         using var c = new PolicyCluster(WebLockedDown, conntrackFlows: 2);
         Assert.Equal(PacketVerdict.Tx, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 1, tcpFlags: Syn).Verdict);
         Assert.Equal(PacketVerdict.Tx, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 2, tcpFlags: Syn).Verdict);
-        Assert.Equal(DropReason.CtMapInsertionFailed, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 3, tcpFlags: Syn).DropReason);
+        Assert.Equal(CtState.Reply, c.Send("prod/db", "prod/web", "tcp", 1, sport: 5432, tcpFlags: SynAck).CtState);
+        // Full: the new connection takes the place of the oldest one never answered (sport 2) …
+        Assert.Equal(PacketVerdict.Tx, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 3, tcpFlags: Syn).Verdict);
+        // … whose late answer is now a new connection to web, which admits none.
+        Assert.Equal(DropReason.PolicyDenied, c.Send("prod/db", "prod/web", "tcp", 2, sport: 5432, tcpFlags: SynAck).DropReason);
+        Assert.Equal(CtState.Reply, c.Send("prod/db", "prod/web", "tcp", 3, sport: 5432, tcpFlags: SynAck).CtState);
+        // Every connection answered: nothing may be evicted, the new one is dropped with 155.
+        Assert.Equal(DropReason.CtMapInsertionFailed, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 4, tcpFlags: Syn).DropReason);
         // Known connections keep working.
-        Assert.Equal(PacketVerdict.Tx, c.Send("prod/db", "prod/web", "tcp", 1, sport: 5432, tcpFlags: SynAck).Verdict);
+        Assert.Equal(PacketVerdict.Tx, c.Send("prod/db", "prod/web", "tcp", 1, sport: 5432, tcpFlags: Ack).Verdict);
+    }
+
+    /// <summary>
+    /// Issue 23 item 6: one pod's SYN flood fills the table, another pod still opens its connection (evicting the
+    /// flood's oldest entry), and the flood, over its share, then recycles only its own entries — the other pod's
+    /// connection is answered however long the flood lasts. No 155 at all.
+    /// </summary>
+    [Fact]
+    public void OnePodsFloodDoesNotBlockAnotherPodsNewConnection()
+    {
+        using var c = new PolicyCluster(WebLockedDown, conntrackFlows: 8);
+        for (ushort sport = 1; sport <= 8; sport++)
+            Assert.Equal(PacketVerdict.Tx, c.Send("prod/web", "prod/db", "tcp", 5432, sport: sport, tcpFlags: Syn).Verdict);
+        Assert.Equal(PacketVerdict.Tx, c.Send("prod/client", "prod/db", "tcp", 5432, sport: 50000, tcpFlags: Syn).Verdict);
+        for (ushort sport = 9; sport <= 200; sport++)
+            Assert.Equal(PacketVerdict.Tx, c.Send("prod/web", "prod/db", "tcp", 5432, sport: sport, tcpFlags: Syn).Verdict);
+        var answer = c.Send("prod/db", "prod/client", "tcp", 50000, sport: 5432, tcpFlags: SynAck);
+        Assert.Equal((PacketVerdict.Tx, CtState.Reply), (answer.Verdict, answer.CtState));
     }
 
     [Theory]

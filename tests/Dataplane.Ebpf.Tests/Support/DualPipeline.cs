@@ -37,7 +37,8 @@ public sealed class DualPipeline : IDisposable
         _ctFlows = ctFlows;
         if ((dp.Options.Conntrack) != (ctFlows > 0)) throw new ArgumentException("conntrack must be on for both or neither");
         if (ctFlows > 0 && dp.Conntrack.MaxEntries != ctFlows) throw new ArgumentException("conntrack sizes differ");
-        _context = new WorkerContext(0, flows, ctFlows > 0 ? new ConntrackTable(ctFlows) : null);
+        // dp_ct is a plain hash map: full, it refuses new connections (155) rather than evicting.
+        _context = new WorkerContext(0, flows, ctFlows > 0 ? new ConntrackTable(ctFlows) { EvictsWhenFull = false } : null);
         _pipeline = new PacketPipeline(new SnapshotHolder(snapshot));
         // Every port redirects to loopback: in a test run a redirect only needs a devmap entry to exist.
         MapFiller.Fill(dp, snapshot, _ => 1);

@@ -10,7 +10,8 @@ namespace Dataplane.Host.Backends.Lanes;
 /// One worker thread (queue <see cref="Queue"/> of every port). Its pipeline has its own snapshot holder: the
 /// worker swaps snapshot and port list together when it adopts a new <see cref="LanePlan"/>, at the top of a
 /// poll, so the ports that did not change keep forwarding without a gap. Its <see cref="WorkerContext"/>
-/// (counters, conntrack) lives as long as the lane, so established connections survive every swap.
+/// (counters, conntrack) lives as long as the lane, so established connections survive every swap; the conntrack
+/// table may live in a shared file (<see cref="ConntrackHome"/>), so they survive the agent too.
 /// </summary>
 internal sealed class AgentLane : IDisposable
 {
@@ -27,14 +28,14 @@ internal sealed class AgentLane : IDisposable
     private volatile bool _pauseRequested;
     private readonly ManualResetEventSlim _paused = new(false), _resume = new(false);
 
-    public AgentLane(int queue, DatapathSnapshot initial, int conntrackFlows, WorkerOptions options,
+    public AgentLane(int queue, DatapathSnapshot initial, ConntrackTable conntrack, WorkerOptions options,
         Dataplane.Core.Flows.FlowRing? flows = null, Action? workerStarts = null, Action? workerStops = null,
         Dataplane.Core.Neighbors.WorkerNeighbors? neighbors = null)
     {
         _starts = workerStarts;
         _stops = workerStops;
         Queue = queue;
-        Context = new WorkerContext(queue, flows, new ConntrackTable(conntrackFlows)) { Neighbors = neighbors };
+        Context = new WorkerContext(queue, flows, conntrack) { Neighbors = neighbors };
         _pipeline = new PacketPipeline(new SnapshotHolder(initial));
         _options = options;
     }

@@ -40,12 +40,14 @@ internal abstract class LaneBackend : IPacketBackend
         int queues = Math.Max(1, options.Queues);
         var resolver = ResolvesNeighbors ? new NeighborResolver() : null;
         var workerNeighbors = new List<WorkerNeighbors>();
+        var conntrack = ConntrackHome.For(options, first.NodeName, log);
         for (int q = 0; q < queues; q++)
         {
+            var table = conntrack?.Open(q, options.ConntrackMaxFlows) ?? new Dataplane.Core.Conntrack.ConntrackTable(options.ConntrackMaxFlows);
             var flows = options.FlowsFile.Length > 0 ? new FlowRing(FlowRingSize) : null;
             var nb = resolver is null ? null : new WorkerNeighbors(resolver.Table);
             if (nb is not null) workerNeighbors.Add(nb);
-            _lanes.Add(new AgentLane(q, first, options.ConntrackMaxFlows, Polling, flows, workerStarts, workerStops, nb));
+            _lanes.Add(new AgentLane(q, first, table, Polling, flows, workerStarts, workerStops, nb));
         }
         if (resolver is not null) _neighbors = new NeighborDriver(workerNeighbors, resolver);
         _flowRings = options.FlowsFile.Length > 0 ? [.. _lanes.Select(l => l.Context.Flows!)] : [];
