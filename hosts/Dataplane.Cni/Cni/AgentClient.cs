@@ -7,38 +7,46 @@ using Dataplane.Node.Api;
 
 namespace Dataplane.Cni.Cni;
 
-/// <summary>The agent's API as the plugin uses it; an agent that does not answer is "try again later" (11).</summary>
+/// <summary>
+/// The agent's API as the plugin uses it; an agent that does not answer is "try again later" (11). Every call is
+/// synchronous (HttpClient.Send, a blocking connect, the body read from the response stream): a CNI ADD is two
+/// requests, and async I/O would hand each one to the thread pool's threads and the socket engine's epoll thread,
+/// a scheduler wake-up per hop that on a loaded node costs more than the request itself.
+/// </summary>
 internal sealed class AgentClient(string socketPath) : IDisposable
 {
     private readonly HttpClient _http = AgentSocket.CreateClient(socketPath, TimeSpan.FromSeconds(30));
 
-    public NodeInfo Node() => Call(() => _http.GetFromJsonAsync("v1/node", EndpointJson.Default.NodeInfo))
-        ?? throw new CniException(CniCode.TryAgainLater, "agent sent no node information");
+    public NodeInfo Node()
+    {
+        using var resp = Send(new HttpRequestMessage(HttpMethod.Get, "v1/node"));
+        Ensure(resp);
+        return Read(resp, EndpointJson.Default.NodeInfo) ?? throw new CniException(CniCode.TryAgainLater, "agent sent no node information");
+    }
 
     public EndpointResult Register(EndpointRegistration reg)
     {
-        using var resp = Call(() => _http.PutAsJsonAsync("v1/endpoints", reg, EndpointJson.Default.EndpointRegistration));
-        if (resp.StatusCode == HttpStatusCode.BadRequest)
+        using var resp = Send(new HttpRequestMessage(HttpMethod.Put, "v1/endpoints")
         {
-            var err = Call(() => resp.Content.ReadFromJsonAsync(AgentJson.Default.ApiError));
-            throw new CniException(CniCode.Other, "agent refused the endpoint", err?.Error);
-        }
+            Content = JsonContent.Create(reg, EndpointJson.Default.EndpointRegistration),
+        });
+        if (resp.StatusCode == HttpStatusCode.BadRequest)
+            throw new CniException(CniCode.Other, "agent refused the endpoint", Read(resp, AgentJson.Default.ApiError)?.Error);
         Ensure(resp);
-        return Call(() => resp.Content.ReadFromJsonAsync(EndpointJson.Default.EndpointResult))
-            ?? throw new CniException(CniCode.Other, "agent sent an empty answer");
+        return Read(resp, EndpointJson.Default.EndpointResult) ?? throw new CniException(CniCode.Other, "agent sent an empty answer");
     }
 
     public EndpointRegistration? Find(string containerId, string ifName)
     {
-        using var resp = Call(() => _http.GetAsync($"v1/endpoints/{Uri.EscapeDataString(containerId)}/{Uri.EscapeDataString(ifName)}"));
+        using var resp = Send(new HttpRequestMessage(HttpMethod.Get, $"v1/endpoints/{Uri.EscapeDataString(containerId)}/{Uri.EscapeDataString(ifName)}"));
         if (resp.StatusCode == HttpStatusCode.NotFound) return null;
         Ensure(resp);
-        return Call(() => resp.Content.ReadFromJsonAsync(EndpointJson.Default.EndpointRegistration));
+        return Read(resp, EndpointJson.Default.EndpointRegistration);
     }
 
     public void Unregister(string containerId, string ifName)
     {
-        using var resp = Call(() => _http.DeleteAsync($"v1/endpoints/{Uri.EscapeDataString(containerId)}/{Uri.EscapeDataString(ifName)}"));
+        using var resp = Send(new HttpRequestMessage(HttpMethod.Delete, $"v1/endpoints/{Uri.EscapeDataString(containerId)}/{Uri.EscapeDataString(ifName)}"));
         Ensure(resp);
     }
 
@@ -48,16 +56,30 @@ internal sealed class AgentClient(string socketPath) : IDisposable
             throw new CniException(CniCode.Other, $"agent answered {(int)resp.StatusCode} {resp.ReasonPhrase}");
     }
 
-    private T Call<T>(Func<Task<T>> call)
+    private HttpResponseMessage Send(HttpRequestMessage request)
     {
-        try { return call().GetAwaiter().GetResult(); }
+        try { return _http.Send(request); }
         catch (Exception e) when (e is HttpRequestException or SocketException or TaskCanceledException or IOException)
         {
             throw new CniException(CniCode.TryAgainLater, $"the dataplane agent does not answer on {socketPath}", e.Message);
         }
+        finally { request.Dispose(); }
+    }
+
+    private T? Read<T>(HttpResponseMessage resp, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    {
+        try
+        {
+            using var body = resp.Content.ReadAsStream();
+            return JsonSerializer.Deserialize(body, type);
+        }
         catch (JsonException e)
         {
             throw new CniException(CniCode.Other, "the dataplane agent's answer is not valid JSON", e.Message);
+        }
+        catch (Exception e) when (e is HttpRequestException or SocketException or TaskCanceledException or IOException)
+        {
+            throw new CniException(CniCode.TryAgainLater, $"the dataplane agent does not answer on {socketPath}", e.Message);
         }
     }
 

@@ -82,13 +82,15 @@ public static class AgentSocket
     {
         var handler = new SocketsHttpHandler
         {
-            ConnectCallback = async (_, ct) =>
+            // A blocking connect: a unix socket connects or fails at once, and a synchronous Send (the CNI plugin's)
+            // then runs on its caller's thread alone.
+            ConnectCallback = (_, _) =>
             {
                 var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                 try
                 {
-                    await s.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
-                    return new NetworkStream(s, ownsSocket: true);
+                    s.Connect(new UnixDomainSocketEndPoint(socketPath));
+                    return ValueTask.FromResult<Stream>(new NetworkStream(s, ownsSocket: true));
                 }
                 catch
                 {
