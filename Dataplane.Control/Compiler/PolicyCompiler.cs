@@ -124,7 +124,25 @@ public static class PolicyCompiler
             ingress[ep] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Ingress, ctx, RuleId, mode == PolicyEnforcement.Always, named.Ingress(pod));
             egress[ep] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Egress, ctx, RuleId, mode == PolicyEnforcement.Always, named.Egress);
         }
-        return new PolicyState(identities, ipCache, ingress, egress, [.. rules], endpointIds);
+        // The external workloads this host is the gateway of: maps by identity (a workload has no port).
+        var served = workloadLabels.Where(kv => kv.Key.Gateway == model.Local.Name).Select(kv => (Id: identities.IdOf(kv.Value), Labels: kv.Value))
+            .DistinctBy(w => w.Id).OrderBy(w => w.Id).ToList();
+        var wlIngress = new PolicyMap[served.Count];
+        var wlEgress = new PolicyMap[served.Count];
+        for (int i = 0; i < served.Count; i++)
+        {
+            var selecting = new List<(PolicySpec Policy, PolicyRuleSpec Rule)>();
+            foreach (var p in model.Policies)
+                foreach (var r in p.Rules)
+                    if (!r.SelectsNodes && r.Subject.Matches(served[i].Labels)) selecting.Add((p, r));
+            var mode = model.Local.PolicyEnforcement;
+            wlIngress[i] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Ingress, ctx, RuleId, mode == PolicyEnforcement.Always, (_, _) => []);
+            wlEgress[i] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Egress, ctx, RuleId, mode == PolicyEnforcement.Always, named.Egress);
+        }
+        return new PolicyState(identities, ipCache, ingress, egress, [.. rules], endpointIds)
+        {
+            Workloads = new WorkloadPolicies([.. served.Select(w => w.Id)], wlIngress, wlEgress),
+        };
     }
 
     private static PolicyMap BuildMap(List<(PolicySpec Policy, PolicyRuleSpec Rule)> selecting, PolicyDirection dir,

@@ -74,6 +74,33 @@ public readonly struct PolicyStage : IStage
             if (v < 0) { p.Direction = TrafficDirection.Ingress; return v; }
             if (v == PolicyVerdict.Allowed) result = v;
         }
+        var workloads = snapshot.Policy.Workloads;
+        return workloads.Count == 0 ? result : EvaluateWorkloads(ref p, workloads, proto, port, result);
+    }
+
+    /// <summary>
+    /// A gateway's external workloads: the egress policy of the source workload (traffic entering the mesh), then
+    /// the ingress policy of the destination workload, for a packet with no local endpoint on that side.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static PolicyVerdict EvaluateWorkloads(ref PacketMeta p, WorkloadPolicies workloads, byte proto, ushort port, PolicyVerdict result)
+    {
+        int src = p.SrcEndpoint == 0 ? workloads.IndexOf(p.SrcIdentity) : -1;
+        if (src >= 0)
+        {
+            var v = workloads.Egress[src].Lookup(p.DstIdentity, proto, port, out uint rule);
+            p.PolicyRule = rule;
+            if (v < 0) { p.Direction = TrafficDirection.Egress; return v; }
+            if (v == PolicyVerdict.Allowed) result = v;
+        }
+        int dst = p.DstEndpoint == 0 ? workloads.IndexOf(p.DstIdentity) : -1;
+        if (dst >= 0)
+        {
+            var v = workloads.Ingress[dst].Lookup(p.SrcIdentity, proto, port, out uint rule);
+            p.IngressPolicyRule = rule;
+            if (v < 0) { p.Direction = TrafficDirection.Ingress; return v; }
+            if (v == PolicyVerdict.Allowed) result = v;
+        }
         return result;
     }
 }

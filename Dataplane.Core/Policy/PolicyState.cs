@@ -18,6 +18,8 @@ public sealed class PolicyState(IdentityTable identities, IpCacheMap ipCache, Po
     public PolicyMap[] Egress { get; } = egress;
     /// <summary>Indexed by rule id; slot 0 is null ("no rule").</summary>
     public PolicyRuleRef?[] Rules { get; } = rules;
+    /// <summary>Policy of the external workloads this host serves as their gateway, by identity.</summary>
+    public WorkloadPolicies Workloads { get; init; } = WorkloadPolicies.Empty;
 
     /// <summary>No identities beyond the reserved ones, every address world, nothing enforced.</summary>
     public static PolicyState Empty(int endpointSlots)

@@ -32,6 +32,9 @@ public static class OffloadSupport
         // where the C# pipeline accepts them — refused rather than silently different.
         if (Array.Exists(s.NextHops, nh => nh.Kind == Core.Routing.NextHopKind.Multipath))
             missing.Add("ECMP routes (learned by BGP from several peers; route.h picks one next hop per route)");
+        // policy.h looks policy up by endpoint; a gateway's external workloads are found by identity.
+        if (s.Policy.Workloads.Count > 0)
+            missing.Add($"policy of {s.Policy.Workloads.Count} external workload identit(ies) this gateway serves (the eBPF policy is per endpoint)");
         if (s.Overlay.HasClusterScopedIdentities)
             missing.Add("Cluster Mesh identities above 65535 as VXLAN VNIs (the eBPF VNI map covers 16 bits)");
         return missing;

@@ -7,9 +7,11 @@ namespace Dataplane.Linux.Tests;
 /// The transit gateway end to end, with real peers: BIRD is the on-prem router, a VM namespace sits behind it,
 /// `dataplane-gateway run` joins that network to the mesh, `dataplane-node run` hosts a pod, VXLAN between gateway
 /// and node. The VM is an ExternalWorkload with labels; a CiliumNetworkPolicy on the pod allows it (by label) to
-/// port 8080 only. Checked: BIRD learns the mesh's pod CIDR from the gateway and the gateway installs the VM's
+/// port 8080 only (enforced by the node), one selecting the VM allows it out to the pod's 8080 and 9090 only
+/// (enforced by the gateway, as the VM's traffic enters the mesh). Checked: BIRD learns the mesh's pod CIDR from the gateway and the gateway installs the VM's
 /// subnet from BIRD (no static route, no static neighbour: every MAC is resolved by ARP); VM → pod over TCP on the
-/// allowed port; pod → VM over TCP; VM → pod on 9090 dropped on the node with POLICY_DENIED (133) counted;
+/// allowed port; pod → VM over TCP; VM → pod on 9090 dropped on the node with POLICY_DENIED (133) counted; VM → pod
+/// on 7070 dropped on the gateway (133 counted there, nothing more on the node);
 /// SIGTERM → the gateway withdraws its routes and BIRD loses them. A bad gateway config is refused with
 /// file:line by `validate` and by `run`, which starts nothing.
 /// Addresses: pods 198.18.150.0/24, VM subnet 198.18.131.0/24, gateway–router 198.18.140.0/24, mesh underlay
@@ -69,6 +71,18 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
         Assert.DoesNotContain("served", denied.Output);
         var drops = AgentApi.Status(nodeSocket).DropsByReason;
         Assert.True(drops.Any(d => d.Key.Contains("(133)") && d.Value > 0), "POLICY_DENIED not counted on the node: " + string.Join(", ", drops));
+        Assert.DoesNotContain(AgentApi.Status(gwSocket).DropsByReason.Keys, k => k.Contains("(133)"));
+
+        // VM → pod:7070: the VM's own egress policy (it selects the VM by label) does not allow it; the gateway
+        // drops it as it enters the mesh, and the node never sees it.
+        var nodeDrops = drops.Where(d => d.Key.Contains("(133)")).Sum(d => (long)d.Value);
+        var third = _set.Start(t.Pod, "python3", "-u", PodTopology.Echo, "tcp-server", "7070");
+        Assert.True(third.WaitFor("listening", Short), third.Output);
+        var egress = _set.Exec(t.Vm, TimeSpan.FromSeconds(60), "python3", PodTopology.Echo, "tcp-client", PodIp, "7070", "1000");
+        Assert.True(!egress.Ok && !egress.TimedOut && egress.Output.Contains("timed out"), $"VM → pod:7070 was not dropped: {egress.Output}\n{Context()}");
+        var gwDrops = AgentApi.Status(gwSocket).DropsByReason;
+        Assert.True(gwDrops.Any(d => d.Key.Contains("(133)") && d.Value > 0), "POLICY_DENIED not counted on the gateway: " + string.Join(", ", gwDrops));
+        Assert.Equal(nodeDrops, AgentApi.Status(nodeSocket).DropsByReason.Where(d => d.Key.Contains("(133)")).Sum(d => (long)d.Value));
 
         // Graceful stop: the gateway withdraws what it announced; BIRD loses the pod CIDR.
         Assert.True(gw.Stop(TimeSpan.FromSeconds(30)), "gateway did not stop:\n" + gw.Output);
@@ -190,6 +204,15 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
           ingress:
           - fromEndpoints: [{matchLabels: {app: billing}}]
             toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+        ---
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: billing-to-web, namespace: default}
+        spec:
+          endpointSelector: {matchLabels: {app: billing}}
+          egress:
+          - toEndpoints: [{matchLabels: {app: web}}]
+            toPorts: [{ports: [{port: "8080", protocol: TCP}, {port: "9090", protocol: TCP}]}]
         """;
 
     private static string GatewayYaml(string gop, string gms, string gopMac, string gmsMac) => $$$"""

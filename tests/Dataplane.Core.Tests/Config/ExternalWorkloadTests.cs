@@ -93,6 +93,31 @@ public class ExternalWorkloadTests
         Assert.True(node.Overlay.IsValidVni(gw.IpCache.Lookup(ip)));
     }
 
+    [Fact]
+    public void TheGatewayEnforcesPoliciesSelectingItsWorkloads()
+    {
+        const string egress = """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: billing-out, namespace: default}
+            spec:
+              endpointSelector: {matchLabels: {app: billing}}
+              egress: [{toEndpoints: [{matchLabels: {app: web}}], toPorts: [{ports: [{port: "8080", protocol: TCP}]}]}]
+            """;
+        var gw = Compile(ClusterYaml.Docs(Cluster("gw-1"), egress));
+        uint vm = gw.IpCache.Lookup(IPAddress.Parse("198.18.131.10"));
+        uint web = gw.IpCache.Lookup(IPAddress.Parse("198.18.150.10"));
+        var workloads = gw.Policy.Workloads;
+        int slot = workloads.IndexOf(vm);
+        Assert.Equal(0, slot);
+        Assert.Equal(1, workloads.Count);
+        Assert.Equal(PolicyVerdict.Allowed, workloads.Egress[slot].Lookup(web, 6, 8080, out _));
+        Assert.Equal(PolicyVerdict.NoAllow, workloads.Egress[slot].Lookup(web, 6, 9090, out _));
+        Assert.Equal(PolicyVerdict.NotEnforced, workloads.Ingress[slot].Lookup(web, 6, 22, out _));
+        // A node does not serve the workload: the pod's own maps apply there, not the VM's.
+        Assert.Equal(0, Compile(ClusterYaml.Docs(Cluster("node-1"), egress)).Policy.Workloads.Count);
+    }
+
     [Theory]
     [InlineData("addresses: [\"198.18.150.0/25\"]", "198.18.150.0/25 overlaps pod CIDR 198.18.150.0/24 of node node-1")]
     [InlineData("addresses: [\"198.18.141.0/24\"]", "contains 198.18.141.1, an InternalIP of node gw-1")]
