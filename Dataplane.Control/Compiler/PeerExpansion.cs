@@ -8,7 +8,10 @@ namespace Dataplane.Control.Compiler;
 /// Rewrites the peers of every policy that name other objects into the CIDR peers they stand for, before
 /// identities are numbered: a CIDR set entry with cidrGroupRef / cidrGroupSelector becomes the prefixes of the
 /// CiliumCIDRGroups it names (each keeping the exceptions that lie inside it, as Cilium applies them). A group
-/// that does not exist selects nothing, as in Cilium, where it may be created later.
+/// that does not exist selects nothing, as in Cilium, where it may be created later. A toServices entry becomes
+/// the endpoint addresses (host prefixes) of the Services it names, as Cilium's policy watcher translates it into
+/// generated toCIDRSet entries — only Services without a selector are selectable (isSelectableService), so the
+/// addresses are never pods'.
 /// </summary>
 internal static class PeerExpansion
 {
@@ -29,10 +32,37 @@ internal static class PeerExpansion
 
     private static IEnumerable<PeerRule> AllPeers(PolicyRuleSpec r) => r.Ingress.Concat(r.Egress).Concat(r.IngressDeny).Concat(r.EgressDeny);
 
-    private static bool NeedsExpansion(PeerRule peer) => !peer.CidrGroups.IsEmpty;
+    private static bool NeedsExpansion(PeerRule peer) => !peer.CidrGroups.IsEmpty || !peer.Services.IsEmpty;
 
     private static ImmutableArray<PeerRule> Expand(ImmutableArray<PeerRule> peers, ConfigModel model) =>
-        [.. peers.Select(peer => NeedsExpansion(peer) ? peer with { Cidrs = peer.Cidrs.AddRange(GroupCidrs(peer.CidrGroups, model)) } : peer)];
+        [.. peers.Select(peer => NeedsExpansion(peer)
+            ? peer with { Cidrs = peer.Cidrs.AddRange(GroupCidrs(peer.CidrGroups, model)).AddRange(ServiceCidrs(peer.Services, model)) }
+            : peer)];
+
+    private static IEnumerable<CidrPeer> ServiceCidrs(ImmutableArray<ServiceRef> refs, ConfigModel model)
+    {
+        var seen = new HashSet<IPAddress>();
+        foreach (var svc in model.Services)
+        {
+            if (svc.Selector != null) continue;
+            bool selected = false;
+            foreach (var r in refs)
+            {
+                if (r.Namespace.Length > 0 && r.Namespace != svc.Namespace) continue;
+                if (r.Name != null ? r.Name == svc.Name : r.Selector!.Matches(ServiceLabels(svc))) { selected = true; break; }
+            }
+            if (!selected) continue;
+            foreach (var slice in model.EndpointSlices)
+                if (slice.Namespace == svc.Namespace && slice.ServiceName == svc.Name)
+                    foreach (var e in slice.Endpoints)
+                        foreach (var a in e.Addresses)
+                            if (seen.Add(a))
+                                yield return new CidrPeer(new IPNetwork(a, a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128), []);
+        }
+    }
+
+    private static Core.Identity.LabelSet ServiceLabels(ServiceSpec svc) =>
+        new(svc.Labels.Select(kv => new Core.Identity.Label(Core.Identity.Label.SourceK8s, kv.Key, kv.Value)));
 
     private static IEnumerable<CidrPeer> GroupCidrs(ImmutableArray<CidrGroupRef> refs, ConfigModel model)
     {

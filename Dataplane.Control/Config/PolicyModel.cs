@@ -12,6 +12,12 @@ public sealed record CidrPeer(IPNetwork Prefix, ImmutableArray<IPNetwork> Except
 /// A CIDR set entry naming CiliumCIDRGroups — by name (cidrGroupRef) or by their labels (cidrGroupSelector) — with
 /// exceptions; the compiler expands it to the groups' prefixes (an exception applies to the prefixes holding it).
 /// </summary>
+/// <summary>
+/// A toServices entry: a Service by name (k8sService) or by its labels (k8sServiceSelector); an empty namespace
+/// matches services of every namespace, as Cilium's serviceRefMatches does.
+/// </summary>
+public sealed record ServiceRef(string? Name, string Namespace, EndpointSelector? Selector);
+
 public sealed record CidrGroupRef(string? Name, EndpointSelector? Selector, ImmutableArray<IPNetwork> Except);
 
 /// <summary>
@@ -44,6 +50,9 @@ public sealed record PeerRule(
 
     /// <summary>fromNodes/toNodes: selectors over Node labels (source <c>node</c>), matched against node identities.</summary>
     public ImmutableArray<EndpointSelector> Nodes { get; init; } = [];
+
+    /// <summary>toServices entries, expanded by the compiler to their services' endpoint addresses.</summary>
+    public ImmutableArray<ServiceRef> Services { get; init; } = [];
 
     /// <summary>CIDR set entries that name CiliumCIDRGroups, expanded by the compiler.</summary>
     public ImmutableArray<CidrGroupRef> CidrGroups { get; init; } = [];

@@ -89,10 +89,14 @@ internal static class PolicyParser
         foreach (var (k, _) in n.Entries())
         {
             var name = k.String();
-            if (name is "toFQDNs" or "toServices" or "toGroups" or "fromGroups" or "authentication")
+            if (name is "toFQDNs" or "toGroups" or "fromGroups" or "authentication")
                 throw k.Error($"'{name}' is {NotSupported}");
         }
-        n.AllowOnly(p + "Endpoints", p + "Requires", p + "Entities", p + "CIDR", p + "CIDRSet", p + "Nodes", "toPorts", "icmps");
+        if (dir == PolicyDirection.Egress)
+            n.AllowOnly("toEndpoints", "toRequires", "toEntities", "toCIDR", "toCIDRSet", "toNodes", "toServices", "toPorts", "icmps");
+        else
+            n.AllowOnly("fromEndpoints", "fromRequires", "fromEntities", "fromCIDR", "fromCIDRSet", "fromNodes", "toPorts", "icmps");
+        var services = n.TryGet("toServices", out var svcList) ? ServiceRefs(svcList) : [];
 
         var endpoints = ImmutableArray.CreateBuilder<EndpointSelector>();
         if (n.TryGet(p + "Endpoints", out var eps))
@@ -188,9 +192,35 @@ internal static class PolicyParser
         if (deny && requires.Count > 0)
             throw reqs.Error($"{p}Requires is not allowed in deny rules");
         // As in Cilium (Go slices), an empty peer list is the same as no list: with toPorts the rule is L4-only.
-        bool hasL3 = endpoints.Count > 0 || entities.Count > 0 || cidrs.Count > 0 || groups.Count > 0 || nodes.Count > 0;
+        bool hasL3 = endpoints.Count > 0 || entities.Count > 0 || cidrs.Count > 0 || groups.Count > 0 || nodes.Count > 0
+            || !services.IsEmpty;
         return new PeerRule(endpoints.ToImmutable(), entities.ToImmutable(), cidrs.ToImmutable(), requires.ToImmutable(),
-            ports.ToImmutable(), AllPeers: false, HasL3: hasL3, n.At) { CidrGroups = groups.ToImmutable(), Nodes = nodes.ToImmutable() };
+            ports.ToImmutable(), AllPeers: false, HasL3: hasL3, n.At)
+        { CidrGroups = groups.ToImmutable(), Nodes = nodes.ToImmutable(), Services = services };
+    }
+
+    /// <summary>toServices: k8sService {serviceName, namespace} or k8sServiceSelector {selector, namespace}.</summary>
+    private static ImmutableArray<ServiceRef> ServiceRefs(YNode list)
+    {
+        var refs = ImmutableArray.CreateBuilder<ServiceRef>();
+        foreach (var item in list.Items())
+        {
+            item.AllowOnly("k8sService", "k8sServiceSelector");
+            bool named = item.TryGet("k8sService", out var byName);
+            if (named == item.TryGet("k8sServiceSelector", out var bySelector))
+                throw item.Error("exactly one of k8sService or k8sServiceSelector is required");
+            if (named)
+            {
+                byName.AllowOnly("serviceName", "namespace");
+                refs.Add(new ServiceRef(byName.RequiredString("serviceName"), byName.OptString("namespace") ?? "", null));
+            }
+            else
+            {
+                bySelector.AllowOnly("selector", "namespace");
+                refs.Add(new ServiceRef(null, bySelector.OptString("namespace") ?? "", ParseSelector(bySelector.Get("selector"))));
+            }
+        }
+        return refs.ToImmutable();
     }
 
     /// <summary>

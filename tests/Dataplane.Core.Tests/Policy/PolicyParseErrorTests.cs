@@ -17,8 +17,10 @@ public class PolicyParseErrorTests
         9, "L7 'rules' in toPorts is not supported yet")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toFQDNs:\n    - matchName: example.com\n",
         7, "'toFQDNs' is not supported yet")]
-    [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: a, namespace: b}}]\n",
-        7, "'toServices' is not supported yet")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toGroups: [{aws: {securityGroupsIds: [sg-1]}}]\n",
+        7, "'toGroups' is not supported yet")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toServices: [{k8sService: {serviceName: a, namespace: b}}]\n",
+        7, "unknown field 'toServices'")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: Http_1}]\n",
         8, "invalid port 'Http_1' (expected 0..65535 or a port name")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: http, endPort: 90}]\n",
