@@ -13,10 +13,14 @@ public sealed unsafe class PollWaiter : IIdleWaiter, IDisposable
 {
     private readonly pollfd* _fds;
     private readonly int _count;
+    private readonly WakeEvent? _wake;
 
-    public PollWaiter(IEnumerable<int> fds)
+    /// <param name="fds">The ports' descriptors, waited on for input.</param>
+    /// <param name="wake">Also waited on (last in the set): signalled, it ends the wait and is drained.</param>
+    public PollWaiter(IEnumerable<int> fds, WakeEvent? wake = null)
     {
-        var list = fds.ToArray();
+        var list = wake is null ? fds.ToArray() : [.. fds, wake.Fd];
+        _wake = wake;
         _count = list.Length;
         _fds = (pollfd*)NativeMemory.AllocZeroed((nuint)Math.Max(1, _count), (nuint)sizeof(pollfd));
         for (int i = 0; i < _count; i++) { _fds[i].fd = list[i]; _fds[i].events = LibC.POLLIN; }
@@ -32,6 +36,7 @@ public sealed unsafe class PollWaiter : IIdleWaiter, IDisposable
         // Interrupted (EINTR) or failed: the caller polls its rings, which is always safe.
         if (rc < 0) return true;
         if (rc == 0) return false;
+        if (_wake is not null && (_fds[_count - 1].revents & LibC.POLLIN) != 0) _wake.Drain();
         for (int i = 0; i < _count; i++)
         {
             if ((_fds[i].revents & LibC.POLLERR) == 0) continue;

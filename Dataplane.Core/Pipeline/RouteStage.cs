@@ -9,7 +9,8 @@ using Dataplane.Core.Snapshot;
 namespace Dataplane.Core.Pipeline;
 
 /// <summary>
-/// IP forwarding: LPM on the destination, then act on the next hop — hand to the host, deliver to a local pod,
+/// IP forwarding: LPM on the destination (then, inside our pod CIDR, the pods' address table), then act on the
+/// next hop — hand to the host, deliver to a local pod,
 /// send to a neighbour (MAC known, or marked for the neighbour resolve stage), or mark for the overlay encap stage (Tunnel) — with TTL/hop-limit decrement (incremental IPv4 checksum), VLAN tags removed and the
 /// Ethernet addresses rewritten. Multicast and link-local destinations go to the host stack.
 /// </summary>
@@ -24,6 +25,7 @@ public readonly struct RouteStage : IStage
         Lpm4 routes4 = snapshot.Routes4;
         Lpm6 routes6 = snapshot.Routes6;
         NextHop[] nextHops = snapshot.NextHops;
+        EndpointHosts pods = snapshot.LocalHosts;
         bool resolves = context.Neighbors is not null;
 
         // Pass 1: every IPv4 destination of the batch into one bulk LPM lookup (many cache misses in flight);
@@ -67,6 +69,12 @@ public readonly struct RouteStage : IStage
             if (nh == Lpm4.NotFound) { p.Drop(DropReason.FibLookupFailed); continue; }
             // ECMP: the flow hash picks a member, so every packet of a flow leaves through the same neighbour.
             if (nextHops[nh].Kind == NextHopKind.Multipath) nh = nextHops[nh].Endpoint + p.FlowHash % nextHops[nh].Port;
+            // Our pod CIDR: the pod with that address, if there is one (an endpoints-map lookup, not a host route).
+            else if (nextHops[nh].Kind == NextHopKind.NoEndpoint)
+            {
+                bool pod = p.IpVersion == 4 ? pods.TryFind4(Addr.Dst4(p), out uint ep) : pods.TryFind6(Addr.Dst6(p), out ep);
+                if (pod) nh = ep;
+            }
             p.NextHop = nh;
             Forward(ref p, in nextHops[nh], nh, resolves);
         }

@@ -48,6 +48,13 @@ public static class PortBuffers
 {
     /// <summary>The buffer was handed to a transmit queue (zero copy); its receiving port must not free it.</summary>
     public const ulong Taken = ulong.MaxValue;
+
+    /// <summary>
+    /// Handles below this are indices into an in-memory <see cref="Packets.PacketPool"/> (frames the neighbour
+    /// resolver sends), never a backend's buffer address: Linux maps nothing below vm.mmap_min_addr (64 KiB). A
+    /// port whose handles are pointers (DPDK's rte_mbuf*) copies such a frame into a buffer of its own.
+    /// </summary>
+    public const ulong FirstAddress = 1 << 16;
 }
 
 /// <summary>Per-port counters, written by the port's worker only; readers tolerate stale values.</summary>

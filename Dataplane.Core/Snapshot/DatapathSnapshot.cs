@@ -68,6 +68,11 @@ public sealed class DatapathSnapshot
     public ulong RouterMac { get; }
     /// <summary>UDP port recognised as VXLAN (0 = none).</summary>
     public ushort VxlanPort { get; }
+    /// <summary>Local pods' addresses → next hop, for destinations the LPM sends to a pod CIDR (Cilium's endpoints map).</summary>
+    public EndpointHosts LocalHosts { get; init; } = EndpointHosts.Empty;
+    /// <summary>Every local pod address as the host route it is (prefix → next-hop index): what a FIB without an
+    /// endpoints map (the eBPF program's LPM map) holds beside <see cref="Routes"/>. Shadowed ones are in both.</summary>
+    public ImmutableArray<(System.Net.IPNetwork Prefix, uint NextHop)> EndpointRoutes { get; init; } = [];
     /// <summary>Service frontends and backends, masquerade and egress gateway state.</summary>
     public Services.ServiceState Services { get; init; } = Dataplane.Core.Services.ServiceState.Empty;
     /// <summary>Static neighbours of the config (they override resolution; listed with the learned ones).</summary>

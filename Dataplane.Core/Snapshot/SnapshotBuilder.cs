@@ -16,6 +16,11 @@ public sealed class SnapshotBuilder
     private readonly List<NextHop> _nextHops = [];
     private readonly Dictionary<NextHop, uint> _nextHopIndex = [];
     private readonly List<(IPNetwork Prefix, uint NextHop)> _routes = [];
+    /// <summary>Position of each prefix in <see cref="_routes"/>: replacing a route must not scan them all (a
+    /// gateway learns a million).</summary>
+    private readonly Dictionary<IPNetwork, int> _routeIndex = [];
+    /// <summary>The local pods' addresses: in <see cref="EndpointHosts"/>, not in the LPM (see <see cref="Build"/>).</summary>
+    private readonly Dictionary<IPAddress, NextHop> _endpointHosts = [];
 
     public ulong RouterMac { get; set; } = 0x02_00_00_00_00_01;
     public ushort VxlanPort { get; set; }
@@ -47,7 +52,7 @@ public sealed class SnapshotBuilder
         AddRoute(new IPNetwork(ip, v6 ? 128 : 32), new NextHop(NextHopKind.Port, port, mac, _ports[port].Mac, 0));
     }
 
-    /// <summary>Adds a local pod with its own port and host routes to each of its addresses.</summary>
+    /// <summary>Adds a local pod with its own port; each of its addresses leads to it as a host route would.</summary>
     public EndpointInfo AddEndpoint(string ns, string name, ImmutableSortedDictionary<string, string> labels,
         string portName, ulong mac, IEnumerable<IPAddress> addresses, uint identity = 0, int mtu = 1500)
     {
@@ -59,8 +64,7 @@ public sealed class SnapshotBuilder
         {
             if (a.AddressFamily == AddressFamily.InterNetwork) { v4 = RoutePrefix.ToUInt32(a); has4 = true; }
             else { v6 = RoutePrefix.ToUInt128(a); has6 = true; }
-            AddRoute(new IPNetwork(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128),
-                new NextHop(NextHopKind.Endpoint, port, mac, RouterMac, id));
+            _endpointHosts[a] = new NextHop(NextHopKind.Endpoint, port, mac, RouterMac, id);
         }
         var ep = new EndpointInfo(id, ns, name, labels, port, mac, v4, v6, has4, has6, identity);
         _endpoints.Add(ep);
@@ -80,8 +84,12 @@ public sealed class SnapshotBuilder
     public void AddRoute(IPNetwork prefix, NextHop nh)
     {
         uint idx = AddNextHop(nh);
-        _routes.RemoveAll(r => r.Prefix.Equals(prefix));
-        _routes.Add((prefix, idx));
+        if (_routeIndex.TryGetValue(prefix, out int at)) _routes[at] = (prefix, idx);
+        else
+        {
+            _routeIndex[prefix] = _routes.Count;
+            _routes.Add((prefix, idx));
+        }
     }
 
     /// <summary>
@@ -103,11 +111,13 @@ public sealed class SnapshotBuilder
     }
 
     /// <summary>Whether a route for exactly <paramref name="prefix"/> exists.</summary>
-    public bool HasRoute(IPNetwork prefix) => _routes.Exists(r => r.Prefix.Equals(prefix));
+    public bool HasRoute(IPNetwork prefix) =>
+        _routeIndex.ContainsKey(prefix) || (prefix.PrefixLength == HostLength(prefix.BaseAddress) && _endpointHosts.ContainsKey(prefix.BaseAddress));
 
-    /// <summary>Longest-prefix match over the routes added so far (control plane: resolving gateways).</summary>
+    /// <summary>Longest-prefix match over the routes and pods added so far (control plane: resolving gateways).</summary>
     public NextHop? Resolve(IPAddress address)
     {
+        if (_endpointHosts.TryGetValue(address, out var pod)) return pod;
         int best = -1; NextHop? found = null;
         foreach (var (prefix, nh) in _routes)
             if (prefix.Contains(address) && prefix.PrefixLength > best) { best = prefix.PrefixLength; found = _nextHops[(int)nh]; }
@@ -119,30 +129,38 @@ public sealed class SnapshotBuilder
     /// shared (they are immutable) instead of rebuilt: a policy or pod-label change then costs no 64 MiB table
     /// allocation and refill.
     /// </summary>
+    /// <remarks>
+    /// A pod's address normally falls in a <see cref="NextHopKind.NoEndpoint"/> route (its node's pod CIDR), where
+    /// the route stage looks it up in <see cref="EndpointHosts"/>; those addresses stay out of the LPM and their
+    /// next hops are numbered after every route's, so pods coming and going change neither. An address some
+    /// other, longer route covers (a static or learned route inside the pod CIDR) would be shadowed by that route
+    /// there, and one outside any pod CIDR (snapshots built by hand) would not be found: such an address becomes a
+    /// host route in the LPM, which ranks it first as before.
+    /// </remarks>
     public DatapathSnapshot Build(DatapathSnapshot? previous = null)
     {
-        var routes = _routes
-            .OrderBy(r => r.Prefix.BaseAddress.AddressFamily)
-            .ThenBy(r => r.Prefix.PrefixLength)
-            .ThenBy(r => r.Prefix.BaseAddress.ToString(), StringComparer.Ordinal)
-            .ToImmutableArray();
-        Lpm4 lpm4; Lpm6 lpm6;
-        if (previous != null && previous.Routes.SequenceEqual(routes))
+        var routes = Canonical(_routes);
+        var (lpm4, lpm6) = previous != null && previous.Routes.SequenceEqual(routes) ? (previous.Routes4, previous.Routes6) : Tables(routes);
+
+        var hosts4 = new List<(uint, uint)>();
+        var hosts6 = new List<(UInt128, uint)>();
+        var shadowed = new List<(IPNetwork Prefix, uint NextHop)>();
+        var endpointRoutes = ImmutableArray.CreateBuilder<(IPNetwork Prefix, uint NextHop)>(_endpointHosts.Count);
+        foreach (var (ip, hop) in _endpointHosts.OrderBy(h => h.Value.Endpoint).ThenBy(h => h.Key.AddressFamily))
         {
-            lpm4 = previous.Routes4;
-            lpm6 = previous.Routes6;
+            uint idx = AddNextHop(hop);
+            var host = new IPNetwork(ip, HostLength(ip));
+            endpointRoutes.Add((host, idx));
+            bool v6 = ip.AddressFamily == AddressFamily.InterNetworkV6;
+            bool covered = v6 ? lpm6.TryLookup(RoutePrefix.ToUInt128(ip), out uint cover) : lpm4.TryLookup(RoutePrefix.ToUInt32(ip), out cover);
+            if (!covered || _nextHops[(int)cover].Kind != NextHopKind.NoEndpoint) shadowed.Add((host, idx));
+            else if (v6) hosts6.Add((RoutePrefix.ToUInt128(ip), idx));
+            else hosts4.Add((RoutePrefix.ToUInt32(ip), idx));
         }
-        else
+        if (shadowed.Count > 0)
         {
-            lpm4 = new Lpm4();
-            lpm6 = new Lpm6();
-            foreach (var (prefix, nh) in routes)
-            {
-                if (prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork)
-                    lpm4.Add(RoutePrefix.ToUInt32(prefix.BaseAddress), prefix.PrefixLength, nh);
-                else
-                    lpm6.Add(RoutePrefix.ToUInt128(prefix.BaseAddress), prefix.PrefixLength, nh);
-            }
+            routes = Canonical([.. routes, .. shadowed]);
+            (lpm4, lpm6) = Tables(routes);
         }
         return new DatapathSnapshot(Generation, lpm4, lpm6, [.. _nextHops], [.. _ports], [.. _endpoints],
             RouterMac, VxlanPort, NodeName, Policy, routes)
@@ -150,6 +168,30 @@ public sealed class SnapshotBuilder
             Services = Services ?? Dataplane.Core.Services.ServiceState.Empty,
             Overlay = Overlay,
             StaticNeighbors = [.. _staticNeighbors],
+            LocalHosts = hosts4.Count + hosts6.Count == 0 ? EndpointHosts.Empty : new EndpointHosts(hosts4, hosts6),
+            EndpointRoutes = endpointRoutes.MoveToImmutable(),
         };
     }
+
+    private static ImmutableArray<(IPNetwork Prefix, uint NextHop)> Canonical(IEnumerable<(IPNetwork Prefix, uint NextHop)> routes) =>
+        routes.OrderBy(r => r.Prefix.BaseAddress.AddressFamily)
+            .ThenBy(r => r.Prefix.PrefixLength)
+            .ThenBy(r => r.Prefix.BaseAddress.ToString(), StringComparer.Ordinal)
+            .ToImmutableArray();
+
+    private static (Lpm4, Lpm6) Tables(ImmutableArray<(IPNetwork Prefix, uint NextHop)> routes)
+    {
+        var lpm4 = new Lpm4();
+        var lpm6 = new Lpm6();
+        foreach (var (prefix, nh) in routes)
+        {
+            if (prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork)
+                lpm4.Add(RoutePrefix.ToUInt32(prefix.BaseAddress), prefix.PrefixLength, nh);
+            else
+                lpm6.Add(RoutePrefix.ToUInt128(prefix.BaseAddress), prefix.PrefixLength, nh);
+        }
+        return (lpm4, lpm6);
+    }
+
+    private static int HostLength(IPAddress a) => a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
 }

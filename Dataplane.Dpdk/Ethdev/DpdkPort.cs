@@ -15,8 +15,10 @@ namespace Dataplane.Dpdk.Ethdev;
 /// port, which frees it on <see cref="Release"/> with everything else not transmitted. Both bursts call the
 /// driver's function from <c>rte_eth_fp_ops</c> directly through <c>delegate* unmanaged</c> — exactly what the
 /// header's inline rte_eth_rx_burst/rte_eth_tx_burst do (no Rx/Tx callbacks are installed) — so there is one
-/// managed-to-native transition per burst, none per packet. Every packet a DpdkPort transmits must have been
-/// received by a DpdkPort of this process (its BufferHandle is an rte_mbuf*), as when all of a worker's ports are DPDK.
+/// managed-to-native transition per burst, none per packet. A packet received by a DpdkPort of this process (its
+/// BufferHandle is an rte_mbuf*) is sent zero copy; a frame of another owner (an ARP request or a packet released by
+/// the neighbour resolver, <see cref="PortBuffers.FirstAddress"/>) is copied into an mbuf of the device's pool,
+/// allocated with the exported rte_pktmbuf_copy (rte_pktmbuf_alloc is inline in DPDK's headers), and stays with its owner.
 /// </summary>
 public sealed unsafe class DpdkPort : IPort
 {
@@ -25,6 +27,11 @@ public sealed unsafe class DpdkPort : IPort
     private readonly void* _rxq;
     private readonly void* _txq;
     private rte_mbuf** _scratch;
+    /// <summary>Per mbuf of a transmit burst with copies in it: the batch index it came from.</summary>
+    private ushort* _from;
+    /// <summary>A blank mbuf header rte_pktmbuf_copy takes its header fields from (zeroed; pkt_len 1, the least it accepts).</summary>
+    private rte_mbuf* _template;
+    private readonly void* _pool;
 
     /// <summary>Queue <paramref name="queue"/> of a started device; <paramref name="id"/> is the port number in packet metadata (the config's port id, not the DPDK port id).</summary>
     public DpdkPort(ushort id, EthDev device, ushort queue = 0, string? name = null)
@@ -40,6 +47,13 @@ public sealed unsafe class DpdkPort : IPort
         _rxq = ops->rxq_data[queue];
         _txq = ops->txq_data[queue];
         _scratch = (rte_mbuf**)NativeMemory.AlignedAlloc((nuint)(Batch.MaxSize * sizeof(rte_mbuf*)), 64);
+        _from = (ushort*)NativeMemory.Alloc(Batch.MaxSize, sizeof(ushort));
+        _template = (rte_mbuf*)NativeMemory.AlignedAlloc(rte_mbuf.Size, 64);
+        NativeMemory.Clear(_template, rte_mbuf.Size);
+        _template->refcnt = 1;
+        _template->nb_segs = 1;
+        _template->pkt_len = 1;
+        _pool = device.Pool.Handle;
     }
 
     /// <summary>The port number packets carry in their metadata (the config's, not DPDK's).</summary>
@@ -107,28 +121,79 @@ public sealed unsafe class DpdkPort : IPort
         PacketMeta* metas = batch.Meta;
         rte_mbuf** mbufs = _scratch;
         ulong bytes = 0;
+        int n = 0, foreign = 0;
         for (int k = 0; k < total; k++)
         {
             ref PacketMeta p = ref metas[indices[k]];
-            rte_mbuf* m = (rte_mbuf*)p.BufferHandle;
-            // The pipeline may have pushed (encap) or pulled (decap) headers: the mbuf takes the packet's extent.
-            m->data_off = (ushort)(p.Data - m->buf_addr);
+            rte_mbuf* m;
+            if (p.BufferHandle >= PortBuffers.FirstAddress)
+            {
+                m = (rte_mbuf*)p.BufferHandle;
+                // The pipeline may have pushed (encap) or pulled (decap) headers: the mbuf takes the packet's extent.
+                m->data_off = (ushort)(p.Data - m->buf_addr);
+            }
+            else
+            {
+                foreign++;
+                m = CopyIn(ref p);
+                if (m == null) { Stats.TxDropped++; continue; }
+            }
+            _from[n] = indices[k];
             m->data_len = p.Length;
             m->pkt_len = p.Length;
             m->ol_flags = 0;
-            mbufs[k] = m;
+            mbufs[n++] = m;
             bytes += p.Length;
         }
-        int sent = _tx(_txq, mbufs, (ushort)total);
-        for (int k = 0; k < sent; k++) metas[indices[k]].BufferHandle = PortBuffers.Taken;
-        if (sent != total)
+        int sent = n == 0 ? 0 : _tx(_txq, mbufs, (ushort)n);
+        if (foreign == 0)
         {
-            for (int k = sent; k < total; k++) bytes -= metas[indices[k]].Length;
-            Stats.TxDropped += (ulong)(total - sent);
+            // The common case: every mbuf was received here; what the driver took is no longer ours to free.
+            for (int k = 0; k < sent; k++) metas[indices[k]].BufferHandle = PortBuffers.Taken;
+            for (int k = sent; k < n; k++) bytes -= metas[indices[k]].Length;
         }
+        else SettleCopies(metas, sent, n, ref bytes);
+        Stats.TxDropped += (ulong)(n - sent);
         Stats.TxPackets += (ulong)sent;
         Stats.TxBytes += bytes;
         return sent;
+    }
+
+    /// <summary>
+    /// A burst with frames of other owners in it (mbufs no longer line up with the indices once a copy failed):
+    /// received mbufs the driver took are marked taken; copies it refused are freed here (their source frames stay
+    /// with their owner either way).
+    /// </summary>
+    private void SettleCopies(PacketMeta* metas, int sent, int n, ref ulong bytes)
+    {
+        for (int j = 0; j < n; j++)
+        {
+            ref PacketMeta p = ref metas[_from[j]];
+            bool own = p.BufferHandle >= PortBuffers.FirstAddress;
+            if (j < sent)
+            {
+                if (own) p.BufferHandle = PortBuffers.Taken;
+                continue;
+            }
+            bytes -= p.Length;
+            if (!own) Rte.rte_pktmbuf_free_bulk(_scratch + j, 1);
+        }
+    }
+
+    /// <summary>A new mbuf from the device's pool holding a copy of <paramref name="p"/>'s frame; null when the pool is empty or it does not fit.</summary>
+    private rte_mbuf* CopyIn(ref PacketMeta p)
+    {
+        rte_mbuf* m = Rte.rte_pktmbuf_copy(_template, _pool, 0, 0);
+        if (m == null) return null;
+        if (p.Length > m->buf_len - m->data_off)
+        {
+            Rte.rte_pktmbuf_free_bulk(&m, 1);
+            return null;
+        }
+        Buffer.MemoryCopy(p.Data, m->buf_addr + m->data_off, p.Length, p.Length);
+        m->next = null;
+        m->nb_segs = 1;
+        return m;
     }
 
     /// <summary>Frees every mbuf this port received at [start, start + count) that no transmit took, in one call.</summary>
@@ -153,5 +218,7 @@ public sealed unsafe class DpdkPort : IPort
     public void Dispose()
     {
         if (_scratch != null) { NativeMemory.AlignedFree(_scratch); _scratch = null; }
+        if (_from != null) { NativeMemory.Free(_from); _from = null; }
+        if (_template != null) { NativeMemory.AlignedFree(_template); _template = null; }
     }
 }

@@ -24,12 +24,16 @@ public sealed unsafe class EthDev : IDisposable
     public EthDev(ushort portId, MbufPool pool, int queues = 1, ushort rxDescriptors = 1024, ushort txDescriptors = 1024)
     {
         PortId = portId;
+        Pool = pool;
         Name = NameOf(portId);
         try { Setup(pool, queues, rxDescriptors, txDescriptors); }
         catch { Dispose(); throw; }
         byte* mac = stackalloc byte[6];
         Mac = Rte.rte_eth_macaddr_get(portId, mac) == 0 ? new ReadOnlySpan<byte>(mac, 6).ToArray() : new byte[6];
     }
+
+    /// <summary>The pool the receive queues are filled from (and frames of other owners are copied into for transmit).</summary>
+    public MbufPool Pool { get; }
 
     private void Setup(MbufPool pool, int queues, ushort rxDescriptors, ushort txDescriptors)
     {

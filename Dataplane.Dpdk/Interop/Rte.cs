@@ -23,6 +23,9 @@ internal static unsafe partial class Rte
     [LibraryImport(RteLibs.Mempool)] public static partial uint rte_mempool_in_use_count(void* mp);
     /// <summary>Frees a burst of (single- or multi-segment) mbufs in one call.</summary>
     [LibraryImport(RteLibs.Mbuf)] public static partial void rte_pktmbuf_free_bulk(rte_mbuf** mbufs, uint count);
+    /// <summary>Exported (unlike the inline rte_pktmbuf_alloc): with length 0 it is an allocation from <paramref name="mp"/>
+    /// whose header fields come from <paramref name="m"/>.</summary>
+    [LibraryImport(RteLibs.Mbuf)] public static partial rte_mbuf* rte_pktmbuf_copy(rte_mbuf* m, void* mp, uint offset, uint length);
 
     // ---- ethdev ----
     [LibraryImport(RteLibs.EthDev)] public static partial ushort rte_eth_dev_count_avail();

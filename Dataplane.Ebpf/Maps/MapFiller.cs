@@ -119,7 +119,8 @@ public static unsafe partial class MapFiller
 
         var routes4 = new Dictionary<Lpm4Key, uint>(BytewiseComparer<Lpm4Key>.Instance);
         var routes6 = new Dictionary<Lpm6Key, uint>(BytewiseComparer<Lpm6Key>.Instance);
-        foreach (var (prefix, nh) in s.Routes)
+        // The program's FIB has no endpoints map: local pods' addresses are host routes in it, as they rank.
+        foreach (var (prefix, nh) in s.Routes.Concat(s.EndpointRoutes))
         {
             if (prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork) routes4[Key4(prefix)] = nh;
             else routes6[Key6(prefix)] = nh;

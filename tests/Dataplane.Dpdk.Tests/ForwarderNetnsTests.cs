@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Dataplane.Dpdk.Tests.Support;
 using Xunit.Abstractions;
@@ -41,6 +42,21 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
                 EchoTraffic.Udp(topo.Exec, topo.ClientNs, ip, fwd.Output);
             }
             Assert.False(topo.Exec(topo.ClientNs, Short, "ping", "-c", "2", "-i", "0.2", "-t", "1", "-W", "1", NetnsTopology.ServerIp4).Ok);
+
+            // No static neighbour anywhere: the server learned our MAC from the ARP request and solicitation we sent
+            // (frames copied into mbufs of our pool), and our table lists the server with its own.
+            Assert.DoesNotContain("neighbors:", File.ReadAllText(Path.Combine(topo.ConfigDir, "node.yaml")));
+            string ours = topo.Mac(topo.DataplaneNs, topo.DpServerIf), server = topo.Mac(topo.ServerNs, topo.ServerIf);
+            foreach (var (family, gw) in new[] { ("-4", NetnsTopology.ServerGw4), ("-6", NetnsTopology.ServerGw6) })
+                Assert.Contains($"lladdr {ours}", topo.Exec(topo.ServerNs, Short, "ip", family, "neigh", "show", gw).Output, StringComparison.OrdinalIgnoreCase);
+            using (var api = Dataplane.Host.Api.AgentSocket.CreateClient(PodTopology.SocketOf(topo.ConfigDir), Short))
+            {
+                var status = api.GetFromJsonAsync<Dataplane.Host.Api.AgentStatus>("v1/status", System.Text.Json.JsonSerializerOptions.Web).GetAwaiter().GetResult()!;
+                var learned = status.Neighbors ?? [];
+                foreach (var ip in new[] { NetnsTopology.ServerIp4, NetnsTopology.ServerIp6 })
+                    Assert.True(learned.Exists(n => n.Ip == ip && string.Equals(n.Mac, server, StringComparison.OrdinalIgnoreCase)),
+                        $"{ip} ({server}) not learned: {string.Join("; ", learned)}");
+            }
 
             Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), "forwarder did not stop on SIGTERM:\n" + fwd.Output);
             string log = fwd.Output;

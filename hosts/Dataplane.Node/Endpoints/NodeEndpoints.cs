@@ -41,10 +41,11 @@ public sealed class NodeEndpoints(string stateDir, TextWriter log)
     /// <summary>Registers (or replaces) an endpoint; throws <see cref="ConfigException"/> and stores nothing when it does not fit.</summary>
     public EndpointResult Register(HostAgent agent, EndpointRegistration reg) => agent.Locked(() =>
     {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
         var others = Store.All.Where(r => r.ContainerId != reg.ContainerId || r.IfName != reg.IfName).ToList();
         agent.Apply(EndpointMerger.Merge(agent.Files, [.. others, reg], stateDir));
         Store.Put(reg);
-        log.WriteLine($"agent: endpoint {reg.Namespace}/{reg.Name} ({reg.HostInterface}, {string.Join(", ", reg.Ips)}) registered: generation {agent.Generation}");
+        log.WriteLine($"agent: endpoint {reg.Namespace}/{reg.Name} ({reg.HostInterface}, {string.Join(", ", reg.Ips)}) registered: generation {agent.Generation}, in {sw.Elapsed.TotalMilliseconds:F1} ms");
         log.Flush();
         var ep = agent.Snapshot.Endpoints.First(e => e is not null && e.Namespace == reg.Namespace && e.Name == reg.Name)!;
         return new EndpointResult(ep.Namespace, ep.Name, reg.HostInterface, ep.Identity, new Dictionary<string, string>(ep.Labels), agent.Generation);

@@ -46,11 +46,6 @@ public sealed class TapTopology : IDisposable
                   interfaces:
                     - {name: {{ClientTap}}, mac: "02:00:00:00:11:01", addresses: ["{{ClientGw4}}/24", "{{ClientGw6}}/64"]}
                     - {name: {{ServerTap}}, mac: "02:00:00:00:12:01", addresses: ["{{ServerGw4}}/24", "{{ServerGw6}}/64"]}
-                  neighbors:
-                    - {ip: {{ClientIp4}}, mac: "{{ClientMac}}"}
-                    - {ip: "{{ClientIp6}}", mac: "{{ClientMac}}"}
-                    - {ip: {{ServerIp4}}, mac: "{{ServerMac}}"}
-                    - {ip: "{{ServerIp6}}", mac: "{{ServerMac}}"}
                 """);
         }
         catch { Dispose(); throw; }

@@ -123,22 +123,6 @@ public sealed class NetnsTopology : IDisposable
             """);
     }
 
-    private void AddStaticNeighbors()
-    {
-        string node = Path.Combine(ConfigDir, "node.yaml");
-        string text = File.ReadAllText(node);
-        if (text.Contains("neighbors:", StringComparison.Ordinal)) return;
-        string mc = Mac(ClientNs, ClientIf), ms = Mac(ServerNs, ServerIf);
-        File.WriteAllText(node, text.TrimEnd('\n') + $"""
-
-              neighbors:
-                - {"{"}ip: {ClientIp4}, mac: "{mc}"{"}"}
-                - {"{"}ip: "{ClientIp6}", mac: "{mc}"{"}"}
-                - {"{"}ip: {ServerIp4}, mac: "{ms}"{"}"}
-                - {"{"}ip: "{ServerIp6}", mac: "{ms}"{"}"}
-            """);
-    }
-
     /// <summary>Runs a command inside a namespace with a bound.</summary>
     public Sh.Result Exec(string ns, TimeSpan timeout, params string[] cmd) => _set.Exec(ns, timeout, cmd);
 
@@ -148,9 +132,6 @@ public sealed class NetnsTopology : IDisposable
     /// <summary>The forwarder: `dataplane-node run` in the dataplane namespace.</summary>
     public Background StartForwarder(string backend, params string[] extra)
     {
-        // The DPDK backend does not resolve neighbours (a DpdkPort transmits only mbufs it received; the mbuf
-        // allocation it would need to send an ARP request is inline in DPDK's headers): it gets the hosts' MACs.
-        if (backend == "dpdk") AddStaticNeighbors();
         string dll = Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
         return Start(DataplaneNs, ["dotnet", dll, "run", "--config", ConfigDir, "--backend", backend, .. PodTopology.AgentArgs(ConfigDir), .. extra]);
     }

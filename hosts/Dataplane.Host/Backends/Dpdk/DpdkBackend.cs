@@ -17,10 +17,6 @@ internal sealed class DpdkBackend : LaneBackend
 {
     public const string Id = "dpdk";
 
-    /// <summary>DpdkPort transmits mbufs only (no copy of a foreign buffer): next hops resolved at run time are dropped
-    /// (FIB_LOOKUP_FAILED); static neighbours work.</summary>
-    protected override bool ResolvesNeighbors => false;
-
     private readonly DpdkSession _session;
 
     private DpdkBackend(RunOptions options, DatapathSnapshot first, TextWriter log, DpdkSession session)

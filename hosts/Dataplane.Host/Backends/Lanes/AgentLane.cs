@@ -24,6 +24,9 @@ internal sealed class AgentLane : IDisposable
     private long _adopted;
     private PortWorker? _worker;
     private PollWaiter? _waiter;
+    /// <summary>Signalled with each new plan: a worker blocked on idle sockets adopts it at once (a CNI ADD waits for that).</summary>
+    private readonly WakeEvent _wake = new();
+    private readonly object _adoptedGate = new();   // Monitor.Wait/Pulse: a plain object, not a Lock
     private ulong _txNoPortRetired;
     private volatile bool _pauseRequested;
     private readonly ManualResetEventSlim _paused = new(false), _resume = new(false);
@@ -51,16 +54,24 @@ internal sealed class AgentLane : IDisposable
     /// <summary>The plan the worker forwards with now (null before the first adoption).</summary>
     public LanePlan? Current => Volatile.Read(ref _current);
 
-    public void Publish(LanePlan plan) => Volatile.Write(ref _pending, plan);
+    public void Publish(LanePlan plan)
+    {
+        Volatile.Write(ref _pending, plan);
+        _wake.Signal();
+    }
 
     /// <summary>Waits until the worker forwards with <paramref name="plan"/> (or a later one); false on timeout or if the worker died.</summary>
     public bool WaitAdopted(LanePlan plan, TimeSpan timeout)
     {
         var until = DateTime.UtcNow + timeout;
-        while (Volatile.Read(ref _adopted) < plan.Sequence)
+        lock (_adoptedGate)
         {
-            if (DateTime.UtcNow > until || (Thread is { IsAlive: false })) return false;
-            System.Threading.Thread.Sleep(1);
+            while (Volatile.Read(ref _adopted) < plan.Sequence)
+            {
+                if (DateTime.UtcNow > until || (Thread is { IsAlive: false })) return false;
+                // Pulsed by the worker when it adopts; the timeout only re-checks that it is still alive.
+                Monitor.Wait(_adoptedGate, 50);
+            }
         }
         return true;
     }
@@ -94,7 +105,11 @@ internal sealed class AgentLane : IDisposable
             var plan = Volatile.Read(ref _pending);
             if (plan is not null && !ReferenceEquals(plan, _current)) Adopt(plan);
             var worker = _worker;
-            if (worker is null) { System.Threading.Thread.Sleep(5); continue; }
+            if (worker is null)
+            {
+                if (_waiter is { } idle) idle.Wait(5000); else System.Threading.Thread.Sleep(5);
+                continue;
+            }
             int n = worker.RunOnce();
             if (n == 0) worker.IdlePolls++;
             pacer.AfterPoll(n, Dataplane.Core.Packets.Batch.MaxSize, _options, _waiter!);
@@ -137,11 +152,11 @@ internal sealed class AgentLane : IDisposable
         if (plan.Rx.Length == 0)
         {
             _worker = null;
-            _waiter = null;
+            _waiter = new PollWaiter([], _wake);   // no ports: sleeps until the next plan
         }
         else
         {
-            _waiter = new PollWaiter(plan.Fds);
+            _waiter = new PollWaiter(plan.Fds, _wake);
             Volatile.Write(ref _worker, new PortWorker(_pipeline, Context, plan.Rx, plan.ById, _options, _waiter));
         }
         if (oldWorker is not null)
@@ -151,7 +166,11 @@ internal sealed class AgentLane : IDisposable
         }
         oldWaiter?.Dispose();
         Volatile.Write(ref _current, plan);
-        Volatile.Write(ref _adopted, plan.Sequence);
+        lock (_adoptedGate)
+        {
+            Volatile.Write(ref _adopted, plan.Sequence);
+            Monitor.PulseAll(_adoptedGate);
+        }
     }
 
     /// <summary>After the thread has stopped.</summary>
@@ -159,6 +178,7 @@ internal sealed class AgentLane : IDisposable
     {
         _worker?.Dispose();
         _waiter?.Dispose();
+        _wake.Dispose();
         Context.Conntrack?.Dispose();
         _paused.Dispose();
         _resume.Dispose();
