@@ -78,9 +78,10 @@ public static class AgentLifecycle
         {
             if (options.FlowsFile.Length > 0)
             {
-                flows = new FlowExporter(backend.FlowRings, () => agent.Snapshot, options.FlowsFile);
+                flows = new FlowExporter(backend.FlowRings, () => agent.Snapshot, options.FlowsFile, dropRate: options.FlowsDropRate);
                 agent.FlowsFile = flows.Path;
-                log.WriteLine($"agent: flow events to {flows.Path}");
+                agent.Flows = flows;
+                log.WriteLine($"agent: flow events to {flows.Path}" + (flows.LastError is { } err ? $" (not writable now, retried every second: {err})" : ""));
             }
             if (options.MetricsPort > 0)
             {

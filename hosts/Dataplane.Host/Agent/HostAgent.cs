@@ -57,6 +57,8 @@ public sealed class HostAgent : IDisposable
 
     /// <summary>Where flow events go (null = not exported) and where metrics are served (null = off).</summary>
     public string? FlowsFile { get; internal set; }
+    /// <summary>The flow exporter, for its figures (null = not exported).</summary>
+    internal Observe.FlowExporter? Flows { get; set; }
     public string? MetricsUrl { get; internal set; }
 
     /// <summary>

@@ -40,7 +40,14 @@ public sealed record AgentStatus(
     List<string>? Skipped = null,
     List<NeighborStatus>? Neighbors = null,
     BgpStatus? Bgp = null,
-    LoadBalancerIpStatus? LoadBalancerIps = null);
+    LoadBalancerIpStatus? LoadBalancerIps = null,
+    FlowExportStatus? FlowExport = null);
+
+/// <summary>
+/// The flow exporter (--flows-file): events written, lost in a full ring, left out by the drop-event rate limit, not
+/// written because the file could not be (a full disk), and the failed writes with the last error.
+/// </summary>
+public sealed record FlowExportStatus(string File, long Written, long Lost, long RateLimited, long Unwritten, long WriteErrors, string? LastError);
 
 /// <summary>BGP as the agent runs it: each instance's peers (session state, prefixes received and advertised), the
 /// learned routes in the datapath's routing table (each with its ECMP next hops) and configuration problems.</summary>

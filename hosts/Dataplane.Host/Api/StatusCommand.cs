@@ -39,6 +39,11 @@ public static class StatusCommand
         foreach (var (reason, count) in s.DropsByReason.OrderByDescending(d => d.Value))
             o.WriteLine($"  drop {reason}: {count}");
         o.WriteLine($"flows:       {s.FlowsFile ?? "not exported (run --flows-file)"}");
+        if (s.FlowExport is { } f)
+        {
+            o.WriteLine($"  written {f.Written}, lost (ring full) {f.Lost}, rate-limited drops {f.RateLimited}, unwritten {f.Unwritten}, write errors {f.WriteErrors}");
+            if (f.LastError is { } fe) o.WriteLine($"  last write error: {fe}");
+        }
         o.WriteLine($"metrics:     {s.MetricsUrl ?? "off (run --metrics-port)"}");
         if (s.ClusterMesh is { } m)
         {

@@ -20,6 +20,7 @@ public sealed class CiliumMetrics
     private readonly Counter _dropCount, _dropBytes, _forwardCount, _forwardBytes;
     private readonly Counter _rxPackets, _rxBytes, _localPackets, _stagePackets, _stageDrops;
     private readonly Gauge _ctEntries, _ctCapacity, _generation;
+    private readonly Counter _flowEvents, _flowWriteErrors;
 
     public CiliumMetrics(CollectorRegistry registry, Func<MetricsSample> sample)
     {
@@ -41,6 +42,9 @@ public sealed class CiliumMetrics
         _ctEntries = f.CreateGauge("dataplane_conntrack_entries", "Connections tracked, all workers");
         _ctCapacity = f.CreateGauge("dataplane_conntrack_capacity", "Connection table capacity, all workers");
         _generation = f.CreateGauge("dataplane_config_generation", "Generation of the configuration snapshot in force");
+        _flowEvents = f.CreateCounter("dataplane_flow_events_total", "Flow events of --flows-file by outcome: written, lost (a worker's ring was full), rate_limited (drop events over --flows-drop-rate), unwritten (the write failed)",
+            new CounterConfiguration { LabelNames = ["outcome"] });
+        _flowWriteErrors = f.CreateCounter("dataplane_flow_export_write_errors_total", "Writes, opens and rotations of the flow file that failed (a full disk); the agent keeps forwarding");
         registry.AddBeforeCollectCallback(Update);
     }
 
@@ -74,5 +78,13 @@ public sealed class CiliumMetrics
         _ctEntries.Set(s.ConntrackEntries);
         _ctCapacity.Set(s.ConntrackCapacity);
         _generation.Set(s.ConfigGeneration);
+        if (s.FlowExport is { } fx)
+        {
+            _flowEvents.WithLabels("written").IncTo(fx.Written);
+            _flowEvents.WithLabels("lost").IncTo(fx.Lost);
+            _flowEvents.WithLabels("rate_limited").IncTo(fx.RateLimited);
+            _flowEvents.WithLabels("unwritten").IncTo(fx.Unwritten);
+            _flowWriteErrors.IncTo(fx.WriteErrors);
+        }
     }
 }

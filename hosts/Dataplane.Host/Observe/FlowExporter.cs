@@ -1,42 +1,79 @@
+using System.Buffers;
+using System.Diagnostics;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Dataplane.Core.Flows;
+using Dataplane.Core.Packets;
 using Dataplane.Core.Snapshot;
+using Dataplane.Host.Api;
 
 namespace Dataplane.Host.Observe;
 
 /// <summary>
 /// Drains the workers' flow rings off the datapath and appends each event as a <c>hubble observe -o json</c> line
 /// to a file, rotated by size like Cilium's Hubble exporter (<c>--hubble-export-file-path</c>,
-/// <c>-max-size-mb</c>, <c>-max-backups</c>): PATH is renamed PATH.1 (PATH.1 → PATH.2 …) when it reaches the
-/// limit. Events the workers could not publish because a ring was full are counted in <see cref="Lost"/>, never
-/// waited for: the datapath does not block on observability.
+/// <c>-max-size-mb</c>, <c>-max-backups</c>): PATH is renamed PATH.1 (PATH.1 → PATH.2 …) when it reaches the limit.
+/// Observability never stops forwarding, and never the agent:
+/// <list type="bullet">
+/// <item>lines are written in chunks of at most <see cref="ChunkBytes"/> and the size is checked after each chunk, so
+/// a ring that never drains (a flood) still rotates — a file never exceeds the limit by more than a chunk;</item>
+/// <item>a write that fails (a full disk, a removed directory) is counted with its events, the file is reopened a
+/// second later, and meanwhile events are counted as unwritten — never thrown;</item>
+/// <item>dropped-packet events are exported at most <see cref="DropRate"/> per second (a token bucket, burst one
+/// second's worth), as Cilium rate-limits its drop notifications; the rest are counted as rate-limited;</item>
+/// <item>events the workers could not publish because a ring was full are counted in <see cref="Lost"/>, never waited for.</item>
+/// </list>
 /// </summary>
 public sealed class FlowExporter : IDisposable
 {
+    public const int DefaultDropRate = 1000;
+    private static readonly long RetryTicks = Stopwatch.Frequency;
+
     private readonly IReadOnlyList<FlowRing> _rings;
     private readonly Func<DatapathSnapshot> _snapshot;
     private readonly long _maxBytes;
     private readonly int _maxBackups;
     private readonly Thread _thread;
     private readonly CancellationTokenSource _stop = new();
-    private FileStream _file;
-    private Utf8JsonWriter _json;
+    private readonly ArrayBufferWriter<byte> _chunk = new(64 << 10);
+    private readonly Utf8JsonWriter _json;
+    private int _chunkEvents;
+    private FileStream? _file;
+    private long _fileBytes;
+    private long _retryAt;
+    /// <summary>A failed write may have left half a line: the next write starts a new one.</summary>
+    private bool _needNewline;
+    private double _dropTokens;
+    private long _dropTokensAt;
+    private long _written, _unwritten, _rateLimited, _writeErrors;
+    private volatile string? _lastError;
 
     public FlowExporter(IReadOnlyList<FlowRing> rings, Func<DatapathSnapshot> snapshot, string path,
-        long maxBytes = 10 << 20, int maxBackups = 5)
+        long maxBytes = 10 << 20, int maxBackups = 5, int dropRate = DefaultDropRate)
     {
         _rings = rings; _snapshot = snapshot; Path = path;
         _maxBytes = Math.Max(4096, maxBytes); _maxBackups = Math.Max(0, maxBackups);
-        (_file, _json) = Open(path);
+        ChunkBytes = (int)Math.Clamp(_maxBytes / 8, 1024, 64 << 10);
+        DropRate = Math.Max(0, dropRate);
+        _dropTokens = DropRate;
+        _dropTokensAt = Stopwatch.GetTimestamp();
+        _json = new Utf8JsonWriter(_chunk, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        // The first open may fail like any later one: reported in the status, retried, never fatal.
+        TryOpen(_dropTokensAt);
         _thread = new Thread(Loop) { Name = "dp-flow-export", IsBackground = true };
         _thread.Start();
     }
 
     public string Path { get; }
 
+    /// <summary>Bytes of lines gathered before they are written (and the size checked).</summary>
+    public int ChunkBytes { get; }
+
+    /// <summary>Dropped-packet events exported per second at most; 0 = no limit.</summary>
+    public int DropRate { get; }
+
     /// <summary>Flow events written so far.</summary>
-    public long Written { get; private set; }
+    public long Written => Interlocked.Read(ref _written);
 
     /// <summary>Events dropped because a worker's ring was full (summed over the rings).</summary>
     public long Lost
@@ -44,22 +81,27 @@ public sealed class FlowExporter : IDisposable
         get { long s = 0; foreach (var r in _rings) s += Volatile.Read(ref r.Lost); return s; }
     }
 
-    private static (FileStream, Utf8JsonWriter) Open(string path)
-    {
-        var f = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
-        return (f, new Utf8JsonWriter(f, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
-    }
+    /// <summary>Events that could not be written (their write failed, or the file was not open).</summary>
+    public long Unwritten => Interlocked.Read(ref _unwritten);
+
+    /// <summary>Dropped-packet events left out over <see cref="DropRate"/>.</summary>
+    public long RateLimited => Interlocked.Read(ref _rateLimited);
+
+    /// <summary>Writes, opens and rotations that failed.</summary>
+    public long WriteErrors => Interlocked.Read(ref _writeErrors);
+
+    public string? LastError => _lastError;
+
+    public FlowExportStatus Status() => new(Path, Written, Lost, RateLimited, Unwritten, WriteErrors, LastError);
 
     private void Loop()
     {
         while (!_stop.IsCancellationRequested)
-        {
             if (Drain() == 0) _stop.Token.WaitHandle.WaitOne(20);
-        }
         Drain();
     }
 
-    /// <summary>Writes everything the rings hold now; returns the events written.</summary>
+    /// <summary>Writes everything the rings hold now, a chunk at a time; returns the events taken from the rings.</summary>
     private int Drain()
     {
         int n = 0;
@@ -68,24 +110,111 @@ public sealed class FlowExporter : IDisposable
         {
             while (ring.TryRead(out var ev))
             {
+                n++;
+                if (ev.Verdict == PacketVerdict.Drop && !TakeDropToken())
+                {
+                    Interlocked.Increment(ref _rateLimited);
+                    continue;
+                }
                 HubbleJson.Write(_json, ev, snapshot);
                 _json.Flush();
                 _json.Reset();
-                _file.WriteByte((byte)'\n');
-                n++;
+                _chunk.Write("\n"u8);
+                _chunkEvents++;
+                if (_chunk.WrittenCount >= ChunkBytes) WriteChunk();
             }
         }
-        if (n == 0) return 0;
-        _file.Flush();
-        Written += n;
-        if (_file.Length >= _maxBytes) Rotate();
+        if (_chunkEvents > 0) WriteChunk();
         return n;
+    }
+
+    private bool TakeDropToken()
+    {
+        if (DropRate == 0) return true;
+        long now = Stopwatch.GetTimestamp();
+        _dropTokens = Math.Min(DropRate, _dropTokens + (double)(now - _dropTokensAt) / Stopwatch.Frequency * DropRate);
+        _dropTokensAt = now;
+        if (_dropTokens < 1) return false;
+        _dropTokens--;
+        return true;
+    }
+
+    /// <summary>Appends the gathered lines, then rotates when the file reached its limit. Never throws.</summary>
+    private void WriteChunk()
+    {
+        int events = _chunkEvents;
+        _chunkEvents = 0;
+        long now = Stopwatch.GetTimestamp();
+        try
+        {
+            if (_file is null && !TryOpen(now))
+            {
+                Interlocked.Add(ref _unwritten, events);
+                return;
+            }
+            if (_needNewline) { _file!.Write("\n"u8); _needNewline = false; }
+            _file!.Write(_chunk.WrittenSpan);
+            _fileBytes += _chunk.WrittenCount;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Failed(e, now);
+            Interlocked.Add(ref _unwritten, events);
+            return;
+        }
+        finally { _chunk.ResetWrittenCount(); }
+        Interlocked.Add(ref _written, events);
+        if (_fileBytes < _maxBytes) return;
+        try { Rotate(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Failed(e, now); }
+    }
+
+    /// <summary>Opens PATH for appending unless the last failure was less than a second ago.</summary>
+    private bool TryOpen(long now)
+    {
+        if (now < _retryAt) return false;
+        try
+        {
+            // Unbuffered: each chunk is one write, so a failure loses exactly that chunk's events, all counted.
+            var options = new FileStreamOptions
+            {
+                Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete, BufferSize = 0,
+            };
+            // The flows name every workload's traffic: owner and group only.
+            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead;
+            _file = new FileStream(Path, options);
+            _fileBytes = _file.Length;
+            _needNewline = _fileBytes > 0 && LastByte() != (byte)'\n';
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Failed(e, now);
+            return false;
+        }
+    }
+
+    /// <summary>The file's last byte: a write that failed half-way may have left a line without its end.</summary>
+    private int LastByte()
+    {
+        using var f = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        f.Seek(-1, SeekOrigin.End);
+        return f.ReadByte();
+    }
+
+    private void Failed(Exception e, long now)
+    {
+        Interlocked.Increment(ref _writeErrors);
+        _lastError = $"{DateTimeOffset.UtcNow:O} {e.Message}";
+        try { _file?.Dispose(); } catch (IOException) { }
+        _file = null;
+        _retryAt = now + RetryTicks;
     }
 
     private void Rotate()
     {
-        _json.Dispose();
-        _file.Dispose();
+        _file!.Dispose();
+        _file = null;
         if (_maxBackups == 0) File.Delete(Path);
         else
         {
@@ -93,7 +222,7 @@ public sealed class FlowExporter : IDisposable
                 if (File.Exists($"{Path}.{i}")) File.Move($"{Path}.{i}", $"{Path}.{i + 1}", overwrite: true);
             File.Move(Path, $"{Path}.1", overwrite: true);
         }
-        (_file, _json) = Open(Path);
+        TryOpen(Stopwatch.GetTimestamp());
     }
 
     public void Dispose()
@@ -101,7 +230,7 @@ public sealed class FlowExporter : IDisposable
         _stop.Cancel();
         _thread.Join();
         _json.Dispose();
-        _file.Dispose();
+        try { _file?.Dispose(); } catch (IOException) { }
         _stop.Dispose();
     }
 }

@@ -11,4 +11,5 @@ public sealed record MetricsSample(
     long ConntrackEntries,
     long ConntrackCapacity,
     long ConfigGeneration,
-    IReadOnlyList<string> StageNames);
+    IReadOnlyList<string> StageNames,
+    Api.FlowExportStatus? FlowExport = null);

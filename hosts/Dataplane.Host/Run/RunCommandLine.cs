@@ -29,6 +29,7 @@ public sealed class RunCommandLine
     private readonly Option<string> _socket = new("--socket") { Description = "The agent's API socket (unix); empty = no API", DefaultValueFactory = _ => AgentSocket.DefaultPath };
     private readonly Option<int> _pollSpin = new("--poll-spin") { Description = "adaptive: empty polls spun through before waiting on the sockets (0 = wait at once)", DefaultValueFactory = _ => 256 };
     private readonly Option<string> _flowsFile = new("--flows-file") { Description = "Write every packet's flow event as a hubble JSON line to this file, rotated at 10 MB (5 backups); read it with `observe`", DefaultValueFactory = _ => "" };
+    private readonly Option<int> _flowsDropRate = new("--flows-drop-rate") { Description = "Dropped-packet flow events written per second at most (burst: one second's worth); the rest are counted as rate-limited; 0 = no limit", DefaultValueFactory = _ => Observe.FlowExporter.DefaultDropRate };
     private readonly Option<int> _metricsPort = new("--metrics-port") { Description = "Serve Prometheus metrics (Cilium's names) on this TCP port; 0 = off", DefaultValueFactory = _ => 0 };
     private readonly Option<string> _metricsAddress = new("--metrics-address") { Description = "Address the metrics endpoint listens on", DefaultValueFactory = _ => "127.0.0.1" };
     private readonly Option<string> _bpfPin = new("--bpf-pin-dir") { Description = "ebpf: bpffs directory the maps are pinned in and reused from after a restart; empty = no pinning", DefaultValueFactory = _ => BackendOptions.DefaultBpfPinDir };
@@ -50,7 +51,7 @@ public sealed class RunCommandLine
         foreach (var o in new Option[] { _config, _backend, _sleep, _stats, _xdpMode, _queues, _ctMax, _ctDir, _socket })
             run.Options.Add(o);
         foreach (var o in hostOptions) run.Options.Add(o);
-        foreach (var o in new Option[] { _flowsFile, _metricsPort, _metricsAddress, _dpdkArgs, _pollSpin, _bpfPin, _bpfDetach, _bpfHook,
+        foreach (var o in new Option[] { _flowsFile, _flowsDropRate, _metricsPort, _metricsAddress, _dpdkArgs, _pollSpin, _bpfPin, _bpfDetach, _bpfHook,
             _pollMode, _coalesce, _clusterMesh })
             run.Options.Add(o);
     }
@@ -72,6 +73,7 @@ public sealed class RunCommandLine
         {
             SocketPath = parse.GetValue(_socket) ?? "",
             FlowsFile = parse.GetValue(_flowsFile) is { Length: > 0 } ff ? Path.GetFullPath(ff) : "",
+            FlowsDropRate = Math.Clamp(parse.GetValue(_flowsDropRate), 0, 100_000_000),
             MetricsPort = Math.Clamp(parse.GetValue(_metricsPort), 0, 65535),
             MetricsAddress = parse.GetValue(_metricsAddress)!,
             PollSpin = Math.Clamp(parse.GetValue(_pollSpin), 0, 1 << 20),

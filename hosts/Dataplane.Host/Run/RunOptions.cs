@@ -52,6 +52,9 @@ public sealed record RunOptions(string ConfigDir, BackendOptions PacketIo, int P
     /// <summary>Every packet's flow event as a hubble JSON line to this file (size-rotated); empty = no flow events.</summary>
     public string FlowsFile { get; init; } = "";
 
+    /// <summary>Dropped-packet flow events exported per second at most (a flood's drops are counted, not all written); 0 = no limit.</summary>
+    public int FlowsDropRate { get; init; } = Observe.FlowExporter.DefaultDropRate;
+
     /// <summary>Prometheus metrics on http://MetricsAddress:MetricsPort/metrics; port 0 = off (Cilium's agent uses 9962).</summary>
     public int MetricsPort { get; init; }
     public string MetricsAddress { get; init; } = "127.0.0.1";
