@@ -148,6 +148,10 @@ public sealed class MeshLink : IAsyncDisposable
             var pinned = new Dictionary<string, SecurityIdentity>(StringComparer.Ordinal);
             foreach (var (pod, id) in ids)
                 pinned[podLabels[pod].Key] = new SecurityIdentity(id, LabelKeys.InCluster(podLabels[pod], Config.Cluster));
+            var workloadLabels = ExternalWorkloadIdentity.Labels(wanted);
+            foreach (var (w, id) in _sync.WorkloadIds)
+                if (workloadLabels.TryGetValue(w, out var labels))
+                    pinned[labels.Key] = new SecurityIdentity(id, LabelKeys.InCluster(labels, Config.Cluster));
             if (!SameIds(pinned, _pinned))
             {
                 _pinned = pinned;
