@@ -28,6 +28,19 @@ public sealed class HostLocalIpamTests : IDisposable
         Assert.Equal(IPAddress.Parse("198.18.64.4"), ipam.Allocate([Net24], "c1", "eth1").Single().Address);
     }
 
+    /// <summary>Issue 23 item 7: the leases name every pod's address — owner only (they were 0644).</summary>
+    [Fact]
+    public void LeaseFilesAreOwnerOnly()
+    {
+        using var ipam = Open();
+        var a = ipam.Allocate([Net24], "c1", "eth0").Single();
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("file modes are checked on Linux");
+        string lease = Path.Combine(_dir, "pods", a.Address.ToString());
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(lease));
+        foreach (var f in Directory.GetFiles(Path.Combine(_dir, "pods")).Where(f => !f.EndsWith("lock", StringComparison.Ordinal)))
+            Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(f) & (UnixFileMode.OtherRead | UnixFileMode.GroupRead));
+    }
+
     [Fact]
     public void StateSurvivesTheProcessAndReleasedAddressesAreNotReusedAtOnce()
     {

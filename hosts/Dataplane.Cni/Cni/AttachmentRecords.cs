@@ -29,7 +29,7 @@ internal sealed class AttachmentRecords(string dir)
         {
             Directory.CreateDirectory(dir);
             string tmp = Path.Combine(dir, $".{hostIf}.{Environment.ProcessId}");
-            File.WriteAllText(tmp, o.ToJsonString());
+            Dataplane.Linux.StateFile.WriteAllText(tmp, o.ToJsonString());
             File.Move(tmp, Path.Combine(dir, hostIf), overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -98,9 +98,9 @@ public sealed class HostLocalIpam : IDisposable
             string path = Path.Combine(_dir, ip.ToString());
             try
             {
-                using (var f = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+                using (var f = Dataplane.Linux.StateFile.Create(path, FileMode.CreateNew))
                 using (var w = new StreamWriter(f)) w.Write(owner);
-                File.WriteAllText(lastFile, ip.ToString());
+                Dataplane.Linux.StateFile.WriteAllText(lastFile, ip.ToString());
                 return new Allocation(subnet, ip, Gateway(subnet));
             }
             catch (IOException) when (File.Exists(path))

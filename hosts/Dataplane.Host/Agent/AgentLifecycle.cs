@@ -37,7 +37,7 @@ public static class AgentLifecycle
     /// <summary>Wakes the loop: a file event (dirty, to be debounced) or a stop.</summary>
     private sealed class Wakeup : IDisposable
     {
-        private volatile bool _dirty;
+        private volatile bool _dirty, _reload;
         public AutoResetEvent Event { get; } = new(false);
         public void Changed()
         {
@@ -45,6 +45,18 @@ public static class AgentLifecycle
             Event.Set();
         }
         public void Set() => Event.Set();
+        /// <summary>SIGHUP: reload the directory whether or not a change was seen.</summary>
+        public void Reload()
+        {
+            _reload = true;
+            Event.Set();
+        }
+        public bool TakeReload()
+        {
+            if (!_reload) return false;
+            _reload = false;
+            return true;
+        }
         public bool WaitOne(TimeSpan t) => Event.WaitOne(t);
         public bool TakeDirty()
         {
@@ -61,12 +73,12 @@ public static class AgentLifecycle
         var log = agent.Log;
         var backend = agent.PacketIo;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        using var signals = new Signals(() => { cts.Cancel(); wake.Set(); }, () => CounterReport.Print(log, "stats", agent));
+        using var signals = new Signals(() => { cts.Cancel(); wake.Set(); }, () => CounterReport.Print(log, "stats", agent), wake.Reload);
 
         agent.Locked(() => backend.Start(agent.Snapshot, cts));
         agent.Mesh?.Start();
         agent.Bgp?.Start();
-        log.WriteLine($"run: forwarding on {backend.DescribeForwarding()}; SIGUSR1 prints counters, SIGTERM stops");
+        log.WriteLine($"run: forwarding on {backend.DescribeForwarding()}; SIGUSR1 prints counters, SIGHUP reloads, SIGTERM stops");
         log.WriteLine($"agent: generation {agent.Generation}, {agent.Snapshot.Endpoints.Count(e => e is not null)} endpoint(s); watching {options.ConfigDir}");
         foreach (var skipped in agent.Files.Skipped) log.WriteLine($"agent: {skipped}");
 
@@ -108,7 +120,9 @@ public static class AgentLifecycle
                     // Debounce: an editor or `kubectl cp` writes a file in several steps.
                     while (wake.WaitOne(Debounce) && !cts.IsCancellationRequested) { }
                 }
-                if (watcher.TakeChange()) agent.ReloadFiles();
+                bool hangup = wake.TakeReload();
+                if (hangup) log.WriteLine($"agent: SIGHUP: reloading {options.ConfigDir}");
+                if (watcher.TakeChange() | hangup) agent.ReloadFiles();
                 agent.PollInterfaces();
                 if (DateTime.UtcNow >= nextStats)
                 {

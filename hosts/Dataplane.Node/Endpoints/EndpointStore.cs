@@ -46,7 +46,7 @@ public sealed class EndpointStore
         {
             string key = Key(reg.ContainerId, reg.IfName);
             string path = FileOf(key), tmp = path + ".tmp";
-            File.WriteAllText(tmp, JsonSerializer.Serialize(reg));
+            Dataplane.Linux.StateFile.WriteAllText(tmp, JsonSerializer.Serialize(reg));
             File.Move(tmp, path, overwrite: true);
             _byKey[key] = reg;
         }
