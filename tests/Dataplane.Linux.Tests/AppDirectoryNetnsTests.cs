@@ -146,17 +146,7 @@ public sealed class AppDirectoryNetnsTests(ITestOutputHelper output) : IDisposab
     {
         _set.AddNamed(Dp);
         NetnsSet.KernelStaysOff(Dp);
-        var cluster = new StringBuilder("""
-            apiVersion: v1
-            kind: Node
-            metadata: {name: dp}
-            spec: {podCIDRs: ["198.18.100.0/24"]}
-            status: {addresses: [{type: InternalIP, address: 198.18.0.1}]}
-            ---
-            apiVersion: dataplane.io/v1alpha1
-            kind: DataplaneNode
-            metadata: {name: dp}
-            spec: {routerMac: "02:00:00:00:00:99"}
+        var cluster = new StringBuilder(PodTopology.NodeYaml).Append("""
             ---
             apiVersion: networking.k8s.io/v1
             kind: ServiceCIDR

@@ -45,22 +45,25 @@ public sealed class PodTopology : IDisposable
 
     public Pod this[string name] => Pods.First(p => p.Name == name);
 
+    /// <summary>The node "dp" these pods live on: its Node (pod CIDR 198.18.100.0/24) and its DataplaneNode.</summary>
+    public const string NodeYaml = """
+        apiVersion: v1
+        kind: Node
+        metadata: {name: dp}
+        spec: {podCIDRs: ["198.18.100.0/24"]}
+        status: {addresses: [{type: InternalIP, address: 198.18.0.1}]}
+        ---
+        apiVersion: dataplane.io/v1alpha1
+        kind: DataplaneNode
+        metadata: {name: dp}
+        spec: {routerMac: "02:00:00:00:00:99"}
+
+        """;
+
     private void Build(string policies)
     {
         NetnsSet.KernelStaysOff(DataplaneNs);
-        var yaml = new StringBuilder("""
-            apiVersion: v1
-            kind: Node
-            metadata: {name: dp}
-            spec: {podCIDRs: ["198.18.100.0/24"]}
-            status: {addresses: [{type: InternalIP, address: 198.18.0.1}]}
-            ---
-            apiVersion: dataplane.io/v1alpha1
-            kind: DataplaneNode
-            metadata: {name: dp}
-            spec: {routerMac: "02:00:00:00:00:99"}
-
-            """);
+        var yaml = new StringBuilder(NodeYaml);
         foreach (var pod in Pods)
         {
             string lxc = LxcName("default", pod.Name);
