@@ -96,7 +96,7 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
     {
         Requires.RootAnd("ip");
         string dir = _set.Dir("bad");
-        File.WriteAllText(Path.Combine(dir, "cluster.yaml"), ClusterYaml());
+        File.WriteAllText(Path.Combine(dir, "cluster.yaml"), SharedManifests());
         File.WriteAllText(Path.Combine(dir, "gateway.yaml"), GatewayYaml("gop0", "gms0", "02:00:00:00:d0:01", "02:00:00:00:d0:02").Replace("onPremInterfaces: [gop0]", "onPremInterfaces: [eth9]"));
         var check = Sh.Run(TimeSpan.FromSeconds(60), "dotnet", GatewayDll, "validate", dir);
         output.WriteLine(check.Output);
@@ -159,8 +159,8 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
 
         // The cluster's manifests are the same in both directories (identities are numbered from them alike).
         string gwConfig = _set.Dir("gwcfg"), nodeConfig = _set.Dir("nodecfg");
-        File.WriteAllText(Path.Combine(gwConfig, "cluster.yaml"), ClusterYaml());
-        File.WriteAllText(Path.Combine(nodeConfig, "cluster.yaml"), ClusterYaml());
+        File.WriteAllText(Path.Combine(gwConfig, "cluster.yaml"), SharedManifests());
+        File.WriteAllText(Path.Combine(nodeConfig, "cluster.yaml"), SharedManifests());
         File.WriteAllText(Path.Combine(gwConfig, "gateway.yaml"), GatewayYaml(gop, gms, NetnsSet.Mac(gw, gop), NetnsSet.Mac(gw, gms)));
         File.WriteAllText(Path.Combine(nodeConfig, "node.yaml"), $$$"""
             apiVersion: dataplane.io/v1alpha1
@@ -173,7 +173,7 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
         return new Topology(gw, router, vm, node, pod, gwConfig, nodeConfig);
     }
 
-    private static string ClusterYaml() => $$$"""
+    private static string SharedManifests() => $$$"""
         apiVersion: v1
         kind: Node
         metadata: {name: gw-1, labels: {dataplane.io/role: gateway}}
@@ -191,19 +191,9 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
         spec: {nodeName: node-1}
         status: {podIPs: [{ip: {{{PodIp}}}}]}
         ---
-        apiVersion: dataplane.io/v1alpha1
-        kind: ExternalWorkload
-        metadata: {name: billing-vm, namespace: default, labels: {app: billing}}
-        spec: {addresses: ["{{{VmIp}}}"], gateway: gw-1}
+        {{{ClusterYaml.ExternalWorkload("default", "billing-vm", "app: billing", [VmIp], "gw-1")}}}
         ---
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: web-from-billing, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: web}}
-          ingress:
-          - fromEndpoints: [{matchLabels: {app: billing}}]
-            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+        {{{ClusterYaml.WebFromBilling}}}
         ---
         apiVersion: cilium.io/v2
         kind: CiliumNetworkPolicy

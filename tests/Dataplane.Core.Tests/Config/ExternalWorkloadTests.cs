@@ -13,31 +13,15 @@ namespace Dataplane.Core.Tests.Config;
 /// </summary>
 public class ExternalWorkloadTests
 {
-    private const string Workload = """
-        apiVersion: dataplane.io/v1alpha1
-        kind: ExternalWorkload
-        metadata: {name: billing-vm, namespace: default, labels: {app: billing}}
-        spec: {addresses: ["198.18.131.10", "198.18.132.0/24"], gateway: gw-1}
-        """;
-
-    private const string Policy = """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata: {name: web-from-billing, namespace: default}
-        spec:
-          endpointSelector: {matchLabels: {app: web}}
-          ingress:
-          - fromEndpoints: [{matchLabels: {app: billing}}]
-            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
-        """;
+    private static readonly string Workload = ClusterYaml.ExternalWorkload("default", "billing-vm", "app: billing", ["198.18.131.10", "198.18.132.0/24"], "gw-1");
 
     /// <summary>node-1 (pod web) and gw-1 (no pods) on 198.18.141.0/24, VXLAN; <paramref name="local"/> is whose DataplaneNode.</summary>
-    private static string Cluster(string local, string workload = Workload) => ClusterYaml.Docs(
+    private static string Cluster(string local, string? workload = null) => ClusterYaml.Docs(
         ClusterYaml.Node("gw-1", [], ["198.18.141.1"]),
         ClusterYaml.Node("node-1", ["198.18.150.0/24"], ["198.18.141.2"]),
         ClusterYaml.Pod("default", "web", "app: web", "node-1", ["198.18.150.10"]),
         ClusterYaml.Pod("default", "other", "app: other", "node-1", ["198.18.150.11"]),
-        workload, Policy,
+        workload ?? Workload, ClusterYaml.WebFromBilling,
         $$"""
         apiVersion: dataplane.io/v1alpha1
         kind: DataplaneNode
@@ -128,6 +112,7 @@ public class ExternalWorkloadTests
     public void MistakesAreRefusedAtTheirLine(string spec, string reason)
     {
         var yaml = Cluster("node-1", Workload.Replace("addresses: [\"198.18.131.10\", \"198.18.132.0/24\"], gateway: gw-1", spec));
+        Assert.NotEqual(Cluster("node-1"), yaml);   // the replacement took
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load([("c.yaml", yaml)]));
         Assert.Contains(reason, e.Message);
         int line = yaml.Split('\n').ToList().FindIndex(l => l.Contains("kind: ExternalWorkload")) + 3;

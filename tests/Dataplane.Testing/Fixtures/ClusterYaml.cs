@@ -49,6 +49,25 @@ public static class ClusterYaml
              + $"spec: {{nodeName: {node}{specExtra}}}\nstatus: {{podIPs: [{podIps}]}}";
     }
 
+    /// <summary>A dataplane.io ExternalWorkload (VM, server, subnet) with labels, addresses and the gateway Node serving it.</summary>
+    public static string ExternalWorkload(string ns, string name, string labels, string[] addresses, string? gateway) =>
+        $"apiVersion: dataplane.io/v1alpha1\nkind: ExternalWorkload\nmetadata: {{name: {name}, namespace: {ns}, labels: {{{labels}}}}}\n"
+        + $"spec: {{addresses: [{Quoted(addresses)}]{(gateway is null ? "" : $", gateway: {gateway}")}}}";
+
+    /// <summary>
+    /// The gateway tests' policy: pods labelled app=web accept TCP 8080 from endpoints labelled app=billing (the VM).
+    /// </summary>
+    public const string WebFromBilling = """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata: {name: web-from-billing, namespace: default}
+        spec:
+          endpointSelector: {matchLabels: {app: web}}
+          ingress:
+          - fromEndpoints: [{matchLabels: {app: billing}}]
+            toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+        """;
+
     // YAML reads a bare IPv6 address or prefix ("::/0") as something else; IPv4 stays bare as users write it.
     private static string Scalar(string s) => s.Contains(':') ? $"\"{s}\"" : s;
 
