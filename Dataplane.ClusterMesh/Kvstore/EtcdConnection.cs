@@ -59,12 +59,18 @@ public sealed class EtcdConnection : IDisposable
     {
         get
         {
-            lock (_gate)
-            {
-                var ch = _channels[_current] ??= Open(_config.Endpoints[_current]);
-                return new EtcdClients(new KV.KVClient(ch), new Watch.WatchClient(ch), new Lease.LeaseClient(ch),
-                    new V3Lockpb.Lock.LockClient(ch));
-            }
+            lock (_gate) return ClientsAt(_current);
+        }
+    }
+
+    /// <summary>The generated clients on member <paramref name="member"/>'s channel (opened on first use).</summary>
+    private EtcdClients ClientsAt(int member)
+    {
+        lock (_gate)
+        {
+            var ch = _channels[member] ??= Open(_config.Endpoints[member]);
+            return new EtcdClients(new KV.KVClient(ch), new Watch.WatchClient(ch), new Lease.LeaseClient(ch),
+                new V3Lockpb.Lock.LockClient(ch));
         }
     }
 
@@ -172,19 +178,31 @@ public sealed class EtcdConnection : IDisposable
     /// one tried, once each, so a replicated etcd that still has a majority serves the call; a timeout is not retried
     /// (the request may have been applied).
     /// </summary>
+    /// <remarks>
+    /// The members are walked from the current one by this call's own counter, not through the shared current
+    /// index: the lease keep-alive and the watchers fail over on their own when a member dies, and a call that
+    /// followed the shared index could be rotated back onto the dead member by them and give up with a majority
+    /// still up. The member that answered becomes the current one.
+    /// </remarks>
     public async Task<T> RunAsync<T>(Func<EtcdClients, CallOptions, Task<T>> call, CancellationToken ct, TimeSpan? timeout = null)
     {
         int members = Endpoints.Count;
-        for (int attempt = 1; ; attempt++)
+        int first;
+        lock (_gate) first = _current;
+        for (int attempt = 0; ; attempt++)
         {
+            int member = (first + attempt) % members;
             try
             {
-                return await call(Clients, Call(ct, timeout)).ConfigureAwait(false);
+                var result = await call(ClientsAt(member), Call(ct, timeout)).ConfigureAwait(false);
+                if (attempt > 0) lock (_gate) _current = member;
+                return result;
             }
             catch (RpcException e) when (IsTransport(e, ct) || IsRefusal(e))
             {
-                Failover();
-                if (attempt < members && e.StatusCode == StatusCode.Unavailable) continue;
+                if (attempt + 1 < members && e.StatusCode == StatusCode.Unavailable) continue;
+                // The next call starts at the next member, unless another failure already moved on.
+                lock (_gate) if (_current == member) _current = (member + 1) % members;
                 throw Unavailable(e);
             }
         }
