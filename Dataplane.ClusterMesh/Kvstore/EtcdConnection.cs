@@ -81,7 +81,8 @@ public sealed class EtcdConnection : IDisposable
             ConnectTimeout = Options.ConnectTimeout,
             KeepAlivePingDelay = Options.KeepAlivePing,
             KeepAlivePingTimeout = Options.KeepAliveTimeout,
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            // Only while a stream is open: etcd does not permit pings without one (they count as abuse).
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
             EnableMultipleHttp2Connections = true,
         };
         if (_tls != null) handler.SslOptions = _tls.ClientOptions(new Uri(endpoint).IdnHost);

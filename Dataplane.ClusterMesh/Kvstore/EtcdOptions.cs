@@ -7,9 +7,13 @@ public sealed record EtcdOptions
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>TCP connect timeout; an unreachable etcd is noticed this quickly.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
-    /// <summary>HTTP/2 keep-alive ping period: a silent peer on an idle watch stream is detected after ping + timeout.</summary>
-    public TimeSpan KeepAlivePing { get; init; } = TimeSpan.FromSeconds(2);
-    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>
+    /// HTTP/2 keep-alive ping period while a stream is open: a silent peer on an idle watch stream is detected after
+    /// ping + timeout. Not below etcd's <c>--grpc-keepalive-min-time</c> (5 s by default): a server pinged more often
+    /// closes the connection with ENHANCE_YOUR_CALM (too many pings).
+    /// </summary>
+    public TimeSpan KeepAlivePing { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Reconnect backoff: doubles from Min up to Max, with ±20 % jitter so nodes do not reconnect in step.</summary>
     public TimeSpan BackoffMin { get; init; } = TimeSpan.FromMilliseconds(100);
     public TimeSpan BackoffMax { get; init; } = TimeSpan.FromSeconds(5);

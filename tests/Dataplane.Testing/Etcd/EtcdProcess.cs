@@ -79,6 +79,8 @@ public sealed class EtcdProcess : IAsyncDisposable
             "--listen-peer-urls", PeerUrl, "--initial-advertise-peer-urls", PeerUrl,
             "--initial-cluster", InitialCluster, "--initial-cluster-token", ClusterToken,
             "--logger", "zap", "--log-level", "error",
+            // The tests' clients ping every second (EtcdProcess.Fast) to notice a killed member quickly.
+            "--grpc-keepalive-min-time", "500ms",
         };
         if (_tls != null) args.AddRange(["--cert-file", _tls.Cert, "--key-file", _tls.Key, "--client-cert-auth", "--trusted-ca-file", _tls.Ca]);
         foreach (var a in args) psi.ArgumentList.Add(a);
