@@ -73,6 +73,6 @@ public interface IPacketBackend : IDisposable
     /// <summary>After the exit counters: what only this backend knows (the drivers' own counters).</summary>
     void PrintExit(TextWriter log);
 
-    /// <summary>The neighbour table (learned and static entries); empty when this backend does not resolve.</summary>
+    /// <summary>The neighbour table (learned and static entries); empty for the eBPF backend, which does not resolve.</summary>
     List<Dataplane.Core.Neighbors.NeighborListing> Neighbors() => [];
 }

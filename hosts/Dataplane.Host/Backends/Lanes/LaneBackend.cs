@@ -25,9 +25,9 @@ internal abstract class LaneBackend : IPacketBackend
     private readonly List<AgentLane> _lanes = [];
     private readonly PortTable _ports;
     private readonly FlowRing[] _flowRings;
-    /// <summary>ARP/ND resolution for next hops found at run time; null when the backend's ports cannot send
-    /// frames they did not receive (dpdk): such next hops then drop with FIB_LOOKUP_FAILED.</summary>
-    private readonly NeighborDriver? _neighbors;
+    /// <summary>ARP/ND resolution for next hops found at run time (every lane backend's ports can send frames they
+    /// did not receive: AF_PACKET and AF_XDP copy them, DPDK copies them into an mbuf).</summary>
+    private readonly NeighborDriver _neighbors;
 
     /// <param name="canBlock">Whether the ports have descriptors a worker can wait on (else interrupt polling falls back to adaptive).</param>
     /// <param name="defaultCoalesceMicros">Interrupt polling's coalescing when --poll-coalesce-us is not given.</param>
@@ -38,18 +38,18 @@ internal abstract class LaneBackend : IPacketBackend
         Log = log;
         Polling = options.Worker(canBlock, defaultCoalesceMicros);
         int queues = Math.Max(1, options.Queues);
-        var resolver = ResolvesNeighbors ? new NeighborResolver() : null;
+        var resolver = new NeighborResolver();
         var workerNeighbors = new List<WorkerNeighbors>();
         var conntrack = ConntrackHome.For(options, first.NodeName, log);
         for (int q = 0; q < queues; q++)
         {
             var table = conntrack?.Open(q, options.ConntrackMaxFlows) ?? new Dataplane.Core.Conntrack.ConntrackTable(options.ConntrackMaxFlows);
             var flows = options.FlowsFile.Length > 0 ? new FlowRing(FlowRingSize) : null;
-            var nb = resolver is null ? null : new WorkerNeighbors(resolver.Table);
-            if (nb is not null) workerNeighbors.Add(nb);
+            var nb = new WorkerNeighbors(resolver.Table);
+            workerNeighbors.Add(nb);
             _lanes.Add(new AgentLane(q, first, table, Polling, flows, workerStarts, workerStops, nb));
         }
-        if (resolver is not null) _neighbors = new NeighborDriver(workerNeighbors, resolver);
+        _neighbors = new NeighborDriver(workerNeighbors, resolver);
         _flowRings = options.FlowsFile.Length > 0 ? [.. _lanes.Select(l => l.Context.Flows!)] : [];
         _ports = new PortTable(this, _lanes, log);
     }
@@ -60,19 +60,15 @@ internal abstract class LaneBackend : IPacketBackend
 
     protected AgentLane LaneAt(int queue) => _lanes[queue];
 
-    /// <summary>Whether this backend's ports transmit frames from a buffer of another owner (copying them), which
-    /// sending solicitations and released packets needs.</summary>
-    protected virtual bool ResolvesNeighbors => true;
-
     public abstract string Name { get; }
     public abstract string Mode { get; }
     public int Workers => _lanes.Count;
     public IReadOnlyList<FlowRing> FlowRings => _flowRings;
-    public Exception? Failure => _lanes.FirstOrDefault(l => l.Failure is not null)?.Failure ?? _neighbors?.Failure;
+    public Exception? Failure => _lanes.FirstOrDefault(l => l.Failure is not null)?.Failure ?? _neighbors.Failure;
 
-    public List<NeighborListing> Neighbors() => _neighbors?.Resolver.List() ?? [];
+    public List<NeighborListing> Neighbors() => _neighbors.Resolver.List();
 
-    public NeighborResolver? Resolver => _neighbors?.Resolver;
+    public NeighborResolver Resolver => _neighbors.Resolver;
 
     /// <summary>Opens queue <paramref name="queue"/> of <paramref name="p"/>: the port, the descriptor a worker waits on (-1: none) and how it runs.</summary>
     protected internal abstract IPort Open(int queue, PortInfo p, out int fd, out string mode);
@@ -98,7 +94,7 @@ internal abstract class LaneBackend : IPacketBackend
     public void Adopt(DatapathSnapshot snapshot)
     {
         Sync(snapshot, start: false);
-        _neighbors?.Configure(snapshot);
+        _neighbors.Configure(snapshot);
     }
 
     public void Poll(DatapathSnapshot current)
@@ -111,9 +107,9 @@ internal abstract class LaneBackend : IPacketBackend
         Sync(first, start: true);
         // Gratuitous ARP / unsolicited NA for the addresses coming up: the frames wait in a lane's ring until its
         // worker runs.
-        _neighbors?.Configure(first);
+        _neighbors.Configure(first);
         foreach (var lane in _lanes) lane.Start(stop);
-        _neighbors?.Start();
+        _neighbors.Start();
     }
 
     /// <summary>
@@ -144,7 +140,7 @@ internal abstract class LaneBackend : IPacketBackend
 
     public bool Stop()
     {
-        _neighbors?.Dispose();
+        _neighbors.Dispose();
         bool stopped = true;
         foreach (var lane in _lanes)
             if (lane.Thread is { } t && !t.Join(JoinTimeout))
@@ -166,7 +162,7 @@ internal abstract class LaneBackend : IPacketBackend
             c.Add(lane.Context.Counters);
             txNoPort += lane.TxNoPort;
         }
-        if (_neighbors is not null) c.Add(_neighbors.Resolver.Counters);
+        c.Add(_neighbors.Resolver.Counters);
         return txNoPort;
     }
 
