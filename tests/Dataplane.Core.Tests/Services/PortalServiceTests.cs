@@ -167,6 +167,27 @@ public sealed class PortalServiceTests : IDisposable
     }
 
     [Fact]
+    public void ASegmentTooBigForTheTunnelGetsFragmentationNeededQuotingTheClientsOwnTuple()
+    {
+        var vip = Vip("web").ToString();
+        Assert.Equal(PacketVerdict.Tx, Run(FromClient(vip, 21000), OnPrem).Meta.Verdict);
+        // A full-size segment of the connection: 1500 bytes of IP do not fit a 1500-byte underlay once wrapped in VXLAN.
+        var (m, o) = Run(Eth4(Ipv4(Client, vip, 6, Tcp(21000, 80, 0x10, payload: 1460)), dst: OnPremMac, src: RouterMac), OnPrem);
+        Assert.Equal(PacketVerdict.Tx, m.Verdict);
+        Assert.Equal(OnPrem, m.OutPort);
+        Assert.Equal(RouterMac, ReadMac(o));
+        var ip = o.AsSpan(14);
+        Assert.Equal(Client, new IPAddress(ip.Slice(16, 4)).ToString());
+        Assert.Equal((3, 4), (ip[20], ip[21]));
+        Assert.Equal(1450, BinaryPrimitives.ReadUInt16BigEndian(ip[26..]));
+        // The quote is the segment as the client sent it (to the VIP, its own port), so its kernel finds the socket.
+        var quote = ip[28..];
+        Assert.Equal((Client, vip), (new IPAddress(quote.Slice(12, 4)).ToString(), new IPAddress(quote.Slice(16, 4)).ToString()));
+        Assert.Equal((21000, 80), (BinaryPrimitives.ReadUInt16BigEndian(quote[20..]), BinaryPrimitives.ReadUInt16BigEndian(quote[22..])));
+        Assert.Equal(0, Checksum(quote[..20]));
+    }
+
+    [Fact]
     public void TheSameFlowPicksTheSameBackendOnAnyGatewayCompiledFromTheSameConfig()
     {
         using var other = new PortalServiceTests();
