@@ -37,6 +37,9 @@ public sealed class AfPacketSocketPool : IDisposable
 
     public AfPacketOptions Options { get; }
 
+    /// <summary>Sockets ready to be taken now.</summary>
+    public int Ready { get { lock (_gate) return _ready.Count; } }
+
     /// <summary>Sockets made ahead and taken by a port (for tests and status).</summary>
     public long Taken { get; private set; }
     /// <summary>Ports closed by the pool's thread.</summary>
