@@ -222,10 +222,15 @@ public sealed class EtcdConnection : IDisposable
     /// etcd ended the TLS session during or right after the handshake (TLS 1.3 reports a refused client certificate
     /// only then): an alert, or HTTP/2 never started on a connection whose server certificate we accepted.
     /// </summary>
+    // With TLS 1.3 the client's handshake completes before the server has judged the client's certificate; the
+    // server's refusal then arrives as an alert, as a session closed before HTTP/2's settings, or — when our
+    // connection preface was already on its way — as a reset while the call was starting (seen in CI).
     private static bool ClosedByServer(Exception e) =>
         e.ToString() is var text && (text.Contains("alert bad certificate", StringComparison.Ordinal)
             || text.Contains("alert certificate required", StringComparison.Ordinal)
-            || text.Contains("did not complete the HTTP/2 handshake", StringComparison.Ordinal));
+            || text.Contains("did not complete the HTTP/2 handshake", StringComparison.Ordinal)
+            || (text.Contains("Error starting gRPC call", StringComparison.Ordinal)
+                && text.Contains("Connection reset by peer", StringComparison.Ordinal)));
 
     /// <summary>
     /// The failure as an operator should read it: the gRPC status, the innermost transport error and what this

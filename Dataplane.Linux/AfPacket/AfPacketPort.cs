@@ -23,9 +23,10 @@ public sealed unsafe class AfPacketPort : IPort
 {
     private const int MaxBurst = Batch.MaxSize;
 
+    // The socket and its mapped ring; the port reads them through these copies on the hot path.
+    private readonly AfPacketSocket? _socket;
     private int _fd = -1;
     private byte* _ring;
-    private readonly nuint _ringSize;
     private readonly int _blockSize;
     private readonly int _blockCount;
 
@@ -48,7 +49,11 @@ public sealed unsafe class AfPacketPort : IPort
     private readonly int _frameOffset;
     private readonly GsoSegmenter? _segmenter;
 
-    public AfPacketPort(ushort id, string ifName, AfPacketOptions? options = null)
+    /// <param name="id">The port's number in the snapshot.</param>
+    /// <param name="ifName">The interface to bind to.</param>
+    /// <param name="options">Ring sizes and switches (default: <see cref="AfPacketOptions"/>'s).</param>
+    /// <param name="pool">Where a socket with its ring may already be waiting (null: made here, synchronously).</param>
+    public AfPacketPort(ushort id, string ifName, AfPacketOptions? options = null, AfPacketSocketPool? pool = null)
     {
         var o = options ?? new AfPacketOptions();
         Id = id;
@@ -60,33 +65,13 @@ public sealed unsafe class AfPacketPort : IPort
         _done = new int[_blockCount];
         try
         {
-            // Protocol 0 until bind: nothing is queued from other interfaces meanwhile.
-            _fd = LibC.socket(LibC.AF_PACKET, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, 0);
-            Errno.Check(_fd, "socket(AF_PACKET)");
-            Errno.Check(LibC.SetInt(_fd, SOL_PACKET, PACKET_VERSION, TPACKET_V3), "setsockopt(PACKET_VERSION)");
-            // Before the ring exists (the kernel refuses it after): the skb's checksum/GSO state with every frame.
-            _vnet = o.VnetHeader && LibC.SetInt(_fd, SOL_PACKET, PACKET_VNET_HDR, 1) == 0;
+            _socket = pool?.Take(o) ?? AfPacketSocket.Create(o);
+            _fd = _socket.Fd;
+            _ring = _socket.Ring;
+            _vnet = _socket.VnetHeader;
+            QdiscBypass = _socket.QdiscBypass;
             _frameOffset = Tpacket3HdrLen + (_vnet ? sizeof(virtio_net_hdr) : 0);
             if (_vnet) _segmenter = new GsoSegmenter();
-            if (o.Reserve > 0)
-                Errno.Check(LibC.SetInt(_fd, SOL_PACKET, PACKET_RESERVE, o.Reserve), "setsockopt(PACKET_RESERVE)");
-            tpacket_req3 req = default;
-            req.tp_block_size = (uint)o.BlockSize;
-            req.tp_block_nr = (uint)o.BlockCount;
-            req.tp_frame_size = (uint)o.FrameSize;
-            req.tp_frame_nr = (uint)(o.BlockSize / o.FrameSize * o.BlockCount);
-            req.tp_retire_blk_tov = (uint)o.BlockTimeoutMs;
-            Errno.Check(LibC.setsockopt(_fd, SOL_PACKET, PACKET_RX_RING, &req, (uint)sizeof(tpacket_req3)), "setsockopt(PACKET_RX_RING)");
-            _ringSize = (nuint)o.BlockSize * (nuint)o.BlockCount;
-            void* map = LibC.mmap(null, _ringSize, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED | LibC.MAP_POPULATE, _fd, 0);
-            if (map == LibC.MAP_FAILED) throw Errno.Error("mmap(PACKET_RX_RING)");
-            _ring = (byte*)map;
-
-            // Not fatal on older kernels: we also check sll_pkttype per frame.
-            LibC.SetInt(_fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
-            if (o.QdiscBypass) QdiscBypass = LibC.SetInt(_fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1) == 0;
-            if (LibC.SetInt(_fd, LibC.SOL_SOCKET, LibC.SO_SNDBUFFORCE, o.SendBufferBytes) != 0)
-                LibC.SetInt(_fd, LibC.SOL_SOCKET, LibC.SO_SNDBUF, o.SendBufferBytes);
 
             sockaddr_ll sll = default;
             sll.sll_family = LibC.AF_PACKET;
@@ -281,8 +266,9 @@ public sealed unsafe class AfPacketPort : IPort
 
     public void Dispose()
     {
-        if (_ring != null) { LibC.munmap(_ring, _ringSize); _ring = null; }
-        if (_fd >= 0) { LibC.close(_fd); _fd = -1; }
+        _socket?.Dispose();
+        _ring = null;
+        _fd = -1;
         if (_msgs != null) NativeMemory.Free(_msgs);
         if (_iov != null) NativeMemory.Free(_iov);
         if (_zeroVnet != null) NativeMemory.Free(_zeroVnet);

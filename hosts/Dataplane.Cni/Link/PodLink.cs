@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using Dataplane.Cni.Cni;
 using Dataplane.Cni.Ipam;
@@ -18,7 +17,7 @@ internal static class PodLink
 {
     /// <summary>Same naming as the config's Pods ("lxc" + SHA-256("namespace/name")[..12]), so a YAML Pod and its CNI veth agree.</summary>
     public static string HostName(string key) =>
-        "lxc" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..12];
+        "lxc" + Convert.ToHexStringLower(Sha256.HashData(Encoding.UTF8.GetBytes(key)))[..12];
 
     public sealed record Created(string HostIf, string HostMac, string PodMac);
 

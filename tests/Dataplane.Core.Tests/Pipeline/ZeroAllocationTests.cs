@@ -24,8 +24,10 @@ public class ZeroAllocationTests
         var bufs = new (nint Data, ushort Len)[256];
         for (int i = 0; i < 256; i++) bufs[i] = ((nint)batch[i].Data, batch[i].Length);
 
+        ulong passes = 0;
         void Pass()
         {
+            passes++;
             for (int i = 0; i < 256; i++)
             {
                 var f = frames[i % frames.Length];
@@ -41,6 +43,7 @@ public class ZeroAllocationTests
 
         for (int i = 0; i < 10; i++) Pass();   // JIT and tiering
         Allocations.AssertSteadyStateAllocatesNothing(Pass, 1000);
-        Assert.Equal(2010ul * 256, node.Context.Counters.RxPackets);
+        // Every pass was a full batch through the pipeline (how many windows the measurement took varies with load).
+        Assert.Equal(passes * 256, node.Context.Counters.RxPackets);
     }
 }

@@ -20,15 +20,23 @@ internal sealed class AfPacketBackend(RunOptions options, DatapathSnapshot first
     public override string Name => Id;
     public override string Mode => "af_packet, tpacket_v3";
 
+    // Pods come and go while the node forwards: their sockets are made ahead and closed behind, off the request.
+    private readonly AfPacketSocketPool _sockets = new(new AfPacketOptions(), spare: 2, log);
+
     protected internal override IPort Open(int queue, PortInfo p, out int fd, out string mode)
     {
         int queues = Workers;
         var port = new AfPacketPort(p.Id, p.Name,
-            new AfPacketOptions { FanoutGroup = queues > 1 ? (ushort)(NetDevice.IndexOf(p.Name) & 0xffff) : (ushort)0 });
+            _sockets.Options with { FanoutGroup = queues > 1 ? (ushort)(NetDevice.IndexOf(p.Name) & 0xffff) : (ushort)0 }, _sockets);
         fd = port.Fd;
         mode = $"af_packet tpacket_v3 rx ring, sendmmsg tx{(port.QdiscBypass ? ", qdisc bypass" : "")}{(queues > 1 ? ", fanout hash" : "")}";
         return port;
     }
 
     protected override void PollKernelStats(IPort port) => (port as AfPacketPort)?.PollKernelStats();
+
+    protected internal override void Retire(int queue, IPort port) => _sockets.Retire(port);
+
+    /// <summary>After the ports were retired: waits until the pool's thread closed them, then closes the spare sockets.</summary>
+    protected override void DisposeBackend() => _sockets.Dispose();
 }

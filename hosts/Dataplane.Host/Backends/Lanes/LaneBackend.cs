@@ -82,6 +82,9 @@ internal abstract class LaneBackend : IPacketBackend
     /// <summary>Runs an open or close of one of lane <paramref name="queue"/>'s ports (AF_XDP: while its worker holds still).</summary>
     protected internal virtual void OnLane(int queue, Action action) => action();
 
+    /// <summary>Closes queue <paramref name="queue"/>'s <paramref name="port"/>, which no lane uses any more (af_packet: on a thread of its own).</summary>
+    protected internal virtual void Retire(int queue, IPort port) => OnLane(queue, port.Dispose);
+
     /// <summary>Every queue of interface <paramref name="name"/> was closed (or failed to open).</summary>
     protected internal virtual void Closed(string name) { }
 

@@ -97,7 +97,7 @@ internal sealed class PortTable(LaneBackend backend, IReadOnlyList<AgentLane> la
     public void Close(string name)
     {
         if (!_open.Remove(name, out var o)) return;
-        for (int q = 0; q < o.Queues.Length; q++) backend.OnLane(q, o.Queues[q].Dispose);
+        for (int q = 0; q < o.Queues.Length; q++) backend.Retire(q, o.Queues[q]);
         backend.Closed(name);
         log.WriteLine($"run: port {name}: detached");
         log.Flush();
