@@ -1,5 +1,7 @@
+using Dataplane.Core.Conntrack;
 using Dataplane.Core.Drops;
 using Dataplane.Core.Identity;
+using Dataplane.Core.Nat;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Routing;
 using Dataplane.Core.Snapshot;
@@ -13,7 +15,8 @@ namespace Dataplane.Core.Pipeline;
 /// Tunnel next hop works — pod CIDRs of remote nodes, SRv6 egress policies, egress-gateway steering — as long as
 /// the endpoint is a known peer (else 160). VXLAN carries the source identity in the VNI as Cilium does (or the
 /// peer's fixed VNI); SRv6 uses the peer's SID list for the inner family (none → 185). A packet that would not fit
-/// the underlay MTU gets an ICMP fragmentation-needed / packet-too-big back instead.
+/// the underlay MTU gets an ICMP fragmentation-needed / packet-too-big back instead, quoting it as its sender sent it
+/// (before any service or SNAT translation).
 /// </summary>
 public readonly struct OverlayEncapStage : IStage
 {
@@ -30,12 +33,12 @@ public readonly struct OverlayEncapStage : IStage
             ref PacketMeta p = ref m[i];
             if (p.Verdict != PacketVerdict.Tx || (p.Flags & PacketFlags.TunnelEncap) == 0) continue;
             seen++;
-            Encap(ref p, overlay, nextHops, context.Neighbors is not null);
+            Encap(ref p, overlay, nextHops, context.Neighbors is not null, context.Conntrack);
         }
         return seen;
     }
 
-    private static unsafe void Encap(ref PacketMeta p, OverlayState overlay, NextHop[] nextHops, bool resolves)
+    private static unsafe void Encap(ref PacketMeta p, OverlayState overlay, NextHop[] nextHops, bool resolves, ConntrackTable? ct)
     {
         if (p.NextHop >= (uint)nextHops.Length) { p.Drop(DropReason.NoTunnelOrEncapsulationEndpoint); return; }
         ref readonly NextHop nh = ref nextHops[p.NextHop];
@@ -55,6 +58,7 @@ public readonly struct OverlayEncapStage : IStage
             // The outer IP packet is outer IP + UDP + VXLAN + inner Ethernet + inner IP: the inner IP plus 50/70.
             if (innerL3 + overhead > t.Mtu)
             {
+                AsSent(ref p, ct);
                 IcmpTooBig.Reply(ref p, overlay, t.Mtu - overhead);
                 return;
             }
@@ -68,11 +72,26 @@ public readonly struct OverlayEncapStage : IStage
         if (template is null) { p.Drop(DropReason.NoSid); return; }
         if (innerL3 + template.Length > t.Mtu)
         {
+            AsSent(ref p, ct);
             IcmpTooBig.Reply(ref p, overlay, t.Mtu - template.Length);
             return;
         }
         Encapsulation.Srv6(ref p, in t, template, innerL3);
         if (dynamic) MarkNeighbor(ref p, in t);
+    }
+
+    /// <summary>
+    /// A packet of a connection conntrack translates (a service's DNAT, and the SNAT that follows it for a client
+    /// from outside) gets its sender's tuple back before the ICMP error quotes it: the error must go to the real
+    /// client and name its own socket's tuple, or path MTU discovery through a VIP never converges.
+    /// </summary>
+    private static void AsSent(ref PacketMeta p, ConntrackTable? ct)
+    {
+        if (ct is null || p.CtState != CtState.Established) return;
+        ref CtEntry e = ref ct[p.CtIndex];
+        if ((e.Flags & CtFlags.Nat) == 0) return;
+        NatRewrite.Source(ref p, e.Key.Src, e.Key.SrcPort);
+        NatRewrite.Destination(ref p, e.Key.Dst, e.Key.DstPort);
     }
 
     private static void MarkNeighbor(ref PacketMeta p, in TunnelPeer t)

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Net;
+using Dataplane.ClusterMesh.Services;
 using Dataplane.Control.Config;
 using Dataplane.Host.Agent;
 
@@ -10,7 +11,8 @@ namespace Dataplane.Gateway.Agent;
 /// its interfaces, the cluster's Nodes, Pods and policies, Cilium's BGP v2 resources, ExternalWorkloads) plus
 /// exactly one <c>DataplaneGateway</c>, checked by <see cref="GatewayRules"/>: a directory that breaks them is
 /// refused whole. Its BGP announces the mesh's pod CIDRs (every other Node's) where a node announces its own, and
-/// installs only learned routes inside the on-prem prefixes it serves.
+/// installs only learned routes inside the on-prem prefixes it serves; of the services, it serves the portal services'
+/// VIPs.
 /// </summary>
 public sealed class GatewayProfile : HostProfile
 {
@@ -35,6 +37,9 @@ public sealed class GatewayProfile : HostProfile
             return report with { Errors = [.. report.Errors, e], Model = null };
         }
     }
+
+    /// <summary>Portal services get their VIPs here; every other service keeps only its ClusterIPs (<see cref="PortalServices"/>).</summary>
+    public override ConfigModel Extend(ConfigModel files) => PortalServices.OnGateway(files);
 
     public override IEnumerable<IPNetwork>? AdvertisedPodCidrs(ConfigModel merged) => GatewayRules.MeshPrefixes(merged);
 

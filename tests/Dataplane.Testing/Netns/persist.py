@@ -21,6 +21,9 @@ if mode == 'server':
 elif mode == 'client':
     host, port, d = sys.argv[2], int(sys.argv[3]), sys.argv[4]
     s = socket.create_connection((host, port), timeout=10)
+    # Each echo may wait for an agent to restart and for TCP's next retransmission (its backoff doubles): longer
+    # than the test's own bound for it (45 s), so the test, not this timeout, decides. A loaded machine took >10 s.
+    s.settimeout(90)
     f = s.makefile('rwb')
     print('connected', flush=True)
     for n in range(1, 100):
