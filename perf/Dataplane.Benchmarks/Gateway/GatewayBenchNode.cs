@@ -1,4 +1,4 @@
-using System.Buffers.Binary;
+using Dataplane.Benchmarks.Pipeline;
 using Dataplane.ClusterMesh.Services;
 using Dataplane.Control.Compiler;
 using Dataplane.Control.Config;
@@ -28,7 +28,7 @@ public enum GatewayCase
 /// on the on-prem port as 64-byte TCP frames, one of <c>flows</c> flows per packet in a random order; for the portal
 /// every flow is an established connection before timing.
 /// </summary>
-public sealed unsafe class GatewayBenchNode : IDisposable
+public sealed class GatewayBenchNode : IDisposable
 {
     public const int Backends = 16, Nodes = 4;   // the YAML's static neighbours name the four nodes' addresses
     private const uint Vip = 0xC612A001;        // 198.18.160.1
@@ -39,11 +39,7 @@ public sealed unsafe class GatewayBenchNode : IDisposable
     public readonly Batch Batch;
     public readonly WorkerContext Context;
     public readonly PacketPipeline Pipeline;
-    private readonly byte[] _template;
-    private readonly ushort _ipChecksum;
-    private readonly byte*[] _buffers;
-    private readonly int[] _order;
-    private int _next;
+    private readonly ClientFrames _frames;
 
     public GatewayBenchNode(GatewayCase job, int flows, int batchSize = 256)
     {
@@ -52,25 +48,14 @@ public sealed unsafe class GatewayBenchNode : IDisposable
         Pipeline = new PacketPipeline(new SnapshotHolder(SnapshotCompiler.Compile(model)));
         // Each portal connection holds two entries (the DNAT and the SNAT that follows it).
         Context = new WorkerContext(0, conntrack: portal ? new ConntrackTable(2 * flows + flows / 2 + 64) : null);
-        _template = Frame(job switch { GatewayCase.Portal => Vip, GatewayCase.PodOverVxlan => Pod, _ => Neighbor }, (ushort)(portal ? 80 : 8080));
-        _ipChecksum = BinaryPrimitives.ReadUInt16BigEndian(_template.AsSpan(24));
         Batch = new Batch(batchSize);
         Pool = new PacketPool(batchSize);
-        _buffers = new byte*[batchSize];
-        for (int i = 0; i < batchSize; i++)
-        {
-            Pool.TryLoad(ref Batch[i], _template, 0);
-            _buffers[i] = Batch[i].Data;
-        }
-        Batch.Count = batchSize;
-        var rng = new Random(7);
-        _order = new int[Math.Max(flows, batchSize)];
-        for (int i = 0; i < _order.Length; i++) _order[i] = i % flows;
-        rng.Shuffle(_order);
+        _frames = new ClientFrames(Batch, Pool, 0x0200000000a1 /* the on-prem port */,
+            job switch { GatewayCase.Portal => Vip, GatewayCase.PodOverVxlan => Pod, _ => Neighbor }, (ushort)(portal ? 80 : 8080), flows);
         int warm = portal ? flows : batchSize;
         for (int f = 0; f < warm; f += batchSize)
         {
-            for (int i = 0; i < batchSize; i++) Load(i, (f + i) % flows);
+            for (int i = 0; i < batchSize; i++) _frames.Load(i, (f + i) % flows);
             Pipeline.Process(Batch, Context);
         }
         // Timing dropped packets would measure nothing: every warm-up packet must have left, every flow be a connection.
@@ -79,50 +64,8 @@ public sealed unsafe class GatewayBenchNode : IDisposable
             throw new InvalidOperationException($"gateway bench {job}: rx {c.RxPackets}, tx {c.TxPackets}, local {c.LocalPackets}, drops {string.Join(",", c.Drops.Select((d, r) => (d, r)).Where(x => x.d > 0).Select(x => $"{x.r}:{x.d}"))}, conntrack {Context.Conntrack?.Count}");
     }
 
-    /// <summary>One received burst: each frame re-written as the NIC would, its flow's client stamped in, descriptors reset.</summary>
-    public void Receive()
-    {
-        for (int i = 0; i < Batch.Count; i++)
-        {
-            Load(i, _order[_next]);
-            if (++_next == _order.Length) _next = 0;
-        }
-    }
-
-    private void Load(int i, int flow)
-    {
-        byte* d = _buffers[i];
-        fixed (byte* t = _template) Buffer.MemoryCopy(t, d, 64, 64);
-        // Flow f: client 198.19.(f >> 12 & 255).(f >> 4 & 255), source port 10000 + (f & 15).
-        uint src = 0xC6130000u | (uint)((flow >> 4) & 0xFFFF);
-        BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(d + 26, 4), src);
-        BinaryPrimitives.WriteUInt16BigEndian(new Span<byte>(d + 24, 2), Core.Checksums.InetChecksum.Update32(_ipChecksum, 0xC6130000u, src));
-        BinaryPrimitives.WriteUInt16BigEndian(new Span<byte>(d + 34, 2), (ushort)(10000 + (flow & 15)));
-        ref PacketMeta m = ref Batch[i];
-        m.Data = d;
-        m.Length = 64;
-        m.Headroom = PacketPool.DefaultHeadroom;
-        m.ResetForRx(0);
-    }
-
-    private static byte[] Frame(uint dst, ushort dport)
-    {
-        var f = new byte[64];
-        BinaryPrimitives.WriteUInt64BigEndian(f, 0x0200000000a10200UL); // dst 02:00:00:00:00:a1 (on-prem port), src the router
-        BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(8), 0x000000fe);
-        f[12] = 0x08; f[13] = 0x00;
-        var ip = f.AsSpan(14);
-        ip[0] = 0x45; BinaryPrimitives.WriteUInt16BigEndian(ip[2..], 50); ip[6] = 0x40; ip[8] = 64; ip[9] = 6;
-        BinaryPrimitives.WriteUInt32BigEndian(ip[12..], 0xC6130000);
-        BinaryPrimitives.WriteUInt32BigEndian(ip[16..], dst);
-        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], Core.Checksums.InetChecksum.Ipv4Header(ip[..20]));
-        var tcp = ip[20..];
-        BinaryPrimitives.WriteUInt16BigEndian(tcp, 10000);
-        BinaryPrimitives.WriteUInt16BigEndian(tcp[2..], dport);
-        tcp[12] = 5 << 4; tcp[13] = 0x10; // ACK
-        BinaryPrimitives.WriteUInt16BigEndian(tcp[14..], 65535);
-        return f;
-    }
+    /// <summary>One received burst (<see cref="ClientFrames.Receive"/>).</summary>
+    public void Receive() => _frames.Receive();
 
     private static string Yaml(bool portal)
     {

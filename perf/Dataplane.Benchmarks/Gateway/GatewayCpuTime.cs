@@ -18,12 +18,7 @@ internal static class GatewayCpuTime
         int flows = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 65_536;
         var cases = Enum.GetValues<GatewayCase>();
         var nodes = cases.Select(c => new GatewayBenchNode(c, flows, BatchSize)).ToArray();
-        var best = Enumerable.Repeat(double.MaxValue, cases.Length).ToArray();
-        for (int warm = 0; warm < 3; warm++)
-            foreach (var n in nodes) Sample(n);
-        for (int r = 0; r < rounds; r++)
-            for (int i = 0; i < nodes.Length; i++)
-                best[i] = Math.Min(best[i], Sample(nodes[i]));
+        var best = OverlayCpuTime.BestOfInterleaved([.. nodes.Select(n => (Func<double>)(() => Sample(n)))], rounds);
         Console.WriteLine($"best of {rounds} interleaved rounds, {PassesPerSample * BatchSize} packets each, {flows} flows, thread CPU time");
         Console.WriteLine("| case | ns/packet | Mpps/core | vs plain L3 |");
         Console.WriteLine("|---|---:|---:|---:|");
