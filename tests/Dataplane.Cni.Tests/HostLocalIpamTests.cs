@@ -16,7 +16,7 @@ public sealed class HostLocalIpamTests : IDisposable
     [Fact]
     public void AllocatesDistinctAddressesAfterTheGatewayAndRepeatsThemForARetriedAdd()
     {
-        using var ipam = Open();
+        var ipam = Open();
         var a = ipam.Allocate([Net24], "c1", "eth0").Single();
         var b = ipam.Allocate([Net24], "c2", "eth0").Single();
         var a2 = ipam.Allocate([Net24], "c1", "eth0").Single();
@@ -32,7 +32,7 @@ public sealed class HostLocalIpamTests : IDisposable
     [Fact]
     public void LeaseFilesAreOwnerOnly()
     {
-        using var ipam = Open();
+        var ipam = Open();
         var a = ipam.Allocate([Net24], "c1", "eth0").Single();
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("file modes are checked on Linux");
         string lease = Path.Combine(_dir, "pods", a.Address.ToString());
@@ -45,29 +45,25 @@ public sealed class HostLocalIpamTests : IDisposable
     public void StateSurvivesTheProcessAndReleasedAddressesAreNotReusedAtOnce()
     {
         IPAddress first, second;
-        using (var ipam = Open())
-        {
-            first = ipam.Allocate([Net24], "c1", "eth0").Single().Address;
-            second = ipam.Allocate([Net24], "c2", "eth0").Single().Address;
-        }
-        using (var again = Open())
-        {
-            Assert.Equal(first, again.Find([Net24], "c1", "eth0").Single().Address);
-            var third = again.Allocate([Net24], "c3", "eth0").Single().Address;
-            Assert.DoesNotContain(third, new[] { first, second });
-            Assert.True(again.Release("c1", "eth0"));
-            Assert.False(again.Release("c1", "eth0"));
-            Assert.Empty(again.Find([Net24], "c1", "eth0"));
-            // Round robin: the next allocation moves on instead of handing c1's address to a new pod at once.
-            Assert.NotEqual(first, again.Allocate([Net24], "c4", "eth0").Single().Address);
-        }
+        var ipam = Open();
+        first = ipam.Allocate([Net24], "c1", "eth0").Single().Address;
+        second = ipam.Allocate([Net24], "c2", "eth0").Single().Address;
+        var again = Open();   // another process's view of the same store
+        Assert.Equal(first, again.Find([Net24], "c1", "eth0").Single().Address);
+        var third = again.Allocate([Net24], "c3", "eth0").Single().Address;
+        Assert.DoesNotContain(third, new[] { first, second });
+        Assert.True(again.Release("c1", "eth0"));
+        Assert.False(again.Release("c1", "eth0"));
+        Assert.Empty(again.Find([Net24], "c1", "eth0"));
+        // Round robin: the next allocation moves on instead of handing c1's address to a new pod at once.
+        Assert.NotEqual(first, again.Allocate([Net24], "c4", "eth0").Single().Address);
     }
 
     [Fact]
     public void AFullSubnetIsAnErrorAndFreeingOneAddressMakesRoom()
     {
         var net = IPNetwork.Parse("198.18.64.0/29");   // .0 network, .1 gateway, .7 broadcast: .2-.6 usable
-        using var ipam = Open();
+        var ipam = Open();
         var got = Enumerable.Range(0, 5).Select(i => ipam.Allocate([net], $"c{i}", "eth0").Single().Address.ToString()).ToList();
         Assert.Equal(["198.18.64.2", "198.18.64.3", "198.18.64.4", "198.18.64.5", "198.18.64.6"], got);
         var full = Assert.Throws<CniException>(() => ipam.Allocate([net], "c5", "eth0"));
@@ -81,7 +77,7 @@ public sealed class HostLocalIpamTests : IDisposable
     public void DualStackGetsOneAddressPerSubnet()
     {
         var v6 = IPNetwork.Parse("fd00:18::/120");
-        using var ipam = Open();
+        var ipam = Open();
         var both = ipam.Allocate([Net24, v6], "c1", "eth0");
         Assert.Equal(2, both.Count);
         Assert.Equal(IPAddress.Parse("fd00:18::2"), both[1].Address);
@@ -94,14 +90,20 @@ public sealed class HostLocalIpamTests : IDisposable
         var results = new System.Collections.Concurrent.ConcurrentBag<string>();
         Parallel.For(0, 40, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
         {
-            using var ipam = Open();
+            var ipam = Open();
             results.Add(ipam.Allocate([Net24], $"c{i}", "eth0").Single().Address.ToString());
         });
         Assert.Equal(40, results.Distinct().Count());
 
-        using var holder = Open();
-        var busy = Assert.Throws<CniException>(() => new HostLocalIpam(_dir, "pods", TimeSpan.FromMilliseconds(100)));
-        Assert.Equal(CniCode.TryAgainLater, busy.Code);
+        // Another process in the middle of an allocation holds the store's lock: this one waits, then answers 11.
+        var ipam = new HostLocalIpam(_dir, "pods", TimeSpan.FromMilliseconds(100));
+        using (new FileStream(ipam.LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            var busy = Assert.Throws<CniException>(() => ipam.Allocate([Net24], "late", "eth0"));
+            Assert.Equal(CniCode.TryAgainLater, busy.Code);
+        }
+        // Between operations nobody holds it: the lock covers one allocation, not the object's life.
+        Assert.Single(ipam.Allocate([Net24], "late", "eth0"));
     }
 
     public void Dispose()

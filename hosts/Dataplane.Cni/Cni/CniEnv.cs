@@ -19,7 +19,10 @@ public sealed record CniEnv(string Command, string ContainerId, string Netns, st
         return new CniEnv(command, env("CNI_CONTAINERID") ?? "", env("CNI_NETNS") ?? "", env("CNI_IFNAME") ?? "", args, env("CNI_PATH") ?? "");
     }
 
-    /// <summary>Throws code 4 naming the first required variable that is empty.</summary>
+    /// <summary>
+    /// Throws code 4 naming the first required variable that is empty or malformed. Runs before anything is
+    /// created: the container id and interface name become file and interface names, the netns path is recorded.
+    /// </summary>
     public void Require(bool netns)
     {
         if (ContainerId.Length == 0) throw new CniException(CniCode.InvalidEnvironment, "CNI_CONTAINERID is not set");
@@ -29,6 +32,9 @@ public sealed record CniEnv(string Command, string ContainerId, string Netns, st
         if (!Identifiers.IsInterfaceName(IfName))
             throw new CniException(CniCode.InvalidEnvironment, $"CNI_IFNAME '{IfName}' is not a valid interface name");
         if (netns && Netns.Length == 0) throw new CniException(CniCode.InvalidEnvironment, "CNI_NETNS is not set");
+        // DEL may come without one (the sandbox is gone); a value given is checked all the same.
+        if (Netns.Length > 0 && !Identifiers.IsNetnsPath(Netns))
+            throw new CniException(CniCode.InvalidEnvironment, $"CNI_NETNS '{Netns}' is not an absolute path to a network namespace");
     }
 
     public string? Arg(string key) => Args.TryGetValue(key, out var v) && v.Length > 0 ? v : null;

@@ -39,7 +39,7 @@ internal static class CniMaintenance
         RequireVersion("GC", conf);
         var valid = ValidAttachments(conf.Raw);
         var records = new AttachmentRecords(conf.AttachmentDir);
-        using var ipam = conf.IpamType is null ? new HostLocalIpam(conf.DataDir, conf.Name, CniPlugin.LockWait) : null;
+        var ipam = conf.IpamType is null ? new HostLocalIpam(conf.DataDir, conf.Name, CniPlugin.LockWait) : null;
         var delegated = conf.IpamType is { } type ? new DelegatedIpam(type, env, stdin, conf) : null;
 
         var stale = records.All().Select(r => (r.Attachment.ContainerId, r.Attachment.IfName))

@@ -58,7 +58,9 @@ public static class CniPlugin
         string hostIf = HostIf(env);
         var records = new AttachmentRecords(conf.AttachmentDir);
 
-        using var ipam = conf.IpamType is null ? new HostLocalIpam(conf.DataDir, conf.Name, LockWait) : null;
+        // The store's lock is held inside Allocate (and Release) only: the veth and the agent's registration below
+        // may take long on a loaded node, and another pod's ADD must not wait for them to get its address.
+        var ipam = conf.IpamType is null ? new HostLocalIpam(conf.DataDir, conf.Name, LockWait) : null;
         var delegated = conf.IpamType is { } type ? new DelegatedIpam(type, env, stdin, conf) : null;
         List<Allocation> ips;
         List<PodRoute> routes;
@@ -90,19 +92,21 @@ public static class CniPlugin
         catch
         {
             records.Remove(hostIf);
-            if (ipam is not null) ipam.Release(env.ContainerId, env.IfName);
-            else
+            // The addresses go back: a failed ADD leaks no lease. The ADD's own error is the one to report; should
+            // the release fail too (lock busy), the runtime's DEL or GC frees what is left.
+            try
             {
-                try { delegated!.Del(env.ContainerId, env.IfName); }
-                catch (CniException) { /* the ADD's own error is the one to report; GC frees what is left */ }
+                if (ipam is not null) ipam.Release(env.ContainerId, env.IfName);
+                else delegated!.Del(env.ContainerId, env.IfName);
             }
+            catch (CniException) { }
             throw;
         }
     }
 
     private static void Del(CniEnv env, NetConf conf, string stdin)
     {
-        using var ipam = conf.IpamType is null ? new HostLocalIpam(conf.DataDir, conf.Name, LockWait) : null;
+        var ipam = conf.IpamType is null ? new HostLocalIpam(conf.DataDir, conf.Name, LockWait) : null;
         using var agent = new AgentClient(conf.AgentSocket);
         CniException? agentDown = null;
         try { agent.Unregister(env.ContainerId, env.IfName); }
@@ -126,8 +130,7 @@ public static class CniPlugin
         if (conf.IpamType is null)
         {
             var subnets = Subnets(conf, agent.Node());
-            using (var ipam = new HostLocalIpam(conf.DataDir, conf.Name, LockWait))
-                ips = ipam.Find(subnets, env.ContainerId, env.IfName);
+            ips = new HostLocalIpam(conf.DataDir, conf.Name, LockWait).Find(subnets, env.ContainerId, env.IfName);
             routes = PodRoute.Defaults(ips);
         }
         else

@@ -11,6 +11,19 @@ internal static class Identifiers
     public static bool IsContainerId(string s) =>
         s.Length is > 0 and <= 256 && char.IsAsciiLetterOrDigit(s[0]) && All(s, c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
 
+    /// <summary>CNI 1.0 (libcni ValidateNetworkName): as a container id. It names a directory, so at most 255.</summary>
+    public static bool IsNetworkName(string s) =>
+        s.Length is > 0 and <= 255 && char.IsAsciiLetterOrDigit(s[0]) && All(s, c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
+
+    /// <summary>
+    /// CNI_NETNS: an absolute path (the spec's "/run/netns/[nsname]", "/proc/[pid]/ns/net") shorter than PATH_MAX,
+    /// without controls (it goes into the attachment record and the agent's endpoint) or ".." components (a runtime
+    /// has no reason to send one; it would let the value name a file outside where it appears to point).
+    /// </summary>
+    public static bool IsNetnsPath(string s) =>
+        s.Length is > 1 and < 4096 && s[0] == '/' && All(s, c => c is >= ' ' and not '\x7f')
+        && !s.Split('/').Contains("..");
+
     /// <summary>Linux dev_valid_name: 1–15 bytes, not "." or "..", no '/', ':' or white space; we also refuse non-ASCII and controls.</summary>
     public static bool IsInterfaceName(string s) =>
         s.Length is > 0 and <= 15 && s is not "." and not ".." && All(s, c => c is > ' ' and < '\x7f' and not '/' and not ':');

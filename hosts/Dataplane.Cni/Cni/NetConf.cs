@@ -56,8 +56,8 @@ public sealed record NetConf(string CniVersion, string Name, string AgentSocket,
         if (versionOnly) return new NetConf(version, "", "", "", 0, [], "", new Dictionary<string, string>(), root);
 
         string name = Str(root, "name") ?? throw new CniException(CniCode.InvalidNetworkConfig, "\"name\" is required");
-        if (name.Length == 0 || name.Contains('/') || name == "." || name == "..")
-            throw new CniException(CniCode.InvalidNetworkConfig, $"network name '{name}' is not usable as a directory name");
+        if (!Identifiers.IsNetworkName(name))
+            throw new CniException(CniCode.InvalidNetworkConfig, $"network name '{name}' is not a CNI network name (an alphanumeric, then alphanumerics, '_', '.' or '-'; at most 255)");
         int mtu = 1500;
         if (root["mtu"] is JsonNode m && (!TryInt(m, out mtu) || mtu is < 576 or > 65535))
             throw new CniException(CniCode.InvalidNetworkConfig, "\"mtu\" must be a number between 576 and 65535");

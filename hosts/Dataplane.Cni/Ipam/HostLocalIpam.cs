@@ -9,34 +9,44 @@ namespace Dataplane.Cni.Ipam;
 /// Host-local address allocation, persistent across restarts: under <c>dataDir/&lt;network&gt;/</c> one file per
 /// allocated address (named by the address, holding "containerId\nifName"), a <c>last_reserved_ip.N</c> per
 /// subnet so allocation moves round-robin instead of reusing a just-freed address at once, and a lock file
-/// every operation holds (flock), so concurrent ADDs never hand out the same address. The first usable
-/// address of each subnet is the pods' gateway and never allocated; IPv4 network and broadcast addresses neither.
+/// (flock) each operation holds from reading the leases to writing them, and no longer: concurrent ADDs never
+/// hand out the same address, and one ADD's slow later steps (veth, agent registration) do not hold up another's
+/// allocation. The first usable address of each subnet is the pods' gateway and never allocated; IPv4 network
+/// and broadcast addresses neither.
 /// </summary>
-public sealed class HostLocalIpam : IDisposable
+public sealed class HostLocalIpam
 {
     /// <summary>Addresses examined per subnet before giving up (a /64 is not walked to its end).</summary>
     private const int MaxProbe = 1 << 16;
 
     private readonly string _dir;
-    private readonly FileStream _lock;
+    private readonly TimeSpan _wait;
 
-    /// <summary>Takes the network's lock, waiting up to <paramref name="wait"/>; code 11 when another holder keeps it.</summary>
+    /// <summary>The network's store (created if missing); each operation waits up to <paramref name="wait"/> for its lock.</summary>
     public HostLocalIpam(string dataDir, string network, TimeSpan wait)
     {
         _dir = Path.Combine(dataDir, network);
+        _wait = wait;
         try { Directory.CreateDirectory(_dir); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new CniException(CniCode.IoFailure, $"cannot create IPAM directory {_dir}", e.Message);
         }
-        var until = DateTime.UtcNow + wait;
+    }
+
+    /// <summary>The store's lock file: whoever holds it open (flock) is the one reading and writing leases.</summary>
+    public string LockPath => Path.Combine(_dir, "lock");
+
+    /// <summary>Takes the network's lock, waiting up to the configured time; code 11 when another holder keeps it.</summary>
+    private FileStream Lock()
+    {
+        var until = DateTime.UtcNow + _wait;
         while (true)
         {
             try
             {
                 // FileShare.None is an exclusive flock() on Linux: other plugin processes wait here.
-                _lock = new FileStream(Path.Combine(_dir, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-                break;
+                return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
             catch (IOException) when (DateTime.UtcNow < until)
             {
@@ -54,6 +64,12 @@ public sealed class HostLocalIpam : IDisposable
     /// <summary>The addresses this attachment holds (one per subnet), in subnet order.</summary>
     public List<Allocation> Find(IReadOnlyList<IPNetwork> subnets, string containerId, string ifName)
     {
+        using var held = Lock();
+        return FindLocked(subnets, containerId, ifName);
+    }
+
+    private List<Allocation> FindLocked(IReadOnlyList<IPNetwork> subnets, string containerId, string ifName)
+    {
         string owner = Owner(containerId, ifName);
         var found = new List<Allocation>();
         foreach (var file in Directory.EnumerateFiles(_dir))
@@ -68,7 +84,8 @@ public sealed class HostLocalIpam : IDisposable
     /// <summary>One address per subnet for the attachment; the same ones again when it already holds them (ADD retried).</summary>
     public List<Allocation> Allocate(IReadOnlyList<IPNetwork> subnets, string containerId, string ifName)
     {
-        var held = Find(subnets, containerId, ifName);
+        using var lease = Lock();
+        var held = FindLocked(subnets, containerId, ifName);
         var result = new List<Allocation>();
         for (int i = 0; i < subnets.Count; i++)
         {
@@ -114,6 +131,7 @@ public sealed class HostLocalIpam : IDisposable
     /// <summary>Frees every address of the attachment; true when there was one.</summary>
     public bool Release(string containerId, string ifName)
     {
+        using var held = Lock();
         string owner = Owner(containerId, ifName);
         bool any = false;
         foreach (var file in Directory.EnumerateFiles(_dir))
@@ -128,6 +146,7 @@ public sealed class HostLocalIpam : IDisposable
     /// <summary>The attachments holding an address (container id, interface), each once.</summary>
     public List<(string ContainerId, string IfName)> Owners()
     {
+        using var held = Lock();
         var owners = new HashSet<(string, string)>();
         foreach (var file in Directory.EnumerateFiles(_dir))
             if (IPAddress.TryParse(Path.GetFileName(file), out _) && ReadOwner(file)?.Split('\n') is [var id, var ifName])
@@ -163,6 +182,4 @@ public sealed class HostLocalIpam : IDisposable
     }
 
     private static IPAddress Add(IPAddress a, int n) => FromBig(ToBig(a) + n, a.AddressFamily);
-
-    public void Dispose() => _lock.Dispose();
 }
