@@ -109,7 +109,7 @@ public static class PolicyCompiler
         var endpointIds = new uint[localEndpoints.Count];
         var ingress = new PolicyMap[localEndpoints.Count];
         var egress = new PolicyMap[localEndpoints.Count];
-        ingress[0] = egress[0] = PolicyMap.Unenforced;
+        (ingress[HostEndpoint.PolicySlot], egress[HostEndpoint.PolicySlot]) = HostMaps(model, ctx, RuleId, named);
         for (int ep = 1; ep < localEndpoints.Count; ep++)
         {
             var pod = localEndpoints[ep];
@@ -143,6 +143,41 @@ public static class PolicyCompiler
         {
             Workloads = new WorkloadPolicies([.. served.Select(w => w.Id)], wlIngress, wlEgress),
         };
+    }
+
+    /// <summary>
+    /// The host endpoint's maps (Cilium's host firewall, bpf_host + lib/host_firewall.h): the rules of
+    /// CiliumClusterwideNetworkPolicies whose nodeSelector matches this node's host endpoint — reserved:host plus the
+    /// local Node's labels (source k8s, as Cilium labels its host endpoint). pkg/policy's rule.matchesSubject lets a
+    /// nodeSelector rule select only the host and an endpointSelector rule never, so pods never get these rules.
+    /// The host firewall is on as soon as some host policy exists (Cilium's enable-host-firewall); then, as for any
+    /// endpoint, a direction is default-deny only once a selecting rule has that direction, and enforcement
+    /// <c>always</c> makes both directions default-deny. Without host policies the host is never enforced.
+    /// </summary>
+    private static (PolicyMap Ingress, PolicyMap Egress) HostMaps(ConfigModel model, Resolver ctx,
+        Func<PolicySpec, PolicyDirection, bool, uint> ruleId, NamedPorts named)
+    {
+        var mode = model.Local.PolicyEnforcement;
+        if (mode == PolicyEnforcement.Never || !model.Policies.Any(p => p.Rules.Any(r => r.SelectsNodes)))
+            return (PolicyMap.Unenforced, PolicyMap.Unenforced);
+        var labels = HostEndpointLabels(model);
+        var selecting = new List<(PolicySpec Policy, PolicyRuleSpec Rule)>();
+        foreach (var p in model.Policies)
+            foreach (var r in p.Rules)
+                if (r.SelectsNodes && r.Subject.Matches(labels)) selecting.Add((p, r));
+        bool always = mode == PolicyEnforcement.Always;
+        // The host has no container ports: a named port in a host rule's ingress allows nothing.
+        return (BuildMap(selecting, PolicyDirection.Ingress, ctx, ruleId, always, (_, _) => []),
+            BuildMap(selecting, PolicyDirection.Egress, ctx, ruleId, always, named.Egress));
+    }
+
+    /// <summary>The labels a nodeSelector is matched against: reserved:host and this node's Node labels.</summary>
+    public static LabelSet HostEndpointLabels(ConfigModel model)
+    {
+        var node = model.Nodes.FirstOrDefault(n => n.Name == model.Local.Name);
+        var labels = new List<Label> { IdentityLabels.ReservedLabel(NumericIdentity.Host) };
+        if (node != null) labels.AddRange(node.SelectorLabels().Labels);
+        return new LabelSet(labels);
     }
 
     private static PolicyMap BuildMap(List<(PolicySpec Policy, PolicyRuleSpec Rule)> selecting, PolicyDirection dir,

@@ -49,9 +49,8 @@ internal static class PolicyParser
             throw r.Error("exactly one of endpointSelector or nodeSelector is required");
         if (hasNode && ns != null)
             throw nodeNode.Error("nodeSelector is only allowed in a CiliumClusterwideNetworkPolicy");
-        // Host firewall policies need a host endpoint in the datapath; refuse them rather than ignore them.
-        if (hasNode)
-            throw nodeNode.Error("nodeSelector (host firewall policy) is not supported yet");
+        // A nodeSelector rule is a host policy: its subject is this node's host endpoint when the selector matches
+        // the Node's labels (the compiler decides), never a pod; an endpointSelector rule never selects the host.
         var subject = ParseSelector(hasEp ? epNode : nodeNode);
         // A rule for initializing endpoints (reserved:init) is special in Cilium's k8s translation: such
         // endpoints have no namespace label yet, so neither the subject nor the rule's peers are namespace-scoped.

@@ -34,7 +34,7 @@ public readonly struct ConntrackCommitStage : IStage
         for (int i = 0; i < n; i++)
         {
             ref PacketMeta p = ref m[i];
-            if (p.CtState != CtState.New || p.Verdict == PacketVerdict.Drop || !PolicyStage.Applies(in p)) continue;
+            if (p.CtState != CtState.New || p.Verdict == PacketVerdict.Drop || !PolicyStage.Applies(in p, snapshot.HostFirewall)) continue;
             // An ICMP error is never a connection of its own.
             if ((p.Flags & PacketFlags.IcmpError) != 0) continue;
             seen++;

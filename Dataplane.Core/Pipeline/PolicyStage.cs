@@ -26,7 +26,7 @@ public readonly struct PolicyStage : IStage
         for (int i = 0; i < n; i++)
         {
             ref PacketMeta p = ref m[i];
-            if (!Applies(in p)) continue;
+            if (!Applies(in p, snapshot.HostFirewall)) continue;
             // Packets of a tracked connection were decided when it was created; replies pass.
             if (p.CtState is CtState.Established or CtState.Reply or CtState.Related) continue;
             seen++;
@@ -38,21 +38,29 @@ public readonly struct PolicyStage : IStage
     }
 
     /// <summary>
-    /// Which packets policy (and so conntrack) looks at: IP packets being forwarded, and packets from a pod to
-    /// this host's own addresses (egress to the host identity). Neighbour discovery never is.
+    /// Which packets policy (and so conntrack) looks at: IP packets being forwarded, packets from a pod to this
+    /// host's own addresses (egress to the host identity) and, with the host firewall on, every packet to them
+    /// (the host endpoint's ingress). Neighbour discovery never is (Cilium passes NDP through its host firewall,
+    /// icmp6_host_handle).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool Applies(in PacketMeta p)
+    public static bool Applies(in PacketMeta p, bool hostFirewall)
     {
         if (p.IpVersion == 0 || (p.Flags & PacketFlags.Ndp) != 0) return false;
         return p.Verdict == PacketVerdict.Tx
-            || (p.Verdict == PacketVerdict.Local && p.DstIdentity == Identity.NumericIdentity.Host && p.SrcEndpoint != 0);
+            || (p.Verdict == PacketVerdict.Local && p.DstIdentity == Identity.NumericIdentity.Host && (p.SrcEndpoint != 0 || hostFirewall));
     }
 
     /// <summary>
     /// The policy verdict of a new flow: egress of the source endpoint, then ingress of the destination
     /// endpoint. Fills <see cref="PacketMeta.PolicyRule"/> / <see cref="PacketMeta.IngressPolicyRule"/> and, when
     /// the ingress side decides a drop, sets the direction to ingress. Allocation-free.
+    /// The host endpoint (slot <see cref="HostEndpoint.PolicySlot"/>) is the source of a packet from the host's
+    /// own addresses and the destination of one handed to the host, as in Cilium's lib/host_firewall.h: egress
+    /// only for packets from host IPs, ingress only for packets to host IPs, and traffic from the host to itself
+    /// is never judged (it never leaves the host there). A pod talking to the host passes the pod's egress and the
+    /// host's ingress (bpf_lxc hands such packets to the host policy program); the host talking to a pod, the
+    /// host's egress and the pod's ingress.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static PolicyVerdict Evaluate(ref PacketMeta p, DatapathSnapshot snapshot)
@@ -61,13 +69,19 @@ public readonly struct PolicyStage : IStage
         ushort port = (p.Flags & PacketFlags.LaterFragment) != 0 ? (ushort)0
             : proto is IpProtocols.Icmp or IpProtocols.Icmpv6 ? p.IcmpType : p.DstPort;
         var result = PolicyVerdict.NotEnforced;
-        if (p.SrcEndpoint != 0 && p.SrcEndpoint < (uint)snapshot.EgressPolicy.Length)
+        const uint host = Identity.NumericIdentity.Host;
+        bool selfHost = p.SrcIdentity == host && p.DstIdentity == host;
+        // Slot 0 is the host endpoint's (unenforced without host policies): the source when the packet comes from
+        // the host's addresses and from no pod.
+        if ((p.SrcEndpoint != 0 || (p.SrcIdentity == host && !selfHost)) && p.SrcEndpoint < (uint)snapshot.EgressPolicy.Length)
         {
             result = snapshot.EgressPolicy[p.SrcEndpoint].Lookup(p.DstIdentity, proto, port, out uint rule);
             p.PolicyRule = rule;
-            if (result < 0) return result;
+            if (result < 0) { p.Direction = TrafficDirection.Egress; return result; }
         }
-        if (p.DstEndpoint != 0 && p.DstEndpoint < (uint)snapshot.IngressPolicy.Length)
+        // The destination is the host endpoint when the packet is handed to the host's addresses.
+        bool toHost = p.Verdict == PacketVerdict.Local && p.DstIdentity == host && !selfHost;
+        if ((p.DstEndpoint != 0 || toHost) && p.DstEndpoint < (uint)snapshot.IngressPolicy.Length)
         {
             var v = snapshot.IngressPolicy[p.DstEndpoint].Lookup(p.SrcIdentity, proto, port, out uint rule);
             p.IngressPolicyRule = rule;

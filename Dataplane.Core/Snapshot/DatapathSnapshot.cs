@@ -29,6 +29,8 @@ public sealed class DatapathSnapshot
         IpCache = Policy.IpCache;
         IngressPolicy = Policy.Ingress;
         EgressPolicy = Policy.Egress;
+        HostFirewall = IngressPolicy.Length > 0 && (!ReferenceEquals(IngressPolicy[Dataplane.Core.Policy.HostEndpoint.PolicySlot], Dataplane.Core.Policy.PolicyMap.Unenforced)
+            || !ReferenceEquals(EgressPolicy[Dataplane.Core.Policy.HostEndpoint.PolicySlot], Dataplane.Core.Policy.PolicyMap.Unenforced));
         Generation = generation;
         Routes4 = routes4;
         Routes6 = routes6;
@@ -50,6 +52,11 @@ public sealed class DatapathSnapshot
     /// <summary>Per endpoint id (same indexing as <see cref="Endpoints"/>).</summary>
     public Policy.PolicyMap[] IngressPolicy { get; }
     public Policy.PolicyMap[] EgressPolicy { get; }
+    /// <summary>
+    /// Host policies select this node (slot <see cref="Dataplane.Core.Policy.HostEndpoint.PolicySlot"/> holds a map):
+    /// every packet to the host's addresses then goes through policy and conntrack, not only pods' packets.
+    /// </summary>
+    public bool HostFirewall { get; }
     public string NodeName { get; }
     /// <summary>The routes the LPM tables were built from (prefix → next-hop index), in canonical order; a
     /// later snapshot with the same list shares the tables instead of rebuilding them.</summary>

@@ -89,6 +89,13 @@ public static unsafe partial class MapFiller
         Check(dp.Ports, ports.Length);
 
         var endpoints = new DpEndpoint[s.Endpoints.Length];
+        // The host endpoint's slot: its policy modes, none while no host policy selects this node.
+        endpoints[Core.Policy.HostEndpoint.PolicySlot] = new DpEndpoint
+        {
+            Identity = Core.Identity.NumericIdentity.Host,
+            IngressMode = (byte)HostModeOf(s.IngressPolicy),
+            EgressMode = (byte)HostModeOf(s.EgressPolicy),
+        };
         for (int id = 1; id < endpoints.Length; id++)
         {
             var e = s.Endpoints[id];

@@ -17,6 +17,7 @@ struct dp_shared_consts {
 	enum next_hop_kind next_hop_kind;
 	enum port_kind port_kind;
 	enum numeric_identity numeric_identity;
+	enum host_endpoint host_endpoint;
 	enum datapath_limits datapath_limits;
 	enum policy_mode policy_mode;
 	enum overlay_bits overlay_bits;

@@ -80,6 +80,11 @@ enum numeric_identity {
 	ID_SCOPE_MASK = 0xff000000u,
 };
 
+// Dataplane.Core.Policy.HostEndpoint: the host endpoint's slot in dp_endpoints and dp_policy (no pod has it).
+enum host_endpoint {
+	HOST_POLICY_SLOT = 0,
+};
+
 // Dataplane.Ebpf.Maps.DatapathLimits: table sizes (max_entries) and fixed array lengths.
 enum datapath_limits {
 	MAX_PORTS = 1024,

@@ -53,24 +53,31 @@ static __always_inline int policy_lookup(__u32 endpoint, __u8 egress, __u8 mode,
 	return mode == POL_ENFORCED ? PV_NO_ALLOW : PV_NOT_ENFORCED;
 }
 
+/// The host endpoint (Dataplane.Core/Policy/HostEndpoint.cs) is endpoint HOST_POLICY_SLOT: the source of a packet
+/// from the host's addresses and no pod, the destination of one handed to the host (Cilium's lib/host_firewall.h:
+/// egress only for packets from host IPs, ingress only for packets to host IPs); host to host is never judged.
 static __always_inline int policy_evaluate(struct dp_pkt *p)
 {
 	__u8 proto = p->proto;
 	__u16 port = (p->flags & F_LATER_FRAGMENT) ? 0
 		: (proto == 1 || proto == 58) ? p->icmp_type : p->dport;
 	int result = PV_NOT_ENFORCED;
-	if (p->src_endpoint != 0) {
+	int self_host = p->src_identity == ID_HOST && p->dst_identity == ID_HOST;
+	if (p->src_endpoint != 0 || (p->src_identity == ID_HOST && !self_host)) {
 		__u32 k = p->src_endpoint;
 		struct dp_endpoint *ep = bpf_map_lookup_elem(&dp_endpoints, &k);
 		if (ep && ep->egress_mode != POL_NONE) {
 			__u32 rule;
 			result = policy_lookup(p->src_endpoint, 1, ep->egress_mode, p->dst_identity, proto, port, &rule);
 			p->policy_rule = rule;
-			if (result < 0)
+			if (result < 0) {
+				p->direction = DIR_EGRESS;
 				return result;
+			}
 		}
 	}
-	if (p->dst_endpoint != 0) {
+	int to_host = p->verdict == V_LOCAL && p->dst_identity == ID_HOST && !self_host;
+	if (p->dst_endpoint != 0 || to_host) {
 		__u32 k = p->dst_endpoint;
 		struct dp_endpoint *ep = bpf_map_lookup_elem(&dp_endpoints, &k);
 		if (ep && ep->ingress_mode != POL_NONE) {
@@ -88,13 +95,23 @@ static __always_inline int policy_evaluate(struct dp_pkt *p)
 	return result;
 }
 
-/// Which packets policy (and so conntrack) looks at: IP packets being forwarded, and packets from a pod to
-/// this host's own addresses. Neighbour discovery never is.
+/// Whether host policies select this node: the host endpoint's slot has a policy mode.
+static __always_inline int host_firewall_on(void)
+{
+	__u32 k = HOST_POLICY_SLOT;
+	struct dp_endpoint *host = bpf_map_lookup_elem(&dp_endpoints, &k);
+	return host && (host->ingress_mode != POL_NONE || host->egress_mode != POL_NONE);
+}
+
+/// Which packets policy (and so conntrack) looks at: IP packets being forwarded, packets from a pod to this
+/// host's own addresses and, with the host firewall on, every packet to them. Neighbour discovery never is.
 static __always_inline int policy_applies(const struct dp_pkt *p)
 {
 	if (p->ip_version == 0 || (p->flags & F_NDP))
 		return 0;
-	return p->verdict == V_TX || (p->verdict == V_LOCAL && p->dst_identity == ID_HOST && p->src_endpoint != 0);
+	if (p->verdict == V_TX)
+		return 1;
+	return p->verdict == V_LOCAL && p->dst_identity == ID_HOST && (p->src_endpoint != 0 || host_firewall_on());
 }
 
 DP_STAGE int policy_stage(struct dp_pkt *p)

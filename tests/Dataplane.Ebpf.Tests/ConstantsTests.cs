@@ -35,6 +35,7 @@ public sealed class ConstantsTests
         ["next_hop_kind"] = (typeof(NextHopKind), "NH_", true),
         ["port_kind"] = (typeof(PortKind), "PORT_", true),
         ["numeric_identity"] = (typeof(NumericIdentity), "ID_", false),
+        ["host_endpoint"] = (typeof(Core.Policy.HostEndpoint), "HOST_", true),
         ["datapath_limits"] = (typeof(DatapathLimits), "", true),
         ["policy_mode"] = (typeof(PolicyMode), "POL_", true),
         ["overlay_bits"] = (typeof(OverlayBits), "OVERLAY_", true),

@@ -48,8 +48,13 @@ public class PolicyParseErrorTests
         7, "fromRequires is not allowed in deny rules")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  enableDefaultDeny: {ingress: maybe}\n", 6, "expected true or false")]
     [InlineData(Head + "spec:\n  nodeSelector: {}\n  ingress: [{}]\n", 5, "nodeSelector is only allowed in a CiliumClusterwideNetworkPolicy")]
-    [InlineData("apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: host}\nspec:\n  nodeSelector: {}\n  ingress: [{}]\n",
-        5, "nodeSelector (host firewall policy) is not supported yet")]
+    // Host policies (nodeSelector) are read as strictly as endpoint policies.
+    [InlineData("apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: host}\nspec:\n  nodeSelector:\n    matchExpressions: [{key: role, operator: Is, values: [a]}]\n  ingress: [{}]\n",
+        6, "unknown operator 'Is'")]
+    [InlineData("apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: host}\nspec:\n  nodeSelector: {}\n  ingress:\n  - fromEntities: [hosts]\n",
+        7, "unknown entity 'hosts'")]
+    [InlineData("apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: host}\nspec:\n  nodeSelector: {}\n  endpointSelector: {}\n  ingress: [{}]\n",
+        5, "exactly one of endpointSelector or nodeSelector is required")]
     [InlineData(Head + "metadata2: {}\n", 1, "needs spec or specs")]
     [InlineData("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: n, namespace: prod}\nspec:\n  podSelector: {}\n  ingress:\n  - ports: [{port: 80, protocol: ICMP}]\n",
         7, "protocol must be TCP, UDP or SCTP")]

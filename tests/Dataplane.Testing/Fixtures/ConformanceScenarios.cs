@@ -572,6 +572,62 @@ public static class ConformanceScenarios
               ingressDeny: [{fromEndpoints: [{matchLabels: {app: client}}]}]
             """), ["prod/client > prod/web tcp 80 = allow", "203.0.113.9 > prod/web tcp 80 = allow"], "never"),
 
+        // ---- host policies (CCNP nodeSelector: the host firewall, docs "Host Policies", lib/host_firewall.h);
+        // 198.18.0.1 / 2001:db8:0:1::1 are this node's addresses ----
+        new("host-policy-ingress-ports", Ccnp("host-ssh", """
+            spec:
+              nodeSelector: {}
+              ingress: [{fromCIDR: [203.0.113.0/24], toPorts: [{ports: [{port: "22", protocol: TCP}]}]}]
+            """), ["203.0.113.9 > 198.18.0.1 tcp 22 = allow", "203.0.113.9 > 198.18.0.1 tcp 23 = 133",
+                "198.51.100.1 > 198.18.0.1 tcp 22 = 133", "prod/web > 198.18.0.1 tcp 22 = 133",
+                "2001:db8:0:1::2 > 2001:db8:0:1::1 tcp 22 v6 = 133", "203.0.113.9 > prod/web tcp 80 = allow",
+                "198.18.0.1 > 203.0.113.9 tcp 443 = allow"]),
+        new("host-policy-from-entities", Ccnp("host-kubelet", """
+            spec:
+              nodeSelector: {}
+              ingress: [{fromEntities: [remote-node], toPorts: [{ports: [{port: "10250", protocol: TCP}]}]}]
+            """), ["198.18.0.2 > 198.18.0.1 tcp 10250 = allow", "2001:db8:0:1::2 > 2001:db8:0:1::1 tcp 10250 v6 = allow",
+                "203.0.113.9 > 198.18.0.1 tcp 10250 = 133", "prod/web > 198.18.0.1 tcp 10250 = 133",
+                "198.18.0.2 > 198.18.0.1 udp 10250 = 133"]),
+        new("host-policy-egress", Ccnp("host-out", """
+            spec:
+              nodeSelector: {}
+              egress: [{toEntities: [remote-node]}]
+            """), ["198.18.0.1 > 198.18.0.2 tcp 10250 = allow", "198.18.0.1 > 203.0.113.9 tcp 443 = 133",
+                "198.18.0.1 > prod/web tcp 80 = 133", "203.0.113.9 > 198.18.0.1 tcp 22 = allow"]),
+        new("host-policy-deny-wins", Ccnp("host-deny", """
+            spec:
+              nodeSelector: {}
+              ingress: [{fromEntities: [world]}]
+              ingressDeny: [{fromCIDR: [203.0.113.0/24], toPorts: [{ports: [{port: "22", protocol: TCP}]}]}]
+            """), ["203.0.113.9 > 198.18.0.1 tcp 22 = 181", "203.0.113.9 > 198.18.0.1 tcp 80 = allow",
+                "198.51.100.1 > 198.18.0.1 tcp 22 = allow", "198.18.0.2 > 198.18.0.1 tcp 22 = 133"]),
+        new("host-policy-not-selecting-this-node", Ccnp("other-nodes", """
+            spec:
+              nodeSelector: {matchLabels: {role: gateway}}
+              ingress: [{}]
+            """), ["203.0.113.9 > 198.18.0.1 tcp 22 = allow", "prod/web > 198.18.0.1 tcp 22 = allow"]),
+        new("host-policy-and-pod-policy-both-apply", Ccnp("host-in", """
+            spec:
+              nodeSelector: {}
+              ingress: [{fromEntities: [cluster], toPorts: [{ports: [{port: "10250", protocol: TCP}]}]}]
+              egress: [{toEntities: [cluster]}]
+            """) + Doc + Cnp("web", "prod", """
+            spec:
+              endpointSelector: {matchLabels: {app: web}}
+              egress: [{toEntities: [host], toPorts: [{ports: [{port: "22", protocol: TCP}]}]}]
+              ingress: [{fromEntities: [world]}]
+            """), ["prod/web > 198.18.0.1 tcp 22 = 133", "prod/web > 198.18.0.1 tcp 10250 = 133",
+                "prod/client > 198.18.0.1 tcp 10250 = allow", "198.18.0.1 > prod/web tcp 80 = 133",
+                "198.18.0.1 > prod/client tcp 80 = allow"]),
+        new("host-policy-never-judges-the-host-to-itself", Ccnp("host-lockdown", """
+            spec:
+              nodeSelector: {}
+              ingress: [{}]
+              egress: [{}]
+            """), ["198.18.0.1 > 198.18.0.1 tcp 23 = allow", "203.0.113.9 > 198.18.0.1 tcp 23 = 133",
+                "198.18.0.1 > 203.0.113.9 tcp 443 = 133"]),
+
         // ---- single-stack (IPv4 only): the world is identity 2, not world-ipv4 ----
         new("single-stack-world-entity", Cnp("out", "prod", """
             spec:
