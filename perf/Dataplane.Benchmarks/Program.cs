@@ -13,6 +13,8 @@ if (args.Length > 0 && args[0] == "mesh-rig") return await Dataplane.Benchmarks.
 if (args.Length > 0 && args[0] == "mesh-scale") return await Dataplane.Benchmarks.ClusterMesh.MeshScale.RunAsync(args[1..]);
 // `overlay-cpu [rounds]`: overlay encap/decap vs L3 interleaved, in thread CPU time (ratios on a shared machine).
 if (args.Length > 0 && args[0] == "overlay-cpu") return Dataplane.Benchmarks.Overlay.OverlayCpuTime.Run(args[1..]);
+// `gateway-cpu [rounds] [flows]`: the gateway's portal path vs plain L3 interleaved, in thread CPU time.
+if (args.Length > 0 && args[0] == "gateway-cpu") return Dataplane.Benchmarks.Gateway.GatewayCpuTime.Run(args[1..]);
 // `ct-cpu [rounds] [backing …]`: conntrack operations, memory vs shared-file tables, interleaved in thread CPU time.
 if (args.Length > 0 && args[0] == "ct-cpu") return Dataplane.Benchmarks.Conntrack.ConntrackCpuTime.Run(args[1..]);
 // `pktgen IFACE DST_MAC SRC_IP DST_IP SIZE PPS SECONDS`: paced AF_PACKET generator for perf/forward-rig.sh (GEN=paced).

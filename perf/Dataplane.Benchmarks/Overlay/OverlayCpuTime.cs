@@ -18,12 +18,7 @@ internal static partial class OverlayCpuTime
         int rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 15;
         var cases = Enum.GetValues<OverlayCase>();
         var nodes = cases.Select(c => new OverlayBenchNode(c, BatchSize)).ToArray();
-        var best = Enumerable.Repeat(double.MaxValue, cases.Length).ToArray();
-        for (int warm = 0; warm < 3; warm++)
-            foreach (var n in nodes) Sample(n);
-        for (int r = 0; r < rounds; r++)
-            for (int i = 0; i < nodes.Length; i++)
-                best[i] = Math.Min(best[i], Sample(nodes[i]));
+        var best = BestOfInterleaved([.. nodes.Select(n => (Func<double>)(() => Sample(n)))], rounds);
         Console.WriteLine($"best of {rounds} interleaved rounds, {PassesPerSample * BatchSize} packets each, thread CPU time");
         Console.WriteLine("| case | ns/packet | Mpps/core | vs L3 |");
         Console.WriteLine("|---|---:|---:|---:|");
@@ -32,6 +27,18 @@ internal static partial class OverlayCpuTime
                 $"| {cases[i]} | {best[i]:F1} | {1000 / best[i]:F2} | {best[0] / best[i]:F2}× |"));
         foreach (var n in nodes) n.Dispose();
         return 0;
+    }
+
+    /// <summary>Each sampler's best (lowest) value over <paramref name="rounds"/> rounds that run every sampler once, after 3 warm-up rounds.</summary>
+    internal static double[] BestOfInterleaved(IReadOnlyList<Func<double>> samplers, int rounds)
+    {
+        var best = Enumerable.Repeat(double.MaxValue, samplers.Count).ToArray();
+        for (int warm = 0; warm < 3; warm++)
+            foreach (var s in samplers) s();
+        for (int r = 0; r < rounds; r++)
+            for (int i = 0; i < samplers.Count; i++)
+                best[i] = Math.Min(best[i], samplers[i]());
+        return best;
     }
 
     /// <summary>CPU nanoseconds per packet for one sample of <see cref="PassesPerSample"/> batches.</summary>

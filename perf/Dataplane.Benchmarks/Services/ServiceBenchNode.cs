@@ -1,4 +1,4 @@
-using System.Buffers.Binary;
+using Dataplane.Benchmarks.Pipeline;
 using Dataplane.Control.Config;
 using Dataplane.Core.Conntrack;
 using Dataplane.Control.Compiler;
@@ -16,7 +16,7 @@ namespace Dataplane.Benchmarks.Services;
 /// the plain node has no service, no policy and no conntrack and gets the same frames addressed to a backend
 /// directly (ipcache + route): the peer measured in the same run.
 /// </summary>
-public sealed unsafe class ServiceBenchNode : IDisposable
+public sealed class ServiceBenchNode : IDisposable
 {
     public const int Backends = 16;
     private const uint Vip = 0xC6123214; // 198.18.50.20
@@ -25,37 +25,21 @@ public sealed unsafe class ServiceBenchNode : IDisposable
     public readonly Batch Batch;
     public readonly WorkerContext Context;
     public readonly PacketPipeline Pipeline;
-    private readonly byte[] _template;
-    private readonly ushort _ipChecksum;
-    private readonly byte*[] _buffers;
-    private readonly int[] _order;
-    private int _next;
+    private readonly ClientFrames _frames;
 
     public ServiceBenchNode(bool full, int flows, int batchSize = 256)
     {
         var model = ConfigLoader.Load([("node.yaml", Yaml(full))]);
         Pipeline = new PacketPipeline(new SnapshotHolder(SnapshotCompiler.Compile(model)));
         Context = new WorkerContext(0, conntrack: full ? new ConntrackTable(flows + flows / 4 + 64) : null);
-        _template = Frame(full ? Vip : 0x0A000164u /* 10.0.1.100 */, (ushort)(full ? 80 : 8080));
-        _ipChecksum = BinaryPrimitives.ReadUInt16BigEndian(_template.AsSpan(24));
         Batch = new Batch(batchSize);
         Pool = new PacketPool(batchSize);
-        _buffers = new byte*[batchSize];
-        for (int i = 0; i < batchSize; i++)
-        {
-            Pool.TryLoad(ref Batch[i], _template, 0);
-            _buffers[i] = Batch[i].Data;
-        }
-        Batch.Count = batchSize;
-        var rng = new Random(7);
-        _order = new int[Math.Max(flows, batchSize)];
-        for (int i = 0; i < _order.Length; i++) _order[i] = i % flows;
-        rng.Shuffle(_order);
+        _frames = new ClientFrames(Batch, Pool, 0x0200000000a1, full ? Vip : 0x0A000164u /* 10.0.1.100 */, (ushort)(full ? 80 : 8080), flows);
         // Every flow once, in order: the connections exist (conntrack entries with their backends) before timing.
         int warm = full ? flows : batchSize;
         for (int f = 0; f < warm; f += batchSize)
         {
-            for (int i = 0; i < batchSize; i++) Load(i, (f + i) % flows);
+            for (int i = 0; i < batchSize; i++) _frames.Load(i, (f + i) % flows);
             Pipeline.Process(Batch, Context);
         }
         // A benchmark of dropped packets would measure nothing: every warm-up packet must have been forwarded,
@@ -65,53 +49,8 @@ public sealed unsafe class ServiceBenchNode : IDisposable
             throw new InvalidOperationException($"bench node: rx {c.RxPackets}, tx {c.TxPackets}, local {c.LocalPackets}, drops {string.Join(",", c.Drops.Select((d, r) => (d, r)).Where(x => x.d > 0).Select(x => $"{x.r}:{x.d}"))}, connections {Context.Conntrack?.Count}");
     }
 
-    /// <summary>One received burst: each frame re-written as the NIC would (the 64 bytes), its flow's source
-    /// address and port stamped in, descriptors reset.</summary>
-    public void Receive()
-    {
-        for (int i = 0; i < Batch.Count; i++)
-        {
-            Load(i, _order[_next]);
-            if (++_next == _order.Length) _next = 0;
-        }
-    }
-
-    private void Load(int i, int flow)
-    {
-        byte* d = _buffers[i];
-        fixed (byte* t = _template) Buffer.MemoryCopy(t, d, 64, 64);
-        // Flow f: client 198.19.(f >> 12 & 255).(f >> 4 & 255), source port 10000 + (f & 15).
-        uint src = 0xC6130000u | (uint)((flow >> 4) & 0xFFFF);
-        BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(d + 26, 4), src);
-        // The parser verifies the IPv4 header checksum: patch it for the new source (the NIC's frame would be valid).
-        BinaryPrimitives.WriteUInt16BigEndian(new Span<byte>(d + 24, 2), Core.Checksums.InetChecksum.Update32(_ipChecksum, 0xC6130000u, src));
-        BinaryPrimitives.WriteUInt16BigEndian(new Span<byte>(d + 34, 2), (ushort)(10000 + (flow & 15)));
-        ref PacketMeta m = ref Batch[i];
-        m.Data = d;
-        m.Length = 64;
-        m.Headroom = PacketPool.DefaultHeadroom;
-        m.ResetForRx(0);
-    }
-
-    private static byte[] Frame(uint dst, ushort dport)
-    {
-        var f = new byte[64];
-        BinaryPrimitives.WriteUInt64BigEndian(f, 0x0200000000a10200UL); // dst 02:00:00:00:00:a1, src 02:00:…
-        BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(8), 0x000000fe);
-        f[12] = 0x08; f[13] = 0x00;
-        var ip = f.AsSpan(14);
-        ip[0] = 0x45; BinaryPrimitives.WriteUInt16BigEndian(ip[2..], 50); ip[8] = 64; ip[9] = 6;
-        BinaryPrimitives.WriteUInt32BigEndian(ip[12..], 0xC6130000);
-        BinaryPrimitives.WriteUInt32BigEndian(ip[16..], dst);
-        ushort sum = Core.Checksums.InetChecksum.Ipv4Header(ip[..20]);
-        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], sum);
-        var tcp = ip[20..];
-        BinaryPrimitives.WriteUInt16BigEndian(tcp, 10000);
-        BinaryPrimitives.WriteUInt16BigEndian(tcp[2..], dport);
-        tcp[12] = 5 << 4; tcp[13] = 0x10; // ACK
-        BinaryPrimitives.WriteUInt16BigEndian(tcp[14..], 65535);
-        return f;
-    }
+    /// <summary>One received burst (<see cref="ClientFrames.Receive"/>).</summary>
+    public void Receive() => _frames.Receive();
 
     private static string Yaml(bool full)
     {
