@@ -194,8 +194,8 @@ public sealed partial class ForwarderNetnsTests(ITestOutputHelper output)
             Assert.False(fwd.WaitFor("run: forwarding", TimeSpan.FromSeconds(60)), "forwarder started:\n" + fwd.Output);
             Assert.True(fwd.HasExited, "forwarder neither started nor exited:\n" + fwd.Output);
             output.WriteLine(fwd.Output);
-            Assert.Equal(1, fwd.ExitCode);
-            Assert.Contains("error: ", fwd.Output);
+            Assert.Equal(9, fwd.ExitCode);   // the backend refused to start (docs/node-agent.md, exit codes)
+            Assert.Contains("dataplane-node: --backend dpdk: ", fwd.Output);
             Assert.Contains(expected, fwd.Output);
             Assert.DoesNotContain("Unhandled exception", fwd.Output);
             Assert.False(Directory.Exists(DpdkEnv.RuntimeDir(prefix)), "runtime directory left behind");

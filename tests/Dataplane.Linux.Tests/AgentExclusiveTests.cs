@@ -7,7 +7,7 @@ namespace Dataplane.Linux.Tests;
 /// <summary>
 /// The issue's reproduction: two agents on the same interfaces both forwarded (every ping duplicated), and a
 /// second agent on the same API socket attached and forwarded before failing. Now the second agent is refused
-/// before it attaches anything — one line naming what is taken and by which pid, exit code 1 — and the first
+/// before it attaches anything — one line naming what is taken and by which pid, exit code 3 — and the first
 /// keeps forwarding, every ping answered once.
 /// </summary>
 public sealed class AgentExclusiveTests(ITestOutputHelper output)
@@ -30,8 +30,8 @@ public sealed class AgentExclusiveTests(ITestOutputHelper output)
             var sameSocket = topo.Start(topo.DataplaneNs, ["dotnet", dll, "run", "--config", topo.ConfigDir, "--backend", "af_packet",
                 .. PodTopology.AgentArgs(topo.ConfigDir)]);
             Assert.True(Exited(sameSocket), "second agent on the same socket kept running:\n" + sameSocket.Output);
-            Assert.Equal(1, sameSocket.ExitCode);
-            Assert.Matches($@"error: API socket {Regex.Escape(PodTopology.SocketOf(topo.ConfigDir))} is already served by another agent \(pid {first.Pid}, lock ", sameSocket.Output);
+            Assert.Equal(3, sameSocket.ExitCode);
+            Assert.Matches($@"dataplane-node: API socket {Regex.Escape(PodTopology.SocketOf(topo.ConfigDir))}: already served by another agent \(pid {first.Pid}, lock ", sameSocket.Output);
             Assert.DoesNotContain("forwarding on", sameSocket.Output);
 
             // Its own socket and state, the same interfaces: refused on the first interface, before attaching.
@@ -42,11 +42,11 @@ public sealed class AgentExclusiveTests(ITestOutputHelper output)
                 var sameIfs = topo.Start(topo.DataplaneNs, ["dotnet", dll, "run", "--config", topo.ConfigDir, "--backend", "af_packet",
                     "--socket", Path.Combine(other, "agent.sock"), "--state-dir", other]);
                 Assert.True(Exited(sameIfs), "second agent on the same interfaces kept running:\n" + sameIfs.Output);
-                Assert.Equal(1, sameIfs.ExitCode);
-                Assert.Matches(@"error: interface lxc[0-9a-f]{12} is already served by another agent \(pid \d+, lock /run/dataplane/locks/\d+-lxc[0-9a-f]{12}\.lock\); stop it first",
+                Assert.Equal(3, sameIfs.ExitCode);
+                Assert.Matches(@"dataplane-node: interface lxc[0-9a-f]{12}: already served by another agent \(pid \d+, lock /run/dataplane/locks/\d+-lxc[0-9a-f]{12}\.lock\); stop it first",
                     sameIfs.Output);
                 Assert.DoesNotContain("forwarding on", sameIfs.Output);
-                Assert.Single(sameIfs.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error:", StringComparison.Ordinal));
+                Assert.Single(sameIfs.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("dataplane-node:", StringComparison.Ordinal));
             }
             finally { Directory.Delete(other, recursive: true); }
 

@@ -108,7 +108,7 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
         // run refuses it the same way (exit 2) before attaching anything.
         var run = Sh.Run(TimeSpan.FromSeconds(60), "dotnet", GatewayDll, "run", "--config", dir, "--backend", "af_packet", "--socket", Path.Combine(dir, "gw.sock"));
         Assert.Equal(2, run.ExitCode);
-        Assert.Matches($@"error: .*gateway\.yaml:{line}:\d+: spec\.onPremInterfaces: eth9", run.Output);
+        Assert.Matches($@"dataplane-gateway: --config .*gateway\.yaml:{line}:\d+: spec\.onPremInterfaces: eth9", run.Output);
         Assert.False(File.Exists(Path.Combine(dir, "gw.sock")));
 
         // The same directory without the mistake validates.

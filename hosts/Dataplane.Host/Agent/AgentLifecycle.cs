@@ -1,8 +1,13 @@
 using Dataplane.Control.Compiler;
+using Dataplane.Control.Config;
+using Dataplane.Core.Snapshot;
 using Dataplane.Host.Api;
 using Dataplane.Host.Backends;
+using Dataplane.Host.Backends.Dpdk;
+using Dataplane.Host.Backends.Lanes;
 using Dataplane.Host.Observe;
 using Dataplane.Host.Run;
+using Dataplane.Linux;
 
 namespace Dataplane.Host.Agent;
 
@@ -16,22 +21,91 @@ public static class AgentLifecycle
 {
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(200), PollInterval = TimeSpan.FromSeconds(1);
 
-    /// <summary>Runs the agent until SIGTERM/SIGINT or <paramref name="stop"/>. Exit code: 0, 1 (failure); a bad first config throws ConfigException.</summary>
+    /// <summary>
+    /// Runs the agent until SIGTERM/SIGINT or <paramref name="stop"/>. Exit code: 0, or 1 when a worker failed.
+    /// Whatever stops the start, before the first packet is forwarded, is a <see cref="StartupFailure"/> with its
+    /// own exit code (<see cref="RunExit"/>), thrown with nothing left attached or locked.
+    /// </summary>
     public static int Run(HostProfile profile, RunOptions options, TextWriter log, CancellationToken stop)
     {
         using var wake = new Wakeup();
-        using var watcher = new ConfigDirWatcher(options.ConfigDir, wake.Changed);
-        var files = profile.Load(options.ConfigDir);
-        profile.Starting(files, log);
-        var merged = profile.Extend(files);
-        var snapshot = SnapshotCompiler.Compile(merged, 1);
-        // Before anything is attached: a second agent on these interfaces or this socket stops here.
-        using var locks = AgentLocks.Acquire(snapshot.Ports.Select(p => p.Name), options.SocketPath);
-        using var agent = new HostAgent(profile, options, log, files, snapshot, BackendCatalog.Create(options, snapshot, log));
-        if (options.ClusterMeshFile.Length > 0) agent.JoinMesh(merged);
-        agent.Bgp = new Bgp.BgpAgent(agent, log);
-        agent.Bgp.ModelApplied(merged);
-        return Serve(agent, watcher, wake, stop);
+        Prepared? ready = null;
+        try
+        {
+            ready = Prepare(profile, options, log, wake);
+            return Serve(ready.Agent, ready.Watcher, wake, stop);
+        }
+        finally
+        {
+            ready?.Dispose();
+        }
+    }
+
+    /// <summary>Everything up to forwarding, in the order that lets each failure leave nothing behind.</summary>
+    private static Prepared Prepare(HostProfile profile, RunOptions options, TextWriter log, Wakeup wake)
+    {
+        if (!Directory.Exists(options.ConfigDir))
+            throw new StartupFailure(RunExit.Config, $"--config {options.ConfigDir}", "no such directory");
+        var watcher = new ConfigDirWatcher(options.ConfigDir, wake.Changed);
+        AgentLocks? locks = null;
+        HostAgent? agent = null;
+        try
+        {
+            DatapathSnapshot snapshot;
+            ConfigModel files, merged;
+            try
+            {
+                files = profile.Load(options.ConfigDir);
+                profile.Starting(files, log);
+                merged = profile.Extend(files);
+                snapshot = SnapshotCompiler.Compile(merged, 1);
+            }
+            catch (ConfigException e)
+            {
+                throw new StartupFailure(RunExit.Config, $"--config {options.ConfigDir}", e.Message);
+            }
+            // What can be checked without taking anything, before the locks (whose files would stay behind).
+            StartupChecks.ApiSocket(options.SocketPath);
+            ConntrackHome.Verify(options);
+            // DPDK's ports are the EAL's devices (a PCI NIC bound to vfio has no kernel interface): its EAL checks them.
+            if (options.PacketIo.Name != DpdkBackend.Id) StartupChecks.Interfaces(snapshot, NetDevice.Exists);
+            StartupChecks.MetricsPort(options.MetricsAddress, options.MetricsPort);
+            // Before anything is attached: a second agent on these interfaces or this socket stops here.
+            try { locks = AgentLocks.Acquire(snapshot.Ports.Select(p => p.Name), options.SocketPath); }
+            catch (AgentConflictException e) { throw new StartupFailure(RunExit.Conflict, e.What, e.Why); }
+            IPacketBackend backend;
+            try { backend = BackendCatalog.Create(options, snapshot, log); }
+            catch (Exception e) when (e is not (StartupFailure or ConfigException))
+            {
+                throw new StartupFailure(RunExit.Backend, $"--backend {options.PacketIo.Name}", e.Message);
+            }
+            agent = new HostAgent(profile, options, log, files, snapshot, backend);
+            if (options.ClusterMeshFile.Length > 0) agent.JoinMesh(merged);
+            agent.Bgp = new Bgp.BgpAgent(agent, log);
+            agent.Bgp.ModelApplied(merged);
+            return new Prepared(watcher, locks, agent);
+        }
+        catch (Exception e)
+        {
+            agent?.Dispose();
+            locks?.Dispose();
+            watcher.Dispose();
+            if (e is StartupFailure) throw;
+            if (e is ConfigException ce) throw new StartupFailure(RunExit.Config, "--clustermesh " + options.ClusterMeshFile, ce.Message);
+            // Nothing forwards yet: whatever else refused the start is still one line, not a trace.
+            throw new StartupFailure(RunExit.Failed, "start-up", $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>What a started agent holds until it exits, released in reverse order.</summary>
+    private sealed record Prepared(ConfigDirWatcher Watcher, AgentLocks Locks, HostAgent Agent) : IDisposable
+    {
+        public void Dispose()
+        {
+            Agent.Dispose();
+            Locks.Dispose();
+            Watcher.Dispose();
+        }
     }
 
     /// <summary>Wakes the loop: a file event (dirty, to be debounced) or a stop.</summary>

@@ -47,7 +47,7 @@ internal sealed class AgentLocks : IDisposable
         }
         catch (IOException) when (File.Exists(path))
         {
-            throw new AgentConflictException($"{what} is already served by another agent (pid {Holder(path)}, lock {path}); stop it first");
+            throw new AgentConflictException(what, $"already served by another agent (pid {Holder(path)}, lock {path}); stop it first");
         }
         _held.Add(lockFile);
         // The pid goes beside the lock, not in it: .NET takes a shared flock to open a file for reading, which the
@@ -79,4 +79,8 @@ internal sealed class AgentLocks : IDisposable
 }
 
 /// <summary>Another agent already serves an interface or the API socket this one was asked to take.</summary>
-public sealed class AgentConflictException(string message) : IOException(message);
+public sealed class AgentConflictException(string what, string why) : IOException($"{what} is {why}")
+{
+    public string What { get; } = what;
+    public string Why { get; } = why;
+}

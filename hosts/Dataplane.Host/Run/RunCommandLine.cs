@@ -86,26 +86,32 @@ public sealed class RunCommandLine
     }
 
     /// <summary>
-    /// Runs <paramref name="run"/> and maps what it throws to `run`'s exit codes: 2 for a configuration that does
-    /// not validate, 1 for what the system refused (an interface, a socket, DPDK, the eBPF program), with the
-    /// message on stderr.
+    /// Runs <paramref name="run"/> and maps what it throws to `run`'s exit codes (<see cref="RunExit"/>): a
+    /// <see cref="StartupFailure"/> — anything that stopped the start before forwarding — as one line
+    /// <c>PROGRAM: WHAT: WHY</c> on stderr and its code; what the system refused later, one line and 1.
     /// </summary>
     public static int Invoke(Func<int> run)
     {
+        string program = AppDomain.CurrentDomain.FriendlyName;
         try
         {
             return run();
         }
+        catch (StartupFailure e)
+        {
+            Console.Error.WriteLine(e.Line(program));
+            return e.ExitCode;
+        }
         catch (ConfigException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
+            Console.Error.WriteLine(StartupFailure.OneLine($"{program}: config: {e.Message}"));
+            return RunExit.Config;
         }
         catch (Exception e) when (e is Dataplane.Linux.Interop.LinuxException or Dataplane.Dpdk.DpdkException or PlatformNotSupportedException or IOException or UnauthorizedAccessException
             or EbpfLoadException or EbpfMapException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
+            Console.Error.WriteLine(StartupFailure.OneLine($"{program}: {e.Message}"));
+            return RunExit.Failed;
         }
     }
 }

@@ -20,6 +20,8 @@ public static class RunVerb
         run.SetAction(parse => RunCommandLine.Invoke(() =>
         {
             var options = common.Read(parse) with { StateDir = parse.GetValue(stateDirOpt)! };
+            // The endpoint store opens (and restores from) it as the profile is made: checked first, exit 7.
+            StartupChecks.WritableDirectory("--state-dir", options.StateDir, RunExit.StateDir);
             return AgentLifecycle.Run(new NodeProfile(options.StateDir, Console.Out), options, Console.Out, CancellationToken.None);
         }));
         return run;

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
+using Dataplane.ClusterMesh.Model;
+using Dataplane.ClusterMesh.Remote;
 using Dataplane.ClusterMesh.Services;
 using Dataplane.Control.Compiler;
 using Dataplane.Control.Config;
@@ -8,6 +10,7 @@ using Dataplane.Core.Packets;
 using Dataplane.Core.Pipeline;
 using Dataplane.Core.Routing;
 using Dataplane.Core.Snapshot;
+using Dataplane.Host.Mesh;
 using Dataplane.Testing.Fixtures;
 using Dataplane.Testing.Packets;
 using static Dataplane.Testing.Packets.PacketBuilder;
@@ -77,6 +80,7 @@ public sealed class PortalServiceTests : IDisposable
               - {ip: 198.18.140.2, mac: "02:00:00:00:d0:99"}
               - {ip: 198.18.141.2, mac: "02:00:00:00:e0:01"}
               - {ip: 198.18.141.3, mac: "02:00:00:00:e0:02"}
+              - {ip: 198.18.141.9, mac: "02:00:00:00:e0:09"}
               routes: [{destination: 198.18.131.0/24, via: 198.18.140.2}]
               overlay: {mode: vxlan}
             """ : $$"""
@@ -94,10 +98,12 @@ public sealed class PortalServiceTests : IDisposable
     private readonly ConfigModel _model;
     private readonly PacketPipeline _pipeline;
 
-    private PortalServiceTests(string? webAnnotations)
+    /// <param name="mesh">What Cluster Mesh adds, after the gateway's own view of the services (the host's order).</param>
+    private PortalServiceTests(string? webAnnotations, MeshState? mesh = null)
     {
         var files = ConfigLoader.Load([("cluster.yaml", webAnnotations is null ? Cluster("gw-1") : Cluster("gw-1", webAnnotations))]);
         _model = PortalServices.OnGateway(files);   // what dataplane-gateway compiles
+        if (mesh is not null) _model = MeshModel.Augment(_model, mesh, "c1", 1);
         _pipeline = new PacketPipeline(new SnapshotHolder(SnapshotCompiler.Compile(_model)));
     }
 
@@ -185,6 +191,32 @@ public sealed class PortalServiceTests : IDisposable
         Assert.Equal((Client, vip), (new IPAddress(quote.Slice(12, 4)).ToString(), new IPAddress(quote.Slice(16, 4)).ToString()));
         Assert.Equal((21000, 80), (BinaryPrimitives.ReadUInt16BigEndian(quote[20..]), BinaryPrimitives.ReadUInt16BigEndian(quote[22..])));
         Assert.Equal(0, Checksum(quote[..20]));
+    }
+
+    [Fact]
+    public void AnotherClustersBackendsFromClusterMeshAreBalancedToo()
+    {
+        // Cluster c2 shares default/web (global) with one backend on its node node-r, reached over VXLAN like ours.
+        var state = new MeshState(1,
+            [new TunnelEndpoint("c2", 2, "node-r", [IPAddress.Parse("198.18.141.9")], [IPNetwork.Parse("198.18.152.0/24")])],
+            new ExternalIdentities([], []),
+            [new ClusterService
+            {
+                Cluster = "c2", ClusterId = 2, Namespace = "default", Name = "web", IncludeExternal = true, Shared = true,
+                Backends = new() { ["198.18.152.10"] = new() { ["http"] = new L4Addr("TCP", 8080) } },
+            }]);
+        using var t = new PortalServiceTests(null, state);
+        var vip = t.Vip("web").ToString();
+        var seen = new Dictionary<string, int>();
+        for (ushort sport = 22000; sport < 22096; sport++)
+        {
+            var (m, o) = t.Run(FromClient(vip, sport), OnPrem);
+            Assert.Equal(PacketVerdict.Tx, m.Verdict);
+            string node = new IPAddress(o.AsSpan(14 + 16, 4)).ToString(), backend = Wire.Read(o[50..]).Dst;
+            if (backend == "198.18.152.10") Assert.Equal("198.18.141.9", node);   // the remote cluster's node
+            seen[backend] = seen.GetValueOrDefault(backend) + 1;
+        }
+        Assert.Equal(["198.18.150.10", "198.18.151.10", "198.18.152.10"], seen.Keys.Order());
     }
 
     [Fact]

@@ -49,6 +49,13 @@ internal sealed class ConntrackHome
         return new ConntrackHome(dir, $"{Safe(nodeName)}-{state}", log);
     }
 
+    /// <summary>At start-up, before anything is attached: an explicit --ct-dir that cannot hold the tables is exit code 8.</summary>
+    public static void Verify(RunOptions options)
+    {
+        if (options.ConntrackDirGiven && options.ConntrackDir.Length > 0 && Problem(options.ConntrackDir) is { } why)
+            throw new StartupFailure(RunExit.ConntrackDir, $"--ct-dir {options.ConntrackDir}", why);
+    }
+
     /// <summary>Why <paramref name="dir"/> (or the nearest existing parent) cannot hold shared tables; null when it can.</summary>
     private static string? Problem(string dir)
     {
