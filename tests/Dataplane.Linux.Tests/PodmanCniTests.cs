@@ -58,7 +58,9 @@ public sealed class PodmanCniTests(ITestOutputHelper output)
             Assert.True(ping.Ok, ping.Output + agent.Output);
             Assert.Contains("ttl=63", ping.Output);   // routed by the dataplane, not bridged
 
-            podman.Must("exec", "-d", db, "sh", "-c", "nc -l -p 7000 > /tmp/got");
+            // busybox nc -l serves one connection and exits: a loop, so a first attempt that connected while the check
+            // below read the file too early does not leave nothing listening for the next one.
+            podman.Must("exec", "-d", db, "sh", "-c", "while true; do nc -l -p 7000 >> /tmp/got; done");
             Assert.True(Eventually(() => podman.Run("exec", web, "sh", "-c", $"echo hello-dataplane | nc -w 3 {dbIp} 7000").Ok
                 && podman.Run("exec", db, "cat", "/tmp/got").Output.Contains("hello-dataplane")), "TCP through the dataplane failed:\n" + agent.Output);
 

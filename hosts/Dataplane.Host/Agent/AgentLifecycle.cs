@@ -173,13 +173,22 @@ public static class AgentLifecycle
             {
                 var registry = Prometheus.Metrics.NewCustomRegistry();
                 _ = new CiliumMetrics(registry, () => CounterReport.Sample(agent));
-                metrics = new MetricsEndpoint(options.MetricsAddress, options.MetricsPort, registry);
+                // Probed before forwarding (StartupChecks); should the port be taken since, still one line, not a trace.
+                try { metrics = new MetricsEndpoint(options.MetricsAddress, options.MetricsPort, registry); }
+                catch (Exception e) when (e is System.Net.HttpListenerException or System.Net.Sockets.SocketException or IOException)
+                {
+                    throw new StartupFailure(RunExit.Metrics, $"--metrics-address {options.MetricsAddress} --metrics-port {options.MetricsPort}", e.Message);
+                }
                 agent.MetricsUrl = metrics.Url;
                 log.WriteLine($"agent: metrics on {metrics.Url}");
             }
             if (options.SocketPath.Length > 0)
             {
-                api = ApiServer.Start(agent, options.SocketPath);
+                try { api = ApiServer.Start(agent, options.SocketPath); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
+                {
+                    throw new StartupFailure(RunExit.ApiSocket, $"--socket {options.SocketPath}", e.Message);
+                }
                 log.WriteLine($"agent: API on unix:{options.SocketPath}");
             }
             log.Flush();
