@@ -268,36 +268,7 @@ public sealed class GatewayPortalNetnsTests(ITestOutputHelper output) : IDisposa
           - {name: {{{gms}}}, mac: "{{{gmsMac}}}", addresses: ["{{{GwMesh}}}/24"]}
           overlay: {mode: vxlan}
         ---
-        apiVersion: cilium.io/v2
-        kind: CiliumBGPClusterConfig
-        metadata: {name: onprem}
-        spec:
-          nodeSelector: {matchLabels: {dataplane.io/role: gateway}}
-          bgpInstances:
-          - name: onprem
-            localASN: 65001
-            peers:
-            - {name: router-1, peerAddress: {{{RouterIp}}}, peerASN: {{{BirdTor.As}}}, peerConfigRef: {name: router}}
-        ---
-        apiVersion: cilium.io/v2
-        kind: CiliumBGPPeerConfig
-        metadata: {name: router}
-        spec:
-          timers: {holdTimeSeconds: 9, keepAliveTimeSeconds: 3, connectRetryTimeSeconds: 1}
-          families:
-          - afi: ipv4
-            safi: unicast
-            advertisements: {matchLabels: {advertise: mesh} }
-        ---
-        apiVersion: cilium.io/v2
-        kind: CiliumBGPAdvertisement
-        metadata: {name: mesh-routes, labels: {advertise: mesh}}
-        spec:
-          advertisements:
-          - advertisementType: PodCIDR
-          - advertisementType: Service
-            service: {addresses: [LoadBalancerIP]}
-            selector: {matchLabels: {app: web}}
+        {{{OnPremBgpYaml.For(RouterIp, announceWebVips: true)}}}
         """;
 
     public void Dispose()
