@@ -216,8 +216,8 @@ internal sealed class EbpfBackend : IPacketBackend
     }
 
     /// <summary>
-    /// Adds the per-CPU counters to <paramref name="c"/>. The program counts drops by reason, not by direction:
-    /// they go under direction 0 (UNKNOWN), as do forwarded packets.
+    /// Adds the per-CPU counters to <paramref name="c"/>. Drops keep the direction the program decided them in
+    /// (policy: ingress or egress; others unknown); forwarded packets go under direction 0 (UNKNOWN).
     /// </summary>
     public void AddTo(WorkerCounters c)
     {
@@ -229,7 +229,11 @@ internal sealed class EbpfBackend : IPacketBackend
         foreach (var (reason, (packets, bytes)) in e.Drops)
         {
             c.Drops[(int)reason] += packets; c.DropBytes[(int)reason] += bytes;
-            c.DirectionalDrops[(int)reason] += packets; c.DirectionalDropBytes[(int)reason] += bytes;
+        }
+        foreach (var ((direction, reason), (packets, bytes)) in e.DirectionalDrops)
+        {
+            int slot = (int)direction * 256 + (int)reason;
+            c.DirectionalDrops[slot] += packets; c.DirectionalDropBytes[slot] += bytes;
         }
     }
 
