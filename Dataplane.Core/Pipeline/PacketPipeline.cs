@@ -74,7 +74,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
     }
 
     /// <summary>Counts every packet exactly once by verdict and, when a flow ring is attached, records it.</summary>
-    private static unsafe void Account(Batch batch, WorkerContext context)
+    internal static unsafe void Account(Batch batch, WorkerContext context)
     {
         var c = context.Counters;
         FlowRing? ring = context.Flows;

@@ -66,7 +66,8 @@ DP_STAGE int account(struct dp_pkt *p, __u32 token, const struct dp_config *cfg)
 	} else if (p->verdict == V_LOCAL)
 		stat_add(STAT_LOCAL_PACKETS, 1);
 	else {
-		__u32 r = p->drop_reason;
+		// By direction and reason (cilium_drop_count_total{reason,direction}); DROP_SLOTS / 256 directions.
+		__u32 r = (p->direction < DROP_SLOTS / 256 ? (__u32)p->direction * 256 : 0) + p->drop_reason;
 		struct drop_counter *d = bpf_map_lookup_elem(&dp_drops, &r);
 		if (d) {
 			d->packets++;

@@ -97,6 +97,9 @@ enum datapath_limits {
 	EGW_MAX_GATEWAYS = 8,
 	SRV6_MAX_TEMPLATE = 120,
 	TUNNEL_TEMPLATE_BYTES = 56,
+	// dp_drops: one slot per (traffic direction, drop reason), direction * 256 + reason, as WorkerCounters'
+	// DirectionalDrops (3 directions: unknown, ingress, egress).
+	DROP_SLOTS = 3 * 256,
 };
 
 // Dataplane.Ebpf.Maps.PolicyMode: per-endpoint policy modes: no map (endpoint outside the policy arrays), a

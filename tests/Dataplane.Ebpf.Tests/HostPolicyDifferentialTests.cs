@@ -1,4 +1,5 @@
 using Dataplane.Core.Packets;
+using Dataplane.Ebpf.Loader;
 using Dataplane.Ebpf.Tests.Support;
 
 namespace Dataplane.Ebpf.Tests;
@@ -8,7 +9,9 @@ namespace Dataplane.Ebpf.Tests;
 /// an admin network and letting the host send only to remote nodes. The SSH handshake reaches the host, its later
 /// packets are established, the host's answer passes as a reply (a new flow from the host to that address would be
 /// denied), and a denied SYN creates nothing, so its retry is denied again — with the same verdicts, drop reasons,
-/// rules and directions on both sides (DualPipeline compares them packet by packet).
+/// rules and directions on both sides (DualPipeline compares them packet by packet). What the host itself sends goes
+/// through the host firewall's egress hook (HostEgressPipeline / dp_host_egress), sharing conntrack with the
+/// receiving side.
 /// </summary>
 public class HostPolicyDifferentialTests(DatapathFixture fixture) : IClassFixture<DatapathFixture>
 {
@@ -53,6 +56,71 @@ public class HostPolicyDifferentialTests(DatapathFixture fixture) : IClassFixtur
         // Another port of the host: denied, and its retry too (a dropped SYN creates no entry).
         Assert.Equal((CtState.New, PacketVerdict.Drop, denied), Step(dual, c, t + 2, admin, host, 23, 41002, 0x02, v6));
         Assert.Equal((CtState.New, PacketVerdict.Drop, denied), Step(dual, c, t + 3, admin, host, 23, 41002, 0x02, v6));
+    }
+
+    private const string EgressPolicies = """
+        apiVersion: cilium.io/v2
+        kind: CiliumClusterwideNetworkPolicy
+        metadata: {name: host-out}
+        spec:
+          nodeSelector: {}
+          egress:
+          - toEntities: [remote-node]
+          - toCIDR: [203.0.113.0/24, "2001:db8:99::/48"]
+            toPorts: [{ports: [{port: "443", protocol: TCP}]}]
+          ingress:
+          - fromCIDR: [203.0.113.0/24, "2001:db8:99::/48"]
+            toPorts: [{ports: [{port: "22", protocol: TCP}]}]
+        """;
+
+    /// <summary>A frame the host's stack sends out of eth0 (port 0), through the egress hook on both sides.</summary>
+    private static (bool Judged, CtState State, PacketVerdict Verdict, byte Reason, byte Direction) Out(DualPipeline dual,
+        PolicyCluster c, uint now, string from, string to, int port, ushort sport, byte flags, bool v6, string proto = "tcp")
+    {
+        var (frame, _) = ProbeFrames.Build(c, from, to, proto, port, v6, sport, flags);
+        string? diff = dual.CompareHostEgress(frame, 0, now);
+        Assert.True(diff == null, diff);
+        var r = dual.LastBpf!;
+        var v = r.Verdict;
+        return (r.Judged, (CtState)v.CtState, (PacketVerdict)v.Verdict, v.DropReason, v.Direction);
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WhatTheHostSendsIsJudgedByItsEgressPolicyAndConntrackJoinsBothHooks(bool v6)
+    {
+        DatapathFixture.RequireRoot();
+        using var c = new PolicyCluster(EgressPolicies);
+        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
+        dual.ResetBpfCounters();
+        string host = v6 ? "2001:db8:0:1::1" : "198.18.0.1", admin = v6 ? "2001:db8:99::5" : "203.0.113.5";
+        string remoteNode = v6 ? "2001:db8:0:1::2" : "198.18.0.2";
+        const uint t = 3_000_000;
+        const byte egress = 2, denied = 133;
+        // The host opens a connection its egress policy allows: judged once, and the answer — which the host's
+        // ingress policy (port 22 only) would refuse as a new flow — is let in as its reply.
+        Assert.Equal((true, CtState.New, PacketVerdict.Tx, (byte)0, egress), Out(dual, c, t, host, admin, 443, 50000, 0x02, v6));
+        Assert.Equal((CtState.Reply, PacketVerdict.Local, (byte)0), Step(dual, c, t, admin, host, 50000, 443, 0x12, v6));
+        Assert.Equal((true, CtState.Established, PacketVerdict.Tx, (byte)0, egress), Out(dual, c, t + 1, host, admin, 443, 50000, 0x10, v6));
+        // Another port to the same address, and a local pod: no allow, dropped on the way out (133, egress) —
+        // and the denied SYN opened nothing, so its retry is judged again.
+        Assert.Equal((true, CtState.New, PacketVerdict.Drop, denied, egress), Out(dual, c, t + 1, host, admin, 444, 50001, 0x02, v6));
+        Assert.Equal((true, CtState.New, PacketVerdict.Drop, denied, egress), Out(dual, c, t + 2, host, admin, 444, 50001, 0x02, v6));
+        Assert.Equal((true, CtState.New, PacketVerdict.Drop, denied, egress), Out(dual, c, t + 2, host, "prod/web", 8080, 50002, 0x02, v6));
+        // Other nodes are allowed whatever the port.
+        Assert.Equal((true, CtState.New, PacketVerdict.Tx, (byte)0, egress), Out(dual, c, t + 2, host, remoteNode, 9999, 50003, 0x02, v6, "udp"));
+        // A connection the host's ingress admitted: the host's answers leave as replies, though its egress policy
+        // allows no port 41000 to that address.
+        Assert.Equal((CtState.New, PacketVerdict.Local, (byte)0), Step(dual, c, t + 3, admin, host, 22, 41000, 0x02, v6));
+        Assert.Equal((true, CtState.Reply, PacketVerdict.Tx, (byte)0, egress), Out(dual, c, t + 3, host, admin, 41000, 22, 0x12, v6));
+        // Not the host's own traffic: a pod's packet the kernel routes out, and the host talking to itself.
+        Assert.False(Out(dual, c, t + 4, "prod/web", admin, 443, 50004, 0x02, v6).Judged);
+        Assert.False(Out(dual, c, t + 4, host, host, 443, 50005, 0x02, v6).Judged);
+        // The egress drops are counted under the egress direction on both sides.
+        var bpf = EbpfCounters.Read(fixture.Tracked);
+        Assert.Equal(3UL, bpf.DirectionalDrops.GetValueOrDefault((TrafficDirection.Egress, Core.Drops.DropReason.PolicyDenied)).Packets);
+        Assert.Equal(3UL, dual.CsharpCounters.DirectionalDrops[egress * 256 + denied]);
     }
 }
 
