@@ -13,6 +13,13 @@ public sealed record ClusterMeshConfig(string Cluster, uint ClusterId, IReadOnly
     /// <summary>This cluster's etcd with TLS and auth when read from an etcd config file; plain endpoints otherwise.</summary>
     public EtcdClientConfig? Etcd { get; init; }
     public EtcdClientConfig EtcdClient => Etcd ?? new EtcdClientConfig(Endpoints);
+
+    /// <summary>
+    /// <c>enableOverlappingPodCIDRSupport</c> (Cilium's Helm <c>clustermesh.enableOverlappingPodCIDRSupport</c>:
+    /// cluster-aware addressing with inter-cluster SNAT): other clusters' global-service backends are reached by
+    /// (cluster, address) through the tunnel to their node, SNATed to this node's address, so clusters may share pod CIDRs.
+    /// </summary>
+    public bool OverlappingPodCidrs { get; init; }
 }
 
 /// <summary>

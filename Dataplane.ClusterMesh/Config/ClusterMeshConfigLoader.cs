@@ -45,7 +45,7 @@ public static partial class ClusterMeshConfigLoader
         if (kind != Kind) throw Error(file, root["kind"], $"unsupported kind {kind}; expected {Kind}");
         if (api != ApiVersion) throw Error(file, root["apiVersion"], $"{Kind} requires apiVersion {ApiVersion}");
         var spec = Map(file, Need(file, root, "spec"), "spec");
-        Only(file, spec, "cluster", "etcd", "remoteClusters", "clustermeshDir");
+        Only(file, spec, "cluster", "etcd", "remoteClusters", "clustermeshDir", "enableOverlappingPodCIDRSupport");
 
         var cluster = Map(file, Need(file, spec, "cluster"), "spec.cluster");
         Only(file, cluster, "name", "id");
@@ -98,7 +98,11 @@ public static partial class ClusterMeshConfigLoader
                 remotes.Add(new RemoteClusterConfig(rcName, 0, rcEtcd.Endpoints, new SourceLocation(path, 0, 0)) { Etcd = rcEtcd });
             }
         }
-        return new ClusterMeshConfig(name, id, endpoints, ttl, remotes, At(file, root.Start)) { Etcd = local };
+        bool overlapping = false;
+        if (spec.Children.TryGetValue("enableOverlappingPodCIDRSupport", out var ovNode)
+            && !bool.TryParse(Str(file, ovNode, "enableOverlappingPodCIDRSupport"), out overlapping))
+            throw Error(file, ovNode, "enableOverlappingPodCIDRSupport must be true or false");
+        return new ClusterMeshConfig(name, id, endpoints, ttl, remotes, At(file, root.Start)) { Etcd = local, OverlappingPodCidrs = overlapping };
     }
 
     /// <summary>An etcd config file named by <c>config:</c> (relative to this file), or null when endpoints are given inline.</summary>

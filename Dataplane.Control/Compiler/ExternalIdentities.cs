@@ -18,4 +18,13 @@ public sealed record ExternalIdentities(IReadOnlyList<SecurityIdentity> Identiti
     /// the config's <c>io.cilium.k8s.policy.cluster=default</c>). Label sets not in here are numbered locally.
     /// </summary>
     public IReadOnlyDictionary<string, SecurityIdentity> Pinned { get; init; } = new Dictionary<string, SecurityIdentity>();
+
+    /// <summary>
+    /// Endpoints of other clusters reached by (cluster, address) — global-service backends when pod CIDRs overlap —
+    /// with the node hosting each: compiled into the snapshot's <see cref="Core.Routing.ClusterAddressTable"/>.
+    /// </summary>
+    public IReadOnlyList<ClusterEndpoint> ClusterEndpoints { get; init; } = [];
 }
+
+/// <summary>An endpoint of cluster <paramref name="Cluster"/> (its ID), its identity and the node (InternalIP) hosting it.</summary>
+public sealed record ClusterEndpoint(byte Cluster, System.Net.IPAddress Address, uint Identity, System.Net.IPAddress HostIp);

@@ -14,7 +14,8 @@ namespace Dataplane.Core.Pipeline;
 /// address, LoadBalancer ingress IP, external IP) gets a backend from the frontend's set — the client's
 /// sessionAffinity binding if it still points at an active backend, else the Maglev ring slot of the flow's hash
 /// or a random backend — and is DNATed to it. A frontend without eligible backends (none, or none on this node
-/// under a Local traffic policy) drops with SERVICE_BACKEND_NOT_FOUND (158). Established connections were
+/// under a Local traffic policy) drops with SERVICE_BACKEND_NOT_FOUND (158). A backend in another Cluster Mesh
+/// cluster with overlapping pod CIDRs is marked to be reached by (cluster, address) and SNATed to this node. Established connections were
 /// translated by <see cref="ConntrackStage"/> and keep their backend. Needs a conntrack table (replies are
 /// reverse-translated from it); without one, services are not translated.
 /// </summary>
@@ -53,8 +54,24 @@ public readonly struct ServiceStage : IStage
             intent.OrigAddr = dst; intent.OrigPort = p.DstPort;
             intent.BackendAddr = be.Addr; intent.BackendPort = be.Port;
             NatRewrite.Destination(ref p, be.Addr, be.Port);
+            if (be.Cluster != 0) ToOtherCluster(ref p, ref intent, be.Cluster, snapshot.Overlay.IcmpSource4);
         }
         return seen;
+    }
+
+    /// <summary>
+    /// A backend in another cluster whose pod CIDR may overlap ours (Cilium's cluster-aware addressing with
+    /// inter-cluster SNAT): identity and routing look the backend up by (cluster, address) — the tunnel to its
+    /// node — and the connection is SNATed to this node's tunnel address, which that cluster routes back through
+    /// the tunnel: our pod's own address may be one of its pods'.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ToOtherCluster(ref PacketMeta p, ref NatIntent intent, byte cluster, uint tunnelSource)
+    {
+        p.DstCluster = cluster;
+        intent.Cluster = cluster;
+        intent.Snat = true;
+        intent.SnatAddr = tunnelSource;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -88,4 +88,6 @@ public sealed class DatapathSnapshot
     public ImmutableArray<StaticNeighbor> StaticNeighbors { get; init; } = [];
     /// <summary>Tunnel peers, local SIDs and decap rules (VXLAN/SRv6); empty = no overlay.</summary>
     public Overlay.OverlayState Overlay { get; init; } = Dataplane.Core.Overlay.OverlayState.Empty;
+    /// <summary>Other clusters' endpoints reached by (cluster, address): overlapping pod CIDRs in a Cluster Mesh.</summary>
+    public ClusterAddressTable ClusterRoutes { get; init; } = ClusterAddressTable.Empty;
 }

@@ -32,6 +32,8 @@ public sealed class SnapshotBuilder
     public Services.ServiceState? Services { get; set; }
     /// <summary>Compiled overlay (tunnel peers, SIDs); empty = none.</summary>
     public Overlay.OverlayState Overlay { get; set; } = Dataplane.Core.Overlay.OverlayState.Empty;
+    /// <summary>Other clusters' endpoints reached by (cluster, address) (<see cref="ClusterAddressTable"/>).</summary>
+    public ClusterAddressTable ClusterRoutes { get; set; } = ClusterAddressTable.Empty;
 
     public IReadOnlyList<PortInfo> Ports => _ports;
 
@@ -167,6 +169,7 @@ public sealed class SnapshotBuilder
         {
             Services = Services ?? Dataplane.Core.Services.ServiceState.Empty,
             Overlay = Overlay,
+            ClusterRoutes = ClusterRoutes,
             StaticNeighbors = [.. _staticNeighbors],
             LocalHosts = hosts4.Count + hosts6.Count == 0 ? EndpointHosts.Empty : new EndpointHosts(hosts4, hosts6),
             EndpointRoutes = endpointRoutes.MoveToImmutable(),

@@ -35,6 +35,17 @@ public class ConfigTests
         Assert.Equal(("cluster2", 2u), (r.Name, r.Id));
         Assert.Equal(["http://198.18.1.10:2379"], r.Endpoints);
         Assert.Equal(new SourceLocation("mesh.yaml", 13, 7), r.Source);
+        Assert.False(c.OverlappingPodCidrs);
+    }
+
+    [Fact]
+    public void OverlappingPodCidrSupportIsCiliumsSwitch()
+    {
+        var text = Valid.Replace("\r\n", "\n").Replace("  etcd:\n", "  enableOverlappingPodCIDRSupport: true\n  etcd:\n");
+        Assert.True(ClusterMeshConfigLoader.Load("mesh.yaml", text).OverlappingPodCidrs);
+        var e = Assert.Throws<ConfigException>(() => ClusterMeshConfigLoader.Load("mesh.yaml", text.Replace(": true", ": maybe")));
+        Assert.Equal((9, 36), (e.Location.Line, e.Location.Column));
+        Assert.Contains("enableOverlappingPodCIDRSupport must be true or false", e.Reason);
     }
 
     [Theory]

@@ -32,6 +32,7 @@ public sealed class MeshTopology : IAsyncDisposable
     private readonly string _affinity;
     private readonly int _leaseTtl;
     private readonly bool _replicated;
+    private readonly bool _overlapping;
 
     public EtcdProcess Etcd1 { get; private set; } = null!;
     public EtcdProcess Etcd2 { get; private set; } = null!;
@@ -45,9 +46,10 @@ public sealed class MeshTopology : IAsyncDisposable
     public Background? AgentA { get; private set; }
     public Background? AgentB { get; private set; }
 
-    private MeshTopology(string affinity, int leaseTtl, bool replicated)
+    private MeshTopology(string affinity, int leaseTtl, bool replicated, bool overlapping)
     {
         _replicated = replicated;
+        _overlapping = overlapping;
         _affinity = affinity;
         _leaseTtl = leaseTtl;
         Root = _set.Dir("root");
@@ -56,9 +58,12 @@ public sealed class MeshTopology : IAsyncDisposable
     }
 
     /// <param name="replicatedEtcd2">Cluster c2's etcd is a 3-member cluster (both agents get all three endpoints).</param>
-    public static async Task<MeshTopology> StartAsync(string affinity = "local", int leaseTtlSeconds = 10, bool replicatedEtcd2 = false)
+    /// <param name="overlapping">Both clusters use pod CIDR 198.18.110.0/24 and node-b's pods the same addresses as
+    /// node-a's (client .10, web .20; web-b2 .21), with the mesh's <c>enableOverlappingPodCIDRSupport: true</c>.</param>
+    public static async Task<MeshTopology> StartAsync(string affinity = "local", int leaseTtlSeconds = 10, bool replicatedEtcd2 = false,
+        bool overlapping = false)
     {
-        var t = new MeshTopology(affinity, leaseTtlSeconds, replicatedEtcd2);
+        var t = new MeshTopology(affinity, leaseTtlSeconds, replicatedEtcd2, overlapping);
         try { await t.BuildAsync(); }
         catch { await t.DisposeAsync(); throw; }
         return t;
@@ -90,13 +95,14 @@ public sealed class MeshTopology : IAsyncDisposable
         NetnsSet.Up(NsA, ua);
         NetnsSet.Up(NsB, ub);
 
+        string b = _overlapping ? "198.18.110" : "198.18.120";
         Pods.AddRange([
             new Pod("client-a", "node-a", "198.18.110.10", "02:00:00:00:a1:01", "client"),
             new Pod("web-a", "node-a", "198.18.110.20", "02:00:00:00:a1:02", "web"),
             new Pod("db-a", "node-a", "198.18.110.30", "02:00:00:00:a1:03", "db"),
-            new Pod("client-b", "node-b", "198.18.120.10", "02:00:00:00:b1:01", "client"),
-            new Pod("web-b", "node-b", "198.18.120.20", "02:00:00:00:b1:02", "web"),
-            new Pod("web-b2", "node-b", "198.18.120.21", "02:00:00:00:b1:03", "web"),
+            new Pod("client-b", "node-b", $"{b}.10", "02:00:00:00:b1:01", "client"),
+            new Pod("web-b", "node-b", $"{b}.20", "02:00:00:00:b1:02", "web"),
+            new Pod("web-b2", "node-b", $"{b}.21", "02:00:00:00:b1:03", "web"),
         ]);
         for (int i = 0; i < Pods.Count; i++)
         {
@@ -113,11 +119,11 @@ public sealed class MeshTopology : IAsyncDisposable
 
         string macA = NetnsSet.Mac(NsA, ua), macB = NetnsSet.Mac(NsB, ub);
         WriteNode("node-a", ua, macA, "198.18.0.1", "198.18.110.0/24");
-        WriteNode("node-b", ub, macB, "198.18.0.2", "198.18.120.0/24");
+        WriteNode("node-b", ub, macB, "198.18.0.2", $"{b}.0/24");
         WritePods("node-a", ["client-a", "web-a", "db-a"]);
         WritePods("node-b", ["client-b", "web-b", "web-b2"]);
         WriteService("node-a", "198.18.110.20", ready: true);
-        WriteService("node-b", "198.18.120.20", ready: true);
+        WriteService("node-b", this["web-b"].Ip, ready: true);
         // db-a admits cluster c2's pods only (their identities and labels come from etcd2).
         File.WriteAllText(Path.Combine(ConfigDir("node-a"), "policy.yaml"), """
             apiVersion: cilium.io/v2
@@ -203,6 +209,7 @@ public sealed class MeshTopology : IAsyncDisposable
             metadata: {name: mesh}
             spec:
               cluster: {name: {{cluster}}, id: {{id}}}
+              enableOverlappingPodCIDRSupport: {{(_overlapping ? "true" : "false")}}
               etcd: {endpoints: [{{Urls(etcd)}}], leaseTTLSeconds: {{_leaseTtl}}}
               remoteClusters:
               - {name: {{remote}}, id: {{remoteId}}, endpoints: [{{Urls(remoteEtcd)}}]}
