@@ -13,6 +13,13 @@ public sealed record ClusterMeshConfig(string Cluster, uint ClusterId, IReadOnly
     /// <summary>This cluster's etcd with TLS and auth when read from an etcd config file; plain endpoints otherwise.</summary>
     public EtcdClientConfig? Etcd { get; init; }
     public EtcdClientConfig EtcdClient => Etcd ?? new EtcdClientConfig(Endpoints);
+
+    /// <summary>
+    /// <c>enableOverlappingPodCIDRSupport</c> (Cilium's Helm <c>clustermesh.enableOverlappingPodCIDRSupport</c>:
+    /// cluster-aware addressing with inter-cluster SNAT): other clusters' global-service backends are reached by
+    /// (cluster, address) through the tunnel to their node, SNATed to this node's address, so clusters may share pod CIDRs.
+    /// </summary>
+    public bool OverlappingPodCidrs { get; init; }
 }
 
 /// <summary>
@@ -22,6 +29,12 @@ public sealed record ClusterMeshConfig(string Cluster, uint ClusterId, IReadOnly
 /// </summary>
 public sealed record RemoteClusterConfig(string Name, uint Id, IReadOnlyList<string> Endpoints, SourceLocation Source = default)
 {
+    /// <summary>
+    /// <c>translatedPodCIDRs: [{podCIDR, as}]</c> (with overlapping pod CIDR support): this cluster's pods in
+    /// <c>podCIDR</c> are reached from ours as <c>as</c> (same length, host part kept), pod to pod.
+    /// </summary>
+    public IReadOnlyList<(System.Net.IPNetwork PodCidr, System.Net.IPNetwork As)> TranslatedPodCidrs { get; init; } = [];
+
     /// <summary>The cluster's etcd with TLS and auth when read from an etcd config file; plain endpoints otherwise.</summary>
     public EtcdClientConfig? Etcd { get; init; }
     public EtcdClientConfig EtcdClient => Etcd ?? new EtcdClientConfig(Endpoints);

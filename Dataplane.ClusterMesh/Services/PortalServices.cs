@@ -10,7 +10,9 @@ namespace Dataplane.ClusterMesh.Services;
 /// the backends of every cluster (<see cref="GlobalServiceMerge"/> adds the remote ones) and carried over the overlay
 /// to the backend's node. A gateway hosts no pods and is nobody's node port, so every other service keeps only
 /// its ClusterIPs there, NodePorts go, and a portal service's externalTrafficPolicy Local (no local backend can
-/// exist on a gateway) is served as Cluster.
+/// exist on a gateway) is served as Cluster. A portal service is balanced with Maglev whatever the DataplaneNode's
+/// default (only its own <c>service.cilium.io/lb-algorithm: random</c> annotation says otherwise): two gateways
+/// serving it must pick the same backend for a flow, so a flow the on-prem router moves to the other keeps it.
 /// </summary>
 public static class PortalServices
 {
@@ -31,7 +33,7 @@ public static class PortalServices
             var svc = services[i];
             System.Collections.Immutable.ImmutableArray<ServicePortSpec> ports = svc.Ports.Any(p => p.NodePort != 0) ? [.. svc.Ports.Select(p => p with { NodePort = 0 })] : svc.Ports;
             services[i] = IsPortal(svc)
-                ? svc with { Ports = ports, ExternalTrafficLocal = false }
+                ? svc with { Ports = ports, ExternalTrafficLocal = false, Algorithm = svc.Algorithm == LbAlgorithm.Default ? LbAlgorithm.Maglev : svc.Algorithm }
                 : svc with { Ports = ports, LoadBalancerIps = [], ExternalIps = [] };
         }
         return model with { Services = services.ToImmutable() };

@@ -124,8 +124,8 @@ public static class PolicyCompiler
             ingress[ep] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Ingress, ctx, RuleId, mode == PolicyEnforcement.Always, named.Ingress(pod));
             egress[ep] = mode == PolicyEnforcement.Never ? PolicyMap.Unenforced : BuildMap(selecting, PolicyDirection.Egress, ctx, RuleId, mode == PolicyEnforcement.Always, named.Egress);
         }
-        // The external workloads this host is the gateway of: maps by identity (a workload has no port).
-        var served = workloadLabels.Where(kv => kv.Key.Gateway == model.Local.Name).Select(kv => (Id: identities.IdOf(kv.Value), Labels: kv.Value))
+        // The external workloads this host is a gateway of (ConfigModel.Serves): maps by identity (a workload has no port).
+        var served = workloadLabels.Where(kv => model.Serves(kv.Key)).Select(kv => (Id: identities.IdOf(kv.Value), Labels: kv.Value))
             .DistinctBy(w => w.Id).OrderBy(w => w.Id).ToList();
         var wlIngress = new PolicyMap[served.Count];
         var wlEgress = new PolicyMap[served.Count];
@@ -142,6 +142,7 @@ public static class PolicyCompiler
         return new PolicyState(identities, ipCache, ingress, egress, [.. rules], endpointIds)
         {
             Workloads = new WorkloadPolicies([.. served.Select(w => w.Id)], wlIngress, wlEgress),
+            HostAudit = model.Local.HostPolicyAuditMode,
         };
     }
 

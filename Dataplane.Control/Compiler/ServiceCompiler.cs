@@ -96,7 +96,7 @@ public static class ServiceCompiler
     /// </summary>
     private static List<Backend> ActiveBackends(IEnumerable<EndpointSliceSpec> slices, ServicePortSpec port, byte family, string localNode)
     {
-        var seen = new HashSet<(UInt128, ushort)>();
+        var seen = new HashSet<(UInt128, ushort, byte)>();
         var list = new List<Backend>();
         foreach (var slice in slices)
         {
@@ -107,11 +107,15 @@ public static class ServiceCompiler
             {
                 if (!ep.Ready || ep.Terminating) continue;
                 foreach (var a in ep.Addresses)
-                    if (seen.Add((Raw(a), sp.Port)))
-                        list.Add(new Backend(Raw(a), sp.Port, ep.NodeName == localNode));
+                {
+                    // Another cluster's address may also be one of ours: it is a backend of its own, by (cluster, address).
+                    byte cluster = a.AddressFamily == AddressFamily.InterNetwork ? ep.Cluster : (byte)0;
+                    if (seen.Add((Raw(a), sp.Port, cluster)))
+                        list.Add(new Backend(Raw(a), sp.Port, ep.NodeName == localNode, cluster));
+                }
             }
         }
-        list.Sort((x, y) => x.Addr != y.Addr ? x.Addr.CompareTo(y.Addr) : x.Port.CompareTo(y.Port));
+        list.Sort((x, y) => x.Addr != y.Addr ? x.Addr.CompareTo(y.Addr) : x.Port != y.Port ? x.Port.CompareTo(y.Port) : x.Cluster.CompareTo(y.Cluster));
         return list;
     }
 
@@ -135,7 +139,7 @@ public static class ServiceCompiler
     public static string BackendKey(in Backend b, byte proto)
     {
         var ip = b.Addr <= uint.MaxValue && b.Addr != 0 ? RoutePrefix.ToAddress((uint)b.Addr) : RoutePrefix.ToAddress(b.Addr);
-        return $"{ip}:{b.Port}/{ConfigProto(proto)}";
+        return b.Cluster == 0 ? $"{ip}:{b.Port}/{ConfigProto(proto)}" : $"cluster{b.Cluster}/{ip}:{b.Port}/{ConfigProto(proto)}";
     }
 
     private static string ConfigProto(byte proto) => proto == Core.Parsing.IpProtocols.Udp ? "UDP" : "TCP";

@@ -14,6 +14,13 @@ public sealed record NodeSpec(string Name, ImmutableSortedDictionary<string, str
 {
     /// <summary>The node's labels as a label set (source <c>k8s</c>), what node selectors match.</summary>
     public LabelSet SelectorLabels() => new(Labels.Select(kv => new Label(Label.SourceK8s, kv.Key, kv.Value)));
+
+    /// <summary>
+    /// A node of another Cluster Mesh cluster with overlapping pod CIDRs: its own addresses (host prefixes), routed
+    /// through its tunnel like its pod CIDRs — they are where its inter-cluster SNAT puts its clients' connections, so
+    /// replies go back through the tunnel (as Cilium routes remote node IPs in tunnel mode). Empty otherwise.
+    /// </summary>
+    public ImmutableArray<IPNetwork> TunnelledAddresses { get; init; } = [];
 }
 
 /// <summary>A Kubernetes Namespace; its labels feed namespace selectors in policy.</summary>

@@ -37,18 +37,36 @@ public sealed record ConfigModel(LocalNodeSpec Local, ImmutableArray<NodeSpec> N
     public NodeSpec LocalNode => Nodes.First(n => n.Name == Local.Name);
 
     /// <summary>
-    /// What this node routes toward <paramref name="peer"/>: the peer's pod CIDRs, the addresses of the external
+    /// What this node routes toward <paramref name="peer"/>: the peer's pod CIDRs (and <see cref="NodeSpec.TunnelledAddresses"/>), the addresses of the external
     /// workloads it serves as their gateway and, when the peer is a transit gateway whose DataplaneGateway is in the
     /// directory, the on-prem prefixes it serves (pods reach on-prem networks through it, and replies to on-prem
-    /// clients of a portal service return through it). Nothing of the local node's own; each prefix once.
+    /// clients of a portal service return through it). Nothing of the local node's own; each prefix once. A gateway
+    /// does not route to another gateway what lies inside its own on-prem prefixes (two gateways serving the same
+    /// networks reach them directly, by the routes they learn on-prem).
     /// </summary>
     public ImmutableArray<System.Net.IPNetwork> RoutedTo(NodeSpec peer)
     {
-        if (peer.Name == Local.Name || (ExternalWorkloads.IsEmpty && Gateways.IsEmpty)) return peer.PodCidrs;
+        if (peer.Name == Local.Name) return peer.PodCidrs;
+        if (ExternalWorkloads.IsEmpty && Gateways.IsEmpty && peer.TunnelledAddresses.IsDefaultOrEmpty) return peer.PodCidrs;
+        var served = Gateways.Where(g => g.Name == Local.Name).SelectMany(g => g.OnPremPrefixes).ToList();
         return [.. peer.PodCidrs
-            .Concat(ExternalWorkloads.Where(w => w.Gateway == peer.Name).SelectMany(w => w.Addresses))
-            .Concat(Gateways.Where(g => g.Name == peer.Name).SelectMany(g => g.OnPremPrefixes))
+            .Concat(peer.TunnelledAddresses.IsDefault ? [] : peer.TunnelledAddresses)
+            .Concat(ExternalWorkloads.Where(w => w.Gateway == peer.Name).SelectMany(w => w.Addresses)
+                .Concat(Gateways.Where(g => g.Name == peer.Name).SelectMany(g => g.OnPremPrefixes))
+                .Where(p => !served.Any(s => s.Contains(p.BaseAddress) && s.PrefixLength <= p.PrefixLength)))
             .Distinct()];
+    }
+
+    /// <summary>
+    /// Whether this host is a gateway of <paramref name="w"/> and so enforces its policy: the workload names it, or
+    /// every address of the workload lies inside this host's own DataplaneGateway's on-prem prefixes — the second
+    /// gateway of a highly available pair carries the workload's traffic as the first does, and must enforce alike.
+    /// </summary>
+    public bool Serves(ExternalWorkloadSpec w)
+    {
+        if (w.Gateway == Local.Name) return true;
+        var own = Gateways.FirstOrDefault(g => g.Name == Local.Name);
+        return own is not null && w.Addresses.All(a => own.OnPremPrefixes.Any(p => p.Contains(a.BaseAddress) && p.PrefixLength <= a.PrefixLength));
     }
 
     /// <summary>Pods scheduled on this node: the endpoints this dataplane delivers to directly.</summary>

@@ -45,7 +45,14 @@ public sealed record ServiceSpec(string Namespace, string Name, ServiceType Type
 
 /// <summary>One endpoint of an EndpointSlice: its addresses, conditions (unset ready = true) and node.</summary>
 public sealed record SliceEndpointSpec(ImmutableArray<IPAddress> Addresses, bool Ready, bool Serving, bool Terminating,
-    string NodeName, SourceLocation Source);
+    string NodeName, SourceLocation Source)
+{
+    /// <summary>
+    /// Cluster Mesh with overlapping pod CIDRs: the ID of the remote cluster this endpoint is in, so its IPv4
+    /// addresses are reached by (cluster, address) (<see cref="Compiler.ExternalIdentities.ClusterEndpoints"/>); 0 = by address.
+    /// </summary>
+    public byte Cluster { get; init; }
+}
 
 public sealed record SlicePortSpec(string Name, byte Protocol, ushort Port);
 

@@ -24,11 +24,13 @@ public struct CtNat
     [FieldOffset(0)] public UInt128 Addr;
     [FieldOffset(16)] public ushort Port;
     [FieldOffset(18)] public CtNatKind Kind;
-    [FieldOffset(19)] public byte Reserved;
+    /// <summary>A DNAT to a backend of another cluster (overlapping pod CIDRs): that cluster's ID, so forward packets
+    /// are routed by (cluster, backend address); 0 = routed by address.</summary>
+    [FieldOffset(19)] public byte Cluster;
 
-    public CtNat(CtNatKind kind, UInt128 addr, ushort port)
+    public CtNat(CtNatKind kind, UInt128 addr, ushort port, byte cluster = 0)
     {
-        Kind = kind; Addr = addr; Port = port; Reserved = 0;
+        Kind = kind; Addr = addr; Port = port; Cluster = cluster;
     }
 }
 

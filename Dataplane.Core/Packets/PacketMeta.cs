@@ -55,7 +55,10 @@ public unsafe struct PacketMeta
     [FieldOffset(52)] public ushort InnerOffset;
     /// <summary>VXLAN network identifier (24 bits) when <see cref="PacketFlags.Vxlan"/> is set.</summary>
     [FieldOffset(56)] public uint Vni;
-    [FieldOffset(60)] public uint Reserved0;
+    /// <summary>Cluster Mesh with overlapping pod CIDRs: the cluster whose endpoint the destination address names
+    /// (a global-service backend there), so identity and routing look it up by (cluster, address) instead of the
+    /// address alone; 0 = this cluster's address space.</summary>
+    [FieldOffset(60)] public byte DstCluster;
 
     // ---- cache line 1: pipeline results ----
     [FieldOffset(64)] public uint SrcIdentity;

@@ -54,7 +54,7 @@ public readonly struct ConntrackCommitStage : IStage
             uint e;
             if (intent.Dnat)
             {
-                var nat = new CtNat(CtNatKind.Dnat, intent.BackendAddr, intent.BackendPort);
+                var nat = new CtNat(CtNatKind.Dnat, intent.BackendAddr, intent.BackendPort, intent.Cluster);
                 // The backend → client tuple must be free, or replies could not tell the connections apart.
                 var replyKey = new CtKey(intent.BackendAddr, key.Src, intent.BackendPort, key.SrcPort, key.Proto, key.Family);
                 if (ct.TryLookup(replyKey, out _, out _) || !ct.TryInsert(key, nat, now, out e, p.SrcEndpoint))

@@ -66,7 +66,12 @@ public readonly struct ConntrackStage : IStage
                 p.CtIndex = e;
                 p.CtState = TcpTracker.Update(ref entry, p.L4Proto, p.TcpFlags, reply, created: false, now, timeouts);
                 if (!reply) p.PolicyRule = entry.PolicyRule;
-                if ((entry.Flags & CtFlags.Nat) != 0) Translate(ref p, ct, e, reply, now, timeouts);
+                if ((entry.Flags & CtFlags.Nat) != 0)
+                {
+                    // A backend in another cluster stays reached by (cluster, address), as its first packet was.
+                    if (!reply && (entry.Flags & CtFlags.Dnat) != 0) p.DstCluster = ct.Nat(e).Cluster;
+                    Translate(ref p, ct, e, reply, now, timeouts);
+                }
             }
             else
             {

@@ -1,6 +1,7 @@
 using Dataplane.Core.IpCache;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Parsing;
+using Dataplane.Core.Routing;
 using Dataplane.Core.Snapshot;
 
 namespace Dataplane.Core.Pipeline;
@@ -8,7 +9,8 @@ namespace Dataplane.Core.Pipeline;
 /// <summary>
 /// ipcache: resolves the security identities of both ends of every IP packet still alive. A packet from a
 /// local endpoint keeps the identity the endpoint stage gave it (the endpoint's own), one decapsulated from VXLAN
-/// the identity its VNI carried (Cilium's encoding); every other address
+/// the identity its VNI carried (Cilium's encoding); a destination in another cluster (<see cref="PacketMeta.DstCluster"/>)
+/// the identity it has there (<see cref="ClusterAddressTable"/>); every other address
 /// goes through the ipcache — pods on any node, node IPs (host / remote-node), policy CIDRs, else world.
 /// </summary>
 public readonly struct IdentityStage : IStage
@@ -20,6 +22,7 @@ public readonly struct IdentityStage : IStage
         PacketMeta* m = batch.Meta;
         int n = batch.Count, seen = 0;
         IpCacheMap ipcache = snapshot.IpCache;
+        ClusterAddressTable clusters = snapshot.ClusterRoutes;
         for (int i = 0; i < n; i++)
         {
             ref PacketMeta p = ref m[i];
@@ -28,7 +31,9 @@ public readonly struct IdentityStage : IStage
             if (p.IpVersion == 4)
             {
                 if (p.SrcEndpoint == 0 && (p.Flags & PacketFlags.TunnelIdentity) == 0) p.SrcIdentity = ipcache.Lookup4(Addr.Src4(p));
-                p.DstIdentity = ipcache.Lookup4(Addr.Dst4(p));
+                // Another cluster's backend (overlapping pod CIDRs): its identity there, not our address's.
+                p.DstIdentity = p.DstCluster != 0 && clusters.TryFind(p.DstCluster, Addr.Dst4(p), out _, out uint id)
+                    ? id : ipcache.Lookup4(Addr.Dst4(p));
             }
             else
             {

@@ -58,14 +58,14 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
     /// Conntrack's clock: the batch's receive time (the capture's in replay, so replays are deterministic), or
     /// the wall clock when the backend left timestamps unset.
     /// </summary>
-    private static uint ClockSeconds(Batch batch)
+    internal static uint ClockSeconds(Batch batch)
     {
         long ts = batch.Count > 0 ? batch[0].Timestamp : 0;
         return ts > 0 ? (uint)(ts / 1_000_000_000) : (uint)DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Run<TStage>(Batch batch, DatapathSnapshot snapshot, WorkerContext context)
+    internal static void Run<TStage>(Batch batch, DatapathSnapshot snapshot, WorkerContext context)
         where TStage : struct, IStage
     {
         PacketMeta.RunningStage = (byte)TStage.Id;
@@ -74,7 +74,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
     }
 
     /// <summary>Counts every packet exactly once by verdict and, when a flow ring is attached, records it.</summary>
-    private static unsafe void Account(Batch batch, WorkerContext context)
+    internal static unsafe void Account(Batch batch, WorkerContext context)
     {
         var c = context.Counters;
         FlowRing? ring = context.Flows;
@@ -86,6 +86,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
             ref PacketMeta p = ref m[i];
             rxBytes += p.Length;
             int dir = (byte)p.Direction < WorkerCounters.Directions ? (byte)p.Direction : 0;
+            if (p.DropReason != 0 && Policy.PolicyAudit.IsAudited(p.Verdict, p.DropReason)) c.AuditedPackets[dir]++;
             switch (p.Verdict)
             {
                 case PacketVerdict.Tx:

@@ -9,7 +9,8 @@ using Dataplane.Core.Snapshot;
 namespace Dataplane.Core.Pipeline;
 
 /// <summary>
-/// IP forwarding: LPM on the destination (then, inside our pod CIDR, the pods' address table), then act on the
+/// IP forwarding: LPM on the destination (then, inside our pod CIDR, the pods' address table; for another cluster's
+/// backend, <see cref="ClusterAddressTable"/> by (cluster, address) — none known: 160), then act on the
 /// next hop — hand to the host, deliver to a local pod,
 /// send to a neighbour (MAC known, or marked for the neighbour resolve stage), or mark for the overlay encap stage (Tunnel) — with TTL/hop-limit decrement (incremental IPv4 checksum), VLAN tags removed and the
 /// Ethernet addresses rewritten. Multicast and link-local destinations go to the host stack.
@@ -26,6 +27,7 @@ public readonly struct RouteStage : IStage
         Lpm6 routes6 = snapshot.Routes6;
         NextHop[] nextHops = snapshot.NextHops;
         EndpointHosts pods = snapshot.LocalHosts;
+        ClusterAddressTable clusters = snapshot.ClusterRoutes;
         bool resolves = context.Neighbors is not null;
 
         // Pass 1: every IPv4 destination of the batch into one bulk LPM lookup (many cache misses in flight);
@@ -42,6 +44,13 @@ public readonly struct RouteStage : IStage
             seen++;
             // Steered before routing (egress gateway): the next hop is already chosen.
             if ((p.Flags & PacketFlags.NextHopPreset) != 0) { result[i] = p.NextHop; continue; }
+            // Another cluster's backend (overlapping pod CIDRs): routed by (cluster, address) to its node's tunnel.
+            if (p.DstCluster != 0 && p.IpVersion == 4)
+            {
+                if (clusters.TryFind(p.DstCluster, Addr.Dst4(p), out uint hop, out _)) result[i] = hop;
+                else p.Drop(DropReason.NoTunnelOrEncapsulationEndpoint);
+                continue;
+            }
             if (p.IpVersion == 4)
             {
                 uint dst = Addr.Dst4(p);

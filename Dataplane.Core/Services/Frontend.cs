@@ -33,12 +33,18 @@ public struct Frontend
 
 /// <summary>A backend address and port (IPv4 in the low 32 bits).</summary>
 [StructLayout(LayoutKind.Explicit, Size = 24)]
-public readonly struct Backend(UInt128 addr, ushort port, bool local)
+public readonly struct Backend(UInt128 addr, ushort port, bool local, byte cluster = 0)
 {
     [FieldOffset(0)] public readonly UInt128 Addr = addr;
     [FieldOffset(16)] public readonly ushort Port = port;
     /// <summary>Runs on this node (eligible under a Local traffic policy).</summary>
     [FieldOffset(18)] public readonly bool Local = local;
+    /// <summary>
+    /// Cluster Mesh with overlapping pod CIDRs: the ID of the remote cluster this backend is in (IPv4 only, as
+    /// Cilium's cluster-aware addressing). Such a backend is reached by (cluster, address) through the tunnel to
+    /// its node and the connection is SNATed to this node's tunnel address; 0 = routed by address.
+    /// </summary>
+    [FieldOffset(19)] public readonly byte Cluster = cluster;
 }
 
 /// <summary>
@@ -52,7 +58,8 @@ public sealed class BackendSet(Backend[] backends, int[] ring)
     public Backend[] Backends { get; } = backends;
     public int[] Ring { get; } = ring;
 
-    /// <summary>Index of the backend with this address and port, or -1 (affinity re-check; new flows only).</summary>
+    /// <summary>Index of the backend with this address and port, or -1 (affinity re-check; new flows only). With
+    /// overlapping clusters an address may be in the set twice: the first (this cluster's, sorted first) is kept.</summary>
     public int IndexOf(UInt128 addr, ushort port)
     {
         var b = Backends;

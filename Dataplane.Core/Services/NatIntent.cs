@@ -17,4 +17,6 @@ public struct NatIntent
     [FieldOffset(50)] public ushort BackendPort;
     [FieldOffset(52)] public bool Dnat;
     [FieldOffset(53)] public bool Snat;
+    /// <summary>The backend is in this other cluster (<see cref="Backend.Cluster"/>): recorded in the DNAT entry.</summary>
+    [FieldOffset(54)] public byte Cluster;
 }

@@ -57,6 +57,8 @@ public sealed class DatapathSnapshot
     /// every packet to the host's addresses then goes through policy and conntrack, not only pods' packets.
     /// </summary>
     public bool HostFirewall { get; }
+    /// <summary>The host firewall in policy audit mode: what the host's policies would drop passes, marked audited.</summary>
+    public bool HostPolicyAudit => HostFirewall && Policy.HostAudit;
     public string NodeName { get; }
     /// <summary>The routes the LPM tables were built from (prefix → next-hop index), in canonical order; a
     /// later snapshot with the same list shares the tables instead of rebuilding them.</summary>
@@ -86,4 +88,8 @@ public sealed class DatapathSnapshot
     public ImmutableArray<StaticNeighbor> StaticNeighbors { get; init; } = [];
     /// <summary>Tunnel peers, local SIDs and decap rules (VXLAN/SRv6); empty = no overlay.</summary>
     public Overlay.OverlayState Overlay { get; init; } = Dataplane.Core.Overlay.OverlayState.Empty;
+    /// <summary>Other clusters' endpoints reached by (cluster, address): overlapping pod CIDRs in a Cluster Mesh.</summary>
+    public ClusterAddressTable ClusterRoutes { get; init; } = ClusterAddressTable.Empty;
+    /// <summary>Other clusters' pod CIDRs reachable here under translated ranges (pod to pod across an overlap).</summary>
+    public ClusterNetmap ClusterNetmap { get; init; } = ClusterNetmap.Empty;
 }

@@ -43,6 +43,8 @@ public static unsafe partial class Bpf
 
     /// <summary>enum bpf_attach_type: BPF_TCX_INGRESS (kernel 6.6+; newer than Debian's libbpf 1.1 headers).</summary>
     public const int BPF_TCX_INGRESS = 46;
+    /// <summary>enum bpf_attach_type: BPF_TCX_EGRESS (kernel 6.6+).</summary>
+    public const int BPF_TCX_EGRESS = 47;
 
     /// <summary>
     /// BPF_LINK_CREATE. libbpf 1.1 has no bpf_program__attach_tcx (1.3+), but its bpf_link_create passes an

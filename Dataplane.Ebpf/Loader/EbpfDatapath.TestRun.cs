@@ -4,16 +4,21 @@ using Dataplane.Ebpf.Maps;
 
 namespace Dataplane.Ebpf.Loader;
 
-/// <summary>Which entry point of the datapath runs a packet: the XDP program or the TC (sched_cls) one.</summary>
+/// <summary>
+/// Which entry point of the datapath runs a packet: the XDP program, the TC (sched_cls) one, or the host firewall's
+/// egress hook (dp_host_egress: a frame the node's own stack sends out of the port).
+/// </summary>
 public enum BpfHook
 {
     Xdp,
     Tc,
+    HostEgress,
 }
 
 /// <summary>
 /// What one BPF_PROG_TEST_RUN of the datapath produced: the program's return code (an XDP action or a TC
-/// action, by <see cref="Hook"/>), the packet as the program left it and the program's own record of the verdict.
+/// action, by <see cref="Hook"/>), the packet as the program left it and the program's own record of the verdict
+/// (for the host egress hook, a default record with token 0 when the program let the frame pass unjudged).
 /// </summary>
 public sealed record TestRunResult(BpfHook Hook, uint ReturnCode, byte[] Output, DpVerdict Verdict)
 {
@@ -21,7 +26,10 @@ public sealed record TestRunResult(BpfHook Hook, uint ReturnCode, byte[] Output,
     public XdpAction? Action => Hook == BpfHook.Xdp ? (XdpAction)ReturnCode : null;
 
     /// <summary>The TC action; null for an XDP run.</summary>
-    public TcAction? TcAction => Hook == BpfHook.Tc ? (TcAction)ReturnCode : null;
+    public TcAction? TcAction => Hook != BpfHook.Xdp ? (TcAction)ReturnCode : null;
+
+    /// <summary>False when the host egress hook let the frame pass without judging (and counting) it.</summary>
+    public bool Judged => Verdict.Token != 0;
 }
 
 public sealed unsafe partial class EbpfDatapath
@@ -41,8 +49,13 @@ public sealed unsafe partial class EbpfDatapath
         // header for eth_type_trans).
         if (frame.Length < 14) throw new ArgumentException("the datapath never sees a frame shorter than an Ethernet header", nameof(frame));
         uint token = ++_token;
-        var (rc, output) = hook == BpfHook.Xdp ? RunXdp(frame, inPort, nowSeconds, token) : RunTc(frame, inPort, nowSeconds, token);
-        return new TestRunResult(hook, rc, output, LastVerdict(token));
+        var (rc, output) = hook switch
+        {
+            BpfHook.Xdp => RunXdp(frame, inPort, nowSeconds, token),
+            BpfHook.Tc => RunTc(TcProgramFd, frame, inPort, nowSeconds, token),
+            _ => RunTc(HostEgressProgramFd, frame, inPort, nowSeconds, token),
+        };
+        return new TestRunResult(hook, rc, output, LastVerdict(token, required: hook != BpfHook.HostEgress));
     }
 
     private (uint, byte[]) RunXdp(ReadOnlySpan<byte> frame, ushort inPort, uint nowSeconds, uint token)
@@ -86,9 +99,9 @@ public sealed unsafe partial class EbpfDatapath
         return (ethertype == 0x0800 && l3 < 20) || (ethertype == 0x86dd && l3 < 40);
     }
 
-    private (uint, byte[]) RunTc(ReadOnlySpan<byte> frame, ushort inPort, uint nowSeconds, uint token)
+    private (uint, byte[]) RunTc(int programFd, ReadOnlySpan<byte> frame, ushort inPort, uint nowSeconds, uint token)
     {
-        if (TcProgramFd < 0) throw new InvalidOperationException("the TC program was not loaded: load with EbpfOptions.TcProgram = true");
+        if (programFd < 0) throw new InvalidOperationException("the TC program was not loaded: load with EbpfOptions.TcProgram (HostEgressProgram) = true");
         var input = frame.ToArray();
         // Room for the largest push (SRv6 with its segment list) on top of the frame.
         var output = new byte[input.Length + 512];
@@ -108,17 +121,21 @@ public sealed unsafe partial class EbpfDatapath
                 ctx_in = &ctx, ctx_size_in = (uint)sizeof(sk_buff_test_ctx),
                 repeat = 1,
             };
-            int rc = Bpf.bpf_prog_test_run_opts(TcProgramFd, &opts);
+            int rc = Bpf.bpf_prog_test_run_opts(programFd, &opts);
             if (rc != 0) throw new EbpfMapException($"BPF_PROG_TEST_RUN (TC) of a {frame.Length}-byte frame failed: errno {Bpf.Err(rc)}");
             return (opts.retval, output.AsSpan(0, (int)opts.data_size_out).ToArray());
         }
     }
 
-    /// <summary>The per-CPU last-verdict record written for <paramref name="token"/> (whichever CPU ran it).</summary>
-    private DpVerdict LastVerdict(uint token)
+    /// <summary>
+    /// The per-CPU last-verdict record written for <paramref name="token"/> (whichever CPU ran it); none is an
+    /// error unless not <paramref name="required"/> (then a default record, token 0).
+    /// </summary>
+    private DpVerdict LastVerdict(uint token, bool required)
     {
         foreach (var v in Last.LookupPerCpu<uint, DpVerdict>(0))
             if (v.Token == token) return v;
+        if (!required) return default;
         throw new EbpfMapException($"no CPU recorded a verdict for test run {token}");
     }
 }

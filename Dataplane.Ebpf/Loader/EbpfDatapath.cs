@@ -22,17 +22,22 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
     public const string PassProgramName = "dp_xdp_pass";
     public const string TcResourceName = "dataplane.tc.bpf.o";
     public const string TcProgramName = "dp_tc";
+    public const string HostEgressResourceName = "dataplane.egress.bpf.o";
+    public const string HostEgressProgramName = "dp_host_egress";
     private const int LogSize = 16 << 20;
 
     private void* _obj;
     private void* _tcObj;
+    private void* _egressObj;
 
-    private EbpfDatapath(void* obj, void* tcObj, EbpfOptions options)
+    private EbpfDatapath(void* obj, void* tcObj, void* egressObj, EbpfOptions options)
     {
         _obj = obj;
         _tcObj = tcObj;
+        _egressObj = egressObj;
         Options = options;
         TcProgramFd = tcObj == null ? -1 : LibBpf.bpf_program__fd(LibBpf.bpf_object__find_program_by_name(tcObj, TcProgramName));
+        HostEgressProgramFd = egressObj == null ? -1 : LibBpf.bpf_program__fd(LibBpf.bpf_object__find_program_by_name(egressObj, HostEgressProgramName));
         ProgramFd = LibBpf.bpf_program__fd(LibBpf.bpf_object__find_program_by_name(obj, ProgramName));
         PassProgramFd = LibBpf.bpf_program__fd(LibBpf.bpf_object__find_program_by_name(obj, PassProgramName));
         Config = MapOf("dp_config", false);
@@ -112,6 +117,11 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
     public int ProgramFd { get; }
     /// <summary>dp_tc, the TC entry point (tcx ingress); -1 unless loaded with <see cref="EbpfOptions.TcProgram"/>.</summary>
     public int TcProgramFd { get; }
+    /// <summary>
+    /// dp_host_egress, the host firewall's egress hook (tcx egress of the node's interfaces); -1 unless loaded with
+    /// <see cref="EbpfOptions.HostEgressProgram"/>.
+    /// </summary>
+    public int HostEgressProgramFd { get; }
     /// <summary>dp_xdp_pass: attach it to the far end of a veth the datapath redirects to (veth needs it to deliver).</summary>
     public int PassProgramFd { get; }
     public BpfMap Config { get; }
@@ -146,7 +156,8 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
 
     /// <summary>Loads the embedded program; throws <see cref="EbpfLoadException"/> with the verifier log when refused.</summary>
     public static EbpfDatapath Load(EbpfOptions options) =>
-        Load(Resource(ResourceName), options, options.TcProgram ? Resource(TcResourceName) : null);
+        Load(Resource(ResourceName), options, options.TcProgram ? Resource(TcResourceName) : null,
+            options.HostEgressProgram ? Resource(HostEgressResourceName) : null);
 
     private static byte[] Resource(string name)
     {
@@ -161,21 +172,25 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
     /// Loads a compiled datapath object (the embedded one, or another build of bpf/dataplane.bpf.c), and the TC
     /// build of it when <paramref name="tcObjectFile"/> is given: its maps are not created but taken over from
     /// the XDP object (bpf_map__reuse_fd), so one filler run configures both programs and they share conntrack.
+    /// The host firewall's egress object (<paramref name="egressObjectFile"/>) takes the XDP object's maps the same way.
     /// </summary>
-    public static EbpfDatapath Load(byte[] objectFile, EbpfOptions options, byte[]? tcObjectFile = null)
+    public static EbpfDatapath Load(byte[] objectFile, EbpfOptions options, byte[]? tcObjectFile = null, byte[]? egressObjectFile = null)
     {
         void* obj = OpenAndLoad(objectFile, options, null, "XDP");
-        void* tcObj = null;
+        void* tcObj = null, egressObj = null;
         try
         {
             if (tcObjectFile != null) tcObj = OpenAndLoad(tcObjectFile, options, obj, "TC");
-            var dp = new EbpfDatapath(obj, tcObj, options);
+            if (egressObjectFile != null) egressObj = OpenAndLoad(egressObjectFile, options, obj, "host egress");
+            var dp = new EbpfDatapath(obj, tcObj, egressObj, options);
             obj = null;
             tcObj = null;
+            egressObj = null;
             return dp;
         }
         finally
         {
+            if (egressObj != null) LibBpf.bpf_object__close(egressObj);
             if (tcObj != null) LibBpf.bpf_object__close(tcObj);
             if (obj != null) LibBpf.bpf_object__close(obj);
         }
@@ -307,17 +322,33 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
     {
         if (TcProgramFd < 0)
             throw new InvalidOperationException("the TC program was not loaded: load with EbpfOptions.TcProgram = true");
+        return AttachTcx(TcProgramFd, Bpf.BPF_TCX_INGRESS, "the TC program", "tcx ingress", ifindex, pinPath);
+    }
+
+    /// <summary>
+    /// Attaches dp_host_egress, the host firewall's egress hook, to the interface's egress as a tcx link
+    /// (BPF_TCX_EGRESS), pinned and taken over like <see cref="AttachTcIngress"/>'s links.
+    /// </summary>
+    public TcxLink AttachHostEgress(int ifindex, string? pinPath = null)
+    {
+        if (HostEgressProgramFd < 0)
+            throw new InvalidOperationException("the host egress program was not loaded: load with EbpfOptions.HostEgressProgram = true");
+        return AttachTcx(HostEgressProgramFd, Bpf.BPF_TCX_EGRESS, "the host firewall's egress program", "tcx egress", ifindex, pinPath);
+    }
+
+    private static TcxLink AttachTcx(int progFd, int attachType, string what, string where, int ifindex, string? pinPath)
+    {
         if (pinPath is not null && File.Exists(pinPath))
         {
             int old = Bpf.bpf_obj_get(pinPath);
             if (old >= 0)
             {
-                if (Bpf.bpf_link_update(old, TcProgramFd, null) == 0) return new TcxLink(old, ifindex, pinPath, reused: true);
+                if (Bpf.bpf_link_update(old, progFd, null) == 0) return new TcxLink(old, ifindex, pinPath, reused: true);
                 TcxLink.Close(old);
             }
             File.Delete(pinPath); // not a live link of ours any more: replaced below
         }
-        int fd = Bpf.bpf_link_create(TcProgramFd, ifindex, Bpf.BPF_TCX_INGRESS, null);
+        int fd = Bpf.bpf_link_create(progFd, ifindex, attachType, null);
         if (fd < 0)
         {
             int err = Bpf.Err(fd);
@@ -328,13 +359,13 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
                 1 or 13 => " (needs CAP_NET_ADMIN and CAP_BPF)",
                 _ => "",
             };
-            throw new EbpfMapException($"attaching the TC program to ifindex {ifindex} (tcx ingress) failed: {Marshal.GetPInvokeErrorMessage(err)} (errno {err}){why}");
+            throw new EbpfMapException($"attaching {what} to ifindex {ifindex} ({where}) failed: {Marshal.GetPInvokeErrorMessage(err)} (errno {err}){why}");
         }
         if (pinPath is not null && Bpf.bpf_obj_pin(fd, pinPath) != 0)
         {
             int err = Marshal.GetLastPInvokeError();
             TcxLink.Close(fd);
-            throw new EbpfMapException($"pinning the tcx link of ifindex {ifindex} at {pinPath} failed: {Marshal.GetPInvokeErrorMessage(err)} (errno {err}; is it on a bpffs?)");
+            throw new EbpfMapException($"pinning the {where} link of ifindex {ifindex} at {pinPath} failed: {Marshal.GetPInvokeErrorMessage(err)} (errno {err}; is it on a bpffs?)");
         }
         return new TcxLink(fd, ifindex, pinPath);
     }
@@ -342,6 +373,7 @@ public sealed unsafe partial class EbpfDatapath : IDisposable
     /// <summary>Closes the objects (program and map fds). Attached XDP programs and pinned maps stay.</summary>
     public void Dispose()
     {
+        if (_egressObj != null) { LibBpf.bpf_object__close(_egressObj); _egressObj = null; }
         if (_tcObj != null) { LibBpf.bpf_object__close(_tcObj); _tcObj = null; }
         if (_obj != null) { LibBpf.bpf_object__close(_obj); _obj = null; }
     }

@@ -33,4 +33,10 @@ public sealed record EbpfOptions
     /// TC test runs. It shares every map with the XDP program. Off by default: it doubles the verification time.
     /// </summary>
     public bool TcProgram { get; init; }
+
+    /// <summary>
+    /// Also load the host firewall's egress hook (dp_host_egress, for tcx egress of the node's interfaces): the host
+    /// endpoint's egress policy on what the node's own stack sends. Shares every map with the XDP program.
+    /// </summary>
+    public bool HostEgressProgram { get; init; }
 }

@@ -22,4 +22,6 @@ public static class DatapathLimits
     public const int Srv6MaxTemplate = 120;
     /// <summary>Bytes of a VXLAN tunnel's outer header template (IPv6 + UDP + VXLAN; IPv4 uses 36).</summary>
     public const int TunnelTemplateBytes = 56;
+    /// <summary>dp_drops slots: one per (traffic direction, drop reason), as WorkerCounters.DirectionalDrops.</summary>
+    public const int DropSlots = Core.Counters.WorkerCounters.Directions * 256;
 }

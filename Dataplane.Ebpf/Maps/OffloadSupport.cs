@@ -37,6 +37,11 @@ public static class OffloadSupport
             missing.Add($"policy of {s.Policy.Workloads.Count} external workload identit(ies) this gateway serves (the eBPF policy is per endpoint)");
         if (s.Overlay.HasClusterScopedIdentities)
             missing.Add("Cluster Mesh identities above 65535 as VXLAN VNIs (the eBPF VNI map covers 16 bits)");
+        // Overlapping pod CIDRs: the program's LB, CT and FIB are keyed by address alone (no cluster ID in lb.h's
+        // backend, ct.h's NAT or route.h's lookup), so it would deliver such a backend's packets to our own pod of the
+        // same address — refused rather than silently different.
+        if (s.ClusterRoutes.Count > 0 || s.ClusterNetmap.Count > 0 || Array.Exists(services.Sets, set => Array.Exists(set.Backends, b => b.Cluster != 0)))
+            missing.Add("Cluster Mesh backends reached by (cluster, address) for overlapping pod CIDRs (the eBPF load balancer, conntrack and FIB are keyed by address only)");
         return missing;
     }
 

@@ -4,8 +4,9 @@
 // → service DNAT → identity (ipcache) → egress gateway → route + rewrite → masquerade decision → policy →
 // conntrack create (+ SNAT) → VXLAN/SRv6 encap → accounting, the same stages in the same order as
 // Dataplane.Core/Pipeline/PacketPipeline.cs, one packet at a time.
-// Built twice from this file: as XDP (dp_xdp) and, with -DDP_TC, as a TC classifier over struct __sk_buff
-// (dp_tc, for tcx ingress); dp_ctx.h is all that differs for the stages. The loader loads the XDP object first
+// Built three times from this file: as XDP (dp_xdp); with -DDP_TC, as a TC classifier over struct __sk_buff
+// (dp_tc, for tcx ingress), dp_ctx.h being all that differs for the stages; and with -DDP_TC -DDP_HOST_EGRESS
+// as the host firewall's egress hook alone (dp_host_egress, host_egress.h: tcx egress of the node's interfaces). The loader loads the XDP object first
 // and hands its map fds to the TC object, so both programs share every map and the filler fills them once.
 // Verdicts: transmit → XDP_TX (same port) or XDP_REDIRECT through dp_tx_ports, for TC bpf_redirect to the
 // port's ifindex (dp_tx_ifindex) (the receiving interface for the same port) → TC_ACT_REDIRECT; to the host → XDP_PASS /
@@ -31,6 +32,9 @@
 #include "egress.h"
 #include "encap.h"
 #include "account.h"
+#ifdef DP_HOST_EGRESS
+#include "host_egress.h"
+#endif
 
 /// Unix seconds: bpf_ktime_get_ns (CLOCK_MONOTONIC) shifted by the offset the map filler measured.
 static __always_inline __u32 unix_now(const struct dp_config *cfg)
@@ -50,7 +54,7 @@ static __always_inline __u32 packet_context(DP_CTX *ctx, struct dp_pkt *p, const
 		p->now = ctx->cb[2] ? ctx->cb[2] : unix_now(cfg);
 		return ctx->cb[1];
 	}
-	// At tc ingress skb->ifindex is the receiving device.
+	// At tc ingress skb->ifindex is the receiving device, at tc egress the one the packet leaves by.
 	__u32 ifindex = ctx->ifindex;
 #else
 	void *meta = (void *)(long)ctx->data_meta;
@@ -71,6 +75,7 @@ static __always_inline __u32 packet_context(DP_CTX *ctx, struct dp_pkt *p, const
 	return 0;
 }
 
+#ifndef DP_HOST_EGRESS
 /// Every stage, in PacketPipeline's order; the verdict is left in p for the entry point to map.
 static __always_inline void pipeline(DP_CTX *ctx, struct dp_pkt *p, const struct dp_config *cfg)
 {
@@ -110,11 +115,29 @@ static __always_inline void pipeline(DP_CTX *ctx, struct dp_pkt *p, const struct
 		overlay_encap(ctx, p);
 	account(p, token, cfg);
 }
+#endif
 
 #ifdef DP_TC
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
+#endif
 
+#ifdef DP_HOST_EGRESS
+SEC("tc")
+int dp_host_egress(struct __sk_buff *ctx)
+{
+	__u32 zero = 0;
+	struct dp_config *cfg = bpf_map_lookup_elem(&dp_config, &zero);
+	if (!cfg || (ctx->tc_index & DP_TC_INDEX_FORWARDED) || !host_firewall_on())
+		return TC_ACT_OK;
+	struct dp_pkt pkt = {};
+	struct dp_pkt *p = &pkt;
+	__u32 token = packet_context(ctx, p, cfg);
+	if (!host_egress(ctx, p, cfg, token))
+		return TC_ACT_OK;
+	return p->verdict == V_TX ? TC_ACT_OK : TC_ACT_SHOT;
+}
+#elif defined(DP_TC)
 SEC("tc")
 int dp_tc(struct __sk_buff *ctx)
 {
@@ -130,6 +153,8 @@ int dp_tc(struct __sk_buff *ctx)
 	case V_TX: {
 		// XDP_TX: back out of the receiving interface. Else the port's ifindex (dp_tx_ifindex, filled with
 		// dp_tx_ports), and no interface drops, as bpf_redirect_map's XDP_DROP fallback does.
+		// Judged here: the host firewall's egress hook (host_egress.h) lets it leave.
+		ctx->tc_index |= DP_TC_INDEX_FORWARDED;
 		if (p->out_port == p->in_port)
 			return bpf_redirect(ctx->ifindex, 0);
 		__u32 port = p->out_port;

@@ -97,6 +97,9 @@ enum datapath_limits {
 	EGW_MAX_GATEWAYS = 8,
 	SRV6_MAX_TEMPLATE = 120,
 	TUNNEL_TEMPLATE_BYTES = 56,
+	// dp_drops: one slot per (traffic direction, drop reason), direction * 256 + reason, as WorkerCounters'
+	// DirectionalDrops (3 directions: unknown, ingress, egress).
+	DROP_SLOTS = 3 * 256,
 };
 
 // Dataplane.Ebpf.Maps.PolicyMode: per-endpoint policy modes: no map (endpoint outside the policy arrays), a
@@ -167,7 +170,8 @@ enum stat_slot {
 	STAT_TX_BYTES = 3,
 	STAT_LOCAL_PACKETS = 4,
 	STAT_EVENTS_LOST = 5,
-	STAT_COUNT = 8,
+	STAT_AUDITED = 8,       // + direction: packets policy audit mode let through (WorkerCounters.AuditedPackets)
+	STAT_COUNT = 16,
 };
 
 // Dataplane.Ebpf.Maps.DpTestMeta.TestMagic: dp_test_meta.magic ("DPMT"), what BPF_PROG_TEST_RUN callers put in

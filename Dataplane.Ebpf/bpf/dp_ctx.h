@@ -10,6 +10,9 @@
 
 #ifdef DP_TC
 #define DP_CTX struct __sk_buff
+// skb->tc_index bit dp_tc sets on what it redirects: judged by the datapath already, so the host firewall's egress
+// hook (host_egress.h) on the interface it leaves by lets it through (Cilium's TC_INDEX_F_SKIP_HOST_FIREWALL).
+#define DP_TC_INDEX_FORWARDED 0x0100
 
 static __always_inline __u32 dp_len(DP_CTX *ctx)
 {

@@ -134,7 +134,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 256);
+	__uint(max_entries, DROP_SLOTS);
 	__type(key, __u32);
 	__type(value, struct drop_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

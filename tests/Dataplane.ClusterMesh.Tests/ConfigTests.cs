@@ -35,6 +35,29 @@ public class ConfigTests
         Assert.Equal(("cluster2", 2u), (r.Name, r.Id));
         Assert.Equal(["http://198.18.1.10:2379"], r.Endpoints);
         Assert.Equal(new SourceLocation("mesh.yaml", 13, 7), r.Source);
+        Assert.False(c.OverlappingPodCidrs);
+    }
+
+    [Fact]
+    public void OverlappingPodCidrSupportIsCiliumsSwitch()
+    {
+        var text = Valid.Replace("\r\n", "\n").Replace("  etcd:\n", "  enableOverlappingPodCIDRSupport: true\n  etcd:\n");
+        Assert.True(ClusterMeshConfigLoader.Load("mesh.yaml", text).OverlappingPodCidrs);
+        var e = Assert.Throws<ConfigException>(() => ClusterMeshConfigLoader.Load("mesh.yaml", text.Replace(": true", ": maybe")));
+        Assert.Equal((9, 36), (e.Location.Line, e.Location.Column));
+        Assert.Contains("enableOverlappingPodCIDRSupport must be true or false", e.Reason);
+
+        var translated = text.Replace("      id: 2\n", "      id: 2\n      translatedPodCIDRs: [{podCIDR: 198.18.110.0/24, as: 198.18.212.0/24}]\n");
+        var r = Assert.Single(ClusterMeshConfigLoader.Load("mesh.yaml", translated).RemoteClusters);
+        Assert.Equal(("198.18.110.0/24", "198.18.212.0/24"), (r.TranslatedPodCidrs[0].PodCidr.ToString(), r.TranslatedPodCidrs[0].As.ToString()));
+        foreach (var (bad, reason) in new[]
+        {
+            (translated.Replace(": true", ": false"), "needs enableOverlappingPodCIDRSupport: true"),
+            (translated.Replace("198.18.212.0/24", "198.18.212.0/25"), "must have the length of podCIDR"),
+            (translated.Replace("198.18.212.0/24", "198.18.212.1/24"), "invalid IPv4 prefix 198.18.212.1/24"),
+            (translated.Replace("198.18.212.0/24", "fd00::/120"), "invalid IPv4 prefix fd00::/120"),
+        })
+            Assert.Contains(reason, Assert.Throws<ConfigException>(() => ClusterMeshConfigLoader.Load("mesh.yaml", bad)).Reason);
     }
 
     [Theory]

@@ -86,6 +86,7 @@ public class GeneratedDifferentialTests(DatapathFixture fixture, ITestOutputHelp
             var reason = (Core.Drops.DropReason)r;
             Assert.True(cs.Drops[r] == bpf.DropsOf(reason), $"drops {r}: C# {cs.Drops[r]}, BPF {bpf.DropsOf(reason)}");
         }
+        AssertDirectionalDropsEqual(cs, bpf);
         // The run must have reached the interesting paths, not just the parser.
         foreach (var reason in new[] { 132, 133, 134, 135, 153, 155, 156, 169, 181, 196 })
             Assert.True(cs.Drops[reason] > 0, $"no packet was dropped with {reason}");
@@ -135,8 +136,20 @@ public class GeneratedDifferentialTests(DatapathFixture fixture, ITestOutputHelp
         Assert.Equal(cs.TxBytes, bpf.TxBytes);
         for (int r = 0; r < 256; r++)
             Assert.True(cs.Drops[r] == bpf.DropsOf((Core.Drops.DropReason)r), $"drops {r}: C# {cs.Drops[r]}, BPF {bpf.DropsOf((Core.Drops.DropReason)r)}");
+        AssertDirectionalDropsEqual(cs, bpf);
         Assert.True(encapsulated > 100, $"only {encapsulated} packets were encapsulated");
         Assert.True(snat > 0, "no connection was SNATed");
+    }
+
+    /// <summary>Drops by direction and reason (cilium_drop_count_total's labels) equal on both sides.</summary>
+    private static void AssertDirectionalDropsEqual(Core.Counters.WorkerCounters cs, EbpfCounters bpf)
+    {
+        for (int slot = 0; slot < Maps.DatapathLimits.DropSlots; slot++)
+        {
+            var key = ((Core.Packets.TrafficDirection)(slot / 256), (Core.Drops.DropReason)(slot % 256));
+            ulong b = bpf.DirectionalDrops.GetValueOrDefault(key).Packets;
+            Assert.True(cs.DirectionalDrops[slot] == b, $"drops {key}: C# {cs.DirectionalDrops[slot]}, BPF {b}");
+        }
     }
 }
 

@@ -138,4 +138,57 @@ public class ClusterMeshModelTests
         Assert.False(snapshot.Overlay.IsValidVni(256));
         Assert.Contains(snapshot.Overlay.Peers, p => p.Name == "node-b");
     }
+
+    /// <summary>
+    /// With overlapping pod CIDR support, cluster c3's node-c (pod CIDR overlapping ours) stays a tunnel peer, its
+    /// address is routed through the tunnel, and its backend with our own web-a's address is a backend of its own,
+    /// reached by (cluster 3, address) with c3's identity — beside web-a, reached by address.
+    /// </summary>
+    [Fact]
+    public void OverlappingClusterBackendIsRoutedByClusterAndAddress()
+    {
+        const uint c3Web = (3u << 16) + 7;
+        var c3 = new LabelSet([new Label("k8s", "app", "web"), new Label("k8s", IdentityLabels.ClusterLabel, "c3")]);
+        var nodeC = IPAddress.Parse("198.18.0.4");
+        var external = new ExternalIdentities([new SecurityIdentity(c3Web, c3)], [])
+        {
+            ClusterEndpoints = [new ClusterEndpoint(3, Web, c3Web, nodeC)],
+        };
+        var svc = new ClusterService
+        {
+            Cluster = "c3", ClusterId = 3, Namespace = "default", Name = "web", IncludeExternal = true, Shared = true,
+            Backends = new() { ["198.18.110.20"] = new() { ["http"] = new L4Addr("TCP", 5001) } },
+        };
+        var state = new MeshState(1, [new("c3", 3, "node-c", [nodeC], [IPNetwork.Parse("198.18.110.0/25")])], external, [svc]);
+        var model = MeshModel.Augment(Model(true, "none"), state, "c1", 1, overlapping: true);
+        var c = Assert.Single(model.Nodes, n => n.Name == "node-c");
+        Assert.Empty(c.PodCidrs);
+        Assert.Equal("198.18.0.4/32", Assert.Single(c.TunnelledAddresses).ToString());
+
+        var snapshot = SnapshotCompiler.Compile(model, 2, null, state.External);
+        var set = snapshot.Services.Sets.OrderByDescending(x => x.Backends.Length).First();
+        Assert.Equal([(RoutePrefix.ToUInt32(Web), (byte)0), (RoutePrefix.ToUInt32(Web), (byte)3)],
+            set.Backends.Select(x => ((uint)x.Addr, x.Cluster)));
+        Assert.True(snapshot.ClusterRoutes.TryFind(3, RoutePrefix.ToUInt32(Web), out uint hop, out uint id));
+        Assert.Equal(c3Web, id);
+        Assert.Equal((NextHopKind.Tunnel, (UInt128)RoutePrefix.ToUInt32(nodeC)), (snapshot.NextHops[hop].Kind, snapshot.NextHops[hop].TunnelEndpoint));
+        Assert.False(snapshot.ClusterRoutes.TryFind(2, RoutePrefix.ToUInt32(Web), out _, out _));
+        Assert.True(snapshot.Routes4.TryLookup(RoutePrefix.ToUInt32(nodeC), out uint toC));
+        Assert.Equal(NextHopKind.Tunnel, snapshot.NextHops[toC].Kind);
+        Assert.Contains(snapshot.Overlay.Peers, p => p.Name == "node-c");
+        // Without the support the node is left out and the backend is one more address, routed to our own pod.
+        var plain = SnapshotCompiler.Compile(MeshModel.Augment(Model(true, "none"), state, "c1", 1), 2, null, state.External);
+        Assert.Equal(0, plain.ClusterRoutes.Count);
+        Assert.DoesNotContain(plain.Overlay.Peers, p => p.Name == "node-c");
+        // A translated range of c3's pod CIDR (pod to pod): compiled as a netmap to cluster 3.
+        var mapped = SnapshotCompiler.Compile(model, 3, null, state.External with
+        {
+            ClusterTranslations = [new ClusterTranslation(3, IPNetwork.Parse("198.18.110.0/24"), IPNetwork.Parse("198.18.213.0/24"))],
+        });
+        Assert.True(mapped.ClusterNetmap.TryMap(RoutePrefix.ToUInt32(IPAddress.Parse("198.18.213.20")), out uint real, out byte cluster));
+        Assert.Equal((RoutePrefix.ToUInt32(Web), (byte)3), (real, cluster));
+        Assert.False(mapped.ClusterNetmap.TryMap(RoutePrefix.ToUInt32(Web), out _, out _));
+        // The eBPF program keys load balancing, conntrack and routes by address only: it refuses this snapshot.
+        Assert.Contains(Dataplane.Ebpf.Maps.OffloadSupport.Unsupported(snapshot), f => f.Contains("(cluster, address)", StringComparison.Ordinal));
+    }
 }

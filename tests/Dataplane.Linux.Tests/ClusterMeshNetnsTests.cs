@@ -178,9 +178,10 @@ public sealed partial class ClusterMeshNetnsTests(ITestOutputHelper output)
     }
 
     /// <summary>Both agents forwarding, each with its pods' etcd identities and the other cluster's node and pods.</summary>
-    private static async Task<MeshTopology> Meshed(int leaseTtl = 10, bool replicatedEtcd2 = false)
+    private static async Task<MeshTopology> Meshed(int leaseTtl = 10, bool replicatedEtcd2 = false, string affinity = "local",
+        bool overlapping = false)
     {
-        var topo = await MeshTopology.StartAsync("local", leaseTtl, replicatedEtcd2);
+        var topo = await MeshTopology.StartAsync(affinity, leaseTtl, replicatedEtcd2, overlapping);
         try
         {
             foreach (var (agent, node) in new[] { (topo.AgentA!, "node-a"), (topo.AgentB!, "node-b") })

@@ -4,21 +4,20 @@ using Dataplane.Control.Config;
 namespace Dataplane.Gateway.Agent;
 
 /// <summary>
-/// The gateway's rules over a model the loader accepted: exactly one DataplaneGateway, named after the
-/// DataplaneNode; its mesh and on-prem interfaces are the DataplaneNode's; the external workloads it serves lie
-/// inside its on-prem prefixes; its own Node has no pod CIDRs (it hosts no pods). Each error points at the value.
+/// The gateway's rules over a model the loader accepted. The directory holds one DataplaneGateway per gateway of the
+/// cluster (two serving the same networks is high availability: every host reads the same set, so nodes know them
+/// all); this gateway's is the one named after its DataplaneNode (the loader refuses a name defined twice). Its mesh and on-prem
+/// interfaces are the DataplaneNode's; the external workloads it serves lie inside its on-prem prefixes; its own Node
+/// has no pod CIDRs (it hosts no pods). Each error points at the value.
 /// </summary>
 public static class GatewayRules
 {
     public static void Check(ConfigModel m, SourceLocation origin)
     {
         if (m.Gateways.IsEmpty)
-            throw new ConfigException(origin, "no DataplaneGateway (apiVersion dataplane.io/v1alpha1) found; the gateway needs exactly one");
-        if (m.Gateways.Length > 1)
-            throw new ConfigException(m.Gateways[1].NameAt, $"more than one DataplaneGateway; exactly one is allowed (first is {m.Gateways[0].Name} at {m.Gateways[0].Source})");
-        var gw = m.Gateways[0];
-        if (gw.Name != m.Local.Name)
-            throw new ConfigException(gw.NameAt, $"DataplaneGateway {gw.Name} must be named after the DataplaneNode ({m.Local.Name})");
+            throw new ConfigException(origin, $"no DataplaneGateway (apiVersion dataplane.io/v1alpha1) found; the gateway needs one named {m.Local.Name}, after its DataplaneNode");
+        var gw = Gateway(m) ?? throw new ConfigException(m.Local.Source,
+            $"DataplaneNode {m.Local.Name} has no DataplaneGateway of its name; the directory has {string.Join(", ", m.Gateways.Select(g => $"{g.Name} (at {g.Source})"))}");
         var interfaces = m.Local.Interfaces.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
         for (int i = 0; i < gw.MeshInterfaces.Length; i++)
             if (!interfaces.Contains(gw.MeshInterfaces[i]))

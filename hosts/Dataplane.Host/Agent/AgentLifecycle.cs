@@ -155,6 +155,7 @@ public static class AgentLifecycle
         log.WriteLine($"run: forwarding on {backend.DescribeForwarding()}; SIGUSR1 prints counters, SIGHUP reloads, SIGTERM stops");
         log.WriteLine($"agent: generation {agent.Generation}, {agent.Snapshot.Endpoints.Count(e => e is not null)} endpoint(s); watching {options.ConfigDir}");
         foreach (var skipped in agent.Files.Skipped) log.WriteLine($"agent: {skipped}");
+        agent.Locked(agent.ReportHostFirewall);
 
         ApiServer? api = null;
         FlowExporter? flows = null;

@@ -162,10 +162,26 @@ public sealed class HostAgent : IDisposable
             if (files is not null) Volatile.Write(ref _files, files);
             _applied = DateTimeOffset.UtcNow;
             PacketIo.Adopt(next);
+            ReportHostFirewall();
             // A swap the mesh caused publishes nothing new; one from files or the host's additions does.
             if (!fromMesh) _mesh?.ModelChanged(merged);
             Bgp?.ModelApplied(merged);
         }
+    }
+
+    private string? _hostFirewall;
+
+    /// <summary>
+    /// Logs what the host firewall enforces with this backend whenever that changes (a host policy came or went,
+    /// an interface's program was refused): a backend that cannot enforce host policies says so here and in the
+    /// status, never silently.
+    /// </summary>
+    internal void ReportHostFirewall()
+    {
+        string? now = PacketIo.HostFirewall(Snapshot);
+        if (now == _hostFirewall) return;
+        _log.WriteLine(now is null ? "agent: host firewall: off (no host policy selects this node)" : $"agent: host firewall: {now}");
+        _hostFirewall = now;
     }
 
     /// <summary>BGP selected other routes: recompile with them (files and what the host merges unchanged).</summary>

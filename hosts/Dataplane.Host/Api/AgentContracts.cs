@@ -41,7 +41,8 @@ public sealed record AgentStatus(
     List<NeighborStatus>? Neighbors = null,
     BgpStatus? Bgp = null,
     LoadBalancerIpStatus? LoadBalancerIps = null,
-    FlowExportStatus? FlowExport = null);
+    FlowExportStatus? FlowExport = null,
+    string? HostFirewall = null);
 
 /// <summary>
 /// The flow exporter (--flows-file): events written, lost in a full ring, left out by the drop-event rate limit, not

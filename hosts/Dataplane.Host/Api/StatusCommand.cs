@@ -34,6 +34,7 @@ public static class StatusCommand
             : "config:      ok");
         foreach (var skipped in s.Skipped ?? [])
             o.WriteLine($"  {skipped}");
+        if (s.HostFirewall is { } hf) o.WriteLine($"host fw:     {hf}");
         o.WriteLine($"conntrack:   {s.ConntrackEntries} / {s.ConntrackCapacity} entries");
         o.WriteLine($"packets:     rx {s.RxPackets}, tx {s.TxPackets}, to host {s.LocalPackets}, dropped {s.DroppedPackets}");
         foreach (var (reason, count) in s.DropsByReason.OrderByDescending(d => d.Value))

@@ -73,6 +73,13 @@ public interface IPacketBackend : IDisposable
     /// <summary>After the exit counters: what only this backend knows (the drivers' own counters).</summary>
     void PrintExit(TextWriter log);
 
+    /// <summary>
+    /// What the host firewall enforces with this backend under <paramref name="snapshot"/>: null when no host policy
+    /// selects this node, else one line for the status and the log — including, for a backend that cannot enforce
+    /// host policies on the node's own traffic, that it does not (never a silent gap).
+    /// </summary>
+    string? HostFirewall(DatapathSnapshot snapshot);
+
     /// <summary>The neighbour table (learned and static entries); empty for the eBPF backend, which does not resolve.</summary>
     List<Dataplane.Core.Neighbors.NeighborListing> Neighbors() => [];
 }

@@ -102,7 +102,8 @@ public sealed class MeshLink : IAsyncDisposable
     }
 
     private DatapathSnapshot CompileWith(ConfigModel merged, MeshState state, long generation, DatapathSnapshot previous) =>
-        SnapshotCompiler.Compile(MeshModel.Augment(merged, state, Config.Cluster, Config.ClusterId), generation, previous, state.External);
+        SnapshotCompiler.Compile(MeshModel.Augment(merged, state, Config.Cluster, Config.ClusterId, Config.OverlappingPodCidrs),
+            generation, previous, state.External);
 
     private async Task LoopAsync(CancellationToken ct)
     {
@@ -164,7 +165,7 @@ public sealed class MeshLink : IAsyncDisposable
             changed = true;
         }
         if (!changed) return;
-        var state = MeshState.Capture(++_version, _agent.View, _pinned);
+        var state = MeshState.Capture(++_version, _agent.View, _pinned, Config.OverlappingPodCidrs);
         Volatile.Write(ref _current, state);
         _recompile();
     }

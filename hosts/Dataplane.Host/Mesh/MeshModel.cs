@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Net;
+using System.Net.Sockets;
 using Dataplane.Control.Config;
 using Dataplane.Core.Overlay;
 
@@ -9,14 +10,19 @@ namespace Dataplane.Host.Mesh;
 /// Folds a <see cref="MeshState"/> into the node's validated model, so the ordinary compilers do the rest: every
 /// remote cluster's node becomes a Node reached over VXLAN (its pod CIDRs become Tunnel routes, its InternalIPs
 /// accepted tunnel senders, and the VNI carries the source identity as between this cluster's nodes), and global
-/// services get their merged backend lists (<see cref="MeshServices"/>). Pure: no I/O, same input, same model.
+/// services get their merged backend lists (<see cref="MeshServices"/>). With overlapping pod CIDR support, remote
+/// backends are marked with their cluster (reached by (cluster, address), SNATed to this node) and remote nodes'
+/// addresses are tunnelled. Pure: no I/O, same input, same model.
 /// </summary>
 public static class MeshModel
 {
     /// <summary>Marks what the mesh added, for error messages (there is no YAML behind it).</summary>
     public static SourceLocation Source(string cluster) => new($"clustermesh:{cluster}", 0, 0);
 
-    public static ConfigModel Augment(ConfigModel model, MeshState state, string localCluster, uint localClusterId)
+    /// <param name="overlapping">Cluster Mesh's overlapping pod CIDR support: a remote node whose pod CIDRs overlap
+    /// stays a tunnel peer (its global-service backends are reached by (cluster, address)), and every remote node's
+    /// addresses are routed through its tunnel (replies to its inter-cluster SNAT address).</param>
+    public static ConfigModel Augment(ConfigModel model, MeshState state, string localCluster, uint localClusterId, bool overlapping = false)
     {
         if (ReferenceEquals(state, MeshState.Empty)) return model;
         var nodes = model.Nodes.ToBuilder();
@@ -30,16 +36,19 @@ public static class MeshModel
             // wrong one). Cilium requires non-overlapping pod CIDRs across a mesh for the same reason.
             if (t.Addresses.Count == 0 || !names.Add(t.Node)) continue;
             var cidrs = t.PodCidrs.Where(c => !taken.Any(o => Overlaps(o, c))).ToImmutableArray();
-            if (cidrs.IsEmpty) continue;   // nothing of it can be routed: not a tunnel peer either
+            if (cidrs.IsEmpty && !overlapping) continue;   // nothing of it can be routed: not a tunnel peer either
             taken.AddRange(cidrs);
             nodes.Add(new NodeSpec(t.Node, ImmutableSortedDictionary<string, string>.Empty,
                 ImmutableSortedDictionary<string, string>.Empty, cidrs, [.. t.Addresses], Source(t.Cluster),
-                new NodeTunnelSpec(TunnelMode.Vxlan, null, null, null)));
+                new NodeTunnelSpec(TunnelMode.Vxlan, null, null, null))
+            {
+                TunnelledAddresses = overlapping ? [.. t.Addresses.Select(a => new IPNetwork(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128))] : [],
+            });
         }
         return model with
         {
             Nodes = nodes.ToImmutable(),
-            EndpointSlices = MeshServices.MergedSlices(model, state.Services, localCluster, localClusterId),
+            EndpointSlices = MeshServices.MergedSlices(model, state.Services, localCluster, localClusterId, overlapping),
         };
     }
 

@@ -64,8 +64,10 @@ public static class MeshServices
     /// merge keeps local backends (their node names keep traffic-policy Local working) and go when it picked only
     /// remote ones; remote backends come as extra slices, one per (family, port).
     /// </summary>
+    /// <param name="overlapping">Overlapping pod CIDR support: each remote endpoint carries its cluster ID (reached by
+    /// (cluster, address)), and the same address in two clusters is two backends.</param>
     public static ImmutableArray<EndpointSliceSpec> MergedSlices(ConfigModel model, IReadOnlyList<ClusterService> remote,
-        string cluster, uint clusterId)
+        string cluster, uint clusterId, bool overlapping = false)
     {
         if (model.Services.IsEmpty) return model.EndpointSlices;
         var exported = Exported(model, cluster, clusterId);
@@ -84,8 +86,11 @@ public static class MeshServices
             foreach (var g in groups)
             {
                 var at = MeshModel.Source(g.First().Cluster);
-                var endpoints = g.Select(b => b.Address).Distinct()
-                    .Select(a => new SliceEndpointSpec([a], Ready: true, Serving: true, Terminating: false, NodeName: "", at));
+                var endpoints = g.Select(b => (Address: b.Address, Cluster: overlapping ? (byte)b.ClusterId : (byte)0)).Distinct()
+                    .Select(e => new SliceEndpointSpec([e.Address], Ready: true, Serving: true, Terminating: false, NodeName: "", at)
+                    {
+                        Cluster = e.Cluster,
+                    });
                 result.Add(new EndpointSliceSpec(svc.Namespace, $"{svc.Name}-clustermesh-{n++}", svc.Name, g.Key.V6,
                     [.. endpoints], [new SlicePortSpec(g.Key.PortName, ProtoByte(g.Key.Protocol), g.Key.Port)], at));
             }

@@ -20,10 +20,11 @@ public class DatapathFixture : IDisposable
     {
         Hook = hook;
         bool tc = hook == BpfHook.Tc;
-        _stateless = new(() => EbpfDatapath.Load(new EbpfOptions { Conntrack = false, TestRunMetadata = true, TcProgram = tc }));
+        // The host firewall's egress hook is small: every load has it, for DualPipeline.CompareHostEgress.
+        _stateless = new(() => EbpfDatapath.Load(new EbpfOptions { Conntrack = false, TestRunMetadata = true, TcProgram = tc, HostEgressProgram = true }));
         _tracked = new(() => EbpfDatapath.Load(new EbpfOptions
         {
-            Conntrack = true, ConntrackMaxEntries = CtFlows, TestRunMetadata = true, TcProgram = tc,
+            Conntrack = true, ConntrackMaxEntries = CtFlows, TestRunMetadata = true, TcProgram = tc, HostEgressProgram = true,
         }));
     }
 

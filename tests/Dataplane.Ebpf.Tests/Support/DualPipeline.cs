@@ -25,6 +25,7 @@ public sealed class DualPipeline : IDisposable
 {
     private readonly EbpfDatapath _dp;
     private readonly PacketPipeline _pipeline;
+    private readonly HostEgressPipeline _hostEgress;
     private readonly WorkerContext _context;
     private readonly PacketPool _pool = new(8);
     private readonly Batch _batch = new();
@@ -40,6 +41,8 @@ public sealed class DualPipeline : IDisposable
         // dp_ct is a plain hash map: full, it refuses new connections (155) rather than evicting.
         _context = new WorkerContext(0, flows, ctFlows > 0 ? new ConntrackTable(ctFlows) { EvictsWhenFull = false } : null);
         _pipeline = new PacketPipeline(new SnapshotHolder(snapshot));
+        // The same worker (conntrack) for what the node receives and what it sends, as both programs share dp_ct.
+        _hostEgress = new HostEgressPipeline(_pipeline.Snapshots);
         // Every port redirects to loopback: in a test run a redirect only needs a devmap entry to exist.
         MapFiller.Fill(dp, snapshot, _ => 1);
         foreach (var k in dp.Conntrack.Keys<CtKeyBpf>()) dp.Conntrack.Delete(k);
@@ -79,11 +82,29 @@ public sealed class DualPipeline : IDisposable
         return (meta, output);
     }
 
-    public TestRunResult RunBpf(ReadOnlySpan<byte> frame, ushort inPort, uint now)
+    /// <summary>
+    /// The C# host firewall egress path's result for one frame the node's stack sends out of
+    /// <paramref name="port"/>: whether it was judged, its metadata and the bytes it left.
+    /// </summary>
+    public (bool Judged, PacketMeta Meta, byte[] Output) RunCsharpHostEgress(ReadOnlySpan<byte> frame, ushort port, uint now)
+    {
+        _context.Conntrack?.Collect(now, _ctFlows);
+        _batch.Count = 0;
+        if (!_pool.TryLoad(ref _batch[0], frame, port)) throw new InvalidOperationException("frame too large for the pool");
+        _batch[0].Timestamp = (long)now * 1_000_000_000;
+        _batch.Count = 1;
+        bool judged = _hostEgress.Process(_batch, _context) == 1;
+        var meta = _batch[0];
+        var output = meta.Bytes.ToArray();
+        _pool.Free(_batch[0]);
+        return (judged, meta, output);
+    }
+
+    public TestRunResult RunBpf(ReadOnlySpan<byte> frame, ushort inPort, uint now, BpfHook? hook = null)
     {
         // A sweep at the same instant finds nothing new: everything touched since expires after now.
         if (_ctFlows > 0 && now != _lastSweep) { ConntrackGc.Collect(_dp, now); _lastSweep = now; }
-        return _dp.TestRun(frame, inPort, now, Hook);
+        return _dp.TestRun(frame, inPort, now, hook ?? Hook);
     }
 
     /// <summary>
@@ -108,7 +129,6 @@ public sealed class DualPipeline : IDisposable
         var bpf = RunBpf(frame, inPort, now);
         LastBpf = bpf;
         LastCsharp = (m, csOut);
-        var v = bpf.Verdict;
         var diffs = new List<string>();
         void Diff<T>(string what, T cs, T b) { if (!EqualityComparer<T>.Default.Equals(cs, b)) diffs.Add($"{what}: C# {cs}, BPF {b}"); }
         if (Hook == BpfHook.Xdp)
@@ -125,6 +145,42 @@ public sealed class DualPipeline : IDisposable
                 PacketVerdict.Local => TcAction.Ok,
                 _ => TcAction.Shot,
             }, bpf.TcAction);
+        CompareFields(m, csOut, bpf, diffs);
+        return Report(frame, inPort, now, diffs);
+    }
+
+    /// <summary>
+    /// Null when the C# host firewall egress path (<see cref="HostEgressPipeline"/>) and the BPF egress hook
+    /// (dp_host_egress) agree on a frame the node's stack sends out of <paramref name="port"/>: both judge it or
+    /// neither does (then TC_ACT_OK, bytes untouched, nothing counted); a judged frame passes (TC_ACT_OK) or drops
+    /// (TC_ACT_SHOT) with every verdict field equal. A frame the skb test run refuses is counted in
+    /// <see cref="NotRunOnTc"/>.
+    /// </summary>
+    public string? CompareHostEgress(byte[] frame, ushort port, uint now)
+    {
+        if (EbpfDatapath.SkbTestRunRefuses(frame))
+        {
+            NotRunOnTc++;
+            return null;
+        }
+        var (judged, m, csOut) = RunCsharpHostEgress(frame, port, now);
+        var bpf = RunBpf(frame, port, now, BpfHook.HostEgress);
+        LastBpf = bpf;
+        LastCsharp = (m, csOut);
+        var diffs = new List<string>();
+        if (judged != bpf.Judged) diffs.Add($"judged: C# {judged}, BPF {bpf.Judged}");
+        var action = !judged || m.Verdict == PacketVerdict.Tx ? TcAction.Ok : TcAction.Shot;
+        if (action != bpf.TcAction) diffs.Add($"TC action: C# {action}, BPF {bpf.TcAction}");
+        if (judged && bpf.Judged) CompareFields(m, csOut, bpf, diffs);
+        else if (!csOut.AsSpan().SequenceEqual(bpf.Output))
+            diffs.Add($"output bytes differ:\n  C#  {Convert.ToHexString(csOut)}\n  BPF {Convert.ToHexString(bpf.Output)}");
+        return Report(frame, port, now, diffs);
+    }
+
+    private static void CompareFields(PacketMeta m, byte[] csOut, TestRunResult bpf, List<string> diffs)
+    {
+        var v = bpf.Verdict;
+        void Diff<T>(string what, T cs, T b) { if (!EqualityComparer<T>.Default.Equals(cs, b)) diffs.Add($"{what}: C# {cs}, BPF {b}"); }
         Diff("verdict", (byte)m.Verdict, v.Verdict);
         Diff("drop reason", (byte)m.DropReason, v.DropReason);
         if (m.Verdict == PacketVerdict.Tx) Diff("out port", m.OutPort, v.OutPort);
@@ -140,6 +196,10 @@ public sealed class DualPipeline : IDisposable
         Diff("length", (uint)m.Length, v.Length);
         if (!csOut.AsSpan().SequenceEqual(bpf.Output))
             diffs.Add($"output bytes differ:\n  C#  {Convert.ToHexString(csOut)}\n  BPF {Convert.ToHexString(bpf.Output)}");
+    }
+
+    private static string? Report(byte[] frame, ushort inPort, uint now, List<string> diffs)
+    {
         if (diffs.Count == 0) return null;
         var sb = new StringBuilder();
         sb.AppendLine($"in-port {inPort}, t={now}, {frame.Length} bytes: {Convert.ToHexString(frame)}");

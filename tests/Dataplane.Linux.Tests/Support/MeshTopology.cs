@@ -32,6 +32,7 @@ public sealed class MeshTopology : IAsyncDisposable
     private readonly string _affinity;
     private readonly int _leaseTtl;
     private readonly bool _replicated;
+    private readonly bool _overlapping;
 
     public EtcdProcess Etcd1 { get; private set; } = null!;
     public EtcdProcess Etcd2 { get; private set; } = null!;
@@ -45,9 +46,10 @@ public sealed class MeshTopology : IAsyncDisposable
     public Background? AgentA { get; private set; }
     public Background? AgentB { get; private set; }
 
-    private MeshTopology(string affinity, int leaseTtl, bool replicated)
+    private MeshTopology(string affinity, int leaseTtl, bool replicated, bool overlapping)
     {
         _replicated = replicated;
+        _overlapping = overlapping;
         _affinity = affinity;
         _leaseTtl = leaseTtl;
         Root = _set.Dir("root");
@@ -56,9 +58,13 @@ public sealed class MeshTopology : IAsyncDisposable
     }
 
     /// <param name="replicatedEtcd2">Cluster c2's etcd is a 3-member cluster (both agents get all three endpoints).</param>
-    public static async Task<MeshTopology> StartAsync(string affinity = "local", int leaseTtlSeconds = 10, bool replicatedEtcd2 = false)
+    /// <param name="overlapping">Both clusters use pod CIDR 198.18.110.0/24 and node-b's pods the same addresses as
+    /// node-a's (client .10, web .20; web-b2 .21), with the mesh's <c>enableOverlappingPodCIDRSupport: true</c> and each
+    /// cluster's pods reachable from the other under <see cref="TranslatedPrefix"/> (c1: 198.18.211.0/24, c2: 198.18.212.0/24).</param>
+    public static async Task<MeshTopology> StartAsync(string affinity = "local", int leaseTtlSeconds = 10, bool replicatedEtcd2 = false,
+        bool overlapping = false)
     {
-        var t = new MeshTopology(affinity, leaseTtlSeconds, replicatedEtcd2);
+        var t = new MeshTopology(affinity, leaseTtlSeconds, replicatedEtcd2, overlapping);
         try { await t.BuildAsync(); }
         catch { await t.DisposeAsync(); throw; }
         return t;
@@ -90,13 +96,14 @@ public sealed class MeshTopology : IAsyncDisposable
         NetnsSet.Up(NsA, ua);
         NetnsSet.Up(NsB, ub);
 
+        string b = _overlapping ? "198.18.110" : "198.18.120";
         Pods.AddRange([
             new Pod("client-a", "node-a", "198.18.110.10", "02:00:00:00:a1:01", "client"),
             new Pod("web-a", "node-a", "198.18.110.20", "02:00:00:00:a1:02", "web"),
             new Pod("db-a", "node-a", "198.18.110.30", "02:00:00:00:a1:03", "db"),
-            new Pod("client-b", "node-b", "198.18.120.10", "02:00:00:00:b1:01", "client"),
-            new Pod("web-b", "node-b", "198.18.120.20", "02:00:00:00:b1:02", "web"),
-            new Pod("web-b2", "node-b", "198.18.120.21", "02:00:00:00:b1:03", "web"),
+            new Pod("client-b", "node-b", $"{b}.10", "02:00:00:00:b1:01", "client"),
+            new Pod("web-b", "node-b", $"{b}.20", "02:00:00:00:b1:02", "web"),
+            new Pod("web-b2", "node-b", $"{b}.21", "02:00:00:00:b1:03", "web"),
         ]);
         for (int i = 0; i < Pods.Count; i++)
         {
@@ -113,11 +120,11 @@ public sealed class MeshTopology : IAsyncDisposable
 
         string macA = NetnsSet.Mac(NsA, ua), macB = NetnsSet.Mac(NsB, ub);
         WriteNode("node-a", ua, macA, "198.18.0.1", "198.18.110.0/24");
-        WriteNode("node-b", ub, macB, "198.18.0.2", "198.18.120.0/24");
+        WriteNode("node-b", ub, macB, "198.18.0.2", $"{b}.0/24");
         WritePods("node-a", ["client-a", "web-a", "db-a"]);
         WritePods("node-b", ["client-b", "web-b", "web-b2"]);
         WriteService("node-a", "198.18.110.20", ready: true);
-        WriteService("node-b", "198.18.120.20", ready: true);
+        WriteService("node-b", this["web-b"].Ip, ready: true);
         // db-a admits cluster c2's pods only (their identities and labels come from etcd2).
         File.WriteAllText(Path.Combine(ConfigDir("node-a"), "policy.yaml"), """
             apiVersion: cilium.io/v2
@@ -203,10 +210,17 @@ public sealed class MeshTopology : IAsyncDisposable
             metadata: {name: mesh}
             spec:
               cluster: {name: {{cluster}}, id: {{id}}}
+              enableOverlappingPodCIDRSupport: {{(_overlapping ? "true" : "false")}}
               etcd: {endpoints: [{{Urls(etcd)}}], leaseTTLSeconds: {{_leaseTtl}}}
               remoteClusters:
-              - {name: {{remote}}, id: {{remoteId}}, endpoints: [{{Urls(remoteEtcd)}}]}
+              - {name: {{remote}}, id: {{remoteId}}, endpoints: [{{Urls(remoteEtcd)}}]{{(_overlapping ? $", translatedPodCIDRs: [{{podCIDR: 198.18.110.0/24, as: {TranslatedPrefix(remoteId)}}}]" : "")}}}
             """);
+
+    /// <summary>With overlapping pod CIDRs: cluster <paramref name="id"/>'s pods as the other cluster reaches them (198.18.21id.0/24).</summary>
+    public static string TranslatedPrefix(int id) => $"198.18.21{id}.0/24";
+
+    /// <summary>Pod <paramref name="pod"/>'s address as the other cluster reaches it under the translated range.</summary>
+    public string Translated(string pod) => $"198.18.21{(this[pod].Node == "node-a" ? 1 : 2)}.{this[pod].Ip[(this[pod].Ip.LastIndexOf('.') + 1)..]}";
 
     private static string Urls(IEnumerable<EtcdProcess> members) => string.Join(", ", members.Select(m => $"\"{m.Endpoint}\""));
 

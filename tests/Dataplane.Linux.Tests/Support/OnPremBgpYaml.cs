@@ -7,7 +7,8 @@ namespace Dataplane.Linux.Tests.Support;
 /// </summary>
 internal static class OnPremBgpYaml
 {
-    public static string For(string routerIp, bool announceWebVips) => $$$"""
+    /// <param name="holdSeconds">The hold time the gateway offers (keepalive a third of it); the session uses the smaller of both sides'.</param>
+    public static string For(string routerIp, bool announceWebVips, int holdSeconds = 9) => $$$"""
         apiVersion: cilium.io/v2
         kind: CiliumBGPClusterConfig
         metadata: {name: onprem}
@@ -23,7 +24,7 @@ internal static class OnPremBgpYaml
         kind: CiliumBGPPeerConfig
         metadata: {name: router}
         spec:
-          timers: {holdTimeSeconds: 9, keepAliveTimeSeconds: 3, connectRetryTimeSeconds: 1}
+          timers: {holdTimeSeconds: {{{holdSeconds}}}, keepAliveTimeSeconds: {{{Math.Max(1, holdSeconds / 3)}}}, connectRetryTimeSeconds: 1}
           families:
           - afi: ipv4
             safi: unicast

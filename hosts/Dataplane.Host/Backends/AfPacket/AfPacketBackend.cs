@@ -18,6 +18,9 @@ internal sealed class AfPacketBackend(RunOptions options, DatapathSnapshot first
     public const string Id = "af_packet";
 
     public override string Name => Id;
+
+    protected override string HostFirewallGap =>
+        "the kernel receives its own copy of every frame whatever the datapath decides, and sends without it";
     public override string Mode => "af_packet, tpacket_v3";
 
     // Pods come and go while the node forwards: their sockets are made ahead and closed behind, off the request.

@@ -34,6 +34,9 @@ internal sealed class AfXdpBackend : LaneBackend
     }
 
     public override string Name => Id;
+
+    protected override string HostFirewallGap =>
+        "its XDP program hands every frame of its interfaces to the AF_XDP sockets, none to the kernel (the node's stack receives nothing through them), and what the stack sends does not pass the datapath";
     public override string Mode => $"af_xdp, xdp-mode {_attach.ToString().ToLowerInvariant()}";
 
     protected internal override IPort Open(int queue, PortInfo p, out int fd, out string mode)

@@ -39,6 +39,9 @@ internal sealed class DpdkBackend : LaneBackend
     }
 
     public override string Name => Id;
+
+    protected override string HostFirewallGap =>
+        "its ports belong to DPDK, not to the node's stack, so the host's own traffic never passes them";
     public override string Mode => "dpdk, rte_eth_fp_ops bursts";
 
     protected internal override IPort Open(int queue, PortInfo p, out int fd, out string mode)

@@ -12,15 +12,19 @@ namespace Dataplane.Host.Backends.Ebpf;
 /// (see <see cref="DriverName"/>), which get generic mode directly. TC (--ebpf-hook tc): a tcx ingress link per
 /// interface, pinned in the agent's pin directory (when it has one) as <c>tcx_IFNAME_IFINDEX</c>, so that — like
 /// the XDP attachment — it outlives the agent and the next agent takes it over; without a pin directory the
-/// link ends with the agent.
+/// link ends with the agent. With the host egress program loaded, every interface also gets the host firewall's
+/// egress hook as a tcx egress link (whatever the hook), pinned as <c>tcxe_IFNAME_IFINDEX</c> in the same way.
 /// </summary>
 internal sealed class EbpfAttachments(XdpAttachMode requested, BpfHook hook, TextWriter log, string? pinDir = null)
 {
     /// <summary>
     /// Mode Auto with an <paramref name="Error"/>: the kernel refused the attachment (not retried until the interface
     /// changes). <paramref name="Link"/>: the tcx link of a TC attachment (Mode is then meaningless).
+    /// <paramref name="Egress"/>: the host firewall's egress hook on the interface, or why the kernel refused it
+    /// (<paramref name="EgressError"/>).
     /// </summary>
-    public sealed record Attachment(int IfIndex, XdpAttachMode Mode, string? Error = null, TcxLink? Link = null);
+    public sealed record Attachment(int IfIndex, XdpAttachMode Mode, string? Error = null, TcxLink? Link = null,
+        TcxLink? Egress = null, string? EgressError = null);
 
     public BpfHook Hook => hook;
 
@@ -55,36 +59,8 @@ internal sealed class EbpfAttachments(XdpAttachMode requested, BpfHook hook, Tex
             if (_attached.TryGetValue(p.Name, out var a) && a.IfIndex == ifindex) continue;
             // A recreated interface: the old link's device is gone (the kernel detached it); release its fd.
             Forget(p.Name);
-            if (hook == BpfHook.Tc)
-            {
-                try
-                {
-                    string? pin = pinDir is null ? null : Path.Combine(pinDir, $"tcx_{p.Name}_{ifindex}");
-                    if (pinDir is not null) RemoveStalePins(p.Name, pin!);
-                    var link = dp.AttachTcIngress(ifindex, pin);
-                    _attached[p.Name] = new Attachment(ifindex, XdpAttachMode.Auto, Link: link);
-                    log.WriteLine($"ebpf: TC {(link.Reused ? "taken over (pinned link of the previous agent) on" : "attached to")} {p.Name} (ifindex {ifindex}), tcx ingress{(pin is null ? "" : ", pinned")}");
-                }
-                catch (EbpfMapException e)
-                {
-                    _attached[p.Name] = new Attachment(ifindex, XdpAttachMode.Auto, e.Message);
-                    log.WriteLine($"ebpf: {p.Name}: {e.Message}");
-                }
-                continue;
-            }
-            var mode = requested == XdpAttachMode.Auto && DriverName.Of(p.Name) == "veth" ? XdpAttachMode.Generic : requested;
-            try
-            {
-                var used = dp.Attach(ifindex, mode);
-                _attached[p.Name] = new Attachment(ifindex, used);
-                log.WriteLine($"ebpf: XDP attached to {p.Name} (ifindex {ifindex}), {Describe(used)} mode{(mode != requested ? " (veth: generic, see --xdp-mode)" : "")}");
-            }
-            catch (EbpfMapException e)
-            {
-                // One interface refusing (e.g. native mode without driver support) must not stop the others.
-                _attached[p.Name] = new Attachment(ifindex, XdpAttachMode.Auto, e.Message);
-                log.WriteLine($"ebpf: {p.Name}: {e.Message}");
-            }
+            Attach(dp, p.Name, ifindex);
+            if (dp.HostEgressProgramFd >= 0) AttachHostEgress(dp, p.Name, ifindex);
         }
         // A port the config no longer names: its interface keeps no program of ours.
         foreach (var name in _attached.Keys.Where(n => !wanted.Contains(n)).ToList())
@@ -95,15 +71,72 @@ internal sealed class EbpfAttachments(XdpAttachMode requested, BpfHook hook, Tex
         }
     }
 
+    /// <summary>The ingress program: a tcx ingress link (TC) or XDP, by the hook.</summary>
+    private void Attach(EbpfDatapath dp, string name, int ifindex)
+    {
+        if (hook == BpfHook.Tc)
+        {
+            try
+            {
+                string? pin = pinDir is null ? null : Path.Combine(pinDir, $"tcx_{name}_{ifindex}");
+                if (pinDir is not null) RemoveStalePins("tcx", name, pin!);
+                var link = dp.AttachTcIngress(ifindex, pin);
+                _attached[name] = new Attachment(ifindex, XdpAttachMode.Auto, Link: link);
+                log.WriteLine($"ebpf: TC {(link.Reused ? "taken over (pinned link of the previous agent) on" : "attached to")} {name} (ifindex {ifindex}), tcx ingress{(pin is null ? "" : ", pinned")}");
+            }
+            catch (EbpfMapException e)
+            {
+                _attached[name] = new Attachment(ifindex, XdpAttachMode.Auto, e.Message);
+                log.WriteLine($"ebpf: {name}: {e.Message}");
+            }
+            return;
+        }
+        var mode = requested == XdpAttachMode.Auto && DriverName.Of(name) == "veth" ? XdpAttachMode.Generic : requested;
+        try
+        {
+            var used = dp.Attach(ifindex, mode);
+            _attached[name] = new Attachment(ifindex, used);
+            log.WriteLine($"ebpf: XDP attached to {name} (ifindex {ifindex}), {Describe(used)} mode{(mode != requested ? " (veth: generic, see --xdp-mode)" : "")}");
+        }
+        catch (EbpfMapException e)
+        {
+            // One interface refusing (e.g. native mode without driver support) must not stop the others.
+            _attached[name] = new Attachment(ifindex, XdpAttachMode.Auto, e.Message);
+            log.WriteLine($"ebpf: {name}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The host firewall's egress hook (tcx egress): judges what the node's stack sends when host policies select
+    /// this node, and costs one map lookup per packet when none does. A refusal is reported, never fatal.
+    /// </summary>
+    private void AttachHostEgress(EbpfDatapath dp, string name, int ifindex)
+    {
+        var a = _attached[name];
+        try
+        {
+            string? pin = pinDir is null ? null : Path.Combine(pinDir, $"tcxe_{name}_{ifindex}");
+            if (pinDir is not null) RemoveStalePins("tcxe", name, pin!);
+            var link = dp.AttachHostEgress(ifindex, pin);
+            _attached[name] = a with { Egress = link };
+            log.WriteLine($"ebpf: host firewall egress hook {(link.Reused ? "taken over on" : "attached to")} {name} (ifindex {ifindex}), tcx egress{(pin is null ? "" : ", pinned")}");
+        }
+        catch (EbpfMapException e)
+        {
+            _attached[name] = a with { EgressError = e.Message };
+            log.WriteLine($"ebpf: {name}: {e.Message}");
+        }
+    }
+
     private void Forget(string name)
     {
-        if (_attached.Remove(name, out var a)) a.Link?.Detach();
+        if (_attached.Remove(name, out var a)) { a.Link?.Detach(); a.Egress?.Detach(); }
     }
 
     /// <summary>Pins of this interface at an older ifindex: links of a deleted device, defunct.</summary>
-    private void RemoveStalePins(string name, string keep)
+    private void RemoveStalePins(string kind, string name, string keep)
     {
-        foreach (var f in Directory.EnumerateFiles(pinDir!, $"tcx_{name}_*"))
+        foreach (var f in Directory.EnumerateFiles(pinDir!, $"{kind}_{name}_*"))
             if (f != keep && int.TryParse(f.AsSpan(f.LastIndexOf('_') + 1), out _))
             {
                 try { File.Delete(f); } catch (IOException) { } catch (UnauthorizedAccessException) { }
@@ -112,14 +145,15 @@ internal sealed class EbpfAttachments(XdpAttachMode requested, BpfHook hook, Tex
 
     private static void Detach(string name, Attachment a)
     {
+        a.Egress?.Detach();
         if (a.Link is not null) a.Link.Detach();
         else if (a.Error is null && NetDevice.IndexOf(name) == a.IfIndex) EbpfDatapath.Detach(a.IfIndex, a.Mode);
     }
 
-    /// <summary>Closes the tcx links' fds (TC): pinned ones stay attached, unpinned ones end. XDP attachments are not touched.</summary>
+    /// <summary>Closes the tcx links' fds (TC ingress, host egress): pinned ones stay attached, unpinned ones end. XDP attachments are not touched.</summary>
     public void CloseLinks()
     {
-        foreach (var a in _attached.Values) a.Link?.Dispose();
+        foreach (var a in _attached.Values) { a.Link?.Dispose(); a.Egress?.Dispose(); }
     }
 
     /// <summary>Removes the program from every interface it is still attached to (--bpf-detach-on-exit).</summary>

@@ -66,6 +66,8 @@ internal sealed class EbpfBackend : IPacketBackend
             ConntrackMaxEntries = (uint)options.ConntrackMaxFlows,
             FlowEvents = options.FlowsFile.Length > 0,
             TcProgram = options.PacketIo.EbpfHook == BpfHook.Tc,
+            // The host firewall's egress hook, on every interface with either hook (cheap without host policies).
+            HostEgressProgram = true,
         });
         var backend = new EbpfBackend(options, log, dp);
         try
@@ -196,6 +198,23 @@ internal sealed class EbpfBackend : IPacketBackend
     }
 
     /// <summary>
+    /// Host policies are enforced in the kernel: ingress by the receiving program (XDP or tc ingress) before the
+    /// node's stack sees a packet, egress by the tcx egress hook on what the stack sends; an interface where the
+    /// kernel refused either is named.
+    /// </summary>
+    public string? HostFirewall(DatapathSnapshot snapshot)
+    {
+        if (!snapshot.HostFirewall) return null;
+        var a = _attachments.Current;
+        int ingress = a.Values.Count(x => x.Error is null), egress = a.Values.Count(x => x.Egress is not null);
+        var gaps = a.Where(x => x.Value.Error is not null || x.Value.Egress is null)
+            .Select(x => $"{x.Key} ({(x.Value.Error is not null ? "ingress" : "")}{(x.Value.Error is not null && x.Value.Egress is null ? ", " : "")}{(x.Value.Egress is null ? "egress" : "")})").ToList();
+        string hook = _attachments.Hook == BpfHook.Tc ? "tc ingress" : "XDP";
+        return $"host policies enforced in the kernel: ingress ({hook}) on {ingress}, egress (tcx egress, the node's own traffic) on {egress} interface(s)"
+            + (gaps.Count > 0 ? $"; NOT enforced on {string.Join(", ", gaps)} (the kernel refused the program, see the log)" : "");
+    }
+
+    /// <summary>
     /// Connections in the map and its capacity. Counting walks the map key by key (a syscall each), so a count is
     /// reused for a second: status and scrapes ask far less often than that.
     /// </summary>
@@ -216,8 +235,8 @@ internal sealed class EbpfBackend : IPacketBackend
     }
 
     /// <summary>
-    /// Adds the per-CPU counters to <paramref name="c"/>. The program counts drops by reason, not by direction:
-    /// they go under direction 0 (UNKNOWN), as do forwarded packets.
+    /// Adds the per-CPU counters to <paramref name="c"/>. Drops keep the direction the program decided them in
+    /// (policy: ingress or egress; others unknown); forwarded packets go under direction 0 (UNKNOWN).
     /// </summary>
     public void AddTo(WorkerCounters c)
     {
@@ -226,10 +245,15 @@ internal sealed class EbpfBackend : IPacketBackend
         c.TxPackets += e.TxPackets; c.TxBytes += e.TxBytes;
         c.LocalPackets += e.LocalPackets;
         c.ForwardPackets[0] += e.TxPackets; c.ForwardBytes[0] += e.TxBytes;
+        for (int d = 0; d < WorkerCounters.Directions; d++) c.AuditedPackets[d] += e.AuditedPackets[d];
         foreach (var (reason, (packets, bytes)) in e.Drops)
         {
             c.Drops[(int)reason] += packets; c.DropBytes[(int)reason] += bytes;
-            c.DirectionalDrops[(int)reason] += packets; c.DirectionalDropBytes[(int)reason] += bytes;
+        }
+        foreach (var ((direction, reason), (packets, bytes)) in e.DirectionalDrops)
+        {
+            int slot = (int)direction * 256 + (int)reason;
+            c.DirectionalDrops[slot] += packets; c.DirectionalDropBytes[slot] += bytes;
         }
     }
 
@@ -309,7 +333,11 @@ internal sealed class EbpfBackend : IPacketBackend
                 _log.WriteLine($"ebpf: TC program left attached to {string.Join(", ", _attachments.Current.Keys)} (tcx links pinned under {_io.BpfPinDir}); it keeps forwarding until the next agent takes the links over (--bpf-detach-on-exit to remove it)");
         }
         else if (_attachments.Current.Count > 0)
+        {
+            // The host egress hooks' tcx links: pinned ones stay with the XDP program, unpinned ones end here.
+            _attachments.CloseLinks();
             _log.WriteLine($"ebpf: program left attached to {string.Join(", ", _attachments.Current.Keys)}; it keeps forwarding until the next agent replaces it (--bpf-detach-on-exit to remove it)");
+        }
         _dp.Dispose();
         _stop.Dispose();
     }

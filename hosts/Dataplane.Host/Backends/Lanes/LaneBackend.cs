@@ -62,6 +62,17 @@ internal abstract class LaneBackend : IPacketBackend
 
     public abstract string Name { get; }
     public abstract string Mode { get; }
+
+    /// <summary>Why this backend's ports cannot put the node's own traffic under the host firewall.</summary>
+    protected abstract string HostFirewallGap { get; }
+
+    /// <summary>
+    /// The pipeline judges what it is handed with the host's policies (counted, in the flows), but the node's
+    /// stack does not depend on its verdicts: host policies are not enforced on the host's traffic, and it says so.
+    /// </summary>
+    public string? HostFirewall(DatapathSnapshot snapshot) => snapshot.HostFirewall
+        ? $"host policies NOT enforced on the node's own traffic by backend {Name}: {HostFirewallGap}; the pipeline's verdicts on frames to the host's addresses are counted and in the flows only — run --backend ebpf to enforce them"
+        : null;
     public int Workers => _lanes.Count;
     public IReadOnlyList<FlowRing> FlowRings => _flowRings;
     public Exception? Failure => _lanes.FirstOrDefault(l => l.Failure is not null)?.Failure ?? _neighbors.Failure;
