@@ -142,6 +142,7 @@ public static class PolicyCompiler
         return new PolicyState(identities, ipCache, ingress, egress, [.. rules], endpointIds)
         {
             Workloads = new WorkloadPolicies([.. served.Select(w => w.Id)], wlIngress, wlEgress),
+            HostAudit = model.Local.HostPolicyAuditMode,
         };
     }
 

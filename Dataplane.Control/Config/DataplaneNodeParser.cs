@@ -12,7 +12,7 @@ internal static class DataplaneNodeParser
     public static void Parse(ConfigDocument doc, ModelBuilder into)
     {
         var spec = doc.Root.TryGet("spec", out var s) ? s : (YNode?)null;
-        spec?.AllowOnly("routerMac", "interfaces", "neighbors", "routes", "policyEnforcement", "masquerade", "loadBalancing", "overlay");
+        spec?.AllowOnly("routerMac", "interfaces", "neighbors", "routes", "policyEnforcement", "hostPolicyAuditMode", "masquerade", "loadBalancing", "overlay");
 
         var macs = new MacRegistry();
         var routerMac = MacAddress.Derive("router/" + doc.Name);
@@ -55,6 +55,12 @@ internal static class DataplaneNodeParser
         {
             Masquerade = spec is { } sp4 && sp4.TryGet("masquerade", out var mq) ? NatConfigParser.Masquerade(mq) : MasqueradeSpec.Disabled,
             LoadBalancing = spec is { } sp5 && sp5.TryGet("loadBalancing", out var lb) ? NatConfigParser.LoadBalancing(lb) : LoadBalancingSpec.Default,
+            HostPolicyAuditMode = spec is { } sp7 && sp7.TryGet("hostPolicyAuditMode", out var am) && am.String() switch
+            {
+                "true" => true,
+                "false" => false,
+                var x => throw am.Error($"expected true or false, got '{x}'"),
+            },
         };
         into.LocalNodes.Add(new ParsedLocalNode(local, doc.NameNode.At, macs.Entries));
     }

@@ -29,6 +29,12 @@ public sealed record LocalNodeSpec(string Name, MacAddress RouterMac, ImmutableA
 
     /// <summary>Default service load-balancing algorithm and Maglev table size.</summary>
     public LoadBalancingSpec LoadBalancing { get; init; } = LoadBalancingSpec.Default;
+
+    /// <summary>
+    /// Cilium's PolicyAuditMode for the host endpoint (<c>spec.hostPolicyAuditMode</c>): what host policies would
+    /// drop passes, with verdict AUDIT in the flows and counted as audited — to try host policies before enforcing.
+    /// </summary>
+    public bool HostPolicyAuditMode { get; init; }
 }
 
 /// <summary>

@@ -35,6 +35,11 @@ public sealed class WorkerCounters
     public readonly ulong[] ForwardPackets = new ulong[Directions];
     public readonly ulong[] ForwardBytes = new ulong[Directions];
 
+    /// <summary>
+    /// Packets policy audit mode let through that policy would have dropped, by the direction of that policy
+    /// (<c>dataplane_policy_audited_total{direction}</c>).
+    /// </summary>
+    public readonly ulong[] AuditedPackets = new ulong[Directions];
     /// <summary>Unknown, ingress, egress.</summary>
     public const int Directions = 3;
 
@@ -61,6 +66,10 @@ public sealed class WorkerCounters
             DirectionalDrops[i] += other.DirectionalDrops[i];
             DirectionalDropBytes[i] += other.DirectionalDropBytes[i];
         }
-        for (int i = 0; i < Directions; i++) { ForwardPackets[i] += other.ForwardPackets[i]; ForwardBytes[i] += other.ForwardBytes[i]; }
+        for (int i = 0; i < Directions; i++)
+        {
+            ForwardPackets[i] += other.ForwardPackets[i]; ForwardBytes[i] += other.ForwardBytes[i];
+            AuditedPackets[i] += other.AuditedPackets[i];
+        }
     }
 }

@@ -16,8 +16,8 @@ namespace Dataplane.Core.Flows;
 /// </summary>
 public static class HubbleJson
 {
-    // monitor API message types (pkg/monitor/api/types.go): 1 = drop, 4 = trace.
-    private const int MessageTypeDrop = 1, MessageTypeTrace = 4;
+    // monitor API message types (pkg/monitor/api/types.go): 1 = drop, 4 = trace, 5 = policy verdict.
+    private const int MessageTypeDrop = 1, MessageTypeTrace = 4, MessageTypePolicyVerdict = 5;
 
     public static void Write(Utf8JsonWriter w, in FlowEvent e, DatapathSnapshot snapshot)
     {
@@ -25,8 +25,10 @@ public static class HubbleJson
         w.WriteStartObject("flow");
         var time = DateTimeOffset.UnixEpoch.AddTicks(e.TimeNanos / 100).UtcDateTime;
         w.WriteString("time", time.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'"));
-        w.WriteString("verdict", e.Verdict == PacketVerdict.Drop ? "DROPPED" : "FORWARDED");
-        if (e.Verdict == PacketVerdict.Drop)
+        // AUDIT: policy audit mode let through what policy would drop; drop_reason_desc says which drop.
+        bool audited = Policy.PolicyAudit.IsAudited(e.Verdict, e.DropReason);
+        w.WriteString("verdict", e.Verdict == PacketVerdict.Drop ? "DROPPED" : audited ? "AUDIT" : "FORWARDED");
+        if (e.Verdict == PacketVerdict.Drop || audited)
         {
             w.WriteNumber("drop_reason", (int)e.DropReason);
             w.WriteString("drop_reason_desc", DropReasonNames.Describe(e.DropReason));
@@ -46,7 +48,7 @@ public static class HubbleJson
         w.WriteString("Type", "L3_L4");
         w.WriteString("node_name", snapshot.NodeName);
         w.WriteStartObject("event_type");
-        w.WriteNumber("type", e.Verdict == PacketVerdict.Drop ? MessageTypeDrop : MessageTypeTrace);
+        w.WriteNumber("type", e.Verdict == PacketVerdict.Drop ? MessageTypeDrop : audited ? MessageTypePolicyVerdict : MessageTypeTrace);
         if (e.Verdict == PacketVerdict.Drop) w.WriteNumber("sub_type", (int)e.DropReason);
         w.WriteEndObject();
         w.WriteString("traffic_direction", e.Direction switch

@@ -86,6 +86,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
             ref PacketMeta p = ref m[i];
             rxBytes += p.Length;
             int dir = (byte)p.Direction < WorkerCounters.Directions ? (byte)p.Direction : 0;
+            if (p.DropReason != 0 && Policy.PolicyAudit.IsAudited(p.Verdict, p.DropReason)) c.AuditedPackets[dir]++;
             switch (p.Verdict)
             {
                 case PacketVerdict.Tx:

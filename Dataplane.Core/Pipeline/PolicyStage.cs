@@ -60,7 +60,9 @@ public readonly struct PolicyStage : IStage
     /// only for packets from host IPs, ingress only for packets to host IPs, and traffic from the host to itself
     /// is never judged (it never leaves the host there). A pod talking to the host passes the pod's egress and the
     /// host's ingress (bpf_lxc hands such packets to the host policy program); the host talking to a pod, the
-    /// host's egress and the pod's ingress.
+    /// host's egress and the pod's ingress. With the host endpoint in policy audit mode
+    /// (<see cref="DatapathSnapshot.HostPolicyAudit"/>), what the host's own maps would drop passes instead, marked
+    /// audited (<see cref="PolicyAudit"/>); a pod's policy still drops.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static PolicyVerdict Evaluate(ref PacketMeta p, DatapathSnapshot snapshot)
@@ -77,7 +79,13 @@ public readonly struct PolicyStage : IStage
         {
             result = snapshot.EgressPolicy[p.SrcEndpoint].Lookup(p.DstIdentity, proto, port, out uint rule);
             p.PolicyRule = rule;
-            if (result < 0) { p.Direction = TrafficDirection.Egress; return result; }
+            if (result < 0)
+            {
+                if (p.SrcEndpoint != HostEndpoint.PolicySlot || !snapshot.HostPolicyAudit) { p.Direction = TrafficDirection.Egress; return result; }
+                // The host endpoint in audit mode: what its egress policy would drop passes, marked.
+                PolicyAudit.Record(ref p, result, TrafficDirection.Egress);
+                result = PolicyVerdict.NotEnforced;
+            }
         }
         // The destination is the host endpoint when the packet is handed to the host's addresses.
         bool toHost = p.Verdict == PacketVerdict.Local && p.DstIdentity == host && !selfHost;
@@ -85,8 +93,12 @@ public readonly struct PolicyStage : IStage
         {
             var v = snapshot.IngressPolicy[p.DstEndpoint].Lookup(p.SrcIdentity, proto, port, out uint rule);
             p.IngressPolicyRule = rule;
-            if (v < 0) { p.Direction = TrafficDirection.Ingress; return v; }
-            if (v == PolicyVerdict.Allowed) result = v;
+            if (v < 0)
+            {
+                if (p.DstEndpoint != HostEndpoint.PolicySlot || !snapshot.HostPolicyAudit) { p.Direction = TrafficDirection.Ingress; return v; }
+                PolicyAudit.Record(ref p, v, TrafficDirection.Ingress);
+            }
+            else if (v == PolicyVerdict.Allowed) result = v;
         }
         var workloads = snapshot.Policy.Workloads;
         return workloads.Count == 0 ? result : EvaluateWorkloads(ref p, workloads, proto, port, result);

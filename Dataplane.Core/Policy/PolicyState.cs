@@ -20,6 +20,11 @@ public sealed class PolicyState(IdentityTable identities, IpCacheMap ipCache, Po
     public PolicyRuleRef?[] Rules { get; } = rules;
     /// <summary>Policy of the external workloads this host serves as their gateway, by identity.</summary>
     public WorkloadPolicies Workloads { get; init; } = WorkloadPolicies.Empty;
+    /// <summary>
+    /// Policy audit mode for the host endpoint (Cilium's PolicyAuditMode on it): a packet the host's own maps would
+    /// drop passes instead, marked audited (<see cref="Pipeline.PolicyStage"/>).
+    /// </summary>
+    public bool HostAudit { get; init; }
 
     /// <summary>No identities beyond the reserved ones, every address world, nothing enforced.</summary>
     public static PolicyState Empty(int endpointSlots)

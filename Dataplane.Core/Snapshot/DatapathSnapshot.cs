@@ -57,6 +57,8 @@ public sealed class DatapathSnapshot
     /// every packet to the host's addresses then goes through policy and conntrack, not only pods' packets.
     /// </summary>
     public bool HostFirewall { get; }
+    /// <summary>The host firewall in policy audit mode: what the host's policies would drop passes, marked audited.</summary>
+    public bool HostPolicyAudit => HostFirewall && Policy.HostAudit;
     public string NodeName { get; }
     /// <summary>The routes the LPM tables were built from (prefix → next-hop index), in canonical order; a
     /// later snapshot with the same list shares the tables instead of rebuilding them.</summary>

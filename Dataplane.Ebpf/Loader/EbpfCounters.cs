@@ -7,11 +7,13 @@ namespace Dataplane.Ebpf.Loader;
 /// <summary>
 /// The datapath's per-CPU counters summed over CPUs: the same figures WorkerCounters keeps. Drops are counted by
 /// (direction, reason) in dp_drops (slot direction * 256 + reason, as WorkerCounters.DirectionalDrops);
-/// <see cref="Drops"/> sums the directions, <see cref="DirectionalDrops"/> keeps them apart.
+/// <see cref="Drops"/> sums the directions, <see cref="DirectionalDrops"/> keeps them apart. <see cref="AuditedPackets"/>:
+/// what policy audit mode let through, by direction (as WorkerCounters.AuditedPackets).
 /// </summary>
 public sealed record EbpfCounters(ulong RxPackets, ulong RxBytes, ulong TxPackets, ulong TxBytes, ulong LocalPackets,
     ulong EventsLost, IReadOnlyDictionary<DropReason, (ulong Packets, ulong Bytes)> Drops,
-    IReadOnlyDictionary<(TrafficDirection Direction, DropReason Reason), (ulong Packets, ulong Bytes)> DirectionalDrops)
+    IReadOnlyDictionary<(TrafficDirection Direction, DropReason Reason), (ulong Packets, ulong Bytes)> DirectionalDrops,
+    ulong[] AuditedPackets)
 {
     public ulong DroppedPackets => Drops.Values.Aggregate(0UL, (s, d) => s + d.Packets);
 
@@ -41,6 +43,7 @@ public sealed record EbpfCounters(ulong RxPackets, ulong RxBytes, ulong TxPacket
             drops[reason] = (p + packets, b + bytes);
         }
         return new EbpfCounters(Stat(StatSlot.RxPackets), Stat(StatSlot.RxBytes), Stat(StatSlot.TxPackets),
-            Stat(StatSlot.TxBytes), Stat(StatSlot.LocalPackets), Stat(StatSlot.EventsLost), drops, directional);
+            Stat(StatSlot.TxBytes), Stat(StatSlot.LocalPackets), Stat(StatSlot.EventsLost), drops, directional,
+            [.. Enumerable.Range(0, Core.Counters.WorkerCounters.Directions).Select(d => Stat(StatSlot.Audited + (uint)d))]);
     }
 }

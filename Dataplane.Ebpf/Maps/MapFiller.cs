@@ -198,6 +198,7 @@ public static unsafe partial class MapFiller
             Overlay = (byte)((tunnels.Count > 0 ? OverlayBits.Tunnels : 0) | (s.Overlay.HasSids ? OverlayBits.Sids : 0)
                 | (s.Overlay.LocalAddresses.Count > 0 ? OverlayBits.Local : 0)),
             EgwEnabled = s.Services.EgressGateway.Any ? (byte)1 : (byte)0,
+            HostAudit = s.HostPolicyAudit ? (byte)1 : (byte)0,
         };
         return new Content(config, ports, ifindex, tx, endpoints, nextHops, routes4, routes6, ipc4, ipc6, policy, overlay, vni, frontends, ring, backends, members, tunnels, srv6, sids, locators,
             exempt4, exempt6, masqAddr, egw.Sources, egw.Destinations, egw.Excluded, egw.Count, egw.Gateways);

@@ -5,7 +5,7 @@ namespace Dataplane.Ebpf.Maps;
 // C# mirrors of the structs in bpf/dp_structs.h, field for field: MapLayoutTests checks every size and field
 // offset against the BTF of the compiled object (C names without underscores = C# names, case aside).
 
-[StructLayout(LayoutKind.Explicit, Size = 56)]
+[StructLayout(LayoutKind.Explicit, Size = 64)]
 public struct DpConfig
 {
     [FieldOffset(0)] public ulong RouterMac;
@@ -30,6 +30,8 @@ public struct DpConfig
     [FieldOffset(54)] public byte Overlay;
     /// <summary>1: the snapshot has egress gateway policies.</summary>
     [FieldOffset(55)] public byte EgwEnabled;
+    /// <summary>1: the host endpoint is in policy audit mode (DatapathSnapshot.HostPolicyAudit).</summary>
+    [FieldOffset(56)] public byte HostAudit;
 }
 
 [StructLayout(LayoutKind.Explicit, Size = 16)]
@@ -355,6 +357,8 @@ public struct DpTestMeta
 public enum StatSlot : uint
 {
     RxPackets = 0, RxBytes = 1, TxPackets = 2, TxBytes = 3, LocalPackets = 4, EventsLost = 5,
-    /// <summary>Slots in the array (STAT_COUNT; the last ones unused).</summary>
-    Count = 8,
+    /// <summary>Packets policy audit mode let through, one slot per direction from here (WorkerCounters.AuditedPackets).</summary>
+    Audited = 8,
+    /// <summary>Slots in the array (STAT_COUNT; those not named unused).</summary>
+    Count = 16,
 }

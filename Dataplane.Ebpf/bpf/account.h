@@ -59,6 +59,9 @@ DP_STAGE int account(struct dp_pkt *p, __u32 token, const struct dp_config *cfg)
 		// A packet no stage decided on is a bug in the graph; never let it vanish uncounted.
 		dp_drop(p, DROP_INVALID);
 	stat_add(STAT_RX_PACKETS, 1);
+	// Policy audit mode let it through (PolicyAudit.IsAudited): the drop reason it would have had, no drop.
+	if (p->verdict != V_DROP && (p->drop_reason == DROP_POLICY || p->drop_reason == DROP_POLICY_DENY))
+		stat_add(STAT_AUDITED + (p->direction < 3 ? p->direction : 0), 1);
 	stat_add(STAT_RX_BYTES, p->len);
 	if (p->verdict == V_TX) {
 		stat_add(STAT_TX_PACKETS, 1);

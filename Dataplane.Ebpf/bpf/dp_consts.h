@@ -170,7 +170,8 @@ enum stat_slot {
 	STAT_TX_BYTES = 3,
 	STAT_LOCAL_PACKETS = 4,
 	STAT_EVENTS_LOST = 5,
-	STAT_COUNT = 8,
+	STAT_AUDITED = 8,       // + direction: packets policy audit mode let through (WorkerCounters.AuditedPackets)
+	STAT_COUNT = 16,
 };
 
 // Dataplane.Ebpf.Maps.DpTestMeta.TestMagic: dp_test_meta.magic ("DPMT"), what BPF_PROG_TEST_RUN callers put in

@@ -26,6 +26,8 @@ struct dp_config {
 	__u16 nat_port_max;
 	__u8 overlay;           // OVERLAY_*: what of the overlay the snapshot configures
 	__u8 egw_enabled;       // the snapshot has egress gateway policies
+	__u8 host_audit;        // DatapathSnapshot.HostPolicyAudit: the host endpoint in policy audit mode
+	__u8 pad[7];
 };
 
 struct dp_port {

@@ -53,10 +53,19 @@ static __always_inline int policy_lookup(__u32 endpoint, __u8 egress, __u8 mode,
 	return mode == POL_ENFORCED ? PV_NO_ALLOW : PV_NOT_ENFORCED;
 }
 
+/// Policy audit mode (Dataplane.Core/Policy/PolicyAudit.cs): the packet passes, carrying the drop reason it would
+/// have had and the direction of the policy that would have dropped it.
+static __always_inline void policy_audit(struct dp_pkt *p, int would_be, __u8 direction)
+{
+	p->drop_reason = would_be == PV_DENIED ? DROP_POLICY_DENY : DROP_POLICY;
+	p->direction = direction;
+}
+
 /// The host endpoint (Dataplane.Core/Policy/HostEndpoint.cs) is endpoint HOST_POLICY_SLOT: the source of a packet
 /// from the host's addresses and no pod, the destination of one handed to the host (Cilium's lib/host_firewall.h:
-/// egress only for packets from host IPs, ingress only for packets to host IPs); host to host is never judged.
-static __always_inline int policy_evaluate(struct dp_pkt *p)
+/// egress only for packets from host IPs, ingress only for packets to host IPs); host to host is never judged. With
+/// host_audit (the host endpoint in policy audit mode), what the host's own maps would drop passes, marked.
+static __always_inline int policy_evaluate(struct dp_pkt *p, __u8 host_audit)
 {
 	__u8 proto = p->proto;
 	__u16 port = (p->flags & F_LATER_FRAGMENT) ? 0
@@ -71,8 +80,12 @@ static __always_inline int policy_evaluate(struct dp_pkt *p)
 			result = policy_lookup(p->src_endpoint, 1, ep->egress_mode, p->dst_identity, proto, port, &rule);
 			p->policy_rule = rule;
 			if (result < 0) {
-				p->direction = DIR_EGRESS;
-				return result;
+				if (p->src_endpoint != HOST_POLICY_SLOT || !host_audit) {
+					p->direction = DIR_EGRESS;
+					return result;
+				}
+				policy_audit(p, result, DIR_EGRESS);
+				result = PV_NOT_ENFORCED;
 			}
 		}
 	}
@@ -85,10 +98,12 @@ static __always_inline int policy_evaluate(struct dp_pkt *p)
 			int v = policy_lookup(p->dst_endpoint, 0, ep->ingress_mode, p->src_identity, proto, port, &rule);
 			p->ingress_rule = rule;
 			if (v < 0) {
-				p->direction = DIR_INGRESS;
-				return v;
-			}
-			if (v == PV_ALLOWED)
+				if (p->dst_endpoint != HOST_POLICY_SLOT || !host_audit) {
+					p->direction = DIR_INGRESS;
+					return v;
+				}
+				policy_audit(p, v, DIR_INGRESS);
+			} else if (v == PV_ALLOWED)
 				result = v;
 		}
 	}
@@ -120,7 +135,9 @@ DP_STAGE int policy_stage(struct dp_pkt *p)
 		return 0;
 	if (p->ct_state == CT_ESTABLISHED || p->ct_state == CT_REPLY || p->ct_state == CT_RELATED)
 		return 0;
-	int v = policy_evaluate(p);
+	__u32 zero = 0;
+	struct dp_config *cfg = bpf_map_lookup_elem(&dp_config, &zero);
+	int v = policy_evaluate(p, cfg && cfg->host_audit);
 	if (v == PV_DENIED)
 		dp_drop(p, DROP_POLICY_DENY);
 	else if (v == PV_NO_ALLOW)

@@ -122,6 +122,48 @@ public class HostPolicyDifferentialTests(DatapathFixture fixture) : IClassFixtur
         Assert.Equal(3UL, bpf.DirectionalDrops.GetValueOrDefault((TrafficDirection.Egress, Core.Drops.DropReason.PolicyDenied)).Packets);
         Assert.Equal(3UL, dual.CsharpCounters.DirectionalDrops[egress * 256 + denied]);
     }
+
+    /// <summary>
+    /// The host endpoint in policy audit mode (DataplaneNode spec.hostPolicyAuditMode): what its policies would drop
+    /// passes on both sides, carrying the drop reason and direction it would have had, counted as audited; the
+    /// connection it opened is tracked, so its next packets are not audited again; a pod's policy still drops.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AuditModeLetsWhatTheHostPoliciesWouldDropPassMarked(bool v6)
+    {
+        DatapathFixture.RequireRoot();
+        const string webOut = """
+            ---
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: web-out, namespace: prod}
+            spec:
+              endpointSelector: {matchLabels: {app: web}}
+              egress: [{toEntities: [world]}]
+            """;
+        using var c = new PolicyCluster(EgressPolicies + "\n" + webOut, dataplaneSpecExtra: "  hostPolicyAuditMode: true\n");
+        Assert.True(c.Snapshot.HostPolicyAudit);
+        using var dual = new DualPipeline(fixture.Tracked, c.Snapshot, DatapathFixture.CtFlows) { Hook = fixture.Hook };
+        dual.ResetBpfCounters();
+        string host = v6 ? "2001:db8:0:1::1" : "198.18.0.1", admin = v6 ? "2001:db8:99::5" : "203.0.113.5";
+        const uint t = 3_000_000;
+        const byte ingress = 1, egress = 2, denied = 133;
+        // The host's egress would drop port 444: it leaves, marked; then it is a tracked connection.
+        Assert.Equal((true, CtState.New, PacketVerdict.Tx, denied, egress), Out(dual, c, t, host, admin, 444, 50001, 0x02, v6));
+        Assert.Equal((CtState.Reply, PacketVerdict.Local, (byte)0), Step(dual, c, t, admin, host, 50001, 444, 0x12, v6));
+        Assert.Equal((true, CtState.Established, PacketVerdict.Tx, (byte)0, egress), Out(dual, c, t + 1, host, admin, 444, 50001, 0x10, v6));
+        // The host's ingress would drop port 23: handed to the host, marked, direction ingress.
+        Assert.Equal((CtState.New, PacketVerdict.Local, denied), Step(dual, c, t + 1, admin, host, 23, 41002, 0x02, v6));
+        Assert.Equal(ingress, dual.LastBpf!.Verdict.Direction);
+        // Not the host's policy: the web pod's egress (world only) still drops its packet to the host.
+        Assert.Equal((CtState.New, PacketVerdict.Drop, denied), Step(dual, c, t + 2, "prod/web", host, 8080, 41003, 0x02, v6));
+        var bpf = EbpfCounters.Read(fixture.Tracked);
+        Assert.Equal([0UL, 1UL, 1UL], bpf.AuditedPackets);
+        Assert.Equal(bpf.AuditedPackets, dual.CsharpCounters.AuditedPackets);
+        Assert.Equal(1UL, dual.CsharpCounters.Drops[denied]);
+    }
 }
 
 /// <summary>The same sequences through the TC entry point.</summary>

@@ -33,7 +33,7 @@ public sealed class HostFirewallNetnsTests(ITestOutputHelper output)
     /// The node (198.18.40.1 on eth0, labels node-access: admin) and a peer namespace (198.18.40.2) on one veth;
     /// the agent's config directory with the Node, its DataplaneNode and <paramref name="policy"/> as host-policy.yaml.
     /// </summary>
-    private static (string Node, string Peer, string Config, string PolicyFile) Lay(NetnsSet set, string policy)
+    private static (string Node, string Peer, string Config, string PolicyFile) Lay(NetnsSet set, string policy, string specExtra = "")
     {
         string node = set.Add("n"), client = set.Add("c");
         string config = set.Dir("cfg");
@@ -54,7 +54,7 @@ public sealed class HostFirewallNetnsTests(ITestOutputHelper output)
             kind: DataplaneNode
             metadata: {name: hf}
             spec:
-              routerMac: "02:00:00:00:00:99"
+              routerMac: "02:00:00:00:00:99"{{{specExtra}}}
               interfaces:
                 - {name: eth0, mac: "{{{mac}}}", addresses: ["198.18.40.1/24"]}
 
@@ -71,19 +71,27 @@ public sealed class HostFirewallNetnsTests(ITestOutputHelper output)
 
     private static string Dll => Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
 
-    /// <summary>The first DROPPED flow `observe` shows to <paramref name="port"/> (retried while the exporter catches up).</summary>
-    private static string DroppedFlowTo(string socket, int port)
+    /// <summary>The first flow of <paramref name="verdict"/> `observe` shows to <paramref name="port"/> (retried while the exporter catches up).</summary>
+    private static string DroppedFlowTo(string socket, int port, string verdict = "DROPPED")
     {
         Sh.Result dropped = default!;
         for (int i = 0; i < 50; i++)
         {
-            dropped = Sh.Run(Short, "dotnet", Dll, "observe", "--socket", socket, "--verdict", "DROPPED", "-o", "json");
+            dropped = Sh.Run(Short, "dotnet", Dll, "observe", "--socket", socket, "--verdict", verdict, "-o", "json");
             string? line = dropped.Output.Split('\n').FirstOrDefault(l => l.Contains($"\"destination_port\":{port}"));
             if (line is not null) return line;
             Thread.Sleep(200);
         }
-        Assert.Fail($"no DROPPED flow to port {port} in `observe`:\n" + dropped.Output);
+        Assert.Fail($"no {verdict} flow to port {port} in `observe`:\n" + dropped.Output);
         return "";
+    }
+
+    private static string Scrape(NetnsSet set, string node, int metricsPort)
+    {
+        var scrape = set.Exec(node, Short, "python3", "-c",
+            $"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{metricsPort}/metrics').read().decode())");
+        Assert.True(scrape.Ok, scrape.Output);
+        return scrape.Output;
     }
 
     [SkippableTheory]
@@ -217,13 +225,11 @@ public sealed class HostFirewallNetnsTests(ITestOutputHelper output)
             status = AgentApi.Status(socket);
             Assert.True(status.DropsByReason.TryGetValue("POLICY_DENIED (133)", out ulong drops) && drops >= 1,
                 "no POLICY_DENIED in the status: " + string.Join(", ", status.DropsByReason));
-            var scrape = set.Exec(node, Short, "python3", "-c",
-                $"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{metricsPort}/metrics').read().decode())");
-            Assert.True(scrape.Ok, scrape.Output);
-            var metric = System.Text.RegularExpressions.Regex.Match(scrape.Output,
+            string scrape = Scrape(set, node, metricsPort);
+            var metric = System.Text.RegularExpressions.Regex.Match(scrape,
                 @"cilium_drop_count_total\{reason=""Policy denied"",direction=""EGRESS""\} (\d+)");
             Assert.True(metric.Success && ulong.Parse(metric.Groups[1].Value, CultureInfo.InvariantCulture) >= 1,
-                "no egress policy drop in the metrics:\n" + scrape.Output);
+                "no egress policy drop in the metrics:\n" + scrape);
 
             // Observed: the dropped SYN from the host.
             string line = DroppedFlowTo(socket, denied);
@@ -270,6 +276,54 @@ public sealed class HostFirewallNetnsTests(ITestOutputHelper output)
             Assert.NotEqual(generation, status.Generation);
             Assert.Null(status.HostFirewall);
             Assert.True(fwd.WaitFor("agent: host firewall: off", Short), fwd.Output);
+            Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), "agent did not stop on SIGTERM:\n" + fwd.Output);
+        }
+        finally
+        {
+            output.WriteLine(fwd.Output);
+        }
+    }
+
+    /// <summary>
+    /// Policy audit mode for the host endpoint (DataplaneNode spec.hostPolicyAuditMode: true), the way Cilium's
+    /// host-firewall guide has users try host policies first: with the same host policy as above, the node's own
+    /// connection to the port its egress policy does not allow and the peer's connection to a port its ingress policy
+    /// does not allow both complete; `observe --verdict AUDIT` shows each with its direction and what would have been
+    /// dropped (POLICY_DENIED), dataplane_policy_audited_total counts them by direction, and nothing is dropped.
+    /// </summary>
+    [SkippableFact]
+    public void AuditModeLetsWhatTheHostPolicyWouldDropPassAndSaysSo()
+    {
+        Requires.RootAnd("ip", "python3");
+        using var set = new NetnsSet("dpa");
+        int served = 20000 + Random.Shared.Next(20000), reachable = served + 1, outPort = served + 2, inPort = served + 3;
+        int metricsPort = 20000 + Random.Shared.Next(20000);
+        string S(int port) => port.ToString(CultureInfo.InvariantCulture);
+        var (node, peer, config, _) = Lay(set, EgressPolicy(served, reachable), "\n  hostPolicyAuditMode: true");
+        string socket = PodTopology.SocketOf(config);
+        var fwd = StartAgent(set, node, config, "xdp", "--metrics-port", S(metricsPort));
+        try
+        {
+            Assert.True(fwd.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "agent did not start:\n" + fwd.Output);
+            var peerServer = set.Start(peer, "python3", PodTopology.Echo, "tcp-server", S(outPort));
+            var nodeServer = set.Start(node, "python3", PodTopology.Echo, "tcp-server", S(inPort));
+            Assert.True(peerServer.WaitFor("listening", Short) && nodeServer.WaitFor("listening", Short), peerServer.Output + nodeServer.Output);
+            var outbound = set.Exec(node, Short, "python3", PodTopology.Echo, "tcp-client", "198.18.40.2", S(outPort), "10000");
+            Assert.True(outbound.Ok && outbound.Output.Contains("echoed 10000"), $"audit mode dropped the host's connection: {outbound.Output}\n{fwd.Output}");
+            var inbound = set.Exec(peer, Short, "python3", PodTopology.Echo, "tcp-client", "198.18.40.1", S(inPort), "10000");
+            Assert.True(inbound.Ok && inbound.Output.Contains("echoed 10000"), $"audit mode dropped the connection to the host: {inbound.Output}\n{fwd.Output}");
+
+            string egress = DroppedFlowTo(socket, outPort, "AUDIT"), ingress = DroppedFlowTo(socket, inPort, "AUDIT");
+            Assert.Contains("\"traffic_direction\":\"EGRESS\"", egress);
+            Assert.Contains("\"drop_reason_desc\":\"POLICY_DENIED\"", egress);
+            Assert.Contains("\"traffic_direction\":\"INGRESS\"", ingress);
+            Assert.Contains("reserved:host", ingress);
+            string scrape = Scrape(set, node, metricsPort);
+            Assert.Matches(@"dataplane_policy_audited_total\{direction=""EGRESS""\} [1-9]", scrape);
+            Assert.Matches(@"dataplane_policy_audited_total\{direction=""INGRESS""\} [1-9]", scrape);
+            Assert.False(AgentApi.Status(socket).DropsByReason.ContainsKey("POLICY_DENIED (133)"), "audit mode dropped something");
+            peerServer.Dispose();
+            nodeServer.Dispose();
             Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), "agent did not stop on SIGTERM:\n" + fwd.Output);
         }
         finally

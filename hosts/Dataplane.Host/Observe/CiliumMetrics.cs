@@ -17,7 +17,7 @@ public sealed class CiliumMetrics
     private static readonly string[] DirectionLabels = ["UNKNOWN", "INGRESS", "EGRESS"];
 
     private readonly Func<MetricsSample> _sample;
-    private readonly Counter _dropCount, _dropBytes, _forwardCount, _forwardBytes;
+    private readonly Counter _dropCount, _dropBytes, _forwardCount, _forwardBytes, _audited;
     private readonly Counter _rxPackets, _rxBytes, _localPackets, _stagePackets, _stageDrops;
     private readonly Gauge _ctEntries, _ctCapacity, _generation;
     private readonly Counter _flowEvents, _flowWriteErrors;
@@ -32,6 +32,7 @@ public sealed class CiliumMetrics
         _dropBytes = f.CreateCounter("cilium_drop_bytes_total", "Total dropped bytes, tagged by drop reason and ingress/egress direction", reasonDirection);
         _forwardCount = f.CreateCounter("cilium_forward_count_total", "Total forwarded packets, tagged by ingress/egress direction", direction);
         _forwardBytes = f.CreateCounter("cilium_forward_bytes_total", "Total forwarded bytes, tagged by ingress/egress direction", direction);
+        _audited = f.CreateCounter("dataplane_policy_audited_total", "Packets policy audit mode let through that policy would have dropped, tagged by the direction of that policy (verdict AUDIT in the flows)", direction);
         _rxPackets = f.CreateCounter("dataplane_rx_packets_total", "Packets received by the pipeline");
         _rxBytes = f.CreateCounter("dataplane_rx_bytes_total", "Bytes received by the pipeline");
         _localPackets = f.CreateCounter("dataplane_local_packets_total", "Packets handed to the host stack");
@@ -63,6 +64,7 @@ public sealed class CiliumMetrics
                 _dropCount.WithLabels(reason, DirectionLabels[d]).IncTo(n);
                 _dropBytes.WithLabels(reason, DirectionLabels[d]).IncTo(c.DirectionalDropBytes[d * 256 + r]);
             }
+            if (c.AuditedPackets[d] != 0) _audited.WithLabels(DirectionLabels[d]).IncTo(c.AuditedPackets[d]);
             if (c.ForwardPackets[d] == 0) continue;
             _forwardCount.WithLabels(DirectionLabels[d]).IncTo(c.ForwardPackets[d]);
             _forwardBytes.WithLabels(DirectionLabels[d]).IncTo(c.ForwardBytes[d]);

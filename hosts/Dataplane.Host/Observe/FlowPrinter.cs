@@ -64,7 +64,7 @@ public static class FlowPrinter
         string src = Endpoint(flow, "source", "source", sport);
         string dst = Endpoint(flow, "destination", "destination", dport);
         string verdict = Str(flow, "verdict") ?? "UNKNOWN";
-        string reason = verdict == "DROPPED" && Str(flow, "drop_reason_desc") is { } d ? $" ({d})" : "";
+        string reason = verdict is "DROPPED" or "AUDIT" && Str(flow, "drop_reason_desc") is { } d ? $" ({d})" : "";
         string summary = Str(flow, "Summary") ?? "";
         return $"{time}: {src} -> {dst} {verdict}{reason} {summary}".TrimEnd();
     }

@@ -43,7 +43,7 @@ public static class HostVerbs
     {
         var inputFileOpt = new Option<string?>("--input-file") { Description = "Read flows from this file of hubble JSON lines (replay --flows, run --flows-file); '-' for stdin; default: the running agent's flow file" };
         var socketOpt = new Option<string>("--socket") { Description = "The agent's API socket (to find its flow file)", DefaultValueFactory = _ => AgentSocket.DefaultPath };
-        var verdictOpt = new Option<string?>("--verdict") { Description = "Show only flows with this verdict (FORWARDED, DROPPED)" };
+        var verdictOpt = new Option<string?>("--verdict") { Description = "Show only flows with this verdict (FORWARDED, DROPPED, AUDIT)" };
         var podOpt = new Option<string?>("--pod") { Description = "Show only flows from or to this pod: NAMESPACE/NAME, NAME (default namespace) or NAMESPACE/" };
         var outputOpt = new Option<string>("--output", "-o") { Description = "json (hubble observe -o json lines) or compact (one readable line per flow)", DefaultValueFactory = _ => "compact" };
         outputOpt.AcceptOnlyFromAmong("json", "compact");

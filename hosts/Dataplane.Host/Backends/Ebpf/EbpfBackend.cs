@@ -245,6 +245,7 @@ internal sealed class EbpfBackend : IPacketBackend
         c.TxPackets += e.TxPackets; c.TxBytes += e.TxBytes;
         c.LocalPackets += e.LocalPackets;
         c.ForwardPackets[0] += e.TxPackets; c.ForwardBytes[0] += e.TxBytes;
+        for (int d = 0; d < WorkerCounters.Directions; d++) c.AuditedPackets[d] += e.AuditedPackets[d];
         foreach (var (reason, (packets, bytes)) in e.Drops)
         {
             c.Drops[(int)reason] += packets; c.DropBytes[(int)reason] += bytes;
