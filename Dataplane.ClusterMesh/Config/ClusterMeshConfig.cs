@@ -29,6 +29,12 @@ public sealed record ClusterMeshConfig(string Cluster, uint ClusterId, IReadOnly
 /// </summary>
 public sealed record RemoteClusterConfig(string Name, uint Id, IReadOnlyList<string> Endpoints, SourceLocation Source = default)
 {
+    /// <summary>
+    /// <c>translatedPodCIDRs: [{podCIDR, as}]</c> (with overlapping pod CIDR support): this cluster's pods in
+    /// <c>podCIDR</c> are reached from ours as <c>as</c> (same length, host part kept), pod to pod.
+    /// </summary>
+    public IReadOnlyList<(System.Net.IPNetwork PodCidr, System.Net.IPNetwork As)> TranslatedPodCidrs { get; init; } = [];
+
     /// <summary>The cluster's etcd with TLS and auth when read from an etcd config file; plain endpoints otherwise.</summary>
     public EtcdClientConfig? Etcd { get; init; }
     public EtcdClientConfig EtcdClient => Etcd ?? new EtcdClientConfig(Endpoints);

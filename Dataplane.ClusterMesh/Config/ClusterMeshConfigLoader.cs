@@ -1,3 +1,4 @@
+using System.Net;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Dataplane.ClusterMesh.Identity;
@@ -73,14 +74,18 @@ public static partial class ClusterMeshConfigLoader
             foreach (var item in seq.Children)
             {
                 var rc = Map(file, item, "remote cluster");
-                Only(file, rc, "name", "id", "endpoints", "config");
+                Only(file, rc, "name", "id", "endpoints", "config", "translatedPodCIDRs");
                 var rcName = Name(file, Need(file, rc, "name"));
                 var rcEtcd = Etcd(file, rc, $"remote cluster {rcName}");
                 // With an etcd config file the ID may be left to the cluster's own cluster-config key.
                 var rcId = rcEtcd != null && !rc.Children.ContainsKey("id") ? 0 : Id(file, Need(file, rc, "id"));
                 if (!names.Add(rcName)) throw Error(file, rc["name"], rcName == name ? $"remote cluster {rcName} has this cluster's name" : $"cluster name {rcName} is used twice");
                 if (rcId != 0 && !ids.Add(rcId)) throw Error(file, rc["id"], rcId == id ? $"remote cluster {rcName} has this cluster's ID {rcId}" : $"cluster ID {rcId} is used twice");
-                remotes.Add(new RemoteClusterConfig(rcName, rcId, rcEtcd?.Endpoints ?? Endpoints(file, Need(file, rc, "endpoints")), At(file, item.Start)) { Etcd = rcEtcd });
+                remotes.Add(new RemoteClusterConfig(rcName, rcId, rcEtcd?.Endpoints ?? Endpoints(file, Need(file, rc, "endpoints")), At(file, item.Start))
+                {
+                    Etcd = rcEtcd,
+                    TranslatedPodCidrs = rc.Children.TryGetValue("translatedPodCIDRs", out var tr) ? Translations(file, tr, spec) : [],
+                });
             }
         }
         if (spec.Children.TryGetValue("clustermeshDir", out var dirNode))
@@ -103,6 +108,34 @@ public static partial class ClusterMeshConfigLoader
             && !bool.TryParse(Str(file, ovNode, "enableOverlappingPodCIDRSupport"), out overlapping))
             throw Error(file, ovNode, "enableOverlappingPodCIDRSupport must be true or false");
         return new ClusterMeshConfig(name, id, endpoints, ttl, remotes, At(file, root.Start)) { Etcd = local, OverlappingPodCidrs = overlapping };
+    }
+
+    /// <summary><c>translatedPodCIDRs: [{podCIDR, as}]</c>: IPv4 prefixes of equal length; needs overlapping pod CIDR support.</summary>
+    private static List<(IPNetwork, IPNetwork)> Translations(string file, YamlNode node, YamlMappingNode spec)
+    {
+        if (!spec.Children.TryGetValue("enableOverlappingPodCIDRSupport", out var on) || on is not YamlScalarNode { Value: "true" })
+            throw Error(file, node, "translatedPodCIDRs needs enableOverlappingPodCIDRSupport: true");
+        if (node is not YamlSequenceNode seq) throw Error(file, node, "translatedPodCIDRs must be a list of {podCIDR, as}");
+        var list = new List<(IPNetwork, IPNetwork)>();
+        foreach (var item in seq.Children)
+        {
+            var m = Map(file, item, "translatedPodCIDRs entry");
+            Only(file, m, "podCIDR", "as");
+            var from = Prefix(file, Need(file, m, "podCIDR"));
+            var to = Prefix(file, Need(file, m, "as"));
+            if (from.PrefixLength != to.PrefixLength) throw Error(file, m["as"], $"as {to} must have the length of podCIDR {from} (addresses map one to one)");
+            list.Add((from, to));
+        }
+        return list;
+    }
+
+    private static IPNetwork Prefix(string file, YamlNode node)
+    {
+        var s = Str(file, node, "prefix");
+        // Written as the network itself (IPNetwork.TryParse would mask host bits away silently).
+        if (!IPNetwork.TryParse(s, out var n) || n.BaseAddress.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || n.ToString() != s)
+            throw Error(file, node, $"invalid IPv4 prefix {s} (address/length, no host bits)");
+        return n;
     }
 
     /// <summary>An etcd config file named by <c>config:</c> (relative to this file), or null when endpoints are given inline.</summary>

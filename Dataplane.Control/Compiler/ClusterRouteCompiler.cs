@@ -38,4 +38,17 @@ public static class ClusterRouteCompiler
         }
         return new ClusterAddressTable(entries);
     }
+
+    /// <summary>The translated pod ranges of other clusters (<see cref="ClusterNetmap"/>), in the order given.</summary>
+    public static ClusterNetmap Netmap(ExternalIdentities? external)
+    {
+        if (external is null || external.ClusterTranslations.Count == 0) return ClusterNetmap.Empty;
+        var ranges = new List<ClusterNetmap.Range>();
+        foreach (var t in external.ClusterTranslations)
+        {
+            uint mask = t.As.PrefixLength == 0 ? 0 : uint.MaxValue << (32 - t.As.PrefixLength);
+            ranges.Add(new ClusterNetmap.Range(RoutePrefix.ToUInt32(t.As.BaseAddress) & mask, RoutePrefix.ToUInt32(t.PodCidr.BaseAddress) & mask, mask, t.Cluster));
+        }
+        return new ClusterNetmap(ranges);
+    }
 }

@@ -24,7 +24,14 @@ public sealed record ExternalIdentities(IReadOnlyList<SecurityIdentity> Identiti
     /// with the node hosting each: compiled into the snapshot's <see cref="Core.Routing.ClusterAddressTable"/>.
     /// </summary>
     public IReadOnlyList<ClusterEndpoint> ClusterEndpoints { get; init; } = [];
+
+    /// <summary>Other clusters' pod CIDRs reached here under translated ranges (pod to pod across an overlap); their
+    /// pods must be in <see cref="ClusterEndpoints"/> too. Compiled into the snapshot's <see cref="Core.Routing.ClusterNetmap"/>.</summary>
+    public IReadOnlyList<ClusterTranslation> ClusterTranslations { get; init; } = [];
 }
+
+/// <summary>Cluster <paramref name="Cluster"/>'s pod CIDR <paramref name="PodCidr"/> is reached here as <paramref name="As"/> (same length, IPv4).</summary>
+public sealed record ClusterTranslation(byte Cluster, System.Net.IPNetwork PodCidr, System.Net.IPNetwork As);
 
 /// <summary>An endpoint of cluster <paramref name="Cluster"/> (its ID), its identity and the node (InternalIP) hosting it.</summary>
 public sealed record ClusterEndpoint(byte Cluster, System.Net.IPAddress Address, uint Identity, System.Net.IPAddress HostIp);

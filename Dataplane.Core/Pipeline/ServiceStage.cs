@@ -3,6 +3,7 @@ using Dataplane.Core.Drops;
 using Dataplane.Core.Nat;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Parsing;
+using Dataplane.Core.Routing;
 using Dataplane.Core.Services;
 using Dataplane.Core.Snapshot;
 
@@ -15,7 +16,8 @@ namespace Dataplane.Core.Pipeline;
 /// sessionAffinity binding if it still points at an active backend, else the Maglev ring slot of the flow's hash
 /// or a random backend — and is DNATed to it. A frontend without eligible backends (none, or none on this node
 /// under a Local traffic policy) drops with SERVICE_BACKEND_NOT_FOUND (158). A backend in another Cluster Mesh
-/// cluster with overlapping pod CIDRs is marked to be reached by (cluster, address) and SNATed to this node. Established connections were
+/// cluster with overlapping pod CIDRs is marked to be reached by (cluster, address) and SNATed to this node; so is a
+/// TCP/UDP connection to another cluster's pod under its translated range (<see cref="ClusterNetmap"/>), DNATed first. Established connections were
 /// translated by <see cref="ConntrackStage"/> and keep their backend. Needs a conntrack table (replies are
 /// reverse-translated from it); without one, services are not translated.
 /// </summary>
@@ -32,7 +34,8 @@ public readonly struct ServiceStage : IStage
         // Every later NAT stage reads this batch's intents: start them clean.
         new Span<NatIntent>(intents, 0, n).Clear();
         ServiceState state = snapshot.Services;
-        if (state.Frontends.Count == 0 || context.Conntrack is null) return 0;
+        ClusterNetmap netmap = snapshot.ClusterNetmap;
+        if ((state.Frontends.Count == 0 && netmap.Count == 0) || context.Conntrack is null) return 0;
         uint now = context.NowSeconds;
         for (int i = 0; i < n; i++)
         {
@@ -43,7 +46,11 @@ public readonly struct ServiceStage : IStage
             seen++;
             UInt128 dst = Addr.Dst(p);
             ref readonly Frontend f = ref state.Frontends.Find(dst, p.DstPort, p.L4Proto, p.IpVersion);
-            if (Unsafe.IsNullRef(in f)) continue;
+            if (Unsafe.IsNullRef(in f))
+            {
+                if (netmap.Count != 0 && p.IpVersion == 4) ToTranslatedPod(ref p, ref intents[i], netmap, snapshot.Overlay.IcmpSource4);
+                continue;
+            }
             BackendSet set = state.Sets[f.Set];
             Backend[] backends = set.Backends;
             if (backends.Length == 0) { p.Drop(DropReason.ServiceBackendNotFound); continue; }
@@ -65,6 +72,21 @@ public readonly struct ServiceStage : IStage
     /// node — and the connection is SNATed to this node's tunnel address, which that cluster routes back through
     /// the tunnel: our pod's own address may be one of its pods'.
     /// </summary>
+    /// <summary>
+    /// An address in another cluster's translated pod range (<see cref="ClusterNetmap"/>): DNATed to the pod's real
+    /// address, port kept, and reached there as a backend of that cluster is.
+    /// </summary>
+    private static void ToTranslatedPod(ref PacketMeta p, ref NatIntent intent, ClusterNetmap netmap, uint tunnelSource)
+    {
+        uint dst = Addr.Dst4(p);
+        if (!netmap.TryMap(dst, out uint real, out byte cluster)) return;
+        intent.Dnat = true;
+        intent.OrigAddr = dst; intent.OrigPort = p.DstPort;
+        intent.BackendAddr = real; intent.BackendPort = p.DstPort;
+        NatRewrite.Destination(ref p, real, p.DstPort);
+        ToOtherCluster(ref p, ref intent, cluster, tunnelSource);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ToOtherCluster(ref PacketMeta p, ref NatIntent intent, byte cluster, uint tunnelSource)
     {

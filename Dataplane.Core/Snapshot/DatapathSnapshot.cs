@@ -90,4 +90,6 @@ public sealed class DatapathSnapshot
     public Overlay.OverlayState Overlay { get; init; } = Dataplane.Core.Overlay.OverlayState.Empty;
     /// <summary>Other clusters' endpoints reached by (cluster, address): overlapping pod CIDRs in a Cluster Mesh.</summary>
     public ClusterAddressTable ClusterRoutes { get; init; } = ClusterAddressTable.Empty;
+    /// <summary>Other clusters' pod CIDRs reachable here under translated ranges (pod to pod across an overlap).</summary>
+    public ClusterNetmap ClusterNetmap { get; init; } = ClusterNetmap.Empty;
 }

@@ -34,6 +34,8 @@ public sealed class SnapshotBuilder
     public Overlay.OverlayState Overlay { get; set; } = Dataplane.Core.Overlay.OverlayState.Empty;
     /// <summary>Other clusters' endpoints reached by (cluster, address) (<see cref="ClusterAddressTable"/>).</summary>
     public ClusterAddressTable ClusterRoutes { get; set; } = ClusterAddressTable.Empty;
+    /// <summary>Other clusters' pod CIDRs under translated ranges (<see cref="ClusterNetmap"/>).</summary>
+    public ClusterNetmap ClusterNetmap { get; set; } = ClusterNetmap.Empty;
 
     public IReadOnlyList<PortInfo> Ports => _ports;
 
@@ -170,6 +172,7 @@ public sealed class SnapshotBuilder
             Services = Services ?? Dataplane.Core.Services.ServiceState.Empty,
             Overlay = Overlay,
             ClusterRoutes = ClusterRoutes,
+            ClusterNetmap = ClusterNetmap,
             StaticNeighbors = [.. _staticNeighbors],
             LocalHosts = hosts4.Count + hosts6.Count == 0 ? EndpointHosts.Empty : new EndpointHosts(hosts4, hosts6),
             EndpointRoutes = endpointRoutes.MoveToImmutable(),

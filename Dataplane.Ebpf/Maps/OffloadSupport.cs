@@ -40,7 +40,7 @@ public static class OffloadSupport
         // Overlapping pod CIDRs: the program's LB, CT and FIB are keyed by address alone (no cluster ID in lb.h's
         // backend, ct.h's NAT or route.h's lookup), so it would deliver such a backend's packets to our own pod of the
         // same address — refused rather than silently different.
-        if (s.ClusterRoutes.Count > 0 || Array.Exists(services.Sets, set => Array.Exists(set.Backends, b => b.Cluster != 0)))
+        if (s.ClusterRoutes.Count > 0 || s.ClusterNetmap.Count > 0 || Array.Exists(services.Sets, set => Array.Exists(set.Backends, b => b.Cluster != 0)))
             missing.Add("Cluster Mesh backends reached by (cluster, address) for overlapping pod CIDRs (the eBPF load balancer, conntrack and FIB are keyed by address only)");
         return missing;
     }

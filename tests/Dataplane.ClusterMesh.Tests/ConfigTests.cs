@@ -46,6 +46,18 @@ public class ConfigTests
         var e = Assert.Throws<ConfigException>(() => ClusterMeshConfigLoader.Load("mesh.yaml", text.Replace(": true", ": maybe")));
         Assert.Equal((9, 36), (e.Location.Line, e.Location.Column));
         Assert.Contains("enableOverlappingPodCIDRSupport must be true or false", e.Reason);
+
+        var translated = text.Replace("      id: 2\n", "      id: 2\n      translatedPodCIDRs: [{podCIDR: 198.18.110.0/24, as: 198.18.212.0/24}]\n");
+        var r = Assert.Single(ClusterMeshConfigLoader.Load("mesh.yaml", translated).RemoteClusters);
+        Assert.Equal(("198.18.110.0/24", "198.18.212.0/24"), (r.TranslatedPodCidrs[0].PodCidr.ToString(), r.TranslatedPodCidrs[0].As.ToString()));
+        foreach (var (bad, reason) in new[]
+        {
+            (translated.Replace(": true", ": false"), "needs enableOverlappingPodCIDRSupport: true"),
+            (translated.Replace("198.18.212.0/24", "198.18.212.0/25"), "must have the length of podCIDR"),
+            (translated.Replace("198.18.212.0/24", "198.18.212.1/24"), "invalid IPv4 prefix 198.18.212.1/24"),
+            (translated.Replace("198.18.212.0/24", "fd00::/120"), "invalid IPv4 prefix fd00::/120"),
+        })
+            Assert.Contains(reason, Assert.Throws<ConfigException>(() => ClusterMeshConfigLoader.Load("mesh.yaml", bad)).Reason);
     }
 
     [Theory]

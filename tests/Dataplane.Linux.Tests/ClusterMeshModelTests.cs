@@ -180,6 +180,14 @@ public class ClusterMeshModelTests
         var plain = SnapshotCompiler.Compile(MeshModel.Augment(Model(true, "none"), state, "c1", 1), 2, null, state.External);
         Assert.Equal(0, plain.ClusterRoutes.Count);
         Assert.DoesNotContain(plain.Overlay.Peers, p => p.Name == "node-c");
+        // A translated range of c3's pod CIDR (pod to pod): compiled as a netmap to cluster 3.
+        var mapped = SnapshotCompiler.Compile(model, 3, null, state.External with
+        {
+            ClusterTranslations = [new ClusterTranslation(3, IPNetwork.Parse("198.18.110.0/24"), IPNetwork.Parse("198.18.213.0/24"))],
+        });
+        Assert.True(mapped.ClusterNetmap.TryMap(RoutePrefix.ToUInt32(IPAddress.Parse("198.18.213.20")), out uint real, out byte cluster));
+        Assert.Equal((RoutePrefix.ToUInt32(Web), (byte)3), (real, cluster));
+        Assert.False(mapped.ClusterNetmap.TryMap(RoutePrefix.ToUInt32(Web), out _, out _));
         // The eBPF program keys load balancing, conntrack and routes by address only: it refuses this snapshot.
         Assert.Contains(Dataplane.Ebpf.Maps.OffloadSupport.Unsupported(snapshot), f => f.Contains("(cluster, address)", StringComparison.Ordinal));
     }

@@ -26,11 +26,17 @@ public sealed record MeshState(long Version, IReadOnlyList<TunnelEndpoint> Nodes
     {
         List<ClusterService> services = [.. view.Remotes.SelectMany(r => r.Services())];
         var external = view.PolicyInput() with { Pinned = pinned };
-        if (overlapping) external = external with { ClusterEndpoints = BackendEndpoints(view, services) };
+        if (overlapping) external = external with { ClusterEndpoints = BackendEndpoints(view, services), ClusterTranslations = Translations(view) };
         return new(version, view.TunnelEndpoints(), external, services);
     }
 
-    /// <summary>The ipcache entries, keyed by (cluster, address), of the remote services' backends (with their node).</summary>
+    /// <summary>The translated pod ranges of the remote clusters whose ID is known.</summary>
+    private static List<ClusterTranslation> Translations(ClusterMeshView view) =>
+        [.. view.Remotes.Where(r => r.ClusterId is > 0 and <= 255)
+            .SelectMany(r => r.Config.TranslatedPodCidrs.Select(t => new ClusterTranslation((byte)r.ClusterId, t.PodCidr, t.As)))];
+
+    /// <summary>The ipcache entries, keyed by (cluster, address), of the remote services' backends and of the pods in
+    /// translated pod ranges (with their node).</summary>
     private static List<ClusterEndpoint> BackendEndpoints(ClusterMeshView view, List<ClusterService> services)
     {
         var wanted = new HashSet<(uint, IPAddress)>();
@@ -38,14 +44,19 @@ public sealed record MeshState(long Version, IReadOnlyList<TunnelEndpoint> Nodes
             foreach (var ip in s.Backends.Keys)
                 if (IPAddress.TryParse(ip, out var a)) wanted.Add((s.ClusterId, a));
         var list = new List<ClusterEndpoint>();
-        if (wanted.Count == 0) return list;
         foreach (var r in view.Remotes)
+        {
+            // Every pod of a cluster with translated pod ranges is reachable; otherwise only service backends.
+            var translated = r.Config.TranslatedPodCidrs;
+            if (wanted.Count == 0 && translated.Count == 0) continue;
             foreach (var e in r.Endpoints())
             {
                 bool host = e.Prefix.PrefixLength == (e.Prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
-                if (host && e.HostIp is { } node && e.ClusterId is > 0 and <= 255 && wanted.Contains((e.ClusterId, e.Prefix.BaseAddress)))
+                if (!host || e.HostIp is not { } node || e.ClusterId is 0 or > 255) continue;
+                if (wanted.Contains((e.ClusterId, e.Prefix.BaseAddress)) || translated.Any(t => t.PodCidr.Contains(e.Prefix.BaseAddress)))
                     list.Add(new ClusterEndpoint((byte)e.ClusterId, e.Prefix.BaseAddress, e.Identity, node));
             }
+        }
         return list;
     }
 }

@@ -59,7 +59,8 @@ public sealed class MeshTopology : IAsyncDisposable
 
     /// <param name="replicatedEtcd2">Cluster c2's etcd is a 3-member cluster (both agents get all three endpoints).</param>
     /// <param name="overlapping">Both clusters use pod CIDR 198.18.110.0/24 and node-b's pods the same addresses as
-    /// node-a's (client .10, web .20; web-b2 .21), with the mesh's <c>enableOverlappingPodCIDRSupport: true</c>.</param>
+    /// node-a's (client .10, web .20; web-b2 .21), with the mesh's <c>enableOverlappingPodCIDRSupport: true</c> and each
+    /// cluster's pods reachable from the other under <see cref="TranslatedPrefix"/> (c1: 198.18.211.0/24, c2: 198.18.212.0/24).</param>
     public static async Task<MeshTopology> StartAsync(string affinity = "local", int leaseTtlSeconds = 10, bool replicatedEtcd2 = false,
         bool overlapping = false)
     {
@@ -212,8 +213,14 @@ public sealed class MeshTopology : IAsyncDisposable
               enableOverlappingPodCIDRSupport: {{(_overlapping ? "true" : "false")}}
               etcd: {endpoints: [{{Urls(etcd)}}], leaseTTLSeconds: {{_leaseTtl}}}
               remoteClusters:
-              - {name: {{remote}}, id: {{remoteId}}, endpoints: [{{Urls(remoteEtcd)}}]}
+              - {name: {{remote}}, id: {{remoteId}}, endpoints: [{{Urls(remoteEtcd)}}]{{(_overlapping ? $", translatedPodCIDRs: [{{podCIDR: 198.18.110.0/24, as: {TranslatedPrefix(remoteId)}}}]" : "")}}}
             """);
+
+    /// <summary>With overlapping pod CIDRs: cluster <paramref name="id"/>'s pods as the other cluster reaches them (198.18.21id.0/24).</summary>
+    public static string TranslatedPrefix(int id) => $"198.18.21{id}.0/24";
+
+    /// <summary>Pod <paramref name="pod"/>'s address as the other cluster reaches it under the translated range.</summary>
+    public string Translated(string pod) => $"198.18.21{(this[pod].Node == "node-a" ? 1 : 2)}.{this[pod].Ip[(this[pod].Ip.LastIndexOf('.') + 1)..]}";
 
     private static string Urls(IEnumerable<EtcdProcess> members) => string.Join(", ", members.Select(m => $"\"{m.Endpoint}\""));
 
