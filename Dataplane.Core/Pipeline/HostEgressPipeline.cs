@@ -31,20 +31,19 @@ public sealed class HostEgressPipeline(SnapshotHolder snapshots)
         DatapathSnapshot snapshot = Snapshots.Current;
         if (!snapshot.HostFirewall) return 0;
         context.Counters.Batches++;
-        context.NowSeconds = batch.Count > 0 && batch[0].Timestamp > 0
-            ? (uint)(batch[0].Timestamp / 1_000_000_000) : (uint)DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        Run<ParseStage>(batch, snapshot, context);
-        Run<IdentityStage>(batch, snapshot, context);
+        context.NowSeconds = PacketPipeline.ClockSeconds(batch);
+        PacketPipeline.Run<ParseStage>(batch, snapshot, context);
+        PacketPipeline.Run<IdentityStage>(batch, snapshot, context);
         int total = batch.Count, judged = Partition(batch);
         for (int start = 0; start < judged;)
         {
             batch.View(start, judged - start);
-            if (context.Conntrack != null) Run<ConntrackStage>(batch, snapshot, context);
+            if (context.Conntrack != null) PacketPipeline.Run<ConntrackStage>(batch, snapshot, context);
             int window = batch.Count;
-            Run<IdentityStage>(batch, snapshot, context);
+            PacketPipeline.Run<IdentityStage>(batch, snapshot, context);
             LeaveByInPort(batch);
-            Run<PolicyStage>(batch, snapshot, context);
-            Run<ConntrackCommitStage>(batch, snapshot, context);
+            PacketPipeline.Run<PolicyStage>(batch, snapshot, context);
+            PacketPipeline.Run<ConntrackCommitStage>(batch, snapshot, context);
             start += window;
         }
         batch.View(0, judged);
@@ -88,14 +87,5 @@ public sealed class HostEgressPipeline(SnapshotHolder snapshots)
             p.OutPort = p.InPort;
             p.Direction = TrafficDirection.Egress;
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Run<TStage>(Batch batch, DatapathSnapshot snapshot, WorkerContext context)
-        where TStage : struct, IStage
-    {
-        PacketMeta.RunningStage = (byte)TStage.Id;
-        int seen = TStage.Process(batch, snapshot, context);
-        context.Counters.StagePackets[(int)TStage.Id] += (ulong)seen;
     }
 }

@@ -58,14 +58,14 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
     /// Conntrack's clock: the batch's receive time (the capture's in replay, so replays are deterministic), or
     /// the wall clock when the backend left timestamps unset.
     /// </summary>
-    private static uint ClockSeconds(Batch batch)
+    internal static uint ClockSeconds(Batch batch)
     {
         long ts = batch.Count > 0 ? batch[0].Timestamp : 0;
         return ts > 0 ? (uint)(ts / 1_000_000_000) : (uint)DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Run<TStage>(Batch batch, DatapathSnapshot snapshot, WorkerContext context)
+    internal static void Run<TStage>(Batch batch, DatapathSnapshot snapshot, WorkerContext context)
         where TStage : struct, IStage
     {
         PacketMeta.RunningStage = (byte)TStage.Id;

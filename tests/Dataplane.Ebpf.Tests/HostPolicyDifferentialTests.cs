@@ -28,9 +28,9 @@ public class HostPolicyDifferentialTests(DatapathFixture fixture) : IClassFixtur
         """;
 
     private (CtState State, PacketVerdict Verdict, byte Reason) Step(DualPipeline dual, PolicyCluster c, uint now,
-        string from, string to, int port, ushort sport, byte flags, bool v6)
+        string from, string to, int port, ushort sport, byte flags, bool v6, string proto = "tcp")
     {
-        var (frame, inPort) = ProbeFrames.Build(c, from, to, "tcp", port, v6, sport, flags);
+        var (frame, inPort) = ProbeFrames.Build(c, from, to, proto, port, v6, sport, flags);
         string? diff = dual.Compare(frame, inPort, now);
         Assert.True(diff == null, diff);
         var v = dual.LastBpf!.Verdict;
@@ -114,13 +114,19 @@ public class HostPolicyDifferentialTests(DatapathFixture fixture) : IClassFixtur
         // allows no port 41000 to that address.
         Assert.Equal((CtState.New, PacketVerdict.Local, (byte)0), Step(dual, c, t + 3, admin, host, 22, 41000, 0x02, v6));
         Assert.Equal((true, CtState.Reply, PacketVerdict.Tx, (byte)0, egress), Out(dual, c, t + 3, host, admin, 41000, 22, 0x12, v6));
+        // The host's ping: to another node it goes, and the echo reply comes back as its reply; to the admin
+        // address (TCP 443 only) it is dropped.
+        byte request = v6 ? (byte)128 : (byte)8, reply = v6 ? (byte)129 : (byte)0;
+        Assert.Equal((true, CtState.New, PacketVerdict.Tx, (byte)0, egress), Out(dual, c, t + 4, host, remoteNode, request, 0, 0, v6, "icmp"));
+        Assert.Equal((CtState.Reply, PacketVerdict.Local, (byte)0), Step(dual, c, t + 4, remoteNode, host, reply, 0, 0, v6, "icmp"));
+        Assert.Equal((true, CtState.New, PacketVerdict.Drop, denied, egress), Out(dual, c, t + 4, host, admin, request, 0, 0, v6, "icmp"));
         // Not the host's own traffic: a pod's packet the kernel routes out, and the host talking to itself.
         Assert.False(Out(dual, c, t + 4, "prod/web", admin, 443, 50004, 0x02, v6).Judged);
         Assert.False(Out(dual, c, t + 4, host, host, 443, 50005, 0x02, v6).Judged);
         // The egress drops are counted under the egress direction on both sides.
         var bpf = EbpfCounters.Read(fixture.Tracked);
-        Assert.Equal(3UL, bpf.DirectionalDrops.GetValueOrDefault((TrafficDirection.Egress, Core.Drops.DropReason.PolicyDenied)).Packets);
-        Assert.Equal(3UL, dual.CsharpCounters.DirectionalDrops[egress * 256 + denied]);
+        Assert.Equal(4UL, bpf.DirectionalDrops.GetValueOrDefault((TrafficDirection.Egress, Core.Drops.DropReason.PolicyDenied)).Packets);
+        Assert.Equal(4UL, dual.CsharpCounters.DirectionalDrops[egress * 256 + denied]);
     }
 
     /// <summary>

@@ -86,6 +86,21 @@ public sealed class HostFirewallNetnsTests(ITestOutputHelper output)
         return "";
     }
 
+    /// <summary>Writes <paramref name="yaml"/> over the policy file and waits for the agent to apply it (bounded).</summary>
+    private static Dataplane.Host.Api.AgentStatus Replace(string socket, string policyFile, string yaml)
+    {
+        long generation = AgentApi.Status(socket).Generation;
+        File.WriteAllText(policyFile, yaml);
+        var status = AgentApi.Status(socket);
+        for (int i = 0; i < 100 && status.Generation == generation; i++)
+        {
+            Thread.Sleep(100);
+            status = AgentApi.Status(socket);
+        }
+        Assert.NotEqual(generation, status.Generation);
+        return status;
+    }
+
     private static string Scrape(NetnsSet set, string node, int metricsPort)
     {
         var scrape = set.Exec(node, Short, "python3", "-c",
@@ -136,10 +151,7 @@ public sealed class HostFirewallNetnsTests(ITestOutputHelper output)
             Assert.Contains("reserved:host", line);
 
             // The policy now selects other nodes only: the host endpoint is open again, the same port is served.
-            long generation = status.Generation;
-            File.WriteAllText(policyFile, Policy("other", allowed));
-            for (int i = 0; i < 100 && AgentApi.Status(socket).Generation == generation; i++) Thread.Sleep(100);
-            Assert.NotEqual(generation, AgentApi.Status(socket).Generation);
+            Replace(socket, policyFile, Policy("other", allowed));
             // A fresh server (the first one's accept may have timed out meanwhile).
             closed.Dispose();
             closed = set.Start(node, "python3", PodTopology.Echo, "tcp-server", d);
@@ -269,11 +281,7 @@ public sealed class HostFirewallNetnsTests(ITestOutputHelper output)
                 && hf.Contains("--backend ebpf"), $"host firewall status: {status.HostFirewall}");
             Assert.Contains("agent: host firewall: host policies NOT enforced", fwd.Output);
 
-            long generation = status.Generation;
-            File.WriteAllText(policyFile, Policy("other", 22));
-            for (int i = 0; i < 100 && AgentApi.Status(socket).Generation == generation; i++) Thread.Sleep(100);
-            status = AgentApi.Status(socket);
-            Assert.NotEqual(generation, status.Generation);
+            status = Replace(socket, policyFile, Policy("other", 22));
             Assert.Null(status.HostFirewall);
             Assert.True(fwd.WaitFor("agent: host firewall: off", Short), fwd.Output);
             Assert.True(fwd.Stop(TimeSpan.FromSeconds(20)), "agent did not stop on SIGTERM:\n" + fwd.Output);
