@@ -43,9 +43,10 @@ root.Subcommands.Add(HostVerbs.Validate(new Dataplane.Host.Agent.HostProfile()))
 
 var keepOpt = new Option<bool>("--keep") { Description = "Leave the lab running for exploration (it prints how to remove it)" };
 var destroyOpt = new Option<string?>("--destroy") { Description = "Remove a kept lab by its id" };
+var meshOpt = new Option<bool>("--mesh") { Description = "Add the mesh: a dataplane-gateway, BIRD as the on-prem router and a VM behind it reaching the pods through a portal VIP learned by BGP, under a policy naming the VM's labels (needs bird2)" };
 var lab = new Command("lab", "Build two nodes with pods in network namespaces (VXLAN overlay, a ClusterIP service, an allow and a deny policy), send real traffic, show verdicts and counters, clean up")
 {
-    keepOpt, destroyOpt,
+    keepOpt, destroyOpt, meshOpt,
 };
 lab.SetAction(parse =>
 {
@@ -55,7 +56,7 @@ lab.SetAction(parse =>
         Console.WriteLine(found ? $"lab {id}: removed" : $"lab {id}: nothing to remove");
         return 0;
     }
-    return Dataplane.Node.Lab.LabRunner.Run(parse.GetValue(keepOpt), Console.Out);
+    return Dataplane.Node.Lab.LabRunner.Run(parse.GetValue(keepOpt), parse.GetValue(meshOpt), Console.Out);
 });
 root.Subcommands.Add(lab);
 return root.Parse(args).Invoke();

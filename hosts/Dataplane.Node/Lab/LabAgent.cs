@@ -7,25 +7,35 @@ using Dataplane.Host.Api;
 namespace Dataplane.Node.Lab;
 
 /// <summary>
-/// One lab node's agent: this very binary's `run` inside the node's namespace, with its own API socket, state
-/// directory, flow file and metrics port, its output in a log file (so, with --keep, it outlives the lab).
-/// Counters are read from its Prometheus endpoint (reached from inside the namespace) and its API socket.
+/// One lab agent: a node's (this very binary's `run`) or, with --mesh, the gateway's (`dataplane-gateway run`), inside
+/// its namespace, with its own API socket, state directory, flow file and metrics port, its output in a log file (so,
+/// with --keep, it outlives the lab). Counters are read from its Prometheus endpoint (reached from inside the
+/// namespace) and its API socket.
 /// </summary>
 public sealed class LabAgent
 {
     public const int MetricsPort = 9962;
+    private readonly string[] _program;
+    private readonly bool _gateway;
 
-    public LabAgent(LabNode node, string workDir)
+    public LabAgent(LabNode node, string workDir) : this(node.Name, node.Netns, workDir, Self(), gateway: false) { }
+
+    /// <param name="gateway">A `dataplane-gateway run`: no --state-dir (a gateway keeps no CNI registrations).</param>
+    public LabAgent(string name, string netns, string workDir, string[] program, bool gateway)
     {
-        Node = node;
-        ConfigDir = Path.Combine(workDir, node.Name, "config");
-        SocketPath = Path.Combine(workDir, node.Name, "agent.sock");
-        StateDir = Path.Combine(workDir, node.Name, "state");
-        FlowsFile = Path.Combine(workDir, node.Name, "flows.jsonl");
-        LogFile = Path.Combine(workDir, node.Name, "agent.log");
+        Name = name;
+        Netns = netns;
+        _program = program;
+        _gateway = gateway;
+        ConfigDir = Path.Combine(workDir, name, "config");
+        SocketPath = Path.Combine(workDir, name, "agent.sock");
+        StateDir = Path.Combine(workDir, name, "state");
+        FlowsFile = Path.Combine(workDir, name, "flows.jsonl");
+        LogFile = Path.Combine(workDir, name, "agent.log");
     }
 
-    public LabNode Node { get; }
+    public string Name { get; }
+    public string Netns { get; }
     public string ConfigDir { get; }
     public string SocketPath { get; }
     public string StateDir { get; }
@@ -41,19 +51,47 @@ public sealed class LabAgent
         return Path.GetFileNameWithoutExtension(exe) == "dotnet" && File.Exists(dll) ? [exe, dll] : [exe];
     }
 
+    /// <summary>
+    /// The command that runs dataplane-gateway: $DATAPLANE_GATEWAY (a binary, or a .dll run with dotnet; `./dev lab
+    /// --mesh` sets it to the one it built), else dataplane-gateway.dll beside this program's (run with dotnet), else
+    /// the dataplane-gateway binary beside this one (the .deb installs both in /usr/bin) or on PATH.
+    /// </summary>
+    public static string[] GatewayProgram()
+    {
+        string dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+        if (Environment.GetEnvironmentVariable("DATAPLANE_GATEWAY") is { Length: > 0 } env)
+        {
+            if (!File.Exists(env)) throw new LabException($"DATAPLANE_GATEWAY={env}: no such file");
+            return env.EndsWith(".dll", StringComparison.Ordinal) ? [dotnet, env] : [env];
+        }
+        string dll = Path.Combine(AppContext.BaseDirectory, "dataplane-gateway.dll");
+        if (File.Exists(dll)) return [dotnet, dll];
+        foreach (var dir in new[] { Path.GetDirectoryName(Environment.ProcessPath), AppContext.BaseDirectory }
+                     .Concat(Environment.GetEnvironmentVariable("PATH")?.Split(':') ?? []))
+            if (dir is { Length: > 0 } && File.Exists(Path.Combine(dir, "dataplane-gateway"))) return [Path.Combine(dir, "dataplane-gateway")];
+        throw new LabException("lab --mesh runs dataplane-gateway and cannot find it: run `./dev lab --mesh` (it builds it), "
+            + "install the dataplane .deb, or set DATAPLANE_GATEWAY to its binary or dataplane-gateway.dll");
+    }
+
     public void Start()
     {
         Directory.CreateDirectory(StateDir);
-        var args = string.Join(' ', Self().Concat(["run", "--config", ConfigDir, "--backend", "af_packet",
-            "--socket", SocketPath, "--state-dir", StateDir, "--flows-file", FlowsFile,
-            "--metrics-port", MetricsPort.ToString(), "--ct-max", "65536"]).Select(Quote));
+        string[] run = ["run", "--config", ConfigDir, "--backend", "af_packet", "--socket", SocketPath, "--flows-file", FlowsFile,
+            "--metrics-port", MetricsPort.ToString(), "--ct-max", "65536"];
+        var args = string.Join(' ', _program.Concat(run).Concat(_gateway ? [] : ["--state-dir", StateDir]).Select(Quote));
         // setsid + output to a file: the agent does not depend on the lab's terminal or pipes.
-        var psi = new ProcessStartInfo("setsid") { UseShellExecute = false };
-        foreach (var a in new[] { "sh", "-c", $"exec ip netns exec {Node.Netns} {args} >{Quote(LogFile)} 2>&1 </dev/null" }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new LabException("cannot start the agent");
+        Detached(Netns, args, LogFile);
     }
 
-    private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
+    /// <summary>Starts <paramref name="command"/> (shell-quoted) inside <paramref name="netns"/>, in its own session, output to <paramref name="log"/>.</summary>
+    public static void Detached(string netns, string command, string log)
+    {
+        var psi = new ProcessStartInfo("setsid") { UseShellExecute = false };
+        foreach (var a in new[] { "sh", "-c", $"exec ip netns exec {netns} {command} >{Quote(log)} 2>&1 </dev/null" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new LabException("cannot start " + command);
+    }
+
+    public static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
 
     /// <summary>Waits until the agent says it forwards and its API answers; throws with its log otherwise.</summary>
     public void WaitReady(TimeSpan timeout)
@@ -66,7 +104,7 @@ public sealed class LabAgent
             if (log.Contains("error:", StringComparison.Ordinal)) break;
             Thread.Sleep(200);
         }
-        throw new LabException($"the agent of {Node.Name} did not start; its log:\n{(File.Exists(LogFile) ? File.ReadAllText(LogFile) : "(none)")}");
+        throw new LabException($"the agent of {Name} did not start; its log:\n{(File.Exists(LogFile) ? File.ReadAllText(LogFile) : "(none)")}");
     }
 
     public AgentStatus? Status() => AgentSocket.FetchStatus(SocketPath, TimeSpan.FromSeconds(3), out _, out _);
@@ -78,7 +116,7 @@ public sealed class LabAgent
         {
             ConnectCallback = async (_, ct) =>
             {
-                var s = NetnsThread.Run(Node.Netns, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+                var s = NetnsThread.Run(Netns, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
                 try
                 {
                     await s.ConnectAsync(new IPEndPoint(IPAddress.Loopback, MetricsPort), ct);

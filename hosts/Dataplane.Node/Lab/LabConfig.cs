@@ -15,11 +15,18 @@ public static class LabConfig
 
     public static void Write(LabTopology t, LabNode node, string dir)
     {
+        WriteShared(t, dir);
+        File.WriteAllText(Path.Combine(dir, "dataplane-node.yaml"), DataplaneNode(t, node));
+    }
+
+    /// <summary>The cluster's manifests, the same for every agent (with --mesh, the gateway's and the VM's too).</summary>
+    public static void WriteShared(LabTopology t, string dir)
+    {
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "cluster.yaml"), Cluster(t));
         File.WriteAllText(Path.Combine(dir, "service.yaml"), Service(t));
         File.WriteAllText(Path.Combine(dir, "policy.yaml"), Policies);
-        File.WriteAllText(Path.Combine(dir, "dataplane-node.yaml"), DataplaneNode(t, node));
+        if (t.Mesh is not null) File.WriteAllText(Path.Combine(dir, "mesh.yaml"), LabMeshConfig.Shared);
     }
 
     private static string Cluster(LabTopology t)

@@ -58,6 +58,14 @@ public sealed class LabFlowSummary(LabTopology topology)
     {
         if (f.TryGetProperty(side, out var ep) && ep.TryGetProperty("pod_name", out var pod))
             return $"{ep.GetProperty("namespace").GetString()}/{pod.GetString()}";
+        // lab --mesh: the VM by its address, or by its identity's label where the gateway translated its address.
+        if (topology.Mesh is not null)
+        {
+            if (ip == LabMeshNetwork.VmIp.ToString()) return $"shop/{LabMeshNetwork.VmName}";
+            if (ep.ValueKind == JsonValueKind.Object && ep.TryGetProperty("labels", out var labels) && labels.ValueKind == JsonValueKind.Array
+                && labels.EnumerateArray().Any(l => l.GetString() == "k8s:app=billing"))
+                return $"shop/{LabMeshNetwork.VmName} (via the gateway)";
+        }
         var p = topology.Pods.FirstOrDefault(x => x.Ip.ToString() == ip);
         return p is null ? ip : p.FullName;
     }

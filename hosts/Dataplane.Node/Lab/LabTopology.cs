@@ -20,7 +20,8 @@ public sealed record LabNode(int Index, string Name, string Netns, string Underl
 /// per pod a namespace whose eth0 is a veth to its node, where the host side carries the pod's lxc name so the
 /// agent attaches it. Pods route everything via their node's gateway address (answered by the dataplane's ARP
 /// responder), with the MTU lowered by the VXLAN overhead as Cilium does. All names carry the run's id, so
-/// two labs never collide; <see cref="Destroy"/> removes everything with that id.
+/// two labs never collide; <see cref="Destroy"/> removes everything with that id. With <see cref="Mesh"/> (lab --mesh)
+/// the underlay is a switch the transit gateway joins too, and an on-prem network sits behind the gateway.
 /// </summary>
 public sealed class LabTopology
 {
@@ -28,9 +29,10 @@ public sealed class LabTopology
     /// <summary>VXLAN over IPv4 costs 50 bytes (outer Ethernet + IPv4 + UDP + VXLAN).</summary>
     public const int PodMtu = 1450;
 
-    public LabTopology(string id)
+    public LabTopology(string id, bool mesh = false)
     {
         Id = id;
+        Mesh = mesh ? new LabMeshNetwork(id) : null;
         Nodes =
         [
             new(1, "lab-node-1", $"{Prefix}{id}-n1", "ul1", IPAddress.Parse("198.18.0.1"), "02:00:00:00:01:01", "198.18.10.0/24", IPAddress.Parse("198.18.10.1")),
@@ -46,16 +48,18 @@ public sealed class LabTopology
     }
 
     public string Id { get; }
+    /// <summary>The gateway, router and VM of `lab --mesh`; null for the plain lab.</summary>
+    public LabMeshNetwork? Mesh { get; }
     public IReadOnlyList<LabNode> Nodes { get; }
     public IReadOnlyList<LabPod> Pods { get; }
     public LabPod Pod(string name) => Pods.First(p => p.Name == name);
     public LabNode NodeOf(LabPod p) => Nodes[p.Node - 1];
-    public IEnumerable<string> Namespaces => Nodes.Select(n => n.Netns).Concat(Pods.Select(p => p.Netns));
+    public IEnumerable<string> Namespaces => Nodes.Select(n => n.Netns).Concat(Pods.Select(p => p.Netns)).Concat(Mesh?.Namespaces ?? []);
 
     public void Build()
     {
         try { BuildWithNetlink(); }
-        catch (Exception e) when (e is NetlinkException or LinuxException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is NetlinkException or LinuxException or IOException or UnauthorizedAccessException or LabException)
         {
             throw new LabException($"building the lab's network: {e.Message}");
         }
@@ -65,8 +69,12 @@ public sealed class LabTopology
     {
         foreach (var ns in Namespaces) NetNamespace.Create(ns);
         var (a, b) = (Nodes[0], Nodes[1]);
-        using (var host = RtNetlink.Open())
+        if (Mesh is not null) Mesh.BuildUnderlay(Nodes);
+        else
+        {
+            using var host = RtNetlink.Open();
             host.CreateVeth(a.Underlay, b.Underlay, netns: a.Netns, peerNetns: b.Netns);
+        }
         foreach (var n in Nodes)
         {
             // The node's kernel keeps out of the way: no IPv6 autoconfiguration on the dataplane's interfaces.
@@ -93,10 +101,11 @@ public sealed class LabTopology
             }
             using (var nodeNl = RtNetlink.OpenIn(node.Netns)) nodeNl.SetUp(lxc);
         }
+        Mesh?.BuildOnPrem();
     }
 
     /// <summary>sysctl net.ipv6.conf.{all,default}.disable_ipv6=1 in a namespace: /proc/sys/net is the opening thread's namespace's.</summary>
-    private static void DisableIpv6(string ns) => NetNamespace.Run(ns, () =>
+    internal static void DisableIpv6(string ns) => NetNamespace.Run(ns, () =>
     {
         foreach (var scope in new[] { "all", "default" })
             File.WriteAllText($"/proc/sys/net/ipv6/conf/{scope}/disable_ipv6", "1");
