@@ -113,9 +113,12 @@ public sealed class GatewayHaNetnsTests(ITestOutputHelper output) : IDisposable
         var rx = Gateways.Select((_, i) => AgentApi.Status(PodTopology.SocketOf(_gwConfig[i])).RxPackets).ToArray();
         double from = ClientStream.Now();
         await Eventually.True(() => stream.AnsweredAfter(from) >= 20, $"{what}: the stream runs\n{stream.Output}\n{Context()}", 60);
-        // Both gateways carry the stream (the router's ECMP): packets each received meanwhile.
-        output.WriteLine($"{what}: before, over {ClientStream.Now() - from:0.0} s, gw-1 received {AgentApi.Status(PodTopology.SocketOf(_gwConfig[0])).RxPackets - rx[0]} "
-            + $"and gw-2 {AgentApi.Status(PodTopology.SocketOf(_gwConfig[1])).RxPackets - rx[1]} packets");
+        // Both gateways carry the stream (the router's ECMP): packets each received meanwhile. A connection is ~9 packets
+        // at a gateway (both sides); idle, a gateway receives ~2 a second (keepalives, ACKs). 20+ connections hashed
+        // over two gateways leave one with fewer than 20 packets only if it got at most one connection (p < 1e-4).
+        var carried = Gateways.Select((_, i) => AgentApi.Status(PodTopology.SocketOf(_gwConfig[i])).RxPackets - rx[i]).ToArray();
+        output.WriteLine($"{what}: before, over {ClientStream.Now() - from:0.0} s, gw-1 received {carried[0]} and gw-2 {carried[1]} packets");
+        Assert.All(carried, n => Assert.True(n >= 20, $"{what}: the router did not share the stream: gw-1 {carried[0]}, gw-2 {carried[1]} packets"));
         double at = ClientStream.Now();
         act();
         await Eventually.True(() => !_bird!.RoutesFrom(gw + 1).Contains($"{vip}/32"), $"{what}: BIRD drops the path\n{Context()}", 60);
