@@ -131,7 +131,21 @@ public static class OverlayCompiler
             [.. ov.Locators.Select(l => (Core.Routing.RoutePrefix.ToUInt128(l.BaseAddress), l.PrefixLength))],
             valid,
             source4 is null ? 0 : Core.Routing.RoutePrefix.ToUInt32(source4),
-            source6 is null ? UInt128.Zero : Core.Routing.RoutePrefix.ToUInt128(source6));
+            source6 is null ? UInt128.Zero : Core.Routing.RoutePrefix.ToUInt128(source6),
+            source4 is null ? PodRouter4(model) : 0);
+    }
+
+    /// <summary>
+    /// A node with no IPv4 address of its own (an IPv6-only underlay) still sends IPv4 pods their ICMP errors: from the
+    /// first host address of its IPv4 pod CIDR, the router address pods use as their gateway (Cilium's cilium_host router
+    /// IP is allocated from the pod CIDR likewise). 0 without an IPv4 pod CIDR.
+    /// </summary>
+    private static uint PodRouter4(ConfigModel model)
+    {
+        foreach (var c in model.Nodes.FirstOrDefault(n => n.Name == model.Local.Name)?.PodCidrs ?? [])
+            if (c.BaseAddress.AddressFamily == AddressFamily.InterNetwork && c.PrefixLength < 31)
+                return Core.Routing.RoutePrefix.ToUInt32(c.BaseAddress) + 1;
+        return 0;
     }
 
     private static IPAddress? PickEndpoint(ImmutableArray<IPAddress> ips, bool preferIpv6)

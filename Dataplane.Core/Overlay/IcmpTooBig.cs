@@ -27,7 +27,7 @@ public static unsafe class IcmpTooBig
     {
         byte* orig = p.Data + p.L3Offset;
         int ipLen = (orig[2] << 8) | orig[3];
-        if ((orig[6] & 0x40) == 0 || o.IcmpSource4 == 0) { p.Drop(DropReason.IpFragmentationNotSupported); return; }
+        if ((orig[6] & 0x40) == 0 || o.IcmpErrorSource4 == 0) { p.Drop(DropReason.IpFragmentationNotSupported); return; }
         const int hdr = HeaderSizes.Ipv4 + HeaderSizes.Icmp;
         if (p.L3Offset != HeaderSizes.Ethernet || !p.Push(hdr)) { p.Drop(DropReason.ErrorWritingToPacket); return; }
         byte* d = p.Data;
@@ -39,7 +39,7 @@ public static unsafe class IcmpTooBig
         int total = hdr + quote;
         ip[0] = 0x45; ip[1] = 0; ip[2] = (byte)(total >> 8); ip[3] = (byte)total;
         ip[4] = ip[5] = 0; ip[6] = 0; ip[7] = 0; ip[8] = 64; ip[9] = IpProtocols.Icmp; ip[10] = ip[11] = 0;
-        uint src = o.IcmpSource4;
+        uint src = o.IcmpErrorSource4;
         ip[12] = (byte)(src >> 24); ip[13] = (byte)(src >> 16); ip[14] = (byte)(src >> 8); ip[15] = (byte)src;
         Buffer.MemoryCopy(q + 12, ip + 16, 4, 4);            // to the original sender
         ushort c = InetChecksum.Fold(InetChecksum.Sum(ip, HeaderSizes.Ipv4));

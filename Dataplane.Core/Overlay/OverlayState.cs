@@ -26,7 +26,8 @@ public sealed class OverlayState
         ImmutableArray<(UInt128 Prefix, int Length)> locators = default,
         IEnumerable<uint>? validIdentities = null,
         uint icmpSource4 = 0,
-        UInt128 icmpSource6 = default)
+        UInt128 icmpSource6 = default,
+        uint icmpErrorSource4 = 0)
     {
         Peers = peers.IsDefault ? [] : [.. peers];
         Sids = sids.IsDefault ? [] : [.. sids];
@@ -46,6 +47,7 @@ public sealed class OverlayState
         }
         IcmpSource4 = icmpSource4;
         IcmpSource6 = icmpSource6;
+        IcmpErrorSource4 = icmpErrorSource4 != 0 ? icmpErrorSource4 : icmpSource4;
     }
 
     /// <summary>
@@ -69,6 +71,10 @@ public sealed class OverlayState
     /// <summary>Source of ICMP errors we generate (0 / zero = none of that family: such packets are dropped).</summary>
     public uint IcmpSource4 { get; }
     public UInt128 IcmpSource6 { get; }
+    /// <summary>Source of IPv4 ICMP errors to pods: <see cref="IcmpSource4"/>, or on a node without an IPv4 underlay
+    /// address (IPv6-only nodes with IPv4 pods) the router address of its IPv4 pod CIDR — an IPv4 pod behind a
+    /// tunnel in IPv6 still needs "fragmentation needed" to learn the tunnel's MTU.</summary>
+    public uint IcmpErrorSource4 { get; }
 
     /// <summary>True when a received VNI names a known security identity (Cilium carries the source identity in it).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

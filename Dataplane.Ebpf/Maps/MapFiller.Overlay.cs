@@ -67,7 +67,7 @@ public static unsafe partial class MapFiller
             Unsafe.WriteUnaligned(d.Eth + 8, t.EthWord1);
             Unsafe.WriteUnaligned(d.InnerEth, t.InnerEthWord0);
             Unsafe.WriteUnaligned(d.InnerEth + 8, t.InnerEthWord1);
-            BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(d.IcmpSource4, 4), o.IcmpSource4);
+            BinaryPrimitives.WriteUInt32BigEndian(new Span<byte>(d.IcmpSource4, 4), o.IcmpErrorSource4);
             BinaryPrimitives.WriteUInt128BigEndian(new Span<byte>(d.IcmpSource6, 16), o.IcmpSource6);
             tunnels[(uint)i] = d;
         }

@@ -179,9 +179,9 @@ public sealed partial class ClusterMeshNetnsTests(ITestOutputHelper output)
 
     /// <summary>Both agents forwarding, each with its pods' etcd identities and the other cluster's node and pods.</summary>
     private static async Task<MeshTopology> Meshed(int leaseTtl = 10, bool replicatedEtcd2 = false, string affinity = "local",
-        bool overlapping = false)
+        bool overlapping = false, MeshUnderlay underlay = MeshUnderlay.Vxlan4)
     {
-        var topo = await MeshTopology.StartAsync(affinity, leaseTtl, replicatedEtcd2, overlapping);
+        var topo = await MeshTopology.StartAsync(affinity, leaseTtl, replicatedEtcd2, overlapping, underlay);
         try
         {
             foreach (var (agent, node) in new[] { (topo.AgentA!, "node-a"), (topo.AgentB!, "node-b") })

@@ -33,6 +33,7 @@ public sealed class MeshTopology : IAsyncDisposable
     private readonly int _leaseTtl;
     private readonly bool _replicated;
     private readonly bool _overlapping;
+    private readonly MeshUnderlay _underlay;
 
     public EtcdProcess Etcd1 { get; private set; } = null!;
     public EtcdProcess Etcd2 { get; private set; } = null!;
@@ -46,8 +47,9 @@ public sealed class MeshTopology : IAsyncDisposable
     public Background? AgentA { get; private set; }
     public Background? AgentB { get; private set; }
 
-    private MeshTopology(string affinity, int leaseTtl, bool replicated, bool overlapping)
+    private MeshTopology(string affinity, int leaseTtl, bool replicated, bool overlapping, MeshUnderlay underlay)
     {
+        _underlay = underlay;
         _replicated = replicated;
         _overlapping = overlapping;
         _affinity = affinity;
@@ -61,10 +63,12 @@ public sealed class MeshTopology : IAsyncDisposable
     /// <param name="overlapping">Both clusters use pod CIDR 198.18.110.0/24 and node-b's pods the same addresses as
     /// node-a's (client .10, web .20; web-b2 .21), with the mesh's <c>enableOverlappingPodCIDRSupport: true</c> and each
     /// cluster's pods reachable from the other under <see cref="TranslatedPrefix"/> (c1: 198.18.211.0/24, c2: 198.18.212.0/24).</param>
+    /// <param name="underlay">How the nodes reach each other: VXLAN over IPv4 (the default), or an IPv6-only underlay
+    /// (node addresses <see cref="UnderlayAddress"/> in 2001:db8:18::/64, no IPv4 address on it) carrying VXLAN or SRv6.</param>
     public static async Task<MeshTopology> StartAsync(string affinity = "local", int leaseTtlSeconds = 10, bool replicatedEtcd2 = false,
-        bool overlapping = false)
+        bool overlapping = false, MeshUnderlay underlay = MeshUnderlay.Vxlan4)
     {
-        var t = new MeshTopology(affinity, leaseTtlSeconds, replicatedEtcd2, overlapping);
+        var t = new MeshTopology(affinity, leaseTtlSeconds, replicatedEtcd2, overlapping, underlay);
         try { await t.BuildAsync(); }
         catch { await t.DisposeAsync(); throw; }
         return t;
@@ -72,6 +76,21 @@ public sealed class MeshTopology : IAsyncDisposable
 
     public Pod this[string name] => Pods.First(p => p.Name == name);
     public string ConfigDir(string node) => Path.Combine(Root, node);
+
+    /// <summary>The node's underlay interface (in its namespace).</summary>
+    public string UnderlayIf(string node) => (node == "node-a" ? "mua" : "mub") + _sfx;
+
+    /// <summary>The node's InternalIP, the only address of its underlay interface.</summary>
+    public string UnderlayAddress(string node) => (_underlay, node) switch
+    {
+        (MeshUnderlay.Vxlan4, "node-a") => "198.18.0.1",
+        (MeshUnderlay.Vxlan4, _) => "198.18.0.2",
+        (_, "node-a") => "2001:db8:18::1",
+        _ => "2001:db8:18::2",
+    };
+
+    /// <summary>With SRv6: the node's End.DT46 SID (in its locator 2001:db8:a1::/48 or 2001:db8:b1::/48).</summary>
+    public static string Srv6Sid(string node) => node == "node-a" ? "2001:db8:a1::46" : "2001:db8:b1::46";
     public string Socket(string node) => Path.Combine(Root, $"{node}.sock");
 
     private async Task BuildAsync()
@@ -119,8 +138,8 @@ public sealed class MeshTopology : IAsyncDisposable
         }
 
         string macA = NetnsSet.Mac(NsA, ua), macB = NetnsSet.Mac(NsB, ub);
-        WriteNode("node-a", ua, macA, "198.18.0.1", "198.18.110.0/24");
-        WriteNode("node-b", ub, macB, "198.18.0.2", $"{b}.0/24");
+        WriteNode("node-a", ua, macA, UnderlayAddress("node-a"), "198.18.110.0/24");
+        WriteNode("node-b", ub, macB, UnderlayAddress("node-b"), $"{b}.0/24");
         WritePods("node-a", ["client-a", "web-a", "db-a"]);
         WritePods("node-b", ["client-b", "web-b", "web-b2"]);
         WriteService("node-a", "198.18.110.20", ready: true);
@@ -144,6 +163,15 @@ public sealed class MeshTopology : IAsyncDisposable
     private void WriteNode(string node, string itf, string mac, string ip, string podCidr)
     {
         Directory.CreateDirectory(ConfigDir(node));
+        string prefix = _underlay == MeshUnderlay.Vxlan4 ? "24" : "64";
+        // SRv6: this node's locator and End.DT46 SID; the mode is what the node publishes for other clusters to use.
+        string overlay = _underlay != MeshUnderlay.Srv6 ? "" : $$"""
+
+              overlay:
+                mode: srv6
+                locators: ["{{Srv6Sid(node)[..^2]}}/48"]
+                sids: [{sid: "{{Srv6Sid(node)}}", behavior: End.DT46}]
+            """;
         File.WriteAllText(Path.Combine(ConfigDir(node), "node.yaml"), $$"""
             apiVersion: v1
             kind: Node
@@ -156,8 +184,8 @@ public sealed class MeshTopology : IAsyncDisposable
             metadata: {name: {{node}}}
             spec:
               interfaces:
-              - {name: {{itf}}, mac: "{{mac}}", addresses: ["{{ip}}/24"]}
-            """);
+              - {name: {{itf}}, mac: "{{mac}}", addresses: ["{{ip}}/{{prefix}}"]}
+            """ + overlay);
     }
 
     /// <summary>Writes the node's pods file with exactly these pods (a pod left out is gone from the config).</summary>
@@ -268,4 +296,15 @@ public sealed class MeshTopology : IAsyncDisposable
         if (Etcd2Cluster != null) await Etcd2Cluster.DisposeAsync();
         else if (Etcd2 != null) await Etcd2.DisposeAsync();
     }
+}
+
+/// <summary>The underlay between the two clusters' nodes and the overlay on it.</summary>
+public enum MeshUnderlay
+{
+    /// <summary>IPv4 node addresses, VXLAN (the default).</summary>
+    Vxlan4,
+    /// <summary>IPv6-only node addresses, VXLAN in IPv6.</summary>
+    Vxlan6,
+    /// <summary>IPv6-only node addresses, SRv6 (H.Encaps to the other node's End.DT46 SID).</summary>
+    Srv6,
 }
