@@ -137,13 +137,19 @@ public static class SnapshotCompiler
     /// </summary>
     private static void LearnedRoutes(ConfigModel model, SnapshotBuilder b)
     {
+        // Next hops resolve against the configured routes only (a learned route never makes another reachable),
+        // each distinct one once: a full table names a handful of peers a million times.
+        var reach = new Dictionary<IPAddress, NextHop?>();
+        foreach (var r in model.LearnedRoutes)
+            foreach (var via in r.NextHops)
+                if (!reach.ContainsKey(via)) reach[via] = Reach(b, via);
         var members = new List<NextHop>();
         foreach (var r in model.LearnedRoutes)
         {
             if (b.HasRoute(r.Prefix)) continue;
             members.Clear();
             foreach (var via in r.NextHops)
-                if (Reach(b, via) is { } nh && !members.Contains(nh)) members.Add(nh);
+                if (reach[via] is { } nh && !members.Contains(nh)) members.Add(nh);
             if (members.Count > 0) b.AddMultipathRoute(r.Prefix, members);
         }
     }

@@ -19,6 +19,12 @@ public sealed class SnapshotBuilder
     /// <summary>Position of each prefix in <see cref="_routes"/>: replacing a route must not scan them all (a
     /// gateway learns a million).</summary>
     private readonly Dictionary<IPNetwork, int> _routeIndex = [];
+    /// <summary>Which prefix lengths the routes use, per family: <see cref="Resolve"/> probes <see cref="_routeIndex"/>
+    /// once per length present instead of scanning every route (the compiler resolves a next hop per learned route).</summary>
+    private readonly bool[] _lengths4 = new bool[33], _lengths6 = new bool[129];
+    /// <summary>ECMP groups already laid out, by their members: a million learned prefixes over the same two peers
+    /// share one group instead of appending two next hops each.</summary>
+    private readonly Dictionary<MemberList, uint> _groups = [];
     /// <summary>The local pods' addresses: in <see cref="EndpointHosts"/>, not in the LPM (see <see cref="Build"/>).</summary>
     private readonly Dictionary<IPAddress, NextHop> _endpointHosts = [];
 
@@ -93,6 +99,7 @@ public sealed class SnapshotBuilder
         {
             _routeIndex[prefix] = _routes.Count;
             _routes.Add((prefix, idx));
+            (prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? _lengths4 : _lengths6)[prefix.PrefixLength] = true;
         }
     }
 
@@ -108,9 +115,14 @@ public sealed class SnapshotBuilder
         foreach (var m in members)
             if (m.Kind is not (NextHopKind.Port or NextHopKind.Gateway))
                 throw new ArgumentException($"ECMP members must be Port or Gateway next hops, got {m.Kind}", nameof(members));
-        // Members are appended without sharing slots: the group needs them contiguous.
-        uint first = (uint)_nextHops.Count;
-        _nextHops.AddRange(members);
+        // Members are appended without sharing slots with single next hops: the group needs them contiguous.
+        var key = new MemberList([.. members]);
+        if (!_groups.TryGetValue(key, out uint first))
+        {
+            first = (uint)_nextHops.Count;
+            _nextHops.AddRange(members);
+            _groups[key] = first;
+        }
         AddRoute(prefix, NextHop.Multipath(first, (ushort)members.Count));
     }
 
@@ -122,10 +134,17 @@ public sealed class SnapshotBuilder
     public NextHop? Resolve(IPAddress address)
     {
         if (_endpointHosts.TryGetValue(address, out var pod)) return pod;
-        int best = -1; NextHop? found = null;
-        foreach (var (prefix, nh) in _routes)
-            if (prefix.Contains(address) && prefix.PrefixLength > best) { best = prefix.PrefixLength; found = _nextHops[(int)nh]; }
-        return found;
+        bool v4 = address.AddressFamily == AddressFamily.InterNetwork;
+        var lengths = v4 ? _lengths4 : _lengths6;
+        Span<byte> bytes = stackalloc byte[v4 ? 4 : 16];
+        for (int length = lengths.Length - 1; length >= 0; length--)
+        {
+            if (!lengths[length]) continue;
+            address.TryWriteBytes(bytes, out _);
+            for (int bit = length; bit < bytes.Length * 8; bit++) bytes[bit >> 3] &= (byte)~(0x80 >> (bit & 7));
+            if (_routeIndex.TryGetValue(new IPNetwork(new IPAddress(bytes), length), out int at)) return _nextHops[(int)_routes[at].NextHop];
+        }
+        return null;
     }
 
     /// <summary>
@@ -179,16 +198,43 @@ public sealed class SnapshotBuilder
         };
     }
 
+    /// <summary>By family, prefix length, then address (as a number: a million learned routes sort in well under a
+    /// second, where formatting each address for the comparison took seconds).</summary>
     private static ImmutableArray<(IPNetwork Prefix, uint NextHop)> Canonical(IEnumerable<(IPNetwork Prefix, uint NextHop)> routes) =>
         routes.OrderBy(r => r.Prefix.BaseAddress.AddressFamily)
             .ThenBy(r => r.Prefix.PrefixLength)
-            .ThenBy(r => r.Prefix.BaseAddress.ToString(), StringComparer.Ordinal)
+            .ThenBy(r => r.Prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork
+                ? RoutePrefix.ToUInt32(r.Prefix.BaseAddress) : RoutePrefix.ToUInt128(r.Prefix.BaseAddress))
             .ToImmutableArray();
+
+    /// <summary>An ECMP group's members, compared member by member (the key of <see cref="_groups"/>).</summary>
+    private readonly struct MemberList(NextHop[] members) : IEquatable<MemberList>
+    {
+        private readonly NextHop[] _members = members;
+        public bool Equals(MemberList other) => _members.AsSpan().SequenceEqual(other._members);
+        public override bool Equals(object? obj) => obj is MemberList m && Equals(m);
+        public override int GetHashCode()
+        {
+            var h = new HashCode();
+            foreach (var m in _members) h.Add(m);
+            return h.ToHashCode();
+        }
+    }
 
     private static (Lpm4, Lpm6) Tables(ImmutableArray<(IPNetwork Prefix, uint NextHop)> routes)
     {
-        var lpm4 = new Lpm4();
-        var lpm6 = new Lpm6();
+        // tbl8 groups sized from the routes: each prefix longer than /24 takes at most one group per 8 bits past
+        // the 24th. The pool is address space until a group is written, so a generous bound costs no memory — a
+        // million learned IPv6 /52s need about 66 000 groups, more than the fixed defaults held.
+        long groups4 = 0, groups6 = 0;
+        foreach (var (prefix, _) in routes)
+        {
+            int past24 = Math.Max(0, prefix.PrefixLength - 24);
+            if (prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork) groups4 += past24 > 0 ? 1 : 0;
+            else groups6 += (past24 + 7) / 8;
+        }
+        var lpm4 = new Lpm4((int)Math.Clamp(groups4, 4096, 1 << 20));
+        var lpm6 = new Lpm6((int)Math.Clamp(groups6, 1 << 16, 1 << 22));
         foreach (var (prefix, nh) in routes)
         {
             if (prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork)

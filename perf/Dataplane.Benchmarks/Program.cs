@@ -7,6 +7,8 @@ if (args.Length > 0 && args[0] == "lpm-cycles") return LpmCycles.Run(args[1..]);
 if (args.Length > 0 && args[0] == "policy-cycles") return Dataplane.Benchmarks.Policy.PolicyCycles.Run(args[1..]);
 // `bgp-table [N]`: full-table advertisement race, our speaker vs BIRD, into GoBGP (needs root, gobgpd, bird2).
 if (args.Length > 0 && args[0] == "bgp-table") return Dataplane.Benchmarks.Bgp.FullTableRace.Run(args[1..]);
+// `bgp-fib [N]`: BGP to forwarding, N IPv6 /52s from BIRD into dataplane-gateway's LPM vs BIRD into the kernel FIB.
+if (args.Length > 0 && args[0] == "bgp-fib") return Dataplane.Benchmarks.Bgp.FibRace.Run(args[1..]);
 // `mesh-rig [endpoints] [identities]`: Cluster Mesh over two real etcds (needs etcd-server).
 if (args.Length > 0 && args[0] == "mesh-rig") return await Dataplane.Benchmarks.ClusterMesh.MeshRig.RunAsync(args[1..]);
 // `mesh-scale [clusters] [nodes] [pods] [labelSets]`: one agent's view of a simulated mesh (32 × 100 × 100; needs etcd-server).

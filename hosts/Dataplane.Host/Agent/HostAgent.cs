@@ -193,8 +193,9 @@ public sealed class HostAgent : IDisposable
             _learned = routes;
             try
             {
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 Apply(null);
-                _log.WriteLine($"agent: bgp: {routes.Length} learned route(s) applied: generation {Generation}");
+                _log.WriteLine($"agent: bgp: {routes.Length} learned route(s) applied: generation {Generation} (compiled and swapped in {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms)");
             }
             catch (ConfigException e)
             {

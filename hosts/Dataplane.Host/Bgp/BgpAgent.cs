@@ -124,25 +124,50 @@ public sealed class BgpAgent : IAsyncDisposable
         lock (_log) _log.WriteLine($"agent: {line}");
     }
 
-    /// <summary>Every speaker's selected paths, merged: one route per prefix over the next hops of every tie.</summary>
+    /// <summary>Every speaker's selected paths, merged: one route per prefix over the next hops of every tie, in a
+    /// stable order (family, length, address; next hops by address) so an unchanged RIB compares equal and applies
+    /// nothing. A full table is a million prefixes: no strings or LINQ per route here.</summary>
     private void PushLearned()
     {
-        var byPrefix = new SortedDictionary<string, (IPNetwork Prefix, List<IPAddress> Via)>(StringComparer.Ordinal);
+        var byPrefix = new Dictionary<IPNetwork, List<IPAddress>>();
         foreach (var (speaker, _) in _running.Values)
         {
             foreach (var (prefix, best) in speaker.Rib.Snapshot())
             {
                 var net = new IPNetwork(prefix.Address, prefix.Length);
-                string key = $"{(prefix.Address.AddressFamily == AddressFamily.InterNetwork ? 4 : 6)} {net}";
-                if (!byPrefix.TryGetValue(key, out var entry)) byPrefix[key] = entry = (net, []);
+                if (!byPrefix.TryGetValue(net, out var via)) byPrefix[net] = via = new List<IPAddress>(best.Count);
                 foreach (var r in best)
-                    if (!entry.Via.Contains(r.NextHop)) entry.Via.Add(r.NextHop);
+                    if (!via.Contains(r.NextHop)) via.Add(r.NextHop);
             }
         }
-        var routes = byPrefix.Values.Select(e => new LearnedRouteSpec(e.Prefix, [.. e.Via.OrderBy(a => a.ToString(), StringComparer.Ordinal)], "bgp")).ToImmutableArray();
+        var builder = ImmutableArray.CreateBuilder<LearnedRouteSpec>(byPrefix.Count);
+        foreach (var (net, via) in byPrefix)
+        {
+            if (via.Count > 1) via.Sort(AddressOrder);
+            builder.Add(new LearnedRouteSpec(net, [.. via], "bgp"));
+        }
+        builder.Sort(static (a, b) => PrefixOrder(a.Prefix, b.Prefix));
+        var routes = builder.MoveToImmutable();
         if (routes.SequenceEqual(_learned, LearnedEquals)) return;
         _learned = routes;
         _agent.ApplyLearnedRoutes(routes);
+    }
+
+    private static readonly Comparison<IPAddress> AddressOrder = static (a, b) => Key(a).CompareTo(Key(b));
+
+    private static int PrefixOrder(IPNetwork a, IPNetwork b)
+    {
+        int c = a.BaseAddress.AddressFamily.CompareTo(b.BaseAddress.AddressFamily);
+        if (c == 0) c = a.PrefixLength.CompareTo(b.PrefixLength);
+        return c != 0 ? c : Key(a.BaseAddress).CompareTo(Key(b.BaseAddress));
+    }
+
+    /// <summary>An address as a number (IPv4 in the low 32 bits), for ordering.</summary>
+    private static UInt128 Key(IPAddress a)
+    {
+        Span<byte> b = stackalloc byte[16];
+        a.TryWriteBytes(b, out int n);
+        return n == 4 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b) : System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(b);
     }
 
     private static readonly EqualityComparer<LearnedRouteSpec> LearnedEquals = EqualityComparer<LearnedRouteSpec>.Create(
