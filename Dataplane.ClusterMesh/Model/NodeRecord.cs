@@ -21,6 +21,8 @@ public sealed record NodeRecord
     [JsonPropertyName("Source")] public string Source { get; init; } = "local";
     [JsonPropertyName("EncryptionKey")] public byte EncryptionKey { get; init; }
     [JsonPropertyName("Labels"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, string>? Labels { get; init; }
+    /// <summary>Cilium's Node annotations; ours carry how the node is tunnelled to (<see cref="NodeTunnelAnnotations"/>).</summary>
+    [JsonPropertyName("Annotations"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, string>? Annotations { get; init; }
 
     /// <summary>The InternalIP addresses (what tunnels terminate on).</summary>
     public IEnumerable<IPAddress> InternalIps() => IpAddresses

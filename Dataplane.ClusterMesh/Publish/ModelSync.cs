@@ -40,6 +40,7 @@ public sealed class ModelSync(LocalNode node)
             Ipv4AllocCidr = Cidr(self.PodCidrs, AddressFamily.InterNetwork),
             Ipv6AllocCidr = Cidr(self.PodCidrs, AddressFamily.InterNetworkV6),
             Labels = self.Labels.Count > 0 ? new Dictionary<string, string>(self.Labels) : null,
+            Annotations = NodeTunnelAnnotations.Of(model),
         });
 
         var podLabels = PolicyCompiler.PodLabels(model);

@@ -9,6 +9,7 @@ namespace Dataplane.ClusterMesh.Remote;
 public sealed record RemoteEndpoint(uint ClusterId, string Cluster, IPNetwork Prefix, uint Identity, IPAddress? HostIp,
     string? Namespace, string? PodName);
 
-/// <summary>A node of another cluster: where to tunnel traffic for its pod CIDRs.</summary>
+/// <summary>A node of another cluster: where to tunnel traffic for its pod CIDRs, and how (its published
+/// <see cref="Model.NodeTunnelAnnotations"/>: SRv6 with its SIDs, else VXLAN).</summary>
 public sealed record TunnelEndpoint(string Cluster, uint ClusterId, string Node, IReadOnlyList<IPAddress> Addresses,
-    IReadOnlyList<IPNetwork> PodCidrs);
+    IReadOnlyList<IPNetwork> PodCidrs, IReadOnlyDictionary<string, string>? Annotations = null);

@@ -2,6 +2,8 @@ using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
 using Dataplane.Control.Config;
+using Dataplane.ClusterMesh.Model;
+using Dataplane.ClusterMesh.Remote;
 using Dataplane.Core.Overlay;
 
 namespace Dataplane.Host.Mesh;
@@ -29,6 +31,7 @@ public static class MeshModel
         var names = model.Nodes.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
         var ours = model.Nodes.SelectMany(n => n.PodCidrs).ToList();
         var taken = new List<IPNetwork>(ours);
+        var routes = model.Local.Routes.ToBuilder();
         foreach (var t in state.Nodes.OrderBy(t => t.ClusterId).ThenBy(t => t.Node, StringComparer.Ordinal))
         {
             // A name this cluster already uses, or pod CIDRs overlapping ours or an earlier remote's, cannot be
@@ -40,16 +43,36 @@ public static class MeshModel
             taken.AddRange(cidrs);
             nodes.Add(new NodeSpec(t.Node, ImmutableSortedDictionary<string, string>.Empty,
                 ImmutableSortedDictionary<string, string>.Empty, cidrs, [.. t.Addresses], Source(t.Cluster),
-                new NodeTunnelSpec(TunnelMode.Vxlan, null, null, null))
+                TunnelTo(t, routes))
             {
                 TunnelledAddresses = overlapping ? [.. t.Addresses.Select(a => new IPNetwork(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128))] : [],
             });
         }
         return model with
         {
+            Local = routes.Count == model.Local.Routes.Length ? model.Local : model.Local with { Routes = routes.ToImmutable() },
             Nodes = nodes.ToImmutable(),
             EndpointSlices = MeshServices.MergedSlices(model, state.Services, localCluster, localClusterId, overlapping),
         };
+    }
+
+    /// <summary>
+    /// VXLAN, unless the node published SRv6 with its SIDs (<see cref="NodeTunnelAnnotations"/>) and has an IPv6
+    /// InternalIP: then SRv6, each SID routed (/128) via that InternalIP — the SID's locator is the remote node's, and
+    /// the node itself is the way to it (as a locator route toward its node would be in one cluster).
+    /// </summary>
+    private static NodeTunnelSpec TunnelTo(TunnelEndpoint t, ImmutableArray<RouteSpec>.Builder routes)
+    {
+        var via = t.Addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetworkV6);
+        if (NodeTunnelAnnotations.Srv6(t.Annotations) is not { } sids || via is null)
+            return new NodeTunnelSpec(TunnelMode.Vxlan, null, null, null);
+        foreach (var sid in new[] { sids.Sid4, sids.Sid6 })
+        {
+            if (sid is null) continue;
+            var dst = new IPNetwork(sid, 128);
+            if (!routes.Any(r => r.Destination.Equals(dst))) routes.Add(new RouteSpec(dst, via, null, Source(t.Cluster)));
+        }
+        return new NodeTunnelSpec(TunnelMode.Srv6, sids.Sid4, sids.Sid6, null);
     }
 
     private static bool Overlaps(IPNetwork a, IPNetwork b) =>
