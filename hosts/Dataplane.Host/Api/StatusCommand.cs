@@ -7,6 +7,9 @@ namespace Dataplane.Host.Api;
 /// <summary>`dataplane-node status`: asks the running agent over its socket and prints what it answers.</summary>
 public static class StatusCommand
 {
+    /// <summary>Learned routes the text form lists before it summarises the rest.</summary>
+    public const int LearnedRoutesShown = 32;
+
     public static int Run(string socketPath, bool json, TextWriter output, TextWriter error)
     {
         var s = AgentSocket.FetchStatus(socketPath, TimeSpan.FromSeconds(10), out string raw, out string? problem);
@@ -63,8 +66,11 @@ public static class StatusCommand
                     o.WriteLine($"  peer {p.Address,-20} AS {p.PeerAsn,-10} {p.State,-12} received {p.PrefixesReceived}, advertised {p.PrefixesAdvertised}{(p.TcpMd5 ? ", TCP MD5" : "")}{(p.LastError is { } le ? $", last error {le}" : "")}");
             }
             o.WriteLine($"  {bgp.LearnedRoutes.Count} learned route(s)");
-            foreach (var r in bgp.LearnedRoutes)
+            // A gateway may hold a full table: the first ones here, every one in `-o json`.
+            foreach (var r in bgp.LearnedRoutes.Take(LearnedRoutesShown))
                 o.WriteLine($"  route {r.Prefix} via {string.Join(", ", r.NextHops)}");
+            if (bgp.LearnedRoutes.Count > LearnedRoutesShown)
+                o.WriteLine($"  … and {bgp.LearnedRoutes.Count - LearnedRoutesShown} more (-o json lists them all)");
             foreach (var p in bgp.Problems) o.WriteLine($"  problem: {p}");
         }
         if (s.LoadBalancerIps is { } lb)

@@ -72,6 +72,10 @@ internal static partial class FibRace
         var ours = sw.Elapsed;
         long gwRss = RssKiB(gw.Pid);
         Console.WriteLine($"  dataplane-gateway (BGP → LPM, snapshot swapped): {ours.TotalSeconds,7:F2} s  ({n / ours.TotalSeconds:N0} routes/s), RSS {gwRss / 1024:N0} MiB");
+        // What a user sees of a full table: the count and the first routes, not a million lines.
+        var status = Sh.Run(TimeSpan.FromSeconds(120), "dotnet", gwDll, "status", "--socket", Path.Combine(gwConfig, "gw.sock"));
+        if (!status.Ok || !status.Output.Contains($"  {n} learned route(s)", StringComparison.Ordinal) || status.Output.Split('\n').Length > 200)
+            throw new InvalidOperationException($"bgp-fib: the gateway's status does not summarise its {n} learned routes:\n{status.Output[..Math.Min(4000, status.Output.Length)]}");
         Birdc(set, s, srcCtl, "disable", "g");
         if (Environment.GetEnvironmentVariable("VERBOSE") == "1") Console.WriteLine(gw.Output);
 
