@@ -198,6 +198,28 @@ public sealed partial class ClusterMeshNetnsTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// A policy on node-b admitting only cluster c2's pods to <c>app: web</c>: the service from c1's client (served by web-b)
+    /// stops, with POLICY_DENIED counted on node-b — the receiving node, deciding on the identity it received — and none on node-a.
+    /// </summary>
+    private static void OnlyClusterC2AdmittedToWebOnNodeB(MeshTopology topo)
+    {
+        File.WriteAllText(Path.Combine(topo.ConfigDir("node-b"), "policy.yaml"), """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: web-from-c2, namespace: default}
+            spec:
+              endpointSelector: {matchLabels: {app: web}}
+              ingress:
+              - fromEndpoints: [{matchLabels: {io.cilium.k8s.policy.cluster: c2}}]
+            """);
+        Assert.True(Eventually(() => ServiceHits(topo, "client-a", 1, "web-a", "web-b").Backend == "none"),
+            "c1's client still reached web-b after node-b's policy admitted only c2");
+        topo.WaitStatus("node-b", s => s.DropsByReason.Keys.Any(k => k.StartsWith("POLICY_DENIED", StringComparison.Ordinal)),
+            "a policy drop on node-b");
+        Assert.DoesNotContain(topo.Status("node-a")!.DropsByReason.Keys, k => k.StartsWith("POLICY_DENIED", StringComparison.Ordinal));
+    }
+
     private static void Ping(MeshTopology topo, string from, string ip)
     {
         // The first echo may race the other side's reload: three bounded tries.

@@ -74,5 +74,10 @@ public class ClusterMeshTunnelModelTests
         Assert.Equal("2001:db8:18::2", route.Via!.ToString());
         foreach (var name in new[] { "node-c", "node-d", "node-e" })
             Assert.Equal(TunnelMode.Vxlan, Assert.Single(m.Nodes, n => n.Name == name).Tunnel!.Mode);
+
+        // With overlapping pod CIDRs the identity must travel in the VNI: VXLAN even to an SRv6 node, no SID route.
+        var o = MeshModel.Augment(Node(Srv6Overlay), state, "c1", 1, overlapping: true);
+        Assert.Equal(TunnelMode.Vxlan, Assert.Single(o.Nodes, n => n.Name == "node-b").Tunnel!.Mode);
+        Assert.Empty(o.Local.Routes);
     }
 }

@@ -43,7 +43,7 @@ public static class MeshModel
             taken.AddRange(cidrs);
             nodes.Add(new NodeSpec(t.Node, ImmutableSortedDictionary<string, string>.Empty,
                 ImmutableSortedDictionary<string, string>.Empty, cidrs, [.. t.Addresses], Source(t.Cluster),
-                TunnelTo(t, routes))
+                TunnelTo(t, routes, overlapping))
             {
                 TunnelledAddresses = overlapping ? [.. t.Addresses.Select(a => new IPNetwork(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128))] : [],
             });
@@ -59,12 +59,13 @@ public static class MeshModel
     /// <summary>
     /// VXLAN, unless the node published SRv6 with its SIDs (<see cref="NodeTunnelAnnotations"/>) and has an IPv6
     /// InternalIP: then SRv6, each SID routed (/128) via that InternalIP — the SID's locator is the remote node's, and
-    /// the node itself is the way to it (as a locator route toward its node would be in one cluster).
+    /// the node itself is the way to it (as a locator route toward its node would be in one cluster). With overlapping
+    /// pod CIDRs always VXLAN: SRv6 carries no identity, and the source address alone no longer names the sender.
     /// </summary>
-    private static NodeTunnelSpec TunnelTo(TunnelEndpoint t, ImmutableArray<RouteSpec>.Builder routes)
+    private static NodeTunnelSpec TunnelTo(TunnelEndpoint t, ImmutableArray<RouteSpec>.Builder routes, bool overlapping)
     {
         var via = t.Addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetworkV6);
-        if (NodeTunnelAnnotations.Srv6(t.Annotations) is not { } sids || via is null)
+        if (overlapping || NodeTunnelAnnotations.Srv6(t.Annotations) is not { } sids || via is null)
             return new NodeTunnelSpec(TunnelMode.Vxlan, null, null, null);
         foreach (var sid in new[] { sids.Sid4, sids.Sid6 })
         {
