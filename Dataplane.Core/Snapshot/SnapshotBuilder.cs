@@ -136,13 +136,13 @@ public sealed class SnapshotBuilder
         if (_endpointHosts.TryGetValue(address, out var pod)) return pod;
         bool v4 = address.AddressFamily == AddressFamily.InterNetwork;
         var lengths = v4 ? _lengths4 : _lengths6;
-        Span<byte> bytes = stackalloc byte[v4 ? 4 : 16];
+        uint key4 = v4 ? RoutePrefix.ToUInt32(address) : 0;
+        UInt128 key6 = v4 ? 0 : RoutePrefix.ToUInt128(address);
         for (int length = lengths.Length - 1; length >= 0; length--)
         {
             if (!lengths[length]) continue;
-            address.TryWriteBytes(bytes, out _);
-            for (int bit = length; bit < bytes.Length * 8; bit++) bytes[bit >> 3] &= (byte)~(0x80 >> (bit & 7));
-            if (_routeIndex.TryGetValue(new IPNetwork(new IPAddress(bytes), length), out int at)) return _nextHops[(int)_routes[at].NextHop];
+            var net = new IPNetwork(v4 ? RoutePrefix.ToAddress(Lpm4.Mask(key4, length)) : RoutePrefix.ToAddress(Lpm6.Mask(key6, length)), length);
+            if (_routeIndex.TryGetValue(net, out int at)) return _nextHops[(int)_routes[at].NextHop];
         }
         return null;
     }

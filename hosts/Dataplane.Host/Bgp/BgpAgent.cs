@@ -163,12 +163,8 @@ public sealed class BgpAgent : IAsyncDisposable
     }
 
     /// <summary>An address as a number (IPv4 in the low 32 bits), for ordering.</summary>
-    private static UInt128 Key(IPAddress a)
-    {
-        Span<byte> b = stackalloc byte[16];
-        a.TryWriteBytes(b, out int n);
-        return n == 4 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b) : System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(b);
-    }
+    private static UInt128 Key(IPAddress a) => a.AddressFamily == AddressFamily.InterNetwork
+        ? Dataplane.Core.Routing.RoutePrefix.ToUInt32(a) : Dataplane.Core.Routing.RoutePrefix.ToUInt128(a);
 
     private static readonly EqualityComparer<LearnedRouteSpec> LearnedEquals = EqualityComparer<LearnedRouteSpec>.Create(
         (a, b) => a!.Prefix.Equals(b!.Prefix) && a.NextHops.SequenceEqual(b.NextHops), r => r.Prefix.GetHashCode());
