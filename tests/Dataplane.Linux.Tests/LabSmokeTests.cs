@@ -23,11 +23,11 @@ public class LabSmokeTests
             Assert.True(r.Ok, output);
             Assert.Contains("5/5 steps behaved as Cilium specifies", output);
             // The ClusterIP step reached both backends through Maglev DNAT.
-            Assert.Matches(@"answered by api-1 ×\d+, api-2 ×\d+", output);
+            LabOutput.HasLine(output, @"answered by api-1 ×\d+, api-2 ×\d+");
             // Drops carry Cilium's reasons, counted by the node that enforced them (ingress on lab-node-2).
-            Assert.Matches(@"dropped  shop/web → shop/api-2 ICMPv4: \d+ × POLICY_DENIED at lab-node-2 ingress", output);
-            Assert.Matches(@"dropped  shop/scanner → shop/api-\d:8080 TCP: \d+ × POLICY_DENY at lab-node-2 ingress", output);
-            Assert.Matches(@"allowed  shop/web → shop/api-1:8080 TCP: \d+ packets forwarded", output);
+            LabOutput.HasLine(output, @"dropped  shop/web → shop/api-2 ICMPv4: \d+ × POLICY_DENIED at lab-node-2 ingress");
+            LabOutput.HasLine(output, @"dropped  shop/scanner → shop/api-\d:8080 TCP: \d+ × POLICY_DENY at lab-node-2 ingress");
+            LabOutput.HasLine(output, @"allowed  shop/web → shop/api-1:8080 TCP: \d+ packets forwarded");
             Assert.Contains("Policy denied by denylist/INGRESS", output);
         }
         finally
