@@ -40,4 +40,6 @@ public struct FlowEvent
     public TrafficDirection Direction;
     public CtState CtState;
     public PacketFlags Flags;
+    /// <summary>An L7 record (Hubble's l7: http method, url, code, latency) from the node's proxy; null for packet events.</summary>
+    public L7Flow? L7;
 }

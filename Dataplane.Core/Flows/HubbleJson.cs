@@ -17,7 +17,8 @@ namespace Dataplane.Core.Flows;
 public static class HubbleJson
 {
     // monitor API message types (pkg/monitor/api/types.go): 1 = drop, 4 = trace, 5 = policy verdict.
-    private const int MessageTypeDrop = 1, MessageTypeTrace = 4, MessageTypePolicyVerdict = 5;
+    // 129 = access log (an L7 record from the proxy).
+    private const int MessageTypeDrop = 1, MessageTypeTrace = 4, MessageTypePolicyVerdict = 5, MessageTypeAccessLog = 129;
 
     public static void Write(Utf8JsonWriter w, in FlowEvent e, DatapathSnapshot snapshot)
     {
@@ -28,7 +29,7 @@ public static class HubbleJson
         // AUDIT: policy audit mode let through what policy would drop; drop_reason_desc says which drop.
         bool audited = Policy.PolicyAudit.IsAudited(e.Verdict, e.DropReason);
         w.WriteString("verdict", e.Verdict == PacketVerdict.Drop ? "DROPPED" : audited ? "AUDIT" : "FORWARDED");
-        if (e.Verdict == PacketVerdict.Drop || audited)
+        if ((e.Verdict == PacketVerdict.Drop || audited) && e.L7 is null)
         {
             w.WriteNumber("drop_reason", (int)e.DropReason);
             w.WriteString("drop_reason_desc", DropReasonNames.Describe(e.DropReason));
@@ -45,12 +46,17 @@ public static class HubbleJson
         WriteEndpoint(w, "source", e.SrcEndpoint, e.SrcIdentity, snapshot);
         WriteEndpoint(w, "destination", e.DstEndpoint, e.DstIdentity, snapshot);
         WritePolicies(w, e, snapshot);
-        w.WriteString("Type", "L3_L4");
+        w.WriteString("Type", e.L7 is null ? "L3_L4" : "L7");
         w.WriteString("node_name", snapshot.NodeName);
         w.WriteStartObject("event_type");
-        w.WriteNumber("type", e.Verdict == PacketVerdict.Drop ? MessageTypeDrop : audited ? MessageTypePolicyVerdict : MessageTypeTrace);
-        if (e.Verdict == PacketVerdict.Drop) w.WriteNumber("sub_type", (int)e.DropReason);
+        if (e.L7 is not null) w.WriteNumber("type", MessageTypeAccessLog);
+        else
+        {
+            w.WriteNumber("type", e.Verdict == PacketVerdict.Drop ? MessageTypeDrop : audited ? MessageTypePolicyVerdict : MessageTypeTrace);
+            if (e.Verdict == PacketVerdict.Drop) w.WriteNumber("sub_type", (int)e.DropReason);
+        }
         w.WriteEndObject();
+        if (e.L7 is { } l7) WriteL7(w, l7);
         w.WriteString("traffic_direction", e.Direction switch
         {
             TrafficDirection.Ingress => "INGRESS",
@@ -70,6 +76,21 @@ public static class HubbleJson
         w.WriteEndObject();
         w.WriteString("node_name", snapshot.NodeName);
         w.WriteString("time", time.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'"));
+        w.WriteEndObject();
+    }
+
+    /// <summary>flow.proto's Layer7 {type, latency_ns, http {code, method, url, protocol}} (uint64 as a JSON string).</summary>
+    private static void WriteL7(Utf8JsonWriter w, L7Flow l7)
+    {
+        w.WriteStartObject("l7");
+        w.WriteString("type", l7.Type.ToString().ToUpperInvariant());
+        w.WriteString("latency_ns", l7.LatencyNanos.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        w.WriteStartObject("http");
+        if (l7.Code != 0) w.WriteNumber("code", l7.Code);
+        w.WriteString("method", l7.Method);
+        w.WriteString("url", l7.Url);
+        w.WriteString("protocol", l7.Protocol);
+        w.WriteEndObject();
         w.WriteEndObject();
     }
 
@@ -167,6 +188,10 @@ public static class HubbleJson
 
     private static string Summary(in FlowEvent e)
     {
+        if (e.L7 is { } l7)
+            return l7.Type == L7FlowType.Response
+                ? $"{l7.Protocol} {l7.Code} {l7.LatencyNanos / 1_000_000}ms ({l7.Method} {l7.Url})"
+                : $"{l7.Protocol} {l7.Method} {l7.Url}";
         string proto = e.L4Proto switch
         {
             IpProtocols.Tcp => "TCP", IpProtocols.Udp => "UDP", IpProtocols.Icmp => "ICMPv4",

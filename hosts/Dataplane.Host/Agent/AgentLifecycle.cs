@@ -80,6 +80,7 @@ public static class AgentLifecycle
                 throw new StartupFailure(RunExit.Backend, $"--backend {options.PacketIo.Name}", e.Message);
             }
             agent = new HostAgent(profile, options, log, files, snapshot, backend);
+            profile.Attached(agent);
             if (options.ClusterMeshFile.Length > 0) agent.JoinMesh(merged);
             agent.Bgp = new Bgp.BgpAgent(agent, log);
             agent.Bgp.ModelApplied(merged);
@@ -165,7 +166,7 @@ public static class AgentLifecycle
         {
             if (options.FlowsFile.Length > 0)
             {
-                flows = new FlowExporter(backend.FlowRings, () => agent.Snapshot, options.FlowsFile, dropRate: options.FlowsDropRate);
+                flows = new FlowExporter([.. backend.FlowRings, options.L7.Flows], () => agent.Snapshot, options.FlowsFile, dropRate: options.FlowsDropRate);
                 agent.FlowsFile = flows.Path;
                 agent.Flows = flows;
                 log.WriteLine($"agent: flow events to {flows.Path}" + (flows.LastError is { } err ? $" (not writable now, retried every second: {err})" : ""));
