@@ -17,6 +17,9 @@ public struct FlowEvent
     public long TimeNanos;
     public UInt128 Src;         // IPv4 in the low 32 bits (host order), IPv6 big-endian
     public UInt128 Dst;
+    /// <summary>The frame's Ethernet addresses as the verdict saw it (48 bits each; 0 = not known, e.g. from eBPF).</summary>
+    public ulong SrcMac;
+    public ulong DstMac;
     public uint SrcIdentity;
     public uint DstIdentity;
     public uint SrcEndpoint;
@@ -40,6 +43,9 @@ public struct FlowEvent
     public TrafficDirection Direction;
     public CtState CtState;
     public PacketFlags Flags;
-    /// <summary>An L7 record (Hubble's l7: http method, url, code, latency) from the node's proxy; null for packet events.</summary>
-    public L7Flow? L7;
+    /// <summary>
+    /// An event of the node's L7 proxy: its <see cref="L7Flow"/> (Hubble's l7 — http method, url, code, latency) is
+    /// slot <c>L7Record - 1</c> of the proxy's record table (kept apart so the event stays blittable); 0 = a packet event.
+    /// </summary>
+    public uint L7Record;
 }

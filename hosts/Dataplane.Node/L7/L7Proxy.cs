@@ -105,14 +105,14 @@ public sealed class L7Proxy : IAsyncDisposable
         var edits = new List<HeaderMatch>();
         bool allowed = Allows(rules, info.EgressRule, method, target, host, req.Headers, edits)
             && Allows(rules, info.IngressRule, method, target, host, req.Headers, edits);
-        Record(info, client, L7FlowType.Request, allowed, method, url, 0, 0);
+        Record(info, client, L7RecordType.Request, allowed, method, url, 0, 0);
         if (!allowed)
         {
             Interlocked.Increment(ref Refused);
             ctx.Response.StatusCode = StatusCodes.Status403Forbidden;
             ctx.Response.ContentType = "text/plain";
             await ctx.Response.WriteAsync(Denied);
-            Record(info, client, L7FlowType.Response, false, method, url, 403, Elapsed(started));
+            Record(info, client, L7RecordType.Response, false, method, url, 403, Elapsed(started));
             return;
         }
         Interlocked.Increment(ref Allowed);
@@ -123,7 +123,7 @@ public sealed class L7Proxy : IAsyncDisposable
             else req.Headers[e.Name] = e.Value;
         }
         await _forwarder.SendAsync(ctx, $"http://{Format(info)}", _clients.For(info.SrcIdentity), Forwarding, _transformer);
-        Record(info, client, L7FlowType.Response, true, method, url, ctx.Response.StatusCode, Elapsed(started));
+        Record(info, client, L7RecordType.Response, true, method, url, ctx.Response.StatusCode, Elapsed(started));
     }
 
     /// <summary>A side without L7 rules allows; a side with some allows what one of them matches.</summary>
@@ -139,14 +139,14 @@ public sealed class L7Proxy : IAsyncDisposable
 
     private static ulong Elapsed(long started) => (ulong)Stopwatch.GetElapsedTime(started).Ticks * 100;
 
-    private static string Format(in RedirectInfo info) => $"{HubbleJson.Format(info.OrigDst, 4)}:{info.OrigPort}";
+    private static string Format(in RedirectInfo info) => $"{Host.Hubble.FlowRecords.FormatIp(info.OrigDst, 4)}:{info.OrigPort}";
 
     /// <summary>One L7 flow record: the request (client → server) or the response (server → client, a reply).</summary>
     private readonly record struct Client(UInt128 Address, ushort Port);
 
-    private void Record(in RedirectInfo info, Client client, L7FlowType type, bool allowed, string method, string url, int code, ulong latency)
+    private void Record(in RedirectInfo info, Client client, L7RecordType type, bool allowed, string method, string url, int code, ulong latency)
     {
-        bool response = type == L7FlowType.Response;
+        bool response = type == L7RecordType.Response;
         var e = new FlowEvent
         {
             TimeNanos = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100,
@@ -160,7 +160,6 @@ public sealed class L7Proxy : IAsyncDisposable
             IngressPolicyRule = info.IngressRule,
             InPort = ushort.MaxValue,
             OutPort = ushort.MaxValue,
-            L7 = new L7Flow(type, latency, method, url, "HTTP/1.1", code),
         };
         if (response)
         {
@@ -174,7 +173,7 @@ public sealed class L7Proxy : IAsyncDisposable
             e.SrcIdentity = info.SrcIdentity; e.DstIdentity = info.DstIdentity;
             e.SrcEndpoint = info.SrcEndpoint; e.DstEndpoint = info.DstEndpoint;
         }
-        _shared.Publish(in e);
+        _shared.Publish(e, new L7Flow(type, latency, method, url, "HTTP/1.1", code));
     }
 
     public async ValueTask DisposeAsync()
