@@ -144,6 +144,7 @@ public static class SnapshotCompiler
         foreach (var r in model.LearnedRoutes)
             foreach (var via in r.NextHops)
                 if (!reach.ContainsKey(via)) reach[via] = Reach(b, via);
+        b.ReserveRoutes(model.LearnedRoutes.Length);
         var members = new List<NextHop>();
         // Routes in a row usually name the same next hops (one peer's table): their next hop is worked out once.
         ImmutableArray<IPAddress> lastVia = default;

@@ -91,6 +91,14 @@ public sealed class SnapshotBuilder
         return idx;
     }
 
+    /// <summary>Makes room for <paramref name="more"/> routes at once: a learned table of a million routes would
+    /// otherwise regrow and rehash the route index some twenty times.</summary>
+    public void ReserveRoutes(int more)
+    {
+        _routes.EnsureCapacity(_routes.Count + more);
+        _routeIndex.EnsureCapacity(_routeIndex.Count + more);
+    }
+
     /// <summary>Adds (or, for the same prefix, replaces) a route.</summary>
     public void AddRoute(IPNetwork prefix, NextHop nh)
     {
