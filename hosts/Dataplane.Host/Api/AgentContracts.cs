@@ -42,7 +42,8 @@ public sealed record AgentStatus(
     BgpStatus? Bgp = null,
     LoadBalancerIpStatus? LoadBalancerIps = null,
     FlowExportStatus? FlowExport = null,
-    string? HostFirewall = null);
+    string? HostFirewall = null,
+    string? HubbleSocket = null);
 
 /// <summary>
 /// The flow exporter (--flows-file): events written, lost in a full ring, left out by the drop-event rate limit, not
