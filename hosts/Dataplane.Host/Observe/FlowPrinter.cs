@@ -143,11 +143,3 @@ public sealed class FlowPrinter(TextWriter output, string format)
         return who;
     }
 }
-
-internal static class EnumNames
-{
-    /// <summary>The proto's name of an enum value (FORWARDED, POLICY_DENIED), as hubble prints it.</summary>
-    public static string OriginalName<T>(this T value) where T : struct, System.Enum =>
-        typeof(T).GetField(value.ToString())?.GetCustomAttributes(typeof(Google.Protobuf.Reflection.OriginalNameAttribute), false)
-            .OfType<Google.Protobuf.Reflection.OriginalNameAttribute>().FirstOrDefault()?.Name ?? value.ToString();
-}
