@@ -39,7 +39,8 @@ public static class StatusReport
             agent.FlowsFile, agent.MetricsUrl, agent.MeshStatus(), [.. agent.Files.Skipped.Select(d => d.ToString())],
             [.. backend.Neighbors().Select(n => new NeighborStatus(n.Port, n.Key.Ip.ToString(), FormatMac(n.Mac),
                 n.State.ToString().ToLowerInvariant(), n.AgeMillis, n.Queued))],
-            agent.Bgp?.Status(), LoadBalancerIps(agent.Files), agent.Flows?.Status(), backend.HostFirewall(snapshot));
+            agent.Bgp?.Status(), LoadBalancerIps(agent.Files), agent.Flows?.Status(), backend.HostFirewall(snapshot),
+            agent.Encryption?.Status());
     }
 
     private static LoadBalancerIpStatus? LoadBalancerIps(Dataplane.Control.Config.ConfigModel m) =>
