@@ -17,6 +17,9 @@ public struct FlowEvent
     public long TimeNanos;
     public UInt128 Src;         // IPv4 in the low 32 bits (host order), IPv6 big-endian
     public UInt128 Dst;
+    /// <summary>The frame's Ethernet addresses as the verdict saw it (48 bits each; 0 = not known, e.g. from eBPF).</summary>
+    public ulong SrcMac;
+    public ulong DstMac;
     public uint SrcIdentity;
     public uint DstIdentity;
     public uint SrcEndpoint;

@@ -118,7 +118,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         c.StageDrops[p.DecidedBy % WorkerCounters.MaxStages]++;
     }
 
-    private static void Emit(FlowRing ring, ref PacketMeta p, ulong seq)
+    private static unsafe void Emit(FlowRing ring, ref PacketMeta p, ulong seq)
     {
         ref FlowEvent e = ref ring.TryClaim(out bool ok);
         if (!ok) return;
@@ -127,6 +127,8 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         e.IpVersion = p.IpVersion;
         e.Src = Addr.Src(p);
         e.Dst = Addr.Dst(p);
+        if (p.Length >= HeaderSizes.Ethernet) { e.DstMac = Addr.ReadMac(p.Data); e.SrcMac = Addr.ReadMac(p.Data + 6); }
+        else { e.DstMac = 0; e.SrcMac = 0; }
         e.SrcIdentity = p.SrcIdentity; e.DstIdentity = p.DstIdentity;
         e.SrcEndpoint = p.SrcEndpoint; e.DstEndpoint = p.DstEndpoint;
         e.PolicyRule = p.PolicyRule; e.IngressPolicyRule = p.IngressPolicyRule;

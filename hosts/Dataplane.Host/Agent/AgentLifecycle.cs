@@ -166,6 +166,23 @@ public static class AgentLifecycle
         public void Dispose() => Event.Dispose();
     }
 
+    /// <summary>The Observer API on --hubble-socket and/or --hubble-listen-address; a refused listen stops the start.</summary>
+    private static Hubble.HubbleServer StartHubble(HostAgent agent, Hubble.FlowRecords records, Hubble.FlowHistory history)
+    {
+        var options = agent.Options;
+        string address = options.HubbleListenAddress.Length > 0 ? options.HubbleListenAddress : "unix://" + options.HubbleSocket;
+        var node = new Hubble.NodeView(() => $"{records.ClusterName}/{agent.Snapshot.NodeName}", records.ClusterName, address,
+            () => agent.Snapshot.Endpoints.Where(e => e is not null).Select(e => e!.Namespace));
+        Hubble.HubbleServer server;
+        try { server = Hubble.HubbleServer.Start(new Hubble.ObserverService(history, node), options.HubbleSocket, options.HubbleListenAddress); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or System.Net.Sockets.SocketException)
+        {
+            throw new StartupFailure(RunExit.ApiSocket, $"--hubble-socket {options.HubbleSocket} --hubble-listen-address {options.HubbleListenAddress}", e.Message);
+        }
+        agent.Log.WriteLine($"agent: Hubble Observer API on {string.Join(", ", new[] { options.HubbleSocket.Length > 0 ? "unix:" + options.HubbleSocket : null, options.HubbleListenAddress.Length > 0 ? "tcp:" + options.HubbleListenAddress : null }.OfType<string>())}");
+        return server;
+    }
+
     private static int Serve(HostAgent agent, ConfigDirWatcher watcher, Wakeup wake, CancellationToken stop)
     {
         var options = agent.Options;
@@ -184,16 +201,23 @@ public static class AgentLifecycle
 
         ApiServer? api = null;
         FlowExporter? flows = null;
+        Hubble.HubbleServer? hubble = null;
         MetricsEndpoint? metrics = null;
         bool stopped;
         try
         {
-            if (options.FlowsFile.Length > 0)
+            if (options.FlowEvents)
             {
-                flows = new FlowExporter(backend.FlowRings, () => agent.Snapshot, options.FlowsFile, dropRate: options.FlowsDropRate);
-                agent.FlowsFile = flows.Path;
+                var records = new Hubble.FlowRecords(agent.Mesh?.Config.Cluster ?? "");
+                var history = options.HubbleEnabled ? new Hubble.FlowHistory(options.HubbleBufferCapacity) : null;
+                flows = new FlowExporter(backend.FlowRings, () => agent.Snapshot, records, options.FlowsFile, history, dropRate: options.FlowsDropRate);
                 agent.Flows = flows;
-                log.WriteLine($"agent: flow events to {flows.Path}" + (flows.LastError is { } err ? $" (not writable now, retried every second: {err})" : ""));
+                if (options.FlowsFile.Length > 0)
+                {
+                    agent.FlowsFile = flows.Path;
+                    log.WriteLine($"agent: flow events to {flows.Path}" + (flows.LastError is { } err ? $" (not writable now, retried every second: {err})" : ""));
+                }
+                if (history is not null) hubble = StartHubble(agent, records, history);
             }
             if (options.MetricsPort > 0)
             {
@@ -249,6 +273,7 @@ public static class AgentLifecycle
             // Also when the API cannot start: no worker may outlive this method (its sockets are disposed after it).
             cts.Cancel();
             api?.Dispose();
+            hubble?.Dispose();
             metrics?.Dispose();
             // Workers joined (ebpf: the ring buffer's last events drained) before the exporter writes its last events.
             stopped = backend.Stop();

@@ -43,6 +43,7 @@ public sealed record AgentStatus(
     LoadBalancerIpStatus? LoadBalancerIps = null,
     FlowExportStatus? FlowExport = null,
     string? HostFirewall = null,
+    string? HubbleSocket = null,
     EncryptionStatus? Encryption = null);
 
 /// <summary>

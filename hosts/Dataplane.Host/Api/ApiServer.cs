@@ -41,7 +41,7 @@ internal sealed class ApiServer : IDisposable
     }
 
     /// <summary>Creates the directory; removes a socket file nobody listens on (left by a crash); refuses a live one.</summary>
-    private static void PrepareSocketPath(string path)
+    internal static void PrepareSocketPath(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         if (!File.Exists(path)) return;
@@ -55,7 +55,7 @@ internal sealed class ApiServer : IDisposable
             File.Delete(path);
             return;
         }
-        throw new IOException($"{path}: another agent is listening on this socket (use --socket to choose another)");
+        throw new IOException($"{path}: another process is listening on this socket (choose another path)");
     }
 
     public void Dispose()

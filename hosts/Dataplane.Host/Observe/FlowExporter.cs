@@ -1,17 +1,18 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Text.Encodings.Web;
-using System.Text.Json;
+using System.Text;
 using Dataplane.Core.Flows;
 using Dataplane.Core.Packets;
 using Dataplane.Core.Snapshot;
 using Dataplane.Host.Api;
+using Dataplane.Host.Hubble;
 
 namespace Dataplane.Host.Observe;
 
 /// <summary>
-/// Drains the workers' flow rings off the datapath and appends each event as a <c>hubble observe -o json</c> line
-/// to a file, rotated by size like Cilium's Hubble exporter (<c>--hubble-export-file-path</c>,
+/// Drains the workers' flow rings off the datapath, builds each event's <c>flow.Flow</c> (<see cref="FlowRecords"/>),
+/// keeps it in Hubble's ring (<see cref="FlowHistory"/>, what the Observer API serves) and, when a path is given,
+/// appends it as a <c>hubble observe -o json</c> line (<see cref="FlowJson"/>) to a file, rotated by size like Cilium's Hubble exporter (<c>--hubble-export-file-path</c>,
 /// <c>-max-size-mb</c>, <c>-max-backups</c>): PATH is renamed PATH.1 (PATH.1 → PATH.2 …) when it reaches the limit.
 /// Observability never stops forwarding, and never the agent:
 /// <list type="bullet">
@@ -31,12 +32,13 @@ public sealed class FlowExporter : IDisposable
 
     private readonly IReadOnlyList<FlowRing> _rings;
     private readonly Func<DatapathSnapshot> _snapshot;
+    private readonly FlowRecords _records;
+    private readonly FlowHistory? _history;
     private readonly long _maxBytes;
     private readonly int _maxBackups;
     private readonly Thread _thread;
     private readonly CancellationTokenSource _stop = new();
     private readonly ArrayBufferWriter<byte> _chunk = new(64 << 10);
-    private readonly Utf8JsonWriter _json;
     private int _chunkEvents;
     private FileStream? _file;
     private long _fileBytes;
@@ -48,18 +50,18 @@ public sealed class FlowExporter : IDisposable
     private long _written, _unwritten, _rateLimited, _writeErrors;
     private volatile string? _lastError;
 
-    public FlowExporter(IReadOnlyList<FlowRing> rings, Func<DatapathSnapshot> snapshot, string path,
-        long maxBytes = 10 << 20, int maxBackups = 5, int dropRate = DefaultDropRate)
+    /// <param name="path">the flow file; "" = flows only to <paramref name="history"/></param>
+    public FlowExporter(IReadOnlyList<FlowRing> rings, Func<DatapathSnapshot> snapshot, FlowRecords records, string path,
+        FlowHistory? history = null, long maxBytes = 10 << 20, int maxBackups = 5, int dropRate = DefaultDropRate)
     {
-        _rings = rings; _snapshot = snapshot; Path = path;
+        _rings = rings; _snapshot = snapshot; _records = records; _history = history; Path = path;
         _maxBytes = Math.Max(4096, maxBytes); _maxBackups = Math.Max(0, maxBackups);
         ChunkBytes = (int)Math.Clamp(_maxBytes / 8, 1024, 64 << 10);
         DropRate = Math.Max(0, dropRate);
         _dropTokens = DropRate;
         _dropTokensAt = Stopwatch.GetTimestamp();
-        _json = new Utf8JsonWriter(_chunk, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         // The first open may fail like any later one: reported in the status, retried, never fatal.
-        TryOpen(_dropTokensAt);
+        if (path.Length > 0) TryOpen(_dropTokensAt);
         _thread = new Thread(Loop) { Name = "dp-flow-export", IsBackground = true };
         _thread.Start();
     }
@@ -116,15 +118,24 @@ public sealed class FlowExporter : IDisposable
                     Interlocked.Increment(ref _rateLimited);
                     continue;
                 }
-                HubbleJson.Write(_json, ev, snapshot);
-                _json.Flush();
-                _json.Reset();
+                var flow = _records.Response(ev, snapshot);
+                _history?.Add(flow);
+                if (Path.Length == 0)
+                {
+                    Interlocked.Increment(ref _written);
+                    continue;
+                }
+                string line = FlowJson.Line(flow);
+                int bytes = Encoding.UTF8.GetByteCount(line);
+                Encoding.UTF8.GetBytes(line, _chunk.GetSpan(bytes + 1));
+                _chunk.Advance(bytes);
                 _chunk.Write("\n"u8);
                 _chunkEvents++;
                 if (_chunk.WrittenCount >= ChunkBytes) WriteChunk();
             }
         }
         if (_chunkEvents > 0) WriteChunk();
+        if (n > 0) _history?.Published();
         return n;
     }
 
@@ -229,7 +240,6 @@ public sealed class FlowExporter : IDisposable
     {
         _stop.Cancel();
         _thread.Join();
-        _json.Dispose();
         try { _file?.Dispose(); } catch (IOException) { }
         _stop.Dispose();
     }

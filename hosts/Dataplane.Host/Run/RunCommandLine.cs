@@ -30,6 +30,9 @@ public sealed class RunCommandLine
     private readonly Option<int> _pollSpin = new("--poll-spin") { Description = "adaptive: empty polls spun through before waiting on the sockets (0 = wait at once)", DefaultValueFactory = _ => 256 };
     private readonly Option<string> _flowsFile = new("--flows-file") { Description = "Write every packet's flow event as a hubble JSON line to this file, rotated at 10 MB (5 backups); read it with `observe`", DefaultValueFactory = _ => "" };
     private readonly Option<int> _flowsDropRate = new("--flows-drop-rate") { Description = "Dropped-packet flow events written per second at most (burst: one second's worth); the rest are counted as rate-limited; 0 = no limit", DefaultValueFactory = _ => Observe.FlowExporter.DefaultDropRate };
+    private readonly Option<string> _hubbleSocket = new("--hubble-socket") { Description = "Serve Hubble's Observer gRPC API (GetFlows, ServerStatus, GetNodes) on this unix socket, e.g. /run/dataplane/hubble.sock (Cilium's: /var/run/cilium/hubble.sock); empty = off", DefaultValueFactory = _ => "" };
+    private readonly Option<string> _hubbleListen = new("--hubble-listen-address") { Description = "Also serve the Observer API on this TCP ADDRESS:PORT (Cilium's port: 4244), without TLS; empty = off", DefaultValueFactory = _ => "" };
+    private readonly Option<int> _hubbleCapacity = new("--hubble-buffer-capacity") { Description = "Flows the Observer keeps for GetFlows to read back (Hubble's ring)", DefaultValueFactory = _ => Hubble.FlowHistory.DefaultCapacity };
     private readonly Option<int> _metricsPort = new("--metrics-port") { Description = "Serve Prometheus metrics (Cilium's names) on this TCP port; 0 = off", DefaultValueFactory = _ => 0 };
     private readonly Option<string> _metricsAddress = new("--metrics-address") { Description = "Address the metrics endpoint listens on", DefaultValueFactory = _ => "127.0.0.1" };
     private readonly Option<string> _bpfPin = new("--bpf-pin-dir") { Description = "ebpf: bpffs directory the maps are pinned in and reused from after a restart; empty = no pinning", DefaultValueFactory = _ => BackendOptions.DefaultBpfPinDir };
@@ -51,7 +54,7 @@ public sealed class RunCommandLine
         foreach (var o in new Option[] { _config, _backend, _sleep, _stats, _xdpMode, _queues, _ctMax, _ctDir, _socket })
             run.Options.Add(o);
         foreach (var o in hostOptions) run.Options.Add(o);
-        foreach (var o in new Option[] { _flowsFile, _flowsDropRate, _metricsPort, _metricsAddress, _dpdkArgs, _pollSpin, _bpfPin, _bpfDetach, _bpfHook,
+        foreach (var o in new Option[] { _flowsFile, _flowsDropRate, _hubbleSocket, _hubbleListen, _hubbleCapacity, _metricsPort, _metricsAddress, _dpdkArgs, _pollSpin, _bpfPin, _bpfDetach, _bpfHook,
             _pollMode, _coalesce, _clusterMesh })
             run.Options.Add(o);
     }
@@ -74,6 +77,9 @@ public sealed class RunCommandLine
             SocketPath = parse.GetValue(_socket) ?? "",
             FlowsFile = parse.GetValue(_flowsFile) is { Length: > 0 } ff ? Path.GetFullPath(ff) : "",
             FlowsDropRate = Math.Clamp(parse.GetValue(_flowsDropRate), 0, 100_000_000),
+            HubbleSocket = parse.GetValue(_hubbleSocket) is { Length: > 0 } hs ? Path.GetFullPath(hs) : "",
+            HubbleListenAddress = parse.GetValue(_hubbleListen) ?? "",
+            HubbleBufferCapacity = Math.Clamp(parse.GetValue(_hubbleCapacity), 1, 1 << 20),
             MetricsPort = Math.Clamp(parse.GetValue(_metricsPort), 0, 65535),
             MetricsAddress = parse.GetValue(_metricsAddress)!,
             PollSpin = Math.Clamp(parse.GetValue(_pollSpin), 0, 1 << 20),

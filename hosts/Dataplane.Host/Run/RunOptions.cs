@@ -55,6 +55,21 @@ public sealed record RunOptions(string ConfigDir, BackendOptions PacketIo, int P
     /// <summary>Dropped-packet flow events exported per second at most (a flood's drops are counted, not all written); 0 = no limit.</summary>
     public int FlowsDropRate { get; init; } = Observe.FlowExporter.DefaultDropRate;
 
+    /// <summary>Hubble's Observer API on this unix socket; empty = not on a socket.</summary>
+    public string HubbleSocket { get; init; } = "";
+
+    /// <summary>Hubble's Observer API on this TCP ADDRESS:PORT; empty = not on TCP.</summary>
+    public string HubbleListenAddress { get; init; } = "";
+
+    /// <summary>Flows kept for GetFlows (Hubble's ring buffer).</summary>
+    public int HubbleBufferCapacity { get; init; } = Hubble.FlowHistory.DefaultCapacity;
+
+    /// <summary>The Observer API is served somewhere.</summary>
+    public bool HubbleEnabled => HubbleSocket.Length > 0 || HubbleListenAddress.Length > 0;
+
+    /// <summary>Workers record flow events (for the flow file, the Observer API or both).</summary>
+    public bool FlowEvents => FlowsFile.Length > 0 || HubbleEnabled;
+
     /// <summary>Prometheus metrics on http://MetricsAddress:MetricsPort/metrics; port 0 = off (Cilium's agent uses 9962).</summary>
     public int MetricsPort { get; init; }
     public string MetricsAddress { get; init; } = "127.0.0.1";

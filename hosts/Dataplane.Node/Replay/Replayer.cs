@@ -1,4 +1,4 @@
-using System.Text.Encodings.Web;
+using Dataplane.Host.Hubble;
 using System.Text.Json;
 using Dataplane.Control.Config;
 using Dataplane.Core.Conntrack;
@@ -50,7 +50,8 @@ public static class Replayer
         using var outStream = File.Create(outPcap);
         using var writer = new PcapWriter(outStream);
         using var flowStream = flowsPath is null ? null : File.Create(flowsPath);
-        using var json = flowStream is null ? null : new Utf8JsonWriter(flowStream, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        using var json = flowStream is null ? null : new StreamWriter(flowStream, new System.Text.UTF8Encoding(false));
+        var records = new FlowRecords("");
 
         long packets = 0, tx = 0, local = 0, dropped = 0;
         var drops = new SortedDictionary<string, long>(StringComparer.Ordinal);
@@ -89,10 +90,8 @@ public static class Replayer
             while (ring.TryRead(out var ev))
             {
                 if (json is null) continue;
-                HubbleJson.Write(json, ev, snapshot);
-                json.Flush();
-                json.Reset();
-                flowStream!.WriteByte((byte)'\n');
+                json.Write(FlowJson.Line(records.Response(ev, snapshot)));
+                json.Write('\n');
             }
         }
         if (ring.Lost != 0) throw new InvalidOperationException("flow ring overflowed during replay");

@@ -14,6 +14,7 @@ namespace Dataplane.Core.Tests.Observe;
 public sealed class FlowExportFaultTests
 {
     private static readonly DatapathSnapshotFixture Snapshot = new();
+    private static readonly Dataplane.Host.Hubble.FlowRecords Records = new("");
 
     private static void Publish(FlowRing ring, int n, PacketVerdict verdict)
     {
@@ -34,7 +35,7 @@ public sealed class FlowExportFaultTests
         const long max = 64 << 10;
         int chunk;
         long produced = 0;
-        using (var exporter = new FlowExporter([ring], Snapshot.Get, path, maxBytes: max, maxBackups: 3))
+        using (var exporter = new FlowExporter([ring], Snapshot.Get, Records, path, maxBytes: max, maxBackups: 3))
         {
             chunk = exporter.ChunkBytes;
             // A producer far faster than the exporter, until four files were filled (bounded): the ring is never empty.
@@ -57,7 +58,7 @@ public sealed class FlowExportFaultTests
         for (int i = 0; i < 5000; i++) Publish(ring, i, PacketVerdict.Drop);
         for (int i = 0; i < 100; i++) Publish(ring, 5000 + i, PacketVerdict.Tx);
         var started = DateTime.UtcNow;
-        using var exporter = new FlowExporter([ring], Snapshot.Get, path, dropRate: 100);
+        using var exporter = new FlowExporter([ring], Snapshot.Get, Records, path, dropRate: 100);
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (exporter.Written + exporter.RateLimited < 5100 && DateTime.UtcNow < until) Thread.Sleep(10);
         double seconds = (DateTime.UtcNow - started).TotalSeconds;
@@ -72,7 +73,7 @@ public sealed class FlowExportFaultTests
     {
         Skip.IfNot(File.Exists("/dev/full"), "no /dev/full");
         var ring = new FlowRing(1024);
-        using var exporter = new FlowExporter([ring], Snapshot.Get, "/dev/full", dropRate: 0);
+        using var exporter = new FlowExporter([ring], Snapshot.Get, Records, "/dev/full", dropRate: 0);
         for (int i = 0; i < 50; i++) Publish(ring, i, PacketVerdict.Tx);
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (exporter.Unwritten < 50 && DateTime.UtcNow < until) Thread.Sleep(10);

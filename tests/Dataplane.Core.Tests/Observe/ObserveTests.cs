@@ -115,7 +115,7 @@ public class ObserveTests
         string path = tmp["flows.jsonl"];
         using var tail = new StringWriter();
         int produced = 0;
-        using (var exporter = new FlowExporter([ring], () => snapshot, path, maxBytes: 4096, maxBackups: 50))
+        using (var exporter = new FlowExporter([ring], () => snapshot, new Dataplane.Host.Hubble.FlowRecords(""), path, maxBytes: 4096, maxBackups: 50))
         {
             using var reader = new TailReader(path);
             var sw = System.Diagnostics.Stopwatch.StartNew();

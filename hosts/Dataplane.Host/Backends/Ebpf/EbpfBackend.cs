@@ -48,7 +48,7 @@ internal sealed class EbpfBackend : IPacketBackend
         _log = log;
         _dp = dp;
         _attachments = new EbpfAttachments(_io.XdpMode, _io.EbpfHook, log, _io.BpfPinDir.Length > 0 ? _io.BpfPinDir : null);
-        if (options.FlowsFile.Length > 0)
+        if (options.FlowEvents)
         {
             _reader = new EbpfFlowReader(dp);
             Flows = new FlowRing(FlowRingSize);
@@ -64,7 +64,7 @@ internal sealed class EbpfBackend : IPacketBackend
         {
             PinDirectory = pins,
             ConntrackMaxEntries = (uint)options.ConntrackMaxFlows,
-            FlowEvents = options.FlowsFile.Length > 0,
+            FlowEvents = options.FlowEvents,
             TcProgram = options.PacketIo.EbpfHook == BpfHook.Tc,
             // The host firewall's egress hook, on every interface with either hook (cheap without host policies).
             HostEgressProgram = true,

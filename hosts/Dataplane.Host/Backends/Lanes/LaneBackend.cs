@@ -44,13 +44,13 @@ internal abstract class LaneBackend : IPacketBackend
         for (int q = 0; q < queues; q++)
         {
             var table = conntrack?.Open(q, options.ConntrackMaxFlows) ?? new Dataplane.Core.Conntrack.ConntrackTable(options.ConntrackMaxFlows);
-            var flows = options.FlowsFile.Length > 0 ? new FlowRing(FlowRingSize) : null;
+            var flows = options.FlowEvents ? new FlowRing(FlowRingSize) : null;
             var nb = new WorkerNeighbors(resolver.Table);
             workerNeighbors.Add(nb);
             _lanes.Add(new AgentLane(q, first, table, Polling, flows, workerStarts, workerStops, nb));
         }
         _neighbors = new NeighborDriver(workerNeighbors, resolver);
-        _flowRings = options.FlowsFile.Length > 0 ? [.. _lanes.Select(l => l.Context.Flows!)] : [];
+        _flowRings = options.FlowEvents ? [.. _lanes.Select(l => l.Context.Flows!)] : [];
         _ports = new PortTable(this, _lanes, log);
     }
 
