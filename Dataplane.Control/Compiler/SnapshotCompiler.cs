@@ -84,8 +84,12 @@ public static class SnapshotCompiler
         for (int i = 0; i < localPods.Count; i++)
         {
             var pod = localPods[i];
-            b.AddEndpoint(pod.Namespace, pod.Name, pod.Labels, pod.InterfaceName, pod.Mac.Value, pod.Ips,
+            var ep = b.AddEndpoint(pod.Namespace, pod.Name, pod.Labels, pod.InterfaceName, pod.Mac.Value, pod.Ips,
                 policy.EndpointIdentities[i + 1]);
+            // The node's L7 proxy is an endpoint of its own; the datapath redirects to it (IPv4).
+            if (pod.L7ProxyPort != 0 && ep.HasIpv4)
+                b.L7Proxy = new Core.L7.ProxyTarget(ep.Id, ep.Ipv4, pod.L7ProxyPort,
+                    new NextHop(NextHopKind.Endpoint, ep.Port, ep.Mac, b.RouterMac, ep.Id));
         }
         b.Policy = policy;
 

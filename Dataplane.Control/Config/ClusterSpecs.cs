@@ -51,6 +51,9 @@ public sealed record PodSpec(string Namespace, string Name, ImmutableSortedDicti
     /// <summary>metadata.deletionTimestamp is set: it keeps its connections but gets no new ones.</summary>
     public bool Terminating { get; init; }
 
+    /// <summary>Not a pod: the node's L7 proxy, listening on this TCP port of its address (0 = a pod).</summary>
+    public ushort L7ProxyPort { get; init; }
+
     /// <summary>The container port named <paramref name="name"/> for <paramref name="protocol"/>, or 0.</summary>
     public ushort NamedPort(string name, byte protocol)
     {

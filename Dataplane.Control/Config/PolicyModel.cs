@@ -28,6 +28,9 @@ public sealed record CidrGroupRef(string? Name, EndpointSelector? Selector, Immu
 /// </summary>
 public readonly record struct PortProto(byte Protocol, ushort Low, ushort High, string? Name = null)
 {
+    /// <summary>The toPorts entry's <c>rules.http</c> (null: none): connections allowed here go through the node's L7 proxy.</summary>
+    public Dataplane.Core.L7.HttpPolicy? Http { get; init; }
+
     public static PortProto Any => new(0, 0, ushort.MaxValue);
 }
 

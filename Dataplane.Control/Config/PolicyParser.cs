@@ -156,14 +156,21 @@ internal static class PolicyParser
                 foreach (var (k, _) in pr.Entries())
                 {
                     var name = k.String();
-                    if (name is "rules" or "listener" or "terminatingTLS" or "originatingTLS" or "serverNames")
+                    if (name is "listener" or "terminatingTLS" or "originatingTLS" or "serverNames")
                         throw k.Error($"L7 '{name}' in toPorts is {NotSupported}");
                 }
-                pr.AllowOnly("ports");
+                pr.AllowOnly("ports", "rules");
+                int first = ports.Count;
                 if (pr.TryGet("ports", out var pl))
                     foreach (var port in pl.Items()) PortReader.Read(port, port.OptString("protocol") ?? "ANY", ports);
                 else
                     ports.Add(PortProto.Any);
+                // L7 rules apply to every port of their toPorts entry (the node's proxy enforces them).
+                if (pr.TryGet("rules", out var l7))
+                {
+                    var http = L7RuleParser.Parse(l7, deny);
+                    for (int i = first; i < ports.Count; i++) ports[i] = ports[i] with { Http = http };
+                }
             }
         }
         if (n.TryGet("icmps", out var icmps))

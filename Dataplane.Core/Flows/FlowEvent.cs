@@ -43,4 +43,9 @@ public struct FlowEvent
     public TrafficDirection Direction;
     public CtState CtState;
     public PacketFlags Flags;
+    /// <summary>
+    /// An event of the node's L7 proxy: its <see cref="L7Flow"/> (Hubble's l7 — http method, url, code, latency) is
+    /// slot <c>L7Record - 1</c> of the proxy's record table (kept apart so the event stays blittable); 0 = a packet event.
+    /// </summary>
+    public uint L7Record;
 }

@@ -23,6 +23,8 @@ public readonly struct IdentityStage : IStage
         int n = batch.Count, seen = 0;
         IpCacheMap ipcache = snapshot.IpCache;
         ClusterAddressTable clusters = snapshot.ClusterRoutes;
+        var proxy = snapshot.L7Proxy;
+        var tables = context.Proxy;
         for (int i = 0; i < n; i++)
         {
             ref PacketMeta p = ref m[i];
@@ -40,6 +42,7 @@ public readonly struct IdentityStage : IStage
                 if (p.SrcEndpoint == 0 && (p.Flags & PacketFlags.TunnelIdentity) == 0) p.SrcIdentity = ipcache.Lookup6(Addr.Src6(p));
                 p.DstIdentity = ipcache.Lookup6(Addr.Dst6(p));
             }
+            if (proxy is not null && tables is not null && p.SrcEndpoint == proxy.Endpoint) L7.L7Redirect.FromProxy(ref p, proxy, tables);
         }
         return seen;
     }

@@ -23,6 +23,9 @@ public readonly struct PolicyStage : IStage
     {
         PacketMeta* m = batch.Meta;
         int n = batch.Count, seen = 0;
+        // L7 rules: allowed connections through an entry carrying them go to the node's proxy (needs conntrack).
+        var proxy = context.Conntrack is null ? null : snapshot.L7Proxy;
+        var tables = context.Proxy;
         for (int i = 0; i < n; i++)
         {
             ref PacketMeta p = ref m[i];
@@ -33,6 +36,7 @@ public readonly struct PolicyStage : IStage
             var v = Evaluate(ref p, snapshot);
             if (v == PolicyVerdict.Denied) p.Drop(DropReason.PolicyDeny);
             else if (v == PolicyVerdict.NoAllow) p.Drop(DropReason.PolicyDenied);
+            else if (proxy is not null && tables is not null) L7.L7Redirect.Apply(ref p, ref context.Lb.Intents[i], proxy, tables, snapshot.Policy.Rules);
         }
         return seen;
     }

@@ -39,6 +39,12 @@ public sealed class WorkerContext(int workerId, FlowRing? flows = null, Conntrac
     /// </summary>
     public Neighbors.WorkerNeighbors? Neighbors { get; init; }
 
+    /// <summary>
+    /// The tables shared with the node's L7 proxy (redirected connections, the proxy's onward connections); null = no
+    /// proxy: L7 rules are then enforced at L3/L4 only.
+    /// </summary>
+    public L7.ProxyRedirects? Proxy { get; init; }
+
     /// <summary>Conntrack entries examined for expiry after each batch.</summary>
     public int CollectBudget { get; init; } = 64;
 }

@@ -94,4 +94,6 @@ public sealed class DatapathSnapshot
     public ClusterAddressTable ClusterRoutes { get; init; } = ClusterAddressTable.Empty;
     /// <summary>Other clusters' pod CIDRs reachable here under translated ranges (pod to pod across an overlap).</summary>
     public ClusterNetmap ClusterNetmap { get; init; } = ClusterNetmap.Empty;
+    /// <summary>The node's L7 proxy, when some policy entry carries L7 rules and the host runs one (null: none).</summary>
+    public L7.ProxyTarget? L7Proxy { get; init; }
 }

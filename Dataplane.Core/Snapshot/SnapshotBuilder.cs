@@ -43,6 +43,7 @@ public sealed class SnapshotBuilder
     public ClusterAddressTable ClusterRoutes { get; set; } = ClusterAddressTable.Empty;
     /// <summary>Other clusters' pod CIDRs under translated ranges (<see cref="ClusterNetmap"/>).</summary>
     public ClusterNetmap ClusterNetmap { get; set; } = ClusterNetmap.Empty;
+    public L7.ProxyTarget? L7Proxy { get; set; }
 
     public IReadOnlyList<PortInfo> Ports => _ports;
 
@@ -194,6 +195,7 @@ public sealed class SnapshotBuilder
             Encryption = Encryption,
             ClusterRoutes = ClusterRoutes,
             ClusterNetmap = ClusterNetmap,
+            L7Proxy = L7Proxy,
             StaticNeighbors = [.. _staticNeighbors],
             LocalHosts = hosts4.Count + hosts6.Count == 0 ? EndpointHosts.Empty : new EndpointHosts(hosts4, hosts6),
             EndpointRoutes = endpointRoutes.MoveToImmutable(),

@@ -84,6 +84,7 @@ public static class AgentLifecycle
             }
             agent = new HostAgent(profile, options, log, files, snapshot, backend) { Encryption = encryption };
             encryption = null;   // the backend owns it now
+            profile.Attached(agent);
             if (options.ClusterMeshFile.Length > 0) agent.JoinMesh(merged);
             agent.Bgp = new Bgp.BgpAgent(agent, log);
             agent.Bgp.ModelApplied(merged);
@@ -208,9 +209,9 @@ public static class AgentLifecycle
         {
             if (options.FlowEvents)
             {
-                var records = new Hubble.FlowRecords(agent.Mesh?.Config.Cluster ?? "");
+                var records = new Hubble.FlowRecords(agent.Mesh?.Config.Cluster ?? "", options.L7);
                 var history = options.HubbleEnabled ? new Hubble.FlowHistory(options.HubbleBufferCapacity) : null;
-                flows = new FlowExporter(backend.FlowRings, () => agent.Snapshot, records, options.FlowsFile, history, dropRate: options.FlowsDropRate);
+                flows = new FlowExporter([.. backend.FlowRings, options.L7.Flows], () => agent.Snapshot, records, options.FlowsFile, history, dropRate: options.FlowsDropRate);
                 agent.Flows = flows;
                 if (options.FlowsFile.Length > 0)
                 {

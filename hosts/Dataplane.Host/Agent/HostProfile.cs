@@ -21,6 +21,9 @@ public class HostProfile
     /// <summary>Once, with the first model that validated, before anything is compiled (restore state kept across restarts).</summary>
     public virtual void Starting(ConfigModel files, TextWriter log) { }
 
+    /// <summary>Once the agent exists (before forwarding starts): what the host runs beside it may hold on to it.</summary>
+    public virtual void Attached(HostAgent agent) { }
+
     /// <summary>The model the datapath is compiled from: <paramref name="files"/> plus what the host holds beside them.</summary>
     public virtual ConfigModel Extend(ConfigModel files) => files;
 

@@ -17,7 +17,7 @@ namespace Dataplane.Host.Hubble;
 /// ring, resolving endpoints, identities, policies and interfaces against the snapshot in force. Runs off the
 /// datapath (the exporter's thread); the JSON file, the Observer API and <c>observe</c> all carry what this builds.
 /// </summary>
-public sealed class FlowRecords(string clusterName)
+public sealed class FlowRecords(string clusterName, L7.L7Shared? l7 = null)
 {
     // monitor API message types (pkg/monitor/api/types.go): 1 = drop, 4 = trace, 5 = policy verdict.
     private const int MessageTypeDrop = 1, MessageTypeTrace = 4, MessageTypePolicyVerdict = 5;
@@ -92,6 +92,7 @@ public sealed class FlowRecords(string clusterName)
         AddPolicy(f, e.IngressPolicyRule, egress: false, s);
         ushort port = e.Verdict == PacketVerdict.Tx ? e.OutPort : e.InPort;
         if (port < s.Ports.Length) f.Interface = new NetworkInterface { Index = port, Name = s.Ports[port].Name };
+        if (e.L7Record != 0 && l7?.Record(e) is { } record) L7Proxy.Fill(f, record);
         return f;
     }
 

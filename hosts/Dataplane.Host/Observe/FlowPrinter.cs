@@ -66,6 +66,9 @@ public static class FlowPrinter
         string verdict = Str(flow, "verdict") ?? "UNKNOWN";
         string reason = verdict is "DROPPED" or "AUDIT" && Str(flow, "drop_reason_desc") is { } d ? $" ({d})" : "";
         string summary = Str(flow, "Summary") ?? "";
+        // L7 records as hubble prints them: "http-request FORWARDED (HTTP/1.1 GET http://…)".
+        if (flow.TryGetProperty("l7", out var l7) && Str(l7, "type") is { } type)
+            return $"{time}: {src} -> {dst} http-{type.ToLowerInvariant()} {verdict} ({summary})";
         return $"{time}: {src} -> {dst} {verdict}{reason} {summary}".TrimEnd();
     }
 

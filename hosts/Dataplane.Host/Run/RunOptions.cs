@@ -89,6 +89,9 @@ public sealed record RunOptions(string ConfigDir, BackendOptions PacketIo, int P
 
     public const string DefaultConntrackDir = "/run/dataplane/conntrack";
 
+    /// <summary>The tables and flow ring the workers share with the host's L7 proxy (the node runs one when policies carry L7 rules).</summary>
+    public L7.L7Shared L7 { get; init; } = new();
+
     /// <summary>Cilium's default TCP CT map size (--bpf-ct-global-tcp-max), per worker here.</summary>
     public const int DefaultConntrackFlows = 524288;
 }

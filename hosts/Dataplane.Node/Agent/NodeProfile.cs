@@ -19,13 +19,22 @@ namespace Dataplane.Node.Agent;
 /// </list>
 /// The node's config kinds are the loader's (Node, Pod, DataplaneNode, Cilium policies, Services …).
 /// </summary>
-public sealed class NodeProfile(string stateDir, TextWriter log) : HostProfile
+public sealed class NodeProfile(string stateDir, TextWriter log, Dataplane.Host.L7.L7Shared? l7 = null) : HostProfile
 {
     public NodeEndpoints Endpoints { get; } = new(stateDir, log);
 
+    /// <summary>The node's L7 proxy (made once some policy carries L7 rules); null without the agent's shared tables.</summary>
+    public L7.NodeL7? L7 { get; } = l7 is null ? null : new L7.NodeL7(l7, log);
+
     public override void Starting(ConfigModel files, TextWriter log) => Endpoints.Restore(files);
 
-    public override ConfigModel Extend(ConfigModel files) => Endpoints.Extend(files);
+    public override void Attached(HostAgent agent) => L7?.Attached(() => agent.Snapshot, agent.Options.PacketIo.Name);
+
+    public override ConfigModel Extend(ConfigModel files)
+    {
+        var merged = Endpoints.Extend(files);
+        return L7 is null ? merged : L7.Extend(merged);
+    }
 
     public override string EndpointSource(string ns, string name) => Endpoints.IsRegistered(ns, name) ? "cni" : "config";
 

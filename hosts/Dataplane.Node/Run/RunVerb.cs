@@ -22,7 +22,9 @@ public static class RunVerb
             var options = common.Read(parse) with { StateDir = parse.GetValue(stateDirOpt)! };
             // The endpoint store opens (and restores from) it as the profile is made: checked first, exit 7.
             StartupChecks.WritableDirectory("--state-dir", options.StateDir, RunExit.StateDir);
-            return AgentLifecycle.Run(new NodeProfile(options.StateDir, Console.Out), options, Console.Out, CancellationToken.None);
+            var profile = new NodeProfile(options.StateDir, Console.Out, options.L7);
+            try { return AgentLifecycle.Run(profile, options, Console.Out, CancellationToken.None); }
+            finally { profile.L7?.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
         }));
         return run;
     }

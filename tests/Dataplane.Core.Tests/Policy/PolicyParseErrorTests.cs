@@ -13,8 +13,17 @@ public class PolicyParseErrorTests
 
     [Theory]
     // L7 and FQDN rules are not silently ignored.
-    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: \"80\", protocol: TCP}]\n      rules:\n        http: [{method: GET}]\n",
-        9, "L7 'rules' in toPorts is not supported yet")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: \"80\", protocol: TCP}]\n      rules:\n        kafka: [{topic: a}]\n",
+        10, "L7 rules 'kafka' are not supported yet")]
+    // HTTP rules are read strictly: a bad regular expression, an unknown field, L7 in a deny rule.
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: \"80\", protocol: TCP}]\n      rules:\n        http: [{path: \"/a(\"}]\n",
+        10, "invalid regular expression '/a('")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: \"80\", protocol: TCP}]\n      rules:\n        http: [{verb: GET}]\n",
+        10, "unknown field 'verb'")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingressDeny:\n  - toPorts:\n    - ports: [{port: \"80\", protocol: TCP}]\n      rules:\n        http: [{method: GET}]\n",
+        10, "L7 rules are not allowed in deny rules")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: \"80\", protocol: TCP}]\n      rules:\n        http: [{headerMatches: [{name: X, mismatch: DROP}]}]\n",
+        10, "mismatch must be LOG, ADD, DELETE or REPLACE")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toFQDNs:\n    - matchName: example.com\n",
         7, "'toFQDNs' is not supported yet")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toGroups: [{aws: {securityGroupsIds: [sg-1]}}]\n",

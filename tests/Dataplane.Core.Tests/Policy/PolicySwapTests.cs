@@ -36,7 +36,7 @@ public class PolicySwapTests
         spec:
           endpointSelector: {matchLabels: {app: web}}
           ingress:
-          - toPorts: [{ports: [{port: "80"}], rules: {http: [{method: GET}]}}]
+          - toPorts: [{ports: [{port: "80"}], rules: {kafka: [{topic: a}]}}]
         """;
 
     [Fact]

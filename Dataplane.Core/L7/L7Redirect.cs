@@ -1,0 +1,73 @@
+using System.Runtime.CompilerServices;
+using Dataplane.Core.Nat;
+using Dataplane.Core.Packets;
+using Dataplane.Core.Parsing;
+using Dataplane.Core.Policy;
+using Dataplane.Core.Services;
+using Dataplane.Core.Snapshot;
+
+namespace Dataplane.Core.L7;
+
+/// <summary>
+/// The datapath's half of L7 policy (Cilium's policy redirect in bpf_lxc): a new TCP connection that policy allowed
+/// through an entry carrying L7 rules — on the source's egress side, the destination's ingress side, or both — is
+/// DNATed to the node's proxy and sent to the proxy's port instead of its destination. The conntrack commit records
+/// the translation like a service's (keyed by the original tuple; replies from the proxy get the original destination
+/// back as their source), and <see cref="ProxyRedirects"/> records, for the proxy, where the connection was going,
+/// who opened it and which rules apply. Connections the proxy itself opens onward are never redirected again: they
+/// are judged by identity policy with the client's identity (<see cref="FromProxy"/>).
+/// </summary>
+public static unsafe class L7Redirect
+{
+    /// <summary>Whether the allowed new connection <paramref name="p"/> goes to the proxy; if so, redirects it.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Apply(ref PacketMeta p, ref NatIntent intent, ProxyTarget proxy, ProxyRedirects tables, PolicyRuleRef?[] rules)
+    {
+        if (p.L4Proto != IpProtocols.Tcp || p.IpVersion != 4 || p.Verdict != PacketVerdict.Tx || p.InPort == proxy.Hop.Port) return;
+        uint egress = HasL7(rules, p.PolicyRule) ? p.PolicyRule : 0;
+        uint ingress = HasL7(rules, p.IngressPolicyRule) ? p.IngressPolicyRule : 0;
+        if (egress == 0 && ingress == 0) return;
+        UInt128 dst = Addr.Dst(p);
+        tables.Record(Addr.Src(p), p.SrcPort, new RedirectInfo(dst, p.DstPort, p.IpVersion, p.SrcIdentity, p.DstIdentity,
+            p.SrcEndpoint, p.DstEndpoint, egress, ingress));
+        // A service's DNAT stays the connection's original tuple (replies come back from the VIP); otherwise the
+        // destination itself is.
+        if (!intent.Dnat)
+        {
+            intent.Dnat = true;
+            intent.OrigAddr = dst;
+            intent.OrigPort = p.DstPort;
+        }
+        intent.BackendAddr = proxy.Address;
+        intent.BackendPort = proxy.ListenPort;
+        intent.Snat = false;
+        intent.Cluster = 0;
+        NatRewrite.Destination(ref p, proxy.Address, proxy.ListenPort);
+        // Delivered to the proxy's port as to a local pod (routing already decremented the TTL).
+        p.Flags &= ~PacketFlags.TunnelEncap;
+        p.DstCluster = 0;
+        p.NeighborFamily = 0;
+        Unsafe.WriteUnaligned(p.Data, proxy.Hop.EthWord0);
+        Unsafe.WriteUnaligned(p.Data + 8, proxy.Hop.EthWord1);
+        p.OutPort = proxy.Hop.Port;
+        p.DstEndpoint = proxy.Endpoint;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool HasL7(PolicyRuleRef?[] rules, uint rule) => rule != 0 && rule < (uint)rules.Length && rules[rule]?.Http is not null;
+
+    /// <summary>
+    /// A packet from the proxy's own port on a connection the proxy opened for a client: it carries the client's
+    /// identity (Cilium marks the proxy's upstream socket with it) and is no endpoint's egress — the client's egress
+    /// was judged when its connection was redirected — so the destination's ingress policy decides with that identity.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void FromProxy(ref PacketMeta p, ProxyTarget proxy, ProxyRedirects tables)
+    {
+        if (p.SrcEndpoint != proxy.Endpoint || p.L4Proto != IpProtocols.Tcp) return;
+        uint identity = tables.Upstream(p.SrcPort);
+        if (identity == 0) return;
+        p.SrcIdentity = identity;
+        p.SrcEndpoint = 0;
+    }
+}

@@ -1,0 +1,10 @@
+using Dataplane.Core.Routing;
+
+namespace Dataplane.Core.L7;
+
+/// <summary>
+/// Where the datapath redirects connections whose policy entry carries L7 rules: the node's L7 proxy, a local
+/// endpoint of its own (<see cref="Endpoint"/>, reached through <see cref="Hop"/>) listening on
+/// <see cref="Address"/>:<see cref="ListenPort"/> (IPv4, host order), as Cilium's bpf redirects to its proxy port.
+/// </summary>
+public sealed record ProxyTarget(uint Endpoint, uint Address, ushort ListenPort, NextHop Hop);
