@@ -21,7 +21,8 @@ public sealed class EncryptionNetnsTests(ITestOutputHelper output)
         Requires.RootAnd("ip", "ping", "python3", "etcd", "tcpdump");
         await using var topo = await Meshed(_ => Wireguard);
         string capture = Path.Combine(topo.Root, "underlay.pcap");
-        var dump = topo.Start(topo.NsA, "tcpdump", "-i", topo.UnderlayIf("node-a"), "-n", "-U", "-w", capture);
+        // Immediate mode: libpcap's TPACKET_V3 blocks would otherwise hold frames tcpdump never writes before it is stopped.
+        var dump = topo.Start(topo.NsA, "tcpdump", "-i", topo.UnderlayIf("node-a"), "-n", "--immediate-mode", "-U", "-w", capture);
         try
         {
             Assert.True(dump.WaitFor("listening on", Short), dump.Output);
@@ -31,14 +32,14 @@ public sealed class EncryptionNetnsTests(ITestOutputHelper output)
             Assert.True(server.WaitFor("listening", Short), server.Output);
             var tcp = topo.Exec(topo["client-a"].Ns, Short, "python3", Echo, "tcp-client", topo["web-b"].Ip, "5001", "1000000");
             Assert.True(tcp.Ok && tcp.Output.Contains("echoed 1000000"), tcp.Output);
-            Thread.Sleep(300);
+            Thread.Sleep(1000);
             dump.Signal(Sh.SIGTERM);
             Assert.True(dump.WaitForExit(Short), dump.Output);
 
             // Every IP frame on the underlay is WireGuard's UDP 51871 between the node addresses; ARP aside, nothing else.
             var lines = Sh.Must("tcpdump", "-n", "-r", capture).Split('\n', StringSplitOptions.RemoveEmptyEntries);
             var ip = lines.Where(l => l.Contains(" IP ")).ToList();
-            Assert.True(ip.Count > 100, $"too few frames captured: {ip.Count}");
+            Assert.True(ip.Count > 100, $"too few frames captured: {ip.Count}\n{dump.Output}");
             var other = ip.Where(l => !(l.Contains("198.18.0.1.51871 > 198.18.0.2.51871: UDP") || l.Contains("198.18.0.2.51871 > 198.18.0.1.51871: UDP"))).ToList();
             Assert.True(other.Count == 0, "frames other than WireGuard on the underlay:\n" + string.Join('\n', other.Take(10)));
             // No inner header in clear: neither pod's address appears anywhere in the captured bytes.
