@@ -102,6 +102,62 @@ public sealed class HubbleObserverNetnsTests(ITestOutputHelper output)
         }
     }
 
+    private static string Node => Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
+
+    [SkippableFact]
+    public async Task ObserveAsksTheAgentOverGrpcWithHubblesFlags()
+    {
+        Requires.RootAnd("ip", "ping");
+        using var topo = new PodTopology(PodPolicies.ServerAllowsTcp8080);
+        string hubble = Path.Combine(topo.ConfigDir, ".agent", "hubble.sock");
+        string api = PodTopology.SocketOf(topo.ConfigDir);
+        using var agent = topo.StartForwarder("af_packet", "--ct-dir", "", "--hubble-socket", hubble);
+        Background? follow = null;
+        try
+        {
+            Assert.True(agent.WaitFor("Hubble Observer API on", TimeSpan.FromSeconds(60)), "agent did not start:\n" + agent.Output);
+            var client = topo["client"];
+            var server = topo["server"];
+            topo.Ping(client, server, 2);
+
+            // The agent found through its API socket; hubble's flags; one GetFlowsResponse per line.
+            var json = Observe("--socket", api, "--verdict", "DROPPED", "--to-pod", "default/server", "--protocol", "icmp", "-o", "json", "--last", "10");
+            var lines = Lines(json);
+            Assert.Equal(2, lines.Count);
+            Assert.All(lines, l => Assert.Equal("POLICY_DENIED", l.GetProperty("flow").GetProperty("drop_reason_desc").GetString()));
+
+            // -f streams what comes next, in hubble's compact form (after the last two, which show it is connected).
+            follow = new Background(null, "dotnet", Node, "observe", "--server", "unix://" + hubble, "-f", "--last", "2", "--type", "drop", "--pod", "server", "-o", "compact");
+            int Drops() => follow.Output.Split('\n').Count(l => l.Contains("default/client (ID:") && l.Contains("-> default/server (ID:") && l.Contains("DROPPED (POLICY_DENIED)"));
+            await Eventually.True(() => Drops() >= 2, "observe -f did not show the last two drops:\n" + follow.Output);
+            topo.Ping(client, server, 3);
+            await Eventually.True(() => Drops() >= 5, "observe -f did not show the three new drops:\n" + follow.Output);
+            Assert.DoesNotContain("FORWARDED", follow.Output);
+
+            // table over the socket directly; an address filter on either side.
+            var table = Observe("--server", hubble, "--ip", client.Ip, "-o", "table", "--last", "3").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.StartsWith("TIMESTAMP", table[0]);
+            Assert.Equal(4, table.Length);
+            // A flag hubble would refuse is refused, with the reason.
+            var bad = Sh.Run(Short, "dotnet", Node, "observe", "--socket", api, "--since", "yesterday");
+            Assert.Equal(2, bad.ExitCode);
+            Assert.Contains("--since yesterday", bad.Stderr);
+        }
+        finally
+        {
+            follow?.Dispose();
+            output.WriteLine(agent.Output);
+        }
+    }
+
+    private string Observe(params string[] args)
+    {
+        var r = Sh.Run(Short, "dotnet", [Node, "observe", .. args]);
+        output.WriteLine($"observe {string.Join(' ', args)}:\n{r.Output}");
+        Assert.True(r.Ok, r.Output);
+        return r.Stdout;
+    }
+
     private List<JsonElement> Flows(PodTopology topo, string socket, string request, int max)
     {
         var r = topo.Exec(topo.DataplaneNs, Short, Sh.Python, Client, Protos, socket, "flows", request, max.ToString(System.Globalization.CultureInfo.InvariantCulture), "10");

@@ -62,34 +62,50 @@ public class ObserveTests
         Assert.Equal(values["dataplane_rx_packets_total"], Parse(again)["dataplane_rx_packets_total"]);
     }
 
+    /// <summary>observe's flags parsed as on the command line, applied to a flow file, printed in <paramref name="format"/>.</summary>
+    private static string Observe(string file, string format, params string[] args)
+    {
+        var flags = new ObserveFlags();
+        var command = new System.CommandLine.Command("observe");
+        flags.AddTo(command);
+        var parse = command.Parse([.. args, "-o", format]);
+        Assert.Empty(parse.Errors);
+        var query = Dataplane.Host.Hubble.FlowQuery.From(flags.Request(parse, DateTimeOffset.UtcNow, lastByDefault: false));
+        using var input = new StreamReader(file);
+        var output = new StringWriter();
+        var errors = new StringWriter();
+        new FlowPrinter(output, format).Copy(input, errors, query);
+        Assert.Equal("", errors.ToString());
+        return output.ToString();
+    }
+
     [Fact]
-    public void ObserveFiltersByVerdictAndPodLikeHubble()
+    public void ObserveFiltersAFlowFileWithHubblesFlags()
     {
         using var tmp = new TempDir();
         Replay(tmp);
-        string Run(string? verdict, string? pod, bool json)
-        {
-            using var input = new StreamReader(tmp["flows.jsonl"]);
-            var output = new StringWriter();
-            var errors = new StringWriter();
-            FlowPrinter.Copy(input, output, errors, FlowFilter.Create(verdict, pod), json);
-            Assert.Equal("", errors.ToString());
-            return output.ToString();
-        }
+        string flows = tmp["flows.jsonl"];
 
-        var dropped = Lines(Run("dropped", null, json: true));
+        var dropped = Lines(Observe(flows, "json", "--verdict", "dropped"));
         Assert.Equal(5, dropped.Length);
         Assert.All(dropped, l => Assert.Contains("\"verdict\":\"DROPPED\"", l));
 
-        var web = Lines(Run(null, "shop/web", json: false));
+        var web = Lines(Observe(flows, "compact", "--pod", "shop/web"));
         Assert.NotEmpty(web);
         Assert.All(web, l => Assert.Contains("shop/web", l));
         Assert.Contains(web, l => l.Contains("FORWARDED", StringComparison.Ordinal) && l.Contains(":5432", StringComparison.Ordinal));
-        // A namespace filter ("shop/") takes every pod of it; an unknown pod nothing.
-        Assert.True(Lines(Run(null, "shop/", json: false)).Length >= web.Length);
-        Assert.Empty(Lines(Run(null, "shop/nobody", json: false)));
-        // Both filters combine: the web pod's dropped flows carry the drop reason in the readable line.
-        Assert.All(Lines(Run("DROPPED", "shop/", json: false)), l => Assert.Matches(@"DROPPED \([A-Z_]+\)", l));
+        // --namespace takes every pod of it; --from-pod only its sources; an unknown pod nothing.
+        Assert.True(Lines(Observe(flows, "compact", "--namespace", "shop")).Length >= web.Length);
+        Assert.All(Lines(Observe(flows, "compact", "--from-pod", "shop/web")), l => Assert.StartsWith("shop/web", l[(l.IndexOf(": ", StringComparison.Ordinal) + 2)..]));
+        Assert.Empty(Lines(Observe(flows, "compact", "--pod", "shop/nobody")));
+        // Filters combine: the namespace's dropped flows carry the drop reason in the readable line.
+        Assert.All(Lines(Observe(flows, "compact", "--verdict", "DROPPED", "--namespace", "shop")), l => Assert.Matches(@"DROPPED \([A-Z_]+\)", l));
+        // --last keeps the newest; --port and --protocol as hubble's; table has its header once.
+        Assert.Equal(dropped[^2..], Lines(Observe(flows, "json", "--verdict", "DROPPED", "--last", "2")));
+        Assert.All(Lines(Observe(flows, "compact", "--port", "5432", "--protocol", "tcp")), l => Assert.Contains(":5432", l));
+        var table = Lines(Observe(flows, "table", "--verdict", "DROPPED"));
+        Assert.StartsWith("TIMESTAMP", table[0]);
+        Assert.Equal(6, table.Length);
     }
 
     [Fact]
@@ -98,7 +114,8 @@ public class ObserveTests
         var input = new StringReader("not json\n{\"no_flow\":1}\n{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"198.18.0.1\",\"destination\":\"198.18.0.2\"}}}\n");
         var output = new StringWriter();
         var errors = new StringWriter();
-        int n = FlowPrinter.Copy(input, output, errors, FlowFilter.Create(null, null), json: false);
+        var query = Dataplane.Host.Hubble.FlowQuery.From(new Observer.GetFlowsRequest());
+        int n = new FlowPrinter(output, "compact").Copy(input, errors, query);
         Assert.Equal(1, n);
         Assert.Contains("198.18.0.1 -> 198.18.0.2 FORWARDED", output.ToString());
         Assert.Contains("line 1", errors.ToString());
