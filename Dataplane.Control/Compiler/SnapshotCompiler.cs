@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
 using Dataplane.Control.Config;
@@ -147,14 +148,23 @@ public static class SnapshotCompiler
         foreach (var r in model.LearnedRoutes)
             foreach (var via in r.NextHops)
                 if (!reach.ContainsKey(via)) reach[via] = Reach(b, via);
+        b.ReserveRoutes(model.LearnedRoutes.Length);
         var members = new List<NextHop>();
+        // Routes in a row usually name the same next hops (one peer's table): their next hop is worked out once.
+        ImmutableArray<IPAddress> lastVia = default;
+        NextHop? lastHop = null;
         foreach (var r in model.LearnedRoutes)
         {
             if (b.HasRoute(r.Prefix)) continue;
-            members.Clear();
-            foreach (var via in r.NextHops)
-                if (reach[via] is { } nh && !members.Contains(nh)) members.Add(nh);
-            if (members.Count > 0) b.AddMultipathRoute(r.Prefix, members);
+            if (lastVia.IsDefault || !r.NextHops.AsSpan().SequenceEqual(lastVia.AsSpan()))
+            {
+                members.Clear();
+                foreach (var via in r.NextHops)
+                    if (reach[via] is { } nh && !members.Contains(nh)) members.Add(nh);
+                lastVia = r.NextHops;
+                lastHop = members.Count > 0 ? b.MultipathNextHop(members) : null;
+            }
+            if (lastHop is { } hop) b.AddRoute(r.Prefix, hop);
         }
     }
 

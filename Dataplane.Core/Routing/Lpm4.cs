@@ -41,6 +41,23 @@ public sealed unsafe partial class Lpm4 : IDisposable
         for (int d = 0; d <= MaxDepth; d++) _rules[d] = new Dictionary<uint, uint>();
     }
 
+    /// <summary>A copy of <paramref name="source"/> (its slots, groups and rules) with room for at least
+    /// <paramref name="maxTbl8Groups"/> groups, to be changed and published in a new snapshot while the source
+    /// stays as it is for the workers still reading it.</summary>
+    private Lpm4(Lpm4 source, int maxTbl8Groups)
+    {
+        _tbl24 = (uint*)TableMemory.AllocCopy(source._tbl24, Tbl24Entries * sizeof(uint));
+        _groups = new Tbl8Groups(source._groups, Math.Max(maxTbl8Groups, source._groups.Capacity));
+        _tbl8 = _groups.Slots;
+        _rules = new Dictionary<uint, uint>[MaxDepth + 1];
+        for (int d = 0; d <= MaxDepth; d++) _rules[d] = new Dictionary<uint, uint>(source._rules[d]);
+        Count = source.Count;
+    }
+
+    /// <summary>A copy to apply a few route changes to: cheaper than refilling a table of many routes (a
+    /// copy moves the slots once; a refill paints every route again).</summary>
+    public Lpm4 Clone(int maxTbl8Groups) => new(this, maxTbl8Groups);
+
     /// <summary>Number of rules (distinct prefix/depth pairs).</summary>
     public int Count { get; private set; }
 

@@ -40,6 +40,23 @@ public sealed unsafe partial class Lpm6 : IDisposable
         for (int d = 0; d <= MaxDepth; d++) _rules[d] = new Dictionary<UInt128, uint>();
     }
 
+    /// <summary>A copy of <paramref name="source"/> (its slots, groups and rules) with room for at least
+    /// <paramref name="maxTbl8Groups"/> groups, to be changed and published in a new snapshot while the source
+    /// stays as it is for the workers still reading it.</summary>
+    private Lpm6(Lpm6 source, int maxTbl8Groups)
+    {
+        _tbl24 = (uint*)TableMemory.AllocCopy(source._tbl24, Tbl24Entries * sizeof(uint));
+        _groups = new Tbl8Groups(source._groups, Math.Max(maxTbl8Groups, source._groups.Capacity));
+        _tbl8 = _groups.Slots;
+        _rules = new Dictionary<UInt128, uint>[MaxDepth + 1];
+        for (int d = 0; d <= MaxDepth; d++) _rules[d] = new Dictionary<UInt128, uint>(source._rules[d]);
+        Count = source.Count;
+    }
+
+    /// <summary>A copy to apply a few route changes to: cheaper than refilling a table of many routes (a
+    /// copy moves the slots once; a refill paints every route again).</summary>
+    public Lpm6 Clone(int maxTbl8Groups) => new(this, maxTbl8Groups);
+
     /// <summary>Number of rules (distinct prefix/depth pairs).</summary>
     public int Count { get; private set; }
 

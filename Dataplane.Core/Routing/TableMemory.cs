@@ -36,6 +36,18 @@ internal static unsafe partial class TableMemory
 
     /// <summary>Advises huge pages for a block mapped elsewhere (a shared conntrack file): honoured on a tmpfs mounted
     /// with huge=advise or huge=within_size, ignored otherwise.</summary>
+    /// <summary>A copy of a table allocated here (<paramref name="bytes"/> long), with the same page advice.</summary>
+    public static void* AllocCopy(void* source, nuint bytes)
+    {
+        bool huge = UseHugePages && OperatingSystem.IsLinux() && bytes >= HugePage;
+        void* p = NativeMemory.AlignedAlloc(bytes, huge ? HugePage : 4096);
+        if (huge) _ = madvise(p, bytes, MadvHugePage);
+        Buffer.MemoryCopy(source, p, (long)bytes, (long)bytes);
+        GC.AddMemoryPressure((long)bytes);
+        Sizes[(nint)p] = bytes;
+        return p;
+    }
+
     public static void AdviseHugePages(void* p, nuint bytes)
     {
         if (UseHugePages && OperatingSystem.IsLinux() && bytes >= HugePage) _ = madvise(p, bytes, MadvHugePage);

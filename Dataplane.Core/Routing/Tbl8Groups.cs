@@ -25,11 +25,32 @@ internal sealed unsafe class Tbl8Groups : IDisposable
         _freeCount = capacity;
     }
 
+    /// <summary>A copy of <paramref name="source"/> with room for <paramref name="capacity"/> groups: the groups
+    /// it handed out keep their indices (the copied slots point at them), the free ones stay free.</summary>
+    public Tbl8Groups(Tbl8Groups source, int capacity)
+    {
+        if (capacity < source.Capacity || capacity > (1 << 24)) throw new ArgumentOutOfRangeException(nameof(capacity));
+        Capacity = capacity;
+        _slots = (uint*)NativeMemory.AlignedAlloc((nuint)capacity * GroupSize * sizeof(uint), 4096);
+        // Only the groups ever handed out are copied: the rest of the block stays untouched address space.
+        Buffer.MemoryCopy(source._slots, _slots, (long)capacity * GroupSize * sizeof(uint), (long)source.HighWater * GroupSize * sizeof(uint));
+        HighWater = source.HighWater;
+        _free = new int[capacity];
+        // New indices last out: the source's free ones (lowest first) are handed out before the block grows.
+        int n = 0;
+        for (int i = capacity - 1; i >= source.Capacity; i--) _free[n++] = i;
+        Array.Copy(source._free, 0, _free, n, source._freeCount);
+        _freeCount = n + source._freeCount;
+    }
+
     public int Capacity { get; }
 
     public int Available => _freeCount;
 
     public int InUse => Capacity - _freeCount;
+
+    /// <summary>One past the highest group index ever handed out: what a copy must carry.</summary>
+    public int HighWater { get; private set; }
 
     /// <summary>Base of the slot array: group g starts at Slots + g * 256.</summary>
     public uint* Slots => _slots;
@@ -41,6 +62,7 @@ internal sealed unsafe class Tbl8Groups : IDisposable
     {
         if (_freeCount == 0) ThrowExhausted(Capacity);
         int g = _free[--_freeCount];
+        if (g >= HighWater) HighWater = g + 1;
         new Span<uint>(this[g], GroupSize).Fill(fill);
         return g;
     }

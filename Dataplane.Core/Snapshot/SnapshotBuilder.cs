@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Dataplane.Core.Routing;
 
 namespace Dataplane.Core.Snapshot;
@@ -91,6 +92,14 @@ public sealed class SnapshotBuilder
         return idx;
     }
 
+    /// <summary>Makes room for <paramref name="more"/> routes at once: a learned table of a million routes would
+    /// otherwise regrow and rehash the route index some twenty times.</summary>
+    public void ReserveRoutes(int more)
+    {
+        _routes.EnsureCapacity(_routes.Count + more);
+        _routeIndex.EnsureCapacity(_routeIndex.Count + more);
+    }
+
     /// <summary>Adds (or, for the same prefix, replaces) a route.</summary>
     public void AddRoute(IPNetwork prefix, NextHop nh)
     {
@@ -109,9 +118,13 @@ public sealed class SnapshotBuilder
     /// stored side by side after a group entry the route names, so the route stage picks one with the flow hash.
     /// One member is a plain route.
     /// </summary>
-    public void AddMultipathRoute(IPNetwork prefix, IReadOnlyList<NextHop> members)
+    public void AddMultipathRoute(IPNetwork prefix, IReadOnlyList<NextHop> members) => AddRoute(prefix, MultipathNextHop(members));
+
+    /// <summary>The next hop a route over <paramref name="members"/> names: the one member, or the group entry of
+    /// the members laid out side by side (once per distinct member list; see <see cref="AddMultipathRoute"/>).</summary>
+    public NextHop MultipathNextHop(IReadOnlyList<NextHop> members)
     {
-        if (members.Count == 1) { AddRoute(prefix, members[0]); return; }
+        if (members.Count == 1) return members[0];
         if (members.Count == 0 || members.Count > ushort.MaxValue) throw new ArgumentOutOfRangeException(nameof(members));
         foreach (var m in members)
             if (m.Kind is not (NextHopKind.Port or NextHopKind.Gateway))
@@ -124,7 +137,7 @@ public sealed class SnapshotBuilder
             _nextHops.AddRange(members);
             _groups[key] = first;
         }
-        AddRoute(prefix, NextHop.Multipath(first, (ushort)members.Count));
+        return NextHop.Multipath(first, (ushort)members.Count);
     }
 
     /// <summary>Whether a route for exactly <paramref name="prefix"/> exists.</summary>
@@ -164,7 +177,7 @@ public sealed class SnapshotBuilder
     public DatapathSnapshot Build(DatapathSnapshot? previous = null)
     {
         var routes = Canonical(_routes);
-        var (lpm4, lpm6) = previous != null && previous.Routes.SequenceEqual(routes) ? (previous.Routes4, previous.Routes6) : Tables(routes);
+        var (lpm4, lpm6) = RouteTables.For(routes, previous);
 
         var hosts4 = new List<(uint, uint)>();
         var hosts6 = new List<(UInt128, uint)>();
@@ -184,7 +197,7 @@ public sealed class SnapshotBuilder
         if (shadowed.Count > 0)
         {
             routes = Canonical([.. routes, .. shadowed]);
-            (lpm4, lpm6) = Tables(routes);
+            (lpm4, lpm6) = RouteTables.For(routes, previous);
         }
         return new DatapathSnapshot(Generation, lpm4, lpm6, [.. _nextHops], [.. _ports], [.. _endpoints],
             RouterMac, VxlanPort, NodeName, Policy, routes)
@@ -200,14 +213,21 @@ public sealed class SnapshotBuilder
         };
     }
 
-    /// <summary>By family, prefix length, then address (as a number: a million learned routes sort in well under a
-    /// second, where formatting each address for the comparison took seconds).</summary>
-    private static ImmutableArray<(IPNetwork Prefix, uint NextHop)> Canonical(IEnumerable<(IPNetwork Prefix, uint NextHop)> routes) =>
-        routes.OrderBy(r => r.Prefix.BaseAddress.AddressFamily)
-            .ThenBy(r => r.Prefix.PrefixLength)
-            .ThenBy(r => r.Prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork
-                ? RoutePrefix.ToUInt32(r.Prefix.BaseAddress) : RoutePrefix.ToUInt128(r.Prefix.BaseAddress))
-            .ToImmutableArray();
+    /// <summary>By family, prefix length, then address (as a number; equal prefixes keep the order they were
+    /// added in). A million learned routes: keys are computed once and sorted with the items, no per-comparison
+    /// conversion of addresses.</summary>
+    private static ImmutableArray<(IPNetwork Prefix, uint NextHop)> Canonical(IReadOnlyList<(IPNetwork Prefix, uint NextHop)> routes)
+    {
+        var keys = new RouteOrder[routes.Count];
+        var items = new (IPNetwork Prefix, uint NextHop)[routes.Count];
+        for (int i = 0; i < items.Length; i++)
+        {
+            items[i] = routes[i];
+            keys[i] = new RouteOrder(routes[i].Prefix, i);
+        }
+        Array.Sort(keys, items);
+        return ImmutableCollectionsMarshal.AsImmutableArray(items);
+    }
 
     /// <summary>An ECMP group's members, compared member by member (the key of <see cref="_groups"/>).</summary>
     private readonly struct MemberList(NextHop[] members) : IEquatable<MemberList>
@@ -221,30 +241,6 @@ public sealed class SnapshotBuilder
             foreach (var m in _members) h.Add(m);
             return h.ToHashCode();
         }
-    }
-
-    private static (Lpm4, Lpm6) Tables(ImmutableArray<(IPNetwork Prefix, uint NextHop)> routes)
-    {
-        // tbl8 groups sized from the routes: each prefix longer than /24 takes at most one group per 8 bits past
-        // the 24th. The pool is address space until a group is written, so a generous bound costs no memory — a
-        // million learned IPv6 /52s need about 66 000 groups, more than the fixed defaults held.
-        long groups4 = 0, groups6 = 0;
-        foreach (var (prefix, _) in routes)
-        {
-            int past24 = Math.Max(0, prefix.PrefixLength - 24);
-            if (prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork) groups4 += past24 > 0 ? 1 : 0;
-            else groups6 += (past24 + 7) / 8;
-        }
-        var lpm4 = new Lpm4((int)Math.Clamp(groups4, 4096, 1 << 20));
-        var lpm6 = new Lpm6((int)Math.Clamp(groups6, 1 << 16, 1 << 22));
-        foreach (var (prefix, nh) in routes)
-        {
-            if (prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork)
-                lpm4.Add(RoutePrefix.ToUInt32(prefix.BaseAddress), prefix.PrefixLength, nh);
-            else
-                lpm6.Add(RoutePrefix.ToUInt128(prefix.BaseAddress), prefix.PrefixLength, nh);
-        }
-        return (lpm4, lpm6);
     }
 
     private static int HostLength(IPAddress a) => a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;

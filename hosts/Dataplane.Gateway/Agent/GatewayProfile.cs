@@ -47,6 +47,20 @@ public sealed class GatewayProfile : HostProfile
     {
         var gw = GatewayRules.Gateway(merged);
         if (gw is null) return [];
-        return [.. learned.Where(r => gw.OnPremPrefixes.Any(p => p.Contains(r.Prefix.BaseAddress) && p.PrefixLength <= r.Prefix.PrefixLength))];
+        // A full table is a million routes, usually all inside the on-prem prefixes: kept as it is then, not copied.
+        int firstOutside = 0;
+        while (firstOutside < learned.Length && Serves(gw.OnPremPrefixes, learned[firstOutside].Prefix)) firstOutside++;
+        if (firstOutside == learned.Length) return learned;
+        var accepted = ImmutableArray.CreateBuilder<LearnedRouteSpec>(learned.Length);
+        for (int i = 0; i < learned.Length; i++)
+            if (i < firstOutside || (i > firstOutside && Serves(gw.OnPremPrefixes, learned[i].Prefix))) accepted.Add(learned[i]);
+        return accepted.ToImmutable();
+    }
+
+    private static bool Serves(IReadOnlyList<IPNetwork> onPrem, IPNetwork learned)
+    {
+        foreach (var p in onPrem)
+            if (p.PrefixLength <= learned.PrefixLength && p.Contains(learned.BaseAddress)) return true;
+        return false;
     }
 }

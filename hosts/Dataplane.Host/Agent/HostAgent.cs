@@ -146,7 +146,11 @@ public sealed class HostAgent : IDisposable
     /// running snapshot and puts it in force; throws <see cref="ConfigException"/> and changes nothing when it does
     /// not compile or the backend cannot run it. <paramref name="files"/>, when given, becomes <see cref="Files"/>.
     /// </summary>
-    public void Apply(ConfigModel? merged, ConfigModel? files = null, bool fromMesh = false)
+    public void Apply(ConfigModel? merged, ConfigModel? files = null, bool fromMesh = false) => ApplyModel(merged, files, fromMesh, fromBgp: false);
+
+    /// <summary><paramref name="fromBgp"/>: only the learned routes changed, which BGP's own plan does not read, so
+    /// the speakers are not handed the model again (a full table arriving would re-plan them at every batch).</summary>
+    private void ApplyModel(ConfigModel? merged, ConfigModel? files, bool fromMesh, bool fromBgp)
     {
         lock (_apply)
         {
@@ -165,7 +169,7 @@ public sealed class HostAgent : IDisposable
             ReportHostFirewall();
             // A swap the mesh caused publishes nothing new; one from files or the host's additions does.
             if (!fromMesh) _mesh?.ModelChanged(merged);
-            Bgp?.ModelApplied(merged);
+            if (!fromBgp) Bgp?.ModelApplied(merged);
         }
     }
 
@@ -194,7 +198,7 @@ public sealed class HostAgent : IDisposable
             try
             {
                 long started = System.Diagnostics.Stopwatch.GetTimestamp();
-                Apply(null);
+                ApplyModel(null, null, fromMesh: false, fromBgp: true);
                 _log.WriteLine($"agent: bgp: {routes.Length} learned route(s) applied: generation {Generation} (compiled and swapped in {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms)");
             }
             catch (ConfigException e)

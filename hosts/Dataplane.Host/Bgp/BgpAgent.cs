@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Dataplane.Bgp.Cilium;
 using Dataplane.Bgp.Session;
 using Dataplane.Control.Config;
+using Dataplane.Core.Routing;
 using Dataplane.Host.Agent;
 using Dataplane.Host.Api;
 
@@ -125,7 +127,7 @@ public sealed class BgpAgent : IAsyncDisposable
     }
 
     /// <summary>Every speaker's selected paths, merged: one route per prefix over the next hops of every tie, in a
-    /// stable order (family, length, address; next hops by address) so an unchanged RIB compares equal and applies
+    /// stable order (family, length, address: <see cref="RouteOrder"/>; next hops by address) so an unchanged RIB compares equal and applies
     /// nothing. A full table is a million prefixes: no strings or LINQ per route here.</summary>
     private void PushLearned()
     {
@@ -140,14 +142,18 @@ public sealed class BgpAgent : IAsyncDisposable
                     if (!via.Contains(r.NextHop)) via.Add(r.NextHop);
             }
         }
-        var builder = ImmutableArray.CreateBuilder<LearnedRouteSpec>(byPrefix.Count);
+        var items = new LearnedRouteSpec[byPrefix.Count];
+        var order = new RouteOrder[byPrefix.Count];
+        int n = 0;
         foreach (var (net, via) in byPrefix)
         {
             if (via.Count > 1) via.Sort(AddressOrder);
-            builder.Add(new LearnedRouteSpec(net, [.. via], "bgp"));
+            items[n] = new LearnedRouteSpec(net, [.. via], "bgp");
+            order[n] = new RouteOrder(net, n);
+            n++;
         }
-        builder.Sort(static (a, b) => PrefixOrder(a.Prefix, b.Prefix));
-        var routes = builder.MoveToImmutable();
+        Array.Sort(order, items);
+        var routes = ImmutableCollectionsMarshal.AsImmutableArray(items);
         if (routes.SequenceEqual(_learned, LearnedEquals)) return;
         _learned = routes;
         _agent.ApplyLearnedRoutes(routes);
@@ -155,16 +161,9 @@ public sealed class BgpAgent : IAsyncDisposable
 
     private static readonly Comparison<IPAddress> AddressOrder = static (a, b) => Key(a).CompareTo(Key(b));
 
-    private static int PrefixOrder(IPNetwork a, IPNetwork b)
-    {
-        int c = a.BaseAddress.AddressFamily.CompareTo(b.BaseAddress.AddressFamily);
-        if (c == 0) c = a.PrefixLength.CompareTo(b.PrefixLength);
-        return c != 0 ? c : Key(a.BaseAddress).CompareTo(Key(b.BaseAddress));
-    }
-
     /// <summary>An address as a number (IPv4 in the low 32 bits), for ordering.</summary>
     private static UInt128 Key(IPAddress a) => a.AddressFamily == AddressFamily.InterNetwork
-        ? Dataplane.Core.Routing.RoutePrefix.ToUInt32(a) : Dataplane.Core.Routing.RoutePrefix.ToUInt128(a);
+        ? RoutePrefix.ToUInt32(a) : RoutePrefix.ToUInt128(a);
 
     private static readonly EqualityComparer<LearnedRouteSpec> LearnedEquals = EqualityComparer<LearnedRouteSpec>.Create(
         (a, b) => a!.Prefix.Equals(b!.Prefix) && a.NextHops.SequenceEqual(b.NextHops), r => r.Prefix.GetHashCode());
