@@ -20,6 +20,8 @@ public sealed record NodeRecord
     [JsonPropertyName("ClusterID")] public uint ClusterId { get; init; }
     [JsonPropertyName("Source")] public string Source { get; init; } = "local";
     [JsonPropertyName("EncryptionKey")] public byte EncryptionKey { get; init; }
+    /// <summary>The node's WireGuard public key (base64), as Cilium publishes it with encryption.type=wireguard.</summary>
+    [JsonPropertyName("WireguardPubKey"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public string? WireguardPubKey { get; init; }
     [JsonPropertyName("Labels"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, string>? Labels { get; init; }
     /// <summary>Cilium's Node annotations; ours carry how the node is tunnelled to (<see cref="NodeTunnelAnnotations"/>).</summary>
     [JsonPropertyName("Annotations"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, string>? Annotations { get; init; }

@@ -41,6 +41,7 @@ public sealed class ModelSync(LocalNode node)
             Ipv6AllocCidr = Cidr(self.PodCidrs, AddressFamily.InterNetworkV6),
             Labels = self.Labels.Count > 0 ? new Dictionary<string, string>(self.Labels) : null,
             Annotations = NodeTunnelAnnotations.Of(model),
+            WireguardPubKey = self.Annotations.GetValueOrDefault(EncryptionSpec.PublicKeyAnnotation),
         });
 
         var podLabels = PolicyCompiler.PodLabels(model);

@@ -101,7 +101,8 @@ public sealed class RemoteCluster : IAsyncDisposable
     public List<TunnelEndpoint> Nodes()
     {
         lock (_gate)
-            return [.. _nodeRecords.Values.Select(n => new TunnelEndpoint(Name, ClusterId, n.Name, [.. n.InternalIps()], [.. n.PodCidrs()], n.Annotations))];
+            return [.. _nodeRecords.Values.Select(n => new TunnelEndpoint(Name, ClusterId, n.Name, [.. n.InternalIps()], [.. n.PodCidrs()], n.Annotations)
+                { WireguardPublicKey = n.WireguardPubKey })];
     }
 
     private void Reject(string key, string why)

@@ -12,4 +12,8 @@ public sealed record RemoteEndpoint(uint ClusterId, string Cluster, IPNetwork Pr
 /// <summary>A node of another cluster: where to tunnel traffic for its pod CIDRs, and how (its published
 /// <see cref="Model.NodeTunnelAnnotations"/>: SRv6 with its SIDs, else VXLAN).</summary>
 public sealed record TunnelEndpoint(string Cluster, uint ClusterId, string Node, IReadOnlyList<IPAddress> Addresses,
-    IReadOnlyList<IPNetwork> PodCidrs, IReadOnlyDictionary<string, string>? Annotations = null);
+    IReadOnlyList<IPNetwork> PodCidrs, IReadOnlyDictionary<string, string>? Annotations = null)
+{
+    /// <summary>Its WireGuard public key when it publishes one (transparent encryption).</summary>
+    public string? WireguardPublicKey { get; init; }
+}

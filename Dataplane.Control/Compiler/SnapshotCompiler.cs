@@ -112,6 +112,7 @@ public static class SnapshotCompiler
         }
         b.Services = ServiceCompiler.Compile(model, b);
         b.Overlay = OverlayCompiler.Compile(model, b, policy);
+        b.Encryption = EncryptionCompiler.Compile(model);
         b.ClusterRoutes = ClusterRouteCompiler.Compile(external, b, b.Overlay);
         b.ClusterNetmap = ClusterRouteCompiler.Netmap(external);
         return b.Build(previous);

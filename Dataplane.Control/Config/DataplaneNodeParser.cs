@@ -12,7 +12,7 @@ internal static class DataplaneNodeParser
     public static void Parse(ConfigDocument doc, ModelBuilder into)
     {
         var spec = doc.Root.TryGet("spec", out var s) ? s : (YNode?)null;
-        spec?.AllowOnly("routerMac", "interfaces", "neighbors", "routes", "policyEnforcement", "hostPolicyAuditMode", "masquerade", "loadBalancing", "overlay");
+        spec?.AllowOnly("routerMac", "interfaces", "neighbors", "routes", "policyEnforcement", "hostPolicyAuditMode", "masquerade", "loadBalancing", "overlay", "encryption");
 
         var macs = new MacRegistry();
         var routerMac = MacAddress.Derive("router/" + doc.Name);
@@ -54,6 +54,7 @@ internal static class DataplaneNodeParser
         var local = new LocalNodeSpec(doc.Name, routerMac, interfaces, neighbors, routes, doc.Source, enforcement, overlay)
         {
             Masquerade = spec is { } sp4 && sp4.TryGet("masquerade", out var mq) ? NatConfigParser.Masquerade(mq) : MasqueradeSpec.Disabled,
+            Encryption = spec is { } sp8 && sp8.TryGet("encryption", out var enc) ? EncryptionSpec.Parse(enc) : EncryptionSpec.Disabled,
             LoadBalancing = spec is { } sp5 && sp5.TryGet("loadBalancing", out var lb) ? NatConfigParser.LoadBalancing(lb) : LoadBalancingSpec.Default,
             HostPolicyAuditMode = spec is { } sp7 && sp7.TryGet("hostPolicyAuditMode", out var am) && am.String() switch
             {

@@ -35,6 +35,9 @@ public sealed record LocalNodeSpec(string Name, MacAddress RouterMac, ImmutableA
     /// drop passes, with verdict AUDIT in the flows and counted as audited — to try host policies before enforcing.
     /// </summary>
     public bool HostPolicyAuditMode { get; init; }
+
+    /// <summary>Transparent encryption between nodes (<c>spec.encryption</c>, Cilium's WireGuard mode); off unless given.</summary>
+    public EncryptionSpec Encryption { get; init; } = EncryptionSpec.Disabled;
 }
 
 /// <summary>

@@ -45,6 +45,7 @@ internal static class NodeParser
     /// <summary>
     /// Cilium's per-node address annotations (health endpoint, ingress proxy, cilium_host router) become ipcache
     /// entries with reserved identities; a value that is no address is an error at its line, not a silent gap.
+    /// The WireGuard public key annotation must be a key, for the same reason.
     /// </summary>
     private static void CiliumAddressAnnotations(ConfigDocument doc)
     {
@@ -52,12 +53,24 @@ internal static class NodeParser
         foreach (var (k, v) in annotations.Entries())
         {
             var key = k.String();
+            if (key == EncryptionSpec.PublicKeyAnnotation)
+            {
+                if (!IsWireGuardKey(v.String()))
+                    throw v.Error($"{key} must be a base64 WireGuard public key (32 bytes)");
+                continue;
+            }
             if (!key.StartsWith("network.cilium.io/", StringComparison.Ordinal) && !key.StartsWith("io.cilium.network.", StringComparison.Ordinal))
                 continue;
             if (key.EndsWith("-health-ip", StringComparison.Ordinal) || key.EndsWith("-Ingress-ip", StringComparison.Ordinal)
                 || key.EndsWith("-cilium-host", StringComparison.Ordinal))
                 v.Ip();
         }
+    }
+
+    private static bool IsWireGuardKey(string text)
+    {
+        Span<byte> raw = stackalloc byte[48];
+        return Convert.TryFromBase64String(text.Trim(), raw, out int n) && n == 32;
     }
 
     private static void ReadPodCidrs(YNode spec, ImmutableArray<IPNetwork>.Builder cidrs,

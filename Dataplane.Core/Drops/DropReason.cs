@@ -50,5 +50,7 @@ public enum DropReason : byte
     MissingSrv6State = 186,
     InvalidClusterId = 192,
     NoEgressGateway = 194,
+    /// <summary>Strict mode: pod-to-pod traffic to another node that would leave unencrypted.</summary>
+    UnencryptedTraffic = 195,
     TtlExceeded = 196,
 }

@@ -61,6 +61,7 @@ public static class DropReasonTable
         new(DropReason.MissingSrv6State, "DROP_MISSING_SRV6_STATE", "MISSING_SRV6_STATE", "SRv6 state was removed during tail call"),
         new(DropReason.InvalidClusterId, "DROP_INVALID_CLUSTER_ID", "INVALID_CLUSTER_ID", "Invalid ClusterID"),
         new(DropReason.NoEgressGateway, "DROP_NO_EGRESS_GATEWAY", "NO_EGRESS_GATEWAY", "No egress gateway found"),
+        new(DropReason.UnencryptedTraffic, "DROP_UNENCRYPTED_TRAFFIC", "UNENCRYPTED_TRAFFIC", "Traffic is unencrypted"),
         new(DropReason.TtlExceeded, "DROP_TTL_EXCEEDED", "TTL_EXCEEDED", "TTL exceeded"),
     ];
 

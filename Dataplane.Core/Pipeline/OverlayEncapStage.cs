@@ -16,16 +16,23 @@ namespace Dataplane.Core.Pipeline;
 /// the endpoint is a known peer (else 160). VXLAN carries the source identity in the VNI as Cilium does (or the
 /// peer's fixed VNI); SRv6 uses the peer's SID list for the inner family (none → 185). A packet that would not fit
 /// the underlay MTU gets an ICMP fragmentation-needed / packet-too-big back instead, quoting it as its sender sent it
-/// (before any service or SNAT translation).
+/// (before any service or SNAT translation). With encryption in strict mode, a tunnel to a node that has no
+/// WireGuard key is refused (195): the host encrypts tunnel packets to keyed nodes as they leave the underlay port.
 /// </summary>
 public readonly struct OverlayEncapStage : IStage
 {
     public static StageId Id => StageId.OverlayEncap;
 
+    /// <summary>What WireGuard adds around a tunnel packet at most: outer IPv4 20 / IPv6 40, UDP 8, header 16, padding ≤ 15, tag 16.</summary>
+    public const int WireGuardOverhead4 = 75, WireGuardOverhead6 = 95;
+
     public static unsafe int Process(Batch batch, DatapathSnapshot snapshot, WorkerContext context)
     {
         OverlayState overlay = snapshot.Overlay;
         NextHop[] nextHops = snapshot.NextHops;
+        // Strict mode (Cilium's encryption.strictMode): a tunnel to a node without a WireGuard key would leave in clear.
+        AddressIndex? encrypted = snapshot.Encryption is { Enabled: true, Strict: true } e ? e.Endpoints : null;
+        bool wireguard = snapshot.Encryption.Enabled;
         PacketMeta* m = batch.Meta;
         int n = batch.Count, seen = 0;
         for (int i = 0; i < n; i++)
@@ -33,19 +40,21 @@ public readonly struct OverlayEncapStage : IStage
             ref PacketMeta p = ref m[i];
             if (p.Verdict != PacketVerdict.Tx || (p.Flags & PacketFlags.TunnelEncap) == 0) continue;
             seen++;
-            Encap(ref p, overlay, nextHops, context.Neighbors is not null, context.Conntrack);
+            Encap(ref p, overlay, nextHops, context.Neighbors is not null, context.Conntrack, encrypted, wireguard);
         }
         return seen;
     }
 
-    private static unsafe void Encap(ref PacketMeta p, OverlayState overlay, NextHop[] nextHops, bool resolves, ConntrackTable? ct)
+    private static unsafe void Encap(ref PacketMeta p, OverlayState overlay, NextHop[] nextHops, bool resolves, ConntrackTable? ct, AddressIndex? encrypted, bool wireguard)
     {
         if (p.NextHop >= (uint)nextHops.Length) { p.Drop(DropReason.NoTunnelOrEncapsulationEndpoint); return; }
         ref readonly NextHop nh = ref nextHops[p.NextHop];
         UInt128 key = nh.TunnelIsIpv6 ? nh.TunnelEndpoint : AddressIndex.V4((uint)nh.TunnelEndpoint);
         int peer = overlay.PeerIndex.Find(key);
         if (peer < 0) { p.Drop(DropReason.NoTunnelOrEncapsulationEndpoint); return; }
+        if (encrypted is not null && encrypted.Find(key) < 0) { p.Drop(DropReason.UnencryptedTraffic); return; }
         ref readonly TunnelPeer t = ref overlay.Peers[peer];
+        int wg = !wireguard ? 0 : t.OuterIpv6 ? WireGuardOverhead6 : WireGuardOverhead4;
         // An underlay next hop whose MAC is found at run time: resolved after encap, or (no resolver) never.
         bool dynamic = (t.EthWord0 & 0xFFFF_FFFF_FFFFUL) == 0;
         if (dynamic && (!resolves || t.NeighborFamily == 0)) { p.Drop(DropReason.FibLookupFailed); return; }
@@ -54,7 +63,7 @@ public readonly struct OverlayEncapStage : IStage
         int innerL3 = p.IpVersion == 4 ? (ip[2] << 8) | ip[3] : Parsing.HeaderSizes.Ipv6 + ((ip[4] << 8) | ip[5]);
         if (t.Mode == TunnelMode.Vxlan)
         {
-            int overhead = t.OuterIpv6 ? OverlayState.VxlanOverhead6 : OverlayState.VxlanOverhead4;
+            int overhead = (t.OuterIpv6 ? OverlayState.VxlanOverhead6 : OverlayState.VxlanOverhead4) + wg;
             // The outer IP packet is outer IP + UDP + VXLAN + inner Ethernet + inner IP: the inner IP plus 50/70.
             if (innerL3 + overhead > t.Mtu)
             {
@@ -70,10 +79,10 @@ public readonly struct OverlayEncapStage : IStage
         }
         byte[]? template = p.IpVersion == 4 ? t.Srv6Template4 : t.Srv6Template6;
         if (template is null) { p.Drop(DropReason.NoSid); return; }
-        if (innerL3 + template.Length > t.Mtu)
+        if (innerL3 + template.Length + wg > t.Mtu)
         {
             AsSent(ref p, ct);
-            IcmpTooBig.Reply(ref p, overlay, t.Mtu - template.Length);
+            IcmpTooBig.Reply(ref p, overlay, t.Mtu - template.Length - wg);
             return;
         }
         Encapsulation.Srv6(ref p, in t, template, innerL3);

@@ -88,6 +88,8 @@ public sealed class DatapathSnapshot
     public ImmutableArray<StaticNeighbor> StaticNeighbors { get; init; } = [];
     /// <summary>Tunnel peers, local SIDs and decap rules (VXLAN/SRv6); empty = no overlay.</summary>
     public Overlay.OverlayState Overlay { get; init; } = Dataplane.Core.Overlay.OverlayState.Empty;
+    /// <summary>Transparent encryption between nodes (WireGuard): peers and strict mode.</summary>
+    public Encryption.EncryptionPlan Encryption { get; init; } = Dataplane.Core.Encryption.EncryptionPlan.Disabled;
     /// <summary>Other clusters' endpoints reached by (cluster, address): overlapping pod CIDRs in a Cluster Mesh.</summary>
     public ClusterAddressTable ClusterRoutes { get; init; } = ClusterAddressTable.Empty;
     /// <summary>Other clusters' pod CIDRs reachable here under translated ranges (pod to pod across an overlap).</summary>

@@ -39,6 +39,7 @@ public sealed class SnapshotBuilder
     public Services.ServiceState? Services { get; set; }
     /// <summary>Compiled overlay (tunnel peers, SIDs); empty = none.</summary>
     public Overlay.OverlayState Overlay { get; set; } = Dataplane.Core.Overlay.OverlayState.Empty;
+    public Encryption.EncryptionPlan Encryption { get; set; } = Dataplane.Core.Encryption.EncryptionPlan.Disabled;
     /// <summary>Other clusters' endpoints reached by (cluster, address) (<see cref="ClusterAddressTable"/>).</summary>
     public ClusterAddressTable ClusterRoutes { get; set; } = ClusterAddressTable.Empty;
     /// <summary>Other clusters' pod CIDRs under translated ranges (<see cref="ClusterNetmap"/>).</summary>
@@ -204,6 +205,7 @@ public sealed class SnapshotBuilder
         {
             Services = Services ?? Dataplane.Core.Services.ServiceState.Empty,
             Overlay = Overlay,
+            Encryption = Encryption,
             ClusterRoutes = ClusterRoutes,
             ClusterNetmap = ClusterNetmap,
             L7Proxy = L7Proxy,

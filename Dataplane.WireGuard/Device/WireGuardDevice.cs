@@ -55,6 +55,10 @@ public sealed partial class WireGuardDevice : IDisposable
 
     public IReadOnlyList<Peer> Peers { get { lock (_configLock) return [.. _peers.Values]; } }
 
+    /// <summary>How many peers are configured (no copy: for per-batch checks).</summary>
+    public int PeerCount => Volatile.Read(ref _peerCount);
+    private int _peerCount;
+
     public Peer? FindPeer(WgKey publicKey) { lock (_configLock) return _peers.GetValueOrDefault(publicKey); }
 
     public AllowedIps AllowedIps => _allowedIps;
@@ -89,6 +93,7 @@ public sealed partial class WireGuardDevice : IDisposable
             _peers.Clear();
             foreach (var (k, p) in keep) _peers[k] = p;
             _allowedIps = AllowedIps.Build(routes);
+            Volatile.Write(ref _peerCount, _peers.Count);
         }
     }
 

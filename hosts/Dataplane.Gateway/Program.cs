@@ -9,6 +9,7 @@ using Dataplane.Host.Run;
 var root = new RootCommand("Dataplane transit gateway: VMs, servers and on-prem networks in the mesh, with Cilium identities and policy");
 root.Subcommands.Add(RunVerb.Create());
 root.Subcommands.Add(HostVerbs.Observe());
+root.Subcommands.Add(Dataplane.Host.Hubble.RelayCommand.Create());
 root.Subcommands.Add(HostVerbs.Status());
 root.Subcommands.Add(HostVerbs.Validate(new GatewayProfile()));
 return root.Parse(args).Invoke();

@@ -38,6 +38,7 @@ replay.SetAction(parse =>
 root.Subcommands.Add(replay);
 root.Subcommands.Add(RunVerb.Create());
 root.Subcommands.Add(HostVerbs.Observe());
+root.Subcommands.Add(Dataplane.Host.Hubble.RelayCommand.Create());
 root.Subcommands.Add(HostVerbs.Status());
 root.Subcommands.Add(HostVerbs.Validate(new Dataplane.Host.Agent.HostProfile()));   // the node reads the loader's kinds
 

@@ -49,6 +49,7 @@ public static class AgentLifecycle
         var watcher = new ConfigDirWatcher(options.ConfigDir, wake.Changed);
         AgentLocks? locks = null;
         HostAgent? agent = null;
+        Encryption.NodeEncryption? encryption = null;
         try
         {
             DatapathSnapshot snapshot;
@@ -58,6 +59,8 @@ public static class AgentLifecycle
                 files = profile.Load(options.ConfigDir);
                 profile.Starting(files, log);
                 merged = profile.Extend(files);
+                encryption = StartEncryption(files, options, log);
+                if (encryption is not null) merged = encryption.Annotate(merged);
                 snapshot = SnapshotCompiler.Compile(merged, 1);
             }
             catch (ConfigException e)
@@ -74,12 +77,13 @@ public static class AgentLifecycle
             try { locks = AgentLocks.Acquire(snapshot.Ports.Select(p => p.Name), options.SocketPath); }
             catch (AgentConflictException e) { throw new StartupFailure(RunExit.Conflict, e.What, e.Why); }
             IPacketBackend backend;
-            try { backend = BackendCatalog.Create(options, snapshot, log); }
+            try { backend = BackendCatalog.Create(options, snapshot, log, encryption); }
             catch (Exception e) when (e is not (StartupFailure or ConfigException))
             {
                 throw new StartupFailure(RunExit.Backend, $"--backend {options.PacketIo.Name}", e.Message);
             }
-            agent = new HostAgent(profile, options, log, files, snapshot, backend);
+            agent = new HostAgent(profile, options, log, files, snapshot, backend) { Encryption = encryption };
+            encryption = null;   // the backend owns it now
             profile.Attached(agent);
             if (options.ClusterMeshFile.Length > 0) agent.JoinMesh(merged);
             agent.Bgp = new Bgp.BgpAgent(agent, log);
@@ -88,6 +92,7 @@ public static class AgentLifecycle
         }
         catch (Exception e)
         {
+            encryption?.Dispose();
             agent?.Dispose();
             locks?.Dispose();
             watcher.Dispose();
@@ -96,6 +101,26 @@ public static class AgentLifecycle
             // Nothing forwards yet: whatever else refused the start is still one line, not a trace.
             throw new StartupFailure(RunExit.Failed, "start-up", $"{e.GetType().Name}: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// Cilium's WireGuard mode: the node's key from its state directory (made on the first start), the device it
+    /// keys, and the public key in the log. Null when <c>spec.encryption.enabled</c> is not set.
+    /// </summary>
+    private static Encryption.NodeEncryption? StartEncryption(ConfigModel files, RunOptions options, TextWriter log)
+    {
+        if (!files.Local.Encryption.Enabled) return null;
+        if (options.PacketIo.Name == Backends.Ebpf.EbpfBackend.Id)
+            throw new StartupFailure(RunExit.Backend, "--backend ebpf", "encryption (WireGuard) runs in the C# lanes: use af_packet, af_xdp or dpdk");
+        Encryption.NodeEncryption e;
+        try { e = Encryption.NodeEncryption.Start(options.StateDir); }
+        catch (Exception x) when (x is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            throw new StartupFailure(RunExit.StateDir, $"--state-dir {options.StateDir}", x.Message);
+        }
+        log.WriteLine($"agent: encryption: wireguard, public key {e.PublicKey} (key file {e.KeyFile}), UDP {Dataplane.Core.Encryption.EncryptionPlan.CiliumPort}"
+            + (files.Local.Encryption.StrictMode ? ", strict mode" : ""));
+        return e;
     }
 
     /// <summary>What a started agent holds until it exits, released in reverse order.</summary>

@@ -51,6 +51,8 @@ public sealed class HostAgent : IDisposable
     public RunOptions Options => _options;
     public HostProfile Profile => _profile;
     internal MeshLink? Mesh => _mesh;
+    /// <summary>Transparent encryption (null: off). Owned by the backend; the agent annotates the model with its key.</summary>
+    internal Encryption.NodeEncryption? Encryption { get; init; }
     /// <summary>The BGP speakers (idle while the configuration has no CiliumBGPClusterConfig for this node).</summary>
     internal Bgp.BgpAgent? Bgp { get; set; }
     internal TextWriter Log => _log;
@@ -156,6 +158,9 @@ public sealed class HostAgent : IDisposable
         {
             merged ??= _profile.Extend(files ?? _files);
             merged = merged with { LearnedRoutes = _profile.AcceptLearned(merged, _learned) };
+            if ((Encryption is not null) != merged.Local.Encryption.Enabled)
+                throw new ConfigException(merged.Local.Encryption.Source, "encryption.enabled changed: restart the agent to turn encryption on or off");
+            if (Encryption is not null) merged = Encryption.Annotate(merged);
             var next = _mesh is { } mesh
                 ? mesh.Compile(merged, Generation + 1, _snapshot)
                 : SnapshotCompiler.Compile(merged, Generation + 1, _snapshot);

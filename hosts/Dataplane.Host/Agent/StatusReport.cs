@@ -40,7 +40,8 @@ public static class StatusReport
             [.. backend.Neighbors().Select(n => new NeighborStatus(n.Port, n.Key.Ip.ToString(), FormatMac(n.Mac),
                 n.State.ToString().ToLowerInvariant(), n.AgeMillis, n.Queued))],
             agent.Bgp?.Status(), LoadBalancerIps(agent.Files), agent.Flows?.Status(), backend.HostFirewall(snapshot),
-            agent.Options.HubbleSocket is { Length: > 0 } hs ? hs : null);
+            agent.Options.HubbleSocket is { Length: > 0 } hs ? hs : null,
+            agent.Encryption?.Status());
     }
 
     private static LoadBalancerIpStatus? LoadBalancerIps(Dataplane.Control.Config.ConfigModel m) =>

@@ -43,7 +43,18 @@ public sealed record AgentStatus(
     LoadBalancerIpStatus? LoadBalancerIps = null,
     FlowExportStatus? FlowExport = null,
     string? HostFirewall = null,
-    string? HubbleSocket = null);
+    string? HubbleSocket = null,
+    EncryptionStatus? Encryption = null);
+
+/// <summary>
+/// Transparent encryption (WireGuard, as `cilium-dbg encrypt status` shows it): this node's public key, the UDP port,
+/// strict mode, each peer node with its endpoint, last handshake and bytes, and the device's counters (drops by reason).
+/// </summary>
+public sealed record EncryptionStatus(string Type, string PublicKey, int Port, bool StrictMode, List<EncryptionPeerStatus> Peers,
+    Dictionary<string, long> Counters);
+
+public sealed record EncryptionPeerStatus(string Node, string PublicKey, string Endpoint, DateTimeOffset? LastHandshake,
+    long RxBytes, long TxBytes, List<string> AllowedIps);
 
 /// <summary>
 /// The flow exporter (--flows-file): events written, lost in a full ring, left out by the drop-event rate limit, not

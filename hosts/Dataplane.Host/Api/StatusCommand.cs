@@ -57,6 +57,14 @@ public static class StatusCommand
                 o.WriteLine($"  {r.Name} (id {r.Id}): {(r.Connected ? "connected" : "disconnected")}, {r.Nodes} node(s), {r.Endpoints} endpoint(s), {r.Identities} identit(ies), {r.Services} service(s), {r.Rejected} rejected{(r.LastError is { } re ? $", last error: {re}" : "")}");
             if (m.LastError is { } me) o.WriteLine($"  last error at {m.LastErrorAt:u}: {me}");
         }
+        if (s.Encryption is { } enc)
+        {
+            o.WriteLine($"encryption:  {enc.Type}, public key {enc.PublicKey}, UDP {enc.Port}{(enc.StrictMode ? ", strict mode" : "")}, {enc.Peers.Count} peer(s)");
+            foreach (var p in enc.Peers)
+                o.WriteLine($"  peer {p.Node} {p.PublicKey} endpoint {p.Endpoint}, last handshake {(p.LastHandshake is { } h ? h.ToString("u") : "never")}, rx {p.RxBytes} B, tx {p.TxBytes} B");
+            foreach (var (name, value) in enc.Counters.Where(c => c.Value != 0))
+                o.WriteLine($"  {name}: {value}");
+        }
         if (s.Bgp is { } bgp)
         {
             foreach (var i in bgp.Instances)

@@ -23,12 +23,26 @@ public static class BackendCatalog
     /// loaded, filled and attached; the lanes' ports open when the agent starts them). Throws
     /// <see cref="Dataplane.Control.Config.ConfigException"/> when the backend cannot run that configuration.
     /// </summary>
-    public static IPacketBackend Create(RunOptions options, DatapathSnapshot first, TextWriter log) => options.PacketIo.Name switch
+    /// <param name="encryption">Transparent encryption (null: off); a lane backend takes it over (and disposes it).</param>
+    public static IPacketBackend Create(RunOptions options, DatapathSnapshot first, TextWriter log, Encryption.NodeEncryption? encryption = null)
     {
-        AfPacketBackend.Id => new AfPacketBackend(options, first, log),
-        AfXdpBackend.Id => new AfXdpBackend(options, first, log),
-        DpdkBackend.Id => DpdkBackend.Start(options, first, log),
-        EbpfBackend.Id => EbpfBackend.Start(options, first, log),
-        var other => throw new ArgumentException($"unknown backend '{other}' (one of {string.Join(", ", Names)})", nameof(options)),
-    };
+        IPacketBackend backend = options.PacketIo.Name switch
+        {
+            AfPacketBackend.Id => new AfPacketBackend(options, first, log),
+            AfXdpBackend.Id => new AfXdpBackend(options, first, log),
+            DpdkBackend.Id => DpdkBackend.Start(options, first, log),
+            EbpfBackend.Id => EbpfBackend.Start(options, first, log),
+            var other => throw new ArgumentException($"unknown backend '{other}' (one of {string.Join(", ", Names)})", nameof(options)),
+        };
+        if (encryption is not null)
+        {
+            if (backend is not Lanes.LaneBackend lanes)
+            {
+                backend.Dispose();
+                throw new ArgumentException($"encryption (WireGuard) needs a backend with C# lanes, not {backend.Name}", nameof(options));
+            }
+            lanes.Encryption = encryption;
+        }
+        return backend;
+    }
 }

@@ -41,8 +41,12 @@ public static class MeshModel
             var cidrs = t.PodCidrs.Where(c => !taken.Any(o => Overlaps(o, c))).ToImmutableArray();
             if (cidrs.IsEmpty && !overlapping) continue;   // nothing of it can be routed: not a tunnel peer either
             taken.AddRange(cidrs);
+            // Its WireGuard key travels as Cilium's Node annotation, so encryption finds mesh peers as it finds local ones.
+            var annotations = t.WireguardPublicKey is { Length: > 0 } wg
+                ? ImmutableSortedDictionary<string, string>.Empty.Add(EncryptionSpec.PublicKeyAnnotation, wg)
+                : ImmutableSortedDictionary<string, string>.Empty;
             nodes.Add(new NodeSpec(t.Node, ImmutableSortedDictionary<string, string>.Empty,
-                ImmutableSortedDictionary<string, string>.Empty, cidrs, [.. t.Addresses], Source(t.Cluster),
+                annotations, cidrs, [.. t.Addresses], Source(t.Cluster),
                 TunnelTo(t, routes, overlapping))
             {
                 TunnelledAddresses = overlapping ? [.. t.Addresses.Select(a => new IPNetwork(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128))] : [],

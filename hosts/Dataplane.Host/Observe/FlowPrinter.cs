@@ -27,6 +27,12 @@ public sealed class FlowPrinter(TextWriter output, string format)
             output.WriteLine($"EVENTS LOST: {r.LostEvents.Source} {r.LostEvents.NumEventsLost}");
             return;
         }
+        if (r.ResponseTypesCase == GetFlowsResponse.ResponseTypesOneofCase.NodeStatus)
+        {
+            var n = r.NodeStatus;
+            output.WriteLine($"{n.StateChange.OriginalName()}: {string.Join(", ", n.NodeNames)}{(n.Message.Length > 0 ? $" ({n.Message})" : "")}");
+            return;
+        }
         if (r.Flow is not { } flow) return;
         if (format == "table")
         {

@@ -34,6 +34,7 @@ public sealed class MeshTopology : IAsyncDisposable
     private readonly bool _replicated;
     private readonly bool _overlapping;
     private readonly MeshUnderlay _underlay;
+    private readonly Func<string, string>? _encryption;
 
     public EtcdProcess Etcd1 { get; private set; } = null!;
     public EtcdProcess Etcd2 { get; private set; } = null!;
@@ -47,8 +48,9 @@ public sealed class MeshTopology : IAsyncDisposable
     public Background? AgentA { get; private set; }
     public Background? AgentB { get; private set; }
 
-    private MeshTopology(string affinity, int leaseTtl, bool replicated, bool overlapping, MeshUnderlay underlay)
+    private MeshTopology(string affinity, int leaseTtl, bool replicated, bool overlapping, MeshUnderlay underlay, Func<string, string>? encryption)
     {
+        _encryption = encryption;
         _underlay = underlay;
         _replicated = replicated;
         _overlapping = overlapping;
@@ -65,10 +67,11 @@ public sealed class MeshTopology : IAsyncDisposable
     /// cluster's pods reachable from the other under <see cref="TranslatedPrefix"/> (c1: 198.18.211.0/24, c2: 198.18.212.0/24).</param>
     /// <param name="underlay">How the nodes reach each other: VXLAN over IPv4 (the default), or an IPv6-only underlay
     /// (node addresses <see cref="UnderlayAddress"/> in 2001:db8:18::/64, no IPv4 address on it) carrying VXLAN or SRv6.</param>
+    /// <param name="encryption">Per node: its DataplaneNode <c>spec.encryption</c> (flow YAML, e.g. <c>{enabled: true, type: wireguard}</c>), or "" for none.</param>
     public static async Task<MeshTopology> StartAsync(string affinity = "local", int leaseTtlSeconds = 10, bool replicatedEtcd2 = false,
-        bool overlapping = false, MeshUnderlay underlay = MeshUnderlay.Vxlan4)
+        bool overlapping = false, MeshUnderlay underlay = MeshUnderlay.Vxlan4, Func<string, string>? encryption = null)
     {
-        var t = new MeshTopology(affinity, leaseTtlSeconds, replicatedEtcd2, overlapping, underlay);
+        var t = new MeshTopology(affinity, leaseTtlSeconds, replicatedEtcd2, overlapping, underlay, encryption);
         try { await t.BuildAsync(); }
         catch { await t.DisposeAsync(); throw; }
         return t;
@@ -92,6 +95,8 @@ public sealed class MeshTopology : IAsyncDisposable
     /// <summary>With SRv6: the node's End.DT46 SID (in its locator 2001:db8:a1::/48 or 2001:db8:b1::/48).</summary>
     public static string Srv6Sid(string node) => node == "node-a" ? "2001:db8:a1::46" : "2001:db8:b1::46";
     public string Socket(string node) => Path.Combine(Root, $"{node}.sock");
+    /// <summary>The node agent's --state-dir.</summary>
+    public string StateDir(string node) => Path.Combine(Root, $"{node}-state");
 
     private async Task BuildAsync()
     {
@@ -185,7 +190,7 @@ public sealed class MeshTopology : IAsyncDisposable
             spec:
               interfaces:
               - {name: {{itf}}, mac: "{{mac}}", addresses: ["{{ip}}/{{prefix}}"]}
-            """ + overlay);
+            """ + overlay + (_encryption?.Invoke(node) is { Length: > 0 } enc ? $"\n  encryption: {enc}" : ""));
     }
 
     /// <summary>Writes the node's pods file with exactly these pods (a pod left out is gone from the config).</summary>
@@ -263,7 +268,7 @@ public sealed class MeshTopology : IAsyncDisposable
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
         return Start(node == "node-a" ? NsA : NsB, "dotnet", dll, "run", "--config", ConfigDir(node), "--backend", "af_packet",
-            "--ct-max", "4096", "--socket", Socket(node), "--state-dir", Path.Combine(Root, $"{node}-state"),
+            "--ct-max", "4096", "--socket", Socket(node), "--state-dir", StateDir(node),
             "--clustermesh", Path.Combine(Root, $"{node}-mesh.yaml"));
     }
 

@@ -56,6 +56,21 @@ internal abstract class LaneBackend : IPacketBackend
 
     protected RunOptions Options { get; }
     protected TextWriter Log { get; }
+
+    /// <summary>Transparent encryption (null: off): interface ports are opened wrapped in <see cref="Encryption.EncryptedPort"/>.</summary>
+    internal Encryption.NodeEncryption? Encryption { get; set; }
+
+    /// <summary>The port a backend opened, as the lanes use it: encrypting when encryption is on and it is a node interface.</summary>
+    internal IPort Wrap(int queue, PortInfo p, IPort opened) =>
+        Encryption is { } e && p.Kind == PortKind.Interface ? new Encryption.EncryptedPort(opened, e, p, drainsControl: queue == 0) : opened;
+
+    /// <summary>The backend's own port under the wrappers the lanes see it through.</summary>
+    internal static IPort Innermost(IPort p) => p switch
+    {
+        RenumberedPort r => Innermost(r.Inner),
+        Encryption.EncryptedPort e => e.Inner,
+        _ => p,
+    };
     protected WorkerOptions Polling { get; }
 
     protected AgentLane LaneAt(int queue) => _lanes[queue];
@@ -107,6 +122,7 @@ internal abstract class LaneBackend : IPacketBackend
 
     public void Adopt(DatapathSnapshot snapshot)
     {
+        Encryption?.Apply(snapshot.Encryption);
         Sync(snapshot, start: false);
         _neighbors.Configure(snapshot);
     }
@@ -118,6 +134,7 @@ internal abstract class LaneBackend : IPacketBackend
 
     public void Start(DatapathSnapshot first, CancellationTokenSource stop)
     {
+        Encryption?.Apply(first.Encryption);
         Sync(first, start: true);
         // Gratuitous ARP / unsolicited NA for the addresses coming up: the frames wait in a lane's ring until its
         // worker runs.
@@ -164,7 +181,7 @@ internal abstract class LaneBackend : IPacketBackend
             }
         foreach (var lane in _lanes)
             foreach (var p in lane.Current?.Rx ?? [])
-                PollKernelStats(p is RenumberedPort r ? r.Inner : p);
+                PollKernelStats(Innermost(p));
         return stopped;
     }
 
@@ -229,6 +246,7 @@ internal abstract class LaneBackend : IPacketBackend
         foreach (var lane in _lanes) lane.Dispose();
         _ports.Dispose();
         DisposeBackend();
+        Encryption?.Dispose();
     }
 
     /// <summary>What outlives the ports (AF_XDP's UMEMs, the DPDK session).</summary>

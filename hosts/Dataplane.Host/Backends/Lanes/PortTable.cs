@@ -39,7 +39,7 @@ internal sealed class PortTable(LaneBackend backend, IReadOnlyList<AgentLane> la
                 for (int q = 0; q < lanes.Count; q++)
                 {
                     string mode = "";
-                    backend.OnLane(q, () => queues[q] = backend.Open(q, p, out fds[q], out mode));
+                    backend.OnLane(q, () => queues[q] = backend.Wrap(q, p, backend.Open(q, p, out fds[q], out mode)));
                     log.WriteLine($"run: port {p.Id} {p.Name} ({p.Kind}){(lanes.Count > 1 ? $" queue {q}" : "")}: {mode}");
                 }
                 _open[p.Name] = new Opened(p.Name, p.Kind, queues, fds);
@@ -47,7 +47,7 @@ internal sealed class PortTable(LaneBackend backend, IReadOnlyList<AgentLane> la
             catch (Exception e) when (backend.CannotOpen(e))
             {
                 for (int q = 0; q < queues.Length; q++)
-                    if (queues[q] is { } port) backend.OnLane(q, port.Dispose);
+                    if (queues[q] is { } port) backend.OnLane(q, LaneBackend.Innermost(port).Dispose);
                 backend.Closed(p.Name);
                 log.WriteLine($"run: port {p.Id} {p.Name}: cannot attach: {e.Message}");
             }
@@ -97,7 +97,7 @@ internal sealed class PortTable(LaneBackend backend, IReadOnlyList<AgentLane> la
     public void Close(string name)
     {
         if (!_open.Remove(name, out var o)) return;
-        for (int q = 0; q < o.Queues.Length; q++) backend.Retire(q, o.Queues[q]);
+        for (int q = 0; q < o.Queues.Length; q++) backend.Retire(q, LaneBackend.Innermost(o.Queues[q]));
         backend.Closed(name);
         log.WriteLine($"run: port {name}: detached");
         log.Flush();

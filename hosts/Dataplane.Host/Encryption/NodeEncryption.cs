@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Net;
+using Dataplane.Control.Config;
+using Dataplane.Core.Encryption;
+using Dataplane.WireGuard.Crypto;
+using Dataplane.WireGuard.Device;
+using Dataplane.WireGuard.Transport;
+
+namespace Dataplane.Host.Encryption;
+
+/// <summary>
+/// Transparent encryption on a node (Cilium's WireGuard mode, in userspace): the node's key, one
+/// <see cref="WireGuardDevice"/> whose peers are the other nodes of the compiled <see cref="EncryptionPlan"/>, and
+/// what the underlay ports need beside it — the datagrams the device's control loop sends (handshakes, keepalives),
+/// queued for the port that drains them, and the MAC addresses each peer's endpoint was last reached at.
+/// </summary>
+public sealed class NodeEncryption : IDatagramSender, IDisposable
+{
+    private const int MaxQueued = 1024;
+    private readonly ConcurrentQueue<(byte[] Datagram, WgEndpoint To)> _outbox = new();
+    private int _queued;
+    private readonly ConcurrentDictionary<UInt128, (ulong Peer, ulong Ours)> _macs = new();
+    private long _outboxDrops, _noNeighborDrops, _headroomDrops;
+
+    private NodeEncryption(WgKey privateKey, string keyFile)
+    {
+        KeyFile = keyFile;
+        Device = new WireGuardDevice(privateKey, this);
+    }
+
+    /// <summary>The node's key from (or newly into) <paramref name="stateDir"/>, and the device it keys.</summary>
+    public static NodeEncryption Start(string stateDir) => new(NodeKeyFile.LoadOrCreate(stateDir), NodeKeyFile.PathIn(stateDir));
+
+    public WireGuardDevice Device { get; }
+    public WgKey PublicKey => Device.PublicKey;
+    public string KeyFile { get; }
+    public EncryptionPlan Plan { get; private set; } = EncryptionPlan.Disabled;
+    public ushort Port => Plan.Port;
+
+    public long OutboxDrops => Interlocked.Read(ref _outboxDrops);
+    public long NoNeighborDrops => Interlocked.Read(ref _noNeighborDrops);
+    public long HeadroomDrops => Interlocked.Read(ref _headroomDrops);
+    internal void CountNoNeighbor() => Interlocked.Increment(ref _noNeighborDrops);
+    internal void CountHeadroom() => Interlocked.Increment(ref _headroomDrops);
+
+    /// <summary>
+    /// The model with this node's public key on its own Node (the annotation Cilium publishes it under), so the
+    /// Cluster Mesh entry carries it and the status shows it.
+    /// </summary>
+    public ConfigModel Annotate(ConfigModel merged)
+    {
+        var self = merged.Nodes.FirstOrDefault(n => n.Name == merged.Local.Name);
+        if (self is null) return merged;
+        string key = PublicKey.ToBase64();
+        if (self.Annotations.TryGetValue(EncryptionSpec.PublicKeyAnnotation, out var have) && have == key) return merged;
+        var annotated = self with { Annotations = self.Annotations.SetItem(EncryptionSpec.PublicKeyAnnotation, key) };
+        return merged with { Nodes = merged.Nodes.Replace(self, annotated) };
+    }
+
+    /// <summary>Makes the device's peers those of <paramref name="plan"/>; peers that stay keep their sessions.</summary>
+    public void Apply(EncryptionPlan plan)
+    {
+        Plan = plan;
+        var configs = ImmutableArray.CreateBuilder<PeerConfig>();
+        foreach (var p in plan.Peers)
+        {
+            if (!WgKey.TryParse(p.PublicKey, out var key) || key == PublicKey) continue;
+            configs.Add(new PeerConfig(key, p.AllowedIps, new IPEndPoint(p.Endpoint, plan.Port), default, plan.PersistentKeepalive));
+        }
+        Device.SetPeers(configs.ToImmutable());
+    }
+
+    void IDatagramSender.Send(ReadOnlySpan<byte> datagram, in WgEndpoint to)
+    {
+        if (Interlocked.Increment(ref _queued) > MaxQueued)
+        {
+            Interlocked.Decrement(ref _queued);
+            Interlocked.Increment(ref _outboxDrops);
+            return;
+        }
+        _outbox.Enqueue((datagram.ToArray(), to));
+    }
+
+    internal bool TryTakeDatagram(out (byte[] Datagram, WgEndpoint To) item)
+    {
+        if (!_outbox.TryDequeue(out item)) return false;
+        Interlocked.Decrement(ref _queued);
+        return true;
+    }
+
+    /// <summary>Remembers the MACs a frame to/from <paramref name="address"/> used (written only when they change).</summary>
+    internal void Learn(UInt128 address, ulong peerMac, ulong ourMac)
+    {
+        if (!_macs.TryGetValue(address, out var have) || have.Peer != peerMac || have.Ours != ourMac) _macs[address] = (peerMac, ourMac);
+    }
+
+    internal bool TryMacs(UInt128 address, out ulong peerMac, out ulong ourMac)
+    {
+        bool ok = _macs.TryGetValue(address, out var m);
+        (peerMac, ourMac) = m;
+        return ok;
+    }
+
+    /// <summary>What `status` shows: the key, each peer (node, endpoint, last handshake, bytes) and the counters.</summary>
+    public Api.EncryptionStatus Status()
+    {
+        var plan = Plan;
+        var allowed = Device.AllowedIps;
+        var peers = new List<Api.EncryptionPeerStatus>();
+        foreach (var peer in Device.Peers)
+        {
+            string key = peer.PublicKey.ToBase64();
+            string node = plan.Peers.FirstOrDefault(p => p.PublicKey == key)?.Node ?? "";
+            peers.Add(new Api.EncryptionPeerStatus(node, key, peer.Endpoint.ToString(), peer.LastHandshake, peer.RxBytes, peer.TxBytes,
+                [.. allowed.PrefixesOf(peer)]));
+        }
+        var counters = Device.Counters().ToDictionary(c => c.Counter.ToString(), c => c.Value);
+        counters["OutboxDrops"] = OutboxDrops;
+        counters["NoNeighborDrops"] = NoNeighborDrops;
+        counters["NoRoomDrops"] = HeadroomDrops;
+        return new Api.EncryptionStatus("wireguard", PublicKey.ToBase64(), plan.Port, plan.Strict, [.. peers.OrderBy(p => p.Node, StringComparer.Ordinal)], counters);
+    }
+
+    public void Dispose() => Device.Dispose();
+}
