@@ -95,15 +95,15 @@ public static class PolicyCompiler
         var ipCache = new IpCacheMap(entries, IdentityLabels.WorldIdentity(false, dual), IdentityLabels.WorldIdentity(true, dual));
 
         var rules = new List<PolicyRuleRef?> { null };
-        var ruleIds = new Dictionary<(PolicySpec, PolicyDirection, bool, HttpPolicy?), uint>(new RuleKeyComparer());
+        var ruleIds = new Dictionary<(PolicySpec, PolicyDirection, bool, object?), uint>(new RuleKeyComparer());
         // A toPorts entry with L7 rules gets a rule of its own: the datapath redirects what it allows to the proxy,
         // which applies exactly those rules.
-        uint RuleId(PolicySpec p, PolicyDirection d, bool deny, HttpPolicy? http)
+        uint RuleId(PolicySpec p, PolicyDirection d, bool deny, object? l7)
         {
-            if (ruleIds.TryGetValue((p, d, deny, http), out var id)) return id;
+            if (ruleIds.TryGetValue((p, d, deny, l7), out var id)) return id;
             id = (uint)rules.Count;
-            rules.Add(new PolicyRuleRef(id, p.Kind, p.Name, p.Namespace, d, deny) { Http = http });
-            ruleIds[(p, d, deny, http)] = id;
+            rules.Add(new PolicyRuleRef(id, p.Kind, p.Name, p.Namespace, d, deny) { Http = l7 as HttpPolicy, Dns = l7 as DnsPolicy });
+            ruleIds[(p, d, deny, l7)] = id;
             return id;
         }
 
@@ -159,7 +159,7 @@ public static class PolicyCompiler
     /// <c>always</c> makes both directions default-deny. Without host policies the host is never enforced.
     /// </summary>
     private static (PolicyMap Ingress, PolicyMap Egress) HostMaps(ConfigModel model, Resolver ctx,
-        Func<PolicySpec, PolicyDirection, bool, HttpPolicy?, uint> ruleId, NamedPorts named)
+        Func<PolicySpec, PolicyDirection, bool, object?, uint> ruleId, NamedPorts named)
     {
         var mode = model.Local.PolicyEnforcement;
         if (mode == PolicyEnforcement.Never || !model.Policies.Any(p => p.Rules.Any(r => r.SelectsNodes)))
@@ -185,7 +185,7 @@ public static class PolicyCompiler
     }
 
     private static PolicyMap BuildMap(List<(PolicySpec Policy, PolicyRuleSpec Rule)> selecting, PolicyDirection dir,
-        Resolver ctx, Func<PolicySpec, PolicyDirection, bool, HttpPolicy?, uint> ruleId, bool always, Func<string, byte, IEnumerable<ushort>> namedPort)
+        Resolver ctx, Func<PolicySpec, PolicyDirection, bool, object?, uint> ruleId, bool always, Func<string, byte, IEnumerable<ushort>> namedPort)
     {
         bool enforced = always;
         var requires = new List<EndpointSelector>();
@@ -215,7 +215,7 @@ public static class PolicyCompiler
                     foreach (var id in ids)
                         foreach (var pp in ports)
                         {
-                            uint rule = pp.Http is null ? plain : ruleId(p, dir, deny, pp.Http);
+                            uint rule = pp.L7 is null ? plain : ruleId(p, dir, deny, pp.L7);
                             if (pp.Name is null)
                                 entries.Add((id, pp.Protocol, new PolicyEntry { Low = pp.Low, High = pp.High, Rule = rule, Deny = deny ? (byte)1 : (byte)0 }));
                             else
@@ -342,11 +342,11 @@ public static class PolicyCompiler
         }
     }
 
-    private sealed class RuleKeyComparer : IEqualityComparer<(PolicySpec, PolicyDirection, bool, HttpPolicy?)>
+    private sealed class RuleKeyComparer : IEqualityComparer<(PolicySpec, PolicyDirection, bool, object?)>
     {
-        public bool Equals((PolicySpec, PolicyDirection, bool, HttpPolicy?) a, (PolicySpec, PolicyDirection, bool, HttpPolicy?) b) =>
+        public bool Equals((PolicySpec, PolicyDirection, bool, object?) a, (PolicySpec, PolicyDirection, bool, object?) b) =>
             ReferenceEquals(a.Item1, b.Item1) && a.Item2 == b.Item2 && a.Item3 == b.Item3 && ReferenceEquals(a.Item4, b.Item4);
-        public int GetHashCode((PolicySpec, PolicyDirection, bool, HttpPolicy?) k) =>
+        public int GetHashCode((PolicySpec, PolicyDirection, bool, object?) k) =>
             HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(k.Item1), k.Item2, k.Item3,
                 k.Item4 is null ? 0 : System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(k.Item4));
     }

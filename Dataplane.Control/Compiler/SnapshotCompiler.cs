@@ -90,7 +90,7 @@ public static class SnapshotCompiler
             // The node's L7 proxy is an endpoint of its own; the datapath redirects to it (IPv4).
             if (pod.L7ProxyPort != 0 && ep.HasIpv4)
                 b.L7Proxy = new Core.L7.ProxyTarget(ep.Id, ep.Ipv4, pod.L7ProxyPort,
-                    new NextHop(NextHopKind.Endpoint, ep.Port, ep.Mac, b.RouterMac, ep.Id));
+                    new NextHop(NextHopKind.Endpoint, ep.Port, ep.Mac, b.RouterMac, ep.Id)) { DnsPort = pod.L7DnsPort };
         }
         b.Policy = policy;
 

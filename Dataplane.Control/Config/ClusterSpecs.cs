@@ -54,6 +54,9 @@ public sealed record PodSpec(string Namespace, string Name, ImmutableSortedDicti
     /// <summary>Not a pod: the node's L7 proxy, listening on this TCP port of its address (0 = a pod).</summary>
     public ushort L7ProxyPort { get; init; }
 
+    /// <summary>The node's L7 proxy: its DNS proxy's UDP port (0 = none).</summary>
+    public ushort L7DnsPort { get; init; }
+
     /// <summary>The container port named <paramref name="name"/> for <paramref name="protocol"/>, or 0.</summary>
     public ushort NamedPort(string name, byte protocol)
     {

@@ -4,25 +4,47 @@ using Dataplane.Core.L7;
 namespace Dataplane.Control.Config;
 
 /// <summary>
-/// <c>toPorts[].rules</c> of a CiliumNetworkPolicy: <c>http</c> (method, path, host, headers, headerMatches) is
-/// enforced by the node's L7 proxy; the other kinds (dns, kafka, l7proto) are errors at their line, never ignored.
+/// <c>toPorts[].rules</c> of a CiliumNetworkPolicy: <c>http</c> (method, path, host, headers, headerMatches) and
+/// <c>dns</c> (matchName, matchPattern) are enforced by the node's proxies; the other kinds (kafka, l7proto) are
+/// errors at their line, never ignored.
 /// Regular expressions are compiled here, so a bad one is a config error with its position, not a runtime surprise.
 /// </summary>
 internal static class L7RuleParser
 {
-    public static HttpPolicy Parse(YNode rules, bool deny)
+    /// <summary>The entry's HTTP or DNS rules (exactly one kind, as Cilium's L7Rules).</summary>
+    public static (HttpPolicy? Http, DnsPolicy? Dns) Parse(YNode rules, bool deny)
     {
         if (deny) throw rules.Error("L7 rules are not allowed in deny rules (Cilium refuses them too)");
         foreach (var (k, _) in rules.Entries())
         {
             var name = k.String();
-            if (name is "dns" or "kafka" or "l7proto" or "l7")
+            if (name is "kafka" or "l7proto" or "l7")
                 throw k.Error($"L7 rules '{name}' are not supported yet");
         }
-        rules.AllowOnly("http");
+        rules.AllowOnly("http", "dns");
+        bool http = rules.TryGet("http", out var httpList), dns = rules.TryGet("dns", out var dnsList);
+        if (http == dns) throw rules.Error("exactly one of http or dns is required");
+        if (dns) return (null, new DnsPolicy(Patterns(dnsList)));
         var list = ImmutableArray.CreateBuilder<HttpRule>();
-        foreach (var item in rules.Get("http").Items()) list.Add(Http(item));
-        return new HttpPolicy(list.ToImmutable());
+        foreach (var item in httpList.Items()) list.Add(Http(item));
+        return (new HttpPolicy(list.ToImmutable()), null);
+    }
+
+    /// <summary>A list of {matchName} / {matchPattern} (rules.dns, toFQDNs).</summary>
+    public static ImmutableArray<DnsPattern> Patterns(YNode list)
+    {
+        var b = ImmutableArray.CreateBuilder<DnsPattern>();
+        foreach (var item in list.Items())
+        {
+            item.AllowOnly("matchName", "matchPattern");
+            string? name = item.OptString("matchName"), pattern = item.OptString("matchPattern");
+            if ((name is null) == (pattern is null)) throw item.Error("exactly one of matchName or matchPattern is required");
+            var text = name ?? pattern!;
+            if (text.Length == 0 || text.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' || (pattern is not null && c == '*'))))
+                throw item.Error($"'{text}' is not a DNS name{(pattern is not null ? " pattern" : "")}");
+            b.Add(new DnsPattern(name, pattern));
+        }
+        return b.ToImmutable();
     }
 
     private static HttpRule Http(YNode n)

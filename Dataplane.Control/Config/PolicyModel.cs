@@ -31,6 +31,12 @@ public readonly record struct PortProto(byte Protocol, ushort Low, ushort High, 
     /// <summary>The toPorts entry's <c>rules.http</c> (null: none): connections allowed here go through the node's L7 proxy.</summary>
     public Dataplane.Core.L7.HttpPolicy? Http { get; init; }
 
+    /// <summary>The toPorts entry's <c>rules.dns</c> (null: none): lookups allowed here go through the node's DNS proxy.</summary>
+    public Dataplane.Core.L7.DnsPolicy? Dns { get; init; }
+
+    /// <summary>The entry's L7 rules of either kind (null: L3/L4 only).</summary>
+    public object? L7 => (object?)Http ?? Dns;
+
     public static PortProto Any => new(0, 0, ushort.MaxValue);
 }
 

@@ -168,8 +168,8 @@ internal static class PolicyParser
                 // L7 rules apply to every port of their toPorts entry (the node's proxy enforces them).
                 if (pr.TryGet("rules", out var l7))
                 {
-                    var http = L7RuleParser.Parse(l7, deny);
-                    for (int i = first; i < ports.Count; i++) ports[i] = ports[i] with { Http = http };
+                    var (http, dns) = L7RuleParser.Parse(l7, deny);
+                    for (int i = first; i < ports.Count; i++) ports[i] = ports[i] with { Http = http, Dns = dns };
                 }
             }
         }

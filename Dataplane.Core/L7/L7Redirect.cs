@@ -23,10 +23,15 @@ public static unsafe class L7Redirect
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Apply(ref PacketMeta p, ref NatIntent intent, ProxyTarget proxy, ProxyRedirects tables, PolicyRuleRef?[] rules)
     {
-        if (p.L4Proto != IpProtocols.Tcp || p.IpVersion != 4 || p.Verdict != PacketVerdict.Tx || p.InPort == proxy.Hop.Port) return;
-        uint egress = HasL7(rules, p.PolicyRule) ? p.PolicyRule : 0;
-        uint ingress = HasL7(rules, p.IngressPolicyRule) ? p.IngressPolicyRule : 0;
+        if (p.IpVersion != 4 || p.Verdict != PacketVerdict.Tx || p.InPort == proxy.Hop.Port) return;
+        // HTTP rules: TCP to the HTTP proxy; DNS rules: UDP lookups to the DNS proxy.
+        bool dns = p.L4Proto == IpProtocols.Udp;
+        if (!dns && p.L4Proto != IpProtocols.Tcp) return;
+        uint egress = HasL7(rules, p.PolicyRule, dns) ? p.PolicyRule : 0;
+        uint ingress = HasL7(rules, p.IngressPolicyRule, dns) ? p.IngressPolicyRule : 0;
         if (egress == 0 && ingress == 0) return;
+        ushort port = dns ? proxy.DnsPort : proxy.ListenPort;
+        if (port == 0) return;
         UInt128 dst = Addr.Dst(p);
         tables.Record(Addr.Src(p), p.SrcPort, new RedirectInfo(dst, p.DstPort, p.IpVersion, p.SrcIdentity, p.DstIdentity,
             p.SrcEndpoint, p.DstEndpoint, egress, ingress));
@@ -39,10 +44,10 @@ public static unsafe class L7Redirect
             intent.OrigPort = p.DstPort;
         }
         intent.BackendAddr = proxy.Address;
-        intent.BackendPort = proxy.ListenPort;
+        intent.BackendPort = port;
         intent.Snat = false;
         intent.Cluster = 0;
-        NatRewrite.Destination(ref p, proxy.Address, proxy.ListenPort);
+        NatRewrite.Destination(ref p, proxy.Address, port);
         // Delivered to the proxy's port as to a local pod (routing already decremented the TTL).
         p.Flags &= ~PacketFlags.TunnelEncap;
         p.DstCluster = 0;
@@ -54,7 +59,8 @@ public static unsafe class L7Redirect
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool HasL7(PolicyRuleRef?[] rules, uint rule) => rule != 0 && rule < (uint)rules.Length && rules[rule]?.Http is not null;
+    private static bool HasL7(PolicyRuleRef?[] rules, uint rule, bool dns) =>
+        rule != 0 && rule < (uint)rules.Length && rules[rule] is { } r && (dns ? r.Dns is not null : r.Http is not null);
 
     /// <summary>
     /// A packet from the proxy's own port on a connection the proxy opened for a client: it carries the client's
@@ -64,7 +70,7 @@ public static unsafe class L7Redirect
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void FromProxy(ref PacketMeta p, ProxyTarget proxy, ProxyRedirects tables)
     {
-        if (p.SrcEndpoint != proxy.Endpoint || p.L4Proto != IpProtocols.Tcp) return;
+        if (p.SrcEndpoint != proxy.Endpoint || p.L4Proto is not (IpProtocols.Tcp or IpProtocols.Udp)) return;
         uint identity = tables.Upstream(p.SrcPort);
         if (identity == 0) return;
         p.SrcIdentity = identity;

@@ -7,4 +7,8 @@ namespace Dataplane.Core.L7;
 /// endpoint of its own (<see cref="Endpoint"/>, reached through <see cref="Hop"/>) listening on
 /// <see cref="Address"/>:<see cref="ListenPort"/> (IPv4, host order), as Cilium's bpf redirects to its proxy port.
 /// </summary>
-public sealed record ProxyTarget(uint Endpoint, uint Address, ushort ListenPort, NextHop Hop);
+public sealed record ProxyTarget(uint Endpoint, uint Address, ushort ListenPort, NextHop Hop)
+{
+    /// <summary>The DNS proxy's UDP port on the same address (0: none).</summary>
+    public ushort DnsPort { get; init; }
+}

@@ -7,6 +7,9 @@ public sealed record PolicyRuleRef(uint Id, PolicyKind Kind, string Name, string
     /// allows are redirected to the node's L7 proxy, which applies them.</summary>
     public L7.HttpPolicy? Http { get; init; }
 
+    /// <summary>The DNS rules of the toPorts entry (null: none); lookups it allows go through the node's DNS proxy.</summary>
+    public L7.DnsPolicy? Dns { get; init; }
+
     /// <summary>Cilium's derived policy labels (io.cilium.k8s.policy.*), as in a flow's *_allowed_by entries.</summary>
     public IEnumerable<string> Labels
     {

@@ -48,7 +48,7 @@ public sealed class L7ProxyNetnsTests(ITestOutputHelper output)
         try
         {
             Assert.True(fwd.WaitFor("run: forwarding on", TimeSpan.FromSeconds(60)), "forwarder did not start:\n" + fwd.Output);
-            Assert.Contains("agent: L7 proxy listening on 198.18.100.254:15001", fwd.Output);
+            Assert.Contains("agent: L7 proxy listening on 198.18.100.254:15001 (HTTP) and UDP 15053 (DNS)", fwd.Output);
             Assert.True(web.WaitFor("Serving HTTP", TimeSpan.FromSeconds(20)) && other.WaitFor("Serving HTTP", TimeSpan.FromSeconds(20)),
                 web.Output + other.Output);
 

@@ -17,6 +17,7 @@ public sealed class NodeL7(L7Shared shared, TextWriter log) : IAsyncDisposable
     public const string Namespace = "kube-system", Name = "dataplane-l7-proxy";
     private ProxyLink? _link;
     private L7Proxy? _proxy;
+    private DnsProxy? _dns;
     private Func<DatapathSnapshot>? _snapshot;
 
     public L7Proxy? Proxy => _proxy;
@@ -52,7 +53,8 @@ public sealed class NodeL7(L7Shared shared, TextWriter log) : IAsyncDisposable
                 throw new ConfigException(taken.Source, $"pod {taken.Namespace}/{taken.Name}: {address} is the node's L7 proxy address (the last usable address of the pod CIDR)");
             _link = ProxyLink.Create(address);
             _proxy = L7Proxy.Start(_link, shared, () => _snapshot?.Invoke());
-            log.WriteLine($"agent: L7 proxy listening on {address}:{L7Proxy.ListenPort} (network namespace {_link.Namespace}, port {ProxyLink.DatapathName})");
+            _dns = new DnsProxy(_link, shared, () => _snapshot?.Invoke());
+            log.WriteLine($"agent: L7 proxy listening on {address}:{L7Proxy.ListenPort} (HTTP) and UDP {DnsProxy.ListenPort} (DNS) (network namespace {_link.Namespace}, port {ProxyLink.DatapathName})");
             log.Flush();
             WarnIfNotEnforced();
         }
@@ -60,13 +62,14 @@ public sealed class NodeL7(L7Shared shared, TextWriter log) : IAsyncDisposable
             [new KeyValuePair<string, string>("app.kubernetes.io/name", Name)]);
         var pod = new PodSpec(Namespace, Name, labels, ImmutableSortedDictionary<string, string>.Empty, node.Name, "default",
             [_link.Address], MacAddress.Parse(_link.KernelMac), ProxyLink.DatapathName, node.Source)
-        { L7ProxyPort = L7Proxy.ListenPort };
+        { L7ProxyPort = L7Proxy.ListenPort, L7DnsPort = DnsProxy.ListenPort };
         return model with { Pods = [.. model.Pods, pod] };
     }
 
     public async ValueTask DisposeAsync()
     {
         if (_proxy is not null) await _proxy.DisposeAsync();
+        _dns?.Dispose();
         _link?.Dispose();
     }
 }

@@ -68,6 +68,10 @@ public sealed class ProxyLink : IDisposable
     public Socket NewSocket() => NetNamespace.Run(Namespace, () =>
         new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true });
 
+    /// <summary>A UDP socket made in the proxy's namespace.</summary>
+    public Socket NewUdpSocket() => NetNamespace.Run(Namespace, () =>
+        new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+
     /// <summary>The proxy's default address: the last usable address of the node's first IPv4 pod CIDR.</summary>
     public static IPAddress? DefaultAddress(IEnumerable<IPNetwork> podCidrs)
     {

@@ -24,6 +24,10 @@ public class PolicyParseErrorTests
         10, "L7 rules are not allowed in deny rules")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports: [{port: \"80\", protocol: TCP}]\n      rules:\n        http: [{headerMatches: [{name: X, mismatch: DROP}]}]\n",
         10, "mismatch must be LOG, ADD, DELETE or REPLACE")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toPorts:\n    - ports: [{port: \"53\", protocol: UDP}]\n      rules:\n        dns: [{matchName: \"a b\"}]\n",
+        10, "'a b' is not a DNS name")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toPorts:\n    - ports: [{port: \"53\", protocol: UDP}]\n      rules:\n        dns: [{matchName: a.com, matchPattern: \"*\"}]\n",
+        10, "exactly one of matchName or matchPattern is required")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toFQDNs:\n    - matchName: example.com\n",
         7, "'toFQDNs' is not supported yet")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toGroups: [{aws: {securityGroupsIds: [sg-1]}}]\n",
