@@ -4,7 +4,8 @@
 # 1. Runs DPDK's own `dpdk-test` `lpm_perf_autotest` (package dpdk-dev): ~1.08 M rules, 2048 tbl8 groups,
 #    1024 x 4096 uniformly random addresses; it prints average TSC cycles per single / bulk(32) / x4 lookup.
 #    Its add phase takes minutes (rte_lpm keeps rules in sorted arrays); once the three lookup figures are
-#    printed the script stops it (its delete phase is not compared).
+#    printed the script stops it — or, with LPM_UPDATES=1, once it has deleted every rule too, so the add and
+#    delete cost per rule are compared as well (a BGP table arrives and churns as a stream of such updates).
 # 2. Right after, on the same core, runs `Dataplane.Benchmarks lpm-cycles`: the same rule set and lookup
 #    pattern on our Lpm4, timed with rdtsc the same way (see perf/Dataplane.Benchmarks/Routing/LpmCycles.cs),
 #    once with tbl24 on transparent huge pages (our default) and once on 4 KiB pages (--no-thp), which is
@@ -25,10 +26,13 @@ bench="perf/Dataplane.Benchmarks/bin/Release/net10.0/Dataplane.Benchmarks.dll"
 echo "running dpdk-test lpm_perf_autotest on cpu $cpu (takes ~3 min, mostly rte_lpm adds)..." >&2
 dpdk-test --no-huge -m 2048 --no-pci -l "$cpu" --file-prefix "lpmperf$$" < <(echo lpm_perf_autotest; echo quit) >"$out/rte.txt" 2>&1 &
 rte_pid=$!
-while kill -0 "$rte_pid" 2>/dev/null && ! grep -qs "LPM LookupX4" "$out/rte.txt"; do sleep 1; done
+updates="${LPM_UPDATES:-0}"
+last_line="LPM LookupX4"
+[ "$updates" = 1 ] && last_line="Average LPM Delete"
+while kill -0 "$rte_pid" 2>/dev/null && ! grep -qs "$last_line" "$out/rte.txt"; do sleep 1; done
 kill "$rte_pid" 2>/dev/null || true
 wait "$rte_pid" 2>/dev/null || true
-grep -q "LPM LookupX4" "$out/rte.txt" || { echo "dpdk-test did not report lookups:" >&2; cat "$out/rte.txt" >&2; exit 1; }
+grep -q "$last_line" "$out/rte.txt" || { echo "dpdk-test did not report '$last_line':" >&2; cat "$out/rte.txt" >&2; exit 1; }
 
 # A fresh process's 64 MiB table lands on different physical pages each time, and on this VM the lookup
 # cost moves with them (rte_lpm's table sits in a 2 GiB preallocated region and varies less), so ours runs
@@ -62,3 +66,12 @@ echo "|---|---:|---:|---:|---:|---:|"
 row "single" single "$(rte 'Average LPM Lookup:' 4)"
 row "bulk (32)" bulk "$(rte 'BULK LPM Lookup:' 4)"
 row "x4" x4 "$(rte 'LPM LookupX4:' 3)"
+if [ "$updates" = 1 ]; then
+    echo
+    echo "TSC cycles per rule update (the same rules added, then deleted in the order added; lower is faster):"
+    echo
+    echo "| update | Lpm4, THP | Lpm4, 4 KiB pages | rte_lpm (--no-huge) | ours/rte, THP | ours/rte, 4 KiB |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    row "add" add "$(rte 'Average LPM Add:' 4)"
+    row "delete" delete "$(rte 'Average LPM Delete:' 4)"
+fi

@@ -11,7 +11,8 @@ namespace Dataplane.Benchmarks.Routing;
 /// (<see cref="DpdkRouteTable"/>) added to a table with 2048 tbl8 groups (rules that find no free group are
 /// skipped, as rte_lpm_add fails them), then 1024 iterations of 4096 fresh uniformly random addresses,
 /// each batch timed with the TSC around the lookup loop only; single lookups, bulk lookups of 32, and
-/// four at a time (<see cref="Lpm4.LookupX4"/>, the peer of rte_lpm_lookupx4).
+/// four at a time (<see cref="Lpm4.LookupX4"/>, the peer of rte_lpm_lookupx4); then every rule deleted in the
+/// order it was added. Adds and deletes are reported per rule, as the test reports rte_lpm_add and rte_lpm_delete.
 /// Cycles come from rdtsc itself (see <see cref="Tsc"/>), the counter DPDK reads; the TSC rate is measured
 /// against the monotonic clock only to print nanoseconds beside them.
 /// Usage: <c>lpm-cycles [--seed N] [--no-thp]</c>; <c>--no-thp</c> keeps tbl24 on 4 KiB pages as
@@ -69,7 +70,15 @@ internal static class LpmCycles
         Console.WriteLine($"BULK LPM Lookup: {bulk.Cycles:F1} cycles (fails = {bulk.FailPct:F1}%)");
         Console.WriteLine($"LPM LookupX4: {x4.Cycles:F1} cycles (fails = {x4.FailPct:F1}%)");
         Console.WriteLine($"ns per lookup: single {single.Cycles / hz * 1e9:F2}, bulk {bulk.Cycles / hz * 1e9:F2}, x4 {x4.Cycles / hz * 1e9:F2}");
-        Console.WriteLine($"RESULT single={single.Cycles:F1} bulk={bulk.Cycles:F1} x4={x4.Cycles:F1} tsc_ghz={hz / 1e9:F3}");
+
+        // Then every rule deleted in the order it was added, as lpm_perf_autotest does after its lookups (rules that
+        // did not fit count as deletes too: rte_lpm_delete is called, and fails, for them).
+        begin = Tsc.Read();
+        foreach (var (prefix, depth) in rules) lpm.Remove(prefix, depth);
+        ulong deleteCycles = Tsc.Read() - begin;
+        if (lpm.Count != 0) throw new InvalidOperationException($"{lpm.Count} rules left after deleting them all");
+        Console.WriteLine($"Average LPM Delete: {(double)deleteCycles / rules.Count:F0} cycles");
+        Console.WriteLine($"RESULT single={single.Cycles:F1} bulk={bulk.Cycles:F1} x4={x4.Cycles:F1} add={(double)addCycles / rules.Count:F0} delete={(double)deleteCycles / rules.Count:F0} tsc_ghz={hz / 1e9:F3}");
         return 0;
     }
 
