@@ -47,7 +47,8 @@ public sealed class DnsProxyNetnsTests(ITestOutputHelper output)
         using var topo = new PodTopology(Policy);
         var client = topo["client"];
         var server = topo["server"];
-        var fwd = topo.StartForwarder("af_packet");
+        string flows = Path.Combine(Path.GetTempPath(), "dp-dns-flows-" + topo.Suffix + ".jsonl");
+        var fwd = topo.StartForwarder("af_packet", "--flows-file", flows);
         using var dns = topo.Start(server.Ns, "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces",
             $"--listen-address={server.Ip}", "--port=53", "--address=/allowed.test/198.18.101.1", "--address=/denied.test/198.18.101.2",
             "--log-queries", "--log-facility=-", "--user=root", "--pid-file=");
@@ -68,6 +69,16 @@ public sealed class DnsProxyNetnsTests(ITestOutputHelper output)
             Assert.Equal($"from {server.Ip} id 0x1234 rcode 5 answers 0 -", deep.Stdout.Trim());
             Assert.DoesNotContain("denied.test", dns.Output);
             Assert.DoesNotContain("a.b.allowed.test", dns.Output);
+
+            // Each verdict is an L7 DNS record in the flows (the exporter drains every 20 ms).
+            string json = "";
+            for (int i = 0; i < 50 && !json.Contains("a.b.allowed.test", StringComparison.Ordinal); i++)
+            {
+                Thread.Sleep(200);
+                json = File.Exists(flows) ? File.ReadAllText(flows) : "";
+            }
+            Assert.Matches("\"verdict\":\"FORWARDED\".*\"Type\":\"L7\".*\"dns\":\\{\"query\":\"www.allowed.test.\"", json);
+            Assert.Matches("\"verdict\":\"DROPPED\".*\"Type\":\"L7\".*\"dns\":\\{\"query\":\"www.denied.test.\",\"observation_source\":\"proxy\",\"rcode\":5", json);
         }
         finally
         {
@@ -75,6 +86,7 @@ public sealed class DnsProxyNetnsTests(ITestOutputHelper output)
             output.WriteLine(fwd.Output);
             output.WriteLine(dns.Output);
             fwd.Dispose();
+            File.Delete(flows);
         }
     }
 

@@ -207,11 +207,14 @@ public static class AgentLifecycle
         bool stopped;
         try
         {
+            // Hubble's flow metrics are counted as the exporter builds flows: the registry exists before it.
+            var registry = options.MetricsPort > 0 ? Prometheus.Metrics.NewCustomRegistry() : null;
             if (options.FlowEvents)
             {
                 var records = new Hubble.FlowRecords(agent.Mesh?.Config.Cluster ?? "", options.L7);
                 var history = options.HubbleEnabled ? new Hubble.FlowHistory(options.HubbleBufferCapacity) : null;
-                flows = new FlowExporter([.. backend.FlowRings, options.L7.Flows], () => agent.Snapshot, records, options.FlowsFile, history, dropRate: options.FlowsDropRate);
+                flows = new FlowExporter([.. backend.FlowRings, options.L7.Flows], () => agent.Snapshot, records, options.FlowsFile, history, dropRate: options.FlowsDropRate,
+                    metrics: registry is null ? null : new Hubble.HubbleMetrics(registry));
                 agent.Flows = flows;
                 if (options.FlowsFile.Length > 0)
                 {
@@ -222,10 +225,9 @@ public static class AgentLifecycle
             }
             if (options.MetricsPort > 0)
             {
-                var registry = Prometheus.Metrics.NewCustomRegistry();
-                _ = new CiliumMetrics(registry, () => CounterReport.Sample(agent));
+                _ = new CiliumMetrics(registry!, () => CounterReport.Sample(agent));
                 // Probed before forwarding (StartupChecks); should the port be taken since, still one line, not a trace.
-                try { metrics = new MetricsEndpoint(options.MetricsAddress, options.MetricsPort, registry); }
+                try { metrics = new MetricsEndpoint(options.MetricsAddress, options.MetricsPort, registry!); }
                 catch (Exception e) when (e is System.Net.HttpListenerException or System.Net.Sockets.SocketException or IOException)
                 {
                     throw new StartupFailure(RunExit.Metrics, $"--metrics-address {options.MetricsAddress} --metrics-port {options.MetricsPort}", e.Message);

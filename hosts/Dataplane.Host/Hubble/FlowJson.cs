@@ -37,3 +37,11 @@ public static class FlowJson
     /// <summary>Parses one line; throws <see cref="InvalidProtocolBufferException"/> (or <see cref="InvalidJsonException"/>) when it is not one.</summary>
     public static GetFlowsResponse Parse(string line) => Parser.Parse<GetFlowsResponse>(line);
 }
+
+internal static class EnumNames
+{
+    /// <summary>The proto's name of an enum value (FORWARDED, POLICY_DENIED), as hubble prints it.</summary>
+    public static string OriginalName<T>(this T value) where T : struct, System.Enum =>
+        typeof(T).GetField(value.ToString())?.GetCustomAttributes(typeof(Google.Protobuf.Reflection.OriginalNameAttribute), false)
+            .OfType<Google.Protobuf.Reflection.OriginalNameAttribute>().FirstOrDefault()?.Name ?? value.ToString();
+}

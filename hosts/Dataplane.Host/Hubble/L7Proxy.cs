@@ -21,7 +21,9 @@ internal static class L7Proxy
         f.TraceObservationPoint = TraceObservationPoint.UnknownPoint;
 #pragma warning disable CS0612 // deprecated in the proto, still what hubble's compact output reads
         f.DropReason = 0;
-        f.Summary = r.Type == L7RecordType.Response
+        f.Summary = r.DnsQuery is { } q
+            ? r.Type == L7RecordType.Response ? $"DNS Answer RCode: {r.Code} ({q})" : $"DNS Query {q} A"
+            : r.Type == L7RecordType.Response
             ? $"{r.Protocol} {r.Code} {r.LatencyNanos / 1_000_000}ms ({r.Method} {r.Url})"
             : $"{r.Protocol} {r.Method} {r.Url}";
 #pragma warning restore CS0612
@@ -36,7 +38,12 @@ internal static class L7Proxy
                 _ => L7FlowType.UnknownL7Type,
             },
             LatencyNs = r.LatencyNanos,
-            Http = new HTTP { Code = (uint)r.Code, Method = r.Method, Url = r.Url, Protocol = r.Protocol },
         };
+        if (r.DnsQuery is { } query)
+        {
+            f.L7.Dns = new DNS { Query = query, Rcode = (uint)r.Code, ObservationSource = "proxy" };
+            f.L7.Dns.Qtypes.Add("A");
+        }
+        else f.L7.Http = new HTTP { Code = (uint)r.Code, Method = r.Method, Url = r.Url, Protocol = r.Protocol };
     }
 }

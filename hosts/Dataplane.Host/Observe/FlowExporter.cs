@@ -34,6 +34,7 @@ public sealed class FlowExporter : IDisposable
     private readonly Func<DatapathSnapshot> _snapshot;
     private readonly FlowRecords _records;
     private readonly FlowHistory? _history;
+    private readonly HubbleMetrics? _metrics;
     private readonly long _maxBytes;
     private readonly int _maxBackups;
     private readonly Thread _thread;
@@ -52,9 +53,9 @@ public sealed class FlowExporter : IDisposable
 
     /// <param name="path">the flow file; "" = flows only to <paramref name="history"/></param>
     public FlowExporter(IReadOnlyList<FlowRing> rings, Func<DatapathSnapshot> snapshot, FlowRecords records, string path,
-        FlowHistory? history = null, long maxBytes = 10 << 20, int maxBackups = 5, int dropRate = DefaultDropRate)
+        FlowHistory? history = null, long maxBytes = 10 << 20, int maxBackups = 5, int dropRate = DefaultDropRate, HubbleMetrics? metrics = null)
     {
-        _rings = rings; _snapshot = snapshot; _records = records; _history = history; Path = path;
+        _rings = rings; _snapshot = snapshot; _records = records; _history = history; _metrics = metrics; Path = path;
         _maxBytes = Math.Max(4096, maxBytes); _maxBackups = Math.Max(0, maxBackups);
         ChunkBytes = (int)Math.Clamp(_maxBytes / 8, 1024, 64 << 10);
         DropRate = Math.Max(0, dropRate);
@@ -120,6 +121,7 @@ public sealed class FlowExporter : IDisposable
                 }
                 var flow = _records.Response(ev, snapshot);
                 _history?.Add(flow);
+                _metrics?.Count(flow.Flow);
                 if (Path.Length == 0)
                 {
                     Interlocked.Increment(ref _written);

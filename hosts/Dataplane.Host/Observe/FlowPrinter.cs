@@ -108,9 +108,9 @@ public sealed class FlowPrinter(TextWriter output, string format)
     {
         string reason = f.Verdict is Flow.Verdict.Dropped or Flow.Verdict.Audit && f.DropReasonDesc != Flow.DropReason.Unknown
             ? $" ({f.DropReasonDesc.OriginalName()})" : "";
-        // L7 records as hubble prints them: "http-request FORWARDED (HTTP/1.1 GET http://…)".
+        // L7 records as hubble prints them: "http-request FORWARDED (HTTP/1.1 GET http://…)", "dns-request proxy FORWARDED (DNS Query …)".
         if (f.L7 is { } l7)
-            return $"{Time(f)}: {Side(f, source: true)} -> {Side(f, source: false)} http-{l7.Type.OriginalName().ToLowerInvariant()} {f.Verdict.OriginalName()} ({Summary(f)})";
+            return $"{Time(f)}: {Side(f, source: true)} -> {Side(f, source: false)} {(l7.Dns is null ? "http" : "dns")}-{l7.Type.OriginalName().ToLowerInvariant()}{(l7.Dns is null ? "" : " proxy")} {f.Verdict.OriginalName()} ({Summary(f)})";
         return $"{Time(f)}: {Side(f, source: true)} -> {Side(f, source: false)} {f.Verdict.OriginalName()}{reason} {Summary(f)}".TrimEnd();
     }
 
@@ -142,12 +142,4 @@ public sealed class FlowPrinter(TextWriter output, string format)
         if (ep is { Identity: > 0 }) who += $" (ID:{ep.Identity})";
         return who;
     }
-}
-
-internal static class EnumNames
-{
-    /// <summary>The proto's name of an enum value (FORWARDED, POLICY_DENIED), as hubble prints it.</summary>
-    public static string OriginalName<T>(this T value) where T : struct, System.Enum =>
-        typeof(T).GetField(value.ToString())?.GetCustomAttributes(typeof(Google.Protobuf.Reflection.OriginalNameAttribute), false)
-            .OfType<Google.Protobuf.Reflection.OriginalNameAttribute>().FirstOrDefault()?.Name ?? value.ToString();
 }

@@ -70,19 +70,31 @@ public sealed class DnsProxy : IDisposable
                 return;
             }
             var rules = snapshot.Policy.Rules;
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var from = new L7Proxy.Client(Core.Routing.RoutePrefix.ToUInt32(client.Address.MapToIPv4()), (ushort)client.Port);
             if (!Allows(rules, info.EgressRule, name) || !Allows(rules, info.IngressRule, name))
             {
                 Interlocked.Increment(ref Refused);
+                L7Proxy.Publish(_shared, info, from, Core.Flows.L7RecordType.Request, false, UdpFlow(name, 0, 0));
                 await _socket.SendToAsync(RefusedAnswer(query, questionEnd), client);
+                L7Proxy.Publish(_shared, info, from, Core.Flows.L7RecordType.Response, false, UdpFlow(name, RcodeRefused, Elapsed(started)));
                 return;
             }
+            L7Proxy.Publish(_shared, info, from, Core.Flows.L7RecordType.Request, true, UdpFlow(name, 0, 0));
             var answer = await ForwardAsync(query, info);
             if (answer is null) return;
             Interlocked.Increment(ref Forwarded);
             await _socket.SendToAsync(answer, client);
+            L7Proxy.Publish(_shared, info, from, Core.Flows.L7RecordType.Response, true,
+                UdpFlow(name, answer.Length > 3 ? answer[3] & 0xF : 0, Elapsed(started)));
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException) { /* the client retries, as with a lost datagram */ }
     }
+
+    private static Core.Flows.L7Flow UdpFlow(string name, int rcode, ulong latency) =>
+        new(Core.Flows.L7RecordType.Request, latency, "", "", "DNS", rcode) { DnsQuery = name };
+
+    private static ulong Elapsed(long started) => (ulong)System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks * 100;
 
     private static bool Allows(Core.Policy.PolicyRuleRef?[] rules, uint rule, string name) =>
         rule == 0 || rule >= (uint)rules.Length || rules[rule]?.Dns is not { } dns || dns.Allows(name);

@@ -142,16 +142,22 @@ public sealed class L7Proxy : IAsyncDisposable
     private static string Format(in RedirectInfo info) => $"{Host.Hubble.FlowRecords.FormatIp(info.OrigDst, 4)}:{info.OrigPort}";
 
     /// <summary>One L7 flow record: the request (client → server) or the response (server → client, a reply).</summary>
-    private readonly record struct Client(UInt128 Address, ushort Port);
+    internal readonly record struct Client(UInt128 Address, ushort Port);
 
-    private void Record(in RedirectInfo info, Client client, L7RecordType type, bool allowed, string method, string url, int code, ulong latency)
+    private void Record(in RedirectInfo info, Client client, L7RecordType type, bool allowed, string method, string url, int code, ulong latency) =>
+        Publish(_shared, info, client, type, allowed, new L7Flow(type, latency, method, url, "HTTP/1.1", code));
+
+    /// <summary>One L7 flow event of either proxy: the request (client → server) or the response (a reply).</summary>
+    internal static void Publish(L7Shared shared, in RedirectInfo info, Client client, L7RecordType type, bool allowed, L7Flow flow)
     {
+        bool udp = flow.DnsQuery is not null;
+        flow = flow with { Type = type };
         bool response = type == L7RecordType.Response;
         var e = new FlowEvent
         {
             TimeNanos = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100,
             IpVersion = 4,
-            L4Proto = IpProtocols.Tcp,
+            L4Proto = udp ? IpProtocols.Udp : IpProtocols.Tcp,
             Verdict = allowed ? PacketVerdict.Tx : PacketVerdict.Drop,
             DropReason = allowed ? 0 : Core.Drops.DropReason.PolicyDenied,
             Direction = info.IngressRule != 0 && info.EgressRule == 0 ? TrafficDirection.Ingress : TrafficDirection.Egress,
@@ -173,7 +179,7 @@ public sealed class L7Proxy : IAsyncDisposable
             e.SrcIdentity = info.SrcIdentity; e.DstIdentity = info.DstIdentity;
             e.SrcEndpoint = info.SrcEndpoint; e.DstEndpoint = info.DstEndpoint;
         }
-        _shared.Publish(e, new L7Flow(type, latency, method, url, "HTTP/1.1", code));
+        shared.Publish(e, flow);
     }
 
     public async ValueTask DisposeAsync()
