@@ -21,5 +21,7 @@ if (args.Length > 0 && args[0] == "gateway-cpu") return Dataplane.Benchmarks.Gat
 if (args.Length > 0 && args[0] == "ct-cpu") return Dataplane.Benchmarks.Conntrack.ConntrackCpuTime.Run(args[1..]);
 // `pktgen IFACE DST_MAC SRC_IP DST_IP SIZE PPS SECONDS`: paced AF_PACKET generator for perf/forward-rig.sh (GEN=paced).
 if (args.Length > 0 && args[0] == "pktgen") return Dataplane.Benchmarks.Rig.PacedGenerator.Run(args[1..]);
+// `wg-throughput [seconds] [rounds]`: TCP through WireGuard between two namespaces, ours ↔ ours vs wireguard-go ↔ wireguard-go (root).
+if (args.Length > 0 && args[0] == "wg-throughput") return Dataplane.Benchmarks.WireGuard.WireGuardThroughput.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
