@@ -28,6 +28,14 @@ public sealed record NeighborOptions
     /// <summary><c>gc_stale_time</c>: an unused Stale or Failed entry is removed after this long.</summary>
     public int GcStaleMillis { get; init; } = 60_000;
 
+    /// <summary>
+    /// How often a watched neighbour (<see cref="NeighborResolver.Watch"/>) is reconfirmed with a unicast probe when
+    /// nothing else confirmed it: with <see cref="UnicastSolicit"/> × <see cref="RetransMillis"/>, the longest a dead
+    /// watched neighbour still counts as alive (5 s + 3 × 1 s by default). Not a kernel sysctl: the kernel probes
+    /// only neighbours that traffic uses.
+    /// </summary>
+    public int WatchMillis { get; init; } = 5_000;
+
     /// <summary>Entries in the table (<c>gc_thresh3</c>); a new neighbour beyond it is refused (its packet dropped).</summary>
     public int Capacity { get; init; } = 4096;
 }

@@ -44,6 +44,8 @@ public sealed class NeighborResolver
     private ImmutableArray<PortInfo> _ports = [];
     /// <summary>Reused by <see cref="Tick"/> (entries may be removed while it walks them).</summary>
     private readonly List<Entry> _walk = [];
+    /// <summary>Neighbours kept confirmed without traffic (<see cref="Watch"/>).</summary>
+    private HashSet<NeighborKey> _watched = [];
     private bool _indexDirty;
 
     public NeighborResolver(NeighborOptions? options = null, Func<long>? clockMillis = null)
@@ -137,6 +139,7 @@ public sealed class NeighborResolver
             foreach (var e in _walk)
             {
                 if (Table.TakeUsed(e.Slot)) e.LastUsed = now;
+                if (_watched.Contains(e.Key) && TickWatched(e, now)) continue;
                 switch (e.State)
                 {
                     case NudState.Reachable when now >= e.Timer:
@@ -164,6 +167,8 @@ public sealed class NeighborResolver
                         break;
                 }
             }
+            foreach (var k in _watched)
+                if (!_entries.ContainsKey(k) && Create(k) is { } gone) StartResolving(gone);   // flushed by a port change
             while (_cooling.TryPeek(out var c) && now - c.At >= NeighborTable.SlotGraceMillis)
             {
                 _cooling.Dequeue();
@@ -171,6 +176,30 @@ public sealed class NeighborResolver
             }
             PublishIfDirty();
         }
+    }
+
+    /// <summary>
+    /// Neighbours whose reachability the host must know without traffic to them (a gateway's mesh nodes, whose pod
+    /// CIDRs it announces): each is resolved now if unknown, reconfirmed by a unicast probe every
+    /// <see cref="NeighborOptions.WatchMillis"/>, and solicited again every retransmit interval once it failed, so
+    /// that <see cref="IsAlive"/> follows it both ways. Replaces the previous set; unwatched entries age as usual.
+    /// </summary>
+    public void Watch(IEnumerable<NeighborKey> keys)
+    {
+        lock (_gate)
+        {
+            _watched = [.. keys];
+            foreach (var k in _watched)
+                if (!_entries.ContainsKey(k) && Create(k) is { } e) StartResolving(e);
+            PublishIfDirty();
+        }
+    }
+
+    /// <summary>Whether the neighbour answers: resolved and not failed (an entry being probed still counts until its
+    /// probes run out). Unknown, being resolved for the first time, or failed: false.</summary>
+    public bool IsAlive(NeighborKey key)
+    {
+        lock (_gate) return _entries.TryGetValue(key, out var e) && Usable(e.State);
     }
 
     /// <summary>Every entry, for the status API.</summary>
@@ -200,6 +229,41 @@ public sealed class NeighborResolver
         }
     }
 
+    /// <summary>
+    /// A watched entry's timers, where they differ from the kernel's: a confirmed entry is probed (unicast, no Delay
+    /// state) once <see cref="NeighborOptions.WatchMillis"/> passed without a confirmation; a failed one is solicited
+    /// again after a retransmit interval. True when handled here; Incomplete and Probe entries take the usual path.
+    /// </summary>
+    private bool TickWatched(Entry e, long now)
+    {
+        e.LastUsed = now;   // never aged out
+        switch (e.State)
+        {
+            case NudState.Reachable or NudState.Stale or NudState.Delay when now - e.Updated >= Options.WatchMillis:
+                Set(e, NudState.Probe, e.Mac);
+                e.Probes = 0;
+                Solicit(e, unicast: true);
+                return true;
+            case NudState.Reachable or NudState.Stale or NudState.Delay:
+                return true;
+            case NudState.Failed when now - e.Updated >= Options.RetransMillis:
+                StartResolving(e);
+                return true;
+            case NudState.Failed:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Incomplete, first broadcast/multicast solicitation sent.</summary>
+    private void StartResolving(Entry e)
+    {
+        Set(e, NudState.Incomplete, 0);
+        e.Probes = 0;
+        Solicit(e, unicast: false);
+    }
+
     private void Miss(NeighborKey key, Span<byte> frame)
     {
         var e = _entries.GetValueOrDefault(key) ?? Create(key);
@@ -211,12 +275,7 @@ public sealed class NeighborResolver
             Release(e.Key.Port, frame);
             return;
         }
-        if (e.State is NudState.None or NudState.Failed)
-        {
-            Set(e, NudState.Incomplete, 0);
-            e.Probes = 0;
-            Solicit(e, unicast: false);
-        }
+        if (e.State is NudState.None or NudState.Failed) StartResolving(e);
         if (e.Pending.Count >= Options.QueueLength) { Discard(frame.Length); return; }
         e.Pending.Enqueue(frame.ToArray());
         QueuedPackets++;

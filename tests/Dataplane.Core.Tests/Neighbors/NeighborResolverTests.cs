@@ -248,6 +248,55 @@ public sealed class NeighborResolverTests
         Assert.Equal(2UL, r.Counters.Drops[(int)DropReason.FibLookupFailed]);
     }
 
+    /// <summary>
+    /// A watched neighbour (a gateway's mesh node) without any traffic: resolved at once, reprobed by unicast every
+    /// WatchMillis, failed when three probes go unanswered, solicited again every second while failed, alive again
+    /// on the first answer. An unwatched entry in the same state is left alone (no traffic, no probe).
+    /// </summary>
+    [Fact]
+    public void Watch_FollowsAnIdleNeighbourDownAndUpAgain()
+    {
+        var key = new NeighborKey(0, false, Peer4);
+        _r.Watch([key]);
+        var first = Assert.Single(_sent);
+        Assert.Equal(NeighborFrames.Broadcast, Mac(first.Frame, 0));
+        Assert.False(_r.IsAlive(key));
+
+        Post(FrameKind.Confirmed, false, Peer4, PeerMac);
+        Drain();
+        Assert.True(_r.IsAlive(key));
+        _sent.Clear();
+
+        _now += 4_999; _r.Tick();
+        Assert.Empty(_sent);
+        _now += 1; _r.Tick();
+        var probe = Assert.Single(_sent);
+        Assert.Equal(PeerMac, Mac(probe.Frame, 0));          // unicast to the MAC it had
+        Assert.True(_r.IsAlive(key));                         // still counts while being probed
+
+        for (int i = 0; i < 3; i++) { _now += 1_000; _r.Tick(); }
+        Assert.Equal(NudState.Failed, StateOf(false, Peer4));
+        Assert.False(_r.IsAlive(key));
+        _sent.Clear();
+
+        _now += 1_000; _r.Tick();
+        Assert.Equal(NeighborFrames.Broadcast, Mac(Assert.Single(_sent).Frame, 0));   // looked for again
+        _now += 60_000; _r.Tick();                            // never aged out while watched
+        Assert.Contains(_r.List(), e => e.Key == key);
+
+        Post(FrameKind.Confirmed, false, Peer4, PeerMac);
+        Drain();
+        Assert.True(_r.IsAlive(key));
+
+        // Watching something else: Peer4 ages as usual, with no probe while idle.
+        _r.Watch([]);
+        _sent.Clear();
+        _now += 30_000; _r.Tick();
+        _now += 10_000; _r.Tick();
+        Assert.Empty(_sent);
+        Assert.Equal(NudState.Stale, StateOf(false, Peer4));
+    }
+
     [Fact]
     public void WorkerLookup_DoesNotAllocate()
     {
