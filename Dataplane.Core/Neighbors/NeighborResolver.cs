@@ -32,6 +32,8 @@ public sealed class NeighborResolver
         /// <summary>Last confirmation or state change.</summary>
         public long Updated;
         public long LastUsed;
+        /// <summary>Failed since it last answered (a re-solicitation does not make it unknown again).</summary>
+        public bool Failed;
         public readonly Queue<byte[]> Pending = new();
     }
 
@@ -195,11 +197,17 @@ public sealed class NeighborResolver
         }
     }
 
-    /// <summary>Whether the neighbour answers: resolved and not failed (an entry being probed still counts until its
-    /// probes run out). Unknown, being resolved for the first time, or failed: false.</summary>
-    public bool IsAlive(NeighborKey key)
+    /// <summary>Whether the neighbour answers: true when resolved (an entry being probed still counts until its probes
+    /// run out), false when it failed and has not answered since, null when not known yet (no entry, or being resolved
+    /// for the first time) — so a host does not take "not asked yet" for "down".</summary>
+    public bool? IsAlive(NeighborKey key)
     {
-        lock (_gate) return _entries.TryGetValue(key, out var e) && Usable(e.State);
+        lock (_gate)
+        {
+            if (!_entries.TryGetValue(key, out var e)) return null;
+            if (Usable(e.State)) return true;
+            return e.Failed ? false : null;
+        }
     }
 
     /// <summary>Every entry, for the status API.</summary>
@@ -316,6 +324,7 @@ public sealed class NeighborResolver
     {
         ResolutionFailures++;
         Set(e, NudState.Failed, e.Mac);
+        e.Failed = true;
         while (e.Pending.TryDequeue(out var f)) Discard(f.Length);
     }
 
@@ -417,6 +426,7 @@ public sealed class NeighborResolver
     {
         e.State = state;
         e.Mac = mac;
+        if (Usable(state)) e.Failed = false;
         e.Updated = _clock();
         Table.Write(e.Slot, state, mac);
     }

@@ -109,6 +109,22 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
         Assert.True(gwDrops.Any(d => d.Key.Contains("(133)") && d.Value > 0), "POLICY_DENIED not counted on the gateway: " + string.Join(", ", gwDrops));
         Assert.Equal(nodeDrops, AgentApi.Status(nodeSocket).DropsByReason.Where(d => d.Key.Contains("(133)")).Sum(d => (long)d.Value));
 
+        if (!t.Srv6)
+        {
+            // The node dies (kill -9): its underlay address stops answering ARP, the gateway's watched neighbour fails
+            // (reprobed every 5 s, 3 probes) and it withdraws the node's pod CIDR rather than black-hole it — a lost
+            // mesh. The node comes back: announced again.
+            string[] nodeRun = ["dotnet", NodeDll, "run", "--config", t.NodeConfig, "--backend", "af_packet", "--ct-max", "4096", .. PodTopology.AgentArgs(t.NodeConfig)];
+            node.Dispose();
+            await Eventually.True(() => !_bird.RoutesFromNode().Contains("198.18.150.0/24"), "BIRD keeps the dead node's pod CIDR\n" + Context(), 60);
+            Assert.Contains("mesh node(s) node-1 unreachable: their pod CIDRs withdrawn", gw.Output);
+            Assert.Contains("the whole mesh is unreachable", gw.Output);
+            node = _set.Start(t.Node, nodeRun);
+            Assert.True(node.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "node did not restart:\n" + node.Output);
+            await Eventually.True(() => _bird.RoutesFromNode().Contains("198.18.150.0/24"), "BIRD learns the pod CIDR again\n" + Context(), 60);
+            Assert.Contains("mesh node(s) node-1 reachable again", gw.Output);
+        }
+
         // Graceful stop: the gateway withdraws what it announced; BIRD loses the pod CIDR.
         Assert.True(gw.Stop(TimeSpan.FromSeconds(30)), "gateway did not stop:\n" + gw.Output);
         output.WriteLine(gw.Output);

@@ -41,7 +41,18 @@ public sealed class GatewayProfile : HostProfile
     /// <summary>Portal services get their VIPs here; every other service keeps only its ClusterIPs (<see cref="PortalServices"/>).</summary>
     public override ConfigModel Extend(ConfigModel files) => PortalServices.OnGateway(files);
 
-    public override IEnumerable<IPNetwork>? AdvertisedPodCidrs(ConfigModel merged) => GatewayRules.MeshPrefixes(merged);
+    private readonly MeshLiveness _liveness = new();
+
+    /// <summary>The pod CIDRs of every other Node, except those of nodes the gateway cannot reach now (<see cref="MeshLiveness"/>).</summary>
+    public override IEnumerable<IPNetwork>? AdvertisedPodCidrs(ConfigModel merged)
+    {
+        return GatewayRules.MeshPrefixes(merged, _liveness.Down);
+    }
+
+    /// <summary>A lost mesh announces no portal VIP either: their backends are all behind it.</summary>
+    public override ConfigModel ForBgp(ConfigModel merged) => _liveness.MeshLost ? merged with { Services = [] } : merged;
+
+    public override void Poll(HostAgent agent) => _liveness.Poll(agent);
 
     public override ImmutableArray<LearnedRouteSpec> AcceptLearned(ConfigModel merged, ImmutableArray<LearnedRouteSpec> learned)
     {

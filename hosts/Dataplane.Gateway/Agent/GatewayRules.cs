@@ -37,7 +37,7 @@ public static class GatewayRules
     /// <summary>This gateway's DataplaneGateway (null only in a model <see cref="Check"/> refused).</summary>
     public static GatewaySpec? Gateway(ConfigModel m) => m.Gateways.FirstOrDefault(g => g.Name == m.Local.Name);
 
-    /// <summary>The pod CIDRs of the mesh behind the gateway: every other Node's.</summary>
-    public static IEnumerable<IPNetwork> MeshPrefixes(ConfigModel m) =>
-        m.Nodes.Where(n => n.Name != m.Local.Name).SelectMany(n => n.PodCidrs).Distinct();
+    /// <summary>The pod CIDRs of the mesh behind the gateway: every other Node's, but those of <paramref name="unreachable"/>.</summary>
+    public static IEnumerable<IPNetwork> MeshPrefixes(ConfigModel m, IReadOnlySet<string> unreachable) =>
+        m.Nodes.Where(n => n.Name != m.Local.Name && !unreachable.Contains(n.Name)).SelectMany(n => n.PodCidrs).Distinct();
 }

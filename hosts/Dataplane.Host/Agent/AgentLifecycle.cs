@@ -275,6 +275,7 @@ public static class AgentLifecycle
                 if (hangup) log.WriteLine($"agent: SIGHUP: reloading {options.ConfigDir}");
                 if (watcher.TakeChange() | hangup) agent.ReloadFiles();
                 agent.PollInterfaces();
+                agent.Profile.Poll(agent);
                 if (DateTime.UtcNow >= nextStats)
                 {
                     CounterReport.Print(log, "stats", agent);

@@ -57,6 +57,14 @@ public sealed class HostAgent : IDisposable
     internal Bgp.BgpAgent? Bgp { get; set; }
     internal TextWriter Log => _log;
 
+    /// <summary>What the host announces by BGP changed without a new configuration (<paramref name="why"/> is logged):
+    /// the speakers plan again from the model in force.</summary>
+    public void AnnouncementsChanged(string why)
+    {
+        _log.WriteLine($"agent: bgp: {why}");
+        Bgp?.Replan();
+    }
+
     /// <summary>Where flow events go (null = not exported) and where metrics are served (null = off).</summary>
     public string? FlowsFile { get; internal set; }
     /// <summary>The flow exporter, for its figures (null = not exported).</summary>

@@ -40,6 +40,12 @@ public class HostProfile
     public virtual System.Collections.Immutable.ImmutableArray<LearnedRouteSpec> AcceptLearned(ConfigModel merged,
         System.Collections.Immutable.ImmutableArray<LearnedRouteSpec> learned) => learned;
 
+    /// <summary>The model BGP plans from (a gateway that lost the whole mesh announces no service VIPs).</summary>
+    public virtual ConfigModel ForBgp(ConfigModel merged) => merged;
+
+    /// <summary>Once a second on the agent's loop, after the interfaces were polled (a gateway follows its mesh nodes).</summary>
+    public virtual void Poll(HostAgent agent) { }
+
     /// <summary>Adds the host's own routes to the local API (next to GET /v1/status).</summary>
     public virtual void MapApi(IEndpointRouteBuilder api, HostAgent agent) { }
 }

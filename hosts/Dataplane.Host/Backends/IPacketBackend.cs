@@ -82,4 +82,7 @@ public interface IPacketBackend : IDisposable
 
     /// <summary>The neighbour table (learned and static entries); empty for the eBPF backend, which does not resolve.</summary>
     List<Dataplane.Core.Neighbors.NeighborListing> Neighbors() => [];
+
+    /// <summary>Our own neighbour resolution (the C# lanes); null for the eBPF backend, where the kernel resolves.</summary>
+    Dataplane.Core.Neighbors.NeighborResolver? NeighborResolution => null;
 }

@@ -50,6 +50,14 @@ public sealed class BgpAgent : IAsyncDisposable
         _wake.Release();
     }
 
+    /// <summary>What the host announces changed without a new configuration (a gateway's mesh node came or went): plan again.</summary>
+    internal void Replan()
+    {
+        if (Volatile.Read(ref _model) is null) return;
+        Interlocked.Exchange(ref _modelDirty, 1);
+        _wake.Release();
+    }
+
     /// <summary>Starts the loop; called once forwarding runs, so nothing is announced that the node cannot serve yet.</summary>
     internal void Start() => _loop = Task.Run(RunAsync);
 
@@ -78,6 +86,7 @@ public sealed class BgpAgent : IAsyncDisposable
     private async Task ReconcileAsync(ConfigModel m)
     {
         var problems = new List<string>();
+        m = _agent.Profile.ForBgp(m);
         var desired = BgpPlanning.Plan(m, Log, problems, _agent.Profile.AdvertisedPodCidrs(m));
         foreach (var name in _running.Keys.Where(n => !desired.Any(d => d.Name == n)).ToList())
         {

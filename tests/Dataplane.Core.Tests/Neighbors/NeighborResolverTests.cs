@@ -260,7 +260,7 @@ public sealed class NeighborResolverTests
         _r.Watch([key]);
         var first = Assert.Single(_sent);
         Assert.Equal(NeighborFrames.Broadcast, Mac(first.Frame, 0));
-        Assert.False(_r.IsAlive(key));
+        Assert.Null(_r.IsAlive(key));                         // not known yet, not "down"
 
         Post(FrameKind.Confirmed, false, Peer4, PeerMac);
         Drain();
@@ -281,6 +281,7 @@ public sealed class NeighborResolverTests
 
         _now += 1_000; _r.Tick();
         Assert.Equal(NeighborFrames.Broadcast, Mac(Assert.Single(_sent).Frame, 0));   // looked for again
+        Assert.False(_r.IsAlive(key));                        // still down while looked for
         _now += 60_000; _r.Tick();                            // never aged out while watched
         Assert.Contains(_r.List(), e => e.Key == key);
 

@@ -96,6 +96,8 @@ internal abstract class LaneBackend : IPacketBackend
 
     public NeighborResolver Resolver => _neighbors.Resolver;
 
+    public NeighborResolver? NeighborResolution => _neighbors.Resolver;
+
     /// <summary>Opens queue <paramref name="queue"/> of <paramref name="p"/>: the port, the descriptor a worker waits on (-1: none) and how it runs.</summary>
     protected internal abstract IPort Open(int queue, PortInfo p, out int fd, out string mode);
 
