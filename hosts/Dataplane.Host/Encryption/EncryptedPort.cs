@@ -93,6 +93,7 @@ internal sealed unsafe class EncryptedPort : IPort
                 (inner[0] >> 4) == 6 ? UnderlayFrame.EtherIpv6 : UnderlayFrame.EtherIpv4);
             p.Pull((int)(eth - f));
             p.Length = (ushort)(UnderlayFrame.Eth + w.Length);
+            p.Encrypted = true;   // for flows: it came through the tunnel (kept through overlay termination)
         }
         if (removed == 0) return n;
         // Out of the batch; their buffers go back with the rest on Release.
