@@ -190,7 +190,7 @@ public static class AgentLifecycle
         var log = agent.Log;
         var backend = agent.PacketIo;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        using var signals = new Signals(() => { cts.Cancel(); wake.Set(); }, () => CounterReport.Print(log, "stats", agent), wake.Reload);
+        using var signals = new Signals(() => { cts.Cancel(); wake.Set(); }, () => CounterReport.Print(log, "stats", agent), wake.Reload, log);
 
         agent.Locked(() => backend.Start(agent.Snapshot, cts));
         agent.Mesh?.Start();
