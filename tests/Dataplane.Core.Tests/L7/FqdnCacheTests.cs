@@ -13,7 +13,7 @@ public class FqdnCacheTests
     {
         var cache = new FqdnCache(TimeSpan.FromSeconds(4));
         Assert.True(cache.Learn("WWW.Allowed.test", [A], 1, nowMs: 0));
-        Assert.Equal([new FqdnIp("www.allowed.test.", A)], cache.Entries(3_999));
+        Assert.Equal([new FqdnIp("www.allowed.test.", A)], cache.Entries(3_999).ToArray());
         Assert.Empty(cache.Expire(3_999));
         Assert.Empty(cache.Entries(4_000));
         Assert.Equal([new FqdnIp("www.allowed.test.", A)], cache.Expire(4_000));
