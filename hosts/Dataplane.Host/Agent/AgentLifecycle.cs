@@ -184,6 +184,20 @@ public static class AgentLifecycle
         return server;
     }
 
+    /// <summary>The IPFIX exporting process when --ipfix-collector was given; a socket the system refuses stops the start.</summary>
+    private static Ipfix.IpfixExporter? StartIpfix(HostAgent agent)
+    {
+        if (agent.Options.Ipfix is not { } o) return null;
+        Ipfix.IpfixExporter ipfix;
+        try { ipfix = new Ipfix.IpfixExporter(o); }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new StartupFailure(RunExit.Config, $"--ipfix-collector {o.Collector}", e.Message);
+        }
+        agent.Log.WriteLine($"agent: IPFIX export to udp:{o.Collector} (active timeout {o.ActiveTimeoutSeconds}s, idle timeout {o.IdleTimeoutSeconds}s, observation domain {o.ObservationDomainId}, identities under PEN {o.EnterpriseNumber})");
+        return ipfix;
+    }
+
     private static int Serve(HostAgent agent, ConfigDirWatcher watcher, Wakeup wake, CancellationToken stop)
     {
         var options = agent.Options;
@@ -213,8 +227,9 @@ public static class AgentLifecycle
             {
                 var records = new Hubble.FlowRecords(agent.Mesh?.Config.Cluster ?? "", options.L7);
                 var history = options.HubbleEnabled ? new Hubble.FlowHistory(options.HubbleBufferCapacity) : null;
+                var ipfix = StartIpfix(agent);
                 flows = new FlowExporter([.. backend.FlowRings, options.L7.Flows], () => agent.Snapshot, records, options.FlowsFile, history, dropRate: options.FlowsDropRate,
-                    metrics: registry is null ? null : new Hubble.HubbleMetrics(registry));
+                    metrics: registry is null ? null : new Hubble.HubbleMetrics(registry), ipfix: ipfix);
                 agent.Flows = flows;
                 if (options.FlowsFile.Length > 0)
                 {

@@ -41,7 +41,7 @@ public static class StatusReport
                 n.State.ToString().ToLowerInvariant(), n.AgeMillis, n.Queued))],
             agent.Bgp?.Status(), LoadBalancerIps(agent.Files), agent.Flows?.Status(), backend.HostFirewall(snapshot),
             agent.Options.HubbleSocket is { Length: > 0 } hs ? hs : null,
-            agent.Encryption?.Status());
+            agent.Encryption?.Status(), agent.Flows?.Ipfix?.Status());
     }
 
     private static LoadBalancerIpStatus? LoadBalancerIps(Dataplane.Control.Config.ConfigModel m) =>

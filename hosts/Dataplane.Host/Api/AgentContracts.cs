@@ -44,7 +44,8 @@ public sealed record AgentStatus(
     FlowExportStatus? FlowExport = null,
     string? HostFirewall = null,
     string? HubbleSocket = null,
-    EncryptionStatus? Encryption = null);
+    EncryptionStatus? Encryption = null,
+    IpfixStatus? Ipfix = null);
 
 /// <summary>
 /// Transparent encryption (WireGuard, as `cilium-dbg encrypt status` shows it): this node's public key, the UDP port,
@@ -61,6 +62,9 @@ public sealed record EncryptionPeerStatus(string Node, string PublicKey, string 
 /// written because the file could not be (a full disk), and the failed writes with the last error.
 /// </summary>
 public sealed record FlowExportStatus(string File, long Written, long Lost, long RateLimited, long Unwritten, long WriteErrors, string? LastError);
+
+/// <summary>IPFIX export (--ipfix-collector): the collector, data records and messages sent, records whose send failed, the failed sends with the last error.</summary>
+public sealed record IpfixStatus(string Collector, long Records, long Messages, long Unsent, long SendErrors, string? LastError);
 
 /// <summary>BGP as the agent runs it: each instance's peers (session state, prefixes received and advertised), the
 /// learned routes in the datapath's routing table (each with its ECMP next hops) and configuration problems.</summary>

@@ -48,6 +48,9 @@ public static class StatusCommand
             o.WriteLine($"  written {f.Written}, lost (ring full) {f.Lost}, rate-limited drops {f.RateLimited}, unwritten {f.Unwritten}, write errors {f.WriteErrors}");
             if (f.LastError is { } fe) o.WriteLine($"  last write error: {fe}");
         }
+        if (s.Ipfix is { } x)
+            o.WriteLine($"ipfix:       udp:{x.Collector}: {x.Records} records in {x.Messages} messages, unsent {x.Unsent}, send errors {x.SendErrors}"
+                + (x.LastError is { } xe ? $" (last: {xe})" : ""));
         o.WriteLine($"metrics:     {s.MetricsUrl ?? "off (run --metrics-port)"}");
         if (s.ClusterMesh is { } m)
         {

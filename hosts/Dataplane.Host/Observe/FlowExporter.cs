@@ -35,6 +35,9 @@ public sealed class FlowExporter : IDisposable
     private readonly FlowRecords _records;
     private readonly FlowHistory? _history;
     private readonly HubbleMetrics? _metrics;
+    private readonly Ipfix.IpfixExporter? _ipfix;
+    /// <summary>Hubble records are wanted (a file or the Observer API), not only IPFIX's counts.</summary>
+    private readonly bool _buildsFlows;
     private readonly long _maxBytes;
     private readonly int _maxBackups;
     private readonly Thread _thread;
@@ -53,9 +56,12 @@ public sealed class FlowExporter : IDisposable
 
     /// <param name="path">the flow file; "" = flows only to <paramref name="history"/></param>
     public FlowExporter(IReadOnlyList<FlowRing> rings, Func<DatapathSnapshot> snapshot, FlowRecords records, string path,
-        FlowHistory? history = null, long maxBytes = 10 << 20, int maxBackups = 5, int dropRate = DefaultDropRate, HubbleMetrics? metrics = null)
+        FlowHistory? history = null, long maxBytes = 10 << 20, int maxBackups = 5, int dropRate = DefaultDropRate, HubbleMetrics? metrics = null,
+        Ipfix.IpfixExporter? ipfix = null)
     {
         _rings = rings; _snapshot = snapshot; _records = records; _history = history; _metrics = metrics; Path = path;
+        _ipfix = ipfix;
+        _buildsFlows = path.Length > 0 || history is not null;
         _maxBytes = Math.Max(4096, maxBytes); _maxBackups = Math.Max(0, maxBackups);
         ChunkBytes = (int)Math.Clamp(_maxBytes / 8, 1024, 64 << 10);
         DropRate = Math.Max(0, dropRate);
@@ -68,6 +74,9 @@ public sealed class FlowExporter : IDisposable
     }
 
     public string Path { get; }
+
+    /// <summary>The IPFIX export fed from the same events (--ipfix-collector), or null.</summary>
+    public Ipfix.IpfixExporter? Ipfix => _ipfix;
 
     /// <summary>Bytes of lines gathered before they are written (and the size checked).</summary>
     public int ChunkBytes { get; }
@@ -100,8 +109,14 @@ public sealed class FlowExporter : IDisposable
     private void Loop()
     {
         while (!_stop.IsCancellationRequested)
-            if (Drain() == 0) _stop.Token.WaitHandle.WaitOne(20);
+        {
+            int n = Drain();
+            _ipfix?.Tick();
+            if (n == 0) _stop.Token.WaitHandle.WaitOne(20);
+        }
         Drain();
+        // The agent stops: what the cache still counts is exported now (flowEndReason forced end), not lost.
+        _ipfix?.Flush();
     }
 
     /// <summary>Writes everything the rings hold now, a chunk at a time; returns the events taken from the rings.</summary>
@@ -114,6 +129,9 @@ public sealed class FlowExporter : IDisposable
             while (ring.TryRead(out var ev))
             {
                 n++;
+                // IPFIX counts every packet (its counts are the traffic's); the rate limit below only thins Hubble's records.
+                _ipfix?.Add(ev);
+                if (!_buildsFlows) continue;
                 if (ev.Verdict == PacketVerdict.Drop && !TakeDropToken())
                 {
                     Interlocked.Increment(ref _rateLimited);
@@ -243,6 +261,7 @@ public sealed class FlowExporter : IDisposable
         _stop.Cancel();
         _thread.Join();
         try { _file?.Dispose(); } catch (IOException) { }
+        _ipfix?.Dispose();
         _stop.Dispose();
     }
 }

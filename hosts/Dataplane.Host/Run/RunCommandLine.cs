@@ -33,6 +33,11 @@ public sealed class RunCommandLine
     private readonly Option<string> _hubbleSocket = new("--hubble-socket") { Description = "Serve Hubble's Observer gRPC API (GetFlows, ServerStatus, GetNodes) on this unix socket, e.g. /run/dataplane/hubble.sock (Cilium's: /var/run/cilium/hubble.sock); empty = off", DefaultValueFactory = _ => "" };
     private readonly Option<string> _hubbleListen = new("--hubble-listen-address") { Description = "Also serve the Observer API on this TCP ADDRESS:PORT (Cilium's port: 4244), without TLS; empty = off", DefaultValueFactory = _ => "" };
     private readonly Option<int> _hubbleCapacity = new("--hubble-buffer-capacity") { Description = "Flows the Observer keeps for GetFlows to read back (Hubble's ring)", DefaultValueFactory = _ => Hubble.FlowHistory.DefaultCapacity };
+    private readonly Option<string> _ipfixCollector = new("--ipfix-collector") { Description = "Export flows as IPFIX (RFC 7011) over UDP to this collector, HOST[:PORT] (port 4739 by default), e.g. nfcapd's; empty = off", DefaultValueFactory = _ => "" };
+    private readonly Option<string?> _ipfixActive = new("--ipfix-active-timeout") { Description = $"IPFIX: a flow still active is reported every this many seconds (default {Ipfix.IpfixOptions.DefaultActiveTimeout})" };
+    private readonly Option<string?> _ipfixIdle = new("--ipfix-idle-timeout") { Description = $"IPFIX: a flow idle this many seconds is reported and forgotten (default {Ipfix.IpfixOptions.DefaultIdleTimeout})" };
+    private readonly Option<string?> _ipfixDomain = new("--ipfix-observation-domain-id") { Description = "IPFIX: the observation domain ID in the message headers (default 1)" };
+    private readonly Option<string?> _ipfixPen = new("--ipfix-enterprise-number") { Description = $"IPFIX: the Private Enterprise Number the Cilium identity elements are defined under (default {Ipfix.IpfixOptions.DefaultEnterpriseNumber}, RFC 5612's documentation PEN)" };
     private readonly Option<int> _metricsPort = new("--metrics-port") { Description = "Serve Prometheus metrics (Cilium's names) on this TCP port; 0 = off", DefaultValueFactory = _ => 0 };
     private readonly Option<string> _metricsAddress = new("--metrics-address") { Description = "Address the metrics endpoint listens on", DefaultValueFactory = _ => "127.0.0.1" };
     private readonly Option<string> _bpfPin = new("--bpf-pin-dir") { Description = "ebpf: bpffs directory the maps are pinned in and reused from after a restart; empty = no pinning", DefaultValueFactory = _ => BackendOptions.DefaultBpfPinDir };
@@ -54,7 +59,7 @@ public sealed class RunCommandLine
         foreach (var o in new Option[] { _config, _backend, _sleep, _stats, _xdpMode, _queues, _ctMax, _ctDir, _socket })
             run.Options.Add(o);
         foreach (var o in hostOptions) run.Options.Add(o);
-        foreach (var o in new Option[] { _flowsFile, _flowsDropRate, _hubbleSocket, _hubbleListen, _hubbleCapacity, _metricsPort, _metricsAddress, _dpdkArgs, _pollSpin, _bpfPin, _bpfDetach, _bpfHook,
+        foreach (var o in new Option[] { _flowsFile, _flowsDropRate, _hubbleSocket, _hubbleListen, _hubbleCapacity, _ipfixCollector, _ipfixActive, _ipfixIdle, _ipfixDomain, _ipfixPen, _metricsPort, _metricsAddress, _dpdkArgs, _pollSpin, _bpfPin, _bpfDetach, _bpfHook,
             _pollMode, _coalesce, _clusterMesh })
             run.Options.Add(o);
     }
@@ -88,7 +93,43 @@ public sealed class RunCommandLine
             ClusterMeshFile = parse.GetValue(_clusterMesh) is { Length: > 0 } cm ? Path.GetFullPath(cm) : "",
             ConntrackDir = parse.GetValue(_ctDir) is { } ct ? (ct.Length > 0 ? Path.GetFullPath(ct) : "") : RunOptions.DefaultConntrackDir,
             ConntrackDirGiven = parse.GetValue(_ctDir) is not null,
+            Ipfix = ReadIpfix(parse),
         };
+    }
+
+    /// <summary>The IPFIX options, or null without --ipfix-collector; a malformed value, or a knob without a collector, stops the start with a line that names it.</summary>
+    private Ipfix.IpfixOptions? ReadIpfix(ParseResult parse)
+    {
+        string collector = parse.GetValue(_ipfixCollector) ?? "";
+        string? active = parse.GetValue(_ipfixActive), idle = parse.GetValue(_ipfixIdle), domain = parse.GetValue(_ipfixDomain), pen = parse.GetValue(_ipfixPen);
+        if (collector.Length == 0)
+        {
+            string? knob = active is not null ? "--ipfix-active-timeout" : idle is not null ? "--ipfix-idle-timeout"
+                : domain is not null ? "--ipfix-observation-domain-id" : pen is not null ? "--ipfix-enterprise-number" : null;
+            if (knob is not null) throw new StartupFailure(RunExit.Config, knob, "needs --ipfix-collector HOST[:PORT] (IPFIX export is off without it)");
+            return null;
+        }
+        string flag = "--ipfix-collector";
+        try
+        {
+            var endpoint = Ipfix.IpfixOptions.ParseCollector(collector);
+            flag = "--ipfix-active-timeout";
+            int activeSeconds = active is null ? Ipfix.IpfixOptions.DefaultActiveTimeout : Ipfix.IpfixOptions.ParseSeconds(active, 1, 86400);
+            flag = "--ipfix-idle-timeout";
+            int idleSeconds = idle is null ? Ipfix.IpfixOptions.DefaultIdleTimeout : Ipfix.IpfixOptions.ParseSeconds(idle, 1, 86400);
+            flag = "--ipfix-observation-domain-id";
+            uint domainId = domain is null ? 1 : uint.TryParse(domain, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out uint d) ? d
+                : throw new FormatException($"'{domain}' is not an unsigned 32-bit number");
+            flag = "--ipfix-enterprise-number";
+            uint enterprise = pen is null ? Ipfix.IpfixOptions.DefaultEnterpriseNumber
+                : uint.TryParse(pen, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out uint e) && e > 0 ? e
+                : throw new FormatException($"'{pen}' is not a Private Enterprise Number (1-4294967295)");
+            return new Ipfix.IpfixOptions(endpoint, activeSeconds, idleSeconds, domainId, enterprise);
+        }
+        catch (FormatException e)
+        {
+            throw new StartupFailure(RunExit.Config, flag, e.Message);
+        }
     }
 
     /// <summary>

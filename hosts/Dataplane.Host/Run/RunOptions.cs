@@ -67,8 +67,11 @@ public sealed record RunOptions(string ConfigDir, BackendOptions PacketIo, int P
     /// <summary>The Observer API is served somewhere.</summary>
     public bool HubbleEnabled => HubbleSocket.Length > 0 || HubbleListenAddress.Length > 0;
 
-    /// <summary>Workers record flow events (for the flow file, the Observer API or both).</summary>
-    public bool FlowEvents => FlowsFile.Length > 0 || HubbleEnabled;
+    /// <summary>IPFIX export of the flows to a collector (--ipfix-collector …); null = off.</summary>
+    public Ipfix.IpfixOptions? Ipfix { get; init; }
+
+    /// <summary>Workers record flow events (for the flow file, the Observer API, IPFIX).</summary>
+    public bool FlowEvents => FlowsFile.Length > 0 || HubbleEnabled || Ipfix is not null;
 
     /// <summary>Prometheus metrics on http://MetricsAddress:MetricsPort/metrics; port 0 = off (Cilium's agent uses 9962).</summary>
     public int MetricsPort { get; init; }
