@@ -229,7 +229,7 @@ public static class AgentLifecycle
                 var history = options.HubbleEnabled ? new Hubble.FlowHistory(options.HubbleBufferCapacity) : null;
                 var ipfix = StartIpfix(agent);
                 flows = new FlowExporter([.. backend.FlowRings, options.L7.Flows], () => agent.Snapshot, records, options.FlowsFile, history, dropRate: options.FlowsDropRate,
-                    metrics: registry is null ? null : new Hubble.HubbleMetrics(registry), ipfix: ipfix);
+                    metrics: registry is null ? null : new Hubble.HubbleMetrics(registry), ipfix: ipfix, traceEvents: options.TraceEvents, dropEvents: options.DropEvents);
                 agent.Flows = flows;
                 if (options.FlowsFile.Length > 0)
                 {

@@ -16,14 +16,17 @@ public sealed unsafe class BenchNode : IDisposable
 {
     public readonly PacketPool Pool;
     public readonly Batch Batch;
-    public readonly WorkerContext Context = new(0);
+    public readonly WorkerContext Context;
     public readonly PacketPipeline Pipeline;
     public readonly DatapathSnapshot Snapshot;
     private readonly byte[][] _frames;
     private readonly byte*[] _buffers;
 
-    public BenchNode(int batchSize, double ipv6Share = 0.0)
+    /// <param name="dropShare">share of IPv4 frames sent with TTL 1, which the route stage drops (TTL_EXCEEDED)</param>
+    /// <param name="context">the worker's context (a flow ring, its recording mode); default: none</param>
+    public BenchNode(int batchSize, double ipv6Share = 0.0, double dropShare = 0.0, WorkerContext? context = null)
     {
+        Context = context ?? new WorkerContext(0);
         var b = new SnapshotBuilder { RouterMac = 0x020000000099, NodeName = "bench" };
         var eth0 = b.AddInterface("eth0", 0x020000000e01);
         var eth1 = b.AddInterface("eth1", 0x020000000e02);
@@ -47,7 +50,7 @@ public sealed unsafe class BenchNode : IDisposable
         _buffers = new byte*[batchSize];
         for (int i = 0; i < batchSize; i++)
         {
-            _frames[i] = rng.NextDouble() < ipv6Share ? Udp6(rng) : Udp4(rng);
+            _frames[i] = rng.NextDouble() < ipv6Share ? Udp6(rng) : Udp4(rng, dropShare > 0 && rng.NextDouble() < dropShare ? (byte)1 : (byte)64);
             Pool.TryLoad(ref Batch[i], _frames[i], 0);
             _buffers[i] = Batch[i].Data;
         }
@@ -75,10 +78,10 @@ public sealed unsafe class BenchNode : IDisposable
         }
     }
 
-    private static byte[] Udp4(Random rng)
+    private static byte[] Udp4(Random rng, byte ttl = 64)
     {
         var f = new byte[64];
-        f[12] = 0x08; f[14] = 0x45; f[16] = 0; f[17] = 50; f[22] = 64; f[23] = 17;
+        f[12] = 0x08; f[14] = 0x45; f[16] = 0; f[17] = 50; f[22] = ttl; f[23] = 17;
         new byte[] { 198, 19, (byte)rng.Next(256), 1 }.CopyTo(f, 26);
         new byte[] { 198, (byte)(18 + rng.Next(2)), (byte)rng.Next(256), (byte)rng.Next(1, 255) }.CopyTo(f, 30);
         BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(34), (ushort)rng.Next(1024, 65535));
