@@ -61,6 +61,9 @@ public sealed record RunOptions(string ConfigDir, BackendOptions PacketIo, int P
     /// <summary>Hubble's Observer API on this TCP ADDRESS:PORT; empty = not on TCP.</summary>
     public string HubbleListenAddress { get; init; } = "";
 
+    /// <summary>TLS on <see cref="HubbleListenAddress"/> (--hubble-tls-cert-file, -key-file, -client-ca-files); null = plain.</summary>
+    public Hubble.HubbleTls? HubbleTls { get; init; }
+
     /// <summary>Flows kept for GetFlows (Hubble's ring buffer).</summary>
     public int HubbleBufferCapacity { get; init; } = Hubble.FlowHistory.DefaultCapacity;
 
