@@ -28,6 +28,8 @@ public static class HubbleStreamRate
             while (ring.TryRead(out var ev)) history.Add(records.Response(ev, node.Snapshot));
         }
         history.Published();
+        var verdicts = Enumerable.Range(0, flows).Select(i => history.At(i)!.Flow).GroupBy(f => $"{f.Verdict} {f.DropReasonDesc}").Select(g => $"{g.Key}: {g.Count()}");
+        Console.WriteLine($"{flows} flows built: {string.Join(", ", verdicts)}");
         string socket = Path.Combine(Path.GetTempPath(), $"dp-bench-hubble-{Environment.ProcessId}.sock");
         var view = new Hubble.NodeView(() => "bench/bench", "bench", "unix://" + socket, () => []);
         using var server = Hubble.HubbleServer.Start(new Hubble.ObserverService(history, view), socket, "");
