@@ -139,6 +139,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         e.L4Proto = p.L4Proto; e.TcpFlags = p.TcpFlags; e.IcmpType = p.IcmpType; e.IcmpCode = p.IcmpCode;
         e.Verdict = p.Verdict; e.DropReason = p.DropReason; e.Direction = p.Direction; e.CtState = p.CtState;
         e.Flags = p.Flags;
+        e.Encrypted = p.Encrypted;
         ring.Publish();
     }
 }

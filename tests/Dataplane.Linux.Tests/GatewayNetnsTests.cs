@@ -20,6 +20,8 @@ namespace Dataplane.Linux.Tests;
 public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
 {
     private const string GwOnPrem = "198.18.140.1", RouterIp = "198.18.140.2", GwMesh = "198.18.141.1", NodeMesh = "198.18.141.2";
+    /// <summary>The SRv6 variant's IPv6-only mesh link and each side's End.DT46 SID (in its /48 locator).</summary>
+    private const string GwMesh6 = "fd00:141::1", NodeMesh6 = "fd00:141::2", GwSid = "fd00:a1::46", NodeSid = "fd00:b1::46";
     private const string VmIp = "198.18.131.10", PodIp = "198.18.150.10", PodMac = "02:00:00:00:c5:10";
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(30);
 
@@ -29,11 +31,18 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
     private string GatewayDll => Path.Combine(AppContext.BaseDirectory, "dataplane-gateway.dll");
     private string NodeDll => Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
 
-    [SkippableFact]
-    public async Task VmReachesPodThroughGatewayWithBgpAndPolicy()
+    /// <param name="overlay">
+    /// The mesh overlay between gateway and node, one setting (issue 17 item 7): <c>vxlan</c> over the IPv4 underlay,
+    /// or <c>srv6</c> — an IPv6 underlay, each side's End.DT46 SID in its Node record, H.Encaps by our agents (no
+    /// kernel seg6 support needed), the VM's identity taken from the ipcache on the node (SRv6 carries no VNI).
+    /// </param>
+    [SkippableTheory]
+    [InlineData("vxlan")]
+    [InlineData("srv6")]
+    public async Task VmReachesPodThroughGatewayWithBgpAndPolicy(string overlay)
     {
-        Requires.RootAnd("ip", "python3", "bird", "birdc");
-        var t = Build();
+        Requires.RootAnd("ip", "python3", "bird", "birdc", "tcpdump");
+        var t = Build(overlay == "srv6");
         _bird = new BirdTor(_set, t.Router, RouterIp, GwOnPrem, 65001, password: null);
 
         var node = _set.Start(t.Node, ["dotnet", NodeDll, "run", "--config", t.NodeConfig, "--backend", "af_packet", "--ct-max", "4096", .. PodTopology.AgentArgs(t.NodeConfig)]);
@@ -54,6 +63,10 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
         Assert.True(verb.Ok, verb.Output);
         Assert.Contains("route 198.18.131.0/24 via " + RouterIp, verb.Output);
 
+        // SRv6: what reaches the node's mesh interface for its SID while the VM and the pod talk (one line a packet).
+        using var capture = t.Srv6 ? _set.Start(t.Node, "tcpdump", "-l", "-n", "-i", t.NodeMeshIf, "-Q", "in", $"ip6 dst {NodeSid}") : null;
+        if (capture is not null) Thread.Sleep(1000);   // tcpdump attaches its socket
+
         // VM → pod on the port the policy allows for the VM's labels; pod → VM (its replies through the gateway).
         var allowed = _set.Start(t.Pod, "python3", "-u", PodTopology.Echo, "tcp-server", "8080");
         var denied = _set.Start(t.Pod, "python3", "-u", PodTopology.Echo, "tcp-server", "9090");
@@ -64,6 +77,18 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
         Assert.True(vmToPod.Ok && vmToPod.Output.Contains("echoed 100000"), $"VM → pod:8080 failed: {vmToPod.Output}\n{Context()}");
         var podToVm = _set.Exec(t.Pod, TimeSpan.FromSeconds(60), "python3", PodTopology.Echo, "tcp-client", VmIp, "9000", "100000");
         Assert.True(podToVm.Ok && podToVm.Output.Contains("echoed 100000"), $"pod → VM failed: {podToVm.Output}\n{Context()}");
+        if (capture is not null)
+        {
+            Thread.Sleep(500);
+            capture.Dispose();
+            var lines = capture.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => char.IsDigit(l[0])).ToList();
+            output.WriteLine($"node's mesh interface, {lines.Count} packet(s) to its SID, e.g.:\n" + string.Join("\n", lines.Take(3)));
+            Assert.True(lines.Count >= 6, "too few SRv6 packets reached the node's SID:\n" + capture.Output);
+            Assert.All(lines, l => Assert.Contains(" IP6 ", l));
+            Assert.Contains(lines, l => l.Contains("RT6", StringComparison.Ordinal) || l.Contains("srcrt", StringComparison.Ordinal));
+            // The mesh link has no IPv4 at all: nothing could have gone over VXLAN in IPv4.
+            Assert.DoesNotContain("inet ", Sh.Must("ip", "-n", t.Node, "addr", "show", "dev", t.NodeMeshIf));
+        }
 
         // VM → pod:9090: not allowed for the VM's identity; the node drops it with POLICY_DENIED.
         var no = _set.Exec(t.Vm, TimeSpan.FromSeconds(60), "python3", PodTopology.Echo, "tcp-client", PodIp, "9090", "1000");
@@ -132,9 +157,10 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private sealed record Topology(string Gateway, string Router, string Vm, string Node, string Pod, string GatewayConfig, string NodeConfig);
+    private sealed record Topology(string Gateway, string Router, string Vm, string Node, string Pod, string GatewayConfig, string NodeConfig,
+        bool Srv6, string NodeMeshIf);
 
-    private Topology Build()
+    private Topology Build(bool srv6 = false)
     {
         string gw = _set.Add("g"), router = _set.Add("r"), vm = _set.Add("v"), node = _set.Add("n"), pod = _set.Add("p");
         NetnsSet.KernelStaysOff(gw);
@@ -159,31 +185,47 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
 
         // The cluster's manifests are the same in both directories (identities are numbered from them alike).
         string gwConfig = _set.Dir("gwcfg"), nodeConfig = _set.Dir("nodecfg");
-        File.WriteAllText(Path.Combine(gwConfig, "cluster.yaml"), SharedManifests());
-        File.WriteAllText(Path.Combine(nodeConfig, "cluster.yaml"), SharedManifests());
-        File.WriteAllText(Path.Combine(gwConfig, "gateway.yaml"), GatewayYaml(gop, gms, NetnsSet.Mac(gw, gop), NetnsSet.Mac(gw, gms)));
+        File.WriteAllText(Path.Combine(gwConfig, "cluster.yaml"), SharedManifests(srv6));
+        File.WriteAllText(Path.Combine(nodeConfig, "cluster.yaml"), SharedManifests(srv6));
+        File.WriteAllText(Path.Combine(gwConfig, "gateway.yaml"), GatewayYaml(gop, gms, NetnsSet.Mac(gw, gop), NetnsSet.Mac(gw, gms), srv6));
         File.WriteAllText(Path.Combine(nodeConfig, "node.yaml"), $$$"""
             apiVersion: dataplane.io/v1alpha1
             kind: DataplaneNode
             metadata: {name: node-1}
             spec:
-              interfaces: [{name: {{{nms}}}, mac: "{{{NetnsSet.Mac(node, nms)}}}", addresses: ["{{{NodeMesh}}}/24"]}]
-              overlay: {mode: vxlan}
+              interfaces: [{name: {{{nms}}}, mac: "{{{NetnsSet.Mac(node, nms)}}}", addresses: ["{{{(srv6 ? NodeMesh6 + "/64" : NodeMesh + "/24")}}}"]}]
+            {{{Overlay(srv6, NodeSid, GwSid, GwMesh6)}}}
             """);
-        return new Topology(gw, router, vm, node, pod, gwConfig, nodeConfig);
+        return new Topology(gw, router, vm, node, pod, gwConfig, nodeConfig, srv6, nms);
     }
 
-    private static string SharedManifests() => $$$"""
+    /// <summary>
+    /// The DataplaneNode's overlay: VXLAN, or SRv6 with this side's locator and End.DT46 SID and a route to the other
+    /// side's locator through its mesh address (each Node record publishes its SID, as in <c>docs/overlay.md</c>).
+    /// </summary>
+    private static string Overlay(bool srv6, string sid, string peerSid, string peerMesh) => !srv6 ? "  overlay: {mode: vxlan}" : $$$"""
+          routes: [{destination: "{{{peerSid[..^2]}}}/48", via: "{{{peerMesh}}}"}]
+          overlay:
+            mode: srv6
+            locators: ["{{{sid[..^2]}}}/48"]
+            sids: [{sid: "{{{sid}}}", behavior: End.DT46}]
+        """;
+
+    /// <summary>A Node record's SRv6 annotations: its tunnel mode and End.DT46 SID for both inner families.</summary>
+    private static string Srv6Annotations(bool srv6, string sid) =>
+        srv6 ? $", annotations: {{dataplane.io/tunnel: srv6, dataplane.io/srv6-sid4: \"{sid}\", dataplane.io/srv6-sid6: \"{sid}\"}}" : "";
+
+    private static string SharedManifests(bool srv6 = false) => $$$"""
         apiVersion: v1
         kind: Node
-        metadata: {name: gw-1, labels: {dataplane.io/role: gateway}}
-        status: {addresses: [{type: InternalIP, address: {{{GwMesh}}}}]}
+        metadata: {name: gw-1, labels: {dataplane.io/role: gateway}{{{Srv6Annotations(srv6, GwSid)}}}}
+        status: {addresses: [{type: InternalIP, address: {{{(srv6 ? GwMesh6 : GwMesh)}}}}]}
         ---
         apiVersion: v1
         kind: Node
-        metadata: {name: node-1}
+        metadata: {name: node-1{{{Srv6Annotations(srv6, NodeSid)}}}}
         spec: {podCIDRs: ["198.18.150.0/24"]}
-        status: {addresses: [{type: InternalIP, address: {{{NodeMesh}}}}]}
+        status: {addresses: [{type: InternalIP, address: {{{(srv6 ? NodeMesh6 : NodeMesh)}}}}]}
         ---
         apiVersion: v1
         kind: Pod
@@ -205,15 +247,15 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
             toPorts: [{ports: [{port: "8080", protocol: TCP}, {port: "9090", protocol: TCP}]}]
         """;
 
-    private static string GatewayYaml(string gop, string gms, string gopMac, string gmsMac) => $$$"""
+    private static string GatewayYaml(string gop, string gms, string gopMac, string gmsMac, bool srv6 = false) => $$$"""
         apiVersion: dataplane.io/v1alpha1
         kind: DataplaneNode
         metadata: {name: gw-1}
         spec:
           interfaces:
           - {name: {{{gop}}}, mac: "{{{gopMac}}}", addresses: ["{{{GwOnPrem}}}/24"]}
-          - {name: {{{gms}}}, mac: "{{{gmsMac}}}", addresses: ["{{{GwMesh}}}/24"]}
-          overlay: {mode: vxlan}
+          - {name: {{{gms}}}, mac: "{{{gmsMac}}}", addresses: ["{{{(srv6 ? GwMesh6 + "/64" : GwMesh + "/24")}}}"]}
+        {{{Overlay(srv6, GwSid, NodeSid, NodeMesh6)}}}
         ---
         apiVersion: dataplane.io/v1alpha1
         kind: DataplaneGateway
