@@ -11,7 +11,10 @@ namespace Dataplane.Control.Compiler;
 /// that does not exist selects nothing, as in Cilium, where it may be created later. A toServices entry becomes
 /// the endpoint addresses (host prefixes) of the Services it names, as Cilium's policy watcher translates it into
 /// generated toCIDRSet entries — only Services without a selector are selectable (isSelectableService), so the
-/// addresses are never pods'.
+/// addresses are never pods'. A toFQDNs entry becomes the addresses (host prefixes) the node's DNS proxy learned for
+/// the names its selectors match (<see cref="ConfigModel.FqdnIps"/>), each a CIDR identity as Cilium gives them
+/// (<c>cidr:</c> labels); with none learned yet it selects nothing. An address that is a pod's keeps the pod's
+/// identity (the ipcache's more specific owner), so toFQDNs never opens a pod, as in Cilium.
 /// </summary>
 internal static class PeerExpansion
 {
@@ -32,12 +35,33 @@ internal static class PeerExpansion
 
     private static IEnumerable<PeerRule> AllPeers(PolicyRuleSpec r) => r.Ingress.Concat(r.Egress).Concat(r.IngressDeny).Concat(r.EgressDeny);
 
-    private static bool NeedsExpansion(PeerRule peer) => !peer.CidrGroups.IsEmpty || !peer.Services.IsEmpty;
+    private static bool NeedsExpansion(PeerRule peer) => !peer.CidrGroups.IsEmpty || !peer.Services.IsEmpty || !peer.Fqdns.IsEmpty;
 
     private static ImmutableArray<PeerRule> Expand(ImmutableArray<PeerRule> peers, ConfigModel model) =>
         [.. peers.Select(peer => NeedsExpansion(peer)
-            ? peer with { Cidrs = peer.Cidrs.AddRange(GroupCidrs(peer.CidrGroups, model)).AddRange(ServiceCidrs(peer.Services, model)) }
+            ? peer with
+            {
+                Cidrs = peer.Cidrs.AddRange(GroupCidrs(peer.CidrGroups, model)).AddRange(ServiceCidrs(peer.Services, model))
+                    .AddRange(FqdnCidrs(peer.Fqdns, model)),
+            }
             : peer)];
+
+    private static IEnumerable<CidrPeer> FqdnCidrs(ImmutableArray<Core.L7.DnsPattern> selectors, ConfigModel model)
+    {
+        if (selectors.IsEmpty) yield break;
+        var seen = new HashSet<IPAddress>();
+        foreach (var learned in model.FqdnIps)
+        {
+            bool selected = false;
+            foreach (var s in selectors)
+                if (s.Matches(learned.Name)) { selected = true; break; }
+            if (selected && seen.Add(learned.Address))
+                yield return new CidrPeer(HostPrefix(learned.Address), []);
+        }
+    }
+
+    private static IPNetwork HostPrefix(IPAddress a) =>
+        new(a, a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
 
     private static IEnumerable<CidrPeer> ServiceCidrs(ImmutableArray<ServiceRef> refs, ConfigModel model)
     {
@@ -57,7 +81,7 @@ internal static class PeerExpansion
                     foreach (var e in slice.Endpoints)
                         foreach (var a in e.Addresses)
                             if (seen.Add(a))
-                                yield return new CidrPeer(new IPNetwork(a, a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128), []);
+                                yield return new CidrPeer(HostPrefix(a), []);
         }
     }
 

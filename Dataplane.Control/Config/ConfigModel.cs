@@ -32,6 +32,8 @@ public sealed record ConfigModel(LocalNodeSpec Local, ImmutableArray<NodeSpec> N
     public ImmutableArray<GatewaySpec> Gateways { get; init; } = [];
     /// <summary>Routes learned at run time (BGP), compiled under every configured route; not from the files.</summary>
     public ImmutableArray<LearnedRouteSpec> LearnedRoutes { get; init; } = [];
+    /// <summary>Names and addresses the node's DNS proxy learned (toFQDNs), held until they expire; not from the files.</summary>
+    public ImmutableArray<Dataplane.Core.L7.FqdnIp> FqdnIps { get; init; } = [];
 
     /// <summary>The Node object for this node (validation guarantees it exists).</summary>
     public NodeSpec LocalNode => Nodes.First(n => n.Name == Local.Name);

@@ -63,6 +63,9 @@ public sealed record PeerRule(
     /// <summary>toServices entries, expanded by the compiler to their services' endpoint addresses.</summary>
     public ImmutableArray<ServiceRef> Services { get; init; } = [];
 
+    /// <summary>toFQDNs selectors, expanded by the compiler to the addresses the node's DNS proxy learned for the names they select.</summary>
+    public ImmutableArray<Dataplane.Core.L7.DnsPattern> Fqdns { get; init; } = [];
+
     /// <summary>CIDR set entries that name CiliumCIDRGroups, expanded by the compiler.</summary>
     public ImmutableArray<CidrGroupRef> CidrGroups { get; init; } = [];
 }

@@ -88,14 +88,17 @@ internal static class PolicyParser
         foreach (var (k, _) in n.Entries())
         {
             var name = k.String();
-            if (name is "toFQDNs" or "toGroups" or "fromGroups" or "authentication")
+            if (name is "toGroups" or "fromGroups" or "authentication")
                 throw k.Error($"'{name}' is {NotSupported}");
         }
-        if (dir == PolicyDirection.Egress)
+        if (dir == PolicyDirection.Egress && !deny)
+            n.AllowOnly("toEndpoints", "toRequires", "toEntities", "toCIDR", "toCIDRSet", "toNodes", "toServices", "toFQDNs", "toPorts", "icmps");
+        else if (dir == PolicyDirection.Egress)
             n.AllowOnly("toEndpoints", "toRequires", "toEntities", "toCIDR", "toCIDRSet", "toNodes", "toServices", "toPorts", "icmps");
         else
             n.AllowOnly("fromEndpoints", "fromRequires", "fromEntities", "fromCIDR", "fromCIDRSet", "fromNodes", "toPorts", "icmps");
         var services = n.TryGet("toServices", out var svcList) ? ServiceRefs(svcList) : [];
+        var fqdns = n.TryGet("toFQDNs", out var fqdnList) ? Fqdns(n, fqdnList) : [];
 
         var endpoints = ImmutableArray.CreateBuilder<EndpointSelector>();
         if (n.TryGet(p + "Endpoints", out var eps))
@@ -199,10 +202,24 @@ internal static class PolicyParser
             throw reqs.Error($"{p}Requires is not allowed in deny rules");
         // As in Cilium (Go slices), an empty peer list is the same as no list: with toPorts the rule is L4-only.
         bool hasL3 = endpoints.Count > 0 || entities.Count > 0 || cidrs.Count > 0 || groups.Count > 0 || nodes.Count > 0
-            || !services.IsEmpty;
+            || !services.IsEmpty || !fqdns.IsEmpty;
         return new PeerRule(endpoints.ToImmutable(), entities.ToImmutable(), cidrs.ToImmutable(), requires.ToImmutable(),
             ports.ToImmutable(), AllPeers: false, HasL3: hasL3, n.At)
-        { CidrGroups = groups.ToImmutable(), Nodes = nodes.ToImmutable(), Services = services };
+        { CidrGroups = groups.ToImmutable(), Nodes = nodes.ToImmutable(), Services = services, Fqdns = fqdns };
+    }
+
+    /// <summary>
+    /// toFQDNs: matchName / matchPattern selectors over the names the node's DNS proxy sees resolved. As Cilium's
+    /// EgressRule.sanitize, toFQDNs cannot be combined with another L3 peer in the same rule (toPorts it can).
+    /// </summary>
+    private static ImmutableArray<Core.L7.DnsPattern> Fqdns(YNode rule, YNode list)
+    {
+        foreach (var other in new[] { "toEndpoints", "toEntities", "toCIDR", "toCIDRSet", "toNodes", "toServices", "toRequires" })
+            if (rule.TryGet(other, out _))
+                throw list.Error($"combining toFQDNs and {other} is not supported yet (as in Cilium)");
+        var patterns = L7RuleParser.Patterns(list);
+        if (patterns.IsEmpty) throw list.Error("toFQDNs needs at least one matchName or matchPattern");
+        return patterns;
     }
 
     /// <summary>toServices: k8sService {serviceName, namespace} or k8sServiceSelector {selector, namespace}.</summary>

@@ -48,4 +48,10 @@ public struct FlowEvent
     /// slot <c>L7Record - 1</c> of the proxy's record table (kept apart so the event stays blittable); 0 = a packet event.
     /// </summary>
     public uint L7Record;
+    /// <summary>
+    /// The packet crossed the node's WireGuard tunnel (<see cref="PacketMeta.Encrypted"/>; Hubble's <c>IP.encrypted</c>).
+    /// Never set in events of the eBPF backend, which refuses to run with encryption (so the differential comparison
+    /// of C# and BPF events stays whole: without encryption neither side marks anything).
+    /// </summary>
+    public bool Encrypted;
 }

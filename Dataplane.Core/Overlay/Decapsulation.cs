@@ -13,8 +13,10 @@ public static class Decapsulation
     public static bool Reparse(ref PacketMeta p, int innerL2)
     {
         ushort inPort = p.InPort;
+        bool encrypted = p.Encrypted;   // how the tunnel packet arrived is true of what it carries
         p.Pull(innerL2);
         p.ResetForRx(inPort);
+        p.Encrypted = encrypted;
         PacketParser.Parse(ref p, 0);
         if (p.Verdict != PacketVerdict.Continue) return false;
         p.Flags |= PacketFlags.Decapsulated;

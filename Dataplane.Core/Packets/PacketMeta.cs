@@ -59,6 +59,12 @@ public unsafe struct PacketMeta
     /// (a global-service backend there), so identity and routing look it up by (cluster, address) instead of the
     /// address alone; 0 = this cluster's address space.</summary>
     [FieldOffset(60)] public byte DstCluster;
+    /// <summary>
+    /// The packet crossed the node's WireGuard tunnel: it arrived as UDP 51871 and was decrypted before the
+    /// pipeline saw it (set by the host's encrypted port, kept through overlay termination), or the encap stage sent
+    /// it to a node with a WireGuard key, so it leaves encrypted. Hubble's <c>IP.encrypted</c>.
+    /// </summary>
+    [FieldOffset(61)] public bool Encrypted;
 
     // ---- cache line 1: pipeline results ----
     [FieldOffset(64)] public uint SrcIdentity;

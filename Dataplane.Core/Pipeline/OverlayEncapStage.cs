@@ -31,8 +31,9 @@ public readonly struct OverlayEncapStage : IStage
         OverlayState overlay = snapshot.Overlay;
         NextHop[] nextHops = snapshot.NextHops;
         // Strict mode (Cilium's encryption.strictMode): a tunnel to a node without a WireGuard key would leave in clear.
-        AddressIndex? encrypted = snapshot.Encryption is { Enabled: true, Strict: true } e ? e.Endpoints : null;
-        bool wireguard = snapshot.Encryption.Enabled;
+        AddressIndex? strict = snapshot.Encryption is { Enabled: true, Strict: true } e ? e.Endpoints : null;
+        // Tunnel endpoints the host's WireGuard device encrypts to (their packets are marked for flows), null when off.
+        AddressIndex? keyed = snapshot.Encryption.Enabled ? snapshot.Encryption.Endpoints : null;
         PacketMeta* m = batch.Meta;
         int n = batch.Count, seen = 0;
         for (int i = 0; i < n; i++)
@@ -40,21 +41,22 @@ public readonly struct OverlayEncapStage : IStage
             ref PacketMeta p = ref m[i];
             if (p.Verdict != PacketVerdict.Tx || (p.Flags & PacketFlags.TunnelEncap) == 0) continue;
             seen++;
-            Encap(ref p, overlay, nextHops, context.Neighbors is not null, context.Conntrack, encrypted, wireguard);
+            Encap(ref p, overlay, nextHops, context.Neighbors is not null, context.Conntrack, strict, keyed);
         }
         return seen;
     }
 
-    private static unsafe void Encap(ref PacketMeta p, OverlayState overlay, NextHop[] nextHops, bool resolves, ConntrackTable? ct, AddressIndex? encrypted, bool wireguard)
+    private static unsafe void Encap(ref PacketMeta p, OverlayState overlay, NextHop[] nextHops, bool resolves, ConntrackTable? ct, AddressIndex? strict, AddressIndex? keyed)
     {
         if (p.NextHop >= (uint)nextHops.Length) { p.Drop(DropReason.NoTunnelOrEncapsulationEndpoint); return; }
         ref readonly NextHop nh = ref nextHops[p.NextHop];
         UInt128 key = nh.TunnelIsIpv6 ? nh.TunnelEndpoint : AddressIndex.V4((uint)nh.TunnelEndpoint);
         int peer = overlay.PeerIndex.Find(key);
         if (peer < 0) { p.Drop(DropReason.NoTunnelOrEncapsulationEndpoint); return; }
-        if (encrypted is not null && encrypted.Find(key) < 0) { p.Drop(DropReason.UnencryptedTraffic); return; }
+        bool encrypts = keyed is not null && keyed.Find(key) >= 0;
+        if (strict is not null && !encrypts) { p.Drop(DropReason.UnencryptedTraffic); return; }
         ref readonly TunnelPeer t = ref overlay.Peers[peer];
-        int wg = !wireguard ? 0 : t.OuterIpv6 ? WireGuardOverhead6 : WireGuardOverhead4;
+        int wg = keyed is null ? 0 : t.OuterIpv6 ? WireGuardOverhead6 : WireGuardOverhead4;
         // An underlay next hop whose MAC is found at run time: resolved after encap, or (no resolver) never.
         bool dynamic = (t.EthWord0 & 0xFFFF_FFFF_FFFFUL) == 0;
         if (dynamic && (!resolves || t.NeighborFamily == 0)) { p.Drop(DropReason.FibLookupFailed); return; }
@@ -73,6 +75,7 @@ public readonly struct OverlayEncapStage : IStage
             }
             uint vni = t.FixedVni != 0 ? t.FixedVni
                 : p.SrcIdentity is > 0 and < (1u << 24) ? p.SrcIdentity : NumericIdentity.World;
+            p.Encrypted = encrypts;
             Encapsulation.Vxlan(ref p, in t, vni, innerL3);
             if (dynamic) MarkNeighbor(ref p, in t);
             return;
@@ -85,6 +88,7 @@ public readonly struct OverlayEncapStage : IStage
             IcmpTooBig.Reply(ref p, overlay, t.Mtu - template.Length - wg);
             return;
         }
+        p.Encrypted = encrypts;
         Encapsulation.Srv6(ref p, in t, template, innerL3);
         if (dynamic) MarkNeighbor(ref p, in t);
     }

@@ -7,7 +7,7 @@ namespace Dataplane.Linux.Tests;
 /// Transparent encryption between two of our nodes (Cilium's <c>encryption.type: wireguard</c>), meshed through
 /// etcd (<see cref="MeshTopology"/>): each node makes its key in its state directory and publishes the public half
 /// in its Cluster Mesh node entry, and learns the other's from there. Pods talk across the nodes while tcpdump on
-/// the underlay sees only UDP 51871 and none of the pods' addresses in any byte.
+/// the underlay sees only UDP 51871 and none of the pods' addresses in any byte; their flows are marked encrypted.
 /// </summary>
 public sealed class EncryptionNetnsTests(ITestOutputHelper output)
 {
@@ -19,7 +19,7 @@ public sealed class EncryptionNetnsTests(ITestOutputHelper output)
     public async Task PodsTalkAcrossNodesAndTheUnderlayCarriesOnlyWireGuard()
     {
         Requires.RootAnd("ip", "ping", "python3", "etcd", "tcpdump");
-        await using var topo = await Meshed(_ => Wireguard);
+        await using var topo = await Meshed(_ => Wireguard, flowFiles: true);
         string capture = Path.Combine(topo.Root, "underlay.pcap");
         // Immediate mode: libpcap's TPACKET_V3 blocks would otherwise hold frames tcpdump never writes before it is stopped.
         var dump = topo.Start(topo.NsA, "tcpdump", "-i", topo.UnderlayIf("node-a"), "-n", "--immediate-mode", "-U", "-w", capture);
@@ -28,6 +28,7 @@ public sealed class EncryptionNetnsTests(ITestOutputHelper output)
             Assert.True(dump.WaitFor("listening on", Short), dump.Output);
             Ping(topo, "client-a", topo["web-b"].Ip);
             Ping(topo, "client-b", topo["web-a"].Ip);
+            Ping(topo, "client-a", topo["web-a"].Ip);   // on one node: never through the tunnel
             var server = topo.Start(topo["web-b"].Ns, "python3", Echo, "tcp-server", "5001");
             Assert.True(server.WaitFor("listening", Short), server.Output);
             var tcp = topo.Exec(topo["client-a"].Ns, Short, "python3", Echo, "tcp-client", topo["web-b"].Ip, "5001", "1000000");
@@ -62,6 +63,19 @@ public sealed class EncryptionNetnsTests(ITestOutputHelper output)
             Assert.NotNull(peer.LastHandshake);
             Assert.True(peer.TxBytes > 1_000_000 && peer.RxBytes > 10_000, $"rx {peer.RxBytes} tx {peer.TxBytes}");   // 1 MB out, the ACKs back
             Assert.Equal(topo.Status("node-b")!.Encryption!.PublicKey, peer.PublicKey);
+
+            // Flows mark what crossed the tunnel (Hubble's IP.encrypted): client-a → web-b leaving node-a and arriving
+            // on node-b, the replies the other way; client-a → web-a stays on node-a and is not marked.
+            string clientA = topo["client-a"].Ip, webB = topo["web-b"].Ip, webA = topo["web-a"].Ip;
+            foreach (var (node, src, dst) in new[] { ("node-a", clientA, webB), ("node-b", clientA, webB), ("node-a", webB, clientA), ("node-b", webB, clientA) })
+            {
+                var flows = ForwardedFlows(topo.FlowsFile(node), src, dst);
+                Assert.True(flows.Count > 0, $"{node}: no forwarded flow {src} → {dst} in {topo.FlowsFile(node)}");
+                Assert.All(flows, f => Assert.True(f.Encrypted, $"{node}: {src} → {dst} not marked encrypted: {f.Json}"));
+            }
+            var local = ForwardedFlows(topo.FlowsFile("node-a"), clientA, webA);
+            Assert.True(local.Count > 0, $"node-a: no forwarded flow {clientA} → {webA}");
+            Assert.All(local, f => Assert.False(f.Encrypted, $"node-a: local {clientA} → {webA} marked encrypted: {f.Json}"));
         }
         finally { Report(topo); }
     }
@@ -86,9 +100,62 @@ public sealed class EncryptionNetnsTests(ITestOutputHelper output)
         finally { Report(topo); }
     }
 
-    private static async Task<MeshTopology> Meshed(Func<string, string> encryption)
+    /// <summary>
+    /// Rekeying between two of our nodes: with Rekey-After-Time shortened to 2 s (the agents' test-only
+    /// <c>DATAPLANE_WG_REKEY_AFTER_SECONDS</c>), a 10-second ping stream across the nodes spans several new sessions
+    /// and loses nothing; no transport packet is dropped by either device (expired key, unknown index, replay, tag).
+    /// </summary>
+    [SkippableFact]
+    public async Task RekeysBetweenOurNodesLoseNothing()
     {
-        var topo = await MeshTopology.StartAsync(encryption: encryption);
+        Requires.RootAnd("ip", "ping", "python3", "etcd");
+        await using var topo = await Meshed(_ => Wireguard, agentEnv: [$"{Dataplane.Host.Encryption.NodeEncryption.RekeyAfterEnvironment}=2"]);
+        try
+        {
+            Ping(topo, "client-a", topo["web-b"].Ip);   // the first session
+            long before = Counter(topo, "HandshakesCompleted");
+            var r = topo.Exec(topo["client-a"].Ns, TimeSpan.FromSeconds(40), "ping", "-c", "200", "-i", "0.05", "-W", "2", topo["web-b"].Ip);
+            Assert.True(r.Ok && r.Output.Contains("200 received"), r.Output);
+            long rekeys = Counter(topo, "HandshakesCompleted") - before;
+            output.WriteLine($"handshakes completed during the stream (both nodes): {rekeys}");
+            // 10 s at 2 s per session: about five rekeys; three is the least a working rekey timer gives.
+            Assert.True(rekeys >= 3, $"only {rekeys} handshake(s) completed during the stream");
+            foreach (var drop in new[] { "DropKeyExpired", "DropUnknownIndex", "DropReplay", "DropDecrypt", "DropStagedOverflow" })
+                Assert.Equal(0, Counter(topo, drop));
+        }
+        finally { Report(topo); }
+    }
+
+    /// <summary>A WireGuard counter of the two nodes' devices, summed.</summary>
+    private static long Counter(MeshTopology topo, string name) =>
+        new[] { "node-a", "node-b" }.Sum(n => topo.Status(n)!.Encryption!.Counters.GetValueOrDefault(name));
+
+    /// <summary>The FORWARDED flows from <paramref name="src"/> to <paramref name="dst"/> in a flow file (hubble JSON lines), polled (bounded) until there is one.</summary>
+    private static List<(bool Encrypted, string Json)> ForwardedFlows(string file, string src, string dst)
+    {
+        var found = new List<(bool, string)>();
+        for (int i = 0; i < 50 && found.Count == 0; i++)
+        {
+            if (i > 0) Thread.Sleep(200);
+            if (!File.Exists(file)) continue;
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            while (reader.ReadLine() is { } line)
+            {
+                if (!line.EndsWith('}')) continue;   // the exporter's last line may be half written
+                using var doc = System.Text.Json.JsonDocument.Parse(line);
+                if (!doc.RootElement.TryGetProperty("flow", out var flow) || !flow.TryGetProperty("IP", out var ip)) continue;
+                if (flow.GetProperty("verdict").GetString() != "FORWARDED") continue;
+                if (ip.GetProperty("source").GetString() != src || ip.GetProperty("destination").GetString() != dst) continue;
+                found.Add((ip.TryGetProperty("encrypted", out var e) && e.GetBoolean(), line));
+            }
+        }
+        return found;
+    }
+
+    private static async Task<MeshTopology> Meshed(Func<string, string> encryption, bool flowFiles = false, string[]? agentEnv = null)
+    {
+        var topo = await MeshTopology.StartAsync(encryption: encryption, flowFiles: flowFiles, agentEnv: agentEnv);
         try
         {
             foreach (var (agent, node) in new[] { (topo.AgentA!, "node-a"), (topo.AgentB!, "node-b") })

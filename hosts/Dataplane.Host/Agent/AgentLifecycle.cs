@@ -112,14 +112,19 @@ public static class AgentLifecycle
         if (!files.Local.Encryption.Enabled) return null;
         if (options.PacketIo.Name == Backends.Ebpf.EbpfBackend.Id)
             throw new StartupFailure(RunExit.Backend, "--backend ebpf", "encryption (WireGuard) runs in the C# lanes: use af_packet, af_xdp or dpdk");
+        string? rekeyAfter = Environment.GetEnvironmentVariable(Encryption.NodeEncryption.RekeyAfterEnvironment);
+        Dataplane.WireGuard.Peers.WireGuardTimers timers;
+        try { timers = Encryption.NodeEncryption.Timers(rekeyAfter); }
+        catch (ArgumentException x) { throw new StartupFailure(RunExit.Failed, $"{Encryption.NodeEncryption.RekeyAfterEnvironment}={rekeyAfter}", x.Message); }
         Encryption.NodeEncryption e;
-        try { e = Encryption.NodeEncryption.Start(options.StateDir); }
+        try { e = Encryption.NodeEncryption.Start(options.StateDir, timers); }
         catch (Exception x) when (x is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             throw new StartupFailure(RunExit.StateDir, $"--state-dir {options.StateDir}", x.Message);
         }
         log.WriteLine($"agent: encryption: wireguard, public key {e.PublicKey} (key file {e.KeyFile}), UDP {Dataplane.Core.Encryption.EncryptionPlan.CiliumPort}"
-            + (files.Local.Encryption.StrictMode ? ", strict mode" : ""));
+            + (files.Local.Encryption.StrictMode ? ", strict mode" : "")
+            + (string.IsNullOrEmpty(rekeyAfter) ? "" : $", rekey after {timers.RekeyAfterTime.TotalSeconds:0} s ({Encryption.NodeEncryption.RekeyAfterEnvironment}, for tests)"));
         return e;
     }
 
@@ -175,14 +180,17 @@ public static class AgentLifecycle
         var node = new Hubble.NodeView(() => $"{records.ClusterName}/{agent.Snapshot.NodeName}", records.ClusterName, address,
             () => agent.Snapshot.Endpoints.Where(e => e is not null).Select(e => e!.Namespace));
         Hubble.HubbleServer server;
-        try { server = Hubble.HubbleServer.Start(new Hubble.ObserverService(history, node), options.HubbleSocket, options.HubbleListenAddress); }
+        try { server = Hubble.HubbleServer.Start(new Hubble.ObserverService(history, node), options.HubbleSocket, options.HubbleListenAddress, options.HubbleTls); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or System.Net.Sockets.SocketException)
         {
             throw new StartupFailure(RunExit.ApiSocket, $"--hubble-socket {options.HubbleSocket} --hubble-listen-address {options.HubbleListenAddress}", e.Message);
         }
-        agent.Log.WriteLine($"agent: Hubble Observer API on {string.Join(", ", new[] { options.HubbleSocket.Length > 0 ? "unix:" + options.HubbleSocket : null, options.HubbleListenAddress.Length > 0 ? "tcp:" + options.HubbleListenAddress : null }.OfType<string>())}");
+        agent.Log.WriteLine($"agent: Hubble Observer API on {string.Join(", ", new[] { options.HubbleSocket.Length > 0 ? "unix:" + options.HubbleSocket : null, options.HubbleListenAddress.Length > 0 ? "tcp:" + options.HubbleListenAddress + TlsNote(options.HubbleTls) : null }.OfType<string>())}");
         return server;
     }
+
+    private static string TlsNote(Hubble.HubbleTls? tls) =>
+        tls is null ? "" : $" (TLS as {tls.Subject}{(tls.MutualTls ? ", client certificates required" : "")})";
 
     /// <summary>The IPFIX exporting process when --ipfix-collector was given; a socket the system refuses stops the start.</summary>
     private static Ipfix.IpfixExporter? StartIpfix(HostAgent agent)
@@ -229,7 +237,7 @@ public static class AgentLifecycle
                 var history = options.HubbleEnabled ? new Hubble.FlowHistory(options.HubbleBufferCapacity) : null;
                 var ipfix = StartIpfix(agent);
                 flows = new FlowExporter([.. backend.FlowRings, options.L7.Flows], () => agent.Snapshot, records, options.FlowsFile, history, dropRate: options.FlowsDropRate,
-                    metrics: registry is null ? null : new Hubble.HubbleMetrics(registry), ipfix: ipfix);
+                    metrics: registry is null ? null : new Hubble.HubbleMetrics(registry), ipfix: ipfix, traceEvents: options.TraceEvents, dropEvents: options.DropEvents);
                 agent.Flows = flows;
                 if (options.FlowsFile.Length > 0)
                 {

@@ -11,7 +11,7 @@ namespace Dataplane.Host.Encryption;
 /// An underlay port with WireGuard on it: what the pipeline transmits to a peer node (the VXLAN or SRv6 packet,
 /// identity inside) is encrypted in place and leaves as UDP 51871; what arrives as UDP 51871 to this node is
 /// decrypted in place and handed to the pipeline as the tunnel packet it was, before overlay termination.
-/// Handshake messages never reach the pipeline; the device's own datagrams go out on the port that drains them
+/// Handshake messages never reach the pipeline; the device's own datagrams go out on the port the peer was last reached through
 /// (<see cref="Flush"/>). Per batch: one decrypt or encrypt call over the matching packets, no allocation.
 /// </summary>
 internal sealed unsafe class EncryptedPort : IPort
@@ -64,7 +64,7 @@ internal sealed unsafe class EncryptedPort : IPort
         {
             if (!UnderlayFrame.TryWireGuard(m[i].Data, m[i].Length, port, _local, out int payload, out int len, out var source)) continue;
             // Where the peer's datagrams come from is where ours go (a handshake response needs it before any data).
-            _enc.Learn(source.Address, UnderlayFrame.Mac(m[i].Data + 6), UnderlayFrame.Mac(m[i].Data));
+            _enc.Learn(source.Address, UnderlayFrame.Mac(m[i].Data + 6), UnderlayFrame.Mac(m[i].Data), Id);
             _wg[k] = new WgPacket { Buffer = m[i].Data, Capacity = m[i].Capacity, Offset = payload, Length = len, Endpoint = source };
             _at[k++] = i;
         }
@@ -93,6 +93,7 @@ internal sealed unsafe class EncryptedPort : IPort
                 (inner[0] >> 4) == 6 ? UnderlayFrame.EtherIpv6 : UnderlayFrame.EtherIpv4);
             p.Pull((int)(eth - f));
             p.Length = (ushort)(UnderlayFrame.Eth + w.Length);
+            p.Encrypted = true;   // for flows: it came through the tunnel (kept through overlay termination)
         }
         if (removed == 0) return n;
         // Out of the batch; their buffers go back with the rest on Release.
@@ -124,7 +125,7 @@ internal sealed unsafe class EncryptedPort : IPort
                 continue;
             }
             // The MACs this frame was given for its destination (the peer node): what its encrypted form needs too.
-            _enc.Learn(outerDst, UnderlayFrame.Mac(p.Data), UnderlayFrame.Mac(p.Data + 6));
+            _enc.Learn(outerDst, UnderlayFrame.Mac(p.Data), UnderlayFrame.Mac(p.Data + 6), Id);
             int plain = p.Length - UnderlayFrame.Eth;
             int tail = Dataplane.WireGuard.Messages.MessageLayout.PaddedLength(plain) - plain + Dataplane.WireGuard.Messages.MessageLayout.TagSize;
             if (p.Headroom >= Front && p.Capacity - p.Length >= tail)
@@ -198,12 +199,12 @@ internal sealed unsafe class EncryptedPort : IPort
         _inner.Flush();
     }
 
-    /// <summary>The device's handshakes and keepalives, framed in this port's own buffers (at most one small batch per poll).</summary>
+    /// <summary>The device's handshakes and keepalives to peers reached through this port, framed in its own buffers (at most one small batch per poll).</summary>
     private void SendControl()
     {
         var b = _control;
         b.Count = 0;
-        while (b.Count < b.Capacity && _enc.TryTakeDatagram(out var d))
+        while (b.Count < b.Capacity && _enc.TryTakeDatagram(Id, out var d))
         {
             var to = d.To;
             bool v4 = to.IsIpv4;

@@ -83,6 +83,7 @@ public sealed class FlowRecords(string clusterName, L7.L7Shared? l7 = null)
                 Source = FormatIp(e.Src, e.IpVersion),
                 Destination = FormatIp(e.Dst, e.IpVersion),
                 IpVersion = e.IpVersion == 4 ? IPVersion.Ipv4 : IPVersion.Ipv6,
+                Encrypted = e.Encrypted,
             };
             f.L4 = L4(e);
         }

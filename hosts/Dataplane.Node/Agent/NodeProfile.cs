@@ -19,16 +19,22 @@ namespace Dataplane.Node.Agent;
 /// </list>
 /// The node's config kinds are the loader's (Node, Pod, DataplaneNode, Cilium policies, Services …).
 /// </summary>
-public sealed class NodeProfile(string stateDir, TextWriter log, Dataplane.Host.L7.L7Shared? l7 = null) : HostProfile
+public sealed class NodeProfile(string stateDir, TextWriter log, Dataplane.Host.L7.L7Shared? l7 = null, TimeSpan? fqdnMinTtl = null) : HostProfile
 {
     public NodeEndpoints Endpoints { get; } = new(stateDir, log);
 
     /// <summary>The node's L7 proxy (made once some policy carries L7 rules); null without the agent's shared tables.</summary>
-    public L7.NodeL7? L7 { get; } = l7 is null ? null : new L7.NodeL7(l7, log);
+    public L7.NodeL7? L7 { get; } = l7 is null ? null : new L7.NodeL7(l7, log, fqdnMinTtl);
 
     public override void Starting(ConfigModel files, TextWriter log) => Endpoints.Restore(files);
 
-    public override void Attached(HostAgent agent) => L7?.Attached(() => agent.Snapshot, agent.Options.PacketIo.Name);
+    public override void Attached(HostAgent agent) => L7?.Attached(() => agent.Snapshot, agent.Options.PacketIo.Name, () =>
+        agent.Locked(() =>
+        {
+            // A learned name changes only identities and policy; a model that no longer compiles keeps the one in force.
+            try { agent.Apply(null); }
+            catch (ConfigException e) { agent.ReportError(e.Message); }
+        }));
 
     public override ConfigModel Extend(ConfigModel files)
     {

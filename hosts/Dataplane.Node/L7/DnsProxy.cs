@@ -14,7 +14,10 @@ namespace Dataplane.Node.L7;
 /// address and port, the original server and the rules (<see cref="ProxyRedirects"/>), answers a name no rule allows
 /// with <c>REFUSED</c> (Cilium's default <c>--tofqdns-dns-reject-response-code</c>) and forwards an allowed one to the
 /// original server from a socket registered with the client's identity, relaying the answer. Every query is handled
-/// on its own task with a 5 s bound on the server's answer.
+/// on its own task with a 5 s bound on the server's answer. The answer to an allowed lookup is handed to
+/// <c>learned</c> (toFQDNs: its addresses become CIDR identities) and relayed only once that returned — the policy
+/// that allows the addresses is in force before the client can use them, as Cilium's proxy waits for the endpoints'
+/// regeneration before it answers.
 /// </summary>
 public sealed class DnsProxy : IDisposable
 {
@@ -25,16 +28,17 @@ public sealed class DnsProxy : IDisposable
     private readonly ProxyLink _link;
     private readonly L7Shared _shared;
     private readonly Func<DatapathSnapshot?> _snapshot;
+    private readonly Func<DnsAnswer, Task>? _learned;
     private readonly Socket _socket;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    /// <summary>Queries on flows the datapath did not record, refused, forwarded, malformed.</summary>
-    public long Unknown, Refused, Forwarded, Malformed;
+    /// <summary>Queries on flows the datapath did not record, refused, forwarded, malformed; answers toFQDNs could not read.</summary>
+    public long Unknown, Refused, Forwarded, Malformed, UnreadableAnswers;
 
-    public DnsProxy(ProxyLink link, L7Shared shared, Func<DatapathSnapshot?> snapshot)
+    public DnsProxy(ProxyLink link, L7Shared shared, Func<DatapathSnapshot?> snapshot, Func<DnsAnswer, Task>? learned = null)
     {
-        _link = link; _shared = shared; _snapshot = snapshot;
+        _link = link; _shared = shared; _snapshot = snapshot; _learned = learned;
         _socket = link.NewUdpSocket();
         _socket.Bind(new IPEndPoint(link.Address, ListenPort));
         _loop = Task.Run(LoopAsync);
@@ -83,6 +87,11 @@ public sealed class DnsProxy : IDisposable
             L7Proxy.Publish(_shared, info, from, Core.Flows.L7RecordType.Request, true, UdpFlow(name, 0, 0));
             var answer = await ForwardAsync(query, info);
             if (answer is null) return;
+            if (_learned is not null)
+            {
+                if (DnsAnswer.TryParse(answer, out var parsed)) { if (parsed.Rcode == 0) await _learned(parsed); }
+                else Interlocked.Increment(ref UnreadableAnswers);
+            }
             Interlocked.Increment(ref Forwarded);
             await _socket.SendToAsync(answer, client);
             L7Proxy.Publish(_shared, info, from, Core.Flows.L7RecordType.Response, true,

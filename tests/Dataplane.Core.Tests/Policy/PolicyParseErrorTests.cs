@@ -28,8 +28,13 @@ public class PolicyParseErrorTests
         10, "'a b' is not a DNS name")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toPorts:\n    - ports: [{port: \"53\", protocol: UDP}]\n      rules:\n        dns: [{matchName: a.com, matchPattern: \"*\"}]\n",
         10, "exactly one of matchName or matchPattern is required")]
-    [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toFQDNs:\n    - matchName: example.com\n",
-        7, "'toFQDNs' is not supported yet")]
+    // toFQDNs: egress allow rules only, never beside another L3 peer (Cilium's sanitize), valid names.
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  egressDeny:\n  - toFQDNs:\n    - matchName: example.com\n",
+        7, "unknown field 'toFQDNs'")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toCIDR: [203.0.113.0/24]\n    toFQDNs:\n    - matchName: example.com\n",
+        9, "combining toFQDNs and toCIDR is not supported yet")]
+    [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toFQDNs:\n    - matchPattern: \"*.exa mple.com\"\n",
+        8, "is not a DNS name pattern")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  egress:\n  - toGroups: [{aws: {securityGroupsIds: [sg-1]}}]\n",
         7, "'toGroups' is not supported yet")]
     [InlineData(Head + "spec:\n  endpointSelector: {}\n  ingress:\n  - toServices: [{k8sService: {serviceName: a, namespace: b}}]\n",
@@ -80,7 +85,7 @@ public class PolicyParseErrorTests
     public void OneBadPolicyRejectsTheWholeConfiguration()
     {
         var good = Head + "spec:\n  endpointSelector: {}\n  ingress: [{}]\n";
-        var bad = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: bad}\nspec:\n  endpointSelector: {}\n  egress:\n  - toFQDNs: [{matchName: x}]\n";
+        var bad = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: bad}\nspec:\n  endpointSelector: {}\n  egress:\n  - toGroups: [{aws: {securityGroupsIds: [sg-1]}}]\n";
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load([
             ("00-nodes.yaml", ConfigYaml.Nodes), ("10-local.yaml", ConfigYaml.Local), ("20-good.yaml", good), ("30-bad.yaml", bad)]));
         Assert.Equal("30-bad.yaml", e.Location.File);
