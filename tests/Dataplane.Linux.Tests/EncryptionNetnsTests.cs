@@ -100,6 +100,36 @@ public sealed class EncryptionNetnsTests(ITestOutputHelper output)
         finally { Report(topo); }
     }
 
+    /// <summary>
+    /// Rekeying between two of our nodes: with Rekey-After-Time shortened to 2 s (the agents' test-only
+    /// <c>DATAPLANE_WG_REKEY_AFTER_SECONDS</c>), a 10-second ping stream across the nodes spans several new sessions
+    /// and loses nothing; no transport packet is dropped by either device (expired key, unknown index, replay, tag).
+    /// </summary>
+    [SkippableFact]
+    public async Task RekeysBetweenOurNodesLoseNothing()
+    {
+        Requires.RootAnd("ip", "ping", "python3", "etcd");
+        await using var topo = await Meshed(_ => Wireguard, agentEnv: [$"{Dataplane.Host.Encryption.NodeEncryption.RekeyAfterEnvironment}=2"]);
+        try
+        {
+            Ping(topo, "client-a", topo["web-b"].Ip);   // the first session
+            long before = Counter(topo, "HandshakesCompleted");
+            var r = topo.Exec(topo["client-a"].Ns, TimeSpan.FromSeconds(40), "ping", "-c", "200", "-i", "0.05", "-W", "2", topo["web-b"].Ip);
+            Assert.True(r.Ok && r.Output.Contains("200 received"), r.Output);
+            long rekeys = Counter(topo, "HandshakesCompleted") - before;
+            output.WriteLine($"handshakes completed during the stream (both nodes): {rekeys}");
+            // 10 s at 2 s per session: about five rekeys; three is the least a working rekey timer gives.
+            Assert.True(rekeys >= 3, $"only {rekeys} handshake(s) completed during the stream");
+            foreach (var drop in new[] { "DropKeyExpired", "DropUnknownIndex", "DropReplay", "DropDecrypt", "DropStagedOverflow" })
+                Assert.Equal(0, Counter(topo, drop));
+        }
+        finally { Report(topo); }
+    }
+
+    /// <summary>A WireGuard counter of the two nodes' devices, summed.</summary>
+    private static long Counter(MeshTopology topo, string name) =>
+        new[] { "node-a", "node-b" }.Sum(n => topo.Status(n)!.Encryption!.Counters.GetValueOrDefault(name));
+
     /// <summary>The FORWARDED flows from <paramref name="src"/> to <paramref name="dst"/> in a flow file (hubble JSON lines), polled (bounded) until there is one.</summary>
     private static List<(bool Encrypted, string Json)> ForwardedFlows(string file, string src, string dst)
     {
@@ -123,9 +153,9 @@ public sealed class EncryptionNetnsTests(ITestOutputHelper output)
         return found;
     }
 
-    private static async Task<MeshTopology> Meshed(Func<string, string> encryption, bool flowFiles = false)
+    private static async Task<MeshTopology> Meshed(Func<string, string> encryption, bool flowFiles = false, string[]? agentEnv = null)
     {
-        var topo = await MeshTopology.StartAsync(encryption: encryption, flowFiles: flowFiles);
+        var topo = await MeshTopology.StartAsync(encryption: encryption, flowFiles: flowFiles, agentEnv: agentEnv);
         try
         {
             foreach (var (agent, node) in new[] { (topo.AgentA!, "node-a"), (topo.AgentB!, "node-b") })

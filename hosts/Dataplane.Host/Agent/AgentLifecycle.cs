@@ -112,14 +112,19 @@ public static class AgentLifecycle
         if (!files.Local.Encryption.Enabled) return null;
         if (options.PacketIo.Name == Backends.Ebpf.EbpfBackend.Id)
             throw new StartupFailure(RunExit.Backend, "--backend ebpf", "encryption (WireGuard) runs in the C# lanes: use af_packet, af_xdp or dpdk");
+        string? rekeyAfter = Environment.GetEnvironmentVariable(Encryption.NodeEncryption.RekeyAfterEnvironment);
+        Dataplane.WireGuard.Peers.WireGuardTimers timers;
+        try { timers = Encryption.NodeEncryption.Timers(rekeyAfter); }
+        catch (ArgumentException x) { throw new StartupFailure(RunExit.Failed, $"{Encryption.NodeEncryption.RekeyAfterEnvironment}={rekeyAfter}", x.Message); }
         Encryption.NodeEncryption e;
-        try { e = Encryption.NodeEncryption.Start(options.StateDir); }
+        try { e = Encryption.NodeEncryption.Start(options.StateDir, timers); }
         catch (Exception x) when (x is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             throw new StartupFailure(RunExit.StateDir, $"--state-dir {options.StateDir}", x.Message);
         }
         log.WriteLine($"agent: encryption: wireguard, public key {e.PublicKey} (key file {e.KeyFile}), UDP {Dataplane.Core.Encryption.EncryptionPlan.CiliumPort}"
-            + (files.Local.Encryption.StrictMode ? ", strict mode" : ""));
+            + (files.Local.Encryption.StrictMode ? ", strict mode" : "")
+            + (string.IsNullOrEmpty(rekeyAfter) ? "" : $", rekey after {timers.RekeyAfterTime.TotalSeconds:0} s ({Encryption.NodeEncryption.RekeyAfterEnvironment}, for tests)"));
         return e;
     }
 

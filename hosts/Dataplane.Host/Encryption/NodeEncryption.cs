@@ -24,14 +24,32 @@ public sealed class NodeEncryption : IDatagramSender, IDisposable
     private readonly ConcurrentDictionary<UInt128, (ulong Peer, ulong Ours, ushort Port)> _macs = new();
     private long _outboxDrops, _noNeighborDrops, _headroomDrops;
 
-    private NodeEncryption(WgKey privateKey, string keyFile)
+    private NodeEncryption(WgKey privateKey, string keyFile, Dataplane.WireGuard.Peers.WireGuardTimers timers)
     {
         KeyFile = keyFile;
-        Device = new WireGuardDevice(privateKey, this);
+        Device = new WireGuardDevice(privateKey, this, timers);
     }
 
+    /// <summary>
+    /// Test-only: Rekey-After-Time in seconds (1..120) instead of the protocol's 120 s, so a test can watch several
+    /// rekeys between two nodes; Rekey-Timeout shrinks with it (at most half of it). Not a Cilium setting.
+    /// </summary>
+    public const string RekeyAfterEnvironment = "DATAPLANE_WG_REKEY_AFTER_SECONDS";
+
     /// <summary>The node's key from (or newly into) <paramref name="stateDir"/>, and the device it keys.</summary>
-    public static NodeEncryption Start(string stateDir) => new(NodeKeyFile.LoadOrCreate(stateDir), NodeKeyFile.PathIn(stateDir));
+    public static NodeEncryption Start(string stateDir, Dataplane.WireGuard.Peers.WireGuardTimers timers) =>
+        new(NodeKeyFile.LoadOrCreate(stateDir), NodeKeyFile.PathIn(stateDir), timers);
+
+    /// <summary>The protocol's timers, or with Rekey-After-Time from <see cref="RekeyAfterEnvironment"/>'s value; a bad value is refused (ArgumentException).</summary>
+    public static Dataplane.WireGuard.Peers.WireGuardTimers Timers(string? rekeyAfterSeconds)
+    {
+        var timers = Dataplane.WireGuard.Peers.WireGuardTimers.Default;
+        if (string.IsNullOrEmpty(rekeyAfterSeconds)) return timers;
+        if (!int.TryParse(rekeyAfterSeconds, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int s) || s is < 1 or > 120)
+            throw new ArgumentException("not a whole number of seconds in 1..120");
+        var rekey = TimeSpan.FromSeconds(s);
+        return timers with { RekeyAfterTime = rekey, RekeyTimeout = rekey / 2 < timers.RekeyTimeout ? rekey / 2 : timers.RekeyTimeout };
+    }
 
     public WireGuardDevice Device { get; }
     public WgKey PublicKey => Device.PublicKey;

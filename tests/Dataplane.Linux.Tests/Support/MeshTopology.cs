@@ -36,6 +36,7 @@ public sealed class MeshTopology : IAsyncDisposable
     private readonly MeshUnderlay _underlay;
     private readonly Func<string, string>? _encryption;
     private readonly bool _flowFiles;
+    private readonly string[] _agentEnv;
 
     public EtcdProcess Etcd1 { get; private set; } = null!;
     public EtcdProcess Etcd2 { get; private set; } = null!;
@@ -49,10 +50,11 @@ public sealed class MeshTopology : IAsyncDisposable
     public Background? AgentA { get; private set; }
     public Background? AgentB { get; private set; }
 
-    private MeshTopology(string affinity, int leaseTtl, bool replicated, bool overlapping, MeshUnderlay underlay, Func<string, string>? encryption, bool flowFiles)
+    private MeshTopology(string affinity, int leaseTtl, bool replicated, bool overlapping, MeshUnderlay underlay, Func<string, string>? encryption, bool flowFiles, string[] agentEnv)
     {
         _encryption = encryption;
         _flowFiles = flowFiles;
+        _agentEnv = agentEnv;
         _underlay = underlay;
         _replicated = replicated;
         _overlapping = overlapping;
@@ -71,10 +73,12 @@ public sealed class MeshTopology : IAsyncDisposable
     /// (node addresses <see cref="UnderlayAddress"/> in 2001:db8:18::/64, no IPv4 address on it) carrying VXLAN or SRv6.</param>
     /// <param name="encryption">Per node: its DataplaneNode <c>spec.encryption</c> (flow YAML, e.g. <c>{enabled: true, type: wireguard}</c>), or "" for none.</param>
     /// <param name="flowFiles">Each agent writes every flow event to <see cref="FlowsFile"/> (hubble JSON lines).</param>
+    /// <param name="agentEnv">NAME=VALUE pairs in both agents' environment.</param>
     public static async Task<MeshTopology> StartAsync(string affinity = "local", int leaseTtlSeconds = 10, bool replicatedEtcd2 = false,
-        bool overlapping = false, MeshUnderlay underlay = MeshUnderlay.Vxlan4, Func<string, string>? encryption = null, bool flowFiles = false)
+        bool overlapping = false, MeshUnderlay underlay = MeshUnderlay.Vxlan4, Func<string, string>? encryption = null, bool flowFiles = false,
+        string[]? agentEnv = null)
     {
-        var t = new MeshTopology(affinity, leaseTtlSeconds, replicatedEtcd2, overlapping, underlay, encryption, flowFiles);
+        var t = new MeshTopology(affinity, leaseTtlSeconds, replicatedEtcd2, overlapping, underlay, encryption, flowFiles, agentEnv ?? []);
         try { await t.BuildAsync(); }
         catch { await t.DisposeAsync(); throw; }
         return t;
@@ -273,7 +277,8 @@ public sealed class MeshTopology : IAsyncDisposable
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "dataplane-node.dll");
         string[] flows = _flowFiles ? ["--flows-file", FlowsFile(node)] : [];
-        return Start(node == "node-a" ? NsA : NsB, ["dotnet", dll, "run", "--config", ConfigDir(node), "--backend", "af_packet",
+        string[] env = _agentEnv.Length > 0 ? ["env", .. _agentEnv] : [];
+        return Start(node == "node-a" ? NsA : NsB, [.. env, "dotnet", dll, "run", "--config", ConfigDir(node), "--backend", "af_packet",
             "--ct-max", "4096", "--socket", Socket(node), "--state-dir", StateDir(node),
             "--clustermesh", Path.Combine(Root, $"{node}-mesh.yaml"), .. flows]);
     }
