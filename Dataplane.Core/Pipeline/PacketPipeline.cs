@@ -81,6 +81,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
         PacketMeta* m = batch.Meta;
         int n = batch.Count;
         ulong rxBytes = 0, txPackets = 0, txBytes = 0, local = 0;
+        bool trace = context.TraceEvents, drops = context.DropEvents;
         for (int i = 0; i < n; i++)
         {
             ref PacketMeta p = ref m[i];
@@ -103,7 +104,7 @@ public sealed class PacketPipeline(SnapshotHolder snapshots)
                     break;
             }
             ulong seq = context.NextSequence++;
-            if (ring != null) Emit(ring, ref p, seq);
+            if (ring != null && (p.Verdict == PacketVerdict.Drop ? drops : trace)) Emit(ring, ref p, seq);
         }
         c.RxPackets += (ulong)n; c.RxBytes += rxBytes;
         c.TxPackets += txPackets; c.TxBytes += txBytes; c.LocalPackets += local;

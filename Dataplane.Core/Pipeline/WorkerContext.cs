@@ -16,6 +16,15 @@ public sealed class WorkerContext(int workerId, FlowRing? flows = null, Conntrac
     /// <summary>Flow events are emitted for every verdict when a ring is attached; null disables them.</summary>
     public FlowRing? Flows { get; } = flows;
 
+    /// <summary>
+    /// Forwarded (and host-bound) packets' events go to <see cref="Flows"/> (Cilium's trace notifications,
+    /// --bpf-events-trace-enabled); off, a ring records drops only, and the worker skips the copy for every other packet.
+    /// </summary>
+    public bool TraceEvents { get; init; } = true;
+
+    /// <summary>Dropped packets' events go to <see cref="Flows"/> (Cilium's --bpf-events-drop-enabled).</summary>
+    public bool DropEvents { get; init; } = true;
+
     /// <summary>Sequence number of the next received packet (flow events carry it).</summary>
     public ulong NextSequence;
 

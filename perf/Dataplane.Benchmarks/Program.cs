@@ -23,5 +23,7 @@ if (args.Length > 0 && args[0] == "ct-cpu") return Dataplane.Benchmarks.Conntrac
 if (args.Length > 0 && args[0] == "pktgen") return Dataplane.Benchmarks.Rig.PacedGenerator.Run(args[1..]);
 // `wg-throughput [seconds] [rounds]`: TCP through WireGuard between two namespaces, ours ↔ ours vs wireguard-go ↔ wireguard-go (root).
 if (args.Length > 0 && args[0] == "wg-throughput") return Dataplane.Benchmarks.WireGuard.WireGuardThroughput.Run(args[1..]);
+// `hubble-stream [flows] [rounds]`: flows per second the Observer API's GetFlows delivers to one gRPC client.
+if (args.Length > 0 && args[0] == "hubble-stream") return Dataplane.Benchmarks.Pipeline.HubbleStreamRate.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -180,14 +180,17 @@ public static class AgentLifecycle
         var node = new Hubble.NodeView(() => $"{records.ClusterName}/{agent.Snapshot.NodeName}", records.ClusterName, address,
             () => agent.Snapshot.Endpoints.Where(e => e is not null).Select(e => e!.Namespace));
         Hubble.HubbleServer server;
-        try { server = Hubble.HubbleServer.Start(new Hubble.ObserverService(history, node), options.HubbleSocket, options.HubbleListenAddress); }
+        try { server = Hubble.HubbleServer.Start(new Hubble.ObserverService(history, node), options.HubbleSocket, options.HubbleListenAddress, options.HubbleTls); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or System.Net.Sockets.SocketException)
         {
             throw new StartupFailure(RunExit.ApiSocket, $"--hubble-socket {options.HubbleSocket} --hubble-listen-address {options.HubbleListenAddress}", e.Message);
         }
-        agent.Log.WriteLine($"agent: Hubble Observer API on {string.Join(", ", new[] { options.HubbleSocket.Length > 0 ? "unix:" + options.HubbleSocket : null, options.HubbleListenAddress.Length > 0 ? "tcp:" + options.HubbleListenAddress : null }.OfType<string>())}");
+        agent.Log.WriteLine($"agent: Hubble Observer API on {string.Join(", ", new[] { options.HubbleSocket.Length > 0 ? "unix:" + options.HubbleSocket : null, options.HubbleListenAddress.Length > 0 ? "tcp:" + options.HubbleListenAddress + TlsNote(options.HubbleTls) : null }.OfType<string>())}");
         return server;
     }
+
+    private static string TlsNote(Hubble.HubbleTls? tls) =>
+        tls is null ? "" : $" (TLS as {tls.Subject}{(tls.MutualTls ? ", client certificates required" : "")})";
 
     /// <summary>The IPFIX exporting process when --ipfix-collector was given; a socket the system refuses stops the start.</summary>
     private static Ipfix.IpfixExporter? StartIpfix(HostAgent agent)
@@ -234,7 +237,7 @@ public static class AgentLifecycle
                 var history = options.HubbleEnabled ? new Hubble.FlowHistory(options.HubbleBufferCapacity) : null;
                 var ipfix = StartIpfix(agent);
                 flows = new FlowExporter([.. backend.FlowRings, options.L7.Flows], () => agent.Snapshot, records, options.FlowsFile, history, dropRate: options.FlowsDropRate,
-                    metrics: registry is null ? null : new Hubble.HubbleMetrics(registry), ipfix: ipfix);
+                    metrics: registry is null ? null : new Hubble.HubbleMetrics(registry), ipfix: ipfix, traceEvents: options.TraceEvents, dropEvents: options.DropEvents);
                 agent.Flows = flows;
                 if (options.FlowsFile.Length > 0)
                 {

@@ -8,8 +8,8 @@ using Microsoft.Extensions.Logging;
 namespace Dataplane.Host.Hubble;
 
 /// <summary>
-/// Serves Hubble's Observer gRPC API (HTTP/2 without TLS) on a unix socket — Cilium's is
-/// <c>/var/run/cilium/hubble.sock</c> — and optionally on TCP (Cilium's port is 4244), for the <c>hubble</c> CLI,
+/// Serves Hubble's Observer gRPC API (HTTP/2) on a unix socket — Cilium's is
+/// <c>/var/run/cilium/hubble.sock</c> — and optionally on TCP (Cilium's port is 4244), with TLS when given (<see cref="HubbleTls"/>), for the <c>hubble</c> CLI,
 /// Hubble Relay, Hubble UI and our own <c>observe</c> and <c>relay</c>. The relay serves its merged view through
 /// the same host with another <see cref="Observer.Observer.ObserverBase"/>.
 /// </summary>
@@ -26,7 +26,8 @@ public sealed class HubbleServer : IDisposable
 
     /// <param name="socketPath">the unix socket ("" = none)</param>
     /// <param name="listen">a TCP address:port ("" = none)</param>
-    public static HubbleServer Start<TService>(TService service, string socketPath, string listen)
+    /// <param name="tls">TLS (and mutual TLS) on the TCP listener; null = plain HTTP/2</param>
+    public static HubbleServer Start<TService>(TService service, string socketPath, string listen, HubbleTls? tls = null)
         where TService : global::Observer.Observer.ObserverBase
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -40,7 +41,12 @@ public sealed class HubbleServer : IDisposable
                 Api.ApiServer.PrepareSocketPath(socketPath);
                 k.ListenUnixSocket(socketPath, o => o.Protocols = HttpProtocols.Http2);
             }
-            if (listen.Length > 0) k.Listen(ParseEndpoint(listen), o => o.Protocols = HttpProtocols.Http2);
+            if (listen.Length > 0)
+                k.Listen(ParseEndpoint(listen), o =>
+                {
+                    o.Protocols = HttpProtocols.Http2;
+                    if (tls is not null) o.UseHttps(tls.Options());
+                });
         });
         var app = builder.Build();
         app.MapGrpcService<TService>();

@@ -38,6 +38,8 @@ public sealed class FlowExporter : IDisposable
     private readonly Ipfix.IpfixExporter? _ipfix;
     /// <summary>Hubble records are wanted (a file or the Observer API), not only IPFIX's counts.</summary>
     private readonly bool _buildsFlows;
+    /// <summary>Which packets' records are built (--bpf-events-*-enabled): the workers already leave the others out unless IPFIX wants them, and the eBPF backend's events are thinned here.</summary>
+    private readonly bool _traceEvents, _dropEvents;
     private readonly long _maxBytes;
     private readonly int _maxBackups;
     private readonly Thread _thread;
@@ -57,11 +59,12 @@ public sealed class FlowExporter : IDisposable
     /// <param name="path">the flow file; "" = flows only to <paramref name="history"/></param>
     public FlowExporter(IReadOnlyList<FlowRing> rings, Func<DatapathSnapshot> snapshot, FlowRecords records, string path,
         FlowHistory? history = null, long maxBytes = 10 << 20, int maxBackups = 5, int dropRate = DefaultDropRate, HubbleMetrics? metrics = null,
-        Ipfix.IpfixExporter? ipfix = null)
+        Ipfix.IpfixExporter? ipfix = null, bool traceEvents = true, bool dropEvents = true)
     {
         _rings = rings; _snapshot = snapshot; _records = records; _history = history; _metrics = metrics; Path = path;
         _ipfix = ipfix;
         _buildsFlows = path.Length > 0 || history is not null;
+        _traceEvents = traceEvents; _dropEvents = dropEvents;
         _maxBytes = Math.Max(4096, maxBytes); _maxBackups = Math.Max(0, maxBackups);
         ChunkBytes = (int)Math.Clamp(_maxBytes / 8, 1024, 64 << 10);
         DropRate = Math.Max(0, dropRate);
@@ -132,6 +135,7 @@ public sealed class FlowExporter : IDisposable
                 // IPFIX counts every packet (its counts are the traffic's); the rate limit below only thins Hubble's records.
                 _ipfix?.Add(ev);
                 if (!_buildsFlows) continue;
+                if (ev.L7Record == 0 && !(ev.Verdict == PacketVerdict.Drop ? _dropEvents : _traceEvents)) continue;
                 if (ev.Verdict == PacketVerdict.Drop && !TakeDropToken())
                 {
                     Interlocked.Increment(ref _rateLimited);

@@ -32,6 +32,11 @@ public sealed class RunCommandLine
     private readonly Option<int> _flowsDropRate = new("--flows-drop-rate") { Description = "Dropped-packet flow events written per second at most (burst: one second's worth); the rest are counted as rate-limited; 0 = no limit", DefaultValueFactory = _ => Observe.FlowExporter.DefaultDropRate };
     private readonly Option<string> _hubbleSocket = new("--hubble-socket") { Description = "Serve Hubble's Observer gRPC API (GetFlows, ServerStatus, GetNodes) on this unix socket, e.g. /run/dataplane/hubble.sock (Cilium's: /var/run/cilium/hubble.sock); empty = off", DefaultValueFactory = _ => "" };
     private readonly Option<string> _hubbleListen = new("--hubble-listen-address") { Description = "Also serve the Observer API on this TCP ADDRESS:PORT (Cilium's port: 4244), without TLS; empty = off", DefaultValueFactory = _ => "" };
+    private readonly Option<bool> _traceEvents = new("--bpf-events-trace-enabled") { Description = "Record flows of forwarded packets (Cilium's trace events); false = drops only, for Hubble and the flow file: the workers skip the rest (with --ipfix-collector they record all, IPFIX counts every packet)", DefaultValueFactory = _ => true };
+    private readonly Option<bool> _dropEvents = new("--bpf-events-drop-enabled") { Description = "Record flows of dropped packets (Cilium's drop events)", DefaultValueFactory = _ => true };
+    private readonly Option<string> _hubbleTlsCert = new("--hubble-tls-cert-file") { Description = "TLS on --hubble-listen-address: the server's certificate (PEM), with --hubble-tls-key-file", DefaultValueFactory = _ => "" };
+    private readonly Option<string> _hubbleTlsKey = new("--hubble-tls-key-file") { Description = "TLS on --hubble-listen-address: the server certificate's private key (PEM)", DefaultValueFactory = _ => "" };
+    private readonly Option<string[]> _hubbleTlsClientCas = new("--hubble-tls-client-ca-files") { Description = "Mutual TLS: CA certificates (PEM) a client's certificate must chain to; clients without one are refused", AllowMultipleArgumentsPerToken = true };
     private readonly Option<int> _hubbleCapacity = new("--hubble-buffer-capacity") { Description = "Flows the Observer keeps for GetFlows to read back (Hubble's ring)", DefaultValueFactory = _ => Hubble.FlowHistory.DefaultCapacity };
     private readonly Option<string> _ipfixCollector = new("--ipfix-collector") { Description = "Export flows as IPFIX (RFC 7011) over UDP to this collector, HOST[:PORT] (port 4739 by default), e.g. nfcapd's; empty = off", DefaultValueFactory = _ => "" };
     private readonly Option<string?> _ipfixActive = new("--ipfix-active-timeout") { Description = $"IPFIX: a flow still active is reported every this many seconds (default {Ipfix.IpfixOptions.DefaultActiveTimeout})" };
@@ -59,7 +64,7 @@ public sealed class RunCommandLine
         foreach (var o in new Option[] { _config, _backend, _sleep, _stats, _xdpMode, _queues, _ctMax, _ctDir, _socket })
             run.Options.Add(o);
         foreach (var o in hostOptions) run.Options.Add(o);
-        foreach (var o in new Option[] { _flowsFile, _flowsDropRate, _hubbleSocket, _hubbleListen, _hubbleCapacity, _ipfixCollector, _ipfixActive, _ipfixIdle, _ipfixDomain, _ipfixPen, _metricsPort, _metricsAddress, _dpdkArgs, _pollSpin, _bpfPin, _bpfDetach, _bpfHook,
+        foreach (var o in new Option[] { _flowsFile, _flowsDropRate, _hubbleSocket, _hubbleListen, _hubbleTlsCert, _hubbleTlsKey, _hubbleTlsClientCas, _hubbleCapacity, _traceEvents, _dropEvents, _ipfixCollector, _ipfixActive, _ipfixIdle, _ipfixDomain, _ipfixPen, _metricsPort, _metricsAddress, _dpdkArgs, _pollSpin, _bpfPin, _bpfDetach, _bpfHook,
             _pollMode, _coalesce, _clusterMesh })
             run.Options.Add(o);
     }
@@ -94,7 +99,29 @@ public sealed class RunCommandLine
             ConntrackDir = parse.GetValue(_ctDir) is { } ct ? (ct.Length > 0 ? Path.GetFullPath(ct) : "") : RunOptions.DefaultConntrackDir,
             ConntrackDirGiven = parse.GetValue(_ctDir) is not null,
             Ipfix = ReadIpfix(parse),
+            HubbleTls = ReadHubbleTls(parse),
+            TraceEvents = parse.GetValue(_traceEvents),
+            DropEvents = parse.GetValue(_dropEvents),
         };
+    }
+
+    /// <summary>TLS for the Observer's TCP listener, or null; files that cannot be used, or TLS flags without what they need, stop the start naming the flag.</summary>
+    private Hubble.HubbleTls? ReadHubbleTls(ParseResult parse)
+    {
+        string cert = parse.GetValue(_hubbleTlsCert) ?? "", key = parse.GetValue(_hubbleTlsKey) ?? "";
+        string[] cas = parse.GetValue(_hubbleTlsClientCas) ?? [];
+        if (cert.Length == 0 && key.Length == 0)
+        {
+            if (cas.Length > 0) throw new StartupFailure(RunExit.Config, "--hubble-tls-client-ca-files", "needs --hubble-tls-cert-file and --hubble-tls-key-file (mutual TLS is TLS first)");
+            return null;
+        }
+        if (cert.Length == 0 || key.Length == 0)
+            throw new StartupFailure(RunExit.Config, cert.Length == 0 ? "--hubble-tls-key-file" : "--hubble-tls-cert-file",
+                "needs " + (cert.Length == 0 ? "--hubble-tls-cert-file" : "--hubble-tls-key-file") + " too");
+        if ((parse.GetValue(_hubbleListen) ?? "").Length == 0)
+            throw new StartupFailure(RunExit.Config, "--hubble-tls-cert-file", "TLS is for the TCP listener: give --hubble-listen-address ADDRESS:PORT (the unix socket is never TLS, as Cilium's)");
+        try { return Hubble.HubbleTls.Load(cert, key, cas); }
+        catch (FormatException e) { throw new StartupFailure(RunExit.Config, "hubble TLS", e.Message); }
     }
 
     /// <summary>The IPFIX options, or null without --ipfix-collector; a malformed value, or a knob without a collector, stops the start with a line that names it.</summary>

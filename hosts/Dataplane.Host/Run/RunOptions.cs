@@ -61,11 +61,24 @@ public sealed record RunOptions(string ConfigDir, BackendOptions PacketIo, int P
     /// <summary>Hubble's Observer API on this TCP ADDRESS:PORT; empty = not on TCP.</summary>
     public string HubbleListenAddress { get; init; } = "";
 
+    /// <summary>TLS on <see cref="HubbleListenAddress"/> (--hubble-tls-cert-file, -key-file, -client-ca-files); null = plain.</summary>
+    public Hubble.HubbleTls? HubbleTls { get; init; }
+
     /// <summary>Flows kept for GetFlows (Hubble's ring buffer).</summary>
     public int HubbleBufferCapacity { get; init; } = Hubble.FlowHistory.DefaultCapacity;
 
     /// <summary>The Observer API is served somewhere.</summary>
     public bool HubbleEnabled => HubbleSocket.Length > 0 || HubbleListenAddress.Length > 0;
+
+    /// <summary>Flows of forwarded and host-bound packets are recorded (Cilium's --bpf-events-trace-enabled); off = drops only.</summary>
+    public bool TraceEvents { get; init; } = true;
+
+    /// <summary>Flows of dropped packets are recorded (Cilium's --bpf-events-drop-enabled).</summary>
+    public bool DropEvents { get; init; } = true;
+
+    /// <summary>What the workers put in their rings: IPFIX counts every packet, so with it they record all, and Hubble's side leaves out the rest.</summary>
+    public bool WorkerTraceEvents => TraceEvents || Ipfix is not null;
+    public bool WorkerDropEvents => DropEvents || Ipfix is not null;
 
     /// <summary>IPFIX export of the flows to a collector (--ipfix-collector …); null = off.</summary>
     public Ipfix.IpfixOptions? Ipfix { get; init; }

@@ -16,14 +16,17 @@ public sealed unsafe class BenchNode : IDisposable
 {
     public readonly PacketPool Pool;
     public readonly Batch Batch;
-    public readonly WorkerContext Context = new(0);
+    public readonly WorkerContext Context;
     public readonly PacketPipeline Pipeline;
     public readonly DatapathSnapshot Snapshot;
     private readonly byte[][] _frames;
     private readonly byte*[] _buffers;
 
-    public BenchNode(int batchSize, double ipv6Share = 0.0)
+    /// <param name="dropShare">share of IPv4 frames sent with TTL 1, which the route stage drops (TTL_EXCEEDED)</param>
+    /// <param name="context">the worker's context (a flow ring, its recording mode); default: none</param>
+    public BenchNode(int batchSize, double ipv6Share = 0.0, double dropShare = 0.0, WorkerContext? context = null)
     {
+        Context = context ?? new WorkerContext(0);
         var b = new SnapshotBuilder { RouterMac = 0x020000000099, NodeName = "bench" };
         var eth0 = b.AddInterface("eth0", 0x020000000e01);
         var eth1 = b.AddInterface("eth1", 0x020000000e02);
@@ -47,7 +50,7 @@ public sealed unsafe class BenchNode : IDisposable
         _buffers = new byte*[batchSize];
         for (int i = 0; i < batchSize; i++)
         {
-            _frames[i] = rng.NextDouble() < ipv6Share ? Udp6(rng) : Udp4(rng);
+            _frames[i] = rng.NextDouble() < ipv6Share ? Udp6(rng) : Udp4(rng, dropShare > 0 && rng.NextDouble() < dropShare ? (byte)1 : (byte)64);
             Pool.TryLoad(ref Batch[i], _frames[i], 0);
             _buffers[i] = Batch[i].Data;
         }
@@ -56,8 +59,8 @@ public sealed unsafe class BenchNode : IDisposable
 
     /// <summary>
     /// What a zero-copy receive burst costs the CPU: descriptors reset. The NIC's DMA would have written fresh
-    /// frames; here we restore the only bytes forwarding changed (TTL/hop limit and the IPv4 checksum; MACs
-    /// are rewritten to the same values every pass), so every pass forwards valid packets.
+    /// frames; here we restore the only bytes forwarding changed (the destination MAC, TTL/hop limit and the IPv4
+    /// checksum; the source MAC is rewritten to the same value every pass), so every pass forwards valid packets.
     /// </summary>
     public void Receive()
     {
@@ -66,6 +69,8 @@ public sealed unsafe class BenchNode : IDisposable
             ref PacketMeta m = ref Batch[i];
             byte* d = _buffers[i];
             var f = _frames[i];
+            // Forwarding rewrote the destination MAC to the next hop's: received again, the frame is for eth0 once more.
+            new ReadOnlySpan<byte>(f, 0, 6).CopyTo(new Span<byte>(d, 6));
             if (f[12] == 0x08) { d[22] = f[22]; d[24] = f[24]; d[25] = f[25]; }
             else d[21] = f[21];
             m.Data = d;
@@ -75,10 +80,11 @@ public sealed unsafe class BenchNode : IDisposable
         }
     }
 
-    private static byte[] Udp4(Random rng)
+    private static byte[] Udp4(Random rng, byte ttl = 64)
     {
         var f = new byte[64];
-        f[12] = 0x08; f[14] = 0x45; f[16] = 0; f[17] = 50; f[22] = 64; f[23] = 17;
+        EthernetToUs(f);
+        f[12] = 0x08; f[14] = 0x45; f[16] = 0; f[17] = 50; f[22] = ttl; f[23] = 17;
         new byte[] { 198, 19, (byte)rng.Next(256), 1 }.CopyTo(f, 26);
         new byte[] { 198, (byte)(18 + rng.Next(2)), (byte)rng.Next(256), (byte)rng.Next(1, 255) }.CopyTo(f, 30);
         BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(34), (ushort)rng.Next(1024, 65535));
@@ -94,6 +100,7 @@ public sealed unsafe class BenchNode : IDisposable
     private static byte[] Udp6(Random rng)
     {
         var f = new byte[78];
+        EthernetToUs(f);
         f[12] = 0x86; f[13] = 0xDD; f[14] = 0x60; f[19] = 16; f[20] = 17; f[21] = 64;
         IPAddress.Parse("2001:db9::1").TryWriteBytes(f.AsSpan(22), out _);
         IPAddress.Parse($"2001:db8::{rng.Next(1, 65535):x}").TryWriteBytes(f.AsSpan(38), out _);
@@ -101,6 +108,15 @@ public sealed unsafe class BenchNode : IDisposable
         BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(56), 53);
         BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(58), 16);
         return f;
+    }
+
+    /// <summary>Addressed to eth0's MAC (the port the frames arrive on): a router does not route frames for another host (131).</summary>
+    private static void EthernetToUs(byte[] f)
+    {
+        BinaryPrimitives.WriteUInt16BigEndian(f, 0x0200);
+        BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(2), 0x00000e01);
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(6), 0x0200);
+        BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(8), 0x0000ef01);
     }
 
     public void Dispose() { Pool.Dispose(); Batch.Dispose(); }

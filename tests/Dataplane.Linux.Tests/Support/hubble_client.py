@@ -5,6 +5,10 @@ calls over python3-grpcio. Prints each answer as one JSON line (proto field name
   hubble_client.py PROTOS SOCKET flows REQUEST_JSON MAX_FLOWS TIMEOUT_S
   hubble_client.py PROTOS SOCKET status
   hubble_client.py PROTOS SOCKET nodes
+
+SOCKET is a unix socket path, or tls://HOST:PORT for TCP with TLS: the CA that signed the server's certificate in
+HUBBLE_TLS_CA, the name to expect in HUBBLE_TLS_SERVER_NAME, and for mutual TLS the client's certificate and key in
+HUBBLE_TLS_CERT and HUBBLE_TLS_KEY (PEM files). A refused handshake prints "rpc error: UNAVAILABLE …" and exits 2.
 """
 import os
 import sys
@@ -33,10 +37,22 @@ def main():
     def show(message):
         print(json_format.MessageToJson(message, preserving_proto_field_name=True, indent=None), flush=True)
 
-    channel = grpc.insecure_channel("unix://" + socket)
+    if socket.startswith("tls://"):
+        def read(name):
+            path = os.environ.get(name)
+            return open(path, "rb").read() if path else None
+        credentials = grpc.ssl_channel_credentials(read("HUBBLE_TLS_CA"), read("HUBBLE_TLS_KEY"), read("HUBBLE_TLS_CERT"))
+        options = [("grpc.ssl_target_name_override", os.environ["HUBBLE_TLS_SERVER_NAME"])] if "HUBBLE_TLS_SERVER_NAME" in os.environ else []
+        channel = grpc.secure_channel(socket[len("tls://"):], credentials, options)
+    else:
+        channel = grpc.insecure_channel("unix://" + socket)
     stub = observer_pb2_grpc.ObserverStub(channel)
     if command == "status":
-        show(stub.ServerStatus(observer_pb2.ServerStatusRequest(), timeout=10))
+        try:
+            show(stub.ServerStatus(observer_pb2.ServerStatusRequest(), timeout=10))
+        except grpc.RpcError as e:
+            print(f"rpc error: {e.code()} {e.details()}", file=sys.stderr, flush=True)
+            sys.exit(2)
     elif command == "nodes":
         show(stub.GetNodes(observer_pb2.GetNodesRequest(), timeout=10))
     elif command == "flows":

@@ -33,12 +33,13 @@ internal sealed class AgentLane : IDisposable
 
     public AgentLane(int queue, DatapathSnapshot initial, ConntrackTable conntrack, WorkerOptions options,
         Dataplane.Core.Flows.FlowRing? flows = null, Action? workerStarts = null, Action? workerStops = null,
-        Dataplane.Core.Neighbors.WorkerNeighbors? neighbors = null, Dataplane.Core.L7.ProxyRedirects? l7 = null)
+        Dataplane.Core.Neighbors.WorkerNeighbors? neighbors = null, Dataplane.Core.L7.ProxyRedirects? l7 = null,
+        bool traceEvents = true, bool dropEvents = true)
     {
         _starts = workerStarts;
         _stops = workerStops;
         Queue = queue;
-        Context = new WorkerContext(queue, flows, conntrack) { Neighbors = neighbors, Proxy = l7 };
+        Context = new WorkerContext(queue, flows, conntrack) { Neighbors = neighbors, Proxy = l7, TraceEvents = traceEvents, DropEvents = dropEvents };
         _pipeline = new PacketPipeline(new SnapshotHolder(initial));
         _options = options;
     }

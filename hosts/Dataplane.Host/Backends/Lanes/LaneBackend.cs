@@ -47,7 +47,8 @@ internal abstract class LaneBackend : IPacketBackend
             var flows = options.FlowEvents ? new FlowRing(FlowRingSize) : null;
             var nb = new WorkerNeighbors(resolver.Table);
             workerNeighbors.Add(nb);
-            _lanes.Add(new AgentLane(q, first, table, Polling, flows, workerStarts, workerStops, nb, options.L7.Tables));
+            _lanes.Add(new AgentLane(q, first, table, Polling, flows, workerStarts, workerStops, nb, options.L7.Tables,
+                options.WorkerTraceEvents, options.WorkerDropEvents));
         }
         _neighbors = new NeighborDriver(workerNeighbors, resolver);
         _flowRings = options.FlowEvents ? [.. _lanes.Select(l => l.Context.Flows!)] : [];
