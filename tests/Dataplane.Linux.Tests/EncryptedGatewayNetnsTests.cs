@@ -9,7 +9,9 @@ namespace Dataplane.Linux.Tests;
 /// and put where each agent keeps its own (mode 0600 in its --state-dir), the public halves on the Nodes as Cilium
 /// publishes them (<c>network.cilium.io/wg-pub-key</c>). VM → pod over TCP and pod → VM by ping, while tcpdump on
 /// the mesh link sees only UDP 51871 between the two hosts' addresses and neither the VM's nor the pod's address in
-/// any byte; each side's status lists the other as a peer with a handshake and bytes both ways.
+/// any byte; each side's status lists the other as a peer with a handshake and bytes both ways. The gateway's metrics
+/// endpoint has the same: peers, bytes per peer and direction, handshakes, and a forged transport message (an unknown
+/// receiver index, sent from the on-prem router) counted as a drop by reason.
 /// Addresses: pod 198.18.150.0/24, VM subnet 198.18.131.0/24, gateway–router 198.18.140.0/24, mesh 198.18.141.0/24.
 /// </summary>
 public sealed class EncryptedGatewayNetnsTests(ITestOutputHelper output) : IDisposable
@@ -29,7 +31,9 @@ public sealed class EncryptedGatewayNetnsTests(ITestOutputHelper output) : IDisp
         Requires.RootAnd("ip", "ping", "python3", "tcpdump", "wg");
         var t = Build();
         var node = _set.Start(t.Node, ["dotnet", NodeDll, "run", "--config", t.NodeConfig, "--backend", "af_packet", "--ct-max", "4096", .. PodTopology.AgentArgs(t.NodeConfig)]);
-        var gw = _set.Start(t.Gateway, ["dotnet", GatewayDll, "run", "--config", t.GatewayConfig, "--backend", "af_packet", "--ct-max", "4096", .. PodTopology.AgentArgs(t.GatewayConfig)]);
+        const int MetricsPort = 9962;   // Cilium's agent port, on the gateway namespace's own loopback
+        var gw = _set.Start(t.Gateway, ["dotnet", GatewayDll, "run", "--config", t.GatewayConfig, "--backend", "af_packet", "--ct-max", "4096",
+            "--metrics-port", MetricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture), .. PodTopology.AgentArgs(t.GatewayConfig)]);
         string gwSocket = PodTopology.SocketOf(t.GatewayConfig), nodeSocket = PodTopology.SocketOf(t.NodeConfig);
         string Context() => $"gateway:\n{gw.Output}\n{Encryption(gwSocket)}\nnode:\n{node.Output}\n{Encryption(nodeSocket)}";
         Assert.True(node.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "node did not start:\n" + node.Output);
@@ -49,6 +53,9 @@ public sealed class EncryptedGatewayNetnsTests(ITestOutputHelper output) : IDisp
             Assert.True(vmToPod.Ok && vmToPod.Output.Contains("echoed 200000"), $"VM → pod failed: {vmToPod.Output}\n{Context()}");
             var ping = _set.Exec(t.Pod, Short, "ping", "-c", "5", "-i", "0.2", "-W", "2", VmIp);
             Assert.True(ping.Ok && ping.Output.Contains(" 0% packet loss"), $"pod → VM: {ping.Output}\n{Context()}");
+            // A forged transport message to the gateway's WireGuard port: type 4, a receiver index it never gave out.
+            _set.Exec(t.Router, Short, "python3", "-c",
+                $"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(bytes([4, 0, 0, 0]) + bytes([0x5a]) * 44, ('{GwOnPrem}', 51871))");
             Thread.Sleep(500);
             dump.Signal(Sh.SIGTERM);
             Assert.True(dump.WaitForExit(Short), dump.Output);
@@ -79,7 +86,33 @@ public sealed class EncryptedGatewayNetnsTests(ITestOutputHelper output) : IDisp
             long toNode = peerNode == "node-1" ? peer.TxBytes : peer.RxBytes, toGateway = peerNode == "node-1" ? peer.RxBytes : peer.TxBytes;
             Assert.True(toNode > 200_000 && toGateway > 1_000, $"{peerNode}: rx {peer.RxBytes} tx {peer.TxBytes}");
         }
+
+        // The same on the gateway's metrics endpoint (scraped as Prometheus would, in its namespace).
+        string scrape = "";
+        for (int i = 0; i < 50 && !scrape.Contains("dataplane_wireguard_drops_total{reason=\"unknown_index\"}"); i++)
+        {
+            if (i > 0) Thread.Sleep(200);
+            var r = _set.Exec(t.Gateway, Short, "python3", "-c",
+                $"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{MetricsPort}/metrics').read().decode())");
+            scrape = r.Output;
+        }
+        output.WriteLine(string.Join('\n', scrape.Split('\n').Where(l => l.Contains("wireguard"))));
+        Assert.Equal(1, Metric(scrape, "cilium_wireguard_peers_total"));
+        Assert.True(Metric(scrape, "cilium_wireguard_transfer_bytes_total{target_node_name=\"node-1\",type=\"tx\"}") > 200_000, scrape);
+        Assert.True(Metric(scrape, "cilium_wireguard_transfer_bytes_total{target_node_name=\"node-1\",type=\"rx\"}") > 1_000, scrape);
+        Assert.True(Metric(scrape, "dataplane_wireguard_handshakes_total{event=\"completed\"}") >= 1, scrape);
+        Assert.True(Metric(scrape, "dataplane_wireguard_last_handshake_seconds{target_node_name=\"node-1\"}") > 1.7e9, scrape);
+        Assert.True(Metric(scrape, "dataplane_wireguard_drops_total{reason=\"unknown_index\"}") >= 1, scrape);
         output.WriteLine(Context());
+    }
+
+    /// <summary>The value of one sample (name with its labels, as exposed) in a Prometheus text scrape; NaN when absent.</summary>
+    private static double Metric(string scrape, string sample)
+    {
+        foreach (var line in scrape.Split('\n'))
+            if (line.StartsWith(sample + " ", StringComparison.Ordinal))
+                return double.Parse(line[(sample.Length + 1)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        return double.NaN;
     }
 
     /// <summary>A running agent's encryption status, for a failure's context.</summary>
@@ -92,7 +125,7 @@ public sealed class EncryptedGatewayNetnsTests(ITestOutputHelper output) : IDisp
         }
     }
 
-    private sealed record Topology(string Gateway, string Vm, string Node, string Pod, string GatewayConfig, string NodeConfig, string MeshIf,
+    private sealed record Topology(string Gateway, string Router, string Vm, string Node, string Pod, string GatewayConfig, string NodeConfig, string MeshIf,
         string GatewayKey, string NodeKey);
 
     private Topology Build()
@@ -151,7 +184,7 @@ public sealed class EncryptedGatewayNetnsTests(ITestOutputHelper output) : IDisp
               overlay: {mode: vxlan}
               encryption: {enabled: true, type: wireguard}
             """);
-        return new Topology(gw, vm, node, pod, gwConfig, nodeConfig, gms, gwKey, nodeKey);
+        return new Topology(gw, router, vm, node, pod, gwConfig, nodeConfig, gms, gwKey, nodeKey);
     }
 
     /// <summary>A private key from `wg genkey` into the agent's state directory (mode 0600); its public half from `wg pubkey`.</summary>

@@ -37,6 +37,7 @@ internal static class CounterReport
     {
         var c = Sum(agent, out _);
         var (entries, capacity) = agent.PacketIo.Conntrack;
-        return new MetricsSample(c, entries, capacity, agent.Generation, StageNames, agent.Flows?.Status());
+        return new MetricsSample(c, entries, capacity, agent.Generation, StageNames, agent.Flows?.Status(),
+            agent.Encryption?.Status());
     }
 }

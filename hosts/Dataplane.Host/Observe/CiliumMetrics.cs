@@ -21,6 +21,7 @@ public sealed class CiliumMetrics
     private readonly Counter _rxPackets, _rxBytes, _localPackets, _stagePackets, _stageDrops;
     private readonly Gauge _ctEntries, _ctCapacity, _generation;
     private readonly Counter _flowEvents, _flowWriteErrors;
+    private readonly WireGuardMetrics _wireGuard;
 
     public CiliumMetrics(CollectorRegistry registry, Func<MetricsSample> sample)
     {
@@ -46,6 +47,7 @@ public sealed class CiliumMetrics
         _flowEvents = f.CreateCounter("dataplane_flow_events_total", "Flow events of --flows-file by outcome: written, lost (a worker's ring was full), rate_limited (drop events over --flows-drop-rate), unwritten (the write failed)",
             new CounterConfiguration { LabelNames = ["outcome"] });
         _flowWriteErrors = f.CreateCounter("dataplane_flow_export_write_errors_total", "Writes, opens and rotations of the flow file that failed (a full disk); the agent keeps forwarding");
+        _wireGuard = new WireGuardMetrics(f);
         registry.AddBeforeCollectCallback(Update);
     }
 
@@ -88,5 +90,6 @@ public sealed class CiliumMetrics
             _flowEvents.WithLabels("unwritten").IncTo(fx.Unwritten);
             _flowWriteErrors.IncTo(fx.WriteErrors);
         }
+        _wireGuard.Update(s.Encryption);
     }
 }

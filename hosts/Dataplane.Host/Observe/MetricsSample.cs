@@ -12,4 +12,5 @@ public sealed record MetricsSample(
     long ConntrackCapacity,
     long ConfigGeneration,
     IReadOnlyList<string> StageNames,
-    Api.FlowExportStatus? FlowExport = null);
+    Api.FlowExportStatus? FlowExport = null,
+    Api.EncryptionStatus? Encryption = null);
