@@ -93,6 +93,7 @@ public static class SnapshotCompiler
                     new NextHop(NextHopKind.Endpoint, ep.Port, ep.Mac, b.RouterMac, ep.Id)) { DnsPort = pod.L7DnsPort };
         }
         b.Policy = policy;
+        if (b.L7Proxy is { } proxy) b.L7Proxy = HttpRouteCompiler.Attach(model, proxy);
 
         foreach (var peer in model.Nodes)
         {

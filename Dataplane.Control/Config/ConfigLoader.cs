@@ -120,6 +120,7 @@ public static class ConfigLoader
             LbIpPending = lbIpam.Pending,
             ExternalWorkloads = [.. builder.ExternalWorkloads],
             Gateways = [.. builder.Gateways],
+            HttpRoutes = [.. builder.HttpRoutes],
         };
     }
 

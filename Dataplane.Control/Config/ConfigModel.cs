@@ -30,6 +30,8 @@ public sealed record ConfigModel(LocalNodeSpec Local, ImmutableArray<NodeSpec> N
     public ImmutableArray<ExternalWorkloadSpec> ExternalWorkloads { get; init; } = [];
     /// <summary>DataplaneGateway documents: read by <c>dataplane-gateway</c> (its own), ignored by a node.</summary>
     public ImmutableArray<GatewaySpec> Gateways { get; init; } = [];
+    /// <summary>Gateway API HTTPRoutes attached to Services (mesh form): the node's L7 proxy routes their traffic by weight.</summary>
+    public ImmutableArray<HttpRouteSpec> HttpRoutes { get; init; } = [];
     /// <summary>Routes learned at run time (BGP), compiled under every configured route; not from the files.</summary>
     public ImmutableArray<LearnedRouteSpec> LearnedRoutes { get; init; } = [];
     /// <summary>Names and addresses the node's DNS proxy learned (toFQDNs), held until they expire; not from the files.</summary>

@@ -21,6 +21,7 @@ internal static class KindRegistry
             new("cilium.io/v2", "CiliumNetworkPolicy", Namespaced: true, PolicyParser.ParseCnp),
             new("cilium.io/v2", "CiliumClusterwideNetworkPolicy", Namespaced: false, PolicyParser.ParseCcnp),
             new("networking.k8s.io/v1", "NetworkPolicy", Namespaced: true, NetworkPolicyParser.Parse),
+            new("gateway.networking.k8s.io/v1", "HTTPRoute", Namespaced: true, HttpRouteParser.Parse),
             new("v1", "Service", Namespaced: true, ServiceParser.Parse),
             new("discovery.k8s.io/v1", "EndpointSlice", Namespaced: true, EndpointSliceParser.Parse),
             new("cilium.io/v2", "CiliumEgressGatewayPolicy", Namespaced: false, EgressGatewayPolicyParser.Parse),

@@ -29,6 +29,7 @@ internal sealed class ModelBuilder
     public List<ServiceCidrSpec> ServiceCidrs { get; } = new();
     public List<ExternalWorkloadSpec> ExternalWorkloads { get; } = new();
     public List<GatewaySpec> Gateways { get; } = new();
+    public List<HttpRouteSpec> HttpRoutes { get; } = new();
     /// <summary>Every document read, in order: what <c>validate</c> lists.</summary>
     public List<(SourceLocation At, string Kind, string Name)> Read { get; } = new();
 

@@ -15,7 +15,9 @@ namespace Dataplane.Core.L7;
 /// the translation like a service's (keyed by the original tuple; replies from the proxy get the original destination
 /// back as their source), and <see cref="ProxyRedirects"/> records, for the proxy, where the connection was going,
 /// who opened it and which rules apply. Connections the proxy itself opens onward are never redirected again: they
-/// are judged by identity policy with the client's identity (<see cref="FromProxy"/>).
+/// are judged by identity policy with the client's identity (<see cref="FromProxy"/>). A TCP connection to a Service
+/// frontend an HTTPRoute is attached to (<see cref="ProxyTarget.Frontends"/>) is redirected the same way, policy
+/// rules or not: the proxy picks its backend per request.
 /// </summary>
 public static unsafe class L7Redirect
 {
@@ -29,12 +31,13 @@ public static unsafe class L7Redirect
         if (!dns && p.L4Proto != IpProtocols.Tcp) return;
         uint egress = HasL7(rules, p.PolicyRule, dns) ? p.PolicyRule : 0;
         uint ingress = HasL7(rules, p.IngressPolicyRule, dns) ? p.IngressPolicyRule : 0;
-        if (egress == 0 && ingress == 0) return;
+        ushort route = dns || !intent.Dnat ? (ushort)0 : RouteOf(proxy.Frontends, (uint)intent.OrigAddr, intent.OrigPort);
+        if (egress == 0 && ingress == 0 && route == 0) return;
         ushort port = dns ? proxy.DnsPort : proxy.ListenPort;
         if (port == 0) return;
         UInt128 dst = Addr.Dst(p);
         tables.Record(Addr.Src(p), p.SrcPort, new RedirectInfo(dst, p.DstPort, p.IpVersion, p.SrcIdentity, p.DstIdentity,
-            p.SrcEndpoint, p.DstEndpoint, egress, ingress));
+            p.SrcEndpoint, p.DstEndpoint, egress, ingress, route));
         // A service's DNAT stays the connection's original tuple (replies come back from the VIP); otherwise the
         // destination itself is.
         if (!intent.Dnat)
@@ -56,6 +59,15 @@ public static unsafe class L7Redirect
         Unsafe.WriteUnaligned(p.Data + 8, proxy.Hop.EthWord1);
         p.OutPort = proxy.Hop.Port;
         p.DstEndpoint = proxy.Endpoint;
+    }
+
+    /// <summary>The HTTPRoute (1-based) attached to the service frontend the connection was sent to, 0 when none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ushort RouteOf(RouteFrontend[] frontends, uint address, ushort port)
+    {
+        for (int i = 0; i < frontends.Length; i++)
+            if (frontends[i].Address == address && frontends[i].Port == port) return frontends[i].Route;
+        return 0;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

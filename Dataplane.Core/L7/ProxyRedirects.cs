@@ -5,7 +5,7 @@ namespace Dataplane.Core.L7;
 
 /// <summary>What the datapath recorded when it redirected a new connection to the node's L7 proxy.</summary>
 public readonly record struct RedirectInfo(UInt128 OrigDst, ushort OrigPort, byte IpVersion, uint SrcIdentity, uint DstIdentity,
-    uint SrcEndpoint, uint DstEndpoint, uint EgressRule, uint IngressRule);
+    uint SrcEndpoint, uint DstEndpoint, uint EgressRule, uint IngressRule, ushort Route = 0);
 
 /// <summary>
 /// The state the datapath and the node's L7 proxy share, as Cilium's proxy shares the socket's original destination
@@ -28,7 +28,7 @@ public sealed class ProxyRedirects
         public long Seq;
         public UInt128 Client;
         public UInt128 OrigDst;
-        public ushort ClientPort, OrigPort;
+        public ushort ClientPort, OrigPort, Route;
         public byte IpVersion;
         public uint SrcIdentity, DstIdentity, SrcEndpoint, DstEndpoint, EgressRule, IngressRule;
     }
@@ -53,7 +53,7 @@ public sealed class ProxyRedirects
         s.OrigDst = info.OrigDst; s.OrigPort = info.OrigPort; s.IpVersion = info.IpVersion;
         s.SrcIdentity = info.SrcIdentity; s.DstIdentity = info.DstIdentity;
         s.SrcEndpoint = info.SrcEndpoint; s.DstEndpoint = info.DstEndpoint;
-        s.EgressRule = info.EgressRule; s.IngressRule = info.IngressRule;
+        s.EgressRule = info.EgressRule; s.IngressRule = info.IngressRule; s.Route = info.Route;
         Volatile.Write(ref s.Seq, (seq | 1) + 1);
         Interlocked.Increment(ref Redirected);
     }
@@ -71,7 +71,7 @@ public sealed class ProxyRedirects
             if (Volatile.Read(ref s.Seq) != before) continue;
             if (before == 0 || copy.Client != client || copy.ClientPort != clientPort) break;
             info = new RedirectInfo(copy.OrigDst, copy.OrigPort, copy.IpVersion, copy.SrcIdentity, copy.DstIdentity,
-                copy.SrcEndpoint, copy.DstEndpoint, copy.EgressRule, copy.IngressRule);
+                copy.SrcEndpoint, copy.DstEndpoint, copy.EgressRule, copy.IngressRule, copy.Route);
             return true;
         }
         info = default;

@@ -11,4 +11,10 @@ public sealed record ProxyTarget(uint Endpoint, uint Address, ushort ListenPort,
 {
     /// <summary>The DNS proxy's UDP port on the same address (0: none).</summary>
     public ushort DnsPort { get; init; }
+
+    /// <summary>Service frontends whose connections go to the proxy for an HTTPRoute (IPv4; scanned only for service traffic).</summary>
+    public RouteFrontend[] Frontends { get; init; } = [];
+
+    /// <summary>The HTTPRoutes, indexed by <see cref="RouteFrontend.Route"/> − 1.</summary>
+    public System.Collections.Immutable.ImmutableArray<HttpRoute> Routes { get; init; } = [];
 }

@@ -122,8 +122,36 @@ public sealed class L7Proxy : IAsyncDisposable
             else if (e.Mismatch == HeaderMismatch.Add) req.Headers.Append(e.Name, e.Value);
             else req.Headers[e.Name] = e.Value;
         }
-        await _forwarder.SendAsync(ctx, $"http://{Format(info)}", _clients.For(info.SrcIdentity), Forwarding, _transformer);
+        string destination = $"http://{Format(info)}";
+        if (info.Route != 0)
+        {
+            // An HTTPRoute attached to the Service: the rule by path, the backend by weight, per request.
+            var backend = Routed(snapshot, info.Route, req.Path.HasValue ? req.Path.Value! : "/", out int status);
+            if (backend is null)
+            {
+                ctx.Response.StatusCode = status;
+                await ctx.Response.WriteAsync(status == StatusCodes.Status404NotFound ? "no route matches\r\n" : "no valid backend\r\n");
+                Record(info, client, L7RecordType.Response, true, method, url, status, Elapsed(started));
+                return;
+            }
+            destination = $"http://{Host.Hubble.FlowRecords.FormatIp(backend.Address, 4)}:{backend.Port}";
+        }
+        await _forwarder.SendAsync(ctx, destination, _clients.For(info.SrcIdentity), Forwarding, _transformer);
         Record(info, client, L7RecordType.Response, true, method, url, ctx.Response.StatusCode, Elapsed(started));
+    }
+
+    /// <summary>The backend HTTPRoute <paramref name="route"/> picks for <paramref name="path"/>; null with 404 (no rule) or 500 (no valid backend).</summary>
+    private RouteBackend? Routed(Core.Snapshot.DatapathSnapshot snapshot, ushort route, string path, out int status)
+    {
+        status = StatusCodes.Status500InternalServerError;
+        var routes = snapshot.L7Proxy?.Routes ?? [];
+        if (route > routes.Length) return null;
+        var rule = routes[route - 1].Match(path);
+        if (rule is null) { status = StatusCodes.Status404NotFound; return null; }
+        if (rule.TotalWeight == 0) return null;
+        var backend = rule.Pick(Random.Shared.Next(rule.TotalWeight));
+        if (backend is null || backend.Address == 0) return null;
+        return backend;
     }
 
     /// <summary>A side without L7 rules allows; a side with some allows what one of them matches.</summary>
