@@ -59,7 +59,7 @@ public sealed class HttpRouteNetnsTests(ITestOutputHelper output)
                 with lock: counts[body if r.status == 200 else "status-%d" % r.status] += 1
         threads = [threading.Thread(target=run, args=(n // 4 + (1 if i < n % 4 else 0),)) for i in range(4)]
         for t in threads: t.start()
-        for t in threads: t.join(60)
+        for t in threads: t.join(150)
         print(" ".join("%s=%d" % kv for kv in sorted(counts.items())))
         """;
 
@@ -78,7 +78,7 @@ public sealed class HttpRouteNetnsTests(ITestOutputHelper output)
             Assert.True(fwd.WaitFor("run: forwarding on", TimeSpan.FromSeconds(60)), "forwarder did not start:\n" + fwd.Output);
             Assert.True(s1.WaitFor("listening", Short) && s2.WaitFor("listening", Short), s1.Output + s2.Output);
 
-            var canary = set.Exec(client, TimeSpan.FromSeconds(120), "python3", "-c", Client, Web, "/", "1000");
+            var canary = set.Exec(client, TimeSpan.FromSeconds(180), "python3", "-c", Client, Web, "/", "1000");
             Assert.True(canary.Ok, $"requests failed: {canary.Output}\n{fwd.Output}");
             output.WriteLine("1000 requests to /: " + canary.Stdout.Trim());
             var counts = canary.Stdout.Trim().Split(' ').Select(kv => kv.Split('=')).ToDictionary(kv => kv[0], kv => int.Parse(kv[1], CultureInfo.InvariantCulture));

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Dataplane.Host.Run;
 
 namespace Dataplane.Core.Tests.Observe;
@@ -14,12 +13,7 @@ public sealed class HubbleTlsFlagTests
     [InlineData(new[] { "--hubble-listen-address", "127.0.0.1:4244", "--hubble-tls-cert-file", "/nonexistent/c.pem", "--hubble-tls-key-file", "/nonexistent/k.pem" }, "hubble TLS: --hubble-tls-cert-file /nonexistent/c.pem / --hubble-tls-key-file /nonexistent/k.pem: ")]
     public void UnusableTlsFlagsAreRefusedWithWhatIsWrong(string[] args, string expected)
     {
-        var common = new RunCommandLine();
-        var run = new Command("run");
-        common.AddTo(run);
-        var parse = run.Parse(["--config", Path.GetTempPath(), .. args]);
-        Assert.Empty(parse.Errors);
-        var e = Assert.Throws<StartupFailure>(() => common.Read(parse));
+        var e = RunFlags.Refusal(args);
         Assert.Equal(RunExit.Config, e.ExitCode);
         Assert.Contains(expected, e.Line("dataplane-node"), StringComparison.Ordinal);
     }

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Net;
 using Dataplane.Core.Drops;
 using Dataplane.Core.Flows;
@@ -117,12 +116,7 @@ public sealed class IpfixExportTests
     [InlineData(new[] { "--ipfix-active-timeout", "60" }, "--ipfix-active-timeout: needs --ipfix-collector")]
     public void MalformedIpfixFlagsAreRefusedWithWhatIsWrong(string[] args, string expected)
     {
-        var common = new RunCommandLine();
-        var run = new Command("run");
-        common.AddTo(run);
-        var parse = run.Parse(["--config", Path.GetTempPath(), .. args]);
-        Assert.Empty(parse.Errors);
-        var e = Assert.Throws<StartupFailure>(() => common.Read(parse));
+        var e = RunFlags.Refusal(args);
         Assert.Equal(RunExit.Config, e.ExitCode);
         Assert.Contains(expected, e.Line("dataplane-node"), StringComparison.Ordinal);
     }
