@@ -116,13 +116,15 @@ public sealed class GatewayNetnsTests(ITestOutputHelper output) : IDisposable
             // mesh. The node comes back: announced again.
             string[] nodeRun = ["dotnet", NodeDll, "run", "--config", t.NodeConfig, "--backend", "af_packet", "--ct-max", "4096", .. PodTopology.AgentArgs(t.NodeConfig)];
             node.Dispose();
+            // The gateway's own decision first (a BGP session reset under load would also empty BIRD for a moment).
+            Assert.True(gw.WaitFor("mesh node(s) node-1 unreachable: their pod CIDRs withdrawn", TimeSpan.FromSeconds(60)),
+                "the gateway never found the node unreachable:\n" + Context());
+            Assert.True(gw.WaitFor("the whole mesh is unreachable", TimeSpan.FromSeconds(5)), Context());
             await Eventually.True(() => !_bird.RoutesFromNode().Contains("198.18.150.0/24"), "BIRD keeps the dead node's pod CIDR\n" + Context(), 60);
-            Assert.Contains("mesh node(s) node-1 unreachable: their pod CIDRs withdrawn", gw.Output);
-            Assert.Contains("the whole mesh is unreachable", gw.Output);
             node = _set.Start(t.Node, nodeRun);
             Assert.True(node.WaitFor("agent: API on unix:", TimeSpan.FromSeconds(60)), "node did not restart:\n" + node.Output);
+            Assert.True(gw.WaitFor("mesh node(s) node-1 reachable again", TimeSpan.FromSeconds(60)), "the gateway never saw the node back:\n" + Context());
             await Eventually.True(() => _bird.RoutesFromNode().Contains("198.18.150.0/24"), "BIRD learns the pod CIDR again\n" + Context(), 60);
-            Assert.Contains("mesh node(s) node-1 reachable again", gw.Output);
         }
 
         // Graceful stop: the gateway withdraws what it announced; BIRD loses the pod CIDR.
