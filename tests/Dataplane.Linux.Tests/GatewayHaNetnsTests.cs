@@ -61,6 +61,10 @@ public sealed class GatewayHaNetnsTests(ITestOutputHelper output) : IDisposable
         // kill -9 gw-1 under a stream of connections (its kernel closes the BGP session): BIRD loses gw-1's path at once,
         // the stream goes on through gw-2.
         var killed = await Outage(vip, "kill -9 gw-1", gw: 0, () => _gw[0]!.Signal(9));
+        // A killed process holds its API-socket lock until the kernel has torn it down, which a loaded machine can take
+        // a while to do: the restart waits for that, as an operator's supervisor would.
+        Assert.True(_gw[0]!.WaitForExit(TimeSpan.FromSeconds(30)), "gw-1 survived kill -9:\n" + _gw[0]!.Output);
+        _gw[0]!.Dispose();
         // gw-1 again; then SIGTERM gw-2: it withdraws first, BIRD drops its path, the stream goes on through gw-1.
         _gw[0] = StartGateway(0);
         await BothPaths(vip);
