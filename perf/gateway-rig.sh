@@ -116,8 +116,11 @@ dotnet "$BIN/dataplane-gateway.dll" validate $TMP/gw >&2
 busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }          # user nice system irq softirq, in ticks
 pcpu() { awk '{print $14+$15}' /proc/$1/stat 2>/dev/null || echo 0; }  # utime + stime of a process, in ticks
 cnt() { ip netns exec $1 cat /sys/class/net/$2/statistics/$3; }
-# Exact CPU time in ns of every thread of the given processes (schedstat), softirq work done in them included.
-tns() { local s=0 a t; for p in "$@"; do for t in /proc/$p/task/*/schedstat; do read -r a _ < $t 2>/dev/null && s=$((s + a)); done; done; echo $s; }
+# Exact CPU time in ns of every thread of the given processes (schedstat; this kernel has no IRQ time accounting,
+# so softirq work done in a task's context is in its time): "tid ns" lines, and the ns spent between two of them by
+# threads alive at the second (a .NET process's pool threads come and go: summing totals would go backwards).
+tsnap() { local p t a; for p in "$@"; do for t in /proc/$p/task/*; do read -r a _ < $t/schedstat 2>/dev/null && echo "${t##*/} $a"; done; done; }
+tdiff() { awk 'NR == FNR { v0[$1] = $2; next } { d += $2 - ($1 in v0 ? v0[$1] : 0) } END { printf "%.0f\n", d }' "$1" "$2"; }
 KSOFTIRQD=$(pgrep -x 'ksoftirqd/[0-9]+' | tr '\n' ' ')
 HZ=$(getconf CLK_TCK)
 
@@ -198,15 +201,15 @@ run_case() {
   sleep 3
   local genpid; genpid=$(pgrep -n -f "file-prefix=gen$S|pktgen $IC" || echo $GEN_PID)
   local fpids="$genpid $KSOFTIRQD"; [ $fp -ne 0 ] && fpids="$fpids $fp"
-  local t0 r0 b0 f0 k0; t0=$(cnt $C $IC tx_packets); r0=$(cnt $V $IS rx_packets); b0=$(busy)
-  f0=$([ $fp -ne 0 ] && pcpu $fp || echo 0); k0=$(tns $fpids)
+  local t0 r0 b0 f0; t0=$(cnt $C $IC tx_packets); r0=$(cnt $V $IS rx_packets); b0=$(busy)
+  f0=$([ $fp -ne 0 ] && pcpu $fp || echo 0); tsnap $fpids > $TMP/k0
   sleep $SECS
-  local t1 r1 b1 f1 k1; t1=$(cnt $C $IC tx_packets); r1=$(cnt $V $IS rx_packets); b1=$(busy)
-  f1=$([ $fp -ne 0 ] && pcpu $fp || echo 0); k1=$(tns $fpids)
+  local t1 r1 b1 f1 k; t1=$(cnt $C $IC tx_packets); r1=$(cnt $V $IS rx_packets); b1=$(busy)
+  f1=$([ $fp -ne 0 ] && pcpu $fp || echo 0); tsnap $fpids > $TMP/k1; k=$(tdiff $TMP/k0 $TMP/k1)
   kill -INT $GEN_PID 2>/dev/null || true; wait $GEN_PID 2>/dev/null || true
   if [ $fwd -ne 0 ]; then kill -TERM $fwd; wait $fwd 2>/dev/null || true; grep -E "^exit: (rx|  port)" $TMP/fwd.log | sed "s/^/$name: /" >&2 || true; fi
   [ $name = kernel ] && kernel_off
-  awk -v n=$name -v t=$((t1 - t0)) -v r=$((r1 - r0)) -v b=$((b1 - b0)) -v f=$((f1 - f0)) -v k=$((k1 - k0)) \
+  awk -v n=$name -v t=$((t1 - t0)) -v r=$((r1 - r0)) -v b=$((b1 - b0)) -v f=$((f1 - f0)) -v k=$k \
       -v secs=$SECS -v hz=$HZ 'BEGIN {
         printf "%s %.4f %.4f %.4f %.0f %d %.0f %d %.0f\n", n, t / secs / 1e6, r / secs / 1e6, (t > 0 ? 1 - r / t : 0),
           ((f > 0 && r > 0) ? f / hz * 1e9 / r : 0), t, b / hz * 1e9, r, k }'

@@ -119,6 +119,7 @@ public static partial class Sh
     [LibraryImport("libc", SetLastError = true)]
     public static partial int kill(int pid, int sig);
 
+    public const int SIGINT = 2;
     public const int SIGKILL = 9;
     public const int SIGUSR1 = 10;
     public const int SIGTERM = 15;
