@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Dataplane.Bgp.Wire;
 
 namespace Dataplane.Bgp.Rib;
@@ -7,6 +9,8 @@ namespace Dataplane.Bgp.Rib;
 /// their own loops, the dataplane reads it from anywhere. Changes to the selected set raise
 /// <see cref="Changed"/> (outside the lock, in update order per peer).
 /// </summary>
+/// <remarks>A full table is a million prefixes arriving in a few seconds: one peer's path per prefix is the common
+/// case, selected without sorting or allocating beyond the one-element ECMP set.</remarks>
 public sealed class LocRib
 {
     private readonly Lock _lock = new();
@@ -24,8 +28,9 @@ public sealed class LocRib
         RouteChange? change;
         lock (_lock)
         {
-            if (!_paths.TryGetValue(route.Prefix, out var list)) _paths[route.Prefix] = list = [];
-            int i = list.FindIndex(r => r.Peer.Address.Equals(route.Peer.Address));
+            ref var list = ref CollectionsMarshal.GetValueRefOrAddDefault(_paths, route.Prefix, out _);
+            list ??= new List<LearnedRoute>(1);
+            int i = IndexOf(list, route.Peer);
             if (i >= 0) list[i] = route; else list.Add(route);
             change = Reselect(route.Prefix, list);
         }
@@ -38,8 +43,9 @@ public sealed class LocRib
         RouteChange? change = null;
         lock (_lock)
         {
-            if (_paths.TryGetValue(prefix, out var list) && list.RemoveAll(r => r.Peer.Address.Equals(peer.Address)) > 0)
+            if (_paths.TryGetValue(prefix, out var list) && IndexOf(list, peer) is var i and >= 0)
             {
+                list.RemoveAt(i);
                 if (list.Count == 0) _paths.Remove(prefix);
                 change = Reselect(prefix, list);
             }
@@ -56,7 +62,25 @@ public sealed class LocRib
     /// <summary>A copy of every selected ECMP set, for building a routing table.</summary>
     public Dictionary<BgpPrefix, IReadOnlyList<LearnedRoute>> Snapshot()
     {
-        lock (_lock) return _best.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<LearnedRoute>)kv.Value);
+        lock (_lock)
+        {
+            var copy = new Dictionary<BgpPrefix, IReadOnlyList<LearnedRoute>>(_best.Count);
+            foreach (var (p, b) in _best) copy.Add(p, b);
+            return copy;
+        }
+    }
+
+    /// <summary>Every selected ECMP set (best first) in one array, for building a routing table from a full table:
+    /// one copy, no dictionary rebuilt. The sets are the RIB's own, never changed after selection.</summary>
+    public KeyValuePair<BgpPrefix, LearnedRoute[]>[] BestSets()
+    {
+        lock (_lock)
+        {
+            var all = new KeyValuePair<BgpPrefix, LearnedRoute[]>[_best.Count];
+            int n = 0;
+            foreach (var kv in _best) all[n++] = kv;
+            return all;
+        }
     }
 
     public int Count
@@ -64,18 +88,37 @@ public sealed class LocRib
         get { lock (_lock) return _best.Count; }
     }
 
+    private static int IndexOf(List<LearnedRoute> list, PeerIdentity peer)
+    {
+        for (int i = 0; i < list.Count; i++)
+            if (list[i].Peer.Address.Equals(peer.Address)) return i;
+        return -1;
+    }
+
     private RouteChange? Reselect(BgpPrefix prefix, List<LearnedRoute> list)
     {
-        LearnedRoute[] best = [];
-        if (list.Count > 0)
+        ref var slot = ref CollectionsMarshal.GetValueRefOrNullRef(_best, prefix);
+        var old = Unsafe.IsNullRef(ref slot) ? null : slot;
+        LearnedRoute[] best;
+        if (list.Count == 0) best = [];
+        else if (list.Count == 1)
+        {
+            // One peer's path is the set: no sort, no copy of the candidates.
+            if (old is { Length: 1 } && old[0].Equals(list[0])) return null;
+            best = [list[0]];
+        }
+        else
         {
             var sorted = list.ToArray();
             Array.Sort(sorted, BestPathComparer.Compare);
-            best = [.. sorted.TakeWhile(r => BestPathComparer.CompareForMultipath(r, sorted[0]) == 0)];
+            int ties = 1;
+            while (ties < sorted.Length && BestPathComparer.CompareForMultipath(sorted[ties], sorted[0]) == 0) ties++;
+            best = ties == sorted.Length ? sorted : sorted[..ties];
         }
-        _best.TryGetValue(prefix, out var old);
-        if (old is not null && old.SequenceEqual(best)) return null;
-        if (best.Length == 0) _best.Remove(prefix); else _best[prefix] = best;
+        if (old is not null && old.AsSpan().SequenceEqual(best)) return null;
+        if (best.Length == 0) _best.Remove(prefix);
+        else if (old is not null) slot = best;
+        else _best[prefix] = best;
         if (old is null && best.Length == 0) return null;
         return new RouteChange(prefix, best);
     }
