@@ -147,9 +147,14 @@ public static class SnapshotCompiler
         // Next hops resolve against the configured routes only (a learned route never makes another reachable),
         // each distinct one once: a full table names a handful of peers a million times.
         var reach = new Dictionary<IPAddress, NextHop?>();
+        ImmutableArray<IPAddress> seen = default;
         foreach (var r in model.LearnedRoutes)
+        {
+            if (!seen.IsDefault && r.NextHops == seen) continue;   // the speaker shares one array per next-hop set
             foreach (var via in r.NextHops)
                 if (!reach.ContainsKey(via)) reach[via] = Reach(b, via);
+            seen = r.NextHops;
+        }
         b.ReserveRoutes(model.LearnedRoutes.Length);
         var members = new List<NextHop>();
         // Routes in a row usually name the same next hops (one peer's table): their next hop is worked out once.
@@ -157,8 +162,7 @@ public static class SnapshotCompiler
         NextHop? lastHop = null;
         foreach (var r in model.LearnedRoutes)
         {
-            if (b.HasRoute(r.Prefix)) continue;
-            if (lastVia.IsDefault || !r.NextHops.AsSpan().SequenceEqual(lastVia.AsSpan()))
+            if (lastVia.IsDefault || (r.NextHops != lastVia && !r.NextHops.AsSpan().SequenceEqual(lastVia.AsSpan())))
             {
                 members.Clear();
                 foreach (var via in r.NextHops)
@@ -166,7 +170,7 @@ public static class SnapshotCompiler
                 lastVia = r.NextHops;
                 lastHop = members.Count > 0 ? b.MultipathNextHop(members) : null;
             }
-            if (lastHop is { } hop) b.AddRoute(r.Prefix, hop);
+            if (lastHop is { } hop) b.TryAddRoute(r.Prefix, hop);
         }
     }
 

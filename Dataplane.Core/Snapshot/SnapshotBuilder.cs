@@ -141,6 +141,19 @@ public sealed class SnapshotBuilder
         return NextHop.Multipath(first, (ushort)members.Count);
     }
 
+    /// <summary>Adds a route unless one for exactly <paramref name="prefix"/> exists (a route already added, or a
+    /// local pod's address as its host route): what ranks below every configured route, in one probe of the index.</summary>
+    public bool TryAddRoute(IPNetwork prefix, NextHop nh)
+    {
+        if (prefix.PrefixLength == HostLength(prefix.BaseAddress) && _endpointHosts.ContainsKey(prefix.BaseAddress)) return false;
+        ref int at = ref CollectionsMarshal.GetValueRefOrAddDefault(_routeIndex, prefix, out bool exists);
+        if (exists) return false;
+        at = _routes.Count;
+        _routes.Add((prefix, AddNextHop(nh)));
+        (prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? _lengths4 : _lengths6)[prefix.PrefixLength] = true;
+        return true;
+    }
+
     /// <summary>Whether a route for exactly <paramref name="prefix"/> exists.</summary>
     public bool HasRoute(IPNetwork prefix) =>
         _routeIndex.ContainsKey(prefix) || (prefix.PrefixLength == HostLength(prefix.BaseAddress) && _endpointHosts.ContainsKey(prefix.BaseAddress));
