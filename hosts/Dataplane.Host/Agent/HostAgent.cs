@@ -202,7 +202,8 @@ public sealed class HostAgent : IDisposable
     }
 
     /// <summary>BGP selected other routes: recompile with them (files and what the host merges unchanged).</summary>
-    internal void ApplyLearnedRoutes(System.Collections.Immutable.ImmutableArray<LearnedRouteSpec> routes)
+    /// <param name="merged">How long the speakers' selection took to merge into <paramref name="routes"/> (logged).</param>
+    internal void ApplyLearnedRoutes(System.Collections.Immutable.ImmutableArray<LearnedRouteSpec> routes, TimeSpan merged = default)
     {
         lock (_apply)
         {
@@ -212,7 +213,7 @@ public sealed class HostAgent : IDisposable
             {
                 long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 ApplyModel(null, null, fromMesh: false, fromBgp: true);
-                _log.WriteLine($"agent: bgp: {routes.Length} learned route(s) applied: generation {Generation} (compiled and swapped in {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms)");
+                _log.WriteLine($"agent: bgp: {routes.Length} learned route(s) applied: generation {Generation} (merged from the RIB in {merged.TotalMilliseconds:F0} ms, compiled and swapped in {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms)");
             }
             catch (ConfigException e)
             {

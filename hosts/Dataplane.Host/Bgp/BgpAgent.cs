@@ -22,7 +22,7 @@ namespace Dataplane.Host.Bgp;
 /// </summary>
 public sealed class BgpAgent : IAsyncDisposable
 {
-    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(100), WithdrawWait = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(100), MinHold = TimeSpan.FromSeconds(1), WithdrawWait = TimeSpan.FromSeconds(3);
 
     private readonly HostAgent _agent;
     private readonly TextWriter _log;
@@ -32,6 +32,10 @@ public sealed class BgpAgent : IAsyncDisposable
     private readonly Lock _state = new();
     private ConfigModel? _model;
     private int _modelDirty, _ribDirty;
+    /// <summary>Selection changes raised by the RIBs so far: tells a table still arriving from a quiet RIB.</summary>
+    private long _ribChanges;
+    /// <summary>How long the last apply of learned routes took (merge, compile, swap).</summary>
+    private TimeSpan _lastApply;
     private List<string> _problems = [];
     private ImmutableArray<LearnedRouteSpec> _learned = [];
     private Task? _loop;
@@ -69,7 +73,20 @@ public sealed class BgpAgent : IAsyncDisposable
             try
             {
                 await _wake.WaitAsync(token).ConfigureAwait(false);
+                long first = System.Diagnostics.Stopwatch.GetTimestamp(), seen = Interlocked.Read(ref _ribChanges);
                 await Task.Delay(Settle, token).ConfigureAwait(false);   // a burst of changes becomes one reconcile
+                // A table still arriving is one burst too: while the RIBs keep changing, hold on — up to twice what the
+                // last apply took (at least MinHold) — so a full table is applied a few times, not once per Settle
+                // with every apply walking all routes so far, and applying takes at most a third of the arrival. A
+                // pause shorter than a tenth of the last apply (a starved receive thread, TCP) is not the end of it.
+                var hold = TimeSpan.FromTicks(Math.Max(MinHold.Ticks, 2 * _lastApply.Ticks));
+                var quiet = TimeSpan.FromTicks(Math.Max(Settle.Ticks, _lastApply.Ticks / 10));
+                while (Interlocked.Read(ref _ribChanges) != seen && Volatile.Read(ref _modelDirty) == 0
+                       && System.Diagnostics.Stopwatch.GetElapsedTime(first) < hold)
+                {
+                    seen = Interlocked.Read(ref _ribChanges);
+                    await Task.Delay(quiet, token).ConfigureAwait(false);
+                }
                 while (_wake.CurrentCount > 0) _wake.Wait(0);
                 if (Interlocked.Exchange(ref _modelDirty, 0) == 1 && Volatile.Read(ref _model) is { } m) await ReconcileAsync(m).ConfigureAwait(false);
                 if (Interlocked.Exchange(ref _ribDirty, 0) == 1) PushLearned();
@@ -115,7 +132,12 @@ public sealed class BgpAgent : IAsyncDisposable
                     await speaker.DisposeAsync().ConfigureAwait(false);
                     continue;
                 }
-                speaker.Rib.Changed += _ => { Interlocked.Exchange(ref _ribDirty, 1); _wake.Release(); };
+                // One wake per burst: a full table raises a million changes, the loop needs to hear of the first.
+                speaker.Rib.Changed += _ =>
+                {
+                    Interlocked.Increment(ref _ribChanges);
+                    if (Interlocked.Exchange(ref _ribDirty, 1) == 0) _wake.Release();
+                };
                 _log.WriteLine($"agent: bgp: instance {d.Name} AS {d.Speaker.LocalAs} router-id {d.Speaker.RouterId}{(d.Speaker.Listen is { } l ? $" listening on port {l.Port}" : "")}");
             }
             lock (_state) _running[d.Name] = (speaker, d);
@@ -137,35 +159,68 @@ public sealed class BgpAgent : IAsyncDisposable
 
     /// <summary>Every speaker's selected paths, merged: one route per prefix over the next hops of every tie, in a
     /// stable order (family, length, address: <see cref="RouteOrder"/>; next hops by address) so an unchanged RIB compares equal and applies
-    /// nothing. A full table is a million prefixes: no strings or LINQ per route here.</summary>
+    /// nothing. A full table is a million prefixes: no strings, LINQ or per-route collections here — one speaker's
+    /// sets are read in one copy, and routes over the same next hops share one next-hop array (<see cref="Via"/>),
+    /// which the compiler then resolves once for the run of routes naming it.</summary>
     private void PushLearned()
     {
-        var byPrefix = new Dictionary<IPNetwork, List<IPAddress>>();
-        foreach (var (speaker, _) in _running.Values)
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        LearnedRouteSpec[] items;
+        if (_running.Count == 1)
         {
-            foreach (var (prefix, best) in speaker.Rib.Snapshot())
+            var sets = _running.Values.First().Speaker.Rib.BestSets();
+            items = new LearnedRouteSpec[sets.Length];
+            var via = new List<IPAddress>(2);
+            for (int i = 0; i < sets.Length; i++)
             {
-                var net = new IPNetwork(prefix.Address, prefix.Length);
-                if (!byPrefix.TryGetValue(net, out var via)) byPrefix[net] = via = new List<IPAddress>(best.Count);
+                var (prefix, best) = sets[i];
+                via.Clear();
                 foreach (var r in best)
                     if (!via.Contains(r.NextHop)) via.Add(r.NextHop);
+                items[i] = new LearnedRouteSpec(new IPNetwork(prefix.Address, prefix.Length), Via(via), "bgp");
             }
         }
-        var items = new LearnedRouteSpec[byPrefix.Count];
-        var order = new RouteOrder[byPrefix.Count];
-        int n = 0;
-        foreach (var (net, via) in byPrefix)
+        else
         {
-            if (via.Count > 1) via.Sort(AddressOrder);
-            items[n] = new LearnedRouteSpec(net, [.. via], "bgp");
-            order[n] = new RouteOrder(net, n);
-            n++;
+            var byPrefix = new Dictionary<IPNetwork, List<IPAddress>>();
+            foreach (var (speaker, _) in _running.Values)
+            {
+                foreach (var (prefix, best) in speaker.Rib.BestSets())
+                {
+                    var net = new IPNetwork(prefix.Address, prefix.Length);
+                    if (!byPrefix.TryGetValue(net, out var via)) byPrefix[net] = via = new List<IPAddress>(best.Length);
+                    foreach (var r in best)
+                        if (!via.Contains(r.NextHop)) via.Add(r.NextHop);
+                }
+            }
+            items = new LearnedRouteSpec[byPrefix.Count];
+            int n = 0;
+            foreach (var (net, via) in byPrefix) items[n++] = new LearnedRouteSpec(net, Via(via), "bgp");
         }
+        var order = new RouteOrder[items.Length];
+        for (int i = 0; i < items.Length; i++) order[i] = new RouteOrder(items[i].Prefix, i);
         Array.Sort(order, items);
         var routes = ImmutableCollectionsMarshal.AsImmutableArray(items);
         if (routes.SequenceEqual(_learned, LearnedEquals)) return;
         _learned = routes;
-        _agent.ApplyLearnedRoutes(routes);
+        _agent.ApplyLearnedRoutes(routes, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        _lastApply = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+    }
+
+    /// <summary>Next-hop sets seen so far, each one array: a full table names a handful of sets a million times.</summary>
+    private readonly List<ImmutableArray<IPAddress>> _viaSets = [];
+
+    /// <summary><paramref name="via"/> (sorted here) as the one shared array of that set.</summary>
+    private ImmutableArray<IPAddress> Via(List<IPAddress> via)
+    {
+        if (via.Count > 1) via.Sort(AddressOrder);
+        foreach (var known in _viaSets)
+            if (known.AsSpan().SequenceEqual(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(via))) return known;
+        ImmutableArray<IPAddress> set = [.. via];
+        // Bounded: sets come from peers' next hops; an unusual churn of them must not grow this without end.
+        if (_viaSets.Count >= 64) _viaSets.RemoveAt(0);
+        _viaSets.Add(set);
+        return set;
     }
 
     private static readonly Comparison<IPAddress> AddressOrder = static (a, b) => Key(a).CompareTo(Key(b));
@@ -175,7 +230,8 @@ public sealed class BgpAgent : IAsyncDisposable
         ? RoutePrefix.ToUInt32(a) : RoutePrefix.ToUInt128(a);
 
     private static readonly EqualityComparer<LearnedRouteSpec> LearnedEquals = EqualityComparer<LearnedRouteSpec>.Create(
-        (a, b) => a!.Prefix.Equals(b!.Prefix) && a.NextHops.SequenceEqual(b.NextHops), r => r.Prefix.GetHashCode());
+        (a, b) => ReferenceEquals(a, b) || (a!.Prefix.Equals(b!.Prefix) && (a.NextHops == b.NextHops || a.NextHops.AsSpan().SequenceEqual(b.NextHops.AsSpan()))),
+        r => r.Prefix.GetHashCode());
 
     private async Task StopInstanceAsync(string name)
     {
