@@ -197,9 +197,12 @@ run_case() {
       fp=$fwd   # ip netns exec execs the gateway: same process
       check_delivery $name ;;
   esac
-  generator $((SECS + 4))
-  sleep 3
-  local genpid; genpid=$(pgrep -n -f "file-prefix=gen$S|pktgen $IC" || echo $GEN_PID)
+  # Measure once frames flow (a loaded machine takes seconds to start a .NET generator), then a settled second.
+  generator $((SECS + 30))
+  local w0; w0=$(cnt $C $IC tx_packets)
+  for _ in $(seq 150); do sleep 0.2; [ "$(cnt $C $IC tx_packets)" -gt $((w0 + 1000)) ] && break; done
+  sleep 1
+  local genpid; genpid=$(pgrep -n -f "^dpdk-testpmd.*file-prefix=gen$S|^dotnet .*Dataplane.Benchmarks.dll pktgen $IC" || echo $GEN_PID)
   local fpids="$genpid $KSOFTIRQD"; [ $fp -ne 0 ] && fpids="$fpids $fp"
   local t0 r0 b0 f0; t0=$(cnt $C $IC tx_packets); r0=$(cnt $V $IS rx_packets); b0=$(busy)
   f0=$([ $fp -ne 0 ] && pcpu $fp || echo 0); tsnap $fpids > $TMP/k0
