@@ -26,7 +26,7 @@ internal sealed class MeshLiveness
 
     public void Poll(HostAgent agent)
     {
-        if (agent.PacketIo.NeighborResolution is not { } resolver) return;
+        if (agent.PacketIo.Resolver is not { } resolver) return;
         var snapshot = agent.Snapshot;
         var peers = snapshot.Overlay.Peers;
         var byNode = new Dictionary<string, NeighborKey?>(StringComparer.Ordinal);

@@ -37,7 +37,7 @@ public static class StatusReport
         return new AgentStatus(snapshot.NodeName, backend.Name, backend.Mode, backend.Workers, snapshot.Generation, agent.LastApplied, agent.LastError,
             ports, endpoints, ctEntries, ctCapacity, c.RxPackets, c.TxPackets, c.LocalPackets, c.TotalDrops, drops,
             agent.FlowsFile, agent.MetricsUrl, agent.MeshStatus(), [.. agent.Files.Skipped.Select(d => d.ToString())],
-            [.. backend.Neighbors().Select(n => new NeighborStatus(n.Port, n.Key.Ip.ToString(), FormatMac(n.Mac),
+            [.. (backend.Resolver?.List() ?? []).Select(n => new NeighborStatus(n.Port, n.Key.Ip.ToString(), FormatMac(n.Mac),
                 n.State.ToString().ToLowerInvariant(), n.AgeMillis, n.Queued))],
             agent.Bgp?.Status(), LoadBalancerIps(agent.Files), agent.Flows?.Status(), backend.HostFirewall(snapshot),
             agent.Options.HubbleSocket is { Length: > 0 } hs ? hs : null,

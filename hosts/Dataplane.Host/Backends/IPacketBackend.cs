@@ -80,9 +80,9 @@ public interface IPacketBackend : IDisposable
     /// </summary>
     string? HostFirewall(DatapathSnapshot snapshot);
 
-    /// <summary>The neighbour table (learned and static entries); empty for the eBPF backend, which does not resolve.</summary>
-    List<Dataplane.Core.Neighbors.NeighborListing> Neighbors() => [];
-
-    /// <summary>Our own neighbour resolution (the C# lanes); null for the eBPF backend, where the kernel resolves.</summary>
-    Dataplane.Core.Neighbors.NeighborResolver? NeighborResolution => null;
+    /// <summary>
+    /// Our own neighbour resolution (the C# lanes): its table (learned and static entries) for the status, its liveness
+    /// watch for the gateway. Null for the eBPF backend, where the kernel resolves.
+    /// </summary>
+    Dataplane.Core.Neighbors.NeighborResolver? Resolver => null;
 }

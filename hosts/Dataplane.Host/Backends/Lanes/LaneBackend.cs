@@ -93,11 +93,7 @@ internal abstract class LaneBackend : IPacketBackend
     public IReadOnlyList<FlowRing> FlowRings => _flowRings;
     public Exception? Failure => _lanes.FirstOrDefault(l => l.Failure is not null)?.Failure ?? _neighbors.Failure;
 
-    public List<NeighborListing> Neighbors() => _neighbors.Resolver.List();
-
-    public NeighborResolver Resolver => _neighbors.Resolver;
-
-    public NeighborResolver? NeighborResolution => _neighbors.Resolver;
+    public NeighborResolver? Resolver => _neighbors.Resolver;
 
     /// <summary>Opens queue <paramref name="queue"/> of <paramref name="p"/>: the port, the descriptor a worker waits on (-1: none) and how it runs.</summary>
     protected internal abstract IPort Open(int queue, PortInfo p, out int fd, out string mode);
