@@ -5,7 +5,7 @@ namespace Dataplane.Control.Config;
 
 /// <summary>
 /// The YAML event stream with limits applied as events arrive, before any node is built from them: nesting
-/// depth (YamlDotNet builds nodes recursively, so '[' × 100 000 would overflow the stack — uncatchable), and
+/// depth (the config parsers walk the tree recursively, so '[' × 100 000 would overflow the stack — uncatchable), and
 /// the nodes aliases add (a "billion laughs" file is small but expands exponentially when walked). A breach is
 /// a <see cref="ConfigException"/> at the event that crossed the limit. Size is bounded by the caller, before
 /// the text is even read (<see cref="ConfigFiles"/>).
@@ -49,7 +49,7 @@ internal sealed class BoundedYamlParser(string file, IParser inner) : IParser
                 _anchorSize[s.Anchor] = 1;
                 break;
             case AnchorAlias a:
-                // An unknown alias is left to YamlDotNet, which reports it with its position.
+                // An unknown alias is left to YamlTree, which reports it with its position.
                 if (_anchorSize.TryGetValue(a.Value, out long size))
                 {
                     _aliasNodes += size;

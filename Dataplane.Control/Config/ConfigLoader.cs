@@ -1,5 +1,4 @@
 using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
 
 namespace Dataplane.Control.Config;
 
@@ -132,10 +131,10 @@ public static class ConfigLoader
                 $"document is {text.Length} characters, more than the {BoundedYamlParser.MaxFileBytes >> 20} MiB a config file may have");
         var scanner = new Scanner(new StringReader(text));
         var parser = new BoundedYamlParser(file, new Parser(scanner));
-        var stream = new YamlStream();
+        List<YamlTreeNode?> documents;
         try
         {
-            stream.Load(parser);
+            documents = YamlTree.Load(parser, file);
         }
         catch (YamlException e)
         {
@@ -143,16 +142,17 @@ public static class ConfigLoader
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet fails this way on some malformed input: truncated (an unclosed "["), or an event its
-            // node builder does not expect. The scanner's position (for that, the event's) is where to point.
+            // YamlDotNet's parser fails this way on some malformed input: truncated (an unclosed "["), or an event it
+            // does not expect. The scanner's position (for that, the event's) is where to point.
             var at = e is ArgumentException && parser.Current is { } ev ? ev.Start : scanner.CurrentPosition;
             throw new ConfigException(new SourceLocation(file, (int)at.Line, (int)at.Column), "invalid YAML syntax");
         }
 
         var roots = new List<YNode>();
-        foreach (var doc in stream.Documents)
+        foreach (var doc in documents)
         {
-            var root = new YNode(file, doc.RootNode, "");
+            if (doc is null) continue;
+            var root = new YNode(file, doc, "");
             if (!root.IsNull)   // "---" followed by nothing, or only comments
                 roots.Add(root);
         }
@@ -161,7 +161,7 @@ public static class ConfigLoader
 
     private static void LoadDocument(YNode root, ModelBuilder builder)
     {
-        if (root.Node is not YamlMappingNode)
+        if (root.Node is not YamlTreeMapping)
             throw new ConfigException(root.At, "a document must be a mapping with apiVersion, kind and metadata");
 
         var apiNode = root.Get("apiVersion");
@@ -173,8 +173,7 @@ public static class ConfigLoader
             // kubectl get -o yaml: the objects are the items, each a document of its own (a List in a List is not).
             foreach (var item in root.Get("items").Items())
             {
-                if (item.Node is YamlMappingNode m && m.Children.TryGetValue(new YamlScalarNode("kind"), out var k)
-                    && k is YamlScalarNode { Value: "List" })
+                if (item.Node is YamlTreeMapping && item.TryGet("kind", out var k) && k.Node is YamlTreeScalar { Value: "List" })
                     throw item.Error("a List inside a List is not a Kubernetes object");
                 LoadDocument(item, builder);
             }
@@ -187,8 +186,8 @@ public static class ConfigLoader
                 throw new ConfigException(apiNode.At,
                     $"unsupported kind {kind} (apiVersion {apiVersion}); {kind} requires apiVersion {string.Join(" or ", known)}");
             // Not ours (a Deployment, a ConfigMap …): a directory holds a whole application, so it is said, not refused.
-            string skippedName = root.TryGet("metadata", out var meta) && meta.Node is YamlMappingNode
-                && meta.TryGet("name", out var n) && n.Node is YamlScalarNode { Value: { } v } ? v : "";
+            string skippedName = root.TryGet("metadata", out var meta) && meta.Node is YamlTreeMapping
+                && meta.TryGet("name", out var n) && n.Node is YamlTreeScalar { Value: var v } ? v : "";
             builder.Skipped.Add(new SkippedDocument(root.At, apiVersion, kind, skippedName));
             return;
         }

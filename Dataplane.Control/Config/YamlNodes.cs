@@ -2,7 +2,6 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Net;
 using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
 
 namespace Dataplane.Control.Config;
 
@@ -11,13 +10,13 @@ namespace Dataplane.Control.Config;
 /// "spec.interfaces[1].mac"). Every typed read either returns a value or throws a <see cref="ConfigException"/>
 /// pointing at this node, so parsers never have to think about positions.
 /// </summary>
-internal readonly struct YNode(string file, YamlNode node, string path)
+internal readonly struct YNode(string file, YamlTreeNode node, string path)
 {
     public string File { get; } = file;
-    public YamlNode Node { get; } = node;
+    public YamlTreeNode Node { get; } = node;
     public string Path { get; } = path;
 
-    public SourceLocation At => new(File, checked((int)Node.Start.Line), checked((int)Node.Start.Column));
+    public SourceLocation At => new(File, Node.Line, Node.Column);
 
     public ConfigException Error(string reason) => new(At, $"{Path}: {reason}");
 
@@ -25,35 +24,35 @@ internal readonly struct YNode(string file, YamlNode node, string path)
     /// `key:`, `key: ~` and `key: null` mean "not set" in Kubernetes manifests, so optional reads treat an
     /// untagged plain null scalar like an absent key.
     /// </summary>
-    public bool IsNull => Node is YamlScalarNode { Style: ScalarStyle.Plain } s && s.Tag.IsEmpty
-                          && s.Value is null or "" or "~" or "null" or "Null" or "NULL";
+    public bool IsNull => Node is YamlTreeScalar { Style: ScalarStyle.Plain, Tagged: false } s
+                          && s.Value is "" or "~" or "null" or "Null" or "NULL";
 
     private string Shape => Node switch
     {
-        YamlMappingNode => "a mapping",
-        YamlSequenceNode => "a list",
+        YamlTreeMapping => "a mapping",
+        YamlTreeSequence => "a list",
         _ when IsNull => "null",
         _ => "a scalar",
     };
 
-    private YNode Child(YamlNode child, string suffix) => new(File, child, Path.Length == 0 ? suffix : Path + suffix);
+    private YNode Child(YamlTreeNode child, string suffix) => new(File, child, Path.Length == 0 ? suffix : Path + suffix);
 
     // ---- shapes ----
 
-    public YamlMappingNode Mapping() =>
-        Node as YamlMappingNode ?? throw Error($"expected a mapping, got {Shape}");
+    public YamlTreeMapping Mapping() =>
+        Node as YamlTreeMapping ?? throw Error($"expected a mapping, got {Shape}");
 
     public IEnumerable<YNode> Items()
     {
-        var seq = Node as YamlSequenceNode ?? throw Error($"expected a list, got {Shape}");
+        var seq = Node as YamlTreeSequence ?? throw Error($"expected a list, got {Shape}");
         int i = 0;
-        foreach (var item in seq.Children)
+        foreach (var item in seq.Items)
             yield return Child(item, $"[{i++}]");
     }
 
     /// <summary>Scalar text. Numbers and booleans are accepted here as their literal text.</summary>
-    public string String() => Node is YamlScalarNode s && !IsNull
-        ? s.Value ?? ""
+    public string String() => Node is YamlTreeScalar s && !IsNull
+        ? s.Value
         : throw Error($"expected a string, got {Shape}");
 
     /// <summary>
@@ -63,8 +62,8 @@ internal readonly struct YNode(string file, YamlNode node, string path)
     public string StrictString()
     {
         var text = String();
-        var s = (YamlScalarNode)Node;
-        if (s.Style == ScalarStyle.Plain && s.Tag.IsEmpty && YamlScalars.ResolvesToNonString(text))
+        var s = (YamlTreeScalar)Node;
+        if (s.Style == ScalarStyle.Plain && !s.Tagged && YamlScalars.ResolvesToNonString(text))
             throw Error($"expected a string, got the non-string scalar {text}; quote it");
         return text;
     }
@@ -73,7 +72,7 @@ internal readonly struct YNode(string file, YamlNode node, string path)
 
     public IEnumerable<(YNode Key, YNode Value)> Entries()
     {
-        foreach (var (k, v) in Mapping().Children)
+        foreach (var (k, v) in Mapping().Entries)
         {
             var key = new YNode(File, k, Path);
             var name = key.String();
@@ -84,9 +83,9 @@ internal readonly struct YNode(string file, YamlNode node, string path)
     /// <summary>Looks up <paramref name="key"/>; a missing key or a null value counts as absent.</summary>
     public bool TryGet(string key, out YNode value)
     {
-        foreach (var (k, v) in Mapping().Children)
+        foreach (var (k, v) in Mapping().Entries)
         {
-            if (k is YamlScalarNode { Value: var name } && name == key)
+            if (k is YamlTreeScalar { Value: var name } && name == key)
             {
                 value = Child(v, Path.Length == 0 ? key : "." + key);
                 return !value.IsNull;

@@ -21,9 +21,19 @@ public class DocumentErrorTests
     [InlineData("a: 1\nb: [1, 2\nc: 3\n", 3, 1, "")]                   // unterminated flow sequence
     [InlineData("a: \"unterminated\n", 1, 4, "quoted scalar")]
     [InlineData("a: 1\na: 2\n", 2, 1, "Duplicate key a")]
-    [InlineData("x: *nope\n", 1, 1, "anchor 'nope'")]
+    [InlineData("x: *nope\n", 1, 4, "anchor 'nope'")]                  // at the alias
+    [InlineData("x: &a [1, *a]\n", 1, 11, "anchor 'a'")]               // inside its own anchor: no cycles
     public void InvalidYamlSyntax(string yaml, int line, int column, string reason) =>
         AssertFails(yaml, line, reason, column: column);
+
+    [Fact]
+    public void DuplicateKeyInALargeMappingIsRefused()
+    {
+        // Mappings beyond 16 keys are checked with a set rather than pairwise: both paths must refuse.
+        var labels = string.Concat(Enumerable.Range(0, 30).Select(i => $"    k{i}: v{i}\n"));
+        AssertFails($"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  labels:\n{labels}    k3: again\n", 36,
+            "Duplicate key k3", column: 5);
+    }
 
     [Theory]
     [InlineData("- a\n- b\n", 1, "must be a mapping")]
