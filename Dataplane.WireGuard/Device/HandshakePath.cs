@@ -83,7 +83,7 @@ public sealed partial class WireGuardDevice
         uint sender = BinaryPrimitives.ReadUInt32LittleEndian(msg[Response.Sender..]);
         if (!PassesMacs(msg, Response.Mac1, sender, source, underLoad)) return;
         uint receiver = BinaryPrimitives.ReadUInt32LittleEndian(msg[Response.Receiver..]);
-        if (!_indices.TryGet(receiver, out var entry) || entry.Keypair is not null) { Count(WgCounter.DropUnknownIndex); return; }
+        if (!_indices.TryGet(receiver, out var entry) || entry.Keypair is not null) { Count(WgCounter.DropHandshakeStale); return; }
         var peer = entry.Peer;
         Span<byte> sendKey = stackalloc byte[32], receiveKey = stackalloc byte[32];
         Keypair kp;
@@ -110,7 +110,7 @@ public sealed partial class WireGuardDevice
     private void HandleCookieReply(ReadOnlySpan<byte> msg)
     {
         uint receiver = BinaryPrimitives.ReadUInt32LittleEndian(msg[CookieReply.Receiver..]);
-        if (!_indices.TryGet(receiver, out var entry)) { Count(WgCounter.DropUnknownIndex); return; }
+        if (!_indices.TryGet(receiver, out var entry)) { Count(WgCounter.DropHandshakeStale); return; }
         if (entry.Peer.Cookies.ConsumeReply(msg)) Count(WgCounter.CookieRepliesAccepted);
         else Count(WgCounter.DropCookieInvalid);
     }

@@ -9,8 +9,9 @@ public enum WgCounter
     // Drops on the transport path.
     DropNoPeer, DropNoEndpoint, DropStagedOverflow, DropMalformed, DropUnknownIndex, DropKeyExpired, DropReplay,
     DropDecrypt, DropNotAllowedSource, DropTooBig,
-    // Drops on the handshake path.
+    // Drops on the handshake path. DropHandshakeStale: a response or cookie reply to an initiation we no longer wait
+    // for (retried with a fresh index, or already answered) — normal when a response is slower than our retry.
     DropHandshakeQueueFull, DropMac1, DropUnderLoadNoCookie, DropUnknownPeer, DropHandshakeInvalid,
-    DropHandshakeReplay, DropHandshakeFlood, DropCookieInvalid, DropHandshakeGaveUp,
+    DropHandshakeReplay, DropHandshakeFlood, DropCookieInvalid, DropHandshakeGaveUp, DropHandshakeStale,
     Count,
 }

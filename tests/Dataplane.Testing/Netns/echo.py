@@ -1,10 +1,31 @@
 # Bounded TCP/UDP echo peers for the namespace tests. Every socket call has a timeout.
 #   tcp-server PORT | tcp-client HOST PORT BYTES | udp-server PORT | udp-client HOST PORT COUNT
 #   bulk-server PORT | bulk-client HOST PORT BYTES  (random bytes; both sides print byte count and SHA-256)
-import hashlib, os, socket, sys
+# A server waits for its next client up to SERVER_IDLE seconds, not for one socket timeout: on a loaded machine a
+# test may start clients tens of seconds apart (a python3 start alone can take seconds), and a server that exited
+# meanwhile turns the next connection into "Connection refused". The tests stop their servers when done.
+import hashlib, os, socket, sys, time
+
+SERVER_IDLE = 600
 
 def family(host):
     return socket.AF_INET6 if ':' in host else socket.AF_INET
+
+def accept(s):
+    deadline = time.monotonic() + SERVER_IDLE
+    while True:
+        try:
+            return s.accept()
+        except socket.timeout:
+            if time.monotonic() > deadline: raise
+
+def recvfrom(s):
+    deadline = time.monotonic() + SERVER_IDLE
+    while True:
+        try:
+            return s.recvfrom(65536)
+        except socket.timeout:
+            if time.monotonic() > deadline: raise
 
 mode = sys.argv[1]
 if mode == 'tcp-server':
@@ -14,7 +35,7 @@ if mode == 'tcp-server':
     s.bind(('::', int(sys.argv[2]))); s.listen(8); s.settimeout(30)
     print('listening', flush=True)
     while True:
-        c, _ = s.accept(); c.settimeout(10); n = 0
+        c, _ = accept(s); c.settimeout(10); n = 0
         while True:
             d = c.recv(65536)
             if not d: break
@@ -33,7 +54,7 @@ elif mode == 'bulk-server':
     s.bind(('::', int(sys.argv[2]))); s.listen(8); s.settimeout(60)
     print('listening', flush=True)
     while True:
-        c, _ = s.accept(); c.settimeout(20); n = 0; h = hashlib.sha256()
+        c, _ = accept(s); c.settimeout(20); n = 0; h = hashlib.sha256()
         while True:
             d = c.recv(1 << 20)
             if not d: break
@@ -59,7 +80,7 @@ elif mode == 'udp-server':
     s.bind(('::', int(sys.argv[2]))); s.settimeout(30)
     print('listening', flush=True)
     while True:
-        d, a = s.recvfrom(65536); s.sendto(d, a)
+        d, a = recvfrom(s); s.sendto(d, a)
 elif mode == 'udp-client':
     host, port, count = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     s = socket.socket(family(host), socket.SOCK_DGRAM); s.settimeout(1)
