@@ -80,10 +80,17 @@ public sealed class CniHarness : IDisposable
     public List<string> FilesMade() =>
         [.. Directory.GetFileSystemEntries(Dir, "*", SearchOption.AllDirectories).Where(p => p != Agent.SocketPath)];
 
-    /// <summary>Interface names in a namespace other than loopback.</summary>
-    public static List<string> Links(string ns) =>
-        [.. Sh.Must("ip", "-n", ns, "-o", "link", "show").Split('\n', StringSplitOptions.RemoveEmptyEntries)
+    /// <summary>
+    /// Interface names in a namespace other than loopback, from ip's stdout only: while another test deletes a
+    /// namespace, the kernel may add "Error: Peer netns reference is invalid." to a dump, on stderr.
+    /// </summary>
+    public static List<string> Links(string ns)
+    {
+        var r = Sh.Run("ip", "-n", ns, "-o", "link", "show");
+        if (!r.Ok) throw new InvalidOperationException($"ip -n {ns} -o link show exited {r.ExitCode}: {r.Output}");
+        return [.. r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.Split(':')[1].Trim().Split('@')[0]).Where(n => n != "lo")];
+    }
 
     public void Dispose() => _set.Dispose();
 }
