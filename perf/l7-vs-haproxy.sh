@@ -18,12 +18,13 @@
 #   request at a time (unloaded p50/p99: the added latency of the redirect is ours − l4).
 # CPU: the agent (datapath and our proxy, one process) and HAProxy are pinned to core PCPU (default 1), wrk and
 # nginx to core LCPU (default 0); so each proxy has at most the one core it shares with the datapath. The exact CPU
-# time (schedstat) of the proxy's own threads is read over each run: HAProxy's process, and our agent's threads
-# other than the datapath workers (dp-worker-*); requests/s per proxy core = requests / that CPU time.
+# time of each proxy is read over each run: HAProxy's process, and our agent's less its datapath workers'
+# (dp-worker-* threads); requests/s per proxy core = requests / that CPU time.
 # ROUNDS rounds (default 3), the targets interleaved in each (order reversed every other round); medians printed.
 # Bounded: each run SECS seconds (default 5) under a timeout; everything is removed on exit, even on failure.
 # Usage: sudo bash perf/l7-vs-haproxy.sh [SECS]   (root, iproute2, haproxy, wrk, nginx-light: ./dev setup l7)
-#        ROUNDS=N CONNS=N MODES="keepalive close latency" PCPU=N LCPU=N; BIN=DIR reuses a built dataplane-node.
+#        ROUNDS=N CONNS=N MODES="keepalive close latency" PCPU=N LCPU=N WARM=SECS; BIN=DIR reuses a built
+#        dataplane-node; PERF=FILE writes a perf(1) profile of the agent (by thread, by symbol) under load to FILE.
 set -euo pipefail
 SECS=${1:-5} ROUNDS=${ROUNDS:-3} CONNS=${CONNS:-16} PCPU=${PCPU:-1} LCPU=${LCPU:-0}
 MODES=${MODES:-keepalive close latency}
@@ -61,6 +62,8 @@ fi
 source "$ROOT/perf/l7-rig-topology.sh"
 
 # The agent, as a user runs it (defaults but the API socket and state directory, which are the rig's own).
+# PERF=FILE: perf(1) samples the agent during round 1's first proxied run (the JIT's perf map names .NET frames).
+[ -n "${PERF:-}" ] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
 taskset -c $PCPU ip netns exec $D dotnet "$DLL" run --config $TMP/cfg --backend af_packet \
     --socket $TMP/agent.sock --state-dir $TMP/state > $TMP/agent.log 2>&1 &
 AGPID=$!; PIDS+=($AGPID)
@@ -88,35 +91,66 @@ out=$(ip netns exec $C curl -sS --max-time 10 -X POST -d x=1 -w '|%{http_code}' 
 echo "rig: both proxies answer GET /public 200 and POST /admin 403 'Access denied'; the L4 port passes everything" >&2
 
 url_of() { case $1 in l4) echo http://198.18.100.20:8081/public ;; ours) echo http://198.18.100.20:8080/public ;; haproxy) echo http://198.18.100.30:8080/public ;; esac; }
-# CPU ns (schedstat) of a process's threads: all, or only those whose name matches / does not match a pattern.
-tns() { local pid=$1 mode=$2 s=0 a c t; for t in /proc/$pid/task/*; do
-  c=$(cat $t/comm 2>/dev/null) || continue; read -r a _ < $t/schedstat 2>/dev/null || continue
-  case $mode in all) ;; workers) [[ $c == dp-worker-* ]] || continue ;; rest) [[ $c == dp-worker-* ]] && continue ;; esac
-  s=$((s + a)); done; echo $s; }
+# CPU time in ns of a process (utime + stime: counts its threads that have exited too, as the thread pool's do) or
+# of its datapath workers (dp-worker-*, long-lived threads).
+HZ=$(getconf CLK_TCK)
+cpu_all() { awk -v hz=$HZ '{printf "%.0f\n", ($14 + $15) * 1e9 / hz}' /proc/$1/stat; }
+cpu_workers() { local s=0 t c; for t in /proc/$1/task/*; do
+  c=$(cat $t/comm 2>/dev/null) || continue; [[ $c == dp-worker-* ]] || continue
+  s=$((s + $(awk '{print $14 + $15}' $t/stat 2>/dev/null || echo 0))); done; echo $((s * 1000000000 / HZ)); }
 
 # run MODE TARGET: prints "MODE TARGET rps p50_us p99_us proxy_cpu_ns datapath_cpu_ns requests errors"
 run() {
-  local mode=$1 target=$2 url args=() ppid
+  local mode=$1 target=$2 url args=()
   url=$(url_of $target)
   case $mode in
     keepalive) args=(-t1 -c$CONNS) ;;
     close) args=(-t1 -c$CONNS -H "Connection: close") ;;
     latency) args=(-t1 -c1) ;;
   esac
-  local p0 w0 p1 w1
-  if [ $target = haproxy ]; then p0=$(tns $HAPID all); else p0=$(tns $AGPID rest); fi; w0=$(tns $AGPID workers)
+  local p0 w0 p1 w1 pid=$AGPID prof=0 stat=0
+  [ $target = haproxy ] && pid=$HAPID
+  p0=$(cpu_all $pid); w0=$(cpu_workers $AGPID)
+  if [ -n "${PERF:-}" ] && [ $target != l4 ] && [ $mode = keepalive ] && [ ! -e $TMP/stat.$target ]; then
+    perf stat -x, -e raw_syscalls:sys_enter,context-switches -p $pid -o $TMP/stat.$target -- sleep $SECS >/dev/null 2>&1 & stat=$!
+    [ $target = ours ] && { perf record -q -F 1999 -g -p $AGPID -o $TMP/perf.data -- sleep $SECS >/dev/null 2>&1 & prof=$!; }
+  fi
+  # PERF: wrk also prints the first answers that were not 200 (a Lua callback per response: costs wrk some CPU).
+  [ -n "${PERF:-}" ] && args+=(-s $TMP/status.lua)
   timeout $((SECS + 20)) taskset -c $LCPU ip netns exec $C wrk "${args[@]}" -d${SECS}s --latency "$url" > $TMP/wrk.out 2>&1 || true
-  if [ $target = haproxy ]; then p1=$(tns $HAPID all); else p1=$(tns $AGPID rest); fi; w1=$(tns $AGPID workers)
-  local proxy=$((p1 - p0)); [ $target = l4 ] && proxy=0
+  grep -h "^status " $TMP/wrk.out | sort | uniq -c | sed "s/^/$mode $target: /" >&2 || true
+  p1=$(cpu_all $pid); w1=$(cpu_workers $AGPID)
+  grep -h "Socket errors" $TMP/wrk.out | sed "s/^/$mode $target: /" >&2 || true
+  if [ $stat != 0 ]; then
+    wait $stat || true
+    { echo "== $mode $target: per request ($(awk '/requests in/ {print $1}' $TMP/wrk.out) requests)"; grep -v '^#' $TMP/stat.$target; } >> "$PERF.stat"
+  fi
+  if [ $prof != 0 ]; then
+    wait $prof || true
+    { echo "== $mode $target: CPU by thread"; perf report -i $TMP/perf.data --no-children --sort comm --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20
+      echo "== by symbol"; perf report -i $TMP/perf.data --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -80; } > "$PERF"
+  fi
+  # Our proxy: the agent's CPU but its datapath workers'; HAProxy: its process's.
+  local proxy=$((p1 - p0)); [ $target = ours ] && proxy=$((proxy - (w1 - w0))); [ $target = l4 ] && proxy=0
   awk -v m=$mode -v t=$target -v p=$proxy -v w=$((w1 - w0)) '
     function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1e6; return v }
     /^ +50%/ { p50 = us($2) } /^ +99%/ { p99 = us($2) } /Requests\/sec:/ { rps = $2 }
     /requests in/ { n = $1 } /Non-2xx/ { e += $NF } /Socket errors/ { gsub(/,/, ""); e += $4 + $6 + $8 + $10 }
-    END { printf "%s %s %.0f %.0f %.0f %d %d %d %d\n", m, t, rps, p50, p99, p, w, n, e }' $TMP/wrk.out
+    END { printf "%s %s %.0f %.0f %.0f %.0f %.0f %d %d\n", m, t, rps, p50, p99, p, w, n, e }' $TMP/wrk.out
 }
 
-# Warm-up: the JIT, the pools (ours and HAProxy's upstream connections), nginx.
-for target in l4 ours haproxy; do timeout 30 taskset -c $LCPU ip netns exec $C wrk -t1 -c$CONNS -d2s "$(url_of $target)" >/dev/null 2>&1 || true; done
+cat > $TMP/status.lua <<'LUA'
+local shown = 0
+response = function(status, headers, body)
+  if status ~= 200 and shown < 20 then shown = shown + 1; io.write("status " .. status .. " " .. (body or ""):gsub("%s+$", "") .. "\n") end
+end
+LUA
+
+# Warm-up, WARM seconds (default 10) per target and mode: nginx, both proxies' upstream pools, and our JIT — tiered
+# compilation recompiles the hot methods with profile data over the first seconds of load, on the same core.
+for target in l4 ours haproxy; do for h in keep-alive close; do
+  timeout $((${WARM:-10} + 20)) taskset -c $LCPU ip netns exec $C wrk -t1 -c$CONNS -d${WARM:-10}s -H "Connection: $h" "$(url_of $target)" >/dev/null 2>&1 || true
+done; done
 
 echo "rig: $ROUNDS rounds × modes ($MODES) × targets (l4 ours haproxy), $SECS s each; proxies on core $PCPU, wrk and nginx on core $LCPU; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 : > $TMP/results

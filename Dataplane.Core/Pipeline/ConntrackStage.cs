@@ -60,7 +60,7 @@ public readonly struct ConntrackStage : IStage
                 else p.CtState = CtState.New;
                 continue;
             }
-            if (ct.TryLookup(keys[i], out uint e, out bool reply))
+            if (ct.TryLookup(keys[i], out uint e, out bool reply) && !Reopens(in p, ct, e, reply))
             {
                 ref CtEntry entry = ref ct[e];
                 p.CtIndex = e;
@@ -82,6 +82,22 @@ public readonly struct ConntrackStage : IStage
             seen++;
         }
         return seen;
+    }
+
+    /// <summary>
+    /// A client's new connection on the tuple of one being torn down (its port reused within the close timeout, as
+    /// tcp_tw_reuse and busy clients do): a forward SYN without ACK on a closing entry. The old entry is removed and
+    /// the packet goes on as a new connection — service selection, policy, the L7 redirect and the commit run again
+    /// for it, as Linux's conntrack replaces an entry in TIME_WAIT/CLOSE on a new SYN. Kept, it would carry the old
+    /// connection's verdict and translation, and the proxy would find no redirect record for it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Reopens(in PacketMeta p, ConntrackTable ct, uint e, bool reply)
+    {
+        if (reply || p.L4Proto != IpProtocols.Tcp || (p.TcpFlags & (TcpFlagBits.Syn | TcpFlagBits.Ack)) != TcpFlagBits.Syn
+            || !TcpTracker.IsClosing(in ct[e])) return false;
+        ct.Remove(e);
+        return true;
     }
 
     /// <summary>

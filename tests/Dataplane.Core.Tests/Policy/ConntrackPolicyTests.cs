@@ -78,6 +78,32 @@ public class ConntrackPolicyTests
         Assert.Equal(DropReason.PolicyDenied, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 40002, tcpFlags: Syn).DropReason);
     }
 
+    /// <summary>
+    /// A client that reuses its port for a new connection while the old one's entry is still closing (tcp_tw_reuse,
+    /// busy HTTP clients): its SYN starts a new connection, judged by the policy in force — not the old entry's
+    /// verdict. A retransmitted SYN of a live connection stays part of it.
+    /// </summary>
+    [Fact]
+    public void ASynOnTheTupleOfAClosedConnectionIsANewConnection()
+    {
+        const byte Fin = 0x01;
+        using var c = new PolicyCluster(WebLockedDown, conntrackFlows: 1024);
+        Assert.Equal(CtState.New, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 40001, tcpFlags: Syn).CtState);
+        Assert.Equal(CtState.Reply, c.Send("prod/db", "prod/web", "tcp", 40001, sport: 5432, tcpFlags: SynAck).CtState);
+        Assert.Equal(CtState.Established, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 40001, tcpFlags: Syn).CtState);
+        // Closed both ways; the same port opens a new connection, allowed and tracked as new.
+        c.Send("prod/web", "prod/db", "tcp", 5432, sport: 40001, tcpFlags: Fin | Ack);
+        c.Send("prod/db", "prod/web", "tcp", 40001, sport: 5432, tcpFlags: Fin | Ack);
+        var again = c.Send("prod/web", "prod/db", "tcp", 5432, sport: 40001, tcpFlags: Syn);
+        Assert.Equal((PacketVerdict.Tx, CtState.New), (again.Verdict, again.CtState));
+        Assert.Equal(CtState.Reply, c.Send("prod/db", "prod/web", "tcp", 40001, sport: 5432, tcpFlags: SynAck).CtState);
+        // Closed again, then the policy no longer allows the port: the next connection on the tuple is denied.
+        c.Send("prod/web", "prod/db", "tcp", 5432, sport: 40001, tcpFlags: Fin | Ack);
+        c.Send("prod/db", "prod/web", "tcp", 40001, sport: 5432, tcpFlags: Fin | Ack);
+        c.SwapPolicies(WebLockedDown.Replace("port: \"5432\"", "port: \"6543\""));
+        Assert.Equal(DropReason.PolicyDenied, c.Send("prod/web", "prod/db", "tcp", 5432, sport: 40001, tcpFlags: Syn).DropReason);
+    }
+
     [Fact]
     public void FullTableEvictsTheOldestUnansweredConnectionAndDrops155OnlyWhenNoneIsLeft()
     {
