@@ -71,6 +71,9 @@ public sealed class L7Proxy : IAsyncDisposable
         listener.Listen(1024);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        // Requests run on the thread that completed the socket read, not queued to the thread pool once more: one
+        // thread hop (a wake-up and a context switch) less per request; the handler never blocks.
+        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
