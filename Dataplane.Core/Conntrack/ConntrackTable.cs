@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Dataplane.Core.Conntrack;
 
@@ -155,17 +156,63 @@ public sealed unsafe partial class ConntrackTable : IDisposable
     /// <summary>Starts loading the index bucket <paramref name="key"/> hashes to, so a lookup a little later in
     /// the batch finds it in cache (many misses in flight instead of one at a time).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Prefetch(in CtKey key)
+    public void Prefetch(in CtKey key) => PrefetchBucket(key.Hash());
+
+    /// <summary>First step of a batched lookup (DPDK's rte_hash_lookup_bulk, VPP's bihash prefetch): starts loading
+    /// the index bucket of <paramref name="hash"/> (<see cref="CtKey.Hash"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchBucket(ulong hash)
     {
-        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
-            System.Runtime.Intrinsics.X86.Sse.Prefetch0(_buckets + ((uint)key.Hash() & _bucketMask));
+        if (Sse.IsSupported) Sse.Prefetch0(_buckets + ((uint)hash & _bucketMask));
     }
+
+    /// <summary>
+    /// Second step, once the bucket of <paramref name="hash"/> has had time to arrive: starts loading the entry its
+    /// first signature match refers to, and that connection's translation when the match is a reply reference
+    /// (a reply tuple is compared against the translated one). Returns the entry, or <see cref="NoEntry"/> when no
+    /// signature matches in the home bucket (a miss, or a connection displaced to a later bucket: the lookup
+    /// still finds it, only without this head start).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint PrefetchEntry(ulong hash)
+    {
+        Bucket* bk = _buckets + ((uint)hash & _bucketMask);
+        uint hits = Vector256.Equals(Vector256.Load(bk->Sig), Vector256.Create(Signature(hash))).ExtractMostSignificantBits();
+        if (hits == 0) return NoEntry;
+        // Signatures are never 0 and free or deleted slots hold 0, so a match is a live reference.
+        uint r = bk->Ref[BitOperations.TrailingZeroCount(hits)];
+        uint e = (r & ~ReplyBit) - 1;
+        if (e >= (uint)Capacity) return NoEntry;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(_entries + e);
+            if ((r & ReplyBit) != 0) PrefetchNat(e);
+        }
+        return e;
+    }
+
+    /// <summary>Third step for a connection whose entry says it is translated: starts loading its
+    /// <see cref="CtNat"/> (20 bytes, so both lines when it straddles two).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchNat(uint entry)
+    {
+        if (!Sse.IsSupported) return;
+        byte* n = (byte*)(_nat + entry);
+        Sse.Prefetch0(n);
+        Sse.Prefetch0(n + sizeof(CtNat) - 1);
+    }
+
+    /// <summary>What <see cref="PrefetchEntry"/> returns when it found nothing to load.</summary>
+    public const uint NoEntry = uint.MaxValue;
 
     /// <summary>Finds the connection <paramref name="key"/> belongs to, in either direction.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryLookup(in CtKey key, out uint entry, out bool reply)
+    public bool TryLookup(in CtKey key, out uint entry, out bool reply) => TryLookup(in key, key.Hash(), out entry, out reply);
+
+    /// <summary>As <see cref="TryLookup(in CtKey, out uint, out bool)"/>, with the key's <see cref="CtKey.Hash"/> already computed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryLookup(in CtKey key, ulong h, out uint entry, out bool reply)
     {
-        ulong h = key.Hash();
         uint sig = Signature(h);
         uint b = (uint)h & _bucketMask;
         var want = Vector256.Create(sig);

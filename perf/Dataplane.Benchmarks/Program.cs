@@ -19,6 +19,8 @@ if (args.Length > 0 && args[0] == "overlay-cpu") return Dataplane.Benchmarks.Ove
 if (args.Length > 0 && args[0] == "gateway-cpu") return Dataplane.Benchmarks.Gateway.GatewayCpuTime.Run(args[1..]);
 // `ct-cpu [rounds] [backing …]`: conntrack operations, memory vs shared-file tables, interleaved in thread CPU time.
 if (args.Length > 0 && args[0] == "ct-cpu") return Dataplane.Benchmarks.Conntrack.ConntrackCpuTime.Run(args[1..]);
+// `service-cpu [rounds] [flows …]`: plain forwarding vs the service pipeline (CT hit + DNAT) interleaved in thread CPU time, with cycles per stage.
+if (args.Length > 0 && args[0] == "service-cpu") return Dataplane.Benchmarks.Services.ServiceCpuTime.Run(args[1..]);
 // `pktgen IFACE DST_MAC SRC_IP DST_IP SIZE PPS SECONDS`: paced AF_PACKET generator for perf/forward-rig.sh (GEN=paced).
 if (args.Length > 0 && args[0] == "pktgen") return Dataplane.Benchmarks.Rig.PacedGenerator.Run(args[1..]);
 // `wg-throughput [seconds] [rounds]`: TCP through WireGuard between two namespaces, ours ↔ ours vs wireguard-go ↔ wireguard-go (root).
