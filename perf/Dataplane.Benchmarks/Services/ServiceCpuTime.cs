@@ -51,6 +51,12 @@ internal static class ServiceCpuTime
         for (int k = 0; k <= Stages.Length; k++)
             Console.WriteLine($"| {(k < Stages.Length ? Stages[k] : "receive (bench frames)")} | "
                 + string.Join(" | ", stageBest.Select(b => b[k].ToString("F1", CultureInfo.InvariantCulture))) + " |");
+        Console.WriteLine();
+        Console.WriteLine($"conntrack lookups alone, ns per packet (thread CPU time, best of {rounds}):");
+        Console.WriteLine("| case | one at a time, no prefetch | prefetch passes | passes + NAT read | dependent entry loads (one miss each) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        foreach (var c in cases)
+            if (c.Node.Context.Conntrack is not null) ConntrackLookupBreakdown.Print(c.Name, c.Node, rounds);
         foreach (var c in cases) c.Node.Dispose();
         return 0;
     }
