@@ -13,6 +13,7 @@
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
+#define TCP_ACK 0x10
 
 static __always_inline int is_echo(__u8 proto, __u8 type)
 {
@@ -92,6 +93,15 @@ static __always_inline __u8 ct_update(struct ct_value *e, const struct dp_pkt *p
 	return created ? CT_NEW : reply ? CT_REPLY : CT_ESTABLISHED;
 }
 
+/// ConntrackStage.Reopens: a forward TCP SYN without ACK on an entry that is closing (TcpTracker.IsClosing: RST
+/// seen, or FIN both ways).
+static __always_inline int ct_reopens(const struct dp_pkt *p, const struct ct_value *e, int reply)
+{
+	if (reply || p->proto != 6 || (p->tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN)
+		return 0;
+	return (e->state & TCP_RESET) || (e->state & (TCP_FIN_FORWARD | TCP_FIN_REPLY)) == (TCP_FIN_FORWARD | TCP_FIN_REPLY);
+}
+
 /// The tuple of the packet an ICMP error quotes, as that packet's sender saw it (RFC 792/4443: its IP header
 /// and first 8 bytes of L4). 0 when the quote is truncated or not TCP/UDP/SCTP/ICMP echo.
 static __always_inline int ct_inner_key(DP_CTX *ctx, const struct dp_pkt *p, struct ct_key *k)
@@ -158,6 +168,12 @@ DP_STAGE int conntrack_stage(DP_CTX *ctx, struct dp_pkt *p, const struct dp_conf
 	}
 	ct_key_of(p, k);
 	struct ct_value *e = ct_find(k, &reply, orig);
+	if (e && ct_reopens(p, e, reply)) {
+		// ConntrackStage.Reopens: a client's SYN on the tuple of a connection being torn down (its port reused)
+		// starts a new connection — the old entry goes, and service, policy and commit run again for this one.
+		bpf_map_delete_elem(&dp_ct, orig);
+		e = 0;
+	}
 	if (!e) {
 		p->ct_state = CT_NEW;
 		return 0;
